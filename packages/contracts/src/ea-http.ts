@@ -1,0 +1,290 @@
+/**
+ * EA ⇄ gateway wire contract (base path `/trade-agent/v1`). Parsed by the gateway, the SDK
+ * and the simulator alike. Times are ISO-8601 UTC strings; numbers are JSON numbers.
+ */
+import { z } from 'zod';
+
+export const EA_BASE_PATH = '/trade-agent/v1';
+export const ACCOUNT_HEADER = 'x-tradeagent-account';
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export const Timestamp = z.iso.datetime({ offset: true });
+export const AccountId = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : - only');
+export type AccountId = z.infer<typeof AccountId>;
+export const Platform = z.enum(['MT4', 'MT5']);
+export type Platform = z.infer<typeof Platform>;
+export const SessionRole = z.enum(['master', 'follower']);
+export type SessionRole = z.infer<typeof SessionRole>;
+export const Side = z.enum(['buy', 'sell']);
+export type Side = z.infer<typeof Side>;
+const Volume = z.number().positive().max(1_000_000);
+const Price = z.number().nonnegative();
+const Ticket = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
+
+// --- sessions ----------------------------------------------------------------------------
+
+export const CreateSessionRequest = z.object({
+  authMethod: z.literal('account_session_key'),
+  authKey: z.string().min(16, 'at least 16 characters').max(256),
+  platform: Platform,
+  role: SessionRole,
+  eaVersion: z.string().min(1).max(32),
+  terminalBuild: z.number().int().nonnegative(),
+  broker: z.string().max(128).optional(),
+  server: z.string().max(128).optional(),
+});
+export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
+
+export const SessionStatus = z.enum(['pending', 'authenticated']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+export const CreateSessionResponse = z.object({
+  sessionId: z.string(),
+  token: z.string(),
+  status: SessionStatus,
+  heartbeatIntervalSec: z.number().int().positive(),
+  leaseExpiresAt: Timestamp,
+  lastSequence: z.number().int().nonnegative(),
+});
+export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
+
+export const SessionConflictBody = z.object({
+  error: z.literal('session_conflict'),
+  message: z.string(),
+  retryAfterSec: z.number().int().nonnegative(),
+  activeSince: Timestamp,
+});
+
+// --- outbox (gateway → EA) ---------------------------------------------------------------
+
+export const OutboxQuery = z.object({
+  cursor: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  wait: z.coerce.number().min(0).max(30).default(0),
+});
+export type OutboxQuery = z.infer<typeof OutboxQuery>;
+
+export const OutboxEventType = z.enum([
+  'session.init_ack',
+  'trade.started',
+  'trade.modified',
+  'trade.partial_close',
+  'trade.closed',
+  'order.command',
+  'order.cancel',
+  'sync.request',
+  'error.alert',
+  'session.shutdown',
+]);
+export type OutboxEventType = z.infer<typeof OutboxEventType>;
+
+export const SessionInitAckPayload = z.object({
+  sessionId: z.string(),
+  accountId: z.string(),
+  role: SessionRole,
+  heartbeatIntervalSec: z.number().int().positive(),
+  symbolCatalogRequested: z.boolean(),
+  syncSnapshotRequested: z.boolean(),
+});
+export type SessionInitAckPayload = z.infer<typeof SessionInitAckPayload>;
+
+export const SessionShutdownPayload = z.object({
+  reason: z.enum(['takeover', 'terminated', 'rejected', 'disabled']),
+  message: z.string(),
+  reconnectAfterSec: z.number().int().nonnegative(),
+});
+export type SessionShutdownPayload = z.infer<typeof SessionShutdownPayload>;
+
+export const TradeStartedPayload = z.object({
+  orderId: z.string(),
+  masterAccountId: z.string(),
+  masterPositionId: z.string(),
+  symbol: z.string(),
+  side: Side,
+  volume: z.number(),
+  sl: z.number().nullable(),
+  tp: z.number().nullable(),
+  masterPrice: z.number(),
+  maxSlippage: z.number().nullable(),
+  expiresAt: Timestamp,
+  comment: z.string(),
+});
+export type TradeStartedPayload = z.infer<typeof TradeStartedPayload>;
+
+export const TradeFollowUpPayload = z.object({
+  orderId: z.string(),
+  masterPositionId: z.string(),
+  ticket: z.string().nullable(),
+  symbol: z.string(),
+  volume: z.number().optional(),
+  sl: z.number().nullable().optional(),
+  tp: z.number().nullable().optional(),
+});
+export type TradeFollowUpPayload = z.infer<typeof TradeFollowUpPayload>;
+
+export const OutboxEvent = z.object({
+  eventId: z.string(),
+  sequence: z.number().int().positive(),
+  type: OutboxEventType,
+  occurredAt: Timestamp,
+  payload: z.record(z.string(), z.unknown()),
+});
+export type OutboxEvent = z.infer<typeof OutboxEvent>;
+
+export const OutboxResponse = z.object({
+  status: SessionStatus,
+  events: z.array(OutboxEvent),
+  nextCursor: z.number().int().nonnegative(),
+  retryAfter: z.number().optional(),
+});
+export type OutboxResponse = z.infer<typeof OutboxResponse>;
+
+// --- inbox (EA → gateway) ----------------------------------------------------------------
+
+export const OutboxAck = z.object({
+  eventType: z.literal('OutboxAck'),
+  eventId: z.string().min(1).max(64),
+  sequence: z.number().int().positive().optional(),
+});
+
+export const EaInitPayload = z.object({
+  eaVersion: z.string().max(32).optional(),
+  terminalBuild: z.number().int().optional(),
+  accountCurrency: z.string().max(8).optional(),
+  accountName: z.string().max(128).optional(),
+  leverage: z.number().int().positive().optional(),
+  marginMode: z.enum(['netting', 'hedging', 'exchange']).optional(),
+  tradeAllowed: z.boolean().optional(),
+});
+export const HeartbeatPayload = z.object({
+  balance: z.number(),
+  equity: z.number(),
+  margin: z.number().nonnegative(),
+  freeMargin: z.number().optional(),
+  openPositions: z.number().int().nonnegative(),
+  latencyMs: z.number().nonnegative().optional(),
+});
+export type HeartbeatPayload = z.infer<typeof HeartbeatPayload>;
+export const StatusSummaryPayload = z.object({
+  state: z.string().max(64).optional(),
+  openPositions: z.number().int().nonnegative().optional(),
+  pendingOrders: z.number().int().nonnegative().optional(),
+  lastError: z.string().max(1024).optional(),
+}).catchall(z.unknown());
+export const SymbolSpec = z.object({
+  symbol: z.string().min(1).max(64),
+  digits: z.number().int().min(0).max(10),
+  point: z.number().positive(),
+  tickSize: z.number().positive(),
+  tickValue: z.number().nonnegative(),
+  contractSize: z.number().positive(),
+  volumeMin: z.number().positive(),
+  volumeMax: z.number().positive(),
+  volumeStep: z.number().positive(),
+  tradeMode: z.enum(['full', 'long_only', 'short_only', 'close_only', 'disabled']),
+});
+export type SymbolSpec = z.infer<typeof SymbolSpec>;
+export const SymbolCatalogPayload = z.object({ symbols: z.array(SymbolSpec).max(5000) });
+export const AutotradeStatusPayload = z.object({ enabled: z.boolean() });
+export const ExecutionNoticePayload = z.object({
+  orderId: z.string().optional(),
+  ticket: Ticket.optional(),
+  previousTicket: Ticket.optional(),
+  symbol: z.string().optional(),
+  volume: z.number().nonnegative().optional(),
+  message: z.string().max(1024).optional(),
+}).catchall(z.unknown());
+export const SnapshotPosition = z.object({
+  ticket: Ticket,
+  symbol: z.string().min(1).max(64),
+  side: Side,
+  volume: Volume,
+  openPrice: Price,
+  sl: z.number().nullable().optional(),
+  tp: z.number().nullable().optional(),
+  comment: z.string().max(64).optional(),
+  magic: z.number().int().optional(),
+});
+export type SnapshotPosition = z.infer<typeof SnapshotPosition>;
+export const SyncSnapshotPayload = z.object({ positions: z.array(SnapshotPosition).max(10_000) });
+export const EaErrorPayload = z.object({ code: z.union([z.string(), z.number()]).optional(), message: z.string().max(2048) });
+
+const telemetry = <T extends string, P extends z.ZodType>(eventType: T, payload: P) =>
+  z.object({ eventType: z.literal(eventType), occurredAt: Timestamp.optional(), payload });
+
+export const InboxEvent = z.discriminatedUnion('eventType', [
+  OutboxAck,
+  telemetry('ea.init', EaInitPayload),
+  telemetry('ea.heartbeat', HeartbeatPayload),
+  telemetry('ea.status_summary', StatusSummaryPayload),
+  telemetry('ea.symbol_catalog', SymbolCatalogPayload),
+  telemetry('ea.autotrade_status', AutotradeStatusPayload),
+  telemetry('ea.execution_notice', ExecutionNoticePayload),
+  telemetry('ea.sync_snapshot', SyncSnapshotPayload),
+  telemetry('ea.error', EaErrorPayload),
+]);
+export type InboxEvent = z.infer<typeof InboxEvent>;
+export type TelemetryEvent = Exclude<InboxEvent, { eventType: 'OutboxAck' }>;
+export type TelemetryType = TelemetryEvent['eventType'];
+export const telemetryTypes = [
+  'ea.init', 'ea.heartbeat', 'ea.status_summary', 'ea.symbol_catalog', 'ea.autotrade_status',
+  'ea.execution_notice', 'ea.sync_snapshot', 'ea.error',
+] as const satisfies readonly TelemetryType[];
+/** Telemetry a pending (not yet approved) session may send. */
+export const pendingAllowedTelemetry: readonly TelemetryType[] = ['ea.init', 'ea.heartbeat', 'ea.status_summary', 'ea.error', 'ea.autotrade_status'];
+
+export const InboxRequest = z.object({ events: z.array(InboxEvent).min(1).max(500) });
+export type InboxRequest = z.infer<typeof InboxRequest>;
+
+export const InboxResponse = z.object({
+  accepted: z.number().int().nonnegative(),
+  acked: z.number().int().nonnegative(),
+  refused: z.array(z.object({ index: z.number().int(), eventType: z.string(), reason: z.string() })),
+});
+export type InboxResponse = z.infer<typeof InboxResponse>;
+
+// --- trade messages -----------------------------------------------------------------------
+
+export const SignalType = z.enum(['position.opened', 'position.modified', 'position.partially_closed', 'position.closed']);
+export type SignalType = z.infer<typeof SignalType>;
+
+export const SignalRequest = z.object({
+  signalId: z.string().min(1).max(64).optional(),
+  type: SignalType,
+  masterPositionId: Ticket,
+  symbol: z.string().min(1).max(64),
+  side: Side,
+  volume: Volume,
+  remainingVolume: z.number().nonnegative().optional(),
+  price: Price,
+  sl: z.number().nonnegative().nullable().optional(),
+  tp: z.number().nonnegative().nullable().optional(),
+  magic: z.number().int().optional(),
+  comment: z.string().max(64).optional(),
+  occurredAt: Timestamp,
+  dealTicket: Ticket.optional(),
+});
+export type SignalRequest = z.infer<typeof SignalRequest>;
+
+export const ExecutionRequest = z.object({
+  orderId: z.string().min(1).max(64),
+  status: z.enum(['filled', 'rejected', 'failed']),
+  ticket: Ticket.optional(),
+  price: Price.optional(),
+  volume: z.number().nonnegative().optional(),
+  executedAt: Timestamp,
+  errorCode: z.union([z.string(), z.number()]).optional(),
+  message: z.string().max(1024).optional(),
+  profit: z.number().optional(),
+});
+export type ExecutionRequest = z.infer<typeof ExecutionRequest>;
+
+// --- health ------------------------------------------------------------------------------
+
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  version: z.string(),
+  uptimeSec: z.number(),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() })),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;

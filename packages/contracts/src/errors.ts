@@ -1,0 +1,155 @@
+/**
+ * The one catalogue of error codes Kopitra answers with. Codes are stable and never reused;
+ * `docs/errors.md` lists the same codes and a test keeps the two in step.
+ */
+export interface ErrorDefinition {
+  readonly status: number;
+  readonly message: string;
+  readonly howToFix: string;
+}
+
+const define = <T extends Record<string, ErrorDefinition>>(catalogue: T): T => catalogue;
+
+export const errorCatalogue = define({
+  // --- request shape --------------------------------------------------------------------
+  malformed_json: {
+    status: 400,
+    message: 'The request body is not valid JSON.',
+    howToFix: 'Send a UTF-8 JSON document; trim anything after the closing brace (one trailing NUL byte is tolerated).',
+  },
+  invalid_request: {
+    status: 400,
+    message: 'The request does not match the schema.',
+    howToFix: 'Read `issues` in the response: each names the field path and what was expected.',
+  },
+  missing_account_header: {
+    status: 400,
+    message: 'The X-TradeAgent-Account header is missing or empty.',
+    howToFix: 'Send the trading account id in X-TradeAgent-Account on every EA request.',
+  },
+  missing_idempotency_key: {
+    status: 400,
+    message: 'The Idempotency-Key header is missing or invalid.',
+    howToFix: 'Send a unique Idempotency-Key (1-128 printable characters) with every mutating request; reuse it only when retrying the same request.',
+  },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'This Idempotency-Key was already used for a different request.',
+    howToFix: 'Generate a fresh Idempotency-Key for each new request; reuse a key only to retry the identical request.',
+  },
+  payload_too_large: {
+    status: 413,
+    message: 'The request body is larger than the configured limit.',
+    howToFix: 'Split the batch into smaller requests, or raise KOPITRA_BODY_LIMIT_BYTES.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    message: 'The request body must be JSON.',
+    howToFix: 'Send Content-Type: application/json.',
+  },
+  route_not_found: {
+    status: 404,
+    message: 'No route matches this method and path.',
+    howToFix: 'Check the path against the API reference; EA routes live under /trade-agent/v1.',
+  },
+  // --- authentication and sessions -------------------------------------------------------
+  unauthorized: {
+    status: 401,
+    message: 'The bearer token is missing, malformed or unknown.',
+    howToFix: 'Create a session with POST /trade-agent/v1/sessions and send its token as Authorization: Bearer <token>.',
+  },
+  token_account_mismatch: {
+    status: 401,
+    message: 'The bearer token belongs to a different account than X-TradeAgent-Account.',
+    howToFix: 'Send the account id the session was created for.',
+  },
+  session_expired: {
+    status: 401,
+    message: 'The session lease expired after missed heartbeats.',
+    howToFix: 'Create a new session; send ea.heartbeat every heartbeatIntervalSec to keep it alive.',
+  },
+  session_terminated: {
+    status: 401,
+    message: 'The session was released, taken over, rejected or terminated by an operator.',
+    howToFix: 'Create a new session; if it is refused, ask the operator why the terminal was stopped.',
+  },
+  key_rejected: {
+    status: 403,
+    message: 'The account key was rejected by an operator or has expired.',
+    howToFix: 'Ask the operator for a new pre-shared key, or generate a new key in the EA and have it approved.',
+  },
+  account_disabled: {
+    status: 403,
+    message: 'The trading account is disabled.',
+    howToFix: 'An operator must re-enable the account in the console before the terminal can connect.',
+  },
+  session_pending: {
+    status: 403,
+    message: 'The session is waiting for operator approval and may not trade yet.',
+    howToFix: 'Ask an operator to approve the terminal (console or `kopitra sessions approve <sessionId>`).',
+  },
+  role_forbidden: {
+    status: 403,
+    message: 'This session or user role may not call this route.',
+    howToFix: 'Use a session or operator with the role the route requires.',
+  },
+  session_conflict: {
+    status: 409,
+    message: 'Another session is live for this account.',
+    howToFix: 'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current, or set the account policy to takeover.',
+  },
+  rate_limited: {
+    status: 429,
+    message: 'Too many failed attempts; try again later.',
+    howToFix: 'Wait retryAfterSec before retrying and check the key the terminal sends.',
+  },
+  // --- server side ----------------------------------------------------------------------
+  not_ready: {
+    status: 503,
+    message: 'A dependency is not ready.',
+    howToFix: 'Check the `checks` in GET /health; the database or bus is unreachable.',
+  },
+  internal_error: {
+    status: 500,
+    message: 'An unexpected error occurred; it was logged with the request id.',
+    howToFix: 'Retry with the same Idempotency-Key; report the requestId if it persists.',
+  },
+});
+
+export type ErrorCode = keyof typeof errorCatalogue;
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+/** A typed, coded error that the one error handler per app turns into an `ErrorBody`. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}) {
+    const definition = errorCatalogue[code];
+    super(message ?? definition.message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = definition.status;
+    this.details = details;
+  }
+
+  toBody(requestId?: string): ErrorBody {
+    return {
+      error: this.code,
+      message: this.message,
+      ...this.details,
+      ...(requestId === undefined ? {} : { requestId }),
+    };
+  }
+}
+
+export const isAppError = (value: unknown): value is AppError => value instanceof AppError;

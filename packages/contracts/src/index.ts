@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './ea-http.js';
+export * from './bus.js';

@@ -1,0 +1,213 @@
+/**
+ * `planCopy`: what one master signal becomes for one follower. Opens pass every filter,
+ * guard and the sizing; modifications and exits of a linked position are always copied
+ * (see `guards.ts` for why), only translated to the follower's ticket, side and volume.
+ */
+import {
+  skipDecision,
+  type CloseDecision,
+  type CopyDecision,
+  type ModifyDecision,
+  type OpenDecision,
+  type PartialCloseDecision,
+  type SkipDecision,
+} from './decisions.js';
+import { bookGuards, preSizingGuards, type Quote } from './guards.js';
+import { planPartialClose } from './partial-close.js';
+import { positionTag } from './position-tag.js';
+import type { ActiveStopOut } from './risk-limits.js';
+import { sizeOpen, type AccountMetrics } from './sizing.js';
+import { catalogSize, lookupSymbol, roundToDigits, type SymbolCatalog, type SymbolSpec } from './symbol-spec.js';
+import { filterOpen, mapSymbol, reverseDirection, type Direction } from './symbols.js';
+import type { Side, SubscriptionSettings } from './subscription.js';
+
+export type SignalType = 'position.opened' | 'position.modified' | 'position.partially_closed' | 'position.closed';
+
+/** A master signal with times as epoch ms (the wire's ISO strings parsed at the edge). */
+export interface MasterSignal {
+  readonly type: SignalType;
+  readonly masterPositionId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  /** The position's volume for an open, the closed volume for a partial close. */
+  readonly volume: number;
+  readonly remainingVolume?: number | null;
+  readonly price: number;
+  readonly sl?: number | null;
+  readonly tp?: number | null;
+  readonly magic?: number | null;
+  readonly occurredAt: number;
+}
+
+/** The follower position copied from this master position, as the gateway keeps it. */
+export interface LinkedPosition {
+  /** `null` until the follower reports the fill. */
+  readonly ticket: string | null;
+  readonly openVolume: number;
+  readonly symbol: string;
+  readonly side: Side;
+  /** Closed outside Kopitra; no longer managed. */
+  readonly detached?: boolean;
+  /** The master's position volume as of the last signal; lets a partial close without `remainingVolume` find its fraction. */
+  readonly masterVolume?: number | null;
+}
+
+export interface FollowerContext {
+  readonly settings: SubscriptionSettings;
+  readonly symbols: SymbolCatalog;
+  /** The master's spec of the signal's symbol; only `contract_size` sizing needs it. */
+  readonly masterSymbol?: SymbolSpec | null;
+  readonly follower: AccountMetrics | null;
+  readonly master: AccountMetrics | null;
+  readonly link: LinkedPosition | null;
+  readonly openPositions: number;
+  readonly openLots: number;
+  /** Times of this follower's recent copied opens; only the last hour matters. */
+  readonly recentOpenTimes: readonly number[];
+  readonly activeStopOut: ActiveStopOut | null;
+  /** The follower's current quote for the mapped symbol, if the gateway has one. */
+  readonly quote?: Quote | null;
+  readonly now: number;
+  /**
+   * MT5 netting account. Decisions do not change: every exit names its volume, which a
+   * netting EA sends as an opposite deal so the net position moves by exactly that much.
+   */
+  readonly netting?: boolean;
+}
+
+/** MetaTrader writes "no stop" as 0. */
+const level = (v: number | null | undefined): number | null => (typeof v === 'number' && v > 0 ? v : null);
+
+const sideBlockedBy = (tradeMode: SymbolSpec['tradeMode'], side: Side): boolean =>
+  tradeMode === 'disabled' || tradeMode === 'close_only' || (tradeMode === 'long_only' && side === 'sell') || (tradeMode === 'short_only' && side === 'buy');
+
+const skipFrom = (s: { reason: SkipDecision['reason']; detail: string }): SkipDecision => skipDecision(s.reason, s.detail);
+
+export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecision | SkipDecision {
+  const s = ctx.settings;
+  // A repeated open must never double the follower's exposure, whatever the mode.
+  if (ctx.link) return skipDecision('already_copied', `linked to ticket ${ctx.link.ticket ?? '(pending fill)'}`);
+  const early = preSizingGuards({ settings: s, now: ctx.now, occurredAt: signal.occurredAt, activeStopOut: ctx.activeStopOut }) ?? filterOpen(signal, s);
+  if (early) return skipFrom(early);
+
+  if (catalogSize(ctx.symbols) === 0) return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
+  const mapped = mapSymbol(signal.symbol, s.symbolMap);
+  const spec = lookupSymbol(ctx.symbols, mapped.symbol);
+  if (!spec) {
+    return skipDecision('symbol_unknown', mapped.mapped ? `${signal.symbol} maps to ${mapped.symbol}, which the follower does not list` : `${signal.symbol} is not listed by the follower and has no symbol map entry`);
+  }
+  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
+  const dir = s.reverse ? reverseDirection(masterDirection) : masterDirection;
+  if (sideBlockedBy(spec.tradeMode, dir.side)) return skipDecision('symbol_trade_disabled', `${mapped.symbol} trade mode ${spec.tradeMode}, side ${dir.side}`);
+
+  // Risk sizing uses the stop the trade defines even when SL is not copied: it is still the risk the signal intends.
+  const sized = sizeOpen(
+    { sizing: s.sizing, masterVolume: signal.volume, entryPrice: signal.price, stopLoss: dir.sl, follower: ctx.follower, master: ctx.master, followerSpec: spec, masterSpec: ctx.masterSymbol ?? null },
+    s,
+  );
+  if (!sized.ok) return skipFrom(sized);
+
+  const blocked = bookGuards({
+    settings: s,
+    now: ctx.now,
+    side: dir.side,
+    volume: sized.volume,
+    masterPrice: signal.price,
+    point: spec.point,
+    openPositions: ctx.openPositions,
+    openLots: ctx.openLots,
+    recentOpenTimes: ctx.recentOpenTimes,
+    quote: ctx.quote ?? null,
+  });
+  if (blocked) return skipFrom(blocked);
+
+  return {
+    action: 'open',
+    masterPositionId: signal.masterPositionId,
+    symbol: mapped.symbol,
+    side: dir.side,
+    volume: sized.volume,
+    rawVolume: sized.raw,
+    capped: sized.capped,
+    forced: sized.forced,
+    sl: s.copySl && dir.sl !== null ? roundToDigits(dir.sl, spec.digits) : null,
+    tp: s.copyTp && dir.tp !== null ? roundToDigits(dir.tp, spec.digits) : null,
+    masterPrice: signal.price,
+    maxSlippagePoints: s.maxSlippagePoints,
+    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
+    comment: positionTag(signal.masterPositionId),
+  };
+}
+
+function managedLink(ctx: FollowerContext): LinkedPosition | SkipDecision {
+  if (!ctx.link) return skipDecision('no_linked_position', 'no follower position is linked to this master position');
+  if (ctx.link.detached) return skipDecision('position_detached', `ticket ${ctx.link.ticket ?? '(none)'} was closed outside Kopitra`);
+  return ctx.link;
+}
+
+const isSkip = (v: LinkedPosition | SkipDecision): v is SkipDecision => 'action' in v;
+
+export function planModify(signal: MasterSignal, ctx: FollowerContext): ModifyDecision | SkipDecision {
+  const link = managedLink(ctx);
+  if (isSkip(link)) return link;
+  const s = ctx.settings;
+  // The link's side, not today's `reverse` setting, says whether this copy was reversed.
+  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
+  const dir = link.side === signal.side ? masterDirection : reverseDirection(masterDirection);
+  const digits = lookupSymbol(ctx.symbols, link.symbol)?.digits;
+  const round = (v: number | null): number | null => (v === null || digits === undefined ? v : roundToDigits(v, digits));
+  if (!s.copySl && !s.copyTp) return skipDecision('nothing_to_modify', 'copySl and copyTp are both off');
+  return {
+    action: 'modify',
+    masterPositionId: signal.masterPositionId,
+    ticket: link.ticket,
+    symbol: link.symbol,
+    side: link.side,
+    ...(s.copySl ? { sl: round(dir.sl) } : {}),
+    ...(s.copyTp ? { tp: round(dir.tp) } : {}),
+  };
+}
+
+/** Used when the follower's catalog lacks the linked symbol: an exit is never refused for want of a spec. */
+const FALLBACK_VOLUME_SPEC = { volumeMin: 0.01, volumeStep: 0.01 } as const;
+
+export function planPartial(signal: MasterSignal, ctx: FollowerContext): PartialCloseDecision | CloseDecision | SkipDecision {
+  const link = managedLink(ctx);
+  if (isSkip(link)) return link;
+  const spec = lookupSymbol(ctx.symbols, link.symbol) ?? FALLBACK_VOLUME_SPEC;
+  const plan = planPartialClose({
+    openVolume: link.openVolume,
+    closedVolume: signal.volume,
+    remainingVolume: signal.remainingVolume ?? null,
+    masterVolumeBefore: link.masterVolume ?? null,
+    spec,
+  });
+  const target = { masterPositionId: signal.masterPositionId, ticket: link.ticket, symbol: link.symbol, side: link.side };
+  switch (plan.kind) {
+    case 'skip':
+      return skipDecision(plan.reason, plan.detail);
+    case 'full':
+      return { action: 'close', ...target, volume: plan.volume, note: plan.note };
+    case 'partial':
+      return { action: 'partial_close', ...target, volume: plan.volume, remainingVolume: plan.remaining };
+  }
+}
+
+export function planClose(signal: MasterSignal, ctx: FollowerContext): CloseDecision | SkipDecision {
+  const link = managedLink(ctx);
+  if (isSkip(link)) return link;
+  return { action: 'close', masterPositionId: signal.masterPositionId, ticket: link.ticket, symbol: link.symbol, side: link.side, volume: link.openVolume };
+}
+
+export function planCopy(signal: MasterSignal, ctx: FollowerContext): CopyDecision {
+  switch (signal.type) {
+    case 'position.opened':
+      return planOpen(signal, ctx);
+    case 'position.modified':
+      return planModify(signal, ctx);
+    case 'position.partially_closed':
+      return planPartial(signal, ctx);
+    case 'position.closed':
+      return planClose(signal, ctx);
+  }
+}

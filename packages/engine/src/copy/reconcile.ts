@@ -1,0 +1,236 @@
+/**
+ * Reconciliation: compare the book a follower should have (its live links) with the book
+ * its EA reports (`ea.sync_snapshot`) and decide corrections. Positions are matched by
+ * ticket first, then by their tag (`position-tag.ts`); a position matched by neither is the
+ * follower's own manual trade and is never touched.
+ *
+ * The rule that matters most: a copied position that disappeared without a copy order
+ * closing it was closed outside Kopitra (by hand, by its SL/TP, by a broker stop-out). It
+ * is detached and re-opened only when the subscription's manual-close policy says `reopen`
+ * — re-opening what a trader closed is a well-known failure of other copiers.
+ *
+ * Modes (see `guards.ts`): `frozen` turns every trading correction into an alert;
+ * `close_only` allows closing orphans and trimming excess, not re-opening or adding.
+ */
+import { slippagePoints, type Quote } from './guards.js';
+import { parsePositionTag, positionTag, tagMatches } from './position-tag.js';
+import type { ReasonCode } from './reasons.js';
+import { lookupSymbol, subtractVolumes, type SymbolCatalog } from './symbol-spec.js';
+import type { Side, SubscriptionSettings } from './subscription.js';
+
+/** A live link: a follower position that should exist. */
+export interface ExpectedPosition {
+  readonly masterPositionId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly volume: number;
+  /** `null` while the open has not been reported filled. */
+  readonly ticket: string | null;
+  /** When the master opened (the open signal's `occurredAt`). */
+  readonly signalAt: number;
+  readonly masterPrice: number;
+  readonly sl?: number | null;
+  readonly tp?: number | null;
+  readonly detached?: boolean;
+  /** A close or partial-close copy order is in flight: the position is allowed to change or vanish. */
+  readonly closing?: boolean;
+  /** When the current ticket was reported; a snapshot taken before it cannot show the position yet. */
+  readonly linkedAt?: number | null;
+}
+
+export interface ReportedPosition {
+  readonly ticket: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly volume: number;
+  readonly openPrice: number;
+  readonly comment?: string | null;
+  readonly magic?: number | null;
+}
+
+export interface FailedOrder {
+  readonly masterPositionId: string;
+  readonly kind: 'open' | 'modify' | 'partial_close' | 'close';
+  readonly status: 'rejected' | 'failed' | 'expired';
+  readonly at: number;
+  readonly orderId?: string;
+}
+
+/** Links closed by a copy order; a snapshot older than the close still shows their position. */
+export interface ClosedLink {
+  readonly masterPositionId: string;
+  readonly ticket: string | null;
+  readonly closedAt: number;
+}
+
+export interface ReconcileInput {
+  readonly expected: readonly ExpectedPosition[];
+  readonly reported: readonly ReportedPosition[];
+  readonly snapshotAt: number;
+  readonly failedOrders?: readonly FailedOrder[];
+  readonly recentlyClosed?: readonly ClosedLink[];
+  readonly now: number;
+  readonly settings: Pick<SubscriptionSettings, 'mode' | 'maxSignalAgeSec' | 'maxSlippagePoints' | 'manualClosePolicy'>;
+  readonly symbols?: SymbolCatalog;
+  /** The follower's current quotes by follower symbol, if known. */
+  readonly quotes?: ReadonlyMap<string, Quote> | Readonly<Record<string, Quote>>;
+}
+
+export type Correction =
+  | { readonly kind: 'close_orphan'; readonly ticket: string; readonly masterPositionId: string; readonly symbol: string; readonly side: Side; readonly volume: number }
+  | {
+      readonly kind: 'reopen';
+      readonly masterPositionId: string;
+      readonly symbol: string;
+      readonly side: Side;
+      readonly volume: number;
+      readonly sl: number | null;
+      readonly tp: number | null;
+      readonly masterPrice: number;
+      readonly maxSlippagePoints: number | null;
+      readonly expiresAt: number;
+      readonly comment: string;
+    }
+  /** `to < from` trims by a partial close of the difference; `to > from` adds the difference. */
+  | { readonly kind: 'adjust_volume'; readonly masterPositionId: string; readonly ticket: string; readonly symbol: string; readonly side: Side; readonly from: number; readonly to: number }
+  /** Bookkeeping only: the link now points at this ticket and volume (a new MT4 ticket, an accepted manual change). */
+  | { readonly kind: 'update_link'; readonly masterPositionId: string; readonly ticket: string; readonly previousTicket: string | null; readonly volume: number }
+  | { readonly kind: 'detach'; readonly masterPositionId: string; readonly ticket: string | null; readonly reason: 'position_closed_outside' }
+  | { readonly kind: 'alert'; readonly reason: ReasonCode; readonly detail: string; readonly masterPositionId?: string; readonly ticket?: string };
+
+export type CorrectionKind = Correction['kind'];
+
+/** Re-opens after this many failed opens for one master position give up and alert. */
+export const MAX_REOPEN_ATTEMPTS = 3;
+
+const DEFAULT_STEP = 0.01;
+
+const quoteFor = (quotes: ReconcileInput['quotes'], symbol: string): Quote | null => {
+  if (!quotes) return null;
+  if (quotes instanceof Map) return quotes.get(symbol) ?? null;
+  return Object.hasOwn(quotes, symbol) ? (quotes as Record<string, Quote>)[symbol] ?? null : null;
+};
+
+function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, failedOpens: number): Correction {
+  const { settings: s, now } = input;
+  const alert = (reason: ReasonCode, detail: string): Correction => ({ kind: 'alert', reason, detail: `${why}; not re-opened: ${detail}`, masterPositionId: e.masterPositionId });
+  if (s.mode === 'frozen') return alert('mode_frozen', 'subscription is frozen');
+  if (s.mode === 'close_only') return alert('mode_close_only', 'subscription is close-only');
+  if (failedOpens >= MAX_REOPEN_ATTEMPTS) return alert('copy_order_failed', `${failedOpens} opens failed`);
+  const ageSec = (now - e.signalAt) / 1000;
+  if (ageSec > s.maxSignalAgeSec) return alert('signal_too_old', `signal is ${ageSec.toFixed(0)} s old, maximum ${s.maxSignalAgeSec} s`);
+  const spec = input.symbols ? lookupSymbol(input.symbols, e.symbol) : null;
+  const quote = quoteFor(input.quotes, e.symbol);
+  if (s.maxSlippagePoints !== null && quote && spec && spec.point > 0) {
+    const points = slippagePoints(e.side, e.masterPrice, quote, spec.point);
+    if (points > s.maxSlippagePoints + 1e-9) return alert('slippage_exceeded', `price moved ${points.toFixed(1)} points, maximum ${s.maxSlippagePoints}`);
+  }
+  // Without a quote the EA enforces the same slippage limit when it fills.
+  return {
+    kind: 'reopen',
+    masterPositionId: e.masterPositionId,
+    symbol: e.symbol,
+    side: e.side,
+    volume: e.volume,
+    sl: e.sl ?? null,
+    tp: e.tp ?? null,
+    masterPrice: e.masterPrice,
+    maxSlippagePoints: s.maxSlippagePoints,
+    expiresAt: e.signalAt + s.maxSignalAgeSec * 1000,
+    comment: positionTag(e.masterPositionId),
+  };
+}
+
+function compareMatched(e: ExpectedPosition, r: ReportedPosition, input: ReconcileInput, out: Correction[]): void {
+  const { settings: s } = input;
+  const ids = { masterPositionId: e.masterPositionId, ticket: r.ticket };
+  if (r.symbol !== e.symbol) return void out.push({ kind: 'alert', reason: 'symbol_mismatch', detail: `expected ${e.symbol}, found ${r.symbol}`, ...ids });
+  if (r.side !== e.side) return void out.push({ kind: 'alert', reason: 'side_mismatch', detail: `expected ${e.side}, found ${r.side}`, ...ids });
+  if (e.closing) return;
+  const spec = input.symbols ? lookupSymbol(input.symbols, e.symbol) : null;
+  const step = spec?.volumeStep ?? DEFAULT_STEP;
+  const diff = subtractVolumes(r.volume, e.volume, step);
+  // Differences under one step are rounding noise, not a wrong book.
+  if (Math.abs(diff) < step - 1e-9) return;
+  const mismatch = `expected ${e.volume} lots, found ${r.volume}`;
+  const adjust: Correction = { kind: 'adjust_volume', masterPositionId: e.masterPositionId, ticket: r.ticket, symbol: e.symbol, side: e.side, from: r.volume, to: e.volume };
+  if (diff > 0) {
+    // Excess is exposure nobody asked for (a partial close that failed): trim it unless frozen.
+    out.push(s.mode === 'frozen' ? { kind: 'alert', reason: 'volume_mismatch', detail: `${mismatch}; not trimmed: subscription is frozen`, ...ids } : adjust);
+    return;
+  }
+  // Less than expected means someone reduced it by hand: only the `reopen` policy restores it.
+  if (s.manualClosePolicy === 'reopen' && s.mode === 'active') return void out.push(adjust);
+  out.push({ kind: 'update_link', masterPositionId: e.masterPositionId, ticket: r.ticket, previousTicket: e.ticket, volume: r.volume });
+  out.push({ kind: 'alert', reason: 'volume_mismatch', detail: `${mismatch}; reduced outside Kopitra, link follows the follower`, ...ids });
+}
+
+export function reconcile(input: ReconcileInput): Correction[] {
+  const out: Correction[] = [];
+  const { expected, reported, settings: s } = input;
+  const failed = input.failedOrders ?? [];
+  const used = new Set<ReportedPosition>();
+  const match = new Map<ExpectedPosition, ReportedPosition>();
+  const tags = new Map(reported.map((r) => [r, parsePositionTag(r.comment)] as const));
+
+  // Tickets first: a broker may rewrite a comment, never a ticket.
+  const byTicket = new Map(reported.map((r) => [r.ticket, r] as const));
+  for (const e of expected) {
+    const r = e.ticket === null ? undefined : byTicket.get(e.ticket);
+    if (r && !used.has(r)) {
+      used.add(r);
+      match.set(e, r);
+    }
+  }
+  // Then tags, accepting a cut tag only when exactly one expected id fits it.
+  for (const r of reported) {
+    const tag = tags.get(r);
+    if (used.has(r) || !tag) continue;
+    const candidates = expected.filter((e) => !match.has(e) && tagMatches(tag, e.masterPositionId));
+    if (candidates.length !== 1) continue;
+    const e = candidates[0]!;
+    used.add(r);
+    match.set(e, r);
+    if (!e.detached && r.ticket !== e.ticket) out.push({ kind: 'update_link', masterPositionId: e.masterPositionId, ticket: r.ticket, previousTicket: e.ticket, volume: r.volume });
+  }
+
+  for (const e of expected) {
+    if (e.detached) continue;
+    const r = match.get(e);
+    if (r) {
+      compareMatched(e, r, input, out);
+      continue;
+    }
+    if (e.closing) continue;
+    if (e.linkedAt !== null && e.linkedAt !== undefined && e.linkedAt > input.snapshotAt) continue;
+    const failedOpens = failed.filter((f) => f.masterPositionId === e.masterPositionId && f.kind === 'open').length;
+    if (e.ticket === null) {
+      // Never filled: retry only if its open failed; otherwise it is still on its way.
+      if (failedOpens > 0) out.push(tryReopen(e, 'the open copy order failed', input, failedOpens));
+      continue;
+    }
+    out.push({ kind: 'detach', masterPositionId: e.masterPositionId, ticket: e.ticket, reason: 'position_closed_outside' });
+    if (s.manualClosePolicy === 'reopen') out.push(tryReopen(e, `ticket ${e.ticket} was closed outside Kopitra`, input, failedOpens));
+  }
+
+  const closedAfterSnapshot = (input.recentlyClosed ?? []).filter((c) => c.closedAt > input.snapshotAt);
+  for (const r of reported) {
+    const tag = tags.get(r);
+    if (used.has(r) || !tag) continue;
+    if (closedAfterSnapshot.some((c) => c.ticket === r.ticket || tagMatches(tag, c.masterPositionId))) continue;
+    const ids = { masterPositionId: tag.masterPositionId, ticket: r.ticket };
+    out.push(
+      s.mode === 'frozen'
+        ? { kind: 'alert', reason: 'mode_frozen', detail: `orphan ${r.symbol} ${r.side} ${r.volume} not closed: subscription is frozen`, ...ids }
+        : { kind: 'close_orphan', ...ids, symbol: r.symbol, side: r.side, volume: r.volume },
+    );
+  }
+
+  const modifyFailures = new Set(failed.filter((f) => f.kind === 'modify').map((f) => f.masterPositionId));
+  for (const id of modifyFailures) {
+    if (expected.some((e) => e.masterPositionId === id && !e.detached)) {
+      out.push({ kind: 'alert', reason: 'copy_order_failed', detail: 'a stop loss / take profit modification failed; check the position', masterPositionId: id });
+    }
+  }
+  return out;
+}

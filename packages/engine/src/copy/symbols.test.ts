@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { filterOpen, magicAllowed, mapSymbol, reverseDirection, symbolAllowed, wildcardMatch } from './symbols.js';
+import { withDefaults } from './subscription.js';
+
+describe('symbol map', () => {
+  it('uses the explicit map first, else the same name', () => {
+    expect(mapSymbol('EURUSD', { EURUSD: 'EURUSD.m' })).toEqual({ symbol: 'EURUSD.m', mapped: true });
+    expect(mapSymbol('GBPUSD', { EURUSD: 'EURUSD.m' })).toEqual({ symbol: 'GBPUSD', mapped: false });
+    expect(mapSymbol('constructor', {})).toEqual({ symbol: 'constructor', mapped: false });
+  });
+});
+
+describe('filters', () => {
+  it('matches * wildcards literally otherwise, ignoring case', () => {
+    expect(wildcardMatch('EUR*', 'EURUSD')).toBe(true);
+    expect(wildcardMatch('*.m', 'eurusd.m')).toBe(true);
+    expect(wildcardMatch('*.m', 'EURUSDxm')).toBe(false); // the dot is not a regex dot
+    expect(wildcardMatch('XAUUSD', 'XAUUSD.pro')).toBe(false);
+    expect(wildcardMatch('*', 'anything')).toBe(true);
+  });
+
+  it('lets exclude win over include, and treats an empty include as everything', () => {
+    expect(symbolAllowed('EURUSD', { include: ['EUR*'], exclude: ['EURUSD'] })).toBe(false);
+    expect(symbolAllowed('EURGBP', { include: ['EUR*'], exclude: ['EURUSD'] })).toBe(true);
+    expect(symbolAllowed('GBPUSD', { include: ['EUR*'] })).toBe(false);
+    expect(symbolAllowed('GBPUSD', { include: [] })).toBe(true);
+  });
+
+  it('reads a missing magic as 0, the magic of a manual MetaTrader trade', () => {
+    expect(magicAllowed(undefined, { exclude: [0] })).toBe(false);
+    expect(magicAllowed(42, { include: [42] })).toBe(true);
+    expect(magicAllowed(7, { include: [42] })).toBe(false);
+  });
+
+  it('reports the first filter that refuses an open', () => {
+    const s = withDefaults({ symbolFilter: { exclude: ['XAU*'] }, magicFilter: { exclude: [99] }, allowedSides: ['buy'] });
+    expect(filterOpen({ symbol: 'XAUUSD', side: 'buy' }, s)?.reason).toBe('symbol_excluded');
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', magic: 99 }, s)?.reason).toBe('magic_excluded');
+    expect(filterOpen({ symbol: 'EURUSD', side: 'sell' }, s)?.reason).toBe('side_not_allowed');
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy' }, s)).toBeNull();
+  });
+});
+
+describe('reverse', () => {
+  it('flips the side and swaps stop loss and take profit', () => {
+    expect(reverseDirection({ side: 'buy', sl: 1.095, tp: 1.11 })).toEqual({ side: 'sell', sl: 1.11, tp: 1.095 });
+    expect(reverseDirection({ side: 'sell', sl: null, tp: 1.09 })).toEqual({ side: 'buy', sl: 1.09, tp: null });
+  });
+});

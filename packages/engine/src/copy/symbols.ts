@@ -1,0 +1,73 @@
+/**
+ * Which master trades a follower takes, under which symbol and on which side. Filters look
+ * at the master's trade (what the operator sees in the master's terminal); the map says
+ * what the follower's broker calls the same instrument.
+ */
+import { skip, type Skip } from './reasons.js';
+import type { ListFilter, Side, SubscriptionSettings } from './subscription.js';
+
+export interface MappedSymbol {
+  readonly symbol: string;
+  /** True when the subscription's map named it; false when the master's name was kept. */
+  readonly mapped: boolean;
+}
+
+export function mapSymbol(masterSymbol: string, symbolMap: Readonly<Record<string, string>>): MappedSymbol {
+  const target = Object.hasOwn(symbolMap, masterSymbol) ? symbolMap[masterSymbol] : undefined;
+  return target !== undefined && target.trim() !== '' ? { symbol: target, mapped: true } : { symbol: masterSymbol, mapped: false };
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `*` stands for any run of characters; everything else is literal. Case-insensitive,
+ * because operators type `eurusd*` and mean the broker's `EURUSD.m`.
+ */
+export function wildcardMatch(pattern: string, value: string): boolean {
+  const source = pattern.split('*').map(escapeRegExp).join('.*');
+  return new RegExp(`^${source}$`, 'i').test(value);
+}
+
+const nonEmpty = <T>(list: readonly T[] | null | undefined): list is readonly T[] => list !== null && list !== undefined && list.length > 0;
+
+export function symbolAllowed(masterSymbol: string, filter: ListFilter<string>): boolean {
+  if (nonEmpty(filter.exclude) && filter.exclude.some((p) => wildcardMatch(p, masterSymbol))) return false;
+  if (nonEmpty(filter.include)) return filter.include.some((p) => wildcardMatch(p, masterSymbol));
+  return true;
+}
+
+/** A trade without a magic number was placed by hand in MetaTrader, which means magic 0. */
+export function magicAllowed(magic: number | null | undefined, filter: ListFilter<number>): boolean {
+  const m = magic ?? 0;
+  if (nonEmpty(filter.exclude) && filter.exclude.includes(m)) return false;
+  if (nonEmpty(filter.include)) return filter.include.includes(m);
+  return true;
+}
+
+export const sideAllowed = (side: Side, allowedSides: readonly Side[]): boolean => allowedSides.includes(side);
+
+export const flipSide = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
+
+export interface Direction {
+  readonly side: Side;
+  readonly sl: number | null;
+  readonly tp: number | null;
+}
+
+/**
+ * The mirror image of a trade: the master's take-profit is where the reversed position
+ * loses, so it becomes the stop loss, and the master's stop loss becomes the target.
+ */
+export const reverseDirection = (d: Direction): Direction => ({ side: flipSide(d.side), sl: d.tp, tp: d.sl });
+
+/** The master-side filters every new open passes, in the order an operator would check them. */
+export function filterOpen(
+  signal: { readonly symbol: string; readonly side: Side; readonly magic?: number | null },
+  settings: Pick<SubscriptionSettings, 'symbolFilter' | 'magicFilter' | 'allowedSides'>,
+): Skip | null {
+  if (!symbolAllowed(signal.symbol, settings.symbolFilter)) return skip('symbol_excluded', `${signal.symbol} is filtered out`);
+  if (!magicAllowed(signal.magic, settings.magicFilter)) return skip('magic_excluded', `magic ${signal.magic ?? 0} is filtered out`);
+  // Sides are filtered on the master's side: "copy only the master's buys" stays true when reversed.
+  if (!sideAllowed(signal.side, settings.allowedSides)) return skip('side_not_allowed', `${signal.side} trades are not copied`);
+  return null;
+}

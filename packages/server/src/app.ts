@@ -1,0 +1,50 @@
+/**
+ * `buildApp` assembles the HTTP server from already-open dependencies without listening;
+ * `startPlatform` (runtime.ts) owns the resources and the listening socket.
+ */
+import { randomUUID } from 'node:crypto';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { EA_BASE_PATH } from '@kopitra/contracts';
+import type { GatewayDeps } from './gateway/deps.js';
+import { gatewayRoutes, type HealthCheck } from './gateway/routes.js';
+import { installErrorHandling, installJsonParser } from './http/errors.js';
+import { VERSION } from './version.js';
+
+export interface AppOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  gateway?: GatewayDeps;
+  checks: HealthCheck[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes,
+    // Request ids travel across services: honour a caller's, else mint one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    trustProxy: true,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  installErrorHandling(app);
+  installJsonParser(app);
+  await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
+  const startedAt = Date.now();
+  if (opts.gateway) {
+    const deps = opts.gateway;
+    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt });
+  }
+  return app;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/** The `kopitra` command. */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { migrate, openDatabase } from '../store/database.js';
+import { databaseTargetFor, startPlatform, type Platform } from '../runtime.js';
+import { sessionsCommand } from '../cli/sessions.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `kopitra ${VERSION}
+
+usage:
+  kopitra up [--port N] [--data-dir DIR]      the whole platform in one process
+  kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
+  kopitra migrate                             apply database migrations and exit
+  kopitra sessions list [--status S] [--json] terminals and their sessions
+  kopitra sessions approve <sessionId> [--expires-at ISO]
+  kopitra sessions reject <sessionId> --reason TEXT
+
+configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
+
+async function serve(config: Config): Promise<number> {
+  const platform: Platform = await startPlatform(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    platform.logger.info({ signal }, 'shutting down');
+    platform.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        platform.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return new Promise<number>(() => undefined);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      demo: { type: 'boolean' },
+      'expires-at': { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      status: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const env = { ...process.env };
+  if (values.port !== undefined) env['PORT'] = values.port;
+  if (values['data-dir'] !== undefined) env['KOPITRA_DATA_DIR'] = values['data-dir'];
+  const config = loadConfig(env);
+  switch (command) {
+    case 'up':
+    case 'gateway':
+      return serve(config);
+    case 'migrate': {
+      const database = await openDatabase(databaseTargetFor(config));
+      try {
+        const applied = await migrate(database);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    case 'sessions':
+      return sessionsCommand(config, rest, {
+        ...(values['expires-at'] ? { expiresAt: values['expires-at'] } : {}),
+        ...(values.reason ? { reason: values.reason } : {}),
+        ...(values.by ? { by: values.by } : {}),
+        ...(values.status ? { status: values.status } : {}),
+        ...(values.json ? { json: true } : {}),
+      });
+    default:
+      console.error(`kopitra: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) console.error(`kopitra: ${err.message}\n\n${USAGE}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,174 @@
+/**
+ * The embedded bus: messages live in the same database as everything else and are written
+ * before `publish` returns (or with the caller's transaction), so a crash loses nothing.
+ * Consumers keep an offset per (subscription, topic) and advance it in the same transaction
+ * as the handler's writes.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { DB, Db } from '../../store/schema.js';
+import type { Dialect } from '../../store/database.js';
+import { newId } from '../../store/ids.js';
+import { inTransaction } from '../../store/transaction.js';
+import { busChannel, waitFor, type Notifier } from '../../notify/notifier.js';
+import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
+
+export interface EmbeddedBusOptions {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  notifier: Notifier;
+  clock: Clock;
+  logger: Logger;
+  /** How often consumers look for messages published by other processes that could not wake them. */
+  pollMs: number;
+}
+
+export class EmbeddedBus implements Bus {
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly opts: EmbeddedBusOptions) {}
+
+  async publish(topic: string, body: unknown, options: PublishOptions = {}): Promise<string> {
+    const messageId = options.messageId ?? newId('msg');
+    const db = options.db ?? this.opts.db;
+    await db
+      .insertInto('bus_messages')
+      .values({ message_id: messageId, topic, body: JSON.stringify(body), published_at: this.opts.clock.now() })
+      .onConflict((oc) => oc.column('message_id').doNothing())
+      .execute();
+    await this.opts.notifier.notify(db, busChannel(topic));
+    return messageId;
+  }
+
+  subscribe(topic: string, subscription: string, handler: BusHandler): Subscription {
+    const consumer = new Consumer(this.opts, topic, subscription, handler);
+    this.consumers.add(consumer);
+    consumer.start();
+    return {
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.stop();
+      },
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.opts.db.selectFrom('bus_messages').select('position').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    this.consumers.clear();
+  }
+}
+
+class Consumer {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private failures = 0;
+
+  constructor(
+    private readonly opts: EmbeddedBusOptions,
+    private readonly topic: string,
+    private readonly subscription: string,
+    private readonly handler: BusHandler,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    await this.ensureOffset().catch((err) => this.opts.logger.error({ err, topic: this.topic }, 'bus subscription setup failed'));
+    while (this.running) {
+      // Subscribe to the wake-up before reading so a message published in between is not slept through.
+      const wake = waitFor(this.opts.notifier, busChannel(this.topic), this.opts.pollMs, this.abort.signal);
+      let delivered = false;
+      try {
+        delivered = await this.deliverOne();
+        this.failures = 0;
+      } catch (err) {
+        this.failures++;
+        const backoff = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
+        this.opts.logger.error({ err, topic: this.topic, subscription: this.subscription, attempt: this.failures }, 'bus handler failed; will redeliver');
+        wake.cancel();
+        await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
+      if (delivered) {
+        wake.cancel();
+        continue;
+      }
+      await wake.promise;
+    }
+  }
+
+  private async ensureOffset(): Promise<void> {
+    await this.opts.db
+      .insertInto('bus_subscriptions')
+      .values({ subscription: this.subscription, topic: this.topic, last_position: 0, updated_at: this.opts.clock.now() })
+      .onConflict((oc) => oc.columns(['subscription', 'topic']).doNothing())
+      .execute();
+  }
+
+  /** Delivers the next message in its own transaction; false when there is none. */
+  private async deliverOne(): Promise<boolean> {
+    return inTransaction(this.opts.db, async ({ trx, afterCommit }) => {
+      let offsetQuery = trx
+        .selectFrom('bus_subscriptions')
+        .select('last_position')
+        .where('subscription', '=', this.subscription)
+        .where('topic', '=', this.topic);
+      // Replicas sharing a subscription take turns on its offset row.
+      if (this.opts.dialect === 'postgres') offsetQuery = offsetQuery.forUpdate();
+      const offset = await offsetQuery.executeTakeFirst();
+      if (!offset) return false;
+      const row = await trx
+        .selectFrom('bus_messages')
+        .selectAll()
+        .where('topic', '=', this.topic)
+        .where('position', '>', offset.last_position)
+        .orderBy('position', 'asc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!row) return false;
+      const message: BusMessage = {
+        messageId: row.message_id,
+        topic: row.topic,
+        body: JSON.parse(row.body) as unknown,
+        publishedAt: Number(row.published_at),
+      };
+      await this.handler(message, { db: trx, afterCommit });
+      await trx
+        .updateTable('bus_subscriptions')
+        .set({ last_position: Number(row.position), updated_at: this.opts.clock.now() })
+        .where('subscription', '=', this.subscription)
+        .where('topic', '=', this.topic)
+        .execute();
+      return true;
+    });
+  }
+}
+
+/** Reads messages of a topic after a position (for tests, the CLI and the management stream). */
+export async function readTopic(db: Db, topic: string, afterPosition = 0, limit = 100): Promise<Array<BusMessage & { position: number }>> {
+  const rows = await db
+    .selectFrom('bus_messages')
+    .selectAll()
+    .where('topic', '=', topic)
+    .where('position', '>', afterPosition)
+    .orderBy('position', 'asc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ messageId: r.message_id, topic: r.topic, body: JSON.parse(r.body) as unknown, publishedAt: Number(r.published_at), position: Number(r.position) }));
+}

@@ -1,0 +1,83 @@
+/**
+ * Configuration, parsed once at boot from the environment into a frozen object. Every
+ * problem is reported at once in one readable error.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  PORT: intFrom(0, 65535).default(8080),
+  KOPITRA_HOST: z.string().min(1).default('0.0.0.0'),
+  KOPITRA_DATA_DIR: z.string().min(1).default('./.kopitra'),
+  DATABASE_URL: z.string().optional(),
+  KOPITRA_HEARTBEAT_INTERVAL_SEC: intFrom(1, 300).default(10),
+  KOPITRA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KOPITRA_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  KOPITRA_BODY_LIMIT_BYTES: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  KOPITRA_AUTH_FAILURE_LIMIT: intFrom(1, 10_000).default(10),
+  KOPITRA_AUTH_FAILURE_WINDOW_SEC: intFrom(1, 86_400).default(60),
+  KOPITRA_BUS_POLL_MS: intFrom(10, 60_000).default(200),
+  KOPITRA_PG_POOL_SIZE: intFrom(1, 200).default(10),
+});
+
+export type DatabaseSetting =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly database: DatabaseSetting;
+  readonly heartbeatIntervalSec: number;
+  readonly logLevel: z.infer<typeof EnvSchema>['KOPITRA_LOG_LEVEL'];
+  /** When unset, a random secret is generated once and kept in the database. */
+  readonly secret: string | undefined;
+  readonly bodyLimitBytes: number;
+  readonly authFailureLimit: number;
+  readonly authFailureWindowSec: number;
+  readonly busPollMs: number;
+  readonly pgPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `DATABASE_URL`: nothing → SQLite under the data dir; a path or `sqlite:` URL → that file; `postgres://` → PostgreSQL. */
+export function resolveDatabase(url: string | undefined, dataDir: string): DatabaseSetting {
+  if (url === undefined || url.trim() === '') return { dialect: 'sqlite', file: path.resolve(dataDir, 'kopitra.db') };
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', url };
+  if (url.startsWith('sqlite:')) return { dialect: 'sqlite', file: path.resolve(url.slice('sqlite:'.length).replace(/^\/\//, '')) };
+  if (/^[a-z]+:\/\//i.test(url)) throw new ConfigError([`DATABASE_URL: unsupported scheme in "${url.split(':')[0]}:" (use postgres:// or a file path)`]);
+  return { dialect: 'sqlite', file: path.resolve(url) };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = overrides.dataDir ?? e.KOPITRA_DATA_DIR;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.KOPITRA_HOST,
+    dataDir,
+    database: resolveDatabase(e.DATABASE_URL, dataDir),
+    heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
+    logLevel: e.KOPITRA_LOG_LEVEL,
+    secret: e.KOPITRA_SECRET,
+    bodyLimitBytes: e.KOPITRA_BODY_LIMIT_BYTES,
+    authFailureLimit: e.KOPITRA_AUTH_FAILURE_LIMIT,
+    authFailureWindowSec: e.KOPITRA_AUTH_FAILURE_WINDOW_SEC,
+    busPollMs: e.KOPITRA_BUS_POLL_MS,
+    pgPoolSize: e.KOPITRA_PG_POOL_SIZE,
+    ...overrides,
+  });
+}

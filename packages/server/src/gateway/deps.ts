@@ -1,0 +1,23 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../clock.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { Dialect } from '../store/database.js';
+import type { DB } from '../store/schema.js';
+import type { FailureLimiter } from './failure-limiter.js';
+
+/** Everything the gateway's use cases need, passed explicitly. */
+export interface GatewayDeps {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  readonly bus: Bus;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly secret: string;
+  readonly heartbeatIntervalSec: number;
+  readonly failures: FailureLimiter;
+  /** Aborted when the process shuts down, so held long polls answer at once. */
+  readonly shutdownSignal: AbortSignal;
+}

@@ -1,0 +1,101 @@
+/** The EA protocol over HTTP (base `/trade-agent/v1`). Routes only translate; use cases live beside them. */
+import {
+  AppError,
+  CreateSessionRequest,
+  InboxRequest,
+  OutboxQuery,
+  type HealthResponse,
+} from '@kopitra/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parse } from '../http/parse.js';
+import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
+import type { GatewayDeps } from './deps.js';
+import { receiveInbox } from './inbox.js';
+import { pollOutbox, readOutboxOnce } from './outbox.js';
+import { authenticate, createSession, releaseSession, type SessionContext } from './sessions.js';
+import { registerStream } from './stream.js';
+
+export interface HealthCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+const endedCode = (ctx: SessionContext) => (ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated');
+
+export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, allowEnded: boolean): Promise<SessionContext> {
+  return authenticate(deps, {
+    accountId: accountOf(request),
+    authorization: request.headers.authorization,
+    clientIp: request.ip,
+    allowEnded,
+  });
+}
+
+export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number }): Promise<void> {
+  const { deps } = opts;
+
+  app.post('/sessions', async (request, reply) => {
+    const accountId = accountOf(request);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const body = parse(CreateSessionRequest, request.body, 'body');
+    const result = await createSession(deps, { accountId, idempotencyKey, request: body, clientIp: request.ip });
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.delete('/sessions/current', async (request, reply) => {
+    accountOf(request);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const ctx = await authenticateRequest(deps, request, true);
+    const result = await releaseSession(deps, ctx, idempotencyKey);
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.get('/sessions/current/outbox', async (request, reply) => {
+    const ctx = await authenticateRequest(deps, request, true);
+    const query = parse(OutboxQuery, request.query, 'query');
+    if (ctx.ended) {
+      // An ended session may still collect the shutdown addressed to it, once.
+      const events = await readOutboxOnce(deps, ctx, query.cursor, query.limit);
+      if (events.length === 0) throw new AppError(endedCode(ctx));
+      return { status: 'authenticated', events, nextCursor: events.at(-1)?.sequence ?? query.cursor };
+    }
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    reply.raw.on('close', onClose);
+    try {
+      return await pollOutbox(deps, ctx, query, () => authenticateRequest(deps, request, true), AbortSignal.any([abort.signal, deps.shutdownSignal]));
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  app.post('/sessions/current/inbox', async (request, reply) => {
+    accountOf(request);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const body = parse(InboxRequest, request.body, 'body');
+    const ctx = await authenticateRequest(deps, request, true);
+    if (ctx.ended && body.events.some((e) => e.eventType !== 'OutboxAck')) throw new AppError(endedCode(ctx));
+    const result = await receiveInbox(deps, ctx, idempotencyKey, body);
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const checks: HealthResponse['checks'] = {};
+    await Promise.all(
+      opts.checks.map(async (c) => {
+        const started = performance.now();
+        try {
+          await Promise.race([c.check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
+          checks[c.name] = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+        } catch (err) {
+          checks[c.name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const ok = Object.values(checks).every((c) => c.ok);
+    const body: HealthResponse = { status: ok ? 'ok' : 'unavailable', version: opts.version, uptimeSec: Math.round((Date.now() - opts.startedAt) / 1000), checks };
+    return reply.status(ok ? 200 : 503).send(ok ? body : { error: 'not_ready', message: 'A dependency is not ready.', ...body });
+  });
+
+  await registerStream(app, deps);
+}

@@ -1,0 +1,34 @@
+/**
+ * Account keys and session tokens are never stored in the clear. Keys are kept as an HMAC
+ * under the instance secret and named in public by a fingerprint; a session token is
+ * `<sessionId>.<HMAC(sessionId)>`, so it can be verified — and re-issued on an idempotent
+ * replay — without being stored.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+const hmac = (secret: string, data: string) => createHmac('sha256', secret).update(data).digest();
+
+export const keyFingerprint = (accountId: string, key: string): string =>
+  createHash('sha256').update(`kopitra-key-fingerprint\n${accountId}\n${key}`).digest('hex').slice(0, 24);
+
+export const keyHash = (secret: string, accountId: string, key: string): string => hmac(secret, `key\n${accountId}\n${key}`).toString('hex');
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  // Compare equal-length buffers so the time taken does not reveal where they differ.
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export const sessionToken = (secret: string, sessionId: string): string =>
+  `${sessionId}.${hmac(secret, `session-token\n${sessionId}`).toString('base64url')}`;
+
+export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** The session id a token names, or null when the token is not one this instance issued. */
+export function verifySessionToken(secret: string, token: string): string | null {
+  const dot = token.lastIndexOf('.');
+  if (dot <= 0 || token.length > 256) return null;
+  const sessionId = token.slice(0, dot);
+  return safeEqual(sessionToken(secret, sessionId), token) ? sessionId : null;
+}

@@ -1,0 +1,126 @@
+/**
+ * `GET /sessions/current/stream`: the WebSocket alternative to polling. The server pushes
+ * each outbox event once per connection (from `?cursor=`), and the EA may acknowledge on the
+ * socket with `{ "type": "ack", "eventId", "sequence"? }`. Unacknowledged events are pushed
+ * again on the next connection, as with polling.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { OutboxQuery } from '@kopitra/contracts';
+import { toAppError } from '../http/errors.js';
+import { parse } from '../http/parse.js';
+import { ackOutbox } from '../store/outbox.js';
+import { inTransaction } from '../store/transaction.js';
+import { accountChannel } from '../notify/notifier.js';
+import type { GatewayDeps } from './deps.js';
+import { readOutboxOnce } from './outbox.js';
+import { authenticateRequest } from './routes.js';
+import type { SessionContext } from './sessions.js';
+
+const SocketAck = z.union([
+  z.object({ type: z.literal('ack'), eventId: z.string().min(1).max(64), sequence: z.number().int().positive().optional() }),
+  z.object({ eventType: z.literal('OutboxAck'), eventId: z.string().min(1).max(64), sequence: z.number().int().positive().optional() }),
+]);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    eaSession?: SessionContext;
+  }
+}
+
+export const CLOSE_SESSION_ENDED = 4001;
+
+export async function registerStream(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  app.get(
+    '/sessions/current/stream',
+    {
+      websocket: true,
+      // Authenticate before the upgrade so refusals are ordinary coded HTTP errors.
+      preValidation: async (request) => {
+        request.eaSession = await authenticateRequest(deps, request, false);
+      },
+    },
+    (socket: WebSocket, request) => {
+      const query = parse(OutboxQuery, request.query, 'query');
+      let ctx = request.eaSession as SessionContext;
+      let lastSent = query.cursor;
+      let closed = false;
+      let pumping = false;
+      let again = false;
+
+      const send = (message: unknown) => {
+        if (!closed) socket.send(JSON.stringify(message));
+      };
+
+      const pump = async () => {
+        if (pumping) {
+          again = true;
+          return;
+        }
+        pumping = true;
+        try {
+          do {
+            again = false;
+            ctx = await authenticateRequest(deps, request, true);
+            const events = await readOutboxOnce(deps, ctx, lastSent, 200);
+            for (const event of events) {
+              send({ type: 'event', event });
+              lastSent = event.sequence;
+            }
+            if (ctx.ended) {
+              socket.close(CLOSE_SESSION_ENDED, ctx.session.status);
+              return;
+            }
+            if (events.length === 200) again = true;
+          } while (again && !closed);
+        } catch (err) {
+          const known = toAppError(err);
+          if (known) {
+            send({ type: 'error', ...known.toBody(request.id) });
+            socket.close(CLOSE_SESSION_ENDED, known.code);
+          } else {
+            request.log.error({ err }, 'stream failed');
+            socket.close(1011, 'internal_error');
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+
+      const off = deps.notifier.on(accountChannel(ctx.session.account_id), () => void pump());
+      socket.on('close', () => {
+        closed = true;
+        off();
+      });
+      socket.on('message', (data) => {
+        void (async () => {
+          let parsedJson: unknown;
+          try {
+            parsedJson = JSON.parse(String(data).replace(/\u0000+$/, ''));
+          } catch {
+            send({ type: 'error', error: 'malformed_json', message: 'Socket messages must be JSON.' });
+            return;
+          }
+          const ack = SocketAck.safeParse(parsedJson);
+          if (!ack.success) {
+            send({ type: 'error', error: 'invalid_request', message: 'Expected { "type": "ack", "eventId", "sequence"? }.' });
+            return;
+          }
+          try {
+            ctx = await authenticateRequest(deps, request, true);
+            const result = await inTransaction(deps.db, ({ trx }) =>
+              ackOutbox(trx, { accountId: ctx.session.account_id, sessionId: ctx.session.session_id, eventId: ack.data.eventId, sequence: ack.data.sequence, onlyTargeted: ctx.ended }, deps.clock.now()),
+            );
+            send({ type: 'ack_result', eventId: ack.data.eventId, result });
+          } catch (err) {
+            const known = toAppError(err);
+            send({ type: 'error', ...(known ? known.toBody(request.id) : { error: 'internal_error' }) });
+          }
+        })();
+      });
+      send({ type: 'hello', sessionId: ctx.session.session_id, status: ctx.session.status, cursor: lastSent });
+      void pump();
+    },
+  );
+}

@@ -1,0 +1,11 @@
+export * from './config.js';
+export * from './clock.js';
+export * from './runtime.js';
+export * from './app.js';
+export * from './store/database.js';
+export type { DB, Db } from './store/schema.js';
+export * from './bus/bus.js';
+export { EmbeddedBus, readTopic } from './bus/embedded/embedded-bus.js';
+export * from './notify/notifier.js';
+export { keyFingerprint } from './gateway/secrets.js';
+export { VERSION } from './version.js';

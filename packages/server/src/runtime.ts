@@ -1,0 +1,131 @@
+/**
+ * The composition root: opens every resource in order, wires the gateway, listens, and
+ * closes everything in reverse on `stop()` (in-flight requests finish, long polls answer).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { topics } from '@kopitra/contracts';
+import { defaultFailureWindow } from '@kopitra/engine';
+import { buildApp } from './app.js';
+import type { Bus, Subscription } from './bus/bus.js';
+import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { GatewayDeps } from './gateway/deps.js';
+import { FailureLimiter } from './gateway/failure-limiter.js';
+import { applyAuthDecision, sweepExpiredSessions } from './gateway/sessions.js';
+import { createLogger } from './logger.js';
+import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
+import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
+import { instanceSecret } from './store/kv.js';
+
+export interface PlatformOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Overrides the database target (tests use a private PostgreSQL schema). */
+  databaseTarget?: DatabaseTarget;
+  /** Do not listen on a port (tests use `app.inject`). */
+  listen?: boolean;
+  /** Run the lease sweeper on a timer (tests call `sweep()` with a manual clock). */
+  sweeper?: boolean;
+}
+
+export interface Platform {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly database: Database;
+  readonly bus: Bus;
+  readonly notifier: Notifier;
+  readonly gateway: GatewayDeps;
+  readonly logger: Logger;
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function databaseTargetFor(config: Config): DatabaseTarget {
+  return config.database.dialect === 'sqlite'
+    ? { dialect: 'sqlite', file: config.database.file }
+    : { dialect: 'postgres', url: config.database.url, poolSize: config.pgPoolSize };
+}
+
+export async function openNotifier(database: Database): Promise<Notifier> {
+  return database.connectListener ? PostgresNotifier.connect(database.connectListener) : new InProcessNotifier();
+}
+
+export async function startPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const cleanup: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of cleanup.reverse().splice(0)) {
+      await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
+    }
+  };
+  try {
+    const database = await openDatabase(opts.databaseTarget ?? databaseTargetFor(config));
+    cleanup.push(() => database.close());
+    const applied = await migrate(database);
+    if (applied.length > 0) logger.info({ applied, dialect: database.dialect }, 'database migrated');
+    const secret = await instanceSecret(database.db, config.secret);
+
+    const notifier = await openNotifier(database);
+    cleanup.push(() => notifier.close());
+    const bus = new EmbeddedBus({ db: database.db, dialect: database.dialect, notifier, clock, logger: logger.child({ component: 'bus' }), pollMs: config.busPollMs });
+    cleanup.push(() => bus.close());
+
+    const shutdown = new AbortController();
+    cleanup.push(async () => shutdown.abort());
+    const gateway: GatewayDeps = {
+      db: database.db,
+      dialect: database.dialect,
+      bus,
+      notifier,
+      clock,
+      logger: logger.child({ component: 'gateway' }),
+      secret,
+      heartbeatIntervalSec: config.heartbeatIntervalSec,
+      failures: new FailureLimiter({ ...defaultFailureWindow, limit: config.authFailureLimit, windowMs: config.authFailureWindowSec * 1000 }, clock),
+      shutdownSignal: shutdown.signal,
+    };
+
+    const subscriptions: Subscription[] = [bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx))];
+    cleanup.push(async () => {
+      await Promise.all(subscriptions.map((s) => s.close()));
+    });
+
+    const sweep = () => sweepExpiredSessions(gateway);
+    if (opts.sweeper !== false) {
+      const timer = setInterval(() => {
+        sweep().catch((err: unknown) => logger.error({ err }, 'lease sweep failed'));
+      }, config.heartbeatIntervalSec * 1000);
+      timer.unref();
+      cleanup.push(async () => clearInterval(timer));
+    }
+
+    const app = await buildApp({
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+      gateway,
+      checks: [
+        { name: 'database', check: () => database.ping() },
+        { name: 'bus', check: () => bus.ping() },
+      ],
+    });
+    // Registered last so it runs first: stop taking requests, answer held polls, then close the rest.
+    cleanup.push(async () => {
+      shutdown.abort();
+      await app.close();
+    });
+    let url = '';
+    if (opts.listen !== false) {
+      url = await app.listen({ port: config.port, host: config.host });
+      logger.info({ url, dialect: database.dialect }, 'kopitra listening');
+    } else {
+      await app.ready();
+    }
+    return { app, url, database, bus, notifier, gateway, logger, sweep, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

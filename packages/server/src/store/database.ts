@@ -1,0 +1,149 @@
+/**
+ * Opens the database chosen by configuration — SQLite (embedded default) or PostgreSQL —
+ * as one Kysely instance, and runs the migration history.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDriver,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  sql,
+  type DatabaseConnection,
+  type Dialect as KyselyDialect,
+  type SqliteDialectConfig,
+} from 'kysely';
+import type { DB } from './schema.js';
+import { KopitraMigrations } from './migrations.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export type DatabaseTarget =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string; schema?: string; poolSize?: number };
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  readonly target: DatabaseTarget;
+  /** A fresh pg client for LISTEN (PostgreSQL only). */
+  connectListener?: () => Promise<pg.Client>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite's default `BEGIN` takes the write lock lazily, and a reader upgrading to a writer
+ * fails at once with SQLITE_BUSY when another process (the `kopitra` CLI) writes.
+ * `BEGIN IMMEDIATE` takes it up front, so the busy timeout applies instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect implements KyselyDialect {
+  constructor(private readonly config: SqliteDialectConfig) {}
+  createDriver() {
+    return new ImmediateSqliteDriver(this.config);
+  }
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
+  }
+  createAdapter() {
+    return new SqliteAdapter();
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new SqliteIntrospector(db);
+  }
+}
+
+// BIGINT (epoch ms, sequences) fits a JS number for the next 285,000 years.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+function openSqlite(file: string): Database {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const native = new BetterSqlite3(file);
+  native.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a committed transaction survives the process being killed (it is in
+  // the WAL, in the OS cache); only a power cut can lose the last commits.
+  native.pragma('synchronous = NORMAL');
+  native.pragma('busy_timeout = 5000');
+  native.pragma('foreign_keys = ON');
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: native }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    target: { dialect: 'sqlite', file },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function pgConfig(target: Extract<DatabaseTarget, { dialect: 'postgres' }>): pg.ClientConfig {
+  return {
+    connectionString: target.url,
+    ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+  };
+}
+
+async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgres' }>): Promise<Database> {
+  if (target.schema) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(target.schema)) throw new Error(`invalid schema name ${target.schema}`);
+    const admin = new pg.Client({ connectionString: target.url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${target.schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({ ...pgConfig(target), max: target.poolSize ?? 10 });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    target,
+    connectListener: async () => {
+      const client = new pg.Client(pgConfig(target));
+      await client.connect();
+      return client;
+    },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  return target.dialect === 'sqlite' ? openSqlite(target.file) : openPostgres(target);
+}
+
+export async function migrate(database: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: new KopitraMigrations(database.dialect),
+    migrationTableName: 'kopitra_migrations',
+    migrationLockTableName: 'kopitra_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the error is a unique-constraint violation on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,98 @@
+import type { SymbolSpec, TelemetryEvent } from '@kopitra/contracts';
+import type { AccountTelemetryTable, Db } from './schema.js';
+import { newId } from './ids.js';
+
+/** Stores one telemetry event and folds it into the account's latest state. */
+export async function storeTelemetry(
+  db: Db,
+  t: { accountId: string; sessionId: string; event: TelemetryEvent },
+  now: number,
+): Promise<{ inboxEventId: string; occurredAt: number }> {
+  const inboxEventId = newId('inb');
+  const occurredAt = t.event.occurredAt ? Date.parse(t.event.occurredAt) : now;
+  await db
+    .insertInto('inbox_events')
+    .values({
+      inbox_event_id: inboxEventId,
+      account_id: t.accountId,
+      session_id: t.sessionId,
+      event_type: t.event.eventType,
+      occurred_at: occurredAt,
+      received_at: now,
+      payload: JSON.stringify(t.event.payload),
+    })
+    .execute();
+
+  const e = t.event;
+  switch (e.eventType) {
+    case 'ea.heartbeat':
+      await upsertTelemetry(db, t.accountId, {
+        balance: e.payload.balance,
+        equity: e.payload.equity,
+        margin: e.payload.margin,
+        free_margin: e.payload.freeMargin ?? null,
+        open_positions: e.payload.openPositions,
+        latency_ms: e.payload.latencyMs ?? null,
+        last_heartbeat_at: now,
+      }, now);
+      break;
+    case 'ea.init':
+      await upsertTelemetry(db, t.accountId, { last_init: JSON.stringify(e.payload) }, now);
+      break;
+    case 'ea.status_summary':
+      await upsertTelemetry(db, t.accountId, { last_status_summary: JSON.stringify(e.payload) }, now);
+      break;
+    case 'ea.autotrade_status':
+      await upsertTelemetry(db, t.accountId, { autotrade_enabled: e.payload.enabled ? 1 : 0 }, now);
+      break;
+    case 'ea.sync_snapshot':
+      await upsertTelemetry(db, t.accountId, { last_sync_snapshot_at: now }, now);
+      break;
+    case 'ea.symbol_catalog':
+      await replaceSymbolCatalog(db, t.accountId, e.payload.symbols, now);
+      break;
+    default:
+      break;
+  }
+  return { inboxEventId, occurredAt };
+}
+
+type TelemetryPatch = Partial<Omit<AccountTelemetryTable, 'account_id' | 'updated_at'>>;
+
+async function upsertTelemetry(db: Db, accountId: string, patch: TelemetryPatch, now: number): Promise<void> {
+  await db
+    .insertInto('account_telemetry')
+    .values({ account_id: accountId, ...patch, updated_at: now })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...patch, updated_at: now }))
+    .execute();
+}
+
+/** A catalog is the terminal's whole Market Watch: it replaces the previous one. */
+async function replaceSymbolCatalog(db: Db, accountId: string, symbols: SymbolSpec[], now: number): Promise<void> {
+  await db.deleteFrom('account_symbols').where('account_id', '=', accountId).execute();
+  const unique = new Map(symbols.map((s) => [s.symbol, s]));
+  const rows = [...unique.values()].map((s) => ({ account_id: accountId, symbol: s.symbol, spec: JSON.stringify(s), updated_at: now }));
+  // Chunked: SQLite limits bound parameters per statement.
+  for (let i = 0; i < rows.length; i += 200) await db.insertInto('account_symbols').values(rows.slice(i, i + 200)).execute();
+}
+
+export async function getTelemetry(db: Db, accountId: string): Promise<AccountTelemetryTable | undefined> {
+  return db.selectFrom('account_telemetry').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+}
+
+export async function getSymbolCatalog(db: Db, accountId: string): Promise<Map<string, SymbolSpec>> {
+  const rows = await db.selectFrom('account_symbols').select(['symbol', 'spec']).where('account_id', '=', accountId).execute();
+  return new Map(rows.map((r) => [r.symbol, JSON.parse(r.spec) as SymbolSpec]));
+}
+
+export async function latestInbox(db: Db, accountId: string, eventType: string): Promise<{ payload: unknown; receivedAt: number } | undefined> {
+  const row = await db
+    .selectFrom('inbox_events')
+    .select(['payload', 'received_at'])
+    .where('account_id', '=', accountId)
+    .where('event_type', '=', eventType)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { payload: JSON.parse(row.payload), receivedAt: Number(row.received_at) } : undefined;
+}

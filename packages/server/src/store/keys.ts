@@ -1,0 +1,56 @@
+import type { AccountKeysTable, Db } from './schema.js';
+
+export type KeyRow = AccountKeysTable;
+
+export async function findKey(db: Db, accountId: string, fingerprint: string): Promise<KeyRow | undefined> {
+  return db.selectFrom('account_keys').selectAll().where('account_id', '=', accountId).where('fingerprint', '=', fingerprint).executeTakeFirst();
+}
+
+export async function listKeys(db: Db, accountId: string): Promise<KeyRow[]> {
+  return db.selectFrom('account_keys').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'asc').execute();
+}
+
+export async function insertKey(
+  db: Db,
+  k: { accountId: string; fingerprint: string; keyHash: string; status: 'pending' | 'approved'; origin: 'ea' | 'operator'; expiresAt: number | null; decidedBy?: string | null },
+  now: number,
+): Promise<KeyRow> {
+  return db
+    .insertInto('account_keys')
+    .values({
+      account_id: k.accountId,
+      fingerprint: k.fingerprint,
+      key_hash: k.keyHash,
+      status: k.status,
+      origin: k.origin,
+      expires_at: k.expiresAt,
+      decided_by: k.decidedBy ?? null,
+      decided_at: k.status === 'approved' ? now : null,
+      decision_reason: null,
+      created_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function decideKey(
+  db: Db,
+  accountId: string,
+  fingerprint: string,
+  d: { status: 'approved' | 'rejected'; by: string; reason: string | null; expiresAt?: number | null },
+  now: number,
+): Promise<KeyRow | undefined> {
+  return db
+    .updateTable('account_keys')
+    .set({
+      status: d.status,
+      decided_by: d.by,
+      decided_at: now,
+      decision_reason: d.reason,
+      ...(d.expiresAt === undefined ? {} : { expires_at: d.expiresAt }),
+    })
+    .where('account_id', '=', accountId)
+    .where('fingerprint', '=', fingerprint)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,108 @@
+import type { OutboxEvent, OutboxEventType } from '@kopitra/contracts';
+import type { Db, OutboxEventsTable } from './schema.js';
+import { nextSequence } from './accounts.js';
+import { newId } from './ids.js';
+
+export type OutboxRow = OutboxEventsTable;
+
+export const toOutboxEvent = (r: OutboxRow): OutboxEvent => ({
+  eventId: r.event_id,
+  sequence: Number(r.sequence),
+  type: r.type as OutboxEventType,
+  occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+  payload: JSON.parse(r.payload) as Record<string, unknown>,
+});
+
+/** Queues an event for an account's EA with the account's next sequence. Call inside the transaction that causes it. */
+export async function enqueueOutbox(
+  db: Db,
+  e: { accountId: string; type: OutboxEventType; payload: Record<string, unknown>; targetSessionId?: string | null; eventId?: string },
+  now: number,
+): Promise<OutboxRow> {
+  const sequence = await nextSequence(db, e.accountId);
+  const row: OutboxRow = {
+    event_id: e.eventId ?? newId('evt'),
+    account_id: e.accountId,
+    sequence,
+    type: e.type,
+    payload: JSON.stringify(e.payload),
+    target_session_id: e.targetSessionId ?? null,
+    occurred_at: now,
+    delivered_at: null,
+    acked_at: null,
+    acked_by_session: null,
+  };
+  await db.insertInto('outbox_events').values(row).execute();
+  return row;
+}
+
+/**
+ * Unacknowledged events a session may see, ascending. A live session sees the account's
+ * events plus those addressed to it; an ended session sees only those addressed to it
+ * (its `session.shutdown`).
+ */
+export async function pendingOutbox(
+  db: Db,
+  q: { accountId: string; sessionId: string; onlyTargeted: boolean; cursor: number; limit: number },
+): Promise<OutboxRow[]> {
+  let query = db
+    .selectFrom('outbox_events')
+    .selectAll()
+    .where('account_id', '=', q.accountId)
+    .where('acked_at', 'is', null)
+    .where('sequence', '>', q.cursor);
+  query = q.onlyTargeted
+    ? query.where('target_session_id', '=', q.sessionId)
+    : query.where((eb) => eb.or([eb('target_session_id', 'is', null), eb('target_session_id', '=', q.sessionId)]));
+  return query.orderBy('sequence', 'asc').limit(q.limit).execute();
+}
+
+export async function markDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.updateTable('outbox_events').set({ delivered_at: now }).where('event_id', 'in', eventIds).where('delivered_at', 'is', null).execute();
+}
+
+export type AckResult = 'acked' | 'already_acked' | 'unknown_event' | 'sequence_mismatch';
+
+/** Acknowledges one event on behalf of a session; only events that session could see are acknowledged. */
+export async function ackOutbox(
+  db: Db,
+  a: { accountId: string; sessionId: string; eventId: string; sequence?: number | undefined; onlyTargeted: boolean },
+  now: number,
+): Promise<AckResult> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select(['event_id', 'sequence', 'acked_at', 'target_session_id'])
+    .where('event_id', '=', a.eventId)
+    .where('account_id', '=', a.accountId)
+    .executeTakeFirst();
+  if (!row) return 'unknown_event';
+  const visible = a.onlyTargeted ? row.target_session_id === a.sessionId : row.target_session_id === null || row.target_session_id === a.sessionId;
+  if (!visible) return 'unknown_event';
+  if (a.sequence !== undefined && Number(row.sequence) !== a.sequence) return 'sequence_mismatch';
+  if (row.acked_at !== null) return 'already_acked';
+  await db
+    .updateTable('outbox_events')
+    .set({ acked_at: now, acked_by_session: a.sessionId })
+    .where('event_id', '=', a.eventId)
+    .where('acked_at', 'is', null)
+    .execute();
+  return 'acked';
+}
+
+/**
+ * The sequence a new session resumes after: just before the oldest event still waiting for
+ * the account, or the account's last sequence when nothing waits.
+ */
+export async function resumeSequence(db: Db, accountId: string, sessionId: string): Promise<number> {
+  const oldest = await db
+    .selectFrom('outbox_events')
+    .select((eb) => eb.fn.min('sequence').as('min'))
+    .where('account_id', '=', accountId)
+    .where('acked_at', 'is', null)
+    .where((eb) => eb.or([eb('target_session_id', 'is', null), eb('target_session_id', '=', sessionId)]))
+    .executeTakeFirst();
+  if (oldest?.min !== null && oldest?.min !== undefined) return Number(oldest.min) - 1;
+  const account = await db.selectFrom('accounts').select('last_sequence').where('account_id', '=', accountId).executeTakeFirst();
+  return Number(account?.last_sequence ?? 0);
+}

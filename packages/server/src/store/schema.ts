@@ -1,0 +1,149 @@
+/**
+ * Row types for every table, as Kysely sees them. Times are epoch milliseconds (BIGINT in
+ * PostgreSQL, INTEGER in SQLite); JSON is stored as text; booleans as 0/1.
+ * Domain and wire types live elsewhere; repositories map between them.
+ */
+import type { Generated, Kysely, Transaction } from 'kysely';
+
+export interface AccountsTable {
+  account_id: string;
+  display_name: string | null;
+  platform: string | null;
+  broker: string | null;
+  server: string | null;
+  currency: string | null;
+  status: string;
+  session_policy: string;
+  /** Set when the account was registered by a terminal's first session rather than by an operator. */
+  registered_by: string;
+  last_sequence: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AccountKeysTable {
+  account_id: string;
+  fingerprint: string;
+  key_hash: string;
+  status: string;
+  origin: string;
+  expires_at: number | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  session_id: string;
+  account_id: string;
+  key_fingerprint: string;
+  role: string;
+  platform: string;
+  ea_version: string;
+  terminal_build: number;
+  broker: string | null;
+  server: string | null;
+  client_ip: string | null;
+  status: string;
+  status_reason: string | null;
+  token_hash: string;
+  lease_expires_at: number;
+  lease_renewed_at: number;
+  created_at: number;
+  authenticated_at: number | null;
+  ended_at: number | null;
+}
+
+export interface OutboxEventsTable {
+  event_id: string;
+  account_id: string;
+  sequence: number;
+  type: string;
+  payload: string;
+  /** Only this session may see the event (session.init_ack, session.shutdown); null = the account's current session. */
+  target_session_id: string | null;
+  occurred_at: number;
+  delivered_at: number | null;
+  acked_at: number | null;
+  acked_by_session: string | null;
+}
+
+export interface InboxEventsTable {
+  inbox_event_id: string;
+  account_id: string;
+  session_id: string;
+  event_type: string;
+  occurred_at: number;
+  received_at: number;
+  payload: string;
+}
+
+export interface AccountTelemetryTable {
+  account_id: string;
+  balance: number | null;
+  equity: number | null;
+  margin: number | null;
+  free_margin: number | null;
+  open_positions: number | null;
+  latency_ms: number | null;
+  autotrade_enabled: number | null;
+  last_heartbeat_at: number | null;
+  last_init: string | null;
+  last_status_summary: string | null;
+  last_sync_snapshot_at: number | null;
+  updated_at: number;
+}
+
+export interface AccountSymbolsTable {
+  account_id: string;
+  symbol: string;
+  spec: string;
+  updated_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  account_id: string;
+  idempotency_key: string;
+  route: string;
+  status_code: number;
+  body: string;
+  created_at: number;
+}
+
+export interface BusMessagesTable {
+  position: Generated<number>;
+  message_id: string;
+  topic: string;
+  body: string;
+  published_at: number;
+}
+
+export interface BusSubscriptionsTable {
+  subscription: string;
+  topic: string;
+  last_position: number;
+  updated_at: number;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+}
+
+export interface DB {
+  accounts: AccountsTable;
+  account_keys: AccountKeysTable;
+  sessions: SessionsTable;
+  outbox_events: OutboxEventsTable;
+  inbox_events: InboxEventsTable;
+  account_telemetry: AccountTelemetryTable;
+  account_symbols: AccountSymbolsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  bus_messages: BusMessagesTable;
+  bus_subscriptions: BusSubscriptionsTable;
+  kv: KvTable;
+}
+
+/** Anything repositories can run queries on: the database or an open transaction. */
+export type Db = Kysely<DB> | Transaction<DB>;

@@ -1,0 +1,81 @@
+import type { SessionState } from '@kopitra/engine';
+import type { Db, SessionsTable } from './schema.js';
+
+export type SessionRow = SessionsTable;
+const LIVE: SessionState[] = ['pending', 'authenticated'];
+
+export async function getSession(db: Db, sessionId: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('session_id', '=', sessionId).executeTakeFirst();
+}
+
+export async function findLiveSession(db: Db, accountId: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('account_id', '=', accountId).where('status', 'in', LIVE).executeTakeFirst();
+}
+
+export async function insertSession(db: Db, row: SessionRow): Promise<void> {
+  await db.insertInto('sessions').values(row).execute();
+}
+
+/** Moves a session to a new state only if it is still in one of `from`; returns the updated row or undefined. */
+export async function transitionSession(
+  db: Db,
+  sessionId: string,
+  from: readonly SessionState[],
+  to: SessionState,
+  reason: string,
+  now: number,
+): Promise<SessionRow | undefined> {
+  const ended = to !== 'pending' && to !== 'authenticated';
+  return db
+    .updateTable('sessions')
+    .set({
+      status: to,
+      status_reason: reason,
+      ...(ended ? { ended_at: now } : {}),
+      ...(to === 'authenticated' ? { authenticated_at: now } : {}),
+    })
+    .where('session_id', '=', sessionId)
+    .where('status', 'in', [...from])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function renewLease(db: Db, sessionId: string, leaseExpiresAt: number, now: number): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ lease_expires_at: leaseExpiresAt, lease_renewed_at: now })
+    .where('session_id', '=', sessionId)
+    .where('status', 'in', LIVE)
+    .execute();
+}
+
+export async function liveSessionsWithLapsedLease(db: Db, now: number, limit = 500): Promise<SessionRow[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('status', 'in', LIVE)
+    .where('lease_expires_at', '<=', now)
+    .orderBy('lease_expires_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function liveSessionsForKey(db: Db, accountId: string, fingerprint: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('key_fingerprint', '=', fingerprint)
+    .where('status', 'in', LIVE)
+    .execute();
+}
+
+export async function listSessions(
+  db: Db,
+  filter: { status?: string; accountId?: string; limit?: number },
+): Promise<SessionRow[]> {
+  let q = db.selectFrom('sessions').selectAll();
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
+  return q.orderBy('created_at', 'desc').limit(filter.limit ?? 100).execute();
+}
