@@ -54,6 +54,7 @@ export const reasonCatalogue = define({
   volume_mismatch: { category: 'reconcile', description: "The follower position's volume differs from the copied volume by at least one step." },
   side_mismatch: { category: 'reconcile', description: 'The follower position tagged for this master position is on the other side than expected.' },
   symbol_mismatch: { category: 'reconcile', description: 'The follower position tagged for this master position is on a different symbol than expected.' },
+  position_tag_ambiguous: { category: 'reconcile', description: "A follower position's tag, cut to MetaTrader's 31 characters, fits more than one master position; it is left alone." },
   copy_order_failed: { category: 'reconcile', description: 'A copy order failed or expired and cannot be retried automatically.' },
 });
 

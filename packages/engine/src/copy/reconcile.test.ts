@@ -160,7 +160,13 @@ describe('reconcile: tags and failures', () => {
     const b = 'A'.repeat(23) + '2';
     const cut = reported({ ticket: 'tx', comment: positionTag(a) });
     const cs = run({ expected: [expected({ masterPositionId: a, ticket: null, linkedAt: null }), expected({ masterPositionId: b, ticket: null, linkedAt: null })], reported: [cut] });
-    expect(kinds(cs)).toEqual(['close_orphan']);
+    expect(kinds(cs)).toEqual(['alert:position_tag_ambiguous']);
+  });
+
+  it('closes a duplicate copy of a position that is already matched', () => {
+    expect(run({ expected: [expected()], reported: [reported(), reported({ ticket: 't8' })] })).toEqual([
+      { kind: 'close_orphan', ticket: 't8', masterPositionId: 'm1', symbol: 'EURUSD', side: 'buy', volume: 0.5 },
+    ]);
   });
 
   it('alerts once on a failed modification of a live link', () => {

@@ -219,6 +219,12 @@ export function reconcile(input: ReconcileInput): Correction[] {
     if (used.has(r) || !tag) continue;
     if (closedAfterSnapshot.some((c) => c.ticket === r.ticket || tagMatches(tag, c.masterPositionId))) continue;
     const ids = { masterPositionId: tag.masterPositionId, ticket: r.ticket };
+    // A duplicate of a matched copy is an orphan too (its exposure was never asked for); a
+    // cut tag that could be either of two live links is not ours to close.
+    if (expected.filter((e) => !e.detached && tagMatches(tag, e.masterPositionId)).length > 1) {
+      out.push({ kind: 'alert', reason: 'position_tag_ambiguous', detail: `${r.symbol} ${r.side} ${r.volume} tagged "${r.comment}"`, ...ids });
+      continue;
+    }
     out.push(
       s.mode === 'frozen'
         ? { kind: 'alert', reason: 'mode_frozen', detail: `orphan ${r.symbol} ${r.side} ${r.volume} not closed: subscription is frozen`, ...ids }

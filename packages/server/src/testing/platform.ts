@@ -1,0 +1,99 @@
+/** An in-process platform on a fresh database with a manual clock, driven through `inject`. */
+import type { LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { ManualClock } from '../clock.js';
+import { loadConfig, type Config } from '../config.js';
+import { startPlatform, type Platform } from '../runtime.js';
+import { dropTarget, freshTarget, tempDir, type DialectName } from './databases.js';
+import type { DatabaseTarget } from '../store/database.js';
+
+export interface TestPlatform {
+  platform: Platform;
+  clock: ManualClock;
+  target: DatabaseTarget;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startTestPlatform(dialect: DialectName, env: Record<string, string> = {}): Promise<TestPlatform | null> {
+  const target = await freshTarget(dialect);
+  if (!target) return null;
+  const clock = new ManualClock(Date.now());
+  const config = loadConfig({ KOPITRA_DATA_DIR: tempDir(), KOPITRA_BUS_POLL_MS: '50', ...env });
+  const platform = await startPlatform(config, { clock, databaseTarget: target, listen: false, sweeper: false, logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }) });
+  return {
+    platform,
+    clock,
+    target,
+    config,
+    close: async () => {
+      await platform.stop();
+      await dropTarget(target);
+    },
+  };
+}
+
+export const BASE = '/trade-agent/v1';
+
+export interface Terminal {
+  accountId: string;
+  token?: string;
+  sessionId?: string;
+  create(overrides?: Record<string, unknown>, key?: string): Promise<LightMyRequestResponse>;
+  poll(query?: string): Promise<LightMyRequestResponse>;
+  inbox(events: unknown[], key?: string): Promise<LightMyRequestResponse>;
+  release(key?: string): Promise<LightMyRequestResponse>;
+}
+
+let counter = 0;
+export const idem = () => `k-${process.pid}-${++counter}`;
+
+export function sessionBody(authKey: string, overrides: Record<string, unknown> = {}) {
+  return { authMethod: 'account_session_key', authKey, platform: 'MT5', role: 'follower', eaVersion: '1.0.0', terminalBuild: 4410, ...overrides };
+}
+
+/** A terminal speaking the EA protocol through `inject`. */
+export function terminal(platform: Platform, accountId: string, authKey = `key-${accountId}-0123456789abcdef`): Terminal {
+  const t: Terminal = {
+    accountId,
+    async create(overrides = {}, key = idem()) {
+      const res = await platform.app.inject({
+        method: 'POST',
+        url: `${BASE}/sessions`,
+        headers: { 'x-tradeagent-account': accountId, 'idempotency-key': key, 'content-type': 'application/json' },
+        payload: sessionBody(authKey, overrides),
+      });
+      if (res.statusCode === 201) {
+        t.token = res.json().token;
+        t.sessionId = res.json().sessionId;
+      }
+      return res;
+    },
+    poll(query = '') {
+      return platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox${query}`, headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}` } });
+    },
+    inbox(events, key = idem()) {
+      return platform.app.inject({
+        method: 'POST',
+        url: `${BASE}/sessions/current/inbox`,
+        headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}`, 'idempotency-key': key, 'content-type': 'application/json' },
+        payload: { events },
+      });
+    },
+    release(key = idem()) {
+      return platform.app.inject({ method: 'DELETE', url: `${BASE}/sessions/current`, headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}`, 'idempotency-key': key } });
+    },
+  };
+  return t;
+}
+
+/** Waits (bounded, polling the condition) for the bus consumer to apply something asynchronous. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
