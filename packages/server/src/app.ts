@@ -15,6 +15,7 @@ import { VERSION } from './version.js';
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  trustProxy: boolean;
   gateway?: GatewayDeps;
   checks: HealthCheck[];
 }
@@ -31,7 +32,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    trustProxy: true,
+    // Only behind a known proxy (App Service, a load balancer) may X-Forwarded-For name the client.
+    trustProxy: opts.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });

@@ -105,6 +105,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const app = await buildApp({
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
       gateway,
       checks: [
         { name: 'database', check: () => database.ping() },

@@ -29,6 +29,7 @@ export interface ExpectedPosition {
   /** When the master opened (the open signal's `occurredAt`). */
   readonly signalAt: number;
   readonly masterPrice: number;
+  /** The follower's own levels as copied (already swapped for a reversed copy). */
   readonly sl?: number | null;
   readonly tp?: number | null;
   readonly detached?: boolean;

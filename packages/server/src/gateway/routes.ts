@@ -22,11 +22,20 @@ export interface HealthCheck {
 
 const endedCode = (ctx: SessionContext) => (ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated');
 
+/** The caller's address; undefined for in-process WebSocket injection, which has no socket. */
+export function clientIpOf(request: FastifyRequest): string {
+  try {
+    return request.ip ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, allowEnded: boolean): Promise<SessionContext> {
   return authenticate(deps, {
     accountId: accountOf(request),
     authorization: request.headers.authorization,
-    clientIp: request.ip,
+    clientIp: clientIpOf(request),
     allowEnded,
   });
 }
@@ -38,7 +47,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
     const accountId = accountOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
     const body = parse(CreateSessionRequest, request.body, 'body');
-    const result = await createSession(deps, { accountId, idempotencyKey, request: body, clientIp: request.ip });
+    const result = await createSession(deps, { accountId, idempotencyKey, request: body, clientIp: clientIpOf(request) });
     return reply.status(result.statusCode).send(result.body);
   });
 
