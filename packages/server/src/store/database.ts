@@ -9,7 +9,6 @@ import pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
-  Migrator,
   PostgresDialect,
   SqliteAdapter,
   SqliteDriver,
@@ -130,16 +129,28 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.dialect === 'sqlite' ? openSqlite(target.file) : openPostgres(target);
 }
 
+/**
+ * Applies pending migrations in order, each in its own transaction, under a lock so replicas
+ * starting together migrate once. (Kysely's Migrator introspects every schema of the
+ * database, which races with other schemas being dropped; this runner touches only its own.)
+ */
 export async function migrate(database: Database): Promise<string[]> {
-  const migrator = new Migrator({
-    db: database.db,
-    provider: new KopitraMigrations(database.dialect),
-    migrationTableName: 'kopitra_migrations',
-    migrationLockTableName: 'kopitra_migrations_lock',
+  const db = database.db as unknown as Kysely<Record<string, { name: string; applied_at: number }>>;
+  await sql`create table if not exists kopitra_migrations (name text primary key, applied_at bigint not null)`.execute(db);
+  const applied: string[] = [];
+  await db.transaction().execute(async (trx) => {
+    // Serialise concurrent migrators: SQLite's BEGIN IMMEDIATE already holds the write lock.
+    if (database.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7346021)`.execute(trx);
+    const done = new Set((await sql<{ name: string }>`select name from kopitra_migrations`.execute(trx)).rows.map((r) => r.name));
+    const migrations = await new KopitraMigrations(database.dialect).getMigrations();
+    for (const [name, migration] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
+      if (done.has(name)) continue;
+      await migration.up(trx);
+      await sql`insert into kopitra_migrations (name, applied_at) values (${name}, ${Date.now()})`.execute(trx);
+      applied.push(name);
+    }
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return applied;
 }
 
 /** True when the error is a unique-constraint violation on either dialect. */

@@ -1,0 +1,66 @@
+/** Spawns the built `kopitra` command and waits until it is healthy. */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'packages/server/dist/bin/kopitra.js');
+
+export interface Spawned {
+  url: string;
+  child: ChildProcess;
+  logs: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnKopitra(args: string[], env: Record<string, string>): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kopitra did not start:\n${logs.join('\n')}`)), 30_000);
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'kopitra listening' && entry.url) {
+            clearTimeout(timer);
+            resolve(entry.url);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kopitra exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+  const health = await fetch(`${url}/trade-agent/v1/health`);
+  if (health.status !== 200) throw new Error(`unhealthy after start: ${await health.text()}`);
+  return {
+    url,
+    child,
+    logs,
+    kill: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+export async function runKopitra(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+}
