@@ -46,7 +46,6 @@ async function main(argv: string[]): Promise<number> {
     options: {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
-      demo: { type: 'boolean' },
       'expires-at': { type: 'string' },
       reason: { type: 'string' },
       by: { type: 'string' },

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { OutboxQuery } from '@kopitra/contracts';
-import { toAppError } from '../http/errors.js';
+import { stripTrailingNul, toAppError } from '../http/errors.js';
 import { parse } from '../http/parse.js';
 import { ackOutbox } from '../store/outbox.js';
 import { inTransaction } from '../store/transaction.js';
@@ -97,7 +97,7 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
         void (async () => {
           let parsedJson: unknown;
           try {
-            parsedJson = JSON.parse(String(data).replace(/\u0000+$/, ''));
+            parsedJson = JSON.parse(stripTrailingNul(String(data)));
           } catch {
             send({ type: 'error', error: 'malformed_json', message: 'Socket messages must be JSON.' });
             return;

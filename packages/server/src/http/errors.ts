@@ -45,10 +45,14 @@ export function installErrorHandling(app: FastifyInstance): void {
  * JSON for every content type (MQL's WebRequest sends whatever header the EA author typed),
  * tolerating the trailing NUL that `StringToCharArray` appends when an EA forgets to trim it.
  */
+// eslint-disable-next-line no-control-regex -- the NUL is exactly what MQL appends
+const TRAILING_NUL = /\u0000+$/;
+export const stripTrailingNul = (text: string): string => text.replace(TRAILING_NUL, '');
+
 export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    const text = (body as string).replace(/\u0000+$/, '');
+    const text = stripTrailingNul(body as string);
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));

@@ -1,0 +1,84 @@
+/**
+ * One EA terminal speaking the gateway protocol over a single keep-alive undici connection,
+ * the way a real EA holds one connection to the gateway.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'undici';
+
+const BASE = '/trade-agent/v1';
+
+export class Terminal {
+  constructor(url, accountId) {
+    this.url = url;
+    this.accountId = accountId;
+    this.authKey = `bench-${randomBytes(12).toString('hex')}`;
+    // pipelining 1: requests on the one connection strictly one after another, like an EA.
+    this.client = new Client(url, { pipelining: 1, keepAliveTimeout: 60_000 });
+    this.keys = 0;
+    this.token = undefined;
+    this.sessionId = undefined;
+  }
+
+  idempotencyKey() {
+    return `bench-${process.pid}-${++this.keys}`;
+  }
+
+  get authHeaders() {
+    return { 'x-tradeagent-account': this.accountId, authorization: `Bearer ${this.token}` };
+  }
+
+  async #send(method, path, headers, body) {
+    const res = await this.client.request({
+      method,
+      path: `${BASE}${path}`,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    // The clock stops once the whole body is in, before any parsing.
+    const text = await res.body.text();
+    const at = performance.now();
+    return { status: res.statusCode, text, at, json: () => JSON.parse(text) };
+  }
+
+  async createSession() {
+    const res = await this.#send('POST', '/sessions', { 'x-tradeagent-account': this.accountId, 'idempotency-key': this.idempotencyKey() }, {
+      authMethod: 'account_session_key',
+      authKey: this.authKey,
+      platform: 'MT5',
+      role: 'follower',
+      eaVersion: '1.0.0',
+      terminalBuild: 4410,
+    });
+    expectStatus(res, 201, 'create session');
+    const body = res.json();
+    this.token = body.token;
+    this.sessionId = body.sessionId;
+    return body;
+  }
+
+  /** GET outbox; resolves with the response and the instant its body was fully received. */
+  poll(cursor, waitSec) {
+    return this.#send('GET', `/sessions/current/outbox?cursor=${cursor}&wait=${waitSec}`, this.authHeaders);
+  }
+
+  async ack(events) {
+    const res = await this.#send('POST', '/sessions/current/inbox', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, {
+      events: events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })),
+    });
+    expectStatus(res, 202, 'ack');
+    return res;
+  }
+
+  async release() {
+    if (!this.token) return;
+    await this.#send('DELETE', '/sessions/current', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() });
+  }
+
+  close() {
+    return this.client.close();
+  }
+}
+
+export function expectStatus(res, status, what) {
+  if (res.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Renders docs/errors.md from the error and reason catalogues. The file is committed, and a
+ * test fails when it drifts from the code; `npm run docs` rewrites it.
+ */
+import { errorCatalogue } from '@kopitra/contracts';
+import { reasonCatalogue } from '@kopitra/engine';
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+export function renderCatalogues(): string {
+  const lines = [
+    '# Error and reason codes',
+    '',
+    '<!-- Generated from packages/contracts/src/errors.ts and packages/engine/src/copy/reasons.ts by `npm run docs`; do not edit by hand. -->',
+    '',
+    'Every error response is JSON: `{ "error": "<code>", "message": "…", "requestId": "…", … }`.',
+    'Codes are stable and never reused.',
+    '',
+    '## Error codes',
+    '',
+    '| code | HTTP | meaning | how to fix |',
+    '|---|---|---|---|',
+    ...Object.entries(errorCatalogue).map(([code, d]) => `| \`${code}\` | ${d.status} | ${cell(d.message)} | ${cell(d.howToFix)} |`),
+    '',
+    '## Copy reason codes',
+    '',
+    'Given on a skipped copy order (`skipped: [{ followerAccountId, reason }]`) or an alert from reconciliation.',
+    '',
+    '| code | category | meaning |',
+    '|---|---|---|',
+    ...Object.entries(reasonCatalogue).map(([code, d]) => `| \`${code}\` | ${d.category} | ${cell(d.description)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
