@@ -70,5 +70,46 @@ export const SessionForbiddenAttempt = z.object({
 });
 export type SessionForbiddenAttempt = z.infer<typeof SessionForbiddenAttempt>;
 
-export const TradeAgentEvent = z.discriminatedUnion('type', [SessionStateChanged, EaInboxForwarded, SessionForbiddenAttempt]);
+export const SignalAccepted = z.object({
+  type: z.literal('signal.accepted'),
+  signalId: z.string(),
+  masterAccountId: z.string(),
+  signalType: z.string(),
+  masterPositionId: z.string(),
+  symbol: z.string(),
+  copies: z.number().int(),
+  skipped: z.number().int(),
+  occurredAt: Timestamp,
+  receivedAt: Timestamp,
+});
+export type SignalAccepted = z.infer<typeof SignalAccepted>;
+
+export const CopyOrderUpdated = z.object({
+  type: z.literal('copy_order.updated'),
+  orderId: z.string(),
+  groupId: z.string(),
+  followerAccountId: z.string(),
+  masterAccountId: z.string(),
+  masterPositionId: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  ticket: z.string().nullable(),
+  occurredAt: Timestamp,
+});
+export type CopyOrderUpdated = z.infer<typeof CopyOrderUpdated>;
+
+export const AlertRaised = z.object({
+  type: z.literal('alert.raised'),
+  alertId: z.string(),
+  accountId: z.string().nullable(),
+  groupId: z.string().nullable(),
+  code: z.string(),
+  severity: z.enum(['info', 'warning', 'critical']),
+  message: z.string(),
+  occurredAt: Timestamp,
+});
+export type AlertRaised = z.infer<typeof AlertRaised>;
+
+export const TradeAgentEvent = z.discriminatedUnion('type', [SessionStateChanged, EaInboxForwarded, SessionForbiddenAttempt, SignalAccepted, CopyOrderUpdated, AlertRaised]);
 export type TradeAgentEvent = z.infer<typeof TradeAgentEvent>;

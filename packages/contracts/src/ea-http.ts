@@ -266,6 +266,16 @@ export const SignalRequest = z.object({
 });
 export type SignalRequest = z.infer<typeof SignalRequest>;
 
+export const CopyOrderStatus = z.enum(['queued', 'delivered', 'acknowledged', 'filled', 'rejected', 'failed', 'expired', 'skipped']);
+export type CopyOrderStatus = z.infer<typeof CopyOrderStatus>;
+
+export const SignalResponse = z.object({
+  signalId: z.string(),
+  copies: z.array(z.object({ followerAccountId: z.string(), groupId: z.string(), orderId: z.string(), status: CopyOrderStatus, volume: z.number().optional() })),
+  skipped: z.array(z.object({ followerAccountId: z.string(), groupId: z.string(), orderId: z.string(), reason: z.string(), detail: z.string() })),
+});
+export type SignalResponse = z.infer<typeof SignalResponse>;
+
 export const ExecutionRequest = z.object({
   orderId: z.string().min(1).max(64),
   status: z.enum(['filled', 'rejected', 'failed']),
@@ -278,6 +288,14 @@ export const ExecutionRequest = z.object({
   profit: z.number().optional(),
 });
 export type ExecutionRequest = z.infer<typeof ExecutionRequest>;
+
+export const ExecutionResponse = z.object({
+  orderId: z.string(),
+  status: CopyOrderStatus,
+  ticket: z.string().nullable(),
+  slippagePoints: z.number().nullable(),
+});
+export type ExecutionResponse = z.infer<typeof ExecutionResponse>;
 
 // --- health ------------------------------------------------------------------------------
 

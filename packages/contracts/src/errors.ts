@@ -98,6 +98,16 @@ export const errorCatalogue = define({
     message: 'Another session is live for this account.',
     howToFix: 'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current, or set the account policy to takeover.',
   },
+  order_not_found: {
+    status: 404,
+    message: 'No copy order with this id belongs to this account.',
+    howToFix: 'Report executions with the orderId of the trade.started (or other trade.*) event this account received.',
+  },
+  execution_conflict: {
+    status: 409,
+    message: 'The copy order already has a different final outcome.',
+    howToFix: 'Report each copy order once; a retry must carry the same status.',
+  },
   rate_limited: {
     status: 429,
     message: 'Too many failed attempts; try again later.',

@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   KOPITRA_AUTH_FAILURE_WINDOW_SEC: intFrom(1, 86_400).default(60),
   KOPITRA_BUS_POLL_MS: intFrom(10, 60_000).default(200),
   KOPITRA_PG_POOL_SIZE: intFrom(1, 200).default(10),
+  KOPITRA_RECONCILE_INTERVAL_SEC: intFrom(1, 86_400).default(30),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
@@ -42,6 +43,7 @@ export interface Config {
   readonly busPollMs: number;
   readonly pgPoolSize: number;
   readonly trustProxy: boolean;
+  readonly reconcileIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailureWindowSec: e.KOPITRA_AUTH_FAILURE_WINDOW_SEC,
     busPollMs: e.KOPITRA_BUS_POLL_MS,
     pgPoolSize: e.KOPITRA_PG_POOL_SIZE,
+    reconcileIntervalSec: e.KOPITRA_RECONCILE_INTERVAL_SEC,
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
     ...overrides,
   });

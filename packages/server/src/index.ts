@@ -9,3 +9,4 @@ export { EmbeddedBus, readTopic } from './bus/embedded/embedded-bus.js';
 export * from './notify/notifier.js';
 export { keyFingerprint } from './gateway/secrets.js';
 export { VERSION } from './version.js';
+export type { ReconcileSummary } from './gateway/copy/reconciler.js';

@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import type { GatewayDeps } from './gateway/deps.js';
 import { FailureLimiter } from './gateway/failure-limiter.js';
 import { applyAuthDecision, sweepExpiredSessions } from './gateway/sessions.js';
+import { reconcileAll, type ReconcileSummary } from './gateway/copy/reconciler.js';
 import { createLogger } from './logger.js';
 import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
@@ -39,6 +40,8 @@ export interface Platform {
   readonly gateway: GatewayDeps;
   readonly logger: Logger;
   sweep(): Promise<number>;
+  /** One reconciliation pass over every follower (also run on a timer unless disabled). */
+  reconcile(): Promise<ReconcileSummary[]>;
   stop(): Promise<void>;
 }
 
@@ -102,6 +105,20 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       cleanup.push(async () => clearInterval(timer));
     }
 
+    const reconcile = () => reconcileAll(gateway);
+    if (opts.sweeper !== false) {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        reconcile()
+          .catch((err: unknown) => logger.error({ err }, 'reconciliation pass failed'))
+          .finally(() => (running = false));
+      }, config.reconcileIntervalSec * 1000);
+      timer.unref();
+      cleanup.push(async () => clearInterval(timer));
+    }
+
     const app = await buildApp({
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -124,7 +141,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     } else {
       await app.ready();
     }
-    return { app, url, database, bus, notifier, gateway, logger, sweep, stop };
+    return { app, url, database, bus, notifier, gateway, logger, sweep, reconcile, stop };
   } catch (err) {
     await stop();
     throw err;

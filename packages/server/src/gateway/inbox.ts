@@ -38,6 +38,16 @@ export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idemp
         continue;
       }
       const stored = await storeTelemetry(tx.trx, { accountId, sessionId: session.session_id, event }, now);
+      if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
+        // MT4 gives the rest of a partially closed position a new ticket; links follow it.
+        await tx.trx
+          .updateTable('position_links')
+          .set({ ticket: event.payload.ticket, linked_at: now, updated_at: now })
+          .where('follower_account_id', '=', accountId)
+          .where('ticket', '=', event.payload.previousTicket)
+          .where('status', 'in', ['open', 'closing'])
+          .execute();
+      }
       const forwarded: EaInboxForwarded = {
         type: 'ea.inbox',
         accountId,

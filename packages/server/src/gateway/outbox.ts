@@ -2,12 +2,17 @@
 import type { OutboxEvent, OutboxQuery, OutboxResponse } from '@kopitra/contracts';
 import { markDelivered, pendingOutbox, toOutboxEvent } from '../store/outbox.js';
 import { accountChannel, waitFor } from '../notify/notifier.js';
+import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
+import { expireOpens, staleOpens } from './copy/expiry.js';
 import type { SessionContext } from './sessions.js';
 
 async function readOnce(deps: GatewayDeps, ctx: SessionContext, cursor: number, limit: number): Promise<OutboxEvent[]> {
   // A pending session's outbox stays empty until it is approved.
   if (ctx.session.status === 'pending') return [];
+  const now = deps.clock.now();
+  const stale = await staleOpens(deps.db, now, ctx.session.account_id);
+  if (stale.length > 0) await inTransaction(deps.db, ({ trx }) => expireOpens(deps, trx, stale, now));
   const rows = await pendingOutbox(deps.db, {
     accountId: ctx.session.account_id,
     sessionId: ctx.session.session_id,
@@ -16,7 +21,7 @@ async function readOnce(deps: GatewayDeps, ctx: SessionContext, cursor: number, 
     limit,
   });
   if (rows.some((r) => r.delivered_at === null)) {
-    await markDelivered(deps.db, rows.filter((r) => r.delivered_at === null).map((r) => r.event_id), deps.clock.now());
+    await markDelivered(deps.db, rows.filter((r) => r.delivered_at === null).map((r) => r.event_id), now);
   }
   return rows.map(toOutboxEvent);
 }

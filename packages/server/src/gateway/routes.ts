@@ -2,6 +2,8 @@
 import {
   AppError,
   CreateSessionRequest,
+  ExecutionRequest,
+  SignalRequest,
   InboxRequest,
   OutboxQuery,
   type HealthResponse,
@@ -11,6 +13,8 @@ import { parse } from '../http/parse.js';
 import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
 import type { GatewayDeps } from './deps.js';
 import { receiveInbox } from './inbox.js';
+import { reportExecution } from './copy/executions.js';
+import { acceptSignal } from './copy/fanout.js';
 import { pollOutbox, readOutboxOnce } from './outbox.js';
 import { authenticate, createSession, releaseSession, type SessionContext } from './sessions.js';
 import { registerStream } from './stream.js';
@@ -85,6 +89,24 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
     const ctx = await authenticateRequest(deps, request, true);
     if (ctx.ended && body.events.some((e) => e.eventType !== 'OutboxAck')) throw new AppError(endedCode(ctx));
     const result = await receiveInbox(deps, ctx, idempotencyKey, body);
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.post('/signals', async (request, reply) => {
+    accountOf(request);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const body = parse(SignalRequest, request.body, 'body');
+    const ctx = await authenticateRequest(deps, request, false);
+    const result = await acceptSignal(deps, ctx, idempotencyKey, body);
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.post('/executions', async (request, reply) => {
+    accountOf(request);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const body = parse(ExecutionRequest, request.body, 'body');
+    const ctx = await authenticateRequest(deps, request, false);
+    const result = await reportExecution(deps, ctx, idempotencyKey, body);
     return reply.status(result.statusCode).send(result.body);
   });
 

@@ -10,6 +10,7 @@ import type { Db } from '../store/schema.js';
 
 export interface Notifier {
   notify(db: Db, channel: string): Promise<void>;
+  notifyMany(db: Db, channels: readonly string[]): Promise<void>;
   /** Calls `listener` on every notification of `channel`; returns the unsubscribe function. */
   on(channel: string, listener: () => void): () => void;
   close(): Promise<void>;
@@ -24,6 +25,9 @@ abstract class EmitterNotifier implements Notifier {
     this.emitter.setMaxListeners(0);
   }
   abstract notify(db: Db, channel: string): Promise<void>;
+  async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
+    for (const channel of channels) await this.notify(db, channel);
+  }
   on(channel: string, listener: () => void): () => void {
     this.emitter.on(channel, listener);
     return () => this.emitter.off(channel, listener);
@@ -62,6 +66,12 @@ export class PostgresNotifier extends EmitterNotifier {
 
   async notify(db: Db, channel: string): Promise<void> {
     await sql`select pg_notify(${PG_CHANNEL}, ${channel})`.execute(db);
+  }
+
+  /** One statement for a whole fan-out, however many followers it wakes. */
+  override async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
+    if (channels.length === 0) return;
+    await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${[...channels]}::text[]) as c`.execute(db);
   }
 
   override async close(): Promise<void> {

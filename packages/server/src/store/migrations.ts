@@ -158,8 +158,146 @@ const initial: Step = async (db, dialect) => {
     .execute();
 };
 
+const copyEngine: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('copy_groups')
+    .addColumn('group_id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('master_account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('copy_groups_by_master').on('copy_groups').column('master_account_id').execute();
+
+  await db.schema
+    .createTable('subscriptions')
+    .addColumn('group_id', 'text', (c) => c.notNull().references('copy_groups.group_id'))
+    .addColumn('follower_account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+    .addColumn('settings', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addPrimaryKeyConstraint('subscriptions_pk', ['group_id', 'follower_account_id'])
+    .execute();
+  await db.schema.createIndex('subscriptions_by_follower').on('subscriptions').column('follower_account_id').execute();
+
+  await db.schema
+    .createTable('signals')
+    .addColumn('signal_id', 'text', (c) => c.primaryKey())
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('session_id', 'text', (c) => c.notNull())
+    .addColumn('client_signal_id', 'text')
+    .addColumn('deal_ticket', 'text')
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('master_position_id', 'text', (c) => c.notNull())
+    .addColumn('symbol', 'text', (c) => c.notNull())
+    .addColumn('side', 'text', (c) => c.notNull())
+    .addColumn('volume', 'double precision', (c) => c.notNull())
+    .addColumn('remaining_volume', 'double precision')
+    .addColumn('price', 'double precision', (c) => c.notNull())
+    .addColumn('sl', 'double precision')
+    .addColumn('tp', 'double precision')
+    .addColumn('magic', 'bigint')
+    .addColumn('comment', 'text')
+    .addColumn('occurred_at', ms, (c) => c.notNull())
+    .addColumn('received_at', ms, (c) => c.notNull())
+    .addColumn('response', 'text', (c) => c.notNull())
+    .execute();
+  await sql`create unique index signals_client_id on signals (master_account_id, client_signal_id) where client_signal_id is not null`.execute(db);
+  await sql`create unique index signals_deal_ticket on signals (master_account_id, deal_ticket) where deal_ticket is not null`.execute(db);
+  await db.schema.createIndex('signals_by_position').on('signals').columns(['master_account_id', 'master_position_id']).execute();
+
+  await db.schema
+    .createTable('copy_orders')
+    .addColumn('order_id', 'text', (c) => c.primaryKey())
+    .addColumn('signal_id', 'text')
+    .addColumn('group_id', 'text', (c) => c.notNull())
+    .addColumn('follower_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_position_id', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('origin', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('reason', 'text')
+    .addColumn('detail', 'text')
+    .addColumn('symbol', 'text')
+    .addColumn('side', 'text')
+    .addColumn('volume', 'double precision')
+    .addColumn('sl', 'double precision')
+    .addColumn('tp', 'double precision')
+    .addColumn('master_price', 'double precision')
+    .addColumn('ticket', 'text')
+    .addColumn('fill_price', 'double precision')
+    .addColumn('filled_volume', 'double precision')
+    .addColumn('slippage_points', 'double precision')
+    .addColumn('slippage_amount', 'double precision')
+    .addColumn('profit', 'double precision')
+    .addColumn('error_code', 'text')
+    .addColumn('message', 'text')
+    .addColumn('outbox_event_id', 'text')
+    .addColumn('master_deal_at', ms)
+    .addColumn('signal_received_at', ms)
+    .addColumn('written_at', ms, (c) => c.notNull())
+    .addColumn('delivered_at', ms)
+    .addColumn('acknowledged_at', ms)
+    .addColumn('executed_at', ms)
+    .addColumn('reported_at', ms)
+    .addColumn('expires_at', ms)
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .execute();
+  // A repeated signal can never create a second copy order for the same subscription.
+  await sql`create unique index copy_orders_one_per_signal on copy_orders (signal_id, group_id, follower_account_id) where signal_id is not null`.execute(db);
+  await db.schema.createIndex('copy_orders_by_outbox_event').on('copy_orders').column('outbox_event_id').execute();
+  await db.schema.createIndex('copy_orders_by_follower').on('copy_orders').columns(['follower_account_id', 'written_at']).execute();
+  await db.schema.createIndex('copy_orders_by_position').on('copy_orders').columns(['group_id', 'follower_account_id', 'master_position_id']).execute();
+
+  await db.schema
+    .createTable('position_links')
+    .addColumn('group_id', 'text', (c) => c.notNull())
+    .addColumn('follower_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_position_id', 'text', (c) => c.notNull())
+    .addColumn('symbol', 'text', (c) => c.notNull())
+    .addColumn('side', 'text', (c) => c.notNull())
+    .addColumn('ticket', 'text')
+    .addColumn('open_volume', 'double precision', (c) => c.notNull())
+    .addColumn('master_volume', 'double precision')
+    .addColumn('sl', 'double precision')
+    .addColumn('tp', 'double precision')
+    .addColumn('master_price', 'double precision', (c) => c.notNull())
+    .addColumn('signal_at', ms, (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('open_order_id', 'text', (c) => c.notNull())
+    .addColumn('linked_at', ms)
+    .addColumn('opened_at', ms, (c) => c.notNull())
+    .addColumn('closed_at', ms)
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addPrimaryKeyConstraint('position_links_pk', ['group_id', 'follower_account_id', 'master_position_id'])
+    .execute();
+  await db.schema.createIndex('position_links_by_master_position').on('position_links').columns(['master_account_id', 'master_position_id']).execute();
+  await db.schema.createIndex('position_links_by_follower').on('position_links').columns(['follower_account_id', 'status']).execute();
+
+  await db.schema
+    .createTable('alerts')
+    .addColumn('alert_id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text')
+    .addColumn('group_id', 'text')
+    .addColumn('code', 'text', (c) => c.notNull())
+    .addColumn('severity', 'text', (c) => c.notNull())
+    .addColumn('message', 'text', (c) => c.notNull())
+    .addColumn('dedupe_key', 'text', (c) => c.notNull())
+    .addColumn('details', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('acked_at', ms)
+    .addColumn('acked_by', 'text')
+    .execute();
+  await sql`create unique index alerts_open_dedupe on alerts (dedupe_key) where acked_at is null`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
+  '0002_copy_engine': copyEngine,
 };
 
 export const migrationNames = Object.keys(steps);

@@ -60,6 +60,12 @@ export async function pendingOutbox(
 export async function markDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
   if (eventIds.length === 0) return;
   await db.updateTable('outbox_events').set({ delivered_at: now }).where('event_id', 'in', eventIds).where('delivered_at', 'is', null).execute();
+  await db
+    .updateTable('copy_orders')
+    .set({ status: 'delivered', delivered_at: now, updated_at: now })
+    .where('outbox_event_id', 'in', eventIds)
+    .where('status', '=', 'queued')
+    .execute();
 }
 
 export type AckResult = 'acked' | 'already_acked' | 'unknown_event' | 'sequence_mismatch';
@@ -86,6 +92,13 @@ export async function ackOutbox(
     .set({ acked_at: now, acked_by_session: a.sessionId })
     .where('event_id', '=', a.eventId)
     .where('acked_at', 'is', null)
+    .execute();
+  // The copy order carried by this event is now acknowledged by the terminal.
+  await db
+    .updateTable('copy_orders')
+    .set({ status: 'acknowledged', acknowledged_at: now, updated_at: now })
+    .where('outbox_event_id', '=', a.eventId)
+    .where('status', 'in', ['queued', 'delivered'])
     .execute();
   return 'acked';
 }

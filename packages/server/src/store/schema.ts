@@ -131,7 +131,129 @@ export interface KvTable {
   value: string;
 }
 
+export interface CopyGroupsTable {
+  group_id: string;
+  name: string;
+  master_account_id: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriptionsTable {
+  group_id: string;
+  follower_account_id: string;
+  /** SubscriptionInput as JSON; defaults are applied when read, so changed defaults reach old rows. */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SignalsTable {
+  signal_id: string;
+  master_account_id: string;
+  session_id: string;
+  client_signal_id: string | null;
+  deal_ticket: string | null;
+  type: string;
+  master_position_id: string;
+  symbol: string;
+  side: string;
+  volume: number;
+  remaining_volume: number | null;
+  price: number;
+  sl: number | null;
+  tp: number | null;
+  magic: number | null;
+  comment: string | null;
+  occurred_at: number;
+  received_at: number;
+  response: string;
+}
+
+export interface CopyOrdersTable {
+  order_id: string;
+  signal_id: string | null;
+  group_id: string;
+  follower_account_id: string;
+  master_account_id: string;
+  master_position_id: string;
+  kind: string;
+  /** `signal` (fan-out) or `reconcile` (a correction). */
+  origin: string;
+  status: string;
+  reason: string | null;
+  detail: string | null;
+  symbol: string | null;
+  side: string | null;
+  volume: number | null;
+  sl: number | null;
+  tp: number | null;
+  master_price: number | null;
+  ticket: string | null;
+  fill_price: number | null;
+  filled_volume: number | null;
+  slippage_points: number | null;
+  slippage_amount: number | null;
+  profit: number | null;
+  error_code: string | null;
+  message: string | null;
+  outbox_event_id: string | null;
+  master_deal_at: number | null;
+  signal_received_at: number | null;
+  written_at: number;
+  delivered_at: number | null;
+  acknowledged_at: number | null;
+  executed_at: number | null;
+  reported_at: number | null;
+  expires_at: number | null;
+  updated_at: number;
+}
+
+export interface PositionLinksTable {
+  group_id: string;
+  follower_account_id: string;
+  master_account_id: string;
+  master_position_id: string;
+  symbol: string;
+  side: string;
+  ticket: string | null;
+  open_volume: number;
+  master_volume: number | null;
+  sl: number | null;
+  tp: number | null;
+  master_price: number;
+  signal_at: number;
+  /** open | closing | closed | detached | failed */
+  status: string;
+  open_order_id: string;
+  linked_at: number | null;
+  opened_at: number;
+  closed_at: number | null;
+  updated_at: number;
+}
+
+export interface AlertsTable {
+  alert_id: string;
+  account_id: string | null;
+  group_id: string | null;
+  code: string;
+  severity: string;
+  message: string;
+  dedupe_key: string;
+  details: string;
+  created_at: number;
+  acked_at: number | null;
+  acked_by: string | null;
+}
+
 export interface DB {
+  copy_groups: CopyGroupsTable;
+  subscriptions: SubscriptionsTable;
+  signals: SignalsTable;
+  copy_orders: CopyOrdersTable;
+  position_links: PositionLinksTable;
+  alerts: AlertsTable;
   accounts: AccountsTable;
   account_keys: AccountKeysTable;
   sessions: SessionsTable;

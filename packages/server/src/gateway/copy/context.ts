@@ -1,0 +1,80 @@
+/**
+ * Loads, in a handful of batched queries, what the copy engine needs to decide for every
+ * follower of a master at once: settings, symbol specs, balances, links and exposure.
+ */
+import { mapSymbol, withDefaults, type AccountMetrics, type SubscriptionInput, type SubscriptionSettings, type SymbolSpec } from '@kopitra/engine';
+import type { Db } from '../../store/schema.js';
+import { linksForMasterPosition, openExposure, recentOpenTimes, subscriptionsOfMaster, type LinkRow } from '../../store/copy.js';
+
+export interface FollowerSlice {
+  groupId: string;
+  followerAccountId: string;
+  settings: SubscriptionSettings;
+  symbols: Map<string, SymbolSpec>;
+  metrics: AccountMetrics | null;
+  link: LinkRow | null;
+  exposure: { positions: number; lots: number };
+  recentOpens: number[];
+  netting: boolean;
+}
+
+export interface MasterSlice {
+  metrics: AccountMetrics | null;
+  symbol: SymbolSpec | null;
+}
+
+// Stands in for "this follower has a catalog, just not this symbol" so the engine can tell
+// symbol_unknown from symbol_catalog_missing without loading whole catalogs.
+const CATALOG_PRESENT = '\u0000catalog-present';
+
+export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { symbol: string; masterPositionId: string }, now: number): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
+  const subs = await subscriptionsOfMaster(db, masterAccountId);
+  const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
+  const settingsOf = new Map(subs.map((s) => [`${s.group_id}\n${s.follower_account_id}`, withDefaults(JSON.parse(s.settings) as SubscriptionInput)]));
+  const wantedSymbols = [...new Set([signal.symbol, ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol)])];
+  const accountIds = [...followerIds, masterAccountId];
+
+  const [telemetry, specs, catalogs, links, exposure, recent] = await Promise.all([
+    db.selectFrom('account_telemetry').select(['account_id', 'balance', 'equity', 'last_init']).where('account_id', 'in', accountIds).execute(),
+    db.selectFrom('account_symbols').select(['account_id', 'symbol', 'spec']).where('account_id', 'in', accountIds).where('symbol', 'in', wantedSymbols).execute(),
+    followerIds.length
+      ? db.selectFrom('account_symbols').select('account_id').distinct().where('account_id', 'in', followerIds).execute()
+      : Promise.resolve([] as Array<{ account_id: string }>),
+    linksForMasterPosition(db, masterAccountId, signal.masterPositionId),
+    openExposure(db, followerIds),
+    recentOpenTimes(db, followerIds, now - 3_600_000),
+  ]);
+  const metricsOf = new Map(telemetry.map((t) => [t.account_id, t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity }]));
+  const nettingOf = new Map(telemetry.map((t) => [t.account_id, t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false]));
+  const specsOf = new Map<string, Map<string, SymbolSpec>>();
+  for (const row of specs) {
+    const m = specsOf.get(row.account_id) ?? new Map<string, SymbolSpec>();
+    m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
+    specsOf.set(row.account_id, m);
+  }
+  const withCatalog = new Set(catalogs.map((c) => c.account_id));
+  const linkOf = new Map(links.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
+
+  const followers = subs.map((s): FollowerSlice => {
+    const key = `${s.group_id}\n${s.follower_account_id}`;
+    const symbols = new Map(specsOf.get(s.follower_account_id) ?? []);
+    if (symbols.size === 0 && withCatalog.has(s.follower_account_id)) {
+      symbols.set(CATALOG_PRESENT, { digits: 0, point: 1, tickSize: 1, tickValue: 0, contractSize: 1, volumeMin: 1, volumeMax: 1, volumeStep: 1, tradeMode: 'disabled' });
+    }
+    return {
+      groupId: s.group_id,
+      followerAccountId: s.follower_account_id,
+      settings: settingsOf.get(key)!,
+      symbols,
+      metrics: metricsOf.get(s.follower_account_id) ?? null,
+      link: linkOf.get(key) ?? null,
+      exposure: exposure.get(key) ?? { positions: 0, lots: 0 },
+      recentOpens: recent.get(key) ?? [],
+      netting: nettingOf.get(s.follower_account_id) ?? false,
+    };
+  });
+  return {
+    followers,
+    master: { metrics: metricsOf.get(masterAccountId) ?? null, symbol: specsOf.get(masterAccountId)?.get(signal.symbol) ?? null },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * `POST /executions`: a follower reports what became of a copy order. Links follow the
+ * follower's own ticket so later modifications and closes address it.
+ */
+import { AppError, type ExecutionRequest, type ExecutionResponse } from '@kopitra/contracts';
+import type { SymbolSpec } from '@kopitra/engine';
+import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '../../store/copy.js';
+import { inTransaction } from '../../store/transaction.js';
+import type { Db } from '../../store/schema.js';
+import type { GatewayDeps } from '../deps.js';
+import { remember, replayFor, type Reply } from '../idempotent.js';
+import { logForbiddenAttempt } from '../inbox.js';
+import type { SessionContext } from '../sessions.js';
+import { publishOrderUpdate } from './order-events.js';
+
+const EXECUTIONS_ROUTE = 'POST /executions';
+const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped']);
+
+async function symbolSpec(db: Db, accountId: string, symbol: string | null): Promise<SymbolSpec | null> {
+  if (!symbol) return null;
+  const row = await db.selectFrom('account_symbols').select('spec').where('account_id', '=', accountId).where('symbol', '=', symbol).executeTakeFirst();
+  return row ? (JSON.parse(row.spec) as SymbolSpec) : null;
+}
+
+/** Slippage against the master's price, in points and in account currency; positive is worse for the follower. */
+export function slippage(order: Pick<CopyOrderRow, 'side' | 'master_price'>, fillPrice: number, volume: number, spec: SymbolSpec | null): { points: number | null; amount: number | null } {
+  if (order.master_price === null || !spec || spec.point <= 0) return { points: null, amount: null };
+  const diff = order.side === 'sell' ? order.master_price - fillPrice : fillPrice - order.master_price;
+  const points = Math.round((diff / spec.point) * 10) / 10;
+  const amount = spec.tickSize > 0 ? Math.round(((diff / spec.tickSize) * spec.tickValue * volume) * 100) / 100 : null;
+  return { points, amount };
+}
+
+export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string, req: ExecutionRequest): Promise<Reply<ExecutionResponse>> {
+  const accountId = ctx.session.account_id;
+  if (ctx.session.status === 'pending') {
+    await logForbiddenAttempt(deps, ctx, 'POST /executions', 'session pending approval');
+    throw new AppError('session_pending');
+  }
+  return inTransaction(deps.db, async (tx) => {
+    const replay = await replayFor(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE);
+    if (replay) return replay as Reply<ExecutionResponse>;
+    const order = await getOrder(tx.trx, req.orderId);
+    if (!order || order.follower_account_id !== accountId) throw new AppError('order_not_found', undefined, { orderId: req.orderId });
+    const now = deps.clock.now();
+    const respond = async (o: CopyOrderRow): Promise<Reply<ExecutionResponse>> => {
+      const reply = { statusCode: 200, body: { orderId: o.order_id, status: o.status as ExecutionResponse['status'], ticket: o.ticket, slippagePoints: o.slippage_points } };
+      await remember(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE, reply, now);
+      return reply;
+    };
+    if (FINAL.has(order.status)) {
+      if (order.status === req.status) return respond(order);
+      // An expired open the EA filled anyway is a real position: the book must know it.
+      if (!(order.status === 'expired' && req.status === 'filled')) {
+        throw new AppError('execution_conflict', `Copy order ${order.order_id} is already ${order.status}.`, { orderId: order.order_id, status: order.status });
+      }
+    }
+    const ticket = req.ticket ?? order.ticket;
+    const patch: Partial<CopyOrderRow> = {
+      status: req.status, ticket, executed_at: Date.parse(req.executedAt), reported_at: now, updated_at: now,
+      error_code: req.errorCode !== undefined ? String(req.errorCode) : null, message: req.message ?? null, profit: req.profit ?? null,
+      acknowledged_at: order.acknowledged_at ?? now,
+    };
+    if (req.status === 'filled') {
+      const volume = req.volume ?? order.volume ?? 0;
+      patch.filled_volume = volume;
+      if (req.price !== undefined) {
+        patch.fill_price = req.price;
+        if (order.kind === 'open') {
+          const s = slippage(order, req.price, volume, await symbolSpec(tx.trx, accountId, order.symbol));
+          patch.slippage_points = s.points;
+          patch.slippage_amount = s.amount;
+        }
+      }
+    } else {
+      patch.reason = order.reason ?? `execution_${req.status}`;
+    }
+    await updateOrder(tx.trx, order.order_id, patch);
+    await followLink(tx.trx, order, req, ticket, now);
+    const updated = { ...order, ...patch } as CopyOrderRow;
+    await publishOrderUpdate(deps, tx.trx, updated);
+    return respond(updated);
+  });
+}
+
+async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ticket: string | null, now: number): Promise<void> {
+  const key = { groupId: order.group_id, followerAccountId: order.follower_account_id, masterPositionId: order.master_position_id };
+  const link = await getLink(db, key.groupId, key.followerAccountId, key.masterPositionId);
+  if (!link) return;
+  const filled = req.status === 'filled';
+  switch (order.kind) {
+    case 'open':
+      if (link.open_order_id !== order.order_id) return;
+      if (filled) await updateLink(db, key, { status: link.status === 'expired' || link.status === 'failed' ? 'open' : link.status, ticket, open_volume: req.volume ?? link.open_volume, linked_at: now, updated_at: now });
+      // The reconciler re-issues or alerts on a failed open.
+      else await updateLink(db, key, { status: 'failed', updated_at: now });
+      return;
+    case 'partial_close':
+      // On MT4 the rest of a partially closed position gets a new ticket; the link follows it.
+      if (filled && ticket && ticket !== link.ticket) await updateLink(db, key, { ticket, linked_at: now, updated_at: now });
+      return;
+    case 'close':
+      // A failed close leaves a tagged position with no live link: the reconciler closes it as an orphan.
+      await updateLink(db, key, { status: 'closed', closed_at: now, updated_at: now });
+      return;
+    default:
+      return;
+  }
+}

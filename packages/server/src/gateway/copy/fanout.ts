@@ -1,0 +1,152 @@
+/**
+ * `POST /signals`: one master event becomes, per subscription, one copy order and (unless
+ * skipped) one outbox event for the follower, all in the transaction that stores the signal.
+ * Followers' waiting polls and streams wake on commit.
+ */
+import { AppError, topics, type SignalAccepted, type SignalRequest, type SignalResponse } from '@kopitra/contracts';
+import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
+import { iso } from '../../clock.js';
+import { accountChannel } from '../../notify/notifier.js';
+import { findSignalDuplicate, insertOrders, insertSignal, setSignalResponse, upsertLinks, type CopyOrderRow, type LinkRow } from '../../store/copy.js';
+import { newId } from '../../store/ids.js';
+import { enqueueOutbox } from '../../store/outbox.js';
+import { inTransaction } from '../../store/transaction.js';
+import type { GatewayDeps } from '../deps.js';
+import { remember, replayFor, type Reply } from '../idempotent.js';
+import { logForbiddenAttempt } from '../inbox.js';
+import type { SessionContext } from '../sessions.js';
+import { loadFanoutContext, type FollowerSlice } from './context.js';
+import { outboxPayloadFor } from './payloads.js';
+
+const SIGNALS_ROUTE = 'POST /signals';
+
+const LIVE_LINK = new Set(['open', 'closing', 'detached']);
+
+function linkedPosition(link: LinkRow | null): LinkedPosition | null {
+  if (!link || !LIVE_LINK.has(link.status)) return null;
+  return { ticket: link.ticket, openVolume: link.open_volume, symbol: link.symbol, side: link.side as 'buy' | 'sell', detached: link.status === 'detached', masterVolume: link.master_volume };
+}
+
+export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string, req: SignalRequest): Promise<Reply<SignalResponse>> {
+  const { session } = ctx;
+  if (session.status === 'pending') {
+    await logForbiddenAttempt(deps, ctx, 'POST /signals', 'session pending approval');
+    throw new AppError('session_pending', 'A pending session may not send signals; ask an operator to approve the terminal.');
+  }
+  if (session.role !== 'master') {
+    await logForbiddenAttempt(deps, ctx, 'POST /signals', `session role is ${session.role}`);
+    throw new AppError('role_forbidden', 'Only a master session may send signals.');
+  }
+  const masterAccountId = session.account_id;
+  const receivedAt = deps.clock.now();
+  const { reply, notify } = await inTransaction(deps.db, async (tx) => {
+    const replay = await replayFor(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE);
+    if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
+    const duplicate = await findSignalDuplicate(tx.trx, masterAccountId, req.signalId, req.dealTicket);
+    if (duplicate) {
+      const again: Reply<SignalResponse> = { statusCode: 202, body: JSON.parse(duplicate.response) as SignalResponse };
+      await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, again, receivedAt);
+      return { reply: again, notify: [] };
+    }
+    const now = deps.clock.now();
+    const signalId = newId('sig');
+    const occurredAt = Date.parse(req.occurredAt);
+    await insertSignal(tx.trx, {
+      signal_id: signalId, master_account_id: masterAccountId, session_id: session.session_id, client_signal_id: req.signalId ?? null,
+      deal_ticket: req.dealTicket ?? null, type: req.type, master_position_id: req.masterPositionId, symbol: req.symbol, side: req.side,
+      volume: req.volume, remaining_volume: req.remainingVolume ?? null, price: req.price, sl: req.sl ?? null, tp: req.tp ?? null,
+      magic: req.magic ?? null, comment: req.comment ?? null, occurred_at: occurredAt, received_at: receivedAt, response: '{}',
+    });
+    const signal: MasterSignal = {
+      type: req.type, masterPositionId: req.masterPositionId, symbol: req.symbol, side: req.side, volume: req.volume,
+      remainingVolume: req.remainingVolume ?? null, price: req.price, sl: req.sl ?? null, tp: req.tp ?? null, magic: req.magic ?? null, occurredAt,
+    };
+    const { followers, master } = await loadFanoutContext(tx.trx, masterAccountId, signal, now);
+    const orders: CopyOrderRow[] = [];
+    const links: LinkRow[] = [];
+    const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
+    const woken = new Set<string>();
+    for (const f of followers) {
+      const decision = planCopy(signal, {
+        settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
+        link: linkedPosition(f.link), openPositions: f.exposure.positions, openLots: f.exposure.lots, recentOpenTimes: f.recentOpens,
+        activeStopOut: null, now, netting: f.netting,
+      });
+      const orderId = newId('ord');
+      const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, { receivedAt, now });
+      if (decision.action === 'skip') {
+        orders.push(order);
+        body.skipped.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, reason: decision.reason, detail: decision.detail });
+        continue;
+      }
+      const event = await enqueueOutbox(tx.trx, { accountId: f.followerAccountId, ...outboxPayloadFor(decision, { orderId, masterAccountId }) }, now);
+      order.outbox_event_id = event.event_id;
+      orders.push(order);
+      const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
+      if (link) links.push(link);
+      woken.add(f.followerAccountId);
+      body.copies.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, status: 'queued', ...(order.volume !== null ? { volume: order.volume } : {}) });
+    }
+    await insertOrders(tx.trx, orders);
+    await upsertLinks(tx.trx, links);
+    await setSignalResponse(tx.trx, signalId, body);
+    const accepted: SignalAccepted = {
+      type: 'signal.accepted', signalId: body.signalId, masterAccountId, signalType: req.type, masterPositionId: req.masterPositionId,
+      symbol: req.symbol, copies: body.copies.length, skipped: body.skipped.length, occurredAt: req.occurredAt, receivedAt: iso(receivedAt),
+    };
+    await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
+    const result: Reply<SignalResponse> = { statusCode: 202, body };
+    await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, result, now);
+    const channels = [...woken].map(accountChannel);
+    await deps.notifier.notifyMany(tx.trx, channels);
+    return { reply: result, notify: channels };
+  });
+  if (notify.length) deps.logger.debug({ signal: reply.body.signalId, copies: reply.body.copies.length, skipped: reply.body.skipped.length }, 'signal fanned out');
+  return reply;
+}
+
+function baseOrder(
+  orderId: string, signalId: string, masterAccountId: string, f: FollowerSlice, signal: MasterSignal, d: CopyDecision, t: { receivedAt: number; now: number },
+): CopyOrderRow {
+  const kind = { 'position.opened': 'open', 'position.modified': 'modify', 'position.partially_closed': 'partial_close', 'position.closed': 'close' }[signal.type];
+  const isSkip = d.action === 'skip';
+  return {
+    order_id: orderId, signal_id: signalId, group_id: f.groupId, follower_account_id: f.followerAccountId, master_account_id: masterAccountId,
+    master_position_id: signal.masterPositionId,
+    // A partial close that must close the whole rest is a close.
+    kind: isSkip ? kind : d.action,
+    origin: 'signal', status: isSkip ? 'skipped' : 'queued', reason: isSkip ? d.reason : d.action === 'close' ? (d.note ?? null) : null,
+    detail: isSkip ? d.detail : null,
+    symbol: isSkip ? null : d.symbol, side: isSkip ? null : d.side,
+    volume: d.action === 'open' || d.action === 'partial_close' || d.action === 'close' ? d.volume : null,
+    sl: d.action === 'open' ? d.sl : d.action === 'modify' ? (d.sl ?? null) : null,
+    tp: d.action === 'open' ? d.tp : d.action === 'modify' ? (d.tp ?? null) : null,
+    master_price: signal.price, ticket: d.action === 'modify' || d.action === 'partial_close' || d.action === 'close' ? d.ticket : null,
+    fill_price: null, filled_volume: null, slippage_points: null, slippage_amount: null, profit: null, error_code: null, message: null,
+    outbox_event_id: null, master_deal_at: signal.occurredAt, signal_received_at: t.receivedAt, written_at: t.now, delivered_at: null,
+    acknowledged_at: null, executed_at: null, reported_at: null, expires_at: d.action === 'open' ? d.expiresAt : null, updated_at: t.now,
+  };
+}
+
+/** The link as the expected book now has it. */
+function nextLink(f: FollowerSlice, signal: MasterSignal, d: CopyDecision, orderId: string, masterAccountId: string, now: number): LinkRow | null {
+  const link = f.link;
+  switch (d.action) {
+    case 'open':
+      return {
+        group_id: f.groupId, follower_account_id: f.followerAccountId, master_account_id: masterAccountId, master_position_id: signal.masterPositionId,
+        symbol: d.symbol, side: d.side, ticket: null, open_volume: d.volume, master_volume: signal.volume, sl: d.sl, tp: d.tp,
+        master_price: signal.price, signal_at: signal.occurredAt, status: 'open', open_order_id: orderId, linked_at: null, opened_at: now, closed_at: null, updated_at: now,
+      };
+    case 'modify':
+      return link ? { ...link, ...(d.sl !== undefined ? { sl: d.sl } : {}), ...(d.tp !== undefined ? { tp: d.tp } : {}), updated_at: now } : null;
+    case 'partial_close':
+      return link
+        ? { ...link, open_volume: d.remainingVolume, master_volume: signal.remainingVolume ?? (link.master_volume !== null ? Math.max(0, link.master_volume - signal.volume) : null), updated_at: now }
+        : null;
+    case 'close':
+      return link ? { ...link, status: 'closing', updated_at: now } : null;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,235 @@
+/** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
+import type { SubscriptionInput } from '@kopitra/engine';
+import type { AlertsTable, CopyGroupsTable, CopyOrdersTable, Db, PositionLinksTable, SignalsTable } from './schema.js';
+import { newId } from './ids.js';
+
+export type GroupRow = CopyGroupsTable;
+export type SignalRow = SignalsTable;
+export type CopyOrderRow = CopyOrdersTable;
+export type LinkRow = PositionLinksTable;
+export type AlertRow = AlertsTable;
+
+// --- groups and subscriptions ----------------------------------------------------------
+
+export async function insertGroup(db: Db, g: { name: string; masterAccountId: string; groupId?: string }, now: number): Promise<GroupRow> {
+  return db
+    .insertInto('copy_groups')
+    .values({ group_id: g.groupId ?? newId('grp'), name: g.name, master_account_id: g.masterAccountId, status: 'active', created_at: now, updated_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function getGroup(db: Db, groupId: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('copy_groups').selectAll().where('group_id', '=', groupId).executeTakeFirst();
+}
+
+export async function putSubscription(db: Db, s: { groupId: string; followerAccountId: string; settings: SubscriptionInput }, now: number): Promise<void> {
+  const settings = JSON.stringify(s.settings);
+  await db
+    .insertInto('subscriptions')
+    .values({ group_id: s.groupId, follower_account_id: s.followerAccountId, settings, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['group_id', 'follower_account_id']).doUpdateSet({ settings, updated_at: now }))
+    .execute();
+}
+
+export interface SubscriptionRow {
+  group_id: string;
+  follower_account_id: string;
+  settings: string;
+}
+
+/** Subscriptions to the master's active groups. */
+export async function subscriptionsOfMaster(db: Db, masterAccountId: string): Promise<SubscriptionRow[]> {
+  return db
+    .selectFrom('subscriptions as s')
+    .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
+    .select(['s.group_id', 's.follower_account_id', 's.settings'])
+    .where('g.master_account_id', '=', masterAccountId)
+    .where('g.status', '=', 'active')
+    .orderBy('s.group_id')
+    .orderBy('s.follower_account_id')
+    .execute();
+}
+
+export async function subscriptionsOfFollower(db: Db, followerAccountId: string): Promise<Array<SubscriptionRow & { master_account_id: string }>> {
+  return db
+    .selectFrom('subscriptions as s')
+    .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
+    .select(['s.group_id', 's.follower_account_id', 's.settings', 'g.master_account_id'])
+    .where('s.follower_account_id', '=', followerAccountId)
+    .execute();
+}
+
+// --- signals ---------------------------------------------------------------------------
+
+export async function findSignalDuplicate(db: Db, masterAccountId: string, clientSignalId: string | undefined, dealTicket: string | undefined): Promise<SignalRow | undefined> {
+  if (clientSignalId === undefined && dealTicket === undefined) return undefined;
+  return db
+    .selectFrom('signals')
+    .selectAll()
+    .where('master_account_id', '=', masterAccountId)
+    .where((eb) =>
+      eb.or([
+        ...(clientSignalId !== undefined ? [eb('client_signal_id', '=', clientSignalId)] : []),
+        ...(dealTicket !== undefined ? [eb('deal_ticket', '=', dealTicket)] : []),
+      ]),
+    )
+    .executeTakeFirst();
+}
+
+export async function insertSignal(db: Db, row: SignalRow): Promise<void> {
+  await db.insertInto('signals').values(row).execute();
+}
+
+export async function setSignalResponse(db: Db, signalId: string, response: unknown): Promise<void> {
+  await db.updateTable('signals').set({ response: JSON.stringify(response) }).where('signal_id', '=', signalId).execute();
+}
+
+// --- copy orders -----------------------------------------------------------------------
+
+export async function insertOrders(db: Db, rows: CopyOrderRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 100) await db.insertInto('copy_orders').values(rows.slice(i, i + 100)).execute();
+}
+
+export async function getOrder(db: Db, orderId: string): Promise<CopyOrderRow | undefined> {
+  return db.selectFrom('copy_orders').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+}
+
+export async function updateOrder(db: Db, orderId: string, patch: Partial<CopyOrderRow>): Promise<void> {
+  await db.updateTable('copy_orders').set(patch).where('order_id', '=', orderId).execute();
+}
+
+/** Copy orders whose outbox event was just handed to the EA move from queued to delivered. */
+export async function markOrdersDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.updateTable('copy_orders').set({ status: 'delivered', delivered_at: now, updated_at: now }).where('outbox_event_id', 'in', eventIds).where('status', '=', 'queued').execute();
+}
+
+export async function markOrderAcknowledged(db: Db, eventId: string, now: number): Promise<void> {
+  await db
+    .updateTable('copy_orders')
+    .set({ status: 'acknowledged', acknowledged_at: now, updated_at: now })
+    .where('outbox_event_id', '=', eventId)
+    .where('status', 'in', ['queued', 'delivered'])
+    .execute();
+}
+
+export async function ordersByOutboxEvents(db: Db, eventIds: string[]): Promise<CopyOrderRow[]> {
+  if (eventIds.length === 0) return [];
+  return db.selectFrom('copy_orders').selectAll().where('outbox_event_id', 'in', eventIds).execute();
+}
+
+/** Open times of a follower's copied opens since `since`, per group. */
+export async function recentOpenTimes(db: Db, followerIds: string[], since: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (followerIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('copy_orders')
+    .select(['group_id', 'follower_account_id', 'written_at'])
+    .where('follower_account_id', 'in', followerIds)
+    .where('kind', '=', 'open')
+    .where('written_at', '>=', since)
+    .where('status', 'not in', ['skipped', 'rejected', 'failed', 'expired'])
+    .execute();
+  for (const r of rows) {
+    const key = `${r.group_id}\n${r.follower_account_id}`;
+    out.set(key, [...(out.get(key) ?? []), Number(r.written_at)]);
+  }
+  return out;
+}
+
+export async function inFlightOrders(db: Db, groupId: string, followerAccountId: string): Promise<CopyOrderRow[]> {
+  return db
+    .selectFrom('copy_orders')
+    .selectAll()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('status', 'in', ['queued', 'delivered', 'acknowledged'])
+    .execute();
+}
+
+export async function failedOrdersSince(db: Db, groupId: string, followerAccountId: string, since: number): Promise<CopyOrderRow[]> {
+  return db
+    .selectFrom('copy_orders')
+    .selectAll()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('status', 'in', ['rejected', 'failed', 'expired'])
+    .where('updated_at', '>=', since)
+    .execute();
+}
+
+// --- position links --------------------------------------------------------------------
+
+export async function linksForMasterPosition(db: Db, masterAccountId: string, masterPositionId: string): Promise<LinkRow[]> {
+  return db.selectFrom('position_links').selectAll().where('master_account_id', '=', masterAccountId).where('master_position_id', '=', masterPositionId).execute();
+}
+
+export async function getLink(db: Db, groupId: string, followerAccountId: string, masterPositionId: string): Promise<LinkRow | undefined> {
+  return db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('master_position_id', '=', masterPositionId)
+    .executeTakeFirst();
+}
+
+export async function upsertLinks(db: Db, rows: LinkRow[]): Promise<void> {
+  for (const row of rows) {
+    await db
+      .insertInto('position_links')
+      .values(row)
+      .onConflict((oc) => oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet(row))
+      .execute();
+  }
+}
+
+export async function updateLink(db: Db, key: { groupId: string; followerAccountId: string; masterPositionId: string }, patch: Partial<LinkRow>): Promise<void> {
+  await db
+    .updateTable('position_links')
+    .set(patch)
+    .where('group_id', '=', key.groupId)
+    .where('follower_account_id', '=', key.followerAccountId)
+    .where('master_position_id', '=', key.masterPositionId)
+    .execute();
+}
+
+/** Open links per (group, follower): count and lots, for the open guards. */
+export async function openExposure(db: Db, followerIds: string[]): Promise<Map<string, { positions: number; lots: number }>> {
+  const out = new Map<string, { positions: number; lots: number }>();
+  if (followerIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('position_links')
+    .select(['group_id', 'follower_account_id', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('open_volume').as('lots')])
+    .where('follower_account_id', 'in', followerIds)
+    .where('status', 'in', ['open', 'closing'])
+    .groupBy(['group_id', 'follower_account_id'])
+    .execute();
+  for (const r of rows) out.set(`${r.group_id}\n${r.follower_account_id}`, { positions: Number(r.n), lots: Number(r.lots ?? 0) });
+  return out;
+}
+
+export async function linksOfSubscription(db: Db, groupId: string, followerAccountId: string): Promise<LinkRow[]> {
+  return db.selectFrom('position_links').selectAll().where('group_id', '=', groupId).where('follower_account_id', '=', followerAccountId).execute();
+}
+
+export async function linksOfFollower(db: Db, followerAccountId: string): Promise<LinkRow[]> {
+  return db.selectFrom('position_links').selectAll().where('follower_account_id', '=', followerAccountId).execute();
+}
+
+// --- alerts ----------------------------------------------------------------------------
+
+/** Raises an alert unless the same one is already open (not acknowledged). Returns it when new. */
+export async function raiseAlert(
+  db: Db,
+  a: { accountId: string | null; groupId: string | null; code: string; severity: 'info' | 'warning' | 'critical'; message: string; dedupeKey: string; details: Record<string, unknown> },
+  now: number,
+): Promise<AlertRow | undefined> {
+  return db
+    .insertInto('alerts')
+    .values({ alert_id: newId('alr'), account_id: a.accountId, group_id: a.groupId, code: a.code, severity: a.severity, message: a.message, dedupe_key: a.dedupeKey, details: JSON.stringify(a.details), created_at: now, acked_at: null, acked_by: null })
+    .onConflict((oc) => oc.column('dedupe_key').where('acked_at', 'is', null).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,165 @@
+/**
+ * Simulated terminals for whole-chain tests: a master that sends signals and followers that
+ * poll their outbox, execute against a simulated broker book, report executions and ack —
+ * as an EA would. Only the broker behind the EA is simulated. Speaks HTTP through `inject`.
+ */
+import { topics } from '@kopitra/contracts';
+import type { Platform } from '../runtime.js';
+import { getSession } from '../store/sessions.js';
+import { BASE, eventually, idem, sessionBody } from './platform.js';
+
+export interface SimPosition {
+  ticket: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  volume: number;
+  openPrice: number;
+  sl: number | null;
+  tp: number | null;
+  comment: string;
+}
+
+export const spec = (symbol: string, extra: Record<string, unknown> = {}) => ({
+  symbol, digits: 5, point: 0.00001, tickSize: 0.00001, tickValue: 1, contractSize: 100_000, volumeMin: 0.01, volumeMax: 100, volumeStep: 0.01, tradeMode: 'full', ...extra,
+});
+
+class SimTerminal {
+  token = '';
+  sessionId = '';
+  constructor(readonly platform: Platform, readonly accountId: string, readonly role: 'master' | 'follower') {}
+
+  headers(mutating = true): Record<string, string> {
+    return { 'x-tradeagent-account': this.accountId, authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...(mutating ? { 'idempotency-key': idem() } : {}) };
+  }
+
+  /** Creates a session and has it approved over the bus, as an operator would. */
+  async connect(): Promise<this> {
+    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/sessions`, headers: { 'x-tradeagent-account': this.accountId, 'idempotency-key': idem() }, payload: sessionBody(`sim-key-${this.accountId}-0123456789`, { role: this.role }) });
+    if (res.statusCode !== 201) throw new Error(`connect ${this.accountId}: ${res.statusCode} ${res.body}`);
+    this.token = res.json().token;
+    this.sessionId = res.json().sessionId;
+    if (res.json().status === 'pending') {
+      const s = await getSession(this.platform.database.db, this.sessionId);
+      await this.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId: this.accountId, authKeyFingerprint: s!.key_fingerprint, approvedBy: 'sim', expiresAt: null });
+      await eventually(async () => (await getSession(this.platform.database.db, this.sessionId))?.status === 'authenticated');
+    }
+    return this;
+  }
+
+  async inbox(events: unknown[]) {
+    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/sessions/current/inbox`, headers: this.headers(), payload: { events } });
+    if (res.statusCode !== 202) throw new Error(`inbox ${this.accountId}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  }
+
+  heartbeat(balance: number, equity = balance) {
+    return this.inbox([{ eventType: 'ea.heartbeat', payload: { balance, equity, margin: 0, openPositions: 0 } }]);
+  }
+}
+
+export class SimMaster extends SimTerminal {
+  constructor(platform: Platform, accountId: string) {
+    super(platform, accountId, 'master');
+  }
+
+  async signal(body: Record<string, unknown>, key = idem()) {
+    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/signals`, headers: { ...this.headers(false), 'idempotency-key': key }, payload: { occurredAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body } });
+    if (res.statusCode !== 202) throw new Error(`signal: ${res.statusCode} ${res.body}`);
+    return res.json();
+  }
+}
+
+export interface FollowerBehaviour {
+  /** Reject the next N opens (the broker refuses). */
+  rejectOpens?: number;
+  /** Fill price offset from the master's price. */
+  slippage?: number;
+}
+
+export class SimFollower extends SimTerminal {
+  book = new Map<string, SimPosition>();
+  cursor = 0;
+  nextTicket = 1000;
+  received: Array<{ type: string; sequence: number; payload: Record<string, any> }> = [];
+  constructor(platform: Platform, accountId: string, public behaviour: FollowerBehaviour = {}) {
+    super(platform, accountId, 'follower');
+  }
+
+  async catalog(specs: unknown[]) {
+    return this.inbox([{ eventType: 'ea.symbol_catalog', payload: { symbols: specs } }]);
+  }
+
+  async snapshot() {
+    return this.inbox([{ eventType: 'ea.sync_snapshot', payload: { positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })) } }]);
+  }
+
+  private find(ticket: string | null, masterPositionId: string): SimPosition | undefined {
+    if (ticket && this.book.has(ticket)) return this.book.get(ticket);
+    return [...this.book.values()].find((p) => p.comment === `kopitra:${masterPositionId}`.slice(0, 31));
+  }
+
+  private async report(body: Record<string, unknown>) {
+    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/executions`, headers: this.headers(), payload: { executedAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body } });
+    if (res.statusCode !== 200) throw new Error(`execution: ${res.statusCode} ${res.body}`);
+  }
+
+  /** Polls once and executes everything received, in order; returns the events handled. */
+  async step(): Promise<number> {
+    const res = await this.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox?cursor=${this.cursor}`, headers: this.headers(false) });
+    if (res.statusCode !== 200) throw new Error(`poll ${this.accountId}: ${res.statusCode} ${res.body}`);
+    const events = res.json().events as Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>;
+    for (const e of events) {
+      this.received.push({ type: e.type, sequence: e.sequence, payload: e.payload });
+      await this.execute(e.type, e.payload);
+      await this.inbox([{ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence }]);
+      this.cursor = e.sequence;
+    }
+    return events.length;
+  }
+
+  /** Steps until the outbox is empty. */
+  async drain(): Promise<void> {
+    while ((await this.step()) > 0) {
+      // keep going
+    }
+  }
+
+  private async execute(type: string, p: Record<string, any>): Promise<void> {
+    switch (type) {
+      case 'trade.started': {
+        if (this.behaviour.rejectOpens && this.behaviour.rejectOpens > 0) {
+          this.behaviour.rejectOpens--;
+          return this.report({ orderId: p.orderId, status: 'rejected', errorCode: 10006, message: 'Request rejected' });
+        }
+        const ticket = String(this.nextTicket++);
+        const price = p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
+        this.book.set(ticket, { ticket, symbol: p.symbol, side: p.side, volume: p.volume, openPrice: price, sl: p.sl, tp: p.tp, comment: p.comment });
+        return this.report({ orderId: p.orderId, status: 'filled', ticket, price, volume: p.volume });
+      }
+      case 'trade.modified': {
+        const pos = this.find(p.ticket, p.masterPositionId);
+        if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
+        if ('sl' in p) pos.sl = p.sl;
+        if ('tp' in p) pos.tp = p.tp;
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket });
+      }
+      case 'trade.partial_close': {
+        const pos = this.find(p.ticket, p.masterPositionId);
+        if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
+        pos.volume = Math.round((pos.volume - p.volume) * 100) / 100;
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: p.volume });
+      }
+      case 'trade.closed': {
+        const pos = this.find(p.ticket, p.masterPositionId);
+        if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
+        this.book.delete(pos.ticket);
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: pos.volume });
+      }
+      case 'sync.request':
+        await this.snapshot();
+        return;
+      default:
+        return;
+    }
+  }
+}
