@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON responses loosely; the schemas are what they check.
-    files: ['**/*.test.ts'],
+    files: ['**/*.test.ts', '**/src/testing/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );
