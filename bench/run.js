@@ -49,13 +49,15 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 // --- database target -----------------------------------------------------------------------
 
 async function openTarget(dialect) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kopitra-bench-'));
+  const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kopitra-bench-'));
   if (dialect === 'sqlite') {
+    const dataDir = tempDir();
     const target = { dialect: 'sqlite', file: path.join(dataDir, 'kopitra.db') };
     return { dataDir, target, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
   }
   const schema = `bench_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   await withPg((c) => c.query(`create schema ${schema}`));
+  const dataDir = tempDir();
   const target = { dialect: 'postgres', url: POSTGRES_URL, schema, poolSize: 10 };
   return {
     dataDir,

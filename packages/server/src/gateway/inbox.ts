@@ -5,6 +5,7 @@ import { ackOutbox } from '../store/outbox.js';
 import { storeTelemetry } from '../store/inbox.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
+import { evaluateRisk } from './copy/risk.js';
 import { remember, replayFor, type Reply } from './idempotent.js';
 import type { SessionContext } from './sessions.js';
 
@@ -38,6 +39,9 @@ export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idemp
         continue;
       }
       const stored = await storeTelemetry(tx.trx, { accountId, sessionId: session.session_id, event }, now);
+      if (event.eventType === 'ea.heartbeat') {
+        await evaluateRisk(deps, tx.trx, accountId, { balance: event.payload.balance, equity: event.payload.equity }, now);
+      }
       if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
         // MT4 gives the rest of a partially closed position a new ticket; links follow it.
         await tx.trx

@@ -295,9 +295,41 @@ const copyEngine: Step = async (db) => {
   await sql`create unique index alerts_open_dedupe on alerts (dedupe_key) where acked_at is null`.execute(db);
 };
 
+const riskLimits: Step = async (db) => {
+  const ms = 'bigint' as const;
+  // Minute buckets of balance and equity: enough to find a period's start value and peak
+  // without keeping every heartbeat.
+  await db.schema
+    .createTable('account_metric_minutes')
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('minute', ms, (c) => c.notNull())
+    .addColumn('balance', 'double precision', (c) => c.notNull())
+    .addColumn('equity', 'double precision', (c) => c.notNull())
+    .addColumn('peak_balance', 'double precision', (c) => c.notNull())
+    .addColumn('peak_equity', 'double precision', (c) => c.notNull())
+    .addPrimaryKeyConstraint('account_metric_minutes_pk', ['account_id', 'minute'])
+    .execute();
+  await db.schema
+    .createTable('stop_outs')
+    .addColumn('stop_out_id', 'text', (c) => c.primaryKey())
+    .addColumn('group_id', 'text', (c) => c.notNull())
+    .addColumn('follower_account_id', 'text', (c) => c.notNull())
+    .addColumn('limit_key', 'text', (c) => c.notNull())
+    .addColumn('period', 'text', (c) => c.notNull())
+    .addColumn('metric', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('details', 'text', (c) => c.notNull())
+    .addColumn('at', ms, (c) => c.notNull())
+    .addColumn('reset_at', ms)
+    .addColumn('reset_by', 'text')
+    .execute();
+  await db.schema.createIndex('stop_outs_by_subscription').on('stop_outs').columns(['follower_account_id', 'group_id']).execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
+  '0003_risk_limits': riskLimits,
 };
 
 export const migrationNames = Object.keys(steps);

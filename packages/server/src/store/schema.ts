@@ -247,7 +247,32 @@ export interface AlertsTable {
   acked_by: string | null;
 }
 
+export interface AccountMetricMinutesTable {
+  account_id: string;
+  minute: number;
+  balance: number;
+  equity: number;
+  peak_balance: number;
+  peak_equity: number;
+}
+
+export interface StopOutsTable {
+  stop_out_id: string;
+  group_id: string;
+  follower_account_id: string;
+  limit_key: string;
+  period: string;
+  metric: string;
+  action: string;
+  details: string;
+  at: number;
+  reset_at: number | null;
+  reset_by: string | null;
+}
+
 export interface DB {
+  account_metric_minutes: AccountMetricMinutesTable;
+  stop_outs: StopOutsTable;
   copy_groups: CopyGroupsTable;
   subscriptions: SubscriptionsTable;
   signals: SignalsTable;

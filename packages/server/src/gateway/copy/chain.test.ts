@@ -94,3 +94,52 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
     expect(links.map((l) => l.status).sort()).toEqual(['closed', 'closed']);
   });
 });
+
+describe.each(dialects)('risk limits on %s', (dialect) => {
+  let tp: TestPlatform | null;
+  beforeEach(async () => {
+    tp = await startTestPlatform(dialect);
+  });
+  afterEach(async () => {
+    await tp?.close();
+  });
+
+  it('halts opens on a breach, keeps copying exits, and close_all closes every copied position', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const master = await new SimMaster(p.platform, 'RM').connect();
+    const halt = await new SimFollower(p.platform, 'R-halt').connect();
+    const closeAll = await new SimFollower(p.platform, 'R-close').connect();
+    for (const f of [halt, closeAll]) {
+      await f.catalog([spec('EURUSD')]);
+      await f.heartbeat(10_000);
+      await f.drain();
+    }
+    await group(p, master, [
+      [halt, { riskLimits: [{ period: 'day', metric: 'equity_drawdown', maxPercent: 5, action: 'halt_opens' }] }],
+      [closeAll, { riskLimits: [{ period: 'lifetime', metric: 'equity_drawdown', maxAmount: 300, action: 'close_all' }] }],
+    ]);
+    await master.signal({ type: 'position.opened', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 0.3, price: 1.1 });
+    for (const f of [halt, closeAll]) await f.drain();
+
+    p.clock.advance(20_000);
+    // Equity falls 6 % (600): both limits breach.
+    for (const f of [halt, closeAll]) await f.heartbeat(10_000, 9_400);
+    const stopOuts = await p.platform.database.db.selectFrom('stop_outs').selectAll().orderBy('follower_account_id').execute();
+    expect(stopOuts.map((s) => [s.follower_account_id, s.action])).toEqual([['R-close', 'close_all'], ['R-halt', 'halt_opens']]);
+    await closeAll.drain();
+    expect(closeAll.book.size).toBe(0);
+    expect(closeAll.received.some((e) => e.type === 'error.alert')).toBe(true);
+
+    const second = await master.signal({ type: 'position.opened', masterPositionId: '2', symbol: 'EURUSD', side: 'buy', volume: 0.1, price: 1.1 });
+    expect(second.skipped.map((s: any) => [s.followerAccountId, s.reason]).sort()).toEqual([['R-close', 'risk_limit_halted'], ['R-halt', 'risk_limit_halted']]);
+    // Exits are never blocked.
+    const close = await master.signal({ type: 'position.closed', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 0.3, price: 1.09 });
+    expect(close.copies.map((c: any) => c.followerAccountId)).toEqual(['R-halt']);
+    await halt.drain();
+    expect(halt.book.size).toBe(0);
+    // A second breach report does not record a second stop-out.
+    await halt.heartbeat(10_000, 9_300);
+    expect(await p.platform.database.db.selectFrom('stop_outs').selectAll().execute()).toHaveLength(2);
+  });
+});

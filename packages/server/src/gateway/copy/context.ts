@@ -2,8 +2,9 @@
  * Loads, in a handful of batched queries, what the copy engine needs to decide for every
  * follower of a master at once: settings, symbol specs, balances, links and exposure.
  */
-import { mapSymbol, withDefaults, type AccountMetrics, type SubscriptionInput, type SubscriptionSettings, type SymbolSpec } from '@kopitra/engine';
+import { activeStopOut, mapSymbol, withDefaults, type ActiveStopOut, type AccountMetrics, type SubscriptionInput, type SubscriptionSettings, type SymbolSpec } from '@kopitra/engine';
 import type { Db } from '../../store/schema.js';
+import { activeStopOutsOf, toStored } from '../../store/risk.js';
 import { linksForMasterPosition, openExposure, recentOpenTimes, subscriptionsOfMaster, type LinkRow } from '../../store/copy.js';
 
 export interface FollowerSlice {
@@ -16,6 +17,7 @@ export interface FollowerSlice {
   exposure: { positions: number; lots: number };
   recentOpens: number[];
   netting: boolean;
+  activeStopOut: ActiveStopOut | null;
 }
 
 export interface MasterSlice {
@@ -34,7 +36,7 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
   const wantedSymbols = [...new Set([signal.symbol, ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol)])];
   const accountIds = [...followerIds, masterAccountId];
 
-  const [telemetry, specs, catalogs, links, exposure, recent] = await Promise.all([
+  const [telemetry, specs, catalogs, links, exposure, recent, stopOuts] = await Promise.all([
     db.selectFrom('account_telemetry').select(['account_id', 'balance', 'equity', 'last_init']).where('account_id', 'in', accountIds).execute(),
     db.selectFrom('account_symbols').select(['account_id', 'symbol', 'spec']).where('account_id', 'in', accountIds).where('symbol', 'in', wantedSymbols).execute(),
     followerIds.length
@@ -43,6 +45,7 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
     linksForMasterPosition(db, masterAccountId, signal.masterPositionId),
     openExposure(db, followerIds),
     recentOpenTimes(db, followerIds, now - 3_600_000),
+    activeStopOutsOf(db, followerIds),
   ]);
   const metricsOf = new Map(telemetry.map((t) => [t.account_id, t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity }]));
   const nettingOf = new Map(telemetry.map((t) => [t.account_id, t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false]));
@@ -71,6 +74,7 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
       exposure: exposure.get(key) ?? { positions: 0, lots: 0 },
       recentOpens: recent.get(key) ?? [],
       netting: nettingOf.get(s.follower_account_id) ?? false,
+      activeStopOut: activeStopOut(stopOuts.filter((o) => o.group_id === s.group_id && o.follower_account_id === s.follower_account_id).map(toStored)),
     };
   });
   return {

@@ -70,7 +70,7 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
       const decision = planCopy(signal, {
         settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
         link: linkedPosition(f.link), openPositions: f.exposure.positions, openLots: f.exposure.lots, recentOpenTimes: f.recentOpens,
-        activeStopOut: null, now, netting: f.netting,
+        activeStopOut: f.activeStopOut, now, netting: f.netting,
       });
       const orderId = newId('ord');
       const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, { receivedAt, now });

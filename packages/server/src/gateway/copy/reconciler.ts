@@ -143,7 +143,7 @@ async function applyCorrection(deps: GatewayDeps, tx: Tx, scope: Scope, c: Corre
   }
 }
 
-async function queueOrder(
+export async function queueOrder(
   deps: GatewayDeps, db: Db, scope: Scope,
   d: Parameters<typeof outboxPayloadFor>[0], now: number,
 ): Promise<string> {
@@ -164,7 +164,7 @@ async function queueOrder(
 }
 
 /** Raises an operator alert once (until acknowledged) and tells the follower's EA. */
-async function alert(deps: GatewayDeps, db: Db, scope: Scope, code: string, message: string, masterPositionId: string | null, now: number): Promise<boolean> {
+export async function alert(deps: GatewayDeps, db: Db, scope: Scope, code: string, message: string, masterPositionId: string | null, now: number): Promise<boolean> {
   const row = await raiseAlert(
     db,
     { accountId: scope.followerAccountId, groupId: scope.groupId, code, severity: 'warning', message, dedupeKey: `${scope.groupId}:${scope.followerAccountId}:${masterPositionId ?? '-'}:${code}`, details: { masterPositionId } },
