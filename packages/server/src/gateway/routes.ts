@@ -72,13 +72,17 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
       if (events.length === 0) throw new AppError(endedCode(ctx));
       return { status: 'authenticated', events, nextCursor: events.at(-1)?.sequence ?? query.cursor };
     }
+    // One controller per poll, aborted by the client leaving or the process stopping. (Not
+    // AbortSignal.any with the long-lived shutdown signal: Node keeps every such pairing alive.)
     const abort = new AbortController();
     const onClose = () => abort.abort();
     reply.raw.on('close', onClose);
+    deps.shutdownSignal.addEventListener('abort', onClose);
     try {
-      return await pollOutbox(deps, ctx, query, () => authenticateRequest(deps, request, true), AbortSignal.any([abort.signal, deps.shutdownSignal]));
+      return await pollOutbox(deps, ctx, query, () => authenticateRequest(deps, request, true), abort.signal);
     } finally {
       reply.raw.off('close', onClose);
+      deps.shutdownSignal.removeEventListener('abort', onClose);
     }
   });
 

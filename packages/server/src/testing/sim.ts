@@ -26,6 +26,8 @@ export const spec = (symbol: string, extra: Record<string, unknown> = {}) => ({
 class SimTerminal {
   token = '';
   sessionId = '';
+  /** `lastSequence` of the latest session: the sequence a new session resumes after. */
+  lastSequence = 0;
   constructor(readonly platform: Platform, readonly accountId: string, readonly role: 'master' | 'follower') {}
 
   headers(mutating = true): Record<string, string> {
@@ -38,6 +40,7 @@ class SimTerminal {
     if (res.statusCode !== 201) throw new Error(`connect ${this.accountId}: ${res.statusCode} ${res.body}`);
     this.token = res.json().token;
     this.sessionId = res.json().sessionId;
+    this.lastSequence = res.json().lastSequence;
     if (res.json().status === 'pending') {
       const s = await getSession(this.platform.database.db, this.sessionId);
       await this.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId: this.accountId, authKeyFingerprint: s!.key_fingerprint, approvedBy: 'sim', expiresAt: null });
@@ -80,9 +83,16 @@ export class SimFollower extends SimTerminal {
   book = new Map<string, SimPosition>();
   cursor = 0;
   nextTicket = 1000;
-  received: Array<{ type: string; sequence: number; payload: Record<string, any> }> = [];
+  received: Array<{ eventId: string; type: string; sequence: number; payload: Record<string, any> }> = [];
   constructor(platform: Platform, accountId: string, public behaviour: FollowerBehaviour = {}) {
     super(platform, accountId, 'follower');
+  }
+
+  /** Creates a session and, as an EA does, resumes reading after the session's `lastSequence`. */
+  override async connect(): Promise<this> {
+    await super.connect();
+    this.cursor = this.lastSequence;
+    return this;
   }
 
   async catalog(specs: unknown[]) {
@@ -98,18 +108,42 @@ export class SimFollower extends SimTerminal {
     return [...this.book.values()].find((p) => p.comment === `kopitra:${masterPositionId}`.slice(0, 31));
   }
 
+  /** Sends one execution report as is and returns the raw response (for protocol tests). */
+  execution(body: Record<string, unknown>, key = idem()) {
+    return this.platform.app.inject({
+      method: 'POST',
+      url: `${BASE}/executions`,
+      headers: { ...this.headers(false), 'idempotency-key': key },
+      payload: { executedAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body },
+    });
+  }
+
   private async report(body: Record<string, unknown>) {
-    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/executions`, headers: this.headers(), payload: { executedAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body } });
+    const res = await this.execution(body);
     if (res.statusCode !== 200) throw new Error(`execution: ${res.statusCode} ${res.body}`);
+  }
+
+  private async poll(): Promise<Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>> {
+    const res = await this.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox?cursor=${this.cursor}`, headers: this.headers(false) });
+    if (res.statusCode !== 200) throw new Error(`poll ${this.accountId}: ${res.statusCode} ${res.body}`);
+    return res.json().events;
+  }
+
+  /**
+   * Polls once and records what arrived, but neither executes nor acknowledges it nor moves
+   * the cursor: a terminal that dies right after fetching a batch.
+   */
+  async peek(): Promise<Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>> {
+    const events = await this.poll();
+    for (const e of events) this.received.push({ eventId: e.eventId, type: e.type, sequence: e.sequence, payload: e.payload });
+    return events;
   }
 
   /** Polls once and executes everything received, in order; returns the events handled. */
   async step(): Promise<number> {
-    const res = await this.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox?cursor=${this.cursor}`, headers: this.headers(false) });
-    if (res.statusCode !== 200) throw new Error(`poll ${this.accountId}: ${res.statusCode} ${res.body}`);
-    const events = res.json().events as Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>;
+    const events = await this.poll();
     for (const e of events) {
-      this.received.push({ type: e.type, sequence: e.sequence, payload: e.payload });
+      this.received.push({ eventId: e.eventId, type: e.type, sequence: e.sequence, payload: e.payload });
       await this.execute(e.type, e.payload);
       await this.inbox([{ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence }]);
       this.cursor = e.sequence;
