@@ -68,6 +68,27 @@ class ImmediateSqliteDialect implements KyselyDialect {
 // BIGINT (epoch ms, sequences) fits a JS number for the next 285,000 years.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/**
+ * Kysely prepares every query anew; preparing is a third of an idle poll's cost. The hot
+ * queries are few and their SQL text is stable, so prepared statements are reused.
+ */
+function cachingStatements(native: BetterSqlite3.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => native.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = native.prepare(text);
+        // Bulk inserts produce many distinct texts; keep the cache bounded.
+        if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  } as SqliteDialectConfig['database'];
+}
+
 function openSqlite(file: string): Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const native = new BetterSqlite3(file);
@@ -77,7 +98,7 @@ function openSqlite(file: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: native }) });
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }) });
   return {
     db,
     dialect: 'sqlite',

@@ -173,6 +173,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     await ma.signal({ type: 'position.opened', masterPositionId: '720', symbol: 'XAUUSD', side: 'buy', volume: 0.2, price: 2401, dealTicket: 2 });
     tick();
     await both.drain();
+    // F-onlyA lags F-both but has its opens filled before exits arrive (a fill reported after a
+    // later partial close is its own test below).
+    await onlyA.drain();
     // Mid-way: the reported book of the shared follower holds two positions tagged kopitra:700.
     await both.snapshot();
     tick();
@@ -184,7 +187,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     tick();
     await mb.signal({ type: 'position.modified', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.3, price: 2399, sl: 2410, tp: 2380 });
     tick();
-    await onlyA.drain();
+    await onlyA.step();
     await ma.signal({ type: 'position.modified', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.102, sl: 1.095, tp: 1.12 });
     tick();
     await both.drain();
@@ -268,6 +271,62 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     expect(book(both)).toEqual([]);
     expect((await links(p, 'F-both')).map((l) => l.status)).toEqual(['closed', 'closed', 'closed', 'closed']);
     expect((await orders(p, 'F-both')).every((o) => o.status === 'filled' && o.origin === 'signal')).toBe(true);
+  });
+
+  it('does not read a position another group just closed, still in an older book report, as its own orphan', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const ma = await new SimMaster(p.platform, 'MA').connect();
+    const mb = await new SimMaster(p.platform, 'MB').connect();
+    await ma.heartbeat(20_000);
+    await mb.heartbeat(20_000);
+    const both = await follower(p, 'F-both');
+    await group(p, ma, [[both, { sizing: { mode: 'mirror' } }]], 'A');
+    await group(p, mb, [[both, { sizing: { mode: 'mirror' } }]], 'B');
+    await ma.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 1 });
+    await mb.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400, dealTicket: 1 });
+    await both.drain();
+    const a700 = { symbol: 'EURUSD', side: 'buy', volume: 1, sl: null, tp: null, comment: 'kopitra:700' };
+    expect(book(both)).toEqual([a700, { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:700' }]);
+
+    // The EA reports its book, then group B's master closes its 700 and the follower executes it:
+    // the last book report still shows group B's position when the reconciler next runs.
+    await both.snapshot();
+    p.clock.advance(1_000);
+    await mb.signal({ type: 'position.closed', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2399, dealTicket: 2 });
+    await both.drain();
+    expect(book(both)).toEqual([a700]);
+    p.clock.advance(1_000);
+
+    expect(await corrections(p)).toEqual([]);
+    expect(await p.platform.database.db.selectFrom('copy_orders').select(['group_id', 'kind', 'ticket']).where('origin', '=', 'reconcile').execute()).toEqual([]);
+    await both.drain();
+    expect(book(both)).toEqual([a700]);
+  });
+
+  it('keeps the link volume of an open whose fill is reported after a partial close was already queued', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const master = await new SimMaster(p.platform, 'M8').connect();
+    await master.heartbeat(20_000);
+    const f = await follower(p, 'F8');
+    await group(p, master, [[f, { sizing: { mode: 'mirror' } }]]);
+
+    // The follower is a poll behind: the partial close is planned while the open is unfilled.
+    await master.signal({ type: 'position.opened', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 1 });
+    await master.signal({ type: 'position.partially_closed', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.102, dealTicket: 2 });
+    await f.drain();
+    expect(book(f).map((x) => x.volume)).toEqual([0.6]);
+    expect((await links(p, 'F8')).map((l) => [l.status, l.open_volume])).toEqual([['open', 0.6]]);
+
+    // The next half-close must halve what the follower holds.
+    await master.signal({ type: 'position.partially_closed', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 0.3, remainingVolume: 0.3, price: 1.103, dealTicket: 3 });
+    await f.drain();
+    expect(book(f).map((x) => x.volume)).toEqual([0.3]);
+    await f.snapshot();
+    p.clock.advance(1_000);
+    expect(await corrections(p)).toEqual([]);
+    expect(await alerts(p)).toEqual([]);
   });
 
   describe('a follower offline', () => {
@@ -388,7 +447,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
 
       const first = await f.execution(report, 'exec-1');
       expect(first.statusCode).toBe(200);
-      expect(first.json()).toEqual({ orderId, status: 'filled', ticket: '5001', slippagePoints: 2 });
+      expect(first.json()).toEqual({ orderId, status: 'filled', ticket: '5001', slippagePoints: 20 });
       const replay = await f.execution(report, 'exec-1');
       expect(replay.statusCode).toBe(200);
       expect(replay.body).toBe(first.body);
