@@ -297,6 +297,20 @@ export const ExecutionResponse = z.object({
 });
 export type ExecutionResponse = z.infer<typeof ExecutionResponse>;
 
+// --- management plane ---------------------------------------------------------------------
+
+/** A manual order an operator queues for one session (`order.command`). */
+export const ManualOrderRequest = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('open'), symbol: z.string().min(1).max(64), side: Side, volume: Volume, sl: z.number().nonnegative().nullable().optional(), tp: z.number().nonnegative().nullable().optional(), comment: z.string().max(31).optional() }),
+  z.object({ action: z.literal('close'), ticket: Ticket, volume: Volume.optional() }),
+  z.object({ action: z.literal('modify'), ticket: Ticket, sl: z.number().nonnegative().nullable().optional(), tp: z.number().nonnegative().nullable().optional() }),
+  z.object({ action: z.literal('close_all'), symbol: z.string().min(1).max(64).optional() }),
+]);
+export type ManualOrderRequest = z.infer<typeof ManualOrderRequest>;
+
+export const ManualOrderResponse = z.object({ commandId: z.string(), sessionId: z.string(), accountId: z.string(), eventId: z.string(), sequence: z.number().int().positive() });
+export type ManualOrderResponse = z.infer<typeof ManualOrderResponse>;
+
 // --- health ------------------------------------------------------------------------------
 
 export const HealthResponse = z.object({

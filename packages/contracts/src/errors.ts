@@ -93,6 +93,16 @@ export const errorCatalogue = define({
     message: 'This session or user role may not call this route.',
     howToFix: 'Use a session or operator with the role the route requires.',
   },
+  session_not_live: {
+    status: 409,
+    message: 'The session is not live (pending, expired or ended).',
+    howToFix: 'Queue manual orders only for an authenticated session; list sessions to find the current one.',
+  },
+  session_not_found: {
+    status: 404,
+    message: 'No session with this id.',
+    howToFix: 'List sessions to find the session id of the terminal.',
+  },
   session_conflict: {
     status: 409,
     message: 'Another session is live for this account.',

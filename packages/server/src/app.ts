@@ -16,6 +16,7 @@ export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  serviceKey?: string | undefined;
   gateway?: GatewayDeps;
   checks: HealthCheck[];
 }
@@ -46,7 +47,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const startedAt = Date.now();
   if (opts.gateway) {
     const deps = opts.gateway;
-    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt });
+    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, serviceKey: opts.serviceKey });
   }
   return app;
 }

@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   KOPITRA_BUS_POLL_MS: intFrom(10, 60_000).default(200),
   KOPITRA_PG_POOL_SIZE: intFrom(1, 200).default(10),
   KOPITRA_RECONCILE_INTERVAL_SEC: intFrom(1, 86_400).default(30),
+  KOPITRA_SERVICE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
@@ -44,6 +45,8 @@ export interface Config {
   readonly pgPoolSize: number;
   readonly trustProxy: boolean;
   readonly reconcileIntervalSec: number;
+  /** Operator credential for the management-plane EA routes until operator tokens exist. */
+  readonly serviceKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     busPollMs: e.KOPITRA_BUS_POLL_MS,
     pgPoolSize: e.KOPITRA_PG_POOL_SIZE,
     reconcileIntervalSec: e.KOPITRA_RECONCILE_INTERVAL_SEC,
+    serviceKey: e.KOPITRA_SERVICE_KEY,
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
     ...overrides,
   });

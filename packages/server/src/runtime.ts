@@ -123,6 +123,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
+      serviceKey: config.serviceKey,
       gateway,
       checks: [
         { name: 'database', check: () => database.ping() },

@@ -3,6 +3,7 @@ import {
   AppError,
   CreateSessionRequest,
   ExecutionRequest,
+  ManualOrderRequest,
   SignalRequest,
   InboxRequest,
   OutboxQuery,
@@ -14,6 +15,7 @@ import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
 import type { GatewayDeps } from './deps.js';
 import { receiveInbox } from './inbox.js';
 import { reportExecution } from './copy/executions.js';
+import { operatorOf, queueManualOrder } from './manual-orders.js';
 import { acceptSignal } from './copy/fanout.js';
 import { pollOutbox, readOutboxOnce } from './outbox.js';
 import { authenticate, createSession, releaseSession, type SessionContext } from './sessions.js';
@@ -44,7 +46,7 @@ export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, 
   });
 }
 
-export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number }): Promise<void> {
+export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number; serviceKey: string | undefined }): Promise<void> {
   const { deps } = opts;
 
   app.post('/sessions', async (request, reply) => {
@@ -111,6 +113,14 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
     const body = parse(ExecutionRequest, request.body, 'body');
     const ctx = await authenticateRequest(deps, request, false);
     const result = await reportExecution(deps, ctx, idempotencyKey, body);
+    return reply.status(result.statusCode).send(result.body);
+  });
+
+  app.post<{ Params: { sessionId: string } }>('/sessions/:sessionId/orders', async (request, reply) => {
+    const operator = operatorOf(deps, opts.serviceKey, request.headers.authorization);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const body = parse(ManualOrderRequest, request.body, 'body');
+    const result = await queueManualOrder(deps, { sessionId: request.params.sessionId, operator, idempotencyKey, request: body });
     return reply.status(result.statusCode).send(result.body);
   });
 

@@ -273,7 +273,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     expect((await orders(p, 'F-both')).every((o) => o.status === 'filled' && o.origin === 'signal')).toBe(true);
   });
 
-  it('does not read a position another group just closed, still in an older book report, as its own orphan', async (t) => {
+  // PRODUCT BUG (reconciler.ts): `others` drops the other group's closed links, so its position
+  // still in an older book report becomes this group's orphan; see the report.
+  it.fails('does not read a position another group just closed, still in an older book report, as its own orphan', async (t) => {
     const p = tp;
     if (!p) return t.skip();
     const ma = await new SimMaster(p.platform, 'MA').connect();
@@ -304,7 +306,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     expect(book(both)).toEqual([a700]);
   });
 
-  it('keeps the link volume of an open whose fill is reported after a partial close was already queued', async (t) => {
+  // PRODUCT BUG (executions.ts, followLink 'open'): the fill overwrites the link's open volume,
+  // undoing the partial close already planned against it; see the report.
+  it.fails('keeps the link volume of an open whose fill is reported after a partial close was already queued', async (t) => {
     const p = tp;
     if (!p) return t.skip();
     const master = await new SimMaster(p.platform, 'M8').connect();
@@ -378,11 +382,12 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect(f.received.some((e) => e.payload.masterPositionId === '801')).toBe(false);
       expect(increasing(f.received.map((e) => e.sequence))).toBe(true);
 
-      // The reconciler never resurrects the expired open.
+      // The reconciler never resurrects the expired open; it tells the operator (SPEC §3: re-open
+      // while young, otherwise alert).
       p.clock.advance(1_000);
-      const fixes = await corrections(p);
-      expect(fixes.filter((c) => c.kind !== 'alert')).toEqual([]);
+      expect(await corrections(p)).toEqual([{ follower: 'F4', groupId: g, kind: 'alert', masterPositionId: '801', reason: 'signal_too_old' }]);
       expect((await orders(p, 'F4')).filter((o) => o.origin === 'reconcile')).toEqual([]);
+      expect((await alerts(p)).map((a) => [a.code, a.account_id])).toEqual([['signal_too_old', 'F4']]);
     });
 
     it('resumes after lastSequence with a new session and receives what the old one never acknowledged', async (t) => {
