@@ -118,6 +118,21 @@ export const errorCatalogue = define({
     message: 'The copy order already has a different final outcome.',
     howToFix: 'Report each copy order once; a retry must carry the same status.',
   },
+  account_not_found: {
+    status: 404,
+    message: 'No trading account with this id.',
+    howToFix: 'Create the account first, or let its terminal connect once so it registers itself.',
+  },
+  group_not_found: {
+    status: 404,
+    message: 'No copy group with this id.',
+    howToFix: 'List the copy groups to find its id.',
+  },
+  follower_is_master: {
+    status: 422,
+    message: "A group's master cannot follow its own group.",
+    howToFix: 'Subscribe a different account, or create a group with another master.',
+  },
   rate_limited: {
     status: 429,
     message: 'Too many failed attempts; try again later.',

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './ea-http.js';
 export * from './bus.js';
+export * from './management-http.js';

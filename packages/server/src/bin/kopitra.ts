@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor, startPlatform, type Platform } from '../runtime.js';
 import { sessionsCommand } from '../cli/sessions.js';
+import { groupsCommand } from '../cli/groups.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kopitra ${VERSION}
@@ -16,6 +17,7 @@ usage:
   kopitra sessions list [--status S] [--json] terminals and their sessions
   kopitra sessions approve <sessionId> [--expires-at ISO]
   kopitra sessions reject <sessionId> --reason TEXT
+  kopitra groups list | create --name N --master ID | follow <groupId> <accountId> [--settings JSON] | unfollow <groupId> <accountId>
 
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
@@ -51,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
       by: { type: 'string' },
       status: { type: 'string' },
       json: { type: 'boolean' },
+      name: { type: 'string' },
+      master: { type: 'string' },
+      settings: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -89,6 +94,12 @@ async function main(argv: string[]): Promise<number> {
         ...(values.by ? { by: values.by } : {}),
         ...(values.status ? { status: values.status } : {}),
         ...(values.json ? { json: true } : {}),
+      });
+    case 'groups':
+      return groupsCommand(config, rest, {
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.master ? { master: values.master } : {}),
+        ...(values.settings ? { settings: values.settings } : {}),
       });
     default:
       console.error(`kopitra: unknown command "${command}"\n\n${USAGE}`);

@@ -1,0 +1,68 @@
+/**
+ * Management wire contract (base path `/api`): request shapes operators send. Shared by the
+ * management API, the `kopitra` command and the console.
+ */
+import { z } from 'zod';
+import { AccountId, Platform, Side } from './ea-http.js';
+
+const Positive = z.number().positive();
+const Filter = <T extends z.ZodType>(item: T) => z.object({ include: z.array(item).max(500).nullish(), exclude: z.array(item).max(500).nullish() });
+
+export const Sizing = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('mirror') }),
+  z.object({ mode: z.literal('multiplier'), multiplier: Positive.max(1000) }),
+  z.object({ mode: z.literal('fixed'), lots: Positive.max(1000) }),
+  z.object({ mode: z.enum(['balance_ratio', 'equity_ratio', 'contract_size']), multiplier: Positive.max(1000).nullish() }),
+  z.object({ mode: z.literal('risk_percent'), percent: Positive.max(100) }),
+]);
+export type Sizing = z.infer<typeof Sizing>;
+
+export const RiskLimit = z
+  .object({
+    period: z.enum(['day', 'week', 'month', 'lifetime']),
+    metric: z.enum(['equity_drawdown', 'balance_drawdown']),
+    maxPercent: Positive.max(100).nullish(),
+    maxAmount: Positive.nullish(),
+    action: z.enum(['halt_opens', 'close_all']),
+  })
+  .refine((l) => l.maxPercent != null || l.maxAmount != null, { message: 'a risk limit needs maxPercent or maxAmount' });
+
+/** A follower's subscription settings; every field is optional and takes its documented default. */
+export const SubscriptionSettings = z.object({
+  mode: z.enum(['active', 'close_only', 'frozen']).optional(),
+  sizing: Sizing.optional(),
+  symbolMap: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
+  symbolFilter: Filter(z.string().min(1).max(64)).optional(),
+  magicFilter: Filter(z.number().int()).optional(),
+  allowedSides: z.array(Side).min(1).max(2).optional(),
+  reverse: z.boolean().optional(),
+  copySl: z.boolean().optional(),
+  copyTp: z.boolean().optional(),
+  minVolume: Positive.nullish(),
+  maxVolume: Positive.nullish(),
+  forceMinimum: z.boolean().optional(),
+  forceMinimumMaxRiskFactor: z.number().min(1).max(100).optional(),
+  maxOpenPositions: z.number().int().positive().nullish(),
+  maxTotalLots: Positive.nullish(),
+  maxTradesPerHour: z.number().int().positive().nullish(),
+  maxSignalAgeSec: z.number().positive().max(86_400).optional(),
+  maxSlippagePoints: Positive.nullish(),
+  riskLimits: z.array(RiskLimit).max(20).optional(),
+  manualClosePolicy: z.enum(['detach', 'reopen']).optional(),
+}).strict();
+export type SubscriptionSettings = z.infer<typeof SubscriptionSettings>;
+
+export const AccountRequest = z.object({
+  accountId: AccountId,
+  displayName: z.string().max(128).optional(),
+  platform: Platform,
+  broker: z.string().max(128).optional(),
+  server: z.string().max(128).optional(),
+  currency: z.string().max(8).optional(),
+  sessionPolicy: z.enum(['reject', 'takeover']).optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+});
+export type AccountRequest = z.infer<typeof AccountRequest>;
+
+export const GroupRequest = z.object({ name: z.string().trim().min(1).max(128), masterAccountId: AccountId });
+export type GroupRequest = z.infer<typeof GroupRequest>;
