@@ -51,13 +51,16 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
     const open = await master.signal({ signalId: 's1', type: 'position.opened', masterPositionId: '501', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, sl: 1.09, tp: 1.12, dealTicket: 9001 });
     expect(open.copies).toHaveLength(3);
     expect(open.skipped).toEqual([]);
+    p.clock.advance(1000);
     await master.signal({ type: 'position.opened', masterPositionId: '502', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400.5, dealTicket: 9002 });
     // A repeated deal (same dealTicket) creates nothing new and answers the same.
     const repeat = await master.signal({ signalId: 's1-retry', type: 'position.opened', masterPositionId: '501', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 9001 });
     expect(repeat).toEqual(open);
     for (const f of [mirror, double, fixed]) await f.drain();
 
+    p.clock.advance(1000);
     await master.signal({ type: 'position.partially_closed', masterPositionId: '501', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.105, dealTicket: 9003 });
+    p.clock.advance(1000);
     await master.signal({ type: 'position.modified', masterPositionId: '501', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.105, sl: 1.1, tp: 1.13 });
     for (const f of [mirror, double, fixed]) await f.drain();
 
@@ -74,7 +77,9 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
       { symbol: 'XAUUSD', side: 'sell', volume: 0.1, sl: null, tp: null, comment: 'kopitra:502' },
     ]);
 
+    p.clock.advance(1000);
     await master.signal({ type: 'position.closed', masterPositionId: '501', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.11, dealTicket: 9004 });
+    p.clock.advance(1000);
     await master.signal({ type: 'position.closed', masterPositionId: '502', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2399, dealTicket: 9005 });
     for (const f of [mirror, double, fixed]) await f.drain();
     for (const f of [mirror, double, fixed]) expect(book(f)).toEqual([]);

@@ -91,7 +91,12 @@ async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ti
   switch (order.kind) {
     case 'open':
       if (link.open_order_id !== order.order_id) return;
-      if (filled) await updateLink(db, key, { status: link.status === 'expired' || link.status === 'failed' ? 'open' : link.status, ticket, open_volume: req.volume ?? link.open_volume, linked_at: now, updated_at: now });
+      if (filled) {
+        // Exits planned while the open was in flight already took their share off the link's volume.
+        const fill = req.volume ?? order.volume ?? link.open_volume;
+        const openVolume = Math.max(0, Number((link.open_volume - (order.volume ?? fill) + fill).toFixed(8)));
+        await updateLink(db, key, { status: link.status === 'expired' || link.status === 'failed' ? 'open' : link.status, ticket, open_volume: openVolume, linked_at: now, updated_at: now });
+      }
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
       return;

@@ -73,10 +73,12 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
     for (const sub of subs) {
       const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
       const mine = allLinks.filter((l) => l.group_id === sub.group_id);
-      const others = allLinks.filter((l) => l.group_id !== sub.group_id && l.status !== 'closed');
+      const othersAll = allLinks.filter((l) => l.group_id !== sub.group_id);
+      const others = othersAll.filter((l) => l.status !== 'closed');
       // Positions another group copied are that group's business, never orphans of this one.
+      // Tickets are unique per broker account, so a ticket any other group ever linked is never ours.
       const reported = reportedAll.filter((r) => {
-        if (others.some((l) => l.ticket === r.ticket)) return false;
+        if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
         const tag = parsePositionTag(r.comment);
         return !(tag && others.some((l) => l.master_position_id === tag.masterPositionId) && !mine.some((l) => l.master_position_id === tag.masterPositionId));
       });
