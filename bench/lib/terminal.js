@@ -8,19 +8,31 @@ import { Client } from 'undici';
 const BASE = '/trade-agent/v1';
 
 export class Terminal {
-  constructor(url, accountId) {
+  /** `authKey`: a key already approved through the store (else a new random, pending one). */
+  constructor(url, accountId, { role = 'follower', authKey } = {}) {
     this.url = url;
     this.accountId = accountId;
-    this.authKey = `bench-${randomBytes(12).toString('hex')}`;
+    this.role = role;
+    this.authKey = authKey ?? `bench-${randomBytes(12).toString('hex')}`;
     // pipelining 1: requests on the one connection strictly one after another, like an EA.
     this.client = new Client(url, { pipelining: 1, keepAliveTimeout: 60_000 });
+    // Unique across the terminals (and clones) of a process, so no two requests share a key.
+    this.keyPrefix = `bench-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.keys = 0;
     this.token = undefined;
     this.sessionId = undefined;
   }
 
+  /** Another connection speaking for the same session (a master sending on several sockets). */
+  clone() {
+    const twin = new Terminal(this.url, this.accountId, { role: this.role, authKey: this.authKey });
+    twin.token = this.token;
+    twin.sessionId = this.sessionId;
+    return twin;
+  }
+
   idempotencyKey() {
-    return `bench-${process.pid}-${++this.keys}`;
+    return `${this.keyPrefix}-${++this.keys}`;
   }
 
   get authHeaders() {
@@ -45,7 +57,7 @@ export class Terminal {
       authMethod: 'account_session_key',
       authKey: this.authKey,
       platform: 'MT5',
-      role: 'follower',
+      role: this.role,
       eaVersion: '1.0.0',
       terminalBuild: 4410,
     });
@@ -66,6 +78,18 @@ export class Terminal {
       events: events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })),
     });
     expectStatus(res, 202, 'ack');
+    return res;
+  }
+
+  /** POST /signals (master sessions); the caller checks the status. */
+  signal(body) {
+    return this.#send('POST', '/signals', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, body);
+  }
+
+  /** POST /executions: what became of a copy order. */
+  async execution(body) {
+    const res = await this.#send('POST', '/executions', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, body);
+    expectStatus(res, 200, 'execution report');
     return res;
   }
 
