@@ -133,6 +133,56 @@ export const errorCatalogue = define({
     message: "A group's master cannot follow its own group.",
     howToFix: 'Subscribe a different account, or create a group with another master.',
   },
+  invalid_credentials: {
+    status: 401,
+    message: 'The email or password is wrong, or the user is disabled.',
+    howToFix: 'Check the credentials; an admin can reset the password or re-enable the user.',
+  },
+  token_expired: {
+    status: 401,
+    message: 'The operator token has expired.',
+    howToFix: 'Sign in again with POST /api/auth/login.',
+  },
+  token_revoked: {
+    status: 401,
+    message: 'The operator token was revoked (signed out).',
+    howToFix: 'Sign in again with POST /api/auth/login.',
+  },
+  user_not_found: {
+    status: 404,
+    message: 'No operator with this id.',
+    howToFix: 'List the operator directory to find the user id.',
+  },
+  email_taken: {
+    status: 409,
+    message: 'An operator with this email already exists.',
+    howToFix: 'Use another email, or edit the existing operator.',
+  },
+  account_exists: {
+    status: 409,
+    message: 'A trading account with this id already exists.',
+    howToFix: 'Edit the existing account with PATCH /api/admin/accounts/{accountId}.',
+  },
+  key_not_found: {
+    status: 404,
+    message: 'No key with this fingerprint for this account.',
+    howToFix: 'List the account keys to find the fingerprint.',
+  },
+  already_subscribed: {
+    status: 409,
+    message: 'The account already follows this group.',
+    howToFix: 'Change the existing subscription with PUT, or unsubscribe first.',
+  },
+  not_found: {
+    status: 404,
+    message: 'The requested resource does not exist.',
+    howToFix: 'Check the id in the path.',
+  },
+  last_admin: {
+    status: 409,
+    message: 'The last active admin cannot be demoted or disabled.',
+    howToFix: 'Make another operator an admin first.',
+  },
   rate_limited: {
     status: 429,
     message: 'Too many failed attempts; try again later.',

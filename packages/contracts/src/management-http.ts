@@ -66,3 +66,49 @@ export type AccountRequest = z.infer<typeof AccountRequest>;
 
 export const GroupRequest = z.object({ name: z.string().trim().min(1).max(128), masterAccountId: AccountId });
 export type GroupRequest = z.infer<typeof GroupRequest>;
+
+export const Role = z.enum(['viewer', 'operator', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+export const LoginRequest = z.object({ email: z.string().trim().toLowerCase().email().max(254), password: z.string().min(1).max(256) });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const UserCreateRequest = z.object({
+  email: z.string().trim().toLowerCase().email().max(254),
+  displayName: z.string().trim().min(1).max(128).optional(),
+  role: Role,
+  password: z.string().min(12, 'at least 12 characters').max(256),
+});
+export type UserCreateRequest = z.infer<typeof UserCreateRequest>;
+
+export const UserPatchRequest = z.object({
+  displayName: z.string().trim().min(1).max(128).optional(),
+  role: Role.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+  password: z.string().min(12, 'at least 12 characters').max(256).optional(),
+});
+export type UserPatchRequest = z.infer<typeof UserPatchRequest>;
+
+export const AccountPatchRequest = AccountRequest.omit({ accountId: true, platform: true }).extend({ platform: Platform.optional() }).partial();
+export type AccountPatchRequest = z.infer<typeof AccountPatchRequest>;
+
+const FutureTime = z.iso.datetime({ offset: true });
+export const KeyCreateRequest = z.object({ expiresAt: FutureTime.nullish() });
+export const ApproveRequest = z.object({ expiresAt: FutureTime.nullish() });
+export const ReasonRequest = z.object({ reason: z.string().trim().min(1).max(500) });
+export const GroupPatchRequest = z.object({ name: z.string().trim().min(1).max(128).optional(), status: z.enum(['active', 'paused']).optional() });
+
+export const ListQuery = z.object({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
+export const SessionsQuery = ListQuery.extend({ status: z.string().max(32).optional(), accountId: z.string().max(64).optional() });
+export const OrdersQuery = ListQuery.extend({
+  status: z.string().max(32).optional(),
+  followerAccountId: z.string().max(64).optional(),
+  masterAccountId: z.string().max(64).optional(),
+  groupId: z.string().max(64).optional(),
+  kind: z.string().max(32).optional(),
+});
+export const PositionsQuery = ListQuery.extend({ status: z.string().max(32).optional(), followerAccountId: z.string().max(64).optional(), groupId: z.string().max(64).optional() });
+export const AuditQuery = ListQuery.extend({ actor: z.string().max(200).optional(), action: z.string().max(64).optional(), targetId: z.string().max(200).optional() });
+export const AlertsQuery = ListQuery.extend({ open: z.enum(['true', 'false']).optional() });
+
+export const TaskRunRequest = z.object({ params: z.record(z.string(), z.unknown()).default({}) });

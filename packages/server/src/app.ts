@@ -11,6 +11,8 @@ import type { GatewayDeps } from './gateway/deps.js';
 import { gatewayRoutes, type HealthCheck } from './gateway/routes.js';
 import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
+import { managementRoutes } from './management/app.js';
+import type { ManagementDeps } from './management/deps.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -18,6 +20,7 @@ export interface AppOptions {
   trustProxy: boolean;
   serviceKey?: string | undefined;
   gateway?: GatewayDeps;
+  management?: ManagementDeps;
   checks: HealthCheck[];
 }
 
@@ -49,5 +52,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const deps = opts.gateway;
     await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, serviceKey: opts.serviceKey });
   }
+  if (opts.management) await app.register(managementRoutes, { deps: opts.management, checks: opts.checks });
   return app;
 }

@@ -22,6 +22,9 @@ const EnvSchema = z.object({
   KOPITRA_PG_POOL_SIZE: intFrom(1, 200).default(10),
   KOPITRA_RECONCILE_INTERVAL_SEC: intFrom(1, 86_400).default(30),
   KOPITRA_SERVICE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  KOPITRA_ADMIN_EMAIL: z.string().trim().toLowerCase().email().optional(),
+  KOPITRA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  KOPITRA_TOKEN_TTL_SEC: intFrom(60, 30 * 86_400).default(12 * 3600),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
@@ -47,6 +50,9 @@ export interface Config {
   readonly reconcileIntervalSec: number;
   /** Operator credential for the management-plane EA routes until operator tokens exist. */
   readonly serviceKey: string | undefined;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  readonly tokenTtlSec: number;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +77,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if ((e.KOPITRA_ADMIN_EMAIL === undefined) !== (e.KOPITRA_ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError(['KOPITRA_ADMIN_EMAIL and KOPITRA_ADMIN_PASSWORD: set both or neither']);
+  }
   const dataDir = overrides.dataDir ?? e.KOPITRA_DATA_DIR;
   return Object.freeze({
     port: e.PORT,
@@ -87,6 +96,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pgPoolSize: e.KOPITRA_PG_POOL_SIZE,
     reconcileIntervalSec: e.KOPITRA_RECONCILE_INTERVAL_SEC,
     serviceKey: e.KOPITRA_SERVICE_KEY,
+    adminEmail: e.KOPITRA_ADMIN_EMAIL,
+    adminPassword: e.KOPITRA_ADMIN_PASSWORD,
+    tokenTtlSec: e.KOPITRA_TOKEN_TTL_SEC,
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
     ...overrides,
   });

@@ -16,6 +16,11 @@ import { FailureLimiter } from './gateway/failure-limiter.js';
 import { applyAuthDecision, sweepExpiredSessions } from './gateway/sessions.js';
 import { reconcileAll, type ReconcileSummary } from './gateway/copy/reconciler.js';
 import { createLogger } from './logger.js';
+import { tokenKeyFrom } from './management/auth.js';
+import { ensureFirstAdmin } from './management/bootstrap.js';
+import { tradeAgentEventHandler } from './management/consumer.js';
+import type { ManagementDeps } from './management/deps.js';
+import { failInterruptedRuns, taskCommandHandler, TASK_COMMANDS } from './management/tasks.js';
 import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
@@ -29,6 +34,10 @@ export interface PlatformOptions {
   listen?: boolean;
   /** Run the lease sweeper on a timer (tests call `sweep()` with a manual clock). */
   sweeper?: boolean;
+  /** Which services this process runs (default both: all-in-one). */
+  serve?: { gateway: boolean; management: boolean };
+  /** Where the first admin's one-time password is printed. */
+  print?: (line: string) => void;
 }
 
 export interface Platform {
@@ -38,6 +47,7 @@ export interface Platform {
   readonly bus: Bus;
   readonly notifier: Notifier;
   readonly gateway: GatewayDeps;
+  readonly management: ManagementDeps;
   readonly logger: Logger;
   sweep(): Promise<number>;
   /** One reconciliation pass over every follower (also run on a timer unless disabled). */
@@ -91,13 +101,27 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       shutdownSignal: shutdown.signal,
     };
 
-    const subscriptions: Subscription[] = [bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx))];
+    const serve = opts.serve ?? { gateway: true, management: true };
+    const management: ManagementDeps = {
+      db: database.db, dialect: database.dialect, bus, notifier, clock, logger: logger.child({ component: 'management' }),
+      tokenKey: tokenKeyFrom(secret), tokenTtlSec: config.tokenTtlSec,
+      loginFailures: new FailureLimiter({ ...defaultFailureWindow, limit: config.authFailureLimit, windowMs: config.authFailureWindowSec * 1000 }, clock),
+      gateway, shutdownSignal: shutdown.signal,
+    };
+    const subscriptions: Subscription[] = [];
+    if (serve.gateway) subscriptions.push(bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)));
+    if (serve.management) {
+      await ensureFirstAdmin(management, config, opts.print);
+      await failInterruptedRuns(management);
+      subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)));
+      subscriptions.push(bus.subscribe(TASK_COMMANDS, 'management-tasks', taskCommandHandler(management)));
+    }
     cleanup.push(async () => {
       await Promise.all(subscriptions.map((s) => s.close()));
     });
 
     const sweep = () => sweepExpiredSessions(gateway);
-    if (opts.sweeper !== false) {
+    if (opts.sweeper !== false && serve.gateway) {
       const timer = setInterval(() => {
         sweep().catch((err: unknown) => logger.error({ err }, 'lease sweep failed'));
       }, config.heartbeatIntervalSec * 1000);
@@ -106,7 +130,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     }
 
     const reconcile = () => reconcileAll(gateway);
-    if (opts.sweeper !== false) {
+    if (opts.sweeper !== false && serve.gateway) {
       let running = false;
       const timer = setInterval(() => {
         if (running) return;
@@ -124,7 +148,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       serviceKey: config.serviceKey,
-      gateway,
+      ...(serve.gateway ? { gateway } : {}),
+      ...(serve.management ? { management } : {}),
       checks: [
         { name: 'database', check: () => database.ping() },
         { name: 'bus', check: () => bus.ping() },
@@ -142,7 +167,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     } else {
       await app.ready();
     }
-    return { app, url, database, bus, notifier, gateway, logger, sweep, reconcile, stop };
+    return { app, url, database, bus, notifier, gateway, management, logger, sweep, reconcile, stop };
   } catch (err) {
     await stop();
     throw err;

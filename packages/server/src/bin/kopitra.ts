@@ -13,6 +13,7 @@ const USAGE = `kopitra ${VERSION}
 usage:
   kopitra up [--port N] [--data-dir DIR]      the whole platform in one process
   kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
+  kopitra management [--port N] [--data-dir DIR] the management API alone (scale-out)
   kopitra migrate                             apply database migrations and exit
   kopitra sessions list [--status S] [--json] terminals and their sessions
   kopitra sessions approve <sessionId> [--expires-at ISO]
@@ -21,8 +22,8 @@ usage:
 
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
-async function serve(config: Config): Promise<number> {
-  const platform: Platform = await startPlatform(config);
+async function serve(config: Config, serve: { gateway: boolean; management: boolean }): Promise<number> {
+  const platform: Platform = await startPlatform(config, { serve });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -75,8 +76,11 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(env);
   switch (command) {
     case 'up':
+      return serve(config, { gateway: true, management: true });
     case 'gateway':
-      return serve(config);
+      return serve(config, { gateway: true, management: false });
+    case 'management':
+      return serve(config, { gateway: false, management: true });
     case 'migrate': {
       const database = await openDatabase(databaseTargetFor(config));
       try {

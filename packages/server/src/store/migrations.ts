@@ -326,10 +326,63 @@ const riskLimits: Step = async (db) => {
   await db.schema.createIndex('stop_outs_by_subscription').on('stop_outs').columns(['follower_account_id', 'group_id']).execute();
 };
 
+const management: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('users')
+    .addColumn('user_id', 'text', (c) => c.primaryKey())
+    .addColumn('email', 'text', (c) => c.notNull().unique())
+    .addColumn('display_name', 'text', (c) => c.notNull())
+    .addColumn('role', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('password_hash', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addColumn('last_login_at', ms)
+    .execute();
+  await db.schema
+    .createTable('operator_tokens')
+    .addColumn('token_id', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('issued_at', ms, (c) => c.notNull())
+    .addColumn('expires_at', ms, (c) => c.notNull())
+    .addColumn('revoked_at', ms)
+    .execute();
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('audit_id', 'text', (c) => c.primaryKey())
+    .addColumn('at', ms, (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('target_type', 'text', (c) => c.notNull())
+    .addColumn('target_id', 'text', (c) => c.notNull())
+    .addColumn('before', 'text')
+    .addColumn('after', 'text')
+    .addColumn('message_id', 'text', (c) => c.unique())
+    .execute();
+  await db.schema.createIndex('audit_log_by_time').on('audit_log').columns(['at', 'audit_id']).execute();
+  await db.schema
+    .createTable('task_runs')
+    .addColumn('run_id', 'text', (c) => c.primaryKey())
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('progress', 'double precision', (c) => c.notNull())
+    .addColumn('params', 'text', (c) => c.notNull())
+    .addColumn('result', 'text')
+    .addColumn('error', 'text')
+    .addColumn('correlation_id', 'text', (c) => c.notNull())
+    .addColumn('requested_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('started_at', ms)
+    .addColumn('finished_at', ms)
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
   '0003_risk_limits': riskLimits,
+  '0004_management': management,
 };
 
 export const migrationNames = Object.keys(steps);

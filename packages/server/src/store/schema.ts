@@ -270,7 +270,59 @@ export interface StopOutsTable {
   reset_by: string | null;
 }
 
+export interface UsersTable {
+  user_id: string;
+  email: string;
+  display_name: string;
+  role: string;
+  status: string;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+export interface OperatorTokensTable {
+  token_id: string;
+  user_id: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  audit_id: string;
+  at: number;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: string | null;
+  after: string | null;
+  /** The bus message an entry came from; makes the consumer idempotent. */
+  message_id: string | null;
+}
+
+export interface TaskRunsTable {
+  run_id: string;
+  task_id: string;
+  status: string;
+  progress: number;
+  params: string;
+  result: string | null;
+  error: string | null;
+  correlation_id: string;
+  requested_by: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface DB {
+  users: UsersTable;
+  operator_tokens: OperatorTokensTable;
+  audit_log: AuditLogTable;
+  task_runs: TaskRunsTable;
   account_metric_minutes: AccountMetricMinutesTable;
   stop_outs: StopOutsTable;
   copy_groups: CopyGroupsTable;

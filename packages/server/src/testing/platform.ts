@@ -19,7 +19,7 @@ export async function startTestPlatform(dialect: DialectName, env: Record<string
   const target = await freshTarget(dialect);
   if (!target) return null;
   const clock = new ManualClock(Date.now());
-  const config = loadConfig({ KOPITRA_DATA_DIR: tempDir(), KOPITRA_BUS_POLL_MS: '50', ...env });
+  const config = loadConfig({ KOPITRA_DATA_DIR: tempDir(), KOPITRA_BUS_POLL_MS: '50', KOPITRA_ADMIN_EMAIL: ADMIN.email, KOPITRA_ADMIN_PASSWORD: ADMIN.password, ...env });
   const platform = await startPlatform(config, { clock, databaseTarget: target, listen: false, sweeper: false, logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }) });
   return {
     platform,
@@ -34,6 +34,7 @@ export async function startTestPlatform(dialect: DialectName, env: Record<string
 }
 
 export const BASE = '/trade-agent/v1';
+export const ADMIN = { email: 'admin@test.local', password: 'admin-password-0123' };
 
 export interface Terminal {
   accountId: string;

@@ -1,0 +1,110 @@
+/**
+ * The gateway side of the fan-out bench, run in a worker thread: the gateway
+ * (`startPlatform`) and the bare Fastify baseline listen on loopback ports here, on this
+ * thread's event loop, while the bench's clients (master and followers) run on the main
+ * thread — as EAs run on other machines. Answers a few requests from the bench over
+ * `postMessage`: is every follower's long poll parked, time a plain N-row insert, count rows.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { accountChannel, loadConfig, startPlatform } from '../../packages/server/dist/index.js';
+import { inTransaction } from '../../packages/server/dist/store/transaction.js';
+import { startBareApp } from './baseline.js';
+
+const { env, target } = workerData;
+const platform = await startPlatform(loadConfig(env), { databaseTarget: target, listen: true });
+const bare = await startBareApp();
+const db = platform.database.db;
+
+/** How long the gateway's loop must stay (almost) idle before polls count as settled. */
+const QUIET_WINDOW_MS = 5;
+const QUIET_UTILIZATION = 0.1;
+
+/**
+ * Resolves once every account has a wake-up waiter registered (its long poll is held) and
+ * this thread's event loop has been quiet for one window (the polls' first outbox reads are
+ * done). The waiter is registered before the first read, so the count alone is not enough.
+ */
+async function parked(accounts) {
+  const emitter = platform.notifier.emitter;
+  if (!emitter || typeof emitter.listenerCount !== 'function') throw new Error('the notifier has no readable emitter; cannot tell when polls are parked');
+  const started = performance.now();
+  const channels = accounts.map(accountChannel);
+  for (;;) {
+    const missing = channels.reduce((n, c) => n + (emitter.listenerCount(c) === 0 ? 1 : 0), 0);
+    if (missing === 0) break;
+    if (performance.now() - started > 20_000) throw new Error(`${missing} of ${channels.length} long polls never registered a wake-up waiter`);
+    await nextTurn();
+  }
+  for (let i = 0; i < 400; i++) {
+    const before = performance.eventLoopUtilization();
+    await sleep(QUIET_WINDOW_MS);
+    if (performance.eventLoopUtilization(before).utilization < QUIET_UTILIZATION) break;
+  }
+  return { waitedMs: performance.now() - started };
+}
+
+// A copy order / outbox row's worth of text, for the insert baseline.
+const PAYLOAD = JSON.stringify({
+  orderId: 'ord_0123456789abcdefghij', masterAccountId: 'bench-m-1000', masterPositionId: '1000001', symbol: 'EURUSD', side: 'buy', volume: 0.1,
+  sl: null, tp: null, masterPrice: 1.1, maxSlippage: null, expiresAt: '2026-01-01T00:00:00.000Z', comment: 'kopitra:1000001', pad: 'x'.repeat(200),
+});
+let scratchRows = 0;
+
+/**
+ * N rows into a scratch table in one transaction, twice: as multi-row statements of 100 (how
+ * `insertOrders` writes copy orders) and as one statement per row (how the outbox events,
+ * their sequences and the links are written). Returns the median of `reps` runs of each, ms.
+ */
+async function insertBaseline(n, reps) {
+  await sql`create table if not exists bench_scratch (id text primary key, account_id text not null, seq bigint not null, payload text not null)`.execute(db);
+  const rows = () => Array.from({ length: n }, (_, i) => ({ id: `r${++scratchRows}`, account_id: `acct-${i}`, seq: scratchRows, payload: PAYLOAD }));
+  const time = async (fn) => {
+    const out = [];
+    for (let r = 0; r < reps; r++) {
+      const batch = rows();
+      const t = performance.now();
+      await inTransaction(db, ({ trx }) => fn(trx, batch));
+      out.push(performance.now() - t);
+    }
+    out.sort((a, b) => a - b);
+    return out[Math.floor(out.length / 2)];
+  };
+  const batchedMs = await time(async (trx, batch) => {
+    for (let i = 0; i < batch.length; i += 100) await trx.insertInto('bench_scratch').values(batch.slice(i, i + 100)).execute();
+  });
+  const perRowMs = await time(async (trx, batch) => {
+    for (const row of batch) await trx.insertInto('bench_scratch').values(row).execute();
+  });
+  await sql`delete from bench_scratch`.execute(db);
+  return { rows: n, batchedMs, perRowMs };
+}
+
+/** Rows the bench checks at the end: nothing left unacknowledged, no copy order skipped. */
+async function counts(prefix) {
+  const unacked = await db.selectFrom('outbox_events').select((eb) => eb.fn.countAll().as('n')).where('account_id', 'like', `${prefix}%`).where('acked_at', 'is', null).executeTakeFirstOrThrow();
+  const byStatus = await db.selectFrom('copy_orders').select(['status', (eb) => eb.fn.countAll().as('n')]).where('follower_account_id', 'like', `${prefix}%`).groupBy('status').execute();
+  return { unackedOutbox: Number(unacked.n), ordersByStatus: Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])) };
+}
+
+const handlers = {
+  parked: ({ accounts }) => parked(accounts),
+  insertBaseline: ({ n, reps }) => insertBaseline(n, reps),
+  counts: ({ prefix }) => counts(prefix),
+  async stop() {
+    await bare.close();
+    await platform.stop();
+    setImmediate(() => parentPort.close());
+    return {};
+  },
+};
+
+parentPort.on('message', async ({ id, op, args }) => {
+  try {
+    parentPort.postMessage({ id, result: await handlers[op](args ?? {}) });
+  } catch (err) {
+    parentPort.postMessage({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  }
+});
+parentPort.postMessage({ op: 'ready', url: platform.url, bareUrl: bare.url, pgPoolSize: target.poolSize ?? null });

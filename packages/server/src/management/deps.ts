@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../clock.js';
+import type { GatewayDeps } from '../gateway/deps.js';
+import type { FailureLimiter } from '../gateway/failure-limiter.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { Dialect } from '../store/database.js';
+import type { DB } from '../store/schema.js';
+
+/** Everything the management API needs, passed explicitly. */
+export interface ManagementDeps {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  readonly bus: Bus;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Signs operator tokens; derived from the instance secret. */
+  readonly tokenKey: Uint8Array;
+  readonly tokenTtlSec: number;
+  readonly loginFailures: FailureLimiter;
+  /** The gateway's use cases, for tasks that reconcile or close (same database and bus). */
+  readonly gateway: GatewayDeps;
+  readonly shutdownSignal: AbortSignal;
+}
