@@ -52,6 +52,8 @@ async function setGroupStatus(ctx: TaskContext, groupId: string, status: 'active
   await ctx.progress(0.5, `${status === 'paused' ? 'pausing' : 'resuming'} ${groupId}`);
   await inTransaction(ctx.deps.db, async ({ trx }) => {
     const before = await getGroup(trx, groupId);
+    // Deleted between the request and the work: the run fails and says why.
+    if (!before) throw new AppError('group_not_found', `Group ${groupId} no longer exists.`);
     await trx.updateTable('copy_groups').set({ status, updated_at: ctx.deps.clock.now() }).where('group_id', '=', groupId).execute();
     await appendAudit(trx, { actor: ctx.actor, action: status === 'paused' ? 'group.pause' : 'group.resume', targetType: 'group', targetId: groupId, before: { status: before?.status }, after: { status } }, ctx.deps.clock.now());
   });

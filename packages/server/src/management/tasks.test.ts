@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readTopic } from '../bus/embedded/embedded-bus.js';
+import { insertGroup, putSubscription } from '../store/copy.js';
+import { dialects } from '../testing/databases.js';
+import { ADMIN, eventually, startTestPlatform, type TestPlatform } from '../testing/platform.js';
+import { SimFollower, SimMaster, spec } from '../testing/sim.js';
+import { TASK_COMMANDS, TASK_EVENTS } from './tasks.js';
+
+describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
+  let tp: TestPlatform | null;
+  let token = '';
+  beforeEach(async () => {
+    tp = await startTestPlatform(dialect);
+    if (tp) token = (await tp.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })).json().token;
+  });
+  afterEach(async () => {
+    await tp?.close();
+  });
+  const run = (p: TestPlatform, taskId: string, params: unknown) =>
+    p.platform.app.inject({ method: 'POST', url: `/api/admin/tasks/${taskId}/run`, headers: { authorization: `Bearer ${token}` }, payload: { params } });
+  const progressOf = async (p: TestPlatform, runId: string) =>
+    (await readTopic(p.platform.database.db, TASK_EVENTS, 0, 1000)).map((m) => m.body as { runId: string; status: string; progress: number }).filter((m) => m.runId === runId);
+
+  it('reports start → progress → completed for close-follower-positions and resync-follower', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const master = await new SimMaster(p.platform, 'TM').connect();
+    const f = await new SimFollower(p.platform, 'TF').connect();
+    await f.catalog([spec('EURUSD'), spec('GBPUSD')]);
+    await f.drain();
+    const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'TM' }, p.clock.now());
+    await putSubscription(p.platform.database.db, { groupId: g.group_id, followerAccountId: 'TF', settings: {} }, p.clock.now());
+    await master.signal({ type: 'position.opened', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 0.1, price: 1.1 });
+    await master.signal({ type: 'position.opened', masterPositionId: '2', symbol: 'GBPUSD', side: 'sell', volume: 0.2, price: 1.3 });
+    await f.drain();
+    expect(f.book.size).toBe(2);
+
+    const res = await run(p, 'close-follower-positions', { accountId: 'TF' });
+    expect(res.statusCode).toBe(202);
+    const { runId, status } = res.json();
+    expect(status).toBe('queued');
+    await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'completed'));
+    const events = await progressOf(p, runId);
+    expect(events[0]).toMatchObject({ status: 'running', progress: 0 });
+    expect(events.filter((e) => e.status === 'running' && e.progress > 0 && e.progress <= 1).map((e) => e.progress)).toEqual([0.5, 1]);
+    expect(events.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
+    await f.drain();
+    expect(f.book.size).toBe(0);
+
+    const resync = await run(p, 'resync-follower', { accountId: 'TF' });
+    const resyncId = resync.json().runId;
+    await eventually(async () => (await progressOf(p, resyncId)).some((e) => e.status === 'completed'));
+    const view = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${resyncId}`, headers: { authorization: `Bearer ${token}` } });
+    expect(view.json()).toMatchObject({ status: 'completed', progress: 1, result: { followerAccountId: 'TF' } });
+    await f.step();
+    expect(f.received.some((e) => e.type === 'sync.request')).toBe(true);
+  });
+
+  it('reports failed when the work fails, and refuses bad params before starting', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
+    expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
+    expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
+    // The group disappears between the request and the work: the run fails, visibly.
+    await p.platform.database.db.insertInto('accounts').values({ account_id: 'PM', display_name: null, platform: 'MT5', broker: null, server: null, currency: null, status: 'active', session_policy: 'reject', registered_by: 'test', last_sequence: 0, created_at: 0, updated_at: 0 }).execute();
+    const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'PM' }, p.clock.now());
+    const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z', format: 'csv' });
+    const exportId = res.json().runId;
+    await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
+    const exported = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${exportId}`, headers: { authorization: `Bearer ${token}` } });
+    expect(exported.json().result.csv).toContain('user.create');
+
+    // A run whose group was deleted after it was accepted: queued as the API would, consumed from the bus.
+    await p.platform.database.db.deleteFrom('copy_groups').execute();
+    const runId = 'run_vanished_group';
+    await p.platform.database.db.insertInto('task_runs').values({ run_id: runId, task_id: 'pause-group', status: 'queued', progress: 0, params: JSON.stringify({ groupId: g.group_id }), result: null, error: null, correlation_id: 'c1', requested_by: 'test', created_at: 0, started_at: null, finished_at: null }).execute();
+    await p.platform.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId: 'pause-group' });
+    await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'failed'));
+    const events = await progressOf(p, runId);
+    expect(events[0]).toMatchObject({ status: 'running', progress: 0 });
+    expect(events.filter((e) => e.status === 'running' && e.progress > 0 && e.progress <= 1).map((e) => e.progress)).toEqual([0.5, 1]);
+    expect(events.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
+    await f.drain();
+    expect(f.book.size).toBe(0);
+
+    const resync = await run(p, 'resync-follower', { accountId: 'TF' });
+    const resyncId = resync.json().runId;
+    await eventually(async () => (await progressOf(p, resyncId)).some((e) => e.status === 'completed'));
+    const view = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${resyncId}`, headers: { authorization: `Bearer ${token}` } });
+    expect(view.json()).toMatchObject({ status: 'completed', progress: 1, result: { followerAccountId: 'TF' } });
+    await f.step();
+    expect(f.received.some((e) => e.type === 'sync.request')).toBe(true);
+  });
+
+  it('reports failed when the work fails, and refuses bad params before starting', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
+    expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
+    expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
+    // The group disappears between the request and the work: the run fails, visibly.
+    await p.platform.database.db.insertInto('accounts').values({ account_id: 'PM', display_name: null, platform: 'MT5', broker: null, server: null, currency: null, status: 'active', session_policy: 'reject', registered_by: 'test', last_sequence: 0, created_at: 0, updated_at: 0 }).execute();
+    const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'PM' }, p.clock.now());
+    const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z', format: 'csv' });
+    const exportId = res.json().runId;
+    await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
+    const exported = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${exportId}`, headers: { authorization: `Bearer ${token}` } });
+    expect(exported.json().result.csv).toContain('user.create');
+
+    const paused = await run(p, 'pause-group', { groupId: g.group_id });
+    await p.platform.database.db.deleteFrom('copy_groups').execute();
+    const runId = paused.json().runId;
+    await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'completed' || e.status === 'failed'));
+    const events = await progressOf(p, runId);
+    expect(events[0]!.status).toBe('running');
+    expect(events.at(-1)).toMatchObject({ status: 'failed', error: `Group ${g.group_id} no longer exists.` });
+  });
+});
