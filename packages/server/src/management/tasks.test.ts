@@ -62,9 +62,6 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
     expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
     expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
-    // The group disappears between the request and the work: the run fails, visibly.
-    await p.platform.database.db.insertInto('accounts').values({ account_id: 'PM', display_name: null, platform: 'MT5', broker: null, server: null, currency: null, status: 'active', session_policy: 'reject', registered_by: 'test', last_sequence: 0, created_at: 0, updated_at: 0 }).execute();
-    const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'PM' }, p.clock.now());
     const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z', format: 'csv' });
     const exportId = res.json().runId;
     await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
@@ -72,48 +69,12 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     expect(exported.json().result.csv).toContain('user.create');
 
     // A run whose group was deleted after it was accepted: queued as the API would, consumed from the bus.
-    await p.platform.database.db.deleteFrom('copy_groups').execute();
     const runId = 'run_vanished_group';
-    await p.platform.database.db.insertInto('task_runs').values({ run_id: runId, task_id: 'pause-group', status: 'queued', progress: 0, params: JSON.stringify({ groupId: g.group_id }), result: null, error: null, correlation_id: 'c1', requested_by: 'test', created_at: 0, started_at: null, finished_at: null }).execute();
+    await p.platform.database.db.insertInto('task_runs').values({ run_id: runId, task_id: 'pause-group', status: 'queued', progress: 0, params: JSON.stringify({ groupId: 'grp_gone' }), result: null, error: null, correlation_id: 'c1', requested_by: 'test', created_at: 0, started_at: null, finished_at: null }).execute();
     await p.platform.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId: 'pause-group' });
     await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'failed'));
     const events = await progressOf(p, runId);
-    expect(events[0]).toMatchObject({ status: 'running', progress: 0 });
-    expect(events.filter((e) => e.status === 'running' && e.progress > 0 && e.progress <= 1).map((e) => e.progress)).toEqual([0.5, 1]);
-    expect(events.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
-    await f.drain();
-    expect(f.book.size).toBe(0);
-
-    const resync = await run(p, 'resync-follower', { accountId: 'TF' });
-    const resyncId = resync.json().runId;
-    await eventually(async () => (await progressOf(p, resyncId)).some((e) => e.status === 'completed'));
-    const view = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${resyncId}`, headers: { authorization: `Bearer ${token}` } });
-    expect(view.json()).toMatchObject({ status: 'completed', progress: 1, result: { followerAccountId: 'TF' } });
-    await f.step();
-    expect(f.received.some((e) => e.type === 'sync.request')).toBe(true);
-  });
-
-  it('reports failed when the work fails, and refuses bad params before starting', async (t) => {
-    const p = tp;
-    if (!p) return t.skip();
-    expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
-    expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
-    expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
-    // The group disappears between the request and the work: the run fails, visibly.
-    await p.platform.database.db.insertInto('accounts').values({ account_id: 'PM', display_name: null, platform: 'MT5', broker: null, server: null, currency: null, status: 'active', session_policy: 'reject', registered_by: 'test', last_sequence: 0, created_at: 0, updated_at: 0 }).execute();
-    const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'PM' }, p.clock.now());
-    const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z', format: 'csv' });
-    const exportId = res.json().runId;
-    await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
-    const exported = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${exportId}`, headers: { authorization: `Bearer ${token}` } });
-    expect(exported.json().result.csv).toContain('user.create');
-
-    const paused = await run(p, 'pause-group', { groupId: g.group_id });
-    await p.platform.database.db.deleteFrom('copy_groups').execute();
-    const runId = paused.json().runId;
-    await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'completed' || e.status === 'failed'));
-    const events = await progressOf(p, runId);
     expect(events[0]!.status).toBe('running');
-    expect(events.at(-1)).toMatchObject({ status: 'failed', error: `Group ${g.group_id} no longer exists.` });
+    expect(events.at(-1)).toMatchObject({ status: 'failed', error: 'Group grp_gone no longer exists.' });
   });
 });
