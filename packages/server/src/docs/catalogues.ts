@@ -33,3 +33,12 @@ export function renderCatalogues(): string {
   ];
   return lines.join('\n');
 }
+
+/** The management OpenAPI document as committed in docs/openapi.json. */
+export async function renderOpenApi(): Promise<string> {
+  const { managementRouteSpecs } = await import('../management/app.js');
+  const { openApiDocument } = await import('../management/openapi.js');
+  // Route declarations only close over their dependencies; describing them needs none.
+  const routes = managementRouteSpecs({} as Parameters<typeof managementRouteSpecs>[0]);
+  return `${JSON.stringify(openApiDocument(routes), null, 2)}\n`;
+}
