@@ -10,11 +10,16 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], exclude: ['**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'] },
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'ea/**/*.test.ts'], exclude: ['**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'] },
       },
       {
         extends: true,
         test: { name: 'e2e', include: ['tests/e2e/**/*.e2e.test.ts'], testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        // Real Chromium (Debian's package) driven by playwright-core against the spawned server.
+        test: { name: 'browser', include: ['tests/browser/**/*.browser.test.ts'], testTimeout: 90_000, fileParallelism: false },
       },
     ],
   },

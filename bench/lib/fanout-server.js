@@ -17,14 +17,15 @@ const platform = await startPlatform(loadConfig(env), { databaseTarget: target, 
 const bare = await startBareApp();
 const db = platform.database.db;
 
-/** How long the gateway's loop must stay (almost) idle before polls count as settled. */
-const QUIET_WINDOW_MS = 5;
-const QUIET_UTILIZATION = 0.1;
+/** Rounds of `select 1` queued behind the polls' first reads; a poll reads twice before it waits. */
+const DRAIN_ROUNDS = 3;
+const SETTLE_MS = 2;
 
 /**
  * Resolves once every account has a wake-up waiter registered (its long poll is held) and
- * this thread's event loop has been quiet for one window (the polls' first outbox reads are
- * done). The waiter is registered before the first read, so the count alone is not enough.
+ * the polls' first outbox reads are done. The waiter is registered before that read, so the
+ * count alone is not enough: a few `select 1` queued behind the reads (SQLite runs queries in
+ * order on its one connection, the pg pool hands out connections in order) mark their end.
  */
 async function parked(accounts) {
   const emitter = platform.notifier.emitter;
@@ -37,11 +38,8 @@ async function parked(accounts) {
     if (performance.now() - started > 20_000) throw new Error(`${missing} of ${channels.length} long polls never registered a wake-up waiter`);
     await nextTurn();
   }
-  for (let i = 0; i < 400; i++) {
-    const before = performance.eventLoopUtilization();
-    await sleep(QUIET_WINDOW_MS);
-    if (performance.eventLoopUtilization(before).utilization < QUIET_UTILIZATION) break;
-  }
+  for (let i = 0; i < DRAIN_ROUNDS; i++) await sql`select 1`.execute(db);
+  await sleep(SETTLE_MS);
   return { waitedMs: performance.now() - started };
 }
 

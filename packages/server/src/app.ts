@@ -12,6 +12,7 @@ import { gatewayRoutes, type HealthCheck } from './gateway/routes.js';
 import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
+import { serveConsole } from './console.js';
 import type { ManagementDeps } from './management/deps.js';
 
 export interface AppOptions {
@@ -22,6 +23,8 @@ export interface AppOptions {
   gateway?: GatewayDeps;
   management?: ManagementDeps;
   checks: HealthCheck[];
+  /** Directory of the built console; unset serves none. */
+  consoleDir?: string | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -53,5 +56,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, serviceKey: opts.serviceKey });
   }
   if (opts.management) await app.register(managementRoutes, { deps: opts.management, checks: opts.checks });
+  if (opts.management && opts.consoleDir) await serveConsole(app, opts.consoleDir);
   return app;
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { topics } from '@kopitra/contracts';
 import { defaultFailureWindow } from '@kopitra/engine';
 import { buildApp } from './app.js';
+import { defaultConsoleDir } from './console.js';
 import type { Bus, Subscription } from './bus/bus.js';
 import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
 import { systemClock, type Clock } from './clock.js';
@@ -36,6 +37,8 @@ export interface PlatformOptions {
   sweeper?: boolean;
   /** Which services this process runs (default both: all-in-one). */
   serve?: { gateway: boolean; management: boolean };
+  /** Serve the built console at `/` (default: when running the management API and it is built). */
+  consoleDir?: string | null;
   /** Where the first admin's one-time password is printed. */
   print?: (line: string) => void;
 }
@@ -150,6 +153,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       serviceKey: config.serviceKey,
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
+      consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),
       checks: [
         { name: 'database', check: () => database.ping() },
         { name: 'bus', check: () => bus.ping() },
