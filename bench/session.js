@@ -279,7 +279,8 @@ export async function runSession({ quick = false, dialect = 'sqlite', out = null
   const cleanup = [drop];
   try {
     const config = loadConfig({ PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_DATA_DIR: dataDir, KOPITRA_LOG_LEVEL: 'silent' });
-    const platform = await startPlatform(config, { databaseTarget: target, listen: true });
+    // The gateway alone, as a gateway replica runs: no management API, audit consumer or console.
+    const platform = await startPlatform(config, { databaseTarget: target, listen: true, serve: { gateway: true, management: false }, consoleDir: null });
     cleanup.push(() => platform.stop());
     const bareApp = await startBareApp();
     cleanup.push(() => bareApp.close());

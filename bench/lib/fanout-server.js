@@ -13,7 +13,8 @@ import { inTransaction } from '../../packages/server/dist/store/transaction.js';
 import { startBareApp } from './baseline.js';
 
 const { env, target } = workerData;
-const platform = await startPlatform(loadConfig(env), { databaseTarget: target, listen: true });
+// The gateway alone, as a gateway replica runs: no management API, audit consumer or console.
+const platform = await startPlatform(loadConfig(env), { databaseTarget: target, listen: true, serve: { gateway: true, management: false }, consoleDir: null });
 const bare = await startBareApp();
 const db = platform.database.db;
 

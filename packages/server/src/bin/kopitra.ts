@@ -6,6 +6,7 @@ import { migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor, startPlatform, type Platform } from '../runtime.js';
 import { sessionsCommand } from '../cli/sessions.js';
 import { groupsCommand } from '../cli/groups.js';
+import { adminCommand } from '../cli/admin.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kopitra ${VERSION}
@@ -15,6 +16,7 @@ usage:
   kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
   kopitra management [--port N] [--data-dir DIR] the management API alone (scale-out)
   kopitra migrate                             apply database migrations and exit
+  kopitra admin create-user --email E --role viewer|operator|admin [--password P]
   kopitra sessions list [--status S] [--json] terminals and their sessions
   kopitra sessions approve <sessionId> [--expires-at ISO]
   kopitra sessions reject <sessionId> --reason TEXT
@@ -57,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       master: { type: 'string' },
       settings: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      password: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -98,6 +103,13 @@ async function main(argv: string[]): Promise<number> {
         ...(values.by ? { by: values.by } : {}),
         ...(values.status ? { status: values.status } : {}),
         ...(values.json ? { json: true } : {}),
+      });
+    case 'admin':
+      return adminCommand(config, rest, {
+        ...(values.email ? { email: values.email } : {}),
+        ...(values.role ? { role: values.role } : {}),
+        ...(values.password ? { password: values.password } : {}),
+        ...(values.name ? { name: values.name } : {}),
       });
     case 'groups':
       return groupsCommand(config, rest, {
