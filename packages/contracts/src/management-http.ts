@@ -112,3 +112,11 @@ export const AuditQuery = ListQuery.extend({ actor: z.string().max(200).optional
 export const AlertsQuery = ListQuery.extend({ open: z.enum(['true', 'false']).optional() });
 
 export const TaskRunRequest = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
+
+export const webhookEventTypes = ['signal.accepted', 'copy_order.updated', 'alert.raised', 'session.state_changed', 'session.forbidden_attempt'] as const;
+export const WebhookRequest = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  eventTypes: z.array(z.enum(webhookEventTypes)).min(1).max(webhookEventTypes.length),
+  description: z.string().max(200).optional(),
+});
+export type WebhookRequest = z.infer<typeof WebhookRequest>;

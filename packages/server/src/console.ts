@@ -17,11 +17,11 @@ export async function serveConsole(app: FastifyInstance, dir: string): Promise<v
     return;
   }
   await app.register(fastifyStatic, { root: dir, prefix: '/', wildcard: false, index: ['index.html'] });
-  app.setNotFoundHandler((request, reply) => {
+  // A catch-all GET route rather than a second not-found handler: the error handling already
+  // owns the app's one not-found handler (Fastify refuses two on the same prefix).
+  app.get('/*', async (request, reply) => {
     const url = request.url.split('?')[0] ?? '/';
-    if (request.method !== 'GET' || url.startsWith('/api/') || url.startsWith('/trade-agent/')) {
-      return reply.status(404).send(new AppError('route_not_found', `No route for ${request.method} ${url}.`).toBody(request.id));
-    }
-    return reply.type('text/html').sendFile('index.html');
+    if (url.startsWith('/api/') || url.startsWith('/trade-agent/') || url.startsWith('/assets/')) throw new AppError('route_not_found', `No route for ${request.method} ${url}.`);
+    return reply.type('text/html').header('cache-control', 'no-cache').sendFile('index.html');
   });
 }

@@ -21,6 +21,7 @@ import { tokenKeyFrom } from './management/auth.js';
 import { ensureFirstAdmin } from './management/bootstrap.js';
 import { tradeAgentEventHandler } from './management/consumer.js';
 import type { ManagementDeps } from './management/deps.js';
+import { dispatchDue, WEBHOOK_CHANNEL, webhookFanout } from './management/webhooks.js';
 import { failInterruptedRuns, taskCommandHandler, TASK_COMMANDS } from './management/tasks.js';
 import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
@@ -118,6 +119,25 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       await failInterruptedRuns(management);
       subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)));
       subscriptions.push(bus.subscribe(TASK_COMMANDS, 'management-tasks', taskCommandHandler(management)));
+      subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-webhooks', webhookFanout(management)));
+      if (opts.sweeper !== false) {
+        // Deliveries go out when queued (wake-up) or when their back-off ends (timer).
+        let sending = false;
+        const dispatch = () => {
+          if (sending) return;
+          sending = true;
+          dispatchDue(management)
+            .catch((err: unknown) => logger.error({ err }, 'webhook dispatch failed'))
+            .finally(() => (sending = false));
+        };
+        const off = notifier.on(WEBHOOK_CHANNEL, dispatch);
+        const timer = setInterval(dispatch, 1000);
+        timer.unref();
+        cleanup.push(async () => {
+          off();
+          clearInterval(timer);
+        });
+      }
     }
     cleanup.push(async () => {
       await Promise.all(subscriptions.map((s) => s.close()));

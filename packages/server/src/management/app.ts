@@ -10,6 +10,7 @@ import { authUserRoutes } from './routes/auth-users.js';
 import { groupRoutes } from './routes/groups.js';
 import { recordRoutes } from './routes/records.js';
 import { taskStreamRoutes } from './routes/tasks-stream.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[] = []): RouteSpec[] {
   const routes: RouteSpec[] = [
@@ -18,6 +19,7 @@ export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[]
     ...groupRoutes(deps),
     ...recordRoutes(deps),
     ...taskStreamRoutes(deps),
+    ...webhookRoutes(deps),
   ];
   routes.push(
     route({

@@ -378,11 +378,43 @@ const management: Step = async (db) => {
     .execute();
 };
 
+const webhooks: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('webhooks')
+    .addColumn('webhook_id', 'text', (c) => c.primaryKey())
+    .addColumn('url', 'text', (c) => c.notNull())
+    .addColumn('event_types', 'text', (c) => c.notNull())
+    .addColumn('secret_enc', 'text', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('webhook_deliveries')
+    .addColumn('delivery_id', 'text', (c) => c.primaryKey())
+    .addColumn('webhook_id', 'text', (c) => c.notNull())
+    .addColumn('message_id', 'text', (c) => c.notNull())
+    .addColumn('event_type', 'text', (c) => c.notNull())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('next_attempt_at', ms, (c) => c.notNull())
+    .addColumn('last_status', 'integer')
+    .addColumn('last_error', 'text')
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('delivered_at', ms)
+    .addUniqueConstraint('webhook_deliveries_once', ['webhook_id', 'message_id'])
+    .execute();
+  await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
   '0003_risk_limits': riskLimits,
   '0004_management': management,
+  '0005_webhooks': webhooks,
 };
 
 export const migrationNames = Object.keys(steps);

@@ -318,7 +318,35 @@ export interface TaskRunsTable {
   finished_at: number | null;
 }
 
+export interface WebhooksTable {
+  webhook_id: string;
+  url: string;
+  event_types: string;
+  /** AES-256-GCM under a key derived from the instance secret: the secret is needed to sign. */
+  secret_enc: string;
+  description: string | null;
+  created_by: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  delivery_id: string;
+  webhook_id: string;
+  message_id: string;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface DB {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;
   operator_tokens: OperatorTokensTable;
   audit_log: AuditLogTable;
