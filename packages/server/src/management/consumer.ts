@@ -1,13 +1,15 @@
 /**
  * The management side's consumer of `trade-agent-events`: session state changes and refused
- * attempts go to the audit log, idempotently by bus message id.
+ * attempts go to the audit log, idempotently by bus message id; order and signal events feed
+ * anomaly detection.
  */
 import { TradeAgentEvent } from '@kopitra/contracts';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './deps.js';
+import { onOrderUpdated, onSignalAccepted } from './anomalies.js';
 
-export function tradeAgentEventHandler(_deps: ManagementDeps) {
+export function tradeAgentEventHandler(deps: ManagementDeps) {
   return async (message: BusMessage, ctx: HandlerContext) => {
     const parsed = TradeAgentEvent.safeParse(message.body);
     if (!parsed.success) return;
@@ -19,6 +21,12 @@ export function tradeAgentEventHandler(_deps: ManagementDeps) {
         return;
       case 'session.forbidden_attempt':
         await appendAudit(ctx.db, { actor: `terminal:${e.accountId}`, action: 'session.forbidden_attempt', targetType: 'session', targetId: e.sessionId, after: { attempted: e.attempted, reason: e.reason }, messageId: message.messageId }, at);
+        return;
+      case 'copy_order.updated':
+        await onOrderUpdated(deps, ctx.db, e);
+        return;
+      case 'signal.accepted':
+        await onSignalAccepted(deps, ctx.db, e);
         return;
       case 'alert.raised':
         await appendAudit(ctx.db, { actor: 'gateway', action: 'alert.raised', targetType: 'alert', targetId: e.alertId, after: { code: e.code, accountId: e.accountId, message: e.message }, messageId: message.messageId }, at);
