@@ -40,6 +40,8 @@ export interface PlatformOptions {
   serve?: { gateway: boolean; management: boolean };
   /** Serve the built console at `/` (default: when running the management API and it is built). */
   consoleDir?: string | null;
+  /** Consume the bus in-process (default). Hosts with their own triggers (Azure Functions) turn it off. */
+  consumers?: boolean;
   /** Where the first admin's one-time password is printed. */
   print?: (line: string) => void;
 }
@@ -113,10 +115,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       gateway, shutdownSignal: shutdown.signal,
     };
     const subscriptions: Subscription[] = [];
-    if (serve.gateway) subscriptions.push(bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)));
+    const consume = opts.consumers !== false;
+    if (serve.gateway && consume) subscriptions.push(bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)));
     if (serve.management) {
       await ensureFirstAdmin(management, config, opts.print);
       await failInterruptedRuns(management);
+    }
+    if (serve.management && consume) {
       subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)));
       subscriptions.push(bus.subscribe(TASK_COMMANDS, 'management-tasks', taskCommandHandler(management)));
       subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-webhooks', webhookFanout(management)));
