@@ -13,13 +13,13 @@ import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
 import { serveConsole } from './console.js';
+import { tokenKeyFrom } from './management/auth.js';
 import type { ManagementDeps } from './management/deps.js';
 
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
   trustProxy: boolean;
-  serviceKey?: string | undefined;
   gateway?: GatewayDeps;
   management?: ManagementDeps;
   checks: HealthCheck[];
@@ -53,7 +53,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const startedAt = Date.now();
   if (opts.gateway) {
     const deps = opts.gateway;
-    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, serviceKey: opts.serviceKey });
+    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, operators: { db: deps.db, clock: deps.clock, tokenKey: tokenKeyFrom(deps.secret) } });
   }
   if (opts.management) await app.register(managementRoutes, { deps: opts.management, checks: opts.checks });
   if (opts.management && opts.consoleDir) await serveConsole(app, opts.consoleDir);

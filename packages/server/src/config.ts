@@ -21,7 +21,6 @@ const EnvSchema = z.object({
   KOPITRA_BUS_POLL_MS: intFrom(10, 60_000).default(200),
   KOPITRA_PG_POOL_SIZE: intFrom(1, 200).default(10),
   KOPITRA_RECONCILE_INTERVAL_SEC: intFrom(1, 86_400).default(30),
-  KOPITRA_SERVICE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   KOPITRA_ADMIN_EMAIL: z.string().trim().toLowerCase().email().optional(),
   KOPITRA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   KOPITRA_TOKEN_TTL_SEC: intFrom(60, 30 * 86_400).default(12 * 3600),
@@ -48,8 +47,6 @@ export interface Config {
   readonly pgPoolSize: number;
   readonly trustProxy: boolean;
   readonly reconcileIntervalSec: number;
-  /** Operator credential for the management-plane EA routes until operator tokens exist. */
-  readonly serviceKey: string | undefined;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly tokenTtlSec: number;
@@ -95,7 +92,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     busPollMs: e.KOPITRA_BUS_POLL_MS,
     pgPoolSize: e.KOPITRA_PG_POOL_SIZE,
     reconcileIntervalSec: e.KOPITRA_RECONCILE_INTERVAL_SEC,
-    serviceKey: e.KOPITRA_SERVICE_KEY,
     adminEmail: e.KOPITRA_ADMIN_EMAIL,
     adminPassword: e.KOPITRA_ADMIN_PASSWORD,
     tokenTtlSec: e.KOPITRA_TOKEN_TTL_SEC,

@@ -175,7 +175,6 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
-      serviceKey: config.serviceKey,
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),

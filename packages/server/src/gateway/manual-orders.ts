@@ -1,10 +1,9 @@
 /**
  * `POST /trade-agent/v1/sessions/{sessionId}/orders` — the management plane: an operator
- * queues a manual `order.command` for one live session. EA session tokens are refused (403);
- * the operator credential is the configured service key.
+ * queues a manual `order.command` for one live session, with an operator token (role operator
+ * or admin). EA session tokens are refused (403).
  */
 import { AppError, topics, type ManualOrderRequest, type ManualOrderResponse } from '@kopitra/contracts';
-import { createHash } from 'node:crypto';
 import { iso } from '../clock.js';
 import { accountChannel } from '../notify/notifier.js';
 import { newId } from '../store/ids.js';
@@ -13,19 +12,23 @@ import { getSession } from '../store/sessions.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
 import { remember, replayFor, type Reply } from './idempotent.js';
-import { safeEqual, verifySessionToken } from './secrets.js';
+import { verifySessionToken } from './secrets.js';
+import { authenticateOperator, requireRole } from '../management/auth.js';
+import type { ManagementDeps } from '../management/deps.js';
 
 const ROUTE = 'POST /sessions/{sessionId}/orders';
-const sha = (v: string) => createHash('sha256').update(v).digest('hex');
 
-/** Resolves the caller to an operator name, or refuses: EA tokens get 403, anything else 401. */
-export function operatorOf(deps: GatewayDeps, serviceKey: string | undefined, authorization: string | undefined): string {
+/**
+ * Resolves the caller to an operator allowed to trade (role operator or admin). EA session
+ * tokens are refused with 403; anything that is not a valid operator token gets 401.
+ */
+export async function operatorOf(deps: GatewayDeps, operators: Pick<ManagementDeps, 'db' | 'clock' | 'tokenKey'>, authorization: string | undefined): Promise<string> {
   const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-  if (!token) throw new AppError('unauthorized', 'An operator credential is required.');
+  if (!token) throw new AppError('unauthorized', 'An operator token is required.');
   if (verifySessionToken(deps.secret, token)) throw new AppError('role_forbidden', 'EA session tokens may not queue manual orders.');
-  // Hash both sides so the comparison is constant-time whatever the lengths.
-  if (!serviceKey || !safeEqual(sha(token), sha(serviceKey))) throw new AppError('unauthorized', 'The operator credential is not valid.');
-  return 'service-key';
+  const operator = await authenticateOperator(operators as ManagementDeps, authorization);
+  requireRole(operator, 'operator');
+  return operator.email;
 }
 
 export async function queueManualOrder(deps: GatewayDeps, r: { sessionId: string; operator: string; idempotencyKey: string; request: ManualOrderRequest }): Promise<Reply<ManualOrderResponse>> {

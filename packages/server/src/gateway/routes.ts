@@ -46,7 +46,7 @@ export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, 
   });
 }
 
-export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number; serviceKey: string | undefined }): Promise<void> {
+export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number; operators: { db: GatewayDeps['db']; clock: GatewayDeps['clock']; tokenKey: Uint8Array } }): Promise<void> {
   const { deps } = opts;
 
   app.post('/sessions', async (request, reply) => {
@@ -117,7 +117,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
   });
 
   app.post<{ Params: { sessionId: string } }>('/sessions/:sessionId/orders', async (request, reply) => {
-    const operator = operatorOf(deps, opts.serviceKey, request.headers.authorization);
+    const operator = await operatorOf(deps, opts.operators, request.headers.authorization);
     const idempotencyKey = idempotencyKeyOf(request);
     const body = parse(ManualOrderRequest, request.body, 'body');
     const result = await queueManualOrder(deps, { sessionId: request.params.sessionId, operator, idempotencyKey, request: body });
