@@ -13,6 +13,7 @@ import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
 import { serveConsole } from './console.js';
+import { installMetrics, type Metrics } from './metrics.js';
 import { tokenKeyFrom } from './management/auth.js';
 import type { ManagementDeps } from './management/deps.js';
 
@@ -20,6 +21,7 @@ export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  metrics?: Metrics;
   gateway?: GatewayDeps;
   management?: ManagementDeps;
   checks: HealthCheck[];
@@ -48,6 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
   installErrorHandling(app);
+  if (opts.metrics) installMetrics(app, opts.metrics);
   installJsonParser(app);
   await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
   const startedAt = Date.now();

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { topics } from '@kopitra/contracts';
 import { defaultFailureWindow } from '@kopitra/engine';
 import { buildApp } from './app.js';
+import { createMetrics } from './metrics.js';
 import { defaultConsoleDir } from './console.js';
 import type { Bus, Subscription } from './bus/bus.js';
 import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
@@ -92,6 +93,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const bus = new EmbeddedBus({ db: database.db, dialect: database.dialect, notifier, clock, logger: logger.child({ component: 'bus' }), pollMs: config.busPollMs });
     cleanup.push(() => bus.close());
 
+    const metrics = createMetrics();
     const shutdown = new AbortController();
     cleanup.push(async () => shutdown.abort());
     const gateway: GatewayDeps = {
@@ -105,6 +107,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       heartbeatIntervalSec: config.heartbeatIntervalSec,
       failures: new FailureLimiter({ ...defaultFailureWindow, limit: config.authFailureLimit, windowMs: config.authFailureWindowSec * 1000 }, clock),
       shutdownSignal: shutdown.signal,
+      metrics,
     };
 
     const serve = opts.serve ?? { gateway: true, management: true };
@@ -175,6 +178,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
+      metrics,
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),

@@ -6,6 +6,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Dialect } from '../store/database.js';
 import type { DB } from '../store/schema.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import type { Metrics } from '../metrics.js';
 
 /** Everything the gateway's use cases need, passed explicitly. */
 export interface GatewayDeps {
@@ -20,4 +21,5 @@ export interface GatewayDeps {
   readonly failures: FailureLimiter;
   /** Aborted when the process shuts down, so held long polls answer at once. */
   readonly shutdownSignal: AbortSignal;
+  readonly metrics?: Metrics | undefined;
 }

@@ -97,6 +97,11 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
     expect([first.signal_received_at, first.written_at, first.delivered_at, first.acknowledged_at, first.executed_at, first.reported_at].every((t) => typeof t === 'number')).toBe(true);
     const links = await p.platform.database.db.selectFrom('position_links').selectAll().where('follower_account_id', '=', 'F-double').execute();
     expect(links.map((l) => l.status).sort()).toEqual(['closed', 'closed']);
+
+    const metrics = (await p.platform.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('kopitra_signals_total{type="position.opened"} 2');
+    expect(metrics).toContain('kopitra_copy_orders_total{kind="position.closed",status="queued"} 6');
+    expect(metrics).toMatch(/kopitra_http_request_duration_seconds_count\{method="POST",route="\/trade-agent\/v1\/signals",status="202"\} 7/);
   });
 });
 

@@ -101,6 +101,12 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     await deps.notifier.notifyMany(tx.trx, channels);
     return { reply: result, notify: channels };
   });
+  if (deps.metrics && notify.length) {
+    deps.metrics.signals.inc({ type: req.type });
+    deps.metrics.fanoutDuration.observe((deps.clock.now() - receivedAt) / 1000);
+    if (reply.body.copies.length) deps.metrics.copyOrders.inc({ kind: req.type, status: 'queued' }, reply.body.copies.length);
+    if (reply.body.skipped.length) deps.metrics.copyOrders.inc({ kind: req.type, status: 'skipped' }, reply.body.skipped.length);
+  }
   if (notify.length) deps.logger.debug({ signal: reply.body.signalId, copies: reply.body.copies.length, skipped: reply.body.skipped.length }, 'signal fanned out');
   return reply;
 }
