@@ -38,9 +38,11 @@ const plans = {
       { followers: 1, warmup: 10, samples: 200 },
       { followers: 10, warmup: 10, samples: 200 },
       { followers: 100, warmup: 10, samples: 200 },
-      { followers: 1000, warmup: 4, samples: 50 },
+      { followers: 1000, warmup: 3, samples: 30 },
     ],
-    sustained: { followers: 100, durationSec: 10, lanes: [1, 4] },
+    // The headline is one master connection; the second run, as long (signals get dearer as
+    // history grows, so only runs of one length compare), shows what concurrent requests add.
+    sustained: { followers: 100, runs: [{ lanes: 1, durationSec: 8 }, { lanes: 4, durationSec: 8 }] },
     inserts: [[1, 20], [10, 20], [100, 10], [1000, 5]],
   },
   quick: {
@@ -50,7 +52,7 @@ const plans = {
       { followers: 10, warmup: 5, samples: 40 },
       { followers: 100, warmup: 4, samples: 20 },
     ],
-    sustained: { followers: 100, durationSec: 3, lanes: [1, 4] },
+    sustained: { followers: 100, runs: [{ lanes: 1, durationSec: 3 }, { lanes: 4, durationSec: 3 }] },
     inserts: [[1, 5], [10, 5], [100, 5]],
   },
 };
@@ -173,7 +175,7 @@ const signalBody = (masterPositionId, open) => ({
   dealTicket: String(10_000_000 + ++deals),
 });
 
-/** Checks a 202: a copy for every follower, nothing skipped. Returns the count of missing copies. */
+/** Checks a 202: a copy for every follower, nothing skipped. `missing` counts the copies short of that. */
 function copiesShortfall(res, followers, what) {
   expectStatus(res, 202, what);
   const body = res.json();
@@ -335,7 +337,7 @@ function pointResult(step, s) {
 }
 
 function report(ctx) {
-  const { flags, points, zero, inserts, sustained, stats, checks, setupSec, pgPoolSize } = ctx;
+  const { flags, points, zero, inserts, sustained, stats, checks, setupSec, pgPoolSize, loadAverage } = ctx;
   const first = points[0];
   const last = points.at(-1);
   const slope = (key) => round((last[key].p50 - first[key].p50) / (last.followers - first.followers), 4);
@@ -368,6 +370,7 @@ function report(ctx) {
     checks,
     setup: {
       setupSec: round(setupSec, 1),
+      loadAverage,
       gateway: 'startPlatform in a worker thread, clients on the main thread, loopback',
       heartbeatIntervalSec: 300,
       reconcileIntervalSec: 86400,
@@ -414,7 +417,7 @@ function report(ctx) {
   log();
   log(`checks: ${checks.unackedOutbox} unacknowledged outbox events left, copy orders by status ${JSON.stringify(checks.ordersByStatus)}`);
   if (stats.errors) log(`ERROR: ${stats.errors} copies missing or skipped (${result.skipReasons.join(', ')})`);
-  log('(2 noisy cores: read medians and slopes, not single extremes)');
+  log(`(1-min load average ${loadAverage.start} at the start, ${loadAverage.end} at the end; on 2 noisy cores read medians and slopes, not single extremes)`);
   return result;
 }
 
@@ -426,6 +429,8 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
   const flags = { quick, dialect };
   const plan = quick ? plans.quick : plans.full;
   const setupStarted = performance.now();
+  // Other work on the machine moves every figure; the 1-minute load average says how much there was.
+  const loadAtStart = round(os.loadavg()[0], 2);
   const { dataDir, target, drop } = await openTarget(dialect);
   const cleanup = [drop];
   const stats = { errors: 0, skipReasons: [] };
@@ -433,7 +438,7 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
     const groups = [
       { tag: '0', master: masterOf('0'), followers: [] },
       ...plan.points.map((p) => ({ tag: `p${p.followers}`, master: masterOf(`p${p.followers}`), followers: Array.from({ length: p.followers }, (_, i) => followerOf(`p${p.followers}`, i)) })),
-      ...plan.sustained.lanes.map((l) => ({ tag: `s${l}`, master: masterOf(`s${l}`), followers: Array.from({ length: plan.sustained.followers }, (_, i) => followerOf(`s${l}`, i)) })),
+      ...plan.sustained.runs.map(({ lanes: l }) => ({ tag: `s${l}`, master: masterOf(`s${l}`), followers: Array.from({ length: plan.sustained.followers }, (_, i) => followerOf(`s${l}`, i)) })),
     ];
     await seed(target, groups);
 
@@ -478,7 +483,7 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
       pointFollowers.set(p.followers, list);
     }
     const setupSec = (performance.now() - setupStarted) / 1000;
-    log(`set up in ${round(setupSec, 1)} s: ${groups.length} masters, ${[...pointFollowers.values()].reduce((n, l) => n + l.length, 0)} follower sessions, ${plan.sustained.lanes.length * plan.sustained.followers} followers without sessions`);
+    log(`set up in ${round(setupSec, 1)} s: ${groups.length} masters, ${[...pointFollowers.values()].reduce((n, l) => n + l.length, 0)} follower sessions, ${plan.sustained.runs.length * plan.sustained.followers} followers without sessions`);
 
     const inserts = [];
     for (const [n, reps] of plan.inserts) inserts.push(await server.call('insertBaseline', { n, reps }));
@@ -498,13 +503,14 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
     if (checks.unackedOutbox) stats.errors += checks.unackedOutbox;
 
     const sustained = [];
-    for (const lanes of plan.sustained.lanes) {
-      const r = await measureSustained(masters.get(`s${lanes}`), plan.sustained.followers, plan.sustained.durationSec, lanes, stats);
+    for (const { lanes, durationSec } of plan.sustained.runs) {
+      const r = await measureSustained(masters.get(`s${lanes}`), plan.sustained.followers, durationSec, lanes, stats);
       sustained.push(r);
       log(`sustained, ${lanes} master connection(s): ${r.signalsPerSec} signals/s, ${r.ordersPerSec} copy orders/s`);
     }
 
-    const result = report({ flags, points, zero, inserts, sustained, stats, checks, setupSec, pgPoolSize: server.pgPoolSize, bareSamples });
+    const loadAverage = { start: loadAtStart, end: round(os.loadavg()[0], 2) };
+    const result = report({ flags, points, zero, inserts, sustained, stats, checks, setupSec, pgPoolSize: server.pgPoolSize, bareSamples, loadAverage });
     if (out) {
       writeResult(out, result);
       log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
