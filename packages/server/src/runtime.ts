@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * The composition root: opens every resource in order, wires the gateway, listens, and
  * closes everything in reverse on `stop()` (in-flight requests finish, long polls answer).
@@ -95,6 +96,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const metrics = createMetrics();
     const shutdown = new AbortController();
+    // Every held long poll listens for shutdown; there is no leak to warn about.
+    setMaxListeners(0, shutdown.signal);
     cleanup.push(async () => shutdown.abort());
     const gateway: GatewayDeps = {
       db: database.db,

@@ -8,11 +8,13 @@ import { sessionsCommand } from '../cli/sessions.js';
 import { groupsCommand } from '../cli/groups.js';
 import { adminCommand } from '../cli/admin.js';
 import { VERSION } from '../version.js';
+import { runEaCommand } from '@kopitra/ea-sdk';
+import { startDemo, type Demo } from '../demo/demo.js';
 
 const USAGE = `kopitra ${VERSION}
 
 usage:
-  kopitra up [--port N] [--data-dir DIR]      the whole platform in one process
+  kopitra up [--port N] [--data-dir DIR] [--demo]  the whole platform in one process (--demo: a master and followers trading)
   kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
   kopitra management [--port N] [--data-dir DIR] the management API alone (scale-out)
   kopitra migrate                             apply database migrations and exit
@@ -21,23 +23,36 @@ usage:
   kopitra sessions approve <sessionId> [--expires-at ISO]
   kopitra sessions reject <sessionId> --reason TEXT
   kopitra groups list | create --name N --master ID | follow <groupId> <accountId> [--settings JSON] | unfollow <groupId> <accountId>
+  kopitra ea master|follower --gateway URL --account ID --key KEY [...]  a simulated terminal (kopitra ea --help)
 
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
-async function serve(config: Config, serve: { gateway: boolean; management: boolean }): Promise<number> {
+async function serve(config: Config, serve: { gateway: boolean; management: boolean }, demo = false): Promise<number> {
   const platform: Platform = await startPlatform(config, { serve });
+  let running: Demo | undefined;
+  if (demo) {
+    try {
+      running = await startDemo(platform, { dataDir: config.dataDir, adminEmail: config.adminEmail ?? 'admin@kopitra.local' });
+    } catch (err) {
+      platform.logger.error({ err }, 'demo failed to start; the platform keeps running');
+    }
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     platform.logger.info({ signal }, 'shutting down');
-    platform.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        platform.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // The demo terminals release their sessions while the gateway still answers.
+    (running?.stop() ?? Promise.resolve())
+      .catch((err: unknown) => platform.logger.error({ err }, 'demo stop failed'))
+      .then(() => platform.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          platform.logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -45,6 +60,8 @@ async function serve(config: Config, serve: { gateway: boolean; management: bool
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The simulated terminals parse their own options.
+  if (argv[0] === 'ea') return runEaCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -62,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       email: { type: 'string' },
       role: { type: 'string' },
       password: { type: 'string' },
+      demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -81,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(env);
   switch (command) {
     case 'up':
-      return serve(config, { gateway: true, management: true });
+      return serve(config, { gateway: true, management: true }, values.demo === true);
     case 'gateway':
       return serve(config, { gateway: true, management: false });
     case 'management':

@@ -133,7 +133,9 @@ export async function recentOpenTimes(db: Db, followerIds: string[], since: numb
     .execute();
   for (const r of rows) {
     const key = `${r.group_id}\n${r.follower_account_id}`;
-    out.set(key, [...(out.get(key) ?? []), Number(r.written_at)]);
+    const list = out.get(key);
+    if (list) list.push(Number(r.written_at));
+    else out.set(key, [Number(r.written_at)]);
   }
   return out;
 }
@@ -175,12 +177,20 @@ export async function getLink(db: Db, groupId: string, followerAccountId: string
     .executeTakeFirst();
 }
 
+/** Inserts or replaces links, many rows per statement (one round trip per 100 followers). */
 export async function upsertLinks(db: Db, rows: LinkRow[]): Promise<void> {
-  for (const row of rows) {
+  for (let i = 0; i < rows.length; i += 100) {
     await db
       .insertInto('position_links')
-      .values(row)
-      .onConflict((oc) => oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet(row))
+      .values(rows.slice(i, i + 100))
+      .onConflict((oc) =>
+        oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet((eb) => ({
+          master_account_id: eb.ref('excluded.master_account_id'), symbol: eb.ref('excluded.symbol'), side: eb.ref('excluded.side'), ticket: eb.ref('excluded.ticket'),
+          open_volume: eb.ref('excluded.open_volume'), master_volume: eb.ref('excluded.master_volume'), sl: eb.ref('excluded.sl'), tp: eb.ref('excluded.tp'),
+          master_price: eb.ref('excluded.master_price'), signal_at: eb.ref('excluded.signal_at'), status: eb.ref('excluded.status'), open_order_id: eb.ref('excluded.open_order_id'),
+          linked_at: eb.ref('excluded.linked_at'), opened_at: eb.ref('excluded.opened_at'), closed_at: eb.ref('excluded.closed_at'), updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
       .execute();
   }
 }

@@ -409,12 +409,18 @@ const webhooks: Step = async (db) => {
   await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
 };
 
+const staleOpensIndex: Step = async (db) => {
+  // Every poll looks for opens that expired undelivered; only those rows belong in the index.
+  await sql`create index copy_orders_waiting_opens on copy_orders (follower_account_id, expires_at) where kind = 'open' and status in ('queued', 'delivered')`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
   '0003_risk_limits': riskLimits,
   '0004_management': management,
   '0005_webhooks': webhooks,
+  '0006_waiting_opens_index': staleOpensIndex,
 };
 
 export const migrationNames = Object.keys(steps);

@@ -29,12 +29,18 @@ export interface MasterSlice {
 // symbol_unknown from symbol_catalog_missing without loading whole catalogs.
 const CATALOG_PRESENT = '\u0000catalog-present';
 
-export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { symbol: string; masterPositionId: string }, now: number): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
+export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { type: string; symbol: string; masterPositionId: string }, now: number): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
   const subs = await subscriptionsOfMaster(db, masterAccountId);
   const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
   const settingsOf = new Map(subs.map((s) => [`${s.group_id}\n${s.follower_account_id}`, withDefaults(JSON.parse(s.settings) as SubscriptionInput)]));
   const wantedSymbols = [...new Set([signal.symbol, ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol)])];
   const accountIds = [...followerIds, masterAccountId];
+  // Exposure and trade-rate guards apply to opens only, and only where a subscription sets them.
+  const isOpen = signal.type === 'position.opened';
+  const guarded = (pick: (s: ReturnType<typeof withDefaults>) => boolean) =>
+    isOpen ? [...new Set(subs.filter((s) => pick(settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!)).map((s) => s.follower_account_id))] : [];
+  const exposureIds = guarded((s) => s.maxOpenPositions !== null || s.maxTotalLots !== null);
+  const rateIds = guarded((s) => s.maxTradesPerHour !== null);
 
   const [telemetry, specs, catalogs, links, exposure, recent, stopOuts] = await Promise.all([
     db.selectFrom('account_telemetry').select(['account_id', 'balance', 'equity', 'last_init']).where('account_id', 'in', accountIds).execute(),
@@ -43,9 +49,9 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
       ? db.selectFrom('account_symbols').select('account_id').distinct().where('account_id', 'in', followerIds).execute()
       : Promise.resolve([] as Array<{ account_id: string }>),
     linksForMasterPosition(db, masterAccountId, signal.masterPositionId),
-    openExposure(db, followerIds),
-    recentOpenTimes(db, followerIds, now - 3_600_000),
-    activeStopOutsOf(db, followerIds),
+    openExposure(db, exposureIds),
+    recentOpenTimes(db, rateIds, now - 3_600_000),
+    isOpen ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),
   ]);
   const metricsOf = new Map(telemetry.map((t) => [t.account_id, t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity }]));
   const nettingOf = new Map(telemetry.map((t) => [t.account_id, t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false]));

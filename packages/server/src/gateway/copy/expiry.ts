@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 /**
  * Opens that a follower could not receive while they were fresh expire instead of being
  * executed late: the copy order says why, the link is marked, and the event leaves the outbox.
@@ -39,7 +40,9 @@ export async function expireOpens(deps: GatewayDeps, db: Db, orders: CopyOrderRo
 
 /** Opens still waiting in an outbox after their expiry (followers offline). */
 export async function staleOpens(db: Db, now: number, accountId?: string, limit = 500): Promise<CopyOrderRow[]> {
-  let q = db.selectFrom('copy_orders').selectAll().where('kind', '=', 'open').where('status', 'in', ['queued', 'delivered']).where('expires_at', '<', now);
+  // Literal predicate, the same text as the partial index copy_orders_waiting_opens, so both
+  // SQLite and PostgreSQL can use it.
+  let q = db.selectFrom('copy_orders').selectAll().where(sql<boolean>`kind = 'open' and status in ('queued', 'delivered')`).where('expires_at', '<', now);
   if (accountId) q = q.where('follower_account_id', '=', accountId);
   return q.limit(limit).execute();
 }

@@ -9,7 +9,7 @@ import { iso } from '../../clock.js';
 import { accountChannel } from '../../notify/notifier.js';
 import { findSignalDuplicate, insertOrders, insertSignal, setSignalResponse, upsertLinks, type CopyOrderRow, type LinkRow } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
-import { enqueueOutbox } from '../../store/outbox.js';
+import { enqueueOutboxMany } from '../../store/outbox.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { remember, replayFor, type Reply } from '../idempotent.js';
@@ -66,6 +66,7 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     const links: LinkRow[] = [];
     const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
     const woken = new Set<string>();
+    const events: Parameters<typeof enqueueOutboxMany>[1] = [];
     for (const f of followers) {
       const decision = planCopy(signal, {
         settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
@@ -79,13 +80,22 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
         body.skipped.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, reason: decision.reason, detail: decision.detail });
         continue;
       }
-      const event = await enqueueOutbox(tx.trx, { accountId: f.followerAccountId, ...outboxPayloadFor(decision, { orderId, masterAccountId }) }, now);
-      order.outbox_event_id = event.event_id;
+      const eventId = newId('evt');
+      events.push({ accountId: f.followerAccountId, eventId, ...outboxPayloadFor(decision, { orderId, masterAccountId }) });
+      order.outbox_event_id = eventId;
       orders.push(order);
       const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
       if (link) links.push(link);
       woken.add(f.followerAccountId);
       body.copies.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, status: 'queued', ...(order.volume !== null ? { volume: order.volume } : {}) });
+    }
+    // A follower in two of the master's groups gets two events: queue them in rounds so each
+    // round allocates one sequence per account, in the order the groups were planned.
+    for (let round = events; round.length > 0; ) {
+      const seen = new Set<string>();
+      const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
+      await enqueueOutboxMany(tx.trx, batch, now);
+      round = round.filter((e) => !batch.includes(e));
     }
     await insertOrders(tx.trx, orders);
     await upsertLinks(tx.trx, links);
