@@ -208,6 +208,8 @@ export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
 export interface ErrorBody {
   error: ErrorCode;
   message: string;
+  /** The catalogue's one line on what to do about it. */
+  howToFix: string;
   requestId?: string;
   [extra: string]: unknown;
 }
@@ -231,6 +233,7 @@ export class AppError extends Error {
     return {
       error: this.code,
       message: this.message,
+      howToFix: errorCatalogue[this.code].howToFix,
       ...this.details,
       ...(requestId === undefined ? {} : { requestId }),
     };

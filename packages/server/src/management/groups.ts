@@ -16,7 +16,7 @@ export async function subscribe(db: Db, groupId: string, followerAccountId: stri
   const input = parse(SettingsSchema, settings ?? {}, 'body') as SubscriptionInput;
   const problems = settingsProblems(withDefaults(input));
   if (problems.length) {
-    throw new AppError('invalid_request', `Invalid subscription settings: ${problems.join('; ')}`, { issues: problems.map((message) => ({ path: 'body', message, code: 'custom' })) });
+    throw new AppError('invalid_request', `Invalid subscription settings: ${problems.join('; ')}`, { issues: problems.map((message) => ({ path: `body.${message.split(/[ [.]/)[0]}`, message, code: 'custom' })) });
   }
   const group = await getGroup(db, groupId);
   if (!group) throw new AppError('group_not_found', undefined, { groupId });

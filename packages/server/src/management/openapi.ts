@@ -33,7 +33,7 @@ export function openApiDocument(routes: RouteSpec[]): Record<string, unknown> {
         Error: {
           type: 'object',
           required: ['error', 'message'],
-          properties: { error: { type: 'string', enum: Object.keys(errorCatalogue) }, message: { type: 'string' }, requestId: { type: 'string' } },
+          properties: { error: { type: 'string', enum: Object.keys(errorCatalogue) }, message: { type: 'string' }, howToFix: { type: 'string' }, requestId: { type: 'string' } },
         },
       },
     },
