@@ -91,7 +91,8 @@ export type SessionInitAckPayload = z.infer<typeof SessionInitAckPayload>;
 export const SessionShutdownPayload = z.object({
   reason: z.enum(['takeover', 'terminated', 'rejected', 'disabled']),
   message: z.string(),
-  reconnectAfterSec: z.number().int().nonnegative(),
+  /** null: do not reconnect on your own (taken over, rejected, terminated); a number: reconnect after that many seconds. */
+  reconnectAfterSec: z.number().int().nonnegative().nullable(),
 });
 export type SessionShutdownPayload = z.infer<typeof SessionShutdownPayload>;
 
@@ -188,6 +189,10 @@ export const SymbolCatalogPayload = z.object({ symbols: z.array(SymbolSpec).max(
 export const AutotradeStatusPayload = z.object({ enabled: z.boolean() });
 export const ExecutionNoticePayload = z.object({
   orderId: z.string().optional(),
+  /** The outcome of a manual `order.command` (which has no copy order to report on). */
+  commandId: z.string().max(64).optional(),
+  action: z.string().max(32).optional(),
+  status: z.enum(['filled', 'rejected', 'failed']).optional(),
   ticket: Ticket.optional(),
   previousTicket: Ticket.optional(),
   symbol: z.string().optional(),

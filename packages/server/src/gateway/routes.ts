@@ -9,7 +9,7 @@ import {
   OutboxQuery,
   type HealthResponse,
 } from '@kopitra/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse } from '../http/parse.js';
 import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
 import type { GatewayDeps } from './deps.js';
@@ -57,13 +57,16 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
     return reply.status(result.statusCode).send(result.body);
   });
 
-  app.delete('/sessions/current', async (request, reply) => {
+  const release = async (request: FastifyRequest, reply: FastifyReply) => {
     accountOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
     const ctx = await authenticateRequest(deps, request, true);
     const result = await releaseSession(deps, ctx, idempotencyKey);
     return reply.status(result.statusCode).send(result.body);
-  });
+  };
+  app.delete('/sessions/current', release);
+  // MQL's WebRequest documents only GET, POST and HEAD: the same release as a POST.
+  app.post('/sessions/current/release', release);
 
   app.get('/sessions/current/outbox', async (request, reply) => {
     const ctx = await authenticateRequest(deps, request, true);

@@ -212,6 +212,16 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     expect((await ea.poll()).json().error).toBe('session_terminated');
   });
 
+  it('releases with POST /sessions/current/release for clients without DELETE', async (t) => {
+    const p = ctx();
+    if (!p) return t.skip();
+    const ea = terminal(p.platform, '9311');
+    await ea.create();
+    const res = await p.platform.app.inject({ method: 'POST', url: `${BASE}/sessions/current/release`, headers: { 'x-tradeagent-account': '9311', authorization: `Bearer ${ea.token}`, 'idempotency-key': idem() } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'terminated', released: true });
+  });
+
   it('wakes a waiting long poll the moment an event is written', async (t) => {
     const p = ctx();
     if (!p) return t.skip();

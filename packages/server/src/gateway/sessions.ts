@@ -108,7 +108,7 @@ async function createInTransaction(
   }
   if (decision.retire && live) {
     await transitionSession(trx, live.session_id, ['pending', 'authenticated'], 'retired', 'taken over', now);
-    await queueShutdown(deps, tx, r.accountId, live.session_id, { reason: 'takeover', message: 'Another terminal took over this account.', reconnectAfterSec: 0 });
+    await queueShutdown(deps, tx, r.accountId, live.session_id, { reason: 'takeover', message: 'Another terminal took over this account.', reconnectAfterSec: null });
     await publishStateChange(deps, tx, { accountId: r.accountId, sessionId: live.session_id, from: live.status, to: 'retired', reason: 'taken over', actor: 'gateway' });
   }
 
@@ -265,7 +265,7 @@ export async function applyAuthDecision(deps: GatewayDeps, message: BusMessage, 
       const before = sessions.find((s) => s.session_id === sessionId);
       const s = await transitionSession(tx.trx, sessionId, ['pending', 'authenticated'], 'rejected', d.reason, now);
       if (!s) continue;
-      await queueShutdown(deps, tx, d.accountId, sessionId, { reason: 'rejected', message: d.reason, reconnectAfterSec: 0 });
+      await queueShutdown(deps, tx, d.accountId, sessionId, { reason: 'rejected', message: d.reason, reconnectAfterSec: null });
       await publishStateChange(deps, tx, { accountId: d.accountId, sessionId, from: before?.status ?? null, to: 'rejected', reason: d.reason, actor: d.rejectedBy });
     }
   }

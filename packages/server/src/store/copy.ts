@@ -62,7 +62,8 @@ export async function subscriptionsOfFollower(db: Db, followerAccountId: string)
 
 // --- signals ---------------------------------------------------------------------------
 
-export async function findSignalDuplicate(db: Db, masterAccountId: string, clientSignalId: string | undefined, dealTicket: string | undefined): Promise<SignalRow | undefined> {
+/** A signal repeated by `signalId`, or by deal ticket and type (a netting reversal deal is a close and an open). */
+export async function findSignalDuplicate(db: Db, masterAccountId: string, clientSignalId: string | undefined, dealTicket: string | undefined, type: string): Promise<SignalRow | undefined> {
   if (clientSignalId === undefined && dealTicket === undefined) return undefined;
   return db
     .selectFrom('signals')
@@ -71,7 +72,7 @@ export async function findSignalDuplicate(db: Db, masterAccountId: string, clien
     .where((eb) =>
       eb.or([
         ...(clientSignalId !== undefined ? [eb('client_signal_id', '=', clientSignalId)] : []),
-        ...(dealTicket !== undefined ? [eb('deal_ticket', '=', dealTicket)] : []),
+        ...(dealTicket !== undefined ? [eb.and([eb('deal_ticket', '=', dealTicket), eb('type', '=', type)])] : []),
       ]),
     )
     .executeTakeFirst();

@@ -414,6 +414,12 @@ const staleOpensIndex: Step = async (db) => {
   await sql`create index copy_orders_waiting_opens on copy_orders (follower_account_id, expires_at) where kind = 'open' and status in ('queued', 'delivered')`.execute(db);
 };
 
+const reversalDeals: Step = async (db) => {
+  // One netting reversal deal is both a close and an open: a deal ticket repeats only across types.
+  await sql`drop index signals_deal_ticket`.execute(db);
+  await sql`create unique index signals_deal_ticket_type on signals (master_account_id, deal_ticket, type) where deal_ticket is not null`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -421,6 +427,7 @@ const steps: Record<string, Step> = {
   '0004_management': management,
   '0005_webhooks': webhooks,
   '0006_waiting_opens_index': staleOpensIndex,
+  '0007_reversal_deals': reversalDeals,
 };
 
 export const migrationNames = Object.keys(steps);

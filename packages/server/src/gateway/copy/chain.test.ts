@@ -105,6 +105,38 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
   });
 });
 
+describe.each(dialects)('netting reversal deals on %s', (dialect) => {
+  let tp: TestPlatform | null;
+  beforeEach(async () => {
+    tp = await startTestPlatform(dialect);
+  });
+  afterEach(async () => {
+    await tp?.close();
+  });
+
+  it('copies one reversal deal reported as a close and an open, and still refuses a true repeat', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const master = await new SimMaster(p.platform, 'NM').connect();
+    const f = await new SimFollower(p.platform, 'NF').connect();
+    await f.catalog([spec('EURUSD')]);
+    await f.drain();
+    await group(p, master, [[f, {}]]);
+    await master.signal({ type: 'position.opened', masterPositionId: '999', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 7776 });
+    await f.drain();
+    p.clock.advance(1000);
+    const close = await master.signal({ type: 'position.closed', masterPositionId: '999', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 7777 });
+    await f.drain();
+    p.clock.advance(1000);
+    const open = await master.signal({ type: 'position.opened', masterPositionId: '1000', symbol: 'EURUSD', side: 'sell', volume: 0.5, price: 1.1, dealTicket: 7777 });
+    expect(open.signalId).not.toBe(close.signalId);
+    expect(open.copies).toHaveLength(1);
+    expect(await master.signal({ type: 'position.opened', masterPositionId: '1000', symbol: 'EURUSD', side: 'sell', volume: 0.5, price: 1.1, dealTicket: 7777 })).toEqual(open);
+    await f.drain();
+    expect(book(f)).toEqual([{ symbol: 'EURUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:1000' }]);
+  });
+});
+
 describe.each(dialects)('risk limits on %s', (dialect) => {
   let tp: TestPlatform | null;
   beforeEach(async () => {

@@ -42,7 +42,7 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
   const { reply, notify } = await inTransaction(deps.db, async (tx) => {
     const replay = await replayFor(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE);
     if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
-    const duplicate = await findSignalDuplicate(tx.trx, masterAccountId, req.signalId, req.dealTicket);
+    const duplicate = await findSignalDuplicate(tx.trx, masterAccountId, req.signalId, req.dealTicket, req.type);
     if (duplicate) {
       const again: Reply<SignalResponse> = { statusCode: 202, body: JSON.parse(duplicate.response) as SignalResponse };
       await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, again, receivedAt);

@@ -159,7 +159,7 @@ async function endSession(deps: ManagementDeps, tx: Parameters<typeof queueShutd
   const before = await getSession(tx.trx, sessionId);
   const s = await transitionSession(tx.trx, sessionId, ['pending', 'authenticated'], to, reason, deps.clock.now());
   if (!s || !before) return false;
-  await queueShutdown(deps.gateway, tx, s.account_id, sessionId, { reason: why, message: reason, reconnectAfterSec: 0 });
+  await queueShutdown(deps.gateway, tx, s.account_id, sessionId, { reason: why, message: reason, reconnectAfterSec: null });
   await publishStateChange(deps.gateway, tx, { accountId: s.account_id, sessionId, from: before.status, to, reason, actor });
   return true;
 }
