@@ -29,6 +29,9 @@ import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/not
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
 
+/** How long `stop()` lets in-flight requests finish before closing the remaining sockets. */
+const SHUTDOWN_GRACE_MS = 3000;
+
 export interface PlatformOptions {
   clock?: Clock;
   logger?: Logger;
@@ -193,7 +196,15 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // Registered last so it runs first: stop taking requests, answer held polls, then close the rest.
     cleanup.push(async () => {
       shutdown.abort();
-      await app.close();
+      // Node waits for every socket, including ones a client opened and never sent a request
+      // on (undici re-opens one after an aborted request; browsers pre-connect), which are not
+      // "idle" to it: in-flight requests get a grace period, then what is left is closed.
+      const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
     });
     let url = '';
     if (opts.listen !== false) {

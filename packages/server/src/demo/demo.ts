@@ -136,7 +136,8 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
   const sim = new SimMaster({
     gateway, accountId: m.accountId, authKey: demoKey(platform.gateway.secret, m.accountId), platform: m.platform, broker: m.broker, log,
     balance: m.balance, ...(masterState ? { account: SimAccount.fromJSON(masterState) } : {}),
-    seed: opts.seed ?? 42, intervalMs: opts.intervalMs ?? 2500, maxOpenPositions: 6,
+    // A restart continues the book with a fresh schedule rather than replaying the first one.
+    seed: masterState ? `${opts.seed ?? 42}/${masterState.nextDeal}` : (opts.seed ?? 42), intervalMs: opts.intervalMs ?? 2500, maxOpenPositions: 6,
   });
   const running: Array<Promise<unknown>> = [];
   try {

@@ -68,16 +68,20 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     const woken = new Set<string>();
     const events: Parameters<typeof enqueueOutboxMany>[1] = [];
     for (const f of followers) {
-      const decision = planCopy(signal, {
-        settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
-        link: linkedPosition(f.link), openPositions: f.exposure.positions, openLots: f.exposure.lots, recentOpenTimes: f.recentOpens,
-        activeStopOut: f.activeStopOut, now, netting: f.netting,
-      });
+      const plan = (link: LinkedPosition | null) =>
+        planCopy(signal, {
+          settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
+          link, openPositions: f.exposure.positions, openLots: f.exposure.lots, recentOpenTimes: f.recentOpens,
+          activeStopOut: f.activeStopOut, now, netting: f.netting,
+        });
+      const decision = plan(linkedPosition(f.link));
       const orderId = newId('ord');
       const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, { receivedAt, now });
       if (decision.action === 'skip') {
         orders.push(order);
         body.skipped.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, reason: decision.reason, detail: decision.detail });
+        const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
+        if (dormant) links.push(dormant);
         continue;
       }
       const eventId = newId('evt');
@@ -142,6 +146,22 @@ function baseOrder(
     outbox_event_id: null, master_deal_at: signal.occurredAt, signal_received_at: t.receivedAt, written_at: t.now, delivered_at: null,
     acknowledged_at: null, executed_at: null, reported_at: null, expires_at: d.action === 'open' ? d.expiresAt : null, updated_at: t.now,
   };
+}
+
+/**
+ * A copy whose open failed or expired has no position to act on, but the reconciler may
+ * still re-open it: its link follows the master meanwhile (levels, partial closes), and a
+ * master close ends it — else the reconciler would re-open a position the master no longer holds.
+ */
+function dormantLink(
+  f: FollowerSlice, signal: MasterSignal, plan: (link: LinkedPosition) => CopyDecision, orderId: string, masterAccountId: string, now: number,
+): LinkRow | null {
+  const link = f.link;
+  if (!link || (link.status !== 'failed' && link.status !== 'expired') || signal.type === 'position.opened') return null;
+  const asIfOpen = plan({ ticket: link.ticket, openVolume: link.open_volume, symbol: link.symbol, side: link.side as 'buy' | 'sell', masterVolume: link.master_volume });
+  if (asIfOpen.action === 'skip') return null;
+  if (asIfOpen.action === 'close') return { ...link, status: 'closed', closed_at: now, updated_at: now };
+  return nextLink(f, signal, asIfOpen, orderId, masterAccountId, now);
 }
 
 /** The link as the expected book now has it. */

@@ -8,6 +8,7 @@ import {
   describeReason,
   parsePositionTag,
   reconcile,
+  tagMatches,
   withDefaults,
   type Correction,
   type ExpectedPosition,
@@ -55,6 +56,19 @@ function expectedFrom(link: LinkRow): ExpectedPosition {
   };
 }
 
+/** Master positions of one subscription whose copy orders changed after `since`. */
+async function positionsChangedSince(db: Db, groupId: string, followerAccountId: string, since: number): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('copy_orders')
+    .select('master_position_id')
+    .distinct()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('updated_at', '>', since)
+    .execute();
+  return new Set(rows.map((r) => r.master_position_id));
+}
+
 /** Reconciles every subscription of one follower. */
 export async function reconcileFollower(deps: GatewayDeps, followerAccountId: string): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { followerAccountId, corrections: [] };
@@ -84,10 +98,22 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
       });
       const busy = new Set((await inFlightOrders(tx.trx, sub.group_id, followerAccountId)).map((o) => o.master_position_id));
       const failed = await failedOrdersSince(tx.trx, sub.group_id, followerAccountId, now - FAILED_WINDOW_MS);
+      // A snapshot cannot judge a position that changed after it arrived (a partial close
+      // executed, a new MT4 ticket reported): it would trim the volume again or relink the old
+      // ticket. Such positions, and what the snapshot shows of them, wait for the next snapshot.
+      const snapshotAt = snapshot?.receivedAt ?? 0;
+      const changed = await positionsChangedSince(tx.trx, sub.group_id, followerAccountId, snapshotAt);
+      const live = mine.filter((l) => l.status !== 'closed');
+      const settled = (l: LinkRow) => l.ticket === null || l.status === 'failed' || l.status === 'expired' || (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
+      const unsettled = live.filter((l) => !settled(l));
+      const judged = reported.filter((r) => {
+        const tag = parsePositionTag(r.comment);
+        return !unsettled.some((l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)));
+      });
       const corrections = reconcile({
-        expected: mine.filter((l) => l.status !== 'closed').map(expectedFrom),
-        reported,
-        snapshotAt: snapshot?.receivedAt ?? 0,
+        expected: live.filter(settled).map(expectedFrom),
+        reported: judged,
+        snapshotAt,
         failedOrders: failed.map((o) => ({ masterPositionId: o.master_position_id, kind: o.kind as 'open', status: o.status as 'failed', at: o.updated_at, orderId: o.order_id })),
         recentlyClosed: mine.filter((l) => l.status === 'closed' && l.closed_at !== null).map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, closedAt: l.closed_at! })),
         now,

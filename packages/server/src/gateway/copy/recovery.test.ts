@@ -368,6 +368,12 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect(expiredEvent).toMatchObject({ delivered_at: null, acked_by_session: 'gateway:expired' });
       expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status, l.ticket === null])).toEqual([['801', 'expired', true], ['802', 'open', false]]);
 
+      // While the master still holds 801, the reconciler never resurrects the expired open; it
+      // tells the operator (SPEC §3: re-open while young, otherwise alert).
+      expect(await corrections(p)).toEqual([{ follower: 'F4', groupId: g, kind: 'alert', masterPositionId: '801', reason: 'signal_too_old' }]);
+      expect((await orders(p, 'F4')).filter((o) => o.origin === 'reconcile')).toEqual([]);
+      expect((await alerts(p)).map((a) => [a.code, a.account_id])).toEqual([['signal_too_old', 'F4']]);
+
       // Later exits of the expired position have nothing to address.
       const modify801 = await master.signal({ type: 'position.modified', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, sl: 1.09 });
       const close801 = await master.signal({ type: 'position.closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.101, dealTicket: 13 });
@@ -379,14 +385,13 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect(close802.copies).toHaveLength(1);
       await f.drain();
       expect(book(f)).toEqual([]);
-      expect(f.received.some((e) => e.payload.masterPositionId === '801')).toBe(false);
+      expect(f.received.some((e) => e.type.startsWith('trade.') && e.payload.masterPositionId === '801')).toBe(false);
       expect(increasing(f.received.map((e) => e.sequence))).toBe(true);
 
-      // The reconciler never resurrects the expired open; it tells the operator (SPEC §3: re-open
-      // while young, otherwise alert).
+      // The master closed 801: its waiting link ended, so there is nothing left to re-open or alert about.
+      expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status])).toEqual([['801', 'closed'], ['802', 'closed']]);
       p.clock.advance(1_000);
-      expect(await corrections(p)).toEqual([{ follower: 'F4', groupId: g, kind: 'alert', masterPositionId: '801', reason: 'signal_too_old' }]);
-      expect((await orders(p, 'F4')).filter((o) => o.origin === 'reconcile')).toEqual([]);
+      expect(await corrections(p)).toEqual([]);
       expect((await alerts(p)).map((a) => [a.code, a.account_id])).toEqual([['signal_too_old', 'F4']]);
     });
 

@@ -1,0 +1,78 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { SubscriptionSettings } from '@kopitra/contracts';
+import { useApi } from '../../shared/api/api-context';
+import { resources } from '../../shared/api/query-keys';
+import type { Page } from '../../shared/api/types';
+
+export interface Subscription {
+  accountId: string;
+  settings: SubscriptionSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Group {
+  groupId: string;
+  name: string;
+  masterAccountId: string;
+  status: 'active' | 'paused';
+  createdAt: string;
+  updatedAt: string;
+  followers?: Subscription[];
+}
+
+export interface GroupAnalytics {
+  copiedTrades: number;
+  copyOrders: number;
+  successRate: number | null;
+  latencyMs: Record<string, { p50: number | null; p90: number | null }>;
+  profit: number;
+}
+
+const path = (groupId: string) => `/api/admin/groups/${encodeURIComponent(groupId)}`;
+
+export function useGroups() {
+  const api = useApi();
+  return useQuery({ queryKey: [resources.groups, 'list'], queryFn: () => api.get<Page<Group>>('/api/admin/groups') });
+}
+
+export function useGroup(groupId: string) {
+  const api = useApi();
+  return useQuery({ queryKey: [resources.groups, 'detail', groupId], queryFn: () => api.get<Group>(path(groupId)) });
+}
+
+export function useGroupAnalytics(groupId: string) {
+  const api = useApi();
+  return useQuery({ queryKey: [resources.analytics, 'group', groupId], queryFn: () => api.get<GroupAnalytics>(`/api/admin/analytics/groups/${encodeURIComponent(groupId)}`) });
+}
+
+function useGroupMutation<V, R>(fn: (v: V) => Promise<R>) {
+  const client = useQueryClient();
+  return useMutation({ mutationFn: fn, onSuccess: () => client.invalidateQueries({ queryKey: [resources.groups] }) });
+}
+
+export function useCreateGroup() {
+  const api = useApi();
+  return useGroupMutation((body: { name: string; masterAccountId: string }) => api.post<Group>('/api/admin/groups', body));
+}
+
+export function usePatchGroup(groupId: string) {
+  const api = useApi();
+  return useGroupMutation((body: { name?: string; status?: 'active' | 'paused' }) => api.patch<Group>(path(groupId), body));
+}
+
+export function useDeleteGroup(groupId: string) {
+  const api = useApi();
+  return useGroupMutation(() => api.delete(path(groupId)));
+}
+
+/** Subscribes a follower or replaces all its settings (unset fields take their defaults). */
+export function usePutFollower(groupId: string) {
+  const api = useApi();
+  return useGroupMutation((v: { accountId: string; settings: Record<string, unknown> }) => api.put(`${path(groupId)}/followers/${encodeURIComponent(v.accountId)}`, v.settings));
+}
+
+export function useRemoveFollower(groupId: string) {
+  const api = useApi();
+  return useGroupMutation((accountId: string) => api.delete(`${path(groupId)}/followers/${encodeURIComponent(accountId)}`));
+}

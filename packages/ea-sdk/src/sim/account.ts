@@ -1,0 +1,175 @@
+/**
+ * The broker side of a simulated terminal: balance, open positions and deal history. It
+ * outlives any one terminal process, so a restarted terminal finds its positions — and the
+ * copy orders it already executed — exactly as an EA finds them in MetaTrader's history.
+ */
+import type { ExecutionRequest, HeartbeatPayload, Side, SnapshotPosition } from '@kopitra/contracts';
+import type { PriceFeed } from './price-feed.js';
+import { roundVolume, type SimSymbol } from './symbols.js';
+
+/** One open position. */
+export interface SimPosition {
+  ticket: string;
+  symbol: string;
+  side: Side;
+  volume: number;
+  openPrice: number;
+  sl: number | null;
+  tp: number | null;
+  comment: string;
+  magic: number;
+  openedAt: number;
+}
+
+/** What closing (part of) a position did. */
+export interface CloseResult {
+  readonly closedVolume: number;
+  readonly profit: number;
+  /** The rest of a partially closed position; on MT4 it has a new ticket. */
+  readonly rest: SimPosition | null;
+}
+
+export interface SimAccountOptions {
+  balance?: number;
+  currency?: string;
+  leverage?: number;
+  /** First ticket number this account hands out. */
+  firstTicket?: number;
+  /** First deal number this account hands out. */
+  firstDeal?: number;
+}
+
+/** Everything a `SimAccount` holds, as JSON (to keep a book across process restarts). */
+export interface SimAccountState {
+  balance: number;
+  currency: string;
+  leverage: number;
+  nextTicket: number;
+  nextDeal: number;
+  positions: SimPosition[];
+  executed: ExecutionRequest[];
+}
+
+/** A trading account at the simulated broker. */
+export class SimAccount {
+  balance: number;
+  readonly currency: string;
+  readonly leverage: number;
+  readonly positions = new Map<string, SimPosition>();
+  /** Execution reports already produced, by copy order id (the EA's deal history). */
+  readonly executed = new Map<string, ExecutionRequest>();
+  private nextTicket: number;
+  private nextDeal: number;
+
+  /** Opens an account with a starting balance. */
+  constructor(opts: SimAccountOptions = {}) {
+    this.balance = opts.balance ?? 10_000;
+    this.currency = opts.currency ?? 'USD';
+    this.leverage = opts.leverage ?? 100;
+    this.nextTicket = opts.firstTicket ?? 1_000_001;
+    this.nextDeal = opts.firstDeal ?? 7_000_001;
+  }
+
+  /** Restores an account saved with `toJSON()`. */
+  static fromJSON(state: SimAccountState): SimAccount {
+    const a = new SimAccount({ balance: state.balance, currency: state.currency, leverage: state.leverage, firstTicket: state.nextTicket, firstDeal: state.nextDeal });
+    for (const p of state.positions) a.positions.set(p.ticket, { ...p });
+    for (const e of state.executed) a.executed.set(e.orderId, e);
+    return a;
+  }
+
+  /** The account as JSON; keeps the last `keepExecuted` execution reports. */
+  toJSON(keepExecuted = 1000): SimAccountState {
+    return {
+      balance: this.balance, currency: this.currency, leverage: this.leverage, nextTicket: this.nextTicket, nextDeal: this.nextDeal,
+      positions: [...this.positions.values()], executed: [...this.executed.values()].slice(-keepExecuted),
+    };
+  }
+
+  /** A fresh ticket number. */
+  issueTicket(): string {
+    return String(this.nextTicket++);
+  }
+
+  /** A fresh deal number: deal tickets are the master's idempotency keys, so they never repeat. */
+  issueDeal(): string {
+    return String(this.nextDeal++);
+  }
+
+  /** Adds a position at `price` and returns it. */
+  open(p: Omit<SimPosition, 'ticket'>): SimPosition {
+    const pos: SimPosition = { ...p, ticket: this.issueTicket() };
+    this.positions.set(pos.ticket, pos);
+    return pos;
+  }
+
+  /** The position with this ticket, else the one whose comment is this tag (a cut tag matches by prefix). */
+  find(ticket: string | null | undefined, tag: string | null | undefined): SimPosition | undefined {
+    if (ticket && this.positions.has(ticket)) return this.positions.get(ticket);
+    if (!tag) return undefined;
+    return [...this.positions.values()].find((p) => p.comment === tag || (p.comment.length >= 31 && tag.startsWith(p.comment)));
+  }
+
+  /**
+   * Closes `volume` of a position at `price` (all of it when `volume` is at least what is
+   * open). With `newTicket` the rest gets a new ticket, as MT4 does.
+   */
+  close(ticket: string, volume: number, price: number, spec: SimSymbol, opts: { newTicket?: boolean } = {}): CloseResult {
+    const pos = this.positions.get(ticket);
+    if (!pos) throw new Error(`no position ${ticket}`);
+    const step = spec.spec.volumeStep;
+    const closedVolume = Math.min(pos.volume, roundVolume(volume, step));
+    const profit = profitOf(pos, price, spec, closedVolume);
+    this.balance = Math.round((this.balance + profit) * 100) / 100;
+    const restVolume = roundVolume(pos.volume - closedVolume, step);
+    this.positions.delete(ticket);
+    if (restVolume < spec.spec.volumeMin - 1e-9) return { closedVolume: pos.volume, profit, rest: null };
+    const rest: SimPosition = { ...pos, volume: restVolume, ticket: opts.newTicket ? this.issueTicket() : pos.ticket };
+    this.positions.set(rest.ticket, rest);
+    return { closedVolume, profit, rest };
+  }
+
+  /** Floating profit of every position at current prices. */
+  floating(feed: PriceFeed): number {
+    let sum = 0;
+    for (const p of this.positions.values()) {
+      const s = feed.symbol(p.symbol);
+      if (!s) continue;
+      const q = feed.quote(p.symbol);
+      sum += profitOf(p, p.side === 'buy' ? q.bid : q.ask, s, p.volume);
+    }
+    return Math.round(sum * 100) / 100;
+  }
+
+  /** Margin in use: notional (price × volume × tick value ÷ tick size) over leverage. */
+  margin(feed: PriceFeed): number {
+    let sum = 0;
+    for (const p of this.positions.values()) {
+      const s = feed.symbol(p.symbol);
+      if (!s) continue;
+      sum += (p.openPrice * p.volume * s.spec.tickValue) / s.spec.tickSize / this.leverage;
+    }
+    return Math.round(sum * 100) / 100;
+  }
+
+  /** The `ea.heartbeat` payload for this account now. */
+  heartbeat(feed: PriceFeed, latencyMs?: number): HeartbeatPayload {
+    const equity = Math.round((this.balance + this.floating(feed)) * 100) / 100;
+    const margin = this.margin(feed);
+    return { balance: this.balance, equity, margin, freeMargin: Math.round((equity - margin) * 100) / 100, openPositions: this.positions.size, ...(latencyMs !== undefined ? { latencyMs } : {}) };
+  }
+
+  /** The `ea.sync_snapshot` positions. */
+  snapshot(): SnapshotPosition[] {
+    return [...this.positions.values()].map((p) => ({
+      ticket: p.ticket, symbol: p.symbol, side: p.side, volume: p.volume, openPrice: p.openPrice, sl: p.sl, tp: p.tp, magic: p.magic,
+      ...(p.comment ? { comment: p.comment } : {}),
+    }));
+  }
+}
+
+/** Profit in account currency of closing `volume` of `pos` at `price`. */
+export function profitOf(pos: Pick<SimPosition, 'side' | 'openPrice'>, price: number, symbol: SimSymbol, volume: number): number {
+  const diff = pos.side === 'buy' ? price - pos.openPrice : pos.openPrice - price;
+  return Math.round((diff / symbol.spec.tickSize) * symbol.spec.tickValue * volume * 100) / 100;
+}

@@ -1,0 +1,189 @@
+/**
+ * A simulated follower terminal: executes the `trade.*` events of its outbox against the
+ * simulated broker (latency, slippage, rejections), reports every execution, acknowledges,
+ * heartbeats with balance and equity, and sends its book as `ea.sync_snapshot` on
+ * `sync.request`, at start and periodically.
+ */
+import { ManualOrderRequest, SessionInitAckPayload, type ExecutionRequest, type OutboxEvent } from '@kopitra/contracts';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { SimBroker, type BrokerOptions } from './broker.js';
+import { FollowerExecutor, type Execution } from './executor.js';
+import { SimTerminal, describe, type TerminalOptions } from './terminal.js';
+
+export interface FollowerOptions extends TerminalOptions, BrokerOptions {
+  /** Give the rest of a partial close a new ticket, as MT4 does (default: on MT4). */
+  newTicketOnPartialClose?: boolean;
+  /** Send `ea.sync_snapshot` this often (default 30 000 ms; 0 = only at start and on request). */
+  snapshotIntervalMs?: number;
+  /** Called after each execution was reported. */
+  onExecution?: (execution: Execution, event: OutboxEvent) => void;
+}
+
+/** Counts of what a follower did. */
+export interface FollowerStats {
+  events: number;
+  executions: number;
+  filled: number;
+  rejected: number;
+  failed: number;
+  replayed: number;
+  snapshots: number;
+}
+
+/** A follower terminal. */
+export class SimFollower extends SimTerminal {
+  readonly executor: FollowerExecutor;
+  readonly stats: FollowerStats = { events: 0, executions: 0, filled: 0, rejected: 0, failed: 0, replayed: 0, snapshots: 0 };
+  private lane: Promise<unknown> = Promise.resolve();
+
+  /** Creates the terminal; `start()` connects it. */
+  constructor(readonly followerOptions: FollowerOptions) {
+    super('follower', followerOptions);
+    const broker = new SimBroker(this.prng.fork('broker'), this.feed, this.clock, {
+      rejectRate: followerOptions.rejectRate ?? 0,
+      latencyMs: followerOptions.latencyMs ?? [5, 30],
+      slippagePoints: followerOptions.slippagePoints ?? 3,
+    });
+    this.executor = new FollowerExecutor(this.account, this.feed, broker, this.clock, {
+      newTicketOnPartialClose: followerOptions.newTicketOnPartialClose ?? followerOptions.platform === 'MT4',
+    });
+  }
+
+  /** Connects, sends the catalogue and a snapshot, and starts executing. Resolves once running. */
+  async start(): Promise<this> {
+    await this.boot();
+    await this.snapshot();
+    this.consume((event) => this.handle(event));
+    const every = this.followerOptions.snapshotIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.background(
+        (async () => {
+          while (!this.signal.aborted) {
+            await this.clock.sleep(every, this.signal);
+            if (this.signal.aborted) break;
+            await this.snapshot().catch((err: unknown) => this.log(`snapshot failed: ${describe(err)}`));
+          }
+        })(),
+      );
+    }
+    return this;
+  }
+
+  /**
+   * Runs `fn` after everything queued before it. An MQL EA is single-threaded (WebRequest
+   * blocks), so its snapshots never overtake its execution reports; the gateway dates a
+   * snapshot by its arrival, and one taken before a fill but arriving after its report would
+   * look like a position closed by hand.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends the book as `ea.sync_snapshot`, in turn with executions. */
+  snapshot(): Promise<void> {
+    return this.sendSnapshot();
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    await this.client.syncSnapshot(this.account.snapshot(), this.signal);
+    this.stats.snapshots++;
+  }
+
+  /** Handles one outbox event (in turn with snapshots); throwing leaves it unacknowledged for a retry. */
+  handle(event: OutboxEvent): Promise<void> {
+    return this.serial(() => this.handleNow(event));
+  }
+
+  private async handleNow(event: OutboxEvent): Promise<void> {
+    this.stats.events++;
+    switch (event.type) {
+      case 'trade.started':
+      case 'trade.modified':
+      case 'trade.partial_close':
+      case 'trade.closed': {
+        const execution = await this.executor.execute(event);
+        if (execution) await this.report(execution, event);
+        return;
+      }
+      case 'sync.request':
+        await this.sendSnapshot();
+        this.log('sent sync snapshot on request');
+        return;
+      case 'session.init_ack': {
+        const ack = SessionInitAckPayload.safeParse(event.payload);
+        if (ack.success && ack.data.symbolCatalogRequested) await this.client.symbolCatalog(this.symbols.map((s) => s.spec), this.signal);
+        if (ack.success && ack.data.syncSnapshotRequested) await this.sendSnapshot();
+        return;
+      }
+      case 'order.command':
+        return this.manual(event);
+      case 'error.alert':
+        this.log(`alert: ${String(event.payload['message'] ?? event.payload['code'] ?? '')}`);
+        return;
+      case 'session.shutdown':
+        this.log(`session shut down: ${String(event.payload['reason'])} ${String(event.payload['message'] ?? '')}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async report(execution: Execution, event: OutboxEvent): Promise<void> {
+    const r: ExecutionRequest = execution.report;
+    try {
+      await this.client.reportExecution(r, { signal: this.signal });
+    } catch (err) {
+      // The gateway already closed this order (expired, or reported before): nothing to redo.
+      if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) throw err;
+      this.log(`execution report for ${r.orderId} not taken: ${describe(err)}`);
+    }
+    if (execution.notice && !execution.replayed) await this.client.executionNotice(execution.notice, this.signal);
+    this.stats.executions++;
+    if (execution.replayed) this.stats.replayed++;
+    else if (r.status === 'filled') this.stats.filled++;
+    else if (r.status === 'rejected') this.stats.rejected++;
+    else this.stats.failed++;
+    this.log(`${execution.line} (order ${r.orderId}, ${event.type} #${event.sequence})`);
+    this.followerOptions.onExecution?.(execution, event);
+  }
+
+  /** A manual `order.command` from an operator: executed on the book, reported as a notice. */
+  private async manual(event: OutboxEvent): Promise<void> {
+    const parsed = ManualOrderRequest.safeParse(event.payload);
+    const commandId = String(event.payload['commandId'] ?? event.eventId);
+    if (!parsed.success) {
+      await this.client.reportError(`order.command ${commandId} not understood`, 'invalid_command', this.signal);
+      return;
+    }
+    const c = parsed.data;
+    const now = this.clock.now();
+    let message: string;
+    if (c.action === 'open') {
+      const s = this.feed.symbol(c.symbol);
+      if (!s) message = `unknown symbol ${c.symbol}`;
+      else {
+        const q = this.feed.quote(c.symbol);
+        const pos = this.account.open({ symbol: c.symbol, side: c.side, volume: c.volume, openPrice: c.side === 'buy' ? q.ask : q.bid, sl: c.sl ?? null, tp: c.tp ?? null, comment: c.comment ?? '', magic: 0, openedAt: now });
+        message = `opened ticket ${pos.ticket}`;
+      }
+    } else if (c.action === 'close' || c.action === 'close_all') {
+      const targets = c.action === 'close' ? [this.account.positions.get(c.ticket)].filter((p) => p !== undefined) : [...this.account.positions.values()].filter((p) => !c.symbol || p.symbol === c.symbol);
+      for (const p of targets) {
+        const q = this.feed.quote(p.symbol);
+        this.account.close(p.ticket, c.action === 'close' ? (c.volume ?? p.volume) : p.volume, p.side === 'buy' ? q.bid : q.ask, this.feed.symbol(p.symbol)!);
+      }
+      message = `closed ${targets.map((p) => p.ticket).join(', ') || 'nothing'}`;
+    } else {
+      const pos = this.account.positions.get(c.ticket);
+      if (pos) {
+        if (c.sl !== undefined) pos.sl = c.sl;
+        if (c.tp !== undefined) pos.tp = c.tp;
+      }
+      message = pos ? `modified ticket ${c.ticket}` : `no ticket ${c.ticket}`;
+    }
+    await this.client.executionNotice({ message: `order.command ${commandId} ${c.action}: ${message}` }, this.signal);
+    this.log(`manual ${c.action}: ${message}`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A master trader on a seeded random schedule: opens, modifies SL/TP, partially closes and
+ * closes positions in its own book, and describes each as the `POST /signals` body an EA
+ * would send. Pure apart from the book it keeps: the same seed gives the same signals.
+ */
+import type { SignalRequest } from '@kopitra/contracts';
+import type { SimAccount, SimPosition } from './account.js';
+import type { PriceFeed } from './price-feed.js';
+import type { Prng } from './prng.js';
+import { floorVolume, roundPrice, type SimSymbol } from './symbols.js';
+
+export interface MasterScriptOptions {
+  /** Most positions open at once (default 6). */
+  maxOpenPositions?: number;
+  /** Share of opens that set a stop loss (default 0.85). */
+  slRate?: number;
+  /** Magic number of the master's trades (default 0: placed by hand). */
+  magic?: number;
+}
+
+/** One planned master action. */
+export interface MasterStep {
+  readonly request: SignalRequest;
+  /** A one-line summary for logs. */
+  readonly line: string;
+}
+
+/** Decides the master's next trade and applies it to its book. */
+export class MasterScript {
+
+  constructor(
+    private readonly prng: Prng,
+    readonly account: SimAccount,
+    readonly feed: PriceFeed,
+    private readonly options: MasterScriptOptions = {},
+  ) {}
+
+  /** The next action at time `now` (epoch ms), already applied to the book. */
+  next(now: number): MasterStep {
+    this.feed.tick();
+    const open = [...this.account.positions.values()];
+    const max = this.options.maxOpenPositions ?? 6;
+    const roll = this.prng.next();
+    if (open.length === 0 || (open.length < max && roll < 0.4)) return this.open(now);
+    const pos = this.prng.pick(open);
+    const s = this.feed.symbol(pos.symbol)!;
+    if (roll < 0.6) return this.modify(now, pos, s);
+    if (roll < 0.75 && pos.volume >= 2 * s.spec.volumeMin - 1e-9) return this.partial(now, pos, s);
+    return this.close(now, pos, s);
+  }
+
+  private levels(side: 'buy' | 'sell', price: number, s: SimSymbol): { sl: number | null; tp: number | null } {
+    const pt = s.spec.point;
+    const sign = side === 'buy' ? 1 : -1;
+    const sl = this.prng.chance(this.options.slRate ?? 0.85) ? roundPrice(price - sign * this.prng.int(150, 600) * pt, s.spec.digits) : null;
+    const tp = this.prng.chance(0.7) ? roundPrice(price + sign * this.prng.int(200, 1200) * pt, s.spec.digits) : null;
+    return { sl, tp };
+  }
+
+  private base(now: number, pos: SimPosition) {
+    return { masterPositionId: pos.ticket, symbol: pos.symbol, side: pos.side, occurredAt: new Date(now).toISOString(), magic: pos.magic };
+  }
+
+  private open(now: number): MasterStep {
+    const s = this.prng.pick(this.feed.symbols);
+    const side = this.prng.chance(0.5) ? 'buy' : 'sell';
+    const volume = this.prng.pick(s.lots.filter((l) => l >= s.spec.volumeMin));
+    const q = this.feed.quote(s.spec.symbol);
+    const price = side === 'buy' ? q.ask : q.bid;
+    const { sl, tp } = this.levels(side, price, s);
+    const pos = this.account.open({ symbol: s.spec.symbol, side, volume, openPrice: price, sl, tp, comment: '', magic: this.options.magic ?? 0, openedAt: now });
+    const deal = this.account.issueDeal();
+    return {
+      request: { ...this.base(now, pos), type: 'position.opened', volume, price, sl, tp, dealTicket: deal },
+      line: `open #${pos.ticket} ${pos.symbol} ${side} ${volume} @ ${price}${sl !== null ? ` sl ${sl}` : ''}${tp !== null ? ` tp ${tp}` : ''}`,
+    };
+  }
+
+  private modify(now: number, pos: SimPosition, s: SimSymbol): MasterStep {
+    const q = this.feed.quote(pos.symbol);
+    const { sl, tp } = this.levels(pos.side, pos.side === 'buy' ? q.bid : q.ask, s);
+    pos.sl = sl;
+    pos.tp = tp;
+    const signalId = `mod-${pos.ticket}-${this.account.issueDeal()}`;
+    return {
+      request: { ...this.base(now, pos), type: 'position.modified', signalId, volume: pos.volume, price: pos.openPrice, sl, tp },
+      line: `modify #${pos.ticket} ${pos.symbol} sl ${sl ?? '-'} tp ${tp ?? '-'}`,
+    };
+  }
+
+  private partial(now: number, pos: SimPosition, s: SimSymbol): MasterStep {
+    const step = s.spec.volumeStep;
+    const fraction = this.prng.pick([0.25, 0.5, 0.5, 0.75]);
+    const volume = Math.max(s.spec.volumeMin, floorVolume(pos.volume * fraction, step));
+    const q = this.feed.quote(pos.symbol);
+    const price = pos.side === 'buy' ? q.bid : q.ask;
+    const ticket = pos.ticket;
+    const result = this.account.close(ticket, volume, price, s);
+    const deal = this.account.issueDeal();
+    const remaining = result.rest?.volume ?? 0;
+    const type = result.rest ? 'position.partially_closed' : 'position.closed';
+    return {
+      request: { ...this.base(now, pos), type, volume: result.closedVolume, remainingVolume: remaining, price, dealTicket: deal },
+      line: `${result.rest ? 'partial close' : 'close'} #${ticket} ${pos.symbol} ${result.closedVolume} of ${pos.volume} @ ${price} (rest ${remaining}) profit ${result.profit}`,
+    };
+  }
+
+  private close(now: number, pos: SimPosition, s: SimSymbol): MasterStep {
+    const q = this.feed.quote(pos.symbol);
+    const price = pos.side === 'buy' ? q.bid : q.ask;
+    const result = this.account.close(pos.ticket, pos.volume, price, s);
+    const deal = this.account.issueDeal();
+    return {
+      request: { ...this.base(now, pos), type: 'position.closed', volume: result.closedVolume, remainingVolume: 0, price, dealTicket: deal },
+      line: `close #${pos.ticket} ${pos.symbol} ${result.closedVolume} @ ${price} profit ${result.profit}`,
+    };
+  }
+}
