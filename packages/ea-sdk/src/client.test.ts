@@ -29,13 +29,16 @@ import {
   ServerError,
   SessionConflictError,
   SessionEndedError,
+  SessionShutdownError,
   errorFromResponse,
 } from './errors.js';
+import { SimFollower } from './sim/follower.js';
 import { symbolCatalogue } from './sim/symbols.js';
 import type { FetchLike } from './transport.js';
 import { runEaCommand } from './cli.js';
 
 const HEARTBEAT_SEC = 7;
+const ADMIN = { email: 'admin@sdk-test.local', password: 'admin-password-sdk-0123' };
 
 interface Gateway {
   platform: Platform;
@@ -47,7 +50,7 @@ interface Gateway {
 async function startGateway(): Promise<Gateway> {
   const target = (await freshTarget('sqlite'))!;
   const clock = new ManualClock(Date.now());
-  const config = loadConfig({ PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_DATA_DIR: tempDir(), KOPITRA_HEARTBEAT_INTERVAL_SEC: String(HEARTBEAT_SEC), KOPITRA_BUS_POLL_MS: '50' });
+  const config = loadConfig({ PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_DATA_DIR: tempDir(), KOPITRA_HEARTBEAT_INTERVAL_SEC: String(HEARTBEAT_SEC), KOPITRA_BUS_POLL_MS: '50', KOPITRA_ADMIN_EMAIL: ADMIN.email, KOPITRA_ADMIN_PASSWORD: ADMIN.password });
   const platform = await startPlatform(config, { clock, databaseTarget: target, sweeper: false, consoleDir: null, logger: pino({ level: 'silent' }), print: () => undefined });
   return { platform, clock, target, url: platform.url };
 }
@@ -262,6 +265,47 @@ describe('KopitraClient against a listening gateway', () => {
     expect((await c.heartbeat({ balance: 1, equity: 1, margin: 0, openPositions: 0 })).accepted).toBe(1);
     expect(created).toEqual([first.sessionId, second.sessionId, c.session!.sessionId]);
     expect(new Set(created).size).toBe(3);
+  });
+
+  /** Signs in as the configured admin and calls the management API. */
+  const operator = async (method: string, path: string, body: unknown) => {
+    const login = await fetch(`${g.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    const { token } = (await login.json()) as { token: string };
+    const res = await fetch(`${g.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `op-${Math.random()}` }, body: JSON.stringify(body) });
+    expect(res.status).toBeLessThan(300);
+    return res.json();
+  };
+
+  it('does not come back after an operator terminated the session (reconnectAfterSec: null)', async () => {
+    await approvedAccount(g, 'F1');
+    const created: string[] = [];
+    const c = client('F1', { onSession: (s) => created.push(s.sessionId) });
+    const s = await c.connect();
+    await operator('POST', `/api/admin/sessions/${s.sessionId}/terminate`, { reason: 'maintenance' });
+    const err = await c.heartbeat({ balance: 1, equity: 1, margin: 0, openPositions: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionShutdownError);
+    expect(err).toMatchObject({ reason: 'terminated', message: 'maintenance' });
+    await expect(c.poll()).rejects.toBeInstanceOf(SessionShutdownError);
+    expect(created).toEqual([s.sessionId]);
+    const unacked = await g.platform.database.db.selectFrom('outbox_events').select('type').where('account_id', '=', 'F1').where('acked_at', 'is', null).execute();
+    expect(unacked).toEqual([]);
+  });
+
+  it('lets a simulated follower carry out a manual order.command and report its outcome', async () => {
+    const key = await approvedAccount(g, 'F1');
+    const f = new SimFollower({ gateway: g.url, accountId: 'F1', authKey: key, wait: 5, snapshotIntervalMs: 0 });
+    clients.push(f.client);
+    await f.start();
+    const queued = (await operator('POST', `/trade-agent/v1/sessions/${f.client.session!.sessionId}/orders`, { action: 'open', symbol: 'EURUSD', side: 'buy', volume: 0.2, comment: 'by hand' })) as { commandId: string };
+    await expect.poll(() => f.account.positions.size, { timeout: 5000 }).toBe(1);
+    const ticket = [...f.account.positions.keys()][0];
+    await expect
+      .poll(async () => {
+        const rows = await g.platform.database.db.selectFrom('inbox_events').select('payload').where('account_id', '=', 'F1').where('event_type', '=', 'ea.execution_notice').execute();
+        return rows.map((r) => JSON.parse(r.payload));
+      })
+      .toEqual([{ commandId: queued.commandId, action: 'open', status: 'filled', ticket, message: `opened ticket ${ticket}` }]);
+    await f.stop();
   });
 
   it('sends heartbeats on the advertised interval', async () => {

@@ -216,11 +216,37 @@ export class KopitraClient {
           this.shutdown = new SessionShutdownError('takeover', 'Another terminal took over this account.');
           throw this.shutdown;
         }
+        // Ended by someone else (an operator, a takeover): its shutdown says whether to come back.
+        if (err.code === 'session_terminated' && this.current?.token === session.token) {
+          const final = await this.collectShutdown(session.token, s);
+          if (final) throw final;
+        }
         const fresh = await this.renew(session.token, s);
         return await fn(fresh.token, s);
       }
     } finally {
       dispose();
+    }
+  }
+
+  /**
+   * Reads what an ended session may still fetch — its own `session.shutdown` — acknowledges
+   * it and applies it. Returns the error that ends this client, if the shutdown says so.
+   */
+  private async collectShutdown(token: string, signal: AbortSignal): Promise<SessionShutdownError | null> {
+    try {
+      const res = await this.transport.send({ method: 'GET', path: '/sessions/current/outbox', token, query: { cursor: 0, limit: 100 }, schema: OutboxResponse, expect: [200], signal, retry: false });
+      if (res.events.length === 0) return null;
+      await this.transport.send({
+        method: 'POST', path: '/sessions/current/inbox', token, idempotencyKey: this.newKey(), schema: InboxResponse, expect: [202], signal,
+        body: { events: res.events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })) },
+      });
+      let final: SessionShutdownError | null = null;
+      for (const e of res.events) final = this.noteHandled(e) ?? final;
+      return final;
+    } catch {
+      // Nothing left to fetch (the gateway answers 401 again): just a lapsed or released session.
+      return null;
     }
   }
 
@@ -280,13 +306,14 @@ export class KopitraClient {
 
   /**
    * @internal Bookkeeping after an event was handled: `session.shutdown` ends the session;
-   * takeover, rejection or a disabled account end the client too.
+   * with `reconnectAfterSec: null` (taken over, rejected, terminated or disabled by an
+   * operator) it ends the client too — a terminal must not come back on its own.
    */
   noteHandled(event: OutboxEvent): SessionShutdownError | null {
     if (event.type !== 'session.shutdown') return null;
     const parsed = SessionShutdownPayload.safeParse(event.payload);
     const reason = parsed.success ? parsed.data.reason : 'terminated';
-    if (FINAL_SHUTDOWN.has(reason)) {
+    if (FINAL_SHUTDOWN.has(reason) || (parsed.success && parsed.data.reconnectAfterSec === null)) {
       this.shutdown = new SessionShutdownError(reason, parsed.success ? parsed.data.message : 'The session was shut down.');
       return this.shutdown;
     }

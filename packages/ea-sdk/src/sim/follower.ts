@@ -83,7 +83,7 @@ export class SimFollower extends SimTerminal {
 
   /** Sends the book as `ea.sync_snapshot`, in turn with executions. */
   snapshot(): Promise<void> {
-    return this.sendSnapshot();
+    return this.serial(() => this.sendSnapshot());
   }
 
   private async sendSnapshot(): Promise<void> {
@@ -149,41 +149,46 @@ export class SimFollower extends SimTerminal {
     this.followerOptions.onExecution?.(execution, event);
   }
 
-  /** A manual `order.command` from an operator: executed on the book, reported as a notice. */
+  /** A manual `order.command` from an operator: executed on the book; its outcome goes back as an `ea.execution_notice`. */
   private async manual(event: OutboxEvent): Promise<void> {
     const parsed = ManualOrderRequest.safeParse(event.payload);
     const commandId = String(event.payload['commandId'] ?? event.eventId);
     if (!parsed.success) {
-      await this.client.reportError(`order.command ${commandId} not understood`, 'invalid_command', this.signal);
+      await this.client.executionNotice({ commandId, action: String(event.payload['action'] ?? 'unknown').slice(0, 32), status: 'failed', message: 'order.command not understood' }, this.signal);
       return;
     }
     const c = parsed.data;
+    const outcome = this.executeManual(c);
+    await this.client.executionNotice({ commandId, action: c.action, ...outcome }, this.signal);
+    this.log(`manual ${c.action} ${outcome.status}: ${outcome.message}`);
+  }
+
+  private executeManual(c: ManualOrderRequest): { status: 'filled' | 'failed'; ticket?: string; message: string } {
     const now = this.clock.now();
-    let message: string;
-    if (c.action === 'open') {
-      const s = this.feed.symbol(c.symbol);
-      if (!s) message = `unknown symbol ${c.symbol}`;
-      else {
+    switch (c.action) {
+      case 'open': {
+        if (!this.feed.symbol(c.symbol)) return { status: 'failed', message: `unknown symbol ${c.symbol}` };
         const q = this.feed.quote(c.symbol);
         const pos = this.account.open({ symbol: c.symbol, side: c.side, volume: c.volume, openPrice: c.side === 'buy' ? q.ask : q.bid, sl: c.sl ?? null, tp: c.tp ?? null, comment: c.comment ?? '', magic: 0, openedAt: now });
-        message = `opened ticket ${pos.ticket}`;
+        return { status: 'filled', ticket: pos.ticket, message: `opened ticket ${pos.ticket}` };
       }
-    } else if (c.action === 'close' || c.action === 'close_all') {
-      const targets = c.action === 'close' ? [this.account.positions.get(c.ticket)].filter((p) => p !== undefined) : [...this.account.positions.values()].filter((p) => !c.symbol || p.symbol === c.symbol);
-      for (const p of targets) {
-        const q = this.feed.quote(p.symbol);
-        this.account.close(p.ticket, c.action === 'close' ? (c.volume ?? p.volume) : p.volume, p.side === 'buy' ? q.bid : q.ask, this.feed.symbol(p.symbol)!);
+      case 'close':
+      case 'close_all': {
+        const targets = c.action === 'close' ? [this.account.positions.get(c.ticket)].filter((p) => p !== undefined) : [...this.account.positions.values()].filter((p) => !c.symbol || p.symbol === c.symbol);
+        if (c.action === 'close' && targets.length === 0) return { status: 'failed', message: `no ticket ${c.ticket}` };
+        for (const p of targets) {
+          const q = this.feed.quote(p.symbol);
+          this.account.close(p.ticket, c.action === 'close' ? (c.volume ?? p.volume) : p.volume, p.side === 'buy' ? q.bid : q.ask, this.feed.symbol(p.symbol)!);
+        }
+        return { status: 'filled', ...(c.action === 'close' ? { ticket: c.ticket } : {}), message: `closed ${targets.map((p) => p.ticket).join(', ') || 'nothing'}` };
       }
-      message = `closed ${targets.map((p) => p.ticket).join(', ') || 'nothing'}`;
-    } else {
-      const pos = this.account.positions.get(c.ticket);
-      if (pos) {
+      case 'modify': {
+        const pos = this.account.positions.get(c.ticket);
+        if (!pos) return { status: 'failed', message: `no ticket ${c.ticket}` };
         if (c.sl !== undefined) pos.sl = c.sl;
         if (c.tp !== undefined) pos.tp = c.tp;
+        return { status: 'filled', ticket: pos.ticket, message: `modified ticket ${c.ticket}` };
       }
-      message = pos ? `modified ticket ${c.ticket}` : `no ticket ${c.ticket}`;
     }
-    await this.client.executionNotice({ message: `order.command ${commandId} ${c.action}: ${message}` }, this.signal);
-    this.log(`manual ${c.action}: ${message}`);
   }
 }

@@ -85,14 +85,22 @@ export async function getSymbolCatalog(db: Db, accountId: string): Promise<Map<s
   return new Map(rows.map((r) => [r.symbol, JSON.parse(r.spec) as SymbolSpec]));
 }
 
-export async function latestInbox(db: Db, accountId: string, eventType: string): Promise<{ payload: unknown; receivedAt: number } | undefined> {
+/**
+ * The latest event of a type, by when it was captured: a snapshot retried after a lost answer
+ * must not count as newer than the trade reports that overtook it. `capturedAt` is the EA's
+ * time, never later than arrival (an EA clock running ahead falls back to arrival).
+ */
+export async function latestInbox(db: Db, accountId: string, eventType: string): Promise<{ payload: unknown; receivedAt: number; capturedAt: number } | undefined> {
   const row = await db
     .selectFrom('inbox_events')
-    .select(['payload', 'received_at'])
+    .select(['payload', 'received_at', 'occurred_at'])
     .where('account_id', '=', accountId)
     .where('event_type', '=', eventType)
+    .orderBy('occurred_at', 'desc')
     .orderBy('received_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? { payload: JSON.parse(row.payload), receivedAt: Number(row.received_at) } : undefined;
+  return row
+    ? { payload: JSON.parse(row.payload), receivedAt: Number(row.received_at), capturedAt: Math.min(Number(row.received_at), Number(row.occurred_at)) }
+    : undefined;
 }

@@ -101,7 +101,7 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
       // A snapshot cannot judge a position that changed after it arrived (a partial close
       // executed, a new MT4 ticket reported): it would trim the volume again or relink the old
       // ticket. Such positions, and what the snapshot shows of them, wait for the next snapshot.
-      const snapshotAt = snapshot?.receivedAt ?? 0;
+      const snapshotAt = snapshot?.capturedAt ?? 0;
       const changed = await positionsChangedSince(tx.trx, sub.group_id, followerAccountId, snapshotAt);
       const live = mine.filter((l) => l.status !== 'closed');
       const settled = (l: LinkRow) => l.ticket === null || l.status === 'failed' || l.status === 'expired' || (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
