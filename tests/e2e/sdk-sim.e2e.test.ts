@@ -8,7 +8,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimFollower, SimMaster, suffixSymbolMap, type FollowerOptions } from '../../packages/ea-sdk/src/index.js';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
+import { dialects, dropTarget, freshTarget, tempDir, urlWithSchema } from '../../packages/server/src/testing/databases.js';
+import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
 import { spawnKopitra, type Spawned } from './support.js';
 
 const ADMIN = { email: 'admin@sdk-e2e.local', password: 'admin-password-sdk-0123' };
@@ -37,16 +38,21 @@ const FOLLOWERS: FollowerSpec[] = [
 const RESTARTED = 'F10';
 const MIRROR = 'F01';
 
-describe('SDK simulators against the spawned all-in-one server', () => {
+describe.each(dialects)('SDK simulators against the spawned all-in-one server on %s', (dialect) => {
   let server: Spawned | undefined;
+  let target: DatabaseTarget | null = null;
   const terminals: Array<{ stop(opts?: { crash?: boolean }): Promise<void> }> = [];
   afterAll(async () => {
     await Promise.all(terminals.map((t) => t.stop().catch(() => undefined)));
     await server?.kill('SIGTERM');
+    await dropTarget(target);
   });
 
-  it('copies a few hundred trades to ten followers and reconciles every book', { timeout: 120_000 }, async () => {
+  it('copies a few hundred trades to ten followers and reconciles every book', { timeout: 120_000 }, async (t) => {
+    target = await freshTarget(dialect);
+    if (!target) return t.skip();
     server = await spawnKopitra(['up'], {
+      DATABASE_URL: target.dialect === 'sqlite' ? target.file : urlWithSchema(target),
       KOPITRA_DATA_DIR: tempDir(),
       KOPITRA_ADMIN_EMAIL: ADMIN.email,
       KOPITRA_ADMIN_PASSWORD: ADMIN.password,

@@ -164,18 +164,32 @@ export async function failedOrdersSince(db: Db, groupId: string, followerAccount
 
 // --- position links --------------------------------------------------------------------
 
-export async function linksForMasterPosition(db: Db, masterAccountId: string, masterPositionId: string): Promise<LinkRow[]> {
-  return db.selectFrom('position_links').selectAll().where('master_account_id', '=', masterAccountId).where('master_position_id', '=', masterPositionId).execute();
+/**
+ * Writers of links (fan-out, executions, reconciliation) take row locks on PostgreSQL, where
+ * transactions run concurrently, always in (follower, group, master position) order; SQLite
+ * transactions are serialised already and has no FOR UPDATE.
+ */
+export type LinkLock = boolean;
+
+export async function linksForMasterPosition(db: Db, masterAccountId: string, masterPositionId: string, lock: LinkLock = false): Promise<LinkRow[]> {
+  const q = db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('master_account_id', '=', masterAccountId)
+    .where('master_position_id', '=', masterPositionId)
+    .orderBy('follower_account_id')
+    .orderBy('group_id');
+  return (lock ? q.forUpdate() : q).execute();
 }
 
-export async function getLink(db: Db, groupId: string, followerAccountId: string, masterPositionId: string): Promise<LinkRow | undefined> {
-  return db
+export async function getLink(db: Db, groupId: string, followerAccountId: string, masterPositionId: string, lock: LinkLock = false): Promise<LinkRow | undefined> {
+  const q = db
     .selectFrom('position_links')
     .selectAll()
     .where('group_id', '=', groupId)
     .where('follower_account_id', '=', followerAccountId)
-    .where('master_position_id', '=', masterPositionId)
-    .executeTakeFirst();
+    .where('master_position_id', '=', masterPositionId);
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 /** Inserts or replaces links, many rows per statement (one round trip per 100 followers). */
@@ -225,8 +239,9 @@ export async function linksOfSubscription(db: Db, groupId: string, followerAccou
   return db.selectFrom('position_links').selectAll().where('group_id', '=', groupId).where('follower_account_id', '=', followerAccountId).execute();
 }
 
-export async function linksOfFollower(db: Db, followerAccountId: string): Promise<LinkRow[]> {
-  return db.selectFrom('position_links').selectAll().where('follower_account_id', '=', followerAccountId).execute();
+export async function linksOfFollower(db: Db, followerAccountId: string, lock: LinkLock = false): Promise<LinkRow[]> {
+  const q = db.selectFrom('position_links').selectAll().where('follower_account_id', '=', followerAccountId).orderBy('group_id').orderBy('master_position_id');
+  return (lock ? q.forUpdate() : q).execute();
 }
 
 // --- alerts ----------------------------------------------------------------------------

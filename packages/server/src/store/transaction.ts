@@ -2,6 +2,12 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DB } from './schema.js';
 import { isUniqueViolation } from './database.js';
 
+/** PostgreSQL gave up on one of two transactions waiting on each other; running it again is safe. */
+const isTransientConflict = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+};
+
 export interface Tx {
   readonly trx: Transaction<DB>;
   /** Runs once the transaction has committed (wake-ups, metrics); never on rollback. */
@@ -10,8 +16,8 @@ export interface Tx {
 
 /**
  * Opens a transaction at the edge of a use case. A unique-constraint race with another
- * replica (two first sessions for a new account) is retried once: the retry sees the
- * winner's row and decides again.
+ * replica (two first sessions for a new account) or a PostgreSQL deadlock is retried: the
+ * retry sees the winner's rows and decides again.
  */
 export async function inTransaction<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>, retries = 2): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -21,7 +27,7 @@ export async function inTransaction<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T
       for (const cb of callbacks) cb();
       return result;
     } catch (err) {
-      if (attempt < retries && isUniqueViolation(err)) continue;
+      if (attempt < retries && (isUniqueViolation(err) || isTransientConflict(err))) continue;
       throw err;
     }
   }

@@ -29,7 +29,7 @@ export interface MasterSlice {
 // symbol_unknown from symbol_catalog_missing without loading whole catalogs.
 const CATALOG_PRESENT = '\u0000catalog-present';
 
-export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { type: string; symbol: string; masterPositionId: string }, now: number): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
+export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { type: string; symbol: string; masterPositionId: string }, now: number, lock = false): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
   const subs = await subscriptionsOfMaster(db, masterAccountId);
   const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
   const settingsOf = new Map(subs.map((s) => [`${s.group_id}\n${s.follower_account_id}`, withDefaults(JSON.parse(s.settings) as SubscriptionInput)]));
@@ -48,7 +48,7 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
     followerIds.length
       ? db.selectFrom('account_symbols').select('account_id').distinct().where('account_id', 'in', followerIds).execute()
       : Promise.resolve([] as Array<{ account_id: string }>),
-    linksForMasterPosition(db, masterAccountId, signal.masterPositionId),
+    linksForMasterPosition(db, masterAccountId, signal.masterPositionId, lock),
     openExposure(db, exposureIds),
     recentOpenTimes(db, rateIds, now - 3_600_000),
     isOpen ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),

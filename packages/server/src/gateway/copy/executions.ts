@@ -76,16 +76,16 @@ export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, id
       patch.reason = order.reason ?? `execution_${req.status}`;
     }
     await updateOrder(tx.trx, order.order_id, patch);
-    await followLink(tx.trx, order, req, ticket, now);
+    await followLink(tx.trx, order, req, ticket, now, deps.dialect === 'postgres');
     const updated = { ...order, ...patch } as CopyOrderRow;
     await publishOrderUpdate(deps, tx.trx, updated);
     return respond(updated);
   });
 }
 
-async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ticket: string | null, now: number): Promise<void> {
+async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ticket: string | null, now: number, lock: boolean): Promise<void> {
   const key = { groupId: order.group_id, followerAccountId: order.follower_account_id, masterPositionId: order.master_position_id };
-  const link = await getLink(db, key.groupId, key.followerAccountId, key.masterPositionId);
+  const link = await getLink(db, key.groupId, key.followerAccountId, key.masterPositionId, lock);
   if (!link) return;
   const filled = req.status === 'filled';
   switch (order.kind) {

@@ -61,7 +61,7 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
       type: req.type, masterPositionId: req.masterPositionId, symbol: req.symbol, side: req.side, volume: req.volume,
       remainingVolume: req.remainingVolume ?? null, price: req.price, sl: req.sl ?? null, tp: req.tp ?? null, magic: req.magic ?? null, occurredAt,
     };
-    const { followers, master } = await loadFanoutContext(tx.trx, masterAccountId, signal, now);
+    const { followers, master } = await loadFanoutContext(tx.trx, masterAccountId, signal, now, deps.dialect === 'postgres');
     const orders: CopyOrderRow[] = [];
     const links: LinkRow[] = [];
     const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };

@@ -74,6 +74,9 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
   const summary: ReconcileSummary = { followerAccountId, corrections: [] };
   const now = deps.clock.now();
   await inTransaction(deps.db, async (tx) => {
+    // On PostgreSQL, hold this follower's links for the whole pass: a fan-out closing a link
+    // meanwhile must not be overwritten by a re-open decided from what was read before it.
+    if (deps.dialect === 'postgres') await linksOfFollower(tx.trx, followerAccountId, true);
     const stale = await staleOpens(tx.trx, now, followerAccountId);
     if (stale.length) await expireOpens(deps, tx.trx, stale, now);
     const subs = await subscriptionsOfFollower(tx.trx, followerAccountId);
