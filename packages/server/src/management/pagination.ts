@@ -1,4 +1,5 @@
 import { AppError } from '@kopitra/contracts';
+import { sql, type RawBuilder } from 'kysely';
 
 /** Keyset cursors over (time, id), newest first: stable under inserts, cheap at any depth. */
 export interface Cursor {
@@ -23,4 +24,12 @@ export function page<T>(rows: T[], limit: number, key: (row: T) => Cursor): { it
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null };
+}
+
+/** Narrows a newest-first query to the rows after the cursor: (time, id) strictly below it. */
+export function afterCursor<Q extends { where(expression: RawBuilder<boolean>): Q }>(query: Q, timeColumn: string, idColumn: string, cursor: Cursor | null): Q {
+  if (!cursor) return query;
+  const t = sql.ref(timeColumn);
+  const id = sql.ref(idColumn);
+  return query.where(sql<boolean>`(${t} < ${cursor.t} or (${t} = ${cursor.t} and ${id} < ${cursor.id}))`);
 }

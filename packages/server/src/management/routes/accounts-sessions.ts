@@ -12,7 +12,7 @@ import { publishStateChange, queueShutdown } from '../../gateway/session-events.
 import { sweepExpiredSessions } from '../../gateway/sessions.js';
 import { appendAudit } from '../audit.js';
 import type { ManagementDeps } from '../deps.js';
-import { decodeCursor, page } from '../pagination.js';
+import { afterCursor, decodeCursor, page } from '../pagination.js';
 import { route } from '../registry.js';
 import { accountView, keyView, sessionView } from '../views.js';
 
@@ -22,7 +22,7 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
     handler: async ({ query }) => {
       const c = decodeCursor(query.cursor);
       let q = deps.db.selectFrom('accounts').selectAll();
-      if (c) q = q.where((eb) => eb.or([eb('created_at', '<', c.t), eb.and([eb('created_at', '=', c.t), eb('account_id', '<', c.id)])]));
+      q = afterCursor(q, 'created_at', 'account_id', c);
       const rows = await q.orderBy('created_at', 'desc').orderBy('account_id', 'desc').limit(query.limit + 1).execute();
       const p = page(rows, query.limit, (r) => ({ t: r.created_at, id: r.account_id }));
       return { items: p.items.map(accountView), nextCursor: p.nextCursor };
@@ -128,7 +128,7 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
       let q = deps.db.selectFrom('sessions').selectAll();
       if (query.status) q = q.where('status', '=', query.status);
       if (query.accountId) q = q.where('account_id', '=', query.accountId);
-      if (c) q = q.where((eb) => eb.or([eb('created_at', '<', c.t), eb.and([eb('created_at', '=', c.t), eb('session_id', '<', c.id)])]));
+      q = afterCursor(q, 'created_at', 'session_id', c);
       const rows = await q.orderBy('created_at', 'desc').orderBy('session_id', 'desc').limit(query.limit + 1).execute();
       const p = page(rows, query.limit, (r) => ({ t: r.created_at, id: r.session_id }));
       return { items: p.items.map(sessionView), nextCursor: p.nextCursor };

@@ -3,7 +3,7 @@ import { resetStopOut } from '../../store/risk.js';
 import { inTransaction } from '../../store/transaction.js';
 import { appendAudit } from '../audit.js';
 import type { ManagementDeps } from '../deps.js';
-import { decodeCursor, page } from '../pagination.js';
+import { afterCursor, decodeCursor, page } from '../pagination.js';
 import { route } from '../registry.js';
 import { alertView, auditView, orderView, positionView, stopOutView } from '../views.js';
 import { replicationAnalytics } from '../analytics.js';
@@ -19,7 +19,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
       if (query.masterAccountId) q = q.where('master_account_id', '=', query.masterAccountId);
       if (query.groupId) q = q.where('group_id', '=', query.groupId);
       if (query.kind) q = q.where('kind', '=', query.kind);
-      if (c) q = q.where((eb) => eb.or([eb('written_at', '<', c.t), eb.and([eb('written_at', '=', c.t), eb('order_id', '<', c.id)])]));
+      q = afterCursor(q, 'written_at', 'order_id', c);
       const rows = await q.orderBy('written_at', 'desc').orderBy('order_id', 'desc').limit(query.limit + 1).execute();
       const p = page(rows, query.limit, (r) => ({ t: r.written_at, id: r.order_id }));
       return { items: p.items.map(orderView), nextCursor: p.nextCursor };
@@ -50,7 +50,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
       if (query.actor) q = q.where('actor', '=', query.actor);
       if (query.action) q = q.where('action', '=', query.action);
       if (query.targetId) q = q.where('target_id', '=', query.targetId);
-      if (c) q = q.where((eb) => eb.or([eb('at', '<', c.t), eb.and([eb('at', '=', c.t), eb('audit_id', '<', c.id)])]));
+      q = afterCursor(q, 'at', 'audit_id', c);
       const rows = await q.orderBy('at', 'desc').orderBy('audit_id', 'desc').limit(query.limit + 1).execute();
       const p = page(rows, query.limit, (r) => ({ t: r.at, id: r.audit_id }));
       return { items: p.items.map(auditView), nextCursor: p.nextCursor };
@@ -63,7 +63,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
       let q = deps.db.selectFrom('alerts').selectAll();
       if (query.open === 'true') q = q.where('acked_at', 'is', null);
       if (query.open === 'false') q = q.where('acked_at', 'is not', null);
-      if (c) q = q.where((eb) => eb.or([eb('created_at', '<', c.t), eb.and([eb('created_at', '=', c.t), eb('alert_id', '<', c.id)])]));
+      q = afterCursor(q, 'created_at', 'alert_id', c);
       const rows = await q.orderBy('created_at', 'desc').orderBy('alert_id', 'desc').limit(query.limit + 1).execute();
       const p = page(rows, query.limit, (r) => ({ t: r.created_at, id: r.alert_id }));
       return { items: p.items.map(alertView), nextCursor: p.nextCursor };
