@@ -33,9 +33,9 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await p.platform.app.inject({ method: 'GET', url: `/api/admin/orders?limit=3${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${token}` } });
+      const res: { statusCode: number; json(): any } = await p.platform.app.inject({ method: 'GET', url: `/api/admin/orders?limit=3${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${token}` } });
       expect(res.statusCode).toBe(200);
-      const body = res.json();
+      const body: { items: any[]; nextCursor: string | null } = res.json();
       seen.push(...body.items.map((o: any) => ({ orderId: o.orderId, written: o.times.written })));
       cursor = body.nextCursor;
       pages++;
