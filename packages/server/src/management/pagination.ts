@@ -33,3 +33,26 @@ export function afterCursor<Q extends { where(expression: RawBuilder<boolean>): 
   const id = sql.ref(idColumn);
   return query.where(sql<boolean>`(${t} < ${cursor.t} or (${t} = ${cursor.t} and ${id} < ${cursor.id}))`);
 }
+
+interface NewestFirstQuery<Q, Row> {
+  where(expression: RawBuilder<boolean>): Q;
+  orderBy(expression: RawBuilder<unknown>, direction: 'desc'): Q;
+  limit(n: number): Q;
+  execute(): Promise<Row[]>;
+}
+
+/** One page of a list, newest first by (time, id), with the cursor of the next page. */
+export async function listNewestFirst<Q extends NewestFirstQuery<Q, Row>, Row, View>(
+  query: Q,
+  order: { time: string; id: string; key: (row: Row) => Cursor },
+  input: { cursor?: string | undefined; limit: number },
+  view: (row: Row) => View,
+): Promise<{ items: View[]; nextCursor: string | null }> {
+  const rows = await afterCursor(query, order.time, order.id, decodeCursor(input.cursor))
+    .orderBy(sql.ref(order.time), 'desc')
+    .orderBy(sql.ref(order.id), 'desc')
+    .limit(input.limit + 1)
+    .execute();
+  const p = page(rows, input.limit, order.key);
+  return { items: p.items.map(view), nextCursor: p.nextCursor };
+}

@@ -60,6 +60,9 @@ async function setGroupStatus(ctx: TaskContext, groupId: string, status: 'active
   return { groupId, status };
 }
 
+const groupStatusTask = (title: string, description: string, status: 'active' | 'paused') =>
+  define({ title, description, params: GroupParams, validate: (deps, p) => requireGroup(deps, p.groupId), run: (ctx, p) => setGroupStatus(ctx, p.groupId, status) });
+
 export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
   'resync-follower': define({
     title: 'Resync follower',
@@ -103,20 +106,8 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
       return { closesQueued: closed };
     },
   }),
-  'pause-group': define({
-    title: 'Pause a group',
-    description: 'Stops copying new signals of the group until it is resumed.',
-    params: GroupParams,
-    validate: (deps, p) => requireGroup(deps, p.groupId),
-    run: (ctx, p) => setGroupStatus(ctx, p.groupId, 'paused'),
-  }),
-  'resume-group': define({
-    title: 'Resume a group',
-    description: 'Copies new signals of the group again.',
-    params: GroupParams,
-    validate: (deps, p) => requireGroup(deps, p.groupId),
-    run: (ctx, p) => setGroupStatus(ctx, p.groupId, 'active'),
-  }),
+  'pause-group': groupStatusTask('Pause a group', 'Stops copying new signals of the group until it is resumed.', 'paused'),
+  'resume-group': groupStatusTask('Resume a group', 'Copies new signals of the group again.', 'active'),
   'export-audit': define({
     title: 'Export the audit log',
     description: 'A JSON or CSV bundle of the audit log for a time range.',

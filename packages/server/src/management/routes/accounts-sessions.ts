@@ -12,7 +12,7 @@ import { publishStateChange, queueShutdown } from '../../gateway/session-events.
 import { sweepExpiredSessions } from '../../gateway/sessions.js';
 import { appendAudit } from '../audit.js';
 import type { ManagementDeps } from '../deps.js';
-import { afterCursor, decodeCursor, page } from '../pagination.js';
+import { listNewestFirst } from '../pagination.js';
 import { route } from '../registry.js';
 import { accountView, keyView, sessionView } from '../views.js';
 
@@ -20,12 +20,7 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
   route({
     method: 'GET', url: '/api/admin/accounts', role: 'viewer', tag: 'accounts', summary: 'Trading accounts', query: ListQuery,
     handler: async ({ query }) => {
-      const c = decodeCursor(query.cursor);
-      let q = deps.db.selectFrom('accounts').selectAll();
-      q = afterCursor(q, 'created_at', 'account_id', c);
-      const rows = await q.orderBy('created_at', 'desc').orderBy('account_id', 'desc').limit(query.limit + 1).execute();
-      const p = page(rows, query.limit, (r) => ({ t: r.created_at, id: r.account_id }));
-      return { items: p.items.map(accountView), nextCursor: p.nextCursor };
+      return listNewestFirst(deps.db.selectFrom('accounts').selectAll(), { time: 'created_at', id: 'account_id', key: (r) => ({ t: r.created_at, id: r.account_id }) }, query, accountView);
     },
   }),
   route({
@@ -124,14 +119,10 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
     handler: async ({ query }) => {
       // Lapsed leases are expired before listing, so the list never shows a stale live session.
       await sweepExpiredSessions(deps.gateway);
-      const c = decodeCursor(query.cursor);
       let q = deps.db.selectFrom('sessions').selectAll();
       if (query.status) q = q.where('status', '=', query.status);
       if (query.accountId) q = q.where('account_id', '=', query.accountId);
-      q = afterCursor(q, 'created_at', 'session_id', c);
-      const rows = await q.orderBy('created_at', 'desc').orderBy('session_id', 'desc').limit(query.limit + 1).execute();
-      const p = page(rows, query.limit, (r) => ({ t: r.created_at, id: r.session_id }));
-      return { items: p.items.map(sessionView), nextCursor: p.nextCursor };
+      return listNewestFirst(q, { time: 'created_at', id: 'session_id', key: (r) => ({ t: r.created_at, id: r.session_id }) }, query, sessionView);
     },
   }),
   route({
