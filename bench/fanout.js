@@ -7,6 +7,7 @@
  *   node bench/fanout.js [--quick] [--dialect sqlite|postgres] [--out FILE]
  *   node bench/run.js fanout …    (the same)
  */
+import { runMain } from './lib/main.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -528,15 +529,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const { values } = parseArgs({
     options: { quick: { type: 'boolean', default: false }, dialect: { type: 'string', default: 'sqlite' }, out: { type: 'string', default: FANOUT_OUT } },
   });
-  runFanout(values)
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    })
-    .finally(() => {
-      setTimeout(() => {
-        console.error('bench: process still alive 5 s after cleanup; something did not close');
-        process.exit(1);
-      }, 5000).unref();
-    });
+  runMain(() => runFanout(values));
 }

@@ -7,6 +7,7 @@
  * `fanout`: one master signal fanned out to 1…1000 followers (bench/fanout.js).
  * `all`: both, one after the other; with --out, one JSON `{ session, fanout }` in that file.
  */
+import { runMain } from './lib/main.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,15 +52,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    // Everything is closed; if a handle still holds the process open, say so rather than hang.
-    setTimeout(() => {
-      console.error('bench: process still alive 5 s after cleanup; something did not close');
-      process.exit(1);
-    }, 5000).unref();
-  });
+runMain(main);
