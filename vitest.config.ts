@@ -10,7 +10,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'ea/**/*.test.ts'], exclude: ['**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'] },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'ea/**/*.test.ts'],
+          exclude: ['**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'],
+        },
       },
       {
         extends: true,
@@ -19,7 +23,12 @@ export default defineConfig({
       {
         extends: true,
         // Real Chromium (Debian's package) driven by playwright-core against the spawned server.
-        test: { name: 'browser', include: ['tests/browser/**/*.browser.test.ts'], testTimeout: 90_000, fileParallelism: false },
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.browser.test.ts'],
+          testTimeout: 90_000,
+          fileParallelism: false,
+        },
       },
     ],
   },

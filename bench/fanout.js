@@ -26,7 +26,18 @@ import { Terminal, expectStatus } from './lib/terminal.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const FANOUT_OUT = path.join(HERE, 'results', 'fanout.json');
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
-const SYMBOL_SPEC = JSON.stringify({ symbol: 'EURUSD', digits: 5, point: 0.00001, tickSize: 0.00001, tickValue: 1, contractSize: 100000, volumeMin: 0.01, volumeMax: 100, volumeStep: 0.01, tradeMode: 'full' });
+const SYMBOL_SPEC = JSON.stringify({
+  symbol: 'EURUSD',
+  digits: 5,
+  point: 0.00001,
+  tickSize: 0.00001,
+  tickValue: 1,
+  contractSize: 100000,
+  volumeMin: 0.01,
+  volumeMax: 100,
+  volumeStep: 0.01,
+  tradeMode: 'full',
+});
 // Multiplier sizing needs no balances; a generous signal age so nothing expires mid-run.
 const SETTINGS = { sizing: { mode: 'multiplier', multiplier: 1 }, maxSignalAgeSec: 3600 };
 const SESSION_SETUP_CONCURRENCY = 32;
@@ -43,8 +54,19 @@ const plans = {
     ],
     // The headline is one master connection; the second run, as long (signals get dearer as
     // history grows, so only runs of one length compare), shows what concurrent requests add.
-    sustained: { followers: 100, runs: [{ lanes: 1, durationSec: 8 }, { lanes: 4, durationSec: 8 }] },
-    inserts: [[1, 20], [10, 20], [100, 10], [1000, 5]],
+    sustained: {
+      followers: 100,
+      runs: [
+        { lanes: 1, durationSec: 8 },
+        { lanes: 4, durationSec: 8 },
+      ],
+    },
+    inserts: [
+      [1, 20],
+      [10, 20],
+      [100, 10],
+      [1000, 5],
+    ],
   },
   quick: {
     zero: { warmup: 5, samples: 40 },
@@ -53,8 +75,18 @@ const plans = {
       { followers: 10, warmup: 5, samples: 40 },
       { followers: 100, warmup: 4, samples: 20 },
     ],
-    sustained: { followers: 100, runs: [{ lanes: 1, durationSec: 3 }, { lanes: 4, durationSec: 3 }] },
-    inserts: [[1, 5], [10, 5], [100, 5]],
+    sustained: {
+      followers: 100,
+      runs: [
+        { lanes: 1, durationSec: 3 },
+        { lanes: 4, durationSec: 3 },
+      ],
+    },
+    inserts: [
+      [1, 5],
+      [10, 5],
+      [100, 5],
+    ],
   },
 };
 
@@ -76,15 +108,33 @@ async function seed(target, groups) {
     const account = async (trx, accountId) => {
       await insertAccount(trx, { accountId, platform: 'MT5', registeredBy: 'operator' }, now);
       const key = keyOf(accountId);
-      await insertKey(trx, { accountId, fingerprint: keyFingerprint(accountId, key), keyHash: keyHash(SECRET, accountId, key), status: 'approved', origin: 'operator', expiresAt: null }, now);
+      await insertKey(
+        trx,
+        {
+          accountId,
+          fingerprint: keyFingerprint(accountId, key),
+          keyHash: keyHash(SECRET, accountId, key),
+          status: 'approved',
+          origin: 'operator',
+          expiresAt: null,
+        },
+        now,
+      );
     };
     await database.db.transaction().execute(async (trx) => {
       for (const g of groups) {
         await account(trx, g.master);
-        const { group_id } = await insertGroup(trx, { name: `bench ${g.tag}`, masterAccountId: g.master }, now);
+        const { group_id } = await insertGroup(
+          trx,
+          { name: `bench ${g.tag}`, masterAccountId: g.master },
+          now,
+        );
         for (const f of g.followers) {
           await account(trx, f);
-          await trx.insertInto('account_symbols').values({ account_id: f, symbol: 'EURUSD', spec: SYMBOL_SPEC, updated_at: now }).execute();
+          await trx
+            .insertInto('account_symbols')
+            .values({ account_id: f, symbol: 'EURUSD', spec: SYMBOL_SPEC, updated_at: now })
+            .execute();
           await putSubscription(trx, { groupId: group_id, followerAccountId: f, settings: SETTINGS }, now);
         }
       }
@@ -151,7 +201,8 @@ async function eachLimited(items, limit, fn) {
 async function connect(url, accountId, role) {
   const t = new Terminal(url, accountId, { role, authKey: keyOf(accountId) });
   const created = await t.createSession();
-  if (created.status !== 'authenticated') throw new Error(`${accountId}: session is ${created.status}, expected authenticated (approved key)`);
+  if (created.status !== 'authenticated')
+    throw new Error(`${accountId}: session is ${created.status}, expected authenticated (approved key)`);
   const res = await t.poll(created.lastSequence, 0);
   expectStatus(res, 200, 'first poll');
   const body = res.json();
@@ -180,7 +231,11 @@ const signalBody = (masterPositionId, open) => ({
 function copiesShortfall(res, followers, what) {
   expectStatus(res, 202, what);
   const body = res.json();
-  return { body, missing: Math.max(0, followers - body.copies.length) + body.skipped.length, skipped: body.skipped };
+  return {
+    body,
+    missing: Math.max(0, followers - body.copies.length) + body.skipped.length,
+    skipped: body.skipped,
+  };
 }
 
 /** What an EA does with a copy: acknowledge the event, execute it, report the fill, poll again. */
@@ -189,13 +244,22 @@ async function execute(f, res, copy, repark) {
   const body = res.json();
   const trades = body.events.filter((e) => e.type.startsWith('trade.'));
   if (trades.length !== 1 || trades[0].payload.orderId !== copy.orderId) {
-    throw new Error(`${f.accountId}: long poll answered without exactly the copy order ${copy.orderId}: ${res.text.slice(0, 400)}`);
+    throw new Error(
+      `${f.accountId}: long poll answered without exactly the copy order ${copy.orderId}: ${res.text.slice(0, 400)}`,
+    );
   }
   await f.t.ack(body.events);
   const event = trades[0];
   const opened = event.type === 'trade.started';
   const ticket = opened ? String(++f.tickets) : (event.payload.ticket ?? f.openTicket);
-  await f.t.execution({ orderId: copy.orderId, status: 'filled', ticket, price: 1.1, volume: event.payload.volume, executedAt: new Date().toISOString() });
+  await f.t.execution({
+    orderId: copy.orderId,
+    status: 'filled',
+    ticket,
+    price: 1.1,
+    volume: event.payload.volume,
+    executedAt: new Date().toISOString(),
+  });
   f.openTicket = opened ? ticket : null;
   f.cursor = body.nextCursor;
   if (repark) park(f);
@@ -219,7 +283,8 @@ async function measureZero(master, bareClient, step) {
     const t0 = performance.now();
     const res = await master.signal(signalBody('900001', i % 2 === 0));
     const { body } = copiesShortfall(res, 0, 'signal (no subscriptions)');
-    if (body.copies.length || body.skipped.length) throw new Error(`a master without subscriptions got copies: ${res.text.slice(0, 300)}`);
+    if (body.copies.length || body.skipped.length)
+      throw new Error(`a master without subscriptions got copies: ${res.text.slice(0, 300)}`);
     if (i >= step.warmup) {
       commit.push(res.at - t0);
       bare.push(bareMs);
@@ -265,7 +330,9 @@ async function measurePoint(server, master, followers, step, bareClient, stats) 
       s.bare.push(bareMs);
     }
     const repark = i < total - 1;
-    await Promise.all(body.copies.map((c, k) => execute(byAccount.get(c.followerAccountId), answers[k], c, repark)));
+    await Promise.all(
+      body.copies.map((c, k) => execute(byAccount.get(c.followerAccountId), answers[k], c, repark)),
+    );
     if (repark) {
       const { waitedMs } = await server.call('parked', { accounts });
       if (keep) s.parkWaitMs.push(waitedMs);
@@ -289,7 +356,11 @@ async function measureSustained(master, followers, durationSec, lanes, stats) {
         const position = String(200_000_000 + lanes * 10_000_000 + lane * 1_000_000 + k);
         for (const open of [true, false]) {
           const res = await c.signal(signalBody(position, open));
-          const { body, missing, skipped } = copiesShortfall(res, followers, `sustained signal (${lanes} lanes)`);
+          const { body, missing, skipped } = copiesShortfall(
+            res,
+            followers,
+            `sustained signal (${lanes} lanes)`,
+          );
           if (missing) {
             stats.errors += missing;
             stats.skipReasons.push(...skipped.map((x) => x.reason));
@@ -331,7 +402,10 @@ function pointResult(step, s) {
     lastAfterCommitMs: pick(summarize(s.lastAfterCommit)),
     bareRoundTripMs: pick(summarize(s.bare)),
     // Commit p50 of the first and the last tenth of the samples: does a signal get dearer as the run's history grows?
-    commitDriftMs: { firstTenthP50: summarize(s.commit.slice(0, tenth)).p50, lastTenthP50: summarize(s.commit.slice(-tenth)).p50 },
+    commitDriftMs: {
+      firstTenthP50: summarize(s.commit.slice(0, tenth)).p50,
+      lastTenthP50: summarize(s.commit.slice(-tenth)).p50,
+    },
     parkWaitMsP50: summarize(s.parkWaitMs).p50,
     cycleSec: round(s.cycleSec, 1),
   };
@@ -382,14 +456,34 @@ function report(ctx) {
 
   const ms = (x) => `${x.p50} / ${x.p99}`;
   log();
-  log(`Copy fan-out — ${flags.dialect}${flags.quick ? ' (quick)' : ''}, POST /signals → 202 (commit) and → followers' long polls answered, ms p50 / p99`);
+  log(
+    `Copy fan-out — ${flags.dialect}${flags.quick ? ' (quick)' : ''}, POST /signals → 202 (commit) and → followers' long polls answered, ms p50 / p99`,
+  );
   log(
     table(
-      ['followers', 'signals', 'commit (202)', 'median follower', 'last follower', 'last − commit', 'commit p50 first→last tenth'],
-      points.map((p) => [p.followers, p.signals, ms(p.commitMs), ms(p.medianFollowerMs), ms(p.lastFollowerMs), ms(p.lastAfterCommitMs), `${p.commitDriftMs.firstTenthP50} → ${p.commitDriftMs.lastTenthP50}`]),
+      [
+        'followers',
+        'signals',
+        'commit (202)',
+        'median follower',
+        'last follower',
+        'last − commit',
+        'commit p50 first→last tenth',
+      ],
+      points.map((p) => [
+        p.followers,
+        p.signals,
+        ms(p.commitMs),
+        ms(p.medianFollowerMs),
+        ms(p.lastFollowerMs),
+        ms(p.lastAfterCommitMs),
+        `${p.commitDriftMs.firstTenthP50} → ${p.commitDriftMs.lastTenthP50}`,
+      ]),
     ),
   );
-  log(`per follower (p50 slope ${first.followers}→${last.followers}): commit ${result.perFollowerMs.commit} ms, last follower answered ${result.perFollowerMs.lastFollower} ms`);
+  log(
+    `per follower (p50 slope ${first.followers}→${last.followers}): commit ${result.perFollowerMs.commit} ms, last follower answered ${result.perFollowerMs.lastFollower} ms`,
+  );
   log();
   log('Baselines (same run)');
   log(
@@ -408,17 +502,38 @@ function report(ctx) {
     ),
   );
   log();
-  log(`Sustained signals at ${headline.followers} followers (followers not polling; each signal = ${headline.followers} copy orders + outbox events)`);
+  log(
+    `Sustained signals at ${headline.followers} followers (followers not polling; each signal = ${headline.followers} copy orders + outbox events)`,
+  );
   log(
     table(
-      ['master connections', 'seconds', 'signals', 'signals/s', 'copy orders/s', 'signals per second of the run'],
-      sustained.map((r) => [r.lanes, r.durationSec, r.signals, r.signalsPerSec, r.ordersPerSec, r.perSecond.join(' ')]),
+      [
+        'master connections',
+        'seconds',
+        'signals',
+        'signals/s',
+        'copy orders/s',
+        'signals per second of the run',
+      ],
+      sustained.map((r) => [
+        r.lanes,
+        r.durationSec,
+        r.signals,
+        r.signalsPerSec,
+        r.ordersPerSec,
+        r.perSecond.join(' '),
+      ]),
     ),
   );
   log();
-  log(`checks: ${checks.unackedOutbox} unacknowledged outbox events left, copy orders by status ${JSON.stringify(checks.ordersByStatus)}`);
-  if (stats.errors) log(`ERROR: ${stats.errors} copies missing or skipped (${result.skipReasons.join(', ')})`);
-  log(`(1-min load average ${loadAverage.start} at the start, ${loadAverage.end} at the end; on 2 noisy cores read medians and slopes, not single extremes)`);
+  log(
+    `checks: ${checks.unackedOutbox} unacknowledged outbox events left, copy orders by status ${JSON.stringify(checks.ordersByStatus)}`,
+  );
+  if (stats.errors)
+    log(`ERROR: ${stats.errors} copies missing or skipped (${result.skipReasons.join(', ')})`);
+  log(
+    `(1-min load average ${loadAverage.start} at the start, ${loadAverage.end} at the end; on 2 noisy cores read medians and slopes, not single extremes)`,
+  );
   return result;
 }
 
@@ -438,8 +553,16 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
   try {
     const groups = [
       { tag: '0', master: masterOf('0'), followers: [] },
-      ...plan.points.map((p) => ({ tag: `p${p.followers}`, master: masterOf(`p${p.followers}`), followers: Array.from({ length: p.followers }, (_, i) => followerOf(`p${p.followers}`, i)) })),
-      ...plan.sustained.runs.map(({ lanes: l }) => ({ tag: `s${l}`, master: masterOf(`s${l}`), followers: Array.from({ length: plan.sustained.followers }, (_, i) => followerOf(`s${l}`, i)) })),
+      ...plan.points.map((p) => ({
+        tag: `p${p.followers}`,
+        master: masterOf(`p${p.followers}`),
+        followers: Array.from({ length: p.followers }, (_, i) => followerOf(`p${p.followers}`, i)),
+      })),
+      ...plan.sustained.runs.map(({ lanes: l }) => ({
+        tag: `s${l}`,
+        master: masterOf(`s${l}`),
+        followers: Array.from({ length: plan.sustained.followers }, (_, i) => followerOf(`s${l}`, i)),
+      })),
     ];
     await seed(target, groups);
 
@@ -465,7 +588,9 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
     cleanup.push(async () => {
       await Promise.all(terminals.map((t) => t.client.destroy()));
     });
-    log(`copy-fanout bench: ${dialect}${quick ? ' (quick)' : ''}, gateway ${server.url} (worker thread), baseline ${server.bareUrl}, node ${process.version}, ${os.cpus().length} cpus`);
+    log(
+      `copy-fanout bench: ${dialect}${quick ? ' (quick)' : ''}, gateway ${server.url} (worker thread), baseline ${server.bareUrl}, node ${process.version}, ${os.cpus().length} cpus`,
+    );
 
     const masters = new Map();
     for (const g of groups) {
@@ -484,7 +609,9 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
       pointFollowers.set(p.followers, list);
     }
     const setupSec = (performance.now() - setupStarted) / 1000;
-    log(`set up in ${round(setupSec, 1)} s: ${groups.length} masters, ${[...pointFollowers.values()].reduce((n, l) => n + l.length, 0)} follower sessions, ${plan.sustained.runs.length * plan.sustained.followers} followers without sessions`);
+    log(
+      `set up in ${round(setupSec, 1)} s: ${groups.length} masters, ${[...pointFollowers.values()].reduce((n, l) => n + l.length, 0)} follower sessions, ${plan.sustained.runs.length * plan.sustained.followers} followers without sessions`,
+    );
 
     const inserts = [];
     for (const [n, reps] of plan.inserts) inserts.push(await server.call('insertBaseline', { n, reps }));
@@ -494,24 +621,53 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
     const points = [];
     const bareSamples = [];
     for (const step of plan.points) {
-      const s = await measurePoint(server, masters.get(`p${step.followers}`), pointFollowers.get(step.followers), step, bareClient, stats);
+      const s = await measurePoint(
+        server,
+        masters.get(`p${step.followers}`),
+        pointFollowers.get(step.followers),
+        step,
+        bareClient,
+        stats,
+      );
       bareSamples.push(...s.bare);
       const r = pointResult(step, s);
       points.push(r);
-      log(`${step.followers} followers: ${r.signals} signals in ${r.cycleSec} s, commit p50 ${r.commitMs.p50} ms, last follower p50 ${r.lastFollowerMs.p50} ms`);
+      log(
+        `${step.followers} followers: ${r.signals} signals in ${r.cycleSec} s, commit p50 ${r.commitMs.p50} ms, last follower p50 ${r.lastFollowerMs.p50} ms`,
+      );
     }
     const checks = await server.call('counts', { prefix: 'bf-p' });
     if (checks.unackedOutbox) stats.errors += checks.unackedOutbox;
 
     const sustained = [];
     for (const { lanes, durationSec } of plan.sustained.runs) {
-      const r = await measureSustained(masters.get(`s${lanes}`), plan.sustained.followers, durationSec, lanes, stats);
+      const r = await measureSustained(
+        masters.get(`s${lanes}`),
+        plan.sustained.followers,
+        durationSec,
+        lanes,
+        stats,
+      );
       sustained.push(r);
-      log(`sustained, ${lanes} master connection(s): ${r.signalsPerSec} signals/s, ${r.ordersPerSec} copy orders/s`);
+      log(
+        `sustained, ${lanes} master connection(s): ${r.signalsPerSec} signals/s, ${r.ordersPerSec} copy orders/s`,
+      );
     }
 
     const loadAverage = { start: loadAtStart, end: round(os.loadavg()[0], 2) };
-    const result = report({ flags, points, zero, inserts, sustained, stats, checks, setupSec, pgPoolSize: server.pgPoolSize, bareSamples, loadAverage });
+    const result = report({
+      flags,
+      points,
+      zero,
+      inserts,
+      sustained,
+      stats,
+      checks,
+      setupSec,
+      pgPoolSize: server.pgPoolSize,
+      bareSamples,
+      loadAverage,
+    });
     if (out) {
       writeResult(out, result);
       log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
@@ -527,7 +683,11 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
 // `node bench/fanout.js [--quick] [--dialect …] [--out …]`
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, dialect: { type: 'string', default: 'sqlite' }, out: { type: 'string', default: FANOUT_OUT } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      dialect: { type: 'string', default: 'sqlite' },
+      out: { type: 'string', default: FANOUT_OUT },
+    },
   });
   runMain(() => runFanout(values));
 }

@@ -29,7 +29,9 @@ async function main() {
   });
   const which = positionals[0] ?? 'session';
   if (positionals.length > 1 || !['session', 'fanout', 'all'].includes(which)) {
-    console.error(`usage: node bench/run.js [session|fanout|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`);
+    console.error(
+      `usage: node bench/run.js [session|fanout|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`,
+    );
     process.exit(2);
   }
   try {
@@ -47,7 +49,9 @@ async function main() {
     const fanout = await runFanout({ ...opts, out: combined ? null : FANOUT_OUT });
     if (combined) {
       writeResult(flags.out, { session, fanout });
-      process.stdout.write(`both results written to ${path.relative(process.cwd(), path.resolve(flags.out))}\n`);
+      process.stdout.write(
+        `both results written to ${path.relative(process.cwd(), path.resolve(flags.out))}\n`,
+      );
     }
   }
 }

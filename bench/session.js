@@ -33,7 +33,11 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 /** Creates a session for a new account, approves its key through the bus, and acks the init ack. */
 async function authenticate(platform, terminal) {
   const created = await terminal.createSession();
-  const row = await platform.database.db.selectFrom('sessions').select(['key_fingerprint', 'status']).where('session_id', '=', terminal.sessionId).executeTakeFirstOrThrow();
+  const row = await platform.database.db
+    .selectFrom('sessions')
+    .select(['key_fingerprint', 'status'])
+    .where('session_id', '=', terminal.sessionId)
+    .executeTakeFirstOrThrow();
   await platform.bus.publish('ea-auth-approvals', {
     type: 'AuthApproval',
     accountId: terminal.accountId,
@@ -53,7 +57,8 @@ async function authenticate(platform, terminal) {
       cursor = body.nextCursor;
       break;
     }
-    if (Date.now() > deadline) throw new Error(`no session.init_ack within 30 s after approval (last poll: ${res.text})`);
+    if (Date.now() > deadline)
+      throw new Error(`no session.init_ack within 30 s after approval (last poll: ${res.text})`);
   }
   return cursor;
 }
@@ -140,7 +145,9 @@ async function measureWake(platform, terminal, startCursor, bareClient) {
     expectStatus(res, 200, 'long poll');
     const body = res.json();
     if (body.events.length !== 1 || body.events[0].eventId !== row.event_id) {
-      throw new Error(`long poll answered without the event just written (${row.event_id}): ${res.text.slice(0, 300)}`);
+      throw new Error(
+        `long poll answered without the event just written (${row.event_id}): ${res.text.slice(0, 300)}`,
+      );
     }
 
     t = performance.now();
@@ -166,7 +173,8 @@ async function measureThroughput(platform, terminal, cursor, bareUrl) {
   const idleUrl = `${platform.url}/trade-agent/v1/sessions/current/outbox?cursor=${cursor}&wait=0`;
   const check = await terminal.poll(cursor, 0);
   expectStatus(check, 200, 'idle poll check');
-  if (check.json().events.length !== 0) throw new Error(`outbox not empty before the idle-poll run: ${check.text}`);
+  if (check.json().events.length !== 0)
+    throw new Error(`outbox not empty before the idle-poll run: ${check.text}`);
 
   const opts = { connections: plan.connections, durationSec: plan.durationSec, workers: 1 };
   const gateway = { url: idleUrl, headers: terminal.authHeaders };
@@ -223,7 +231,12 @@ function report(dialect, wake, load) {
     ackRoundTripMs: summarize(s.ack),
     idlePoll: { ...idle, runs: load.idle },
     baseline: { ...base, runs: load.baseline },
-    load: { connections: plan.connections, durationSec: plan.durationSec, generator: 'autocannon 8, 1 worker thread', latencyResolutionMs: 1 },
+    load: {
+      connections: plan.connections,
+      durationSec: plan.durationSec,
+      generator: 'autocannon 8, 1 worker thread',
+      latencyResolutionMs: 1,
+    },
     ratio: {
       idlePollVsBaseline: round(idle.rps / base.rps),
       wakeP50AboveBareP50Ms: round(wakeLatencyMs.p50 - bareRoundTripMs.p50),
@@ -248,21 +261,30 @@ function report(dialect, wake, load) {
       ],
     ),
   );
-  log(`median wake latency ${wakeLatencyMs.p50} ms = bare round trip ${bareRoundTripMs.p50} ms + ${result.ratio.wakeP50AboveBareP50Ms} ms`);
+  log(
+    `median wake latency ${wakeLatencyMs.p50} ms = bare round trip ${bareRoundTripMs.p50} ms + ${result.ratio.wakeP50AboveBareP50Ms} ms`,
+  );
   log();
-  log(`Idle-poll throughput — ${plan.connections} connections, ${plan.durationSec} s per run, ${result.load.generator}`);
+  log(
+    `Idle-poll throughput — ${plan.connections} connections, ${plan.durationSec} s per run, ${result.load.generator}`,
+  );
   const lrow = (label, x) => [label, x.rps, x.p50, x.p99, x.requests, x.failures];
   const runs = [lrow('bare Fastify GET /ping', load.baseline[0])];
-  load.idle.forEach((r, i) => runs.push(lrow('gateway GET outbox?wait=0', r), lrow('bare Fastify GET /ping', load.baseline[i + 1])));
+  load.idle.forEach((r, i) =>
+    runs.push(lrow('gateway GET outbox?wait=0', r), lrow('bare Fastify GET /ping', load.baseline[i + 1])),
+  );
   log(
     table(
       ['run (in order)', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'failures'],
       [...runs, lrow('median: gateway idle poll', idle), lrow('median: bare Fastify baseline', base)],
     ),
   );
-  log(`gateway / baseline req/s = ${result.ratio.idlePollVsBaseline} (medians; the baseline runs spread ${round(result.ratio.baselineSpread * 100, 1)} % around their median)`);
+  log(
+    `gateway / baseline req/s = ${result.ratio.idlePollVsBaseline} (medians; the baseline runs spread ${round(result.ratio.baselineSpread * 100, 1)} % around their median)`,
+  );
   log('autocannon records latency in whole milliseconds: 0 means under 1 ms');
-  if (idle.failures + base.failures > 0) log('WARNING: some load requests failed (errors, timeouts or non-2xx); the rates above include them');
+  if (idle.failures + base.failures > 0)
+    log('WARNING: some load requests failed (errors, timeouts or non-2xx); the rates above include them');
   log('(2 noisy cores: read medians and ratios, not single extremes)');
   return result;
 }
@@ -278,16 +300,28 @@ export async function runSession({ quick = false, dialect = 'sqlite', out = null
   const { dataDir, target, drop } = await openTarget(flags.dialect);
   const cleanup = [drop];
   try {
-    const config = loadConfig({ PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_DATA_DIR: dataDir, KOPITRA_LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      PORT: '0',
+      KOPITRA_HOST: '127.0.0.1',
+      KOPITRA_DATA_DIR: dataDir,
+      KOPITRA_LOG_LEVEL: 'silent',
+    });
     // The gateway alone, as a gateway replica runs: no management API, audit consumer or console.
-    const platform = await startPlatform(config, { databaseTarget: target, listen: true, serve: { gateway: true, management: false }, consoleDir: null });
+    const platform = await startPlatform(config, {
+      databaseTarget: target,
+      listen: true,
+      serve: { gateway: true, management: false },
+      consoleDir: null,
+    });
     cleanup.push(() => platform.stop());
     const bareApp = await startBareApp();
     cleanup.push(() => bareApp.close());
     const bareClient = new Client(bareApp.url, { pipelining: 1, keepAliveTimeout: 60_000 });
     cleanup.push(() => bareClient.close());
 
-    log(`gateway-session bench: ${flags.dialect}${flags.quick ? ' (quick)' : ''}, gateway ${platform.url}, baseline ${bareApp.url}, node ${process.version}, ${os.cpus().length} cpus`);
+    log(
+      `gateway-session bench: ${flags.dialect}${flags.quick ? ' (quick)' : ''}, gateway ${platform.url}, baseline ${bareApp.url}, node ${process.version}, ${os.cpus().length} cpus`,
+    );
     const terminal = new Terminal(platform.url, `bench-${randomBytes(4).toString('hex')}`);
     cleanup.push(() => terminal.close());
     cleanup.push(() => terminal.release());

@@ -14,7 +14,12 @@ import { startBareApp } from './baseline.js';
 
 const { env, target } = workerData;
 // The gateway alone, as a gateway replica runs: no management API, audit consumer or console.
-const platform = await startPlatform(loadConfig(env), { databaseTarget: target, listen: true, serve: { gateway: true, management: false }, consoleDir: null });
+const platform = await startPlatform(loadConfig(env), {
+  databaseTarget: target,
+  listen: true,
+  serve: { gateway: true, management: false },
+  consoleDir: null,
+});
 const bare = await startBareApp();
 const db = platform.database.db;
 
@@ -30,13 +35,15 @@ const SETTLE_MS = 2;
  */
 async function parked(accounts) {
   const emitter = platform.notifier.emitter;
-  if (!emitter || typeof emitter.listenerCount !== 'function') throw new Error('the notifier has no readable emitter; cannot tell when polls are parked');
+  if (!emitter || typeof emitter.listenerCount !== 'function')
+    throw new Error('the notifier has no readable emitter; cannot tell when polls are parked');
   const started = performance.now();
   const channels = accounts.map(accountChannel);
   for (;;) {
     const missing = channels.reduce((n, c) => n + (emitter.listenerCount(c) === 0 ? 1 : 0), 0);
     if (missing === 0) break;
-    if (performance.now() - started > 20_000) throw new Error(`${missing} of ${channels.length} long polls never registered a wake-up waiter`);
+    if (performance.now() - started > 20_000)
+      throw new Error(`${missing} of ${channels.length} long polls never registered a wake-up waiter`);
     await nextTurn();
   }
   for (let i = 0; i < DRAIN_ROUNDS; i++) await sql`select 1`.execute(db);
@@ -46,8 +53,19 @@ async function parked(accounts) {
 
 // A copy order / outbox row's worth of text, for the insert baseline.
 const PAYLOAD = JSON.stringify({
-  orderId: 'ord_0123456789abcdefghij', masterAccountId: 'bench-m-1000', masterPositionId: '1000001', symbol: 'EURUSD', side: 'buy', volume: 0.1,
-  sl: null, tp: null, masterPrice: 1.1, maxSlippage: null, expiresAt: '2026-01-01T00:00:00.000Z', comment: 'kopitra:1000001', pad: 'x'.repeat(200),
+  orderId: 'ord_0123456789abcdefghij',
+  masterAccountId: 'bench-m-1000',
+  masterPositionId: '1000001',
+  symbol: 'EURUSD',
+  side: 'buy',
+  volume: 0.1,
+  sl: null,
+  tp: null,
+  masterPrice: 1.1,
+  maxSlippage: null,
+  expiresAt: '2026-01-01T00:00:00.000Z',
+  comment: 'kopitra:1000001',
+  pad: 'x'.repeat(200),
 });
 let scratchRows = 0;
 
@@ -57,8 +75,16 @@ let scratchRows = 0;
  * their sequences and the links are written). Returns the median of `reps` runs of each (after one untimed run), ms.
  */
 async function insertBaseline(n, reps) {
-  await sql`create table if not exists bench_scratch (id text primary key, account_id text not null, seq bigint not null, payload text not null)`.execute(db);
-  const rows = () => Array.from({ length: n }, (_, i) => ({ id: `r${++scratchRows}`, account_id: `acct-${i}`, seq: scratchRows, payload: PAYLOAD }));
+  await sql`create table if not exists bench_scratch (id text primary key, account_id text not null, seq bigint not null, payload text not null)`.execute(
+    db,
+  );
+  const rows = () =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `r${++scratchRows}`,
+      account_id: `acct-${i}`,
+      seq: scratchRows,
+      payload: PAYLOAD,
+    }));
   const time = async (fn) => {
     const out = [];
     // One untimed run first: the statements' first use (preparing, the JIT) is not the cost measured.
@@ -72,7 +98,11 @@ async function insertBaseline(n, reps) {
     return out[Math.floor(out.length / 2)];
   };
   const batchedMs = await time(async (trx, batch) => {
-    for (let i = 0; i < batch.length; i += 100) await trx.insertInto('bench_scratch').values(batch.slice(i, i + 100)).execute();
+    for (let i = 0; i < batch.length; i += 100)
+      await trx
+        .insertInto('bench_scratch')
+        .values(batch.slice(i, i + 100))
+        .execute();
   });
   const perRowMs = await time(async (trx, batch) => {
     for (const row of batch) await trx.insertInto('bench_scratch').values(row).execute();
@@ -83,9 +113,22 @@ async function insertBaseline(n, reps) {
 
 /** Rows the bench checks at the end: nothing left unacknowledged, no copy order skipped. */
 async function counts(prefix) {
-  const unacked = await db.selectFrom('outbox_events').select((eb) => eb.fn.countAll().as('n')).where('account_id', 'like', `${prefix}%`).where('acked_at', 'is', null).executeTakeFirstOrThrow();
-  const byStatus = await db.selectFrom('copy_orders').select(['status', (eb) => eb.fn.countAll().as('n')]).where('follower_account_id', 'like', `${prefix}%`).groupBy('status').execute();
-  return { unackedOutbox: Number(unacked.n), ordersByStatus: Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])) };
+  const unacked = await db
+    .selectFrom('outbox_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('account_id', 'like', `${prefix}%`)
+    .where('acked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const byStatus = await db
+    .selectFrom('copy_orders')
+    .select(['status', (eb) => eb.fn.countAll().as('n')])
+    .where('follower_account_id', 'like', `${prefix}%`)
+    .groupBy('status')
+    .execute();
+  return {
+    unackedOutbox: Number(unacked.n),
+    ordersByStatus: Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])),
+  };
 }
 
 const handlers = {
@@ -104,7 +147,12 @@ parentPort.on('message', async ({ id, op, args }) => {
   try {
     parentPort.postMessage({ id, result: await handlers[op](args ?? {}) });
   } catch (err) {
-    parentPort.postMessage({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    parentPort.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });
-parentPort.postMessage({ op: 'ready', url: platform.url, bareUrl: bare.url, pgPoolSize: target.poolSize ?? null });
+parentPort.postMessage({
+  op: 'ready',
+  url: platform.url,
+  bareUrl: bare.url,
+  pgPoolSize: target.poolSize ?? null,
+});

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const POSTGRES_URL = process.env['KOPITRA_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_URL =
+  process.env['KOPITRA_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** `{ dataDir, target, drop }`: `target` is a DatabaseTarget for startPlatform/openDatabase; `drop` removes everything. */
 export async function openTarget(dialect, { poolSize = 10 } = {}) {
@@ -40,10 +41,15 @@ export async function withPg(fn) {
 }
 
 export function checkDialect(dialect) {
-  if (dialect !== 'sqlite' && dialect !== 'postgres') throw new Error(`--dialect must be sqlite or postgres, not "${dialect}"`);
+  if (dialect !== 'sqlite' && dialect !== 'postgres')
+    throw new Error(`--dialect must be sqlite or postgres, not "${dialect}"`);
 }
 
-export const machine = () => ({ cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.release()}` });
+export const machine = () => ({
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model ?? 'unknown',
+  platform: `${os.platform()} ${os.release()}`,
+});
 
 export function writeResult(out, result) {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

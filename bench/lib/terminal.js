@@ -53,14 +53,19 @@ export class Terminal {
   }
 
   async createSession() {
-    const res = await this.#send('POST', '/sessions', { 'x-tradeagent-account': this.accountId, 'idempotency-key': this.idempotencyKey() }, {
-      authMethod: 'account_session_key',
-      authKey: this.authKey,
-      platform: 'MT5',
-      role: this.role,
-      eaVersion: '1.0.0',
-      terminalBuild: 4410,
-    });
+    const res = await this.#send(
+      'POST',
+      '/sessions',
+      { 'x-tradeagent-account': this.accountId, 'idempotency-key': this.idempotencyKey() },
+      {
+        authMethod: 'account_session_key',
+        authKey: this.authKey,
+        platform: 'MT5',
+        role: this.role,
+        eaVersion: '1.0.0',
+        terminalBuild: 4410,
+      },
+    );
     expectStatus(res, 201, 'create session');
     const body = res.json();
     this.token = body.token;
@@ -74,28 +79,46 @@ export class Terminal {
   }
 
   async ack(events) {
-    const res = await this.#send('POST', '/sessions/current/inbox', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, {
-      events: events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })),
-    });
+    const res = await this.#send(
+      'POST',
+      '/sessions/current/inbox',
+      { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() },
+      {
+        events: events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })),
+      },
+    );
     expectStatus(res, 202, 'ack');
     return res;
   }
 
   /** POST /signals (master sessions); the caller checks the status. */
   signal(body) {
-    return this.#send('POST', '/signals', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, body);
+    return this.#send(
+      'POST',
+      '/signals',
+      { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() },
+      body,
+    );
   }
 
   /** POST /executions: what became of a copy order. */
   async execution(body) {
-    const res = await this.#send('POST', '/executions', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() }, body);
+    const res = await this.#send(
+      'POST',
+      '/executions',
+      { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() },
+      body,
+    );
     expectStatus(res, 200, 'execution report');
     return res;
   }
 
   async release() {
     if (!this.token) return;
-    await this.#send('DELETE', '/sessions/current', { ...this.authHeaders, 'idempotency-key': this.idempotencyKey() });
+    await this.#send('DELETE', '/sessions/current', {
+      ...this.authHeaders,
+      'idempotency-key': this.idempotencyKey(),
+    });
   }
 
   close() {
@@ -104,5 +127,6 @@ export class Terminal {
 }
 
 export function expectStatus(res, status, what) {
-  if (res.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+  if (res.status !== status)
+    throw new Error(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
 }

@@ -53,12 +53,17 @@ interface Vector {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const files = readdirSync(here).filter((f) => f.endsWith('.json')).sort();
-const vectorsOf = (file: string): Vector[] => (JSON.parse(readFileSync(join(here, file), 'utf8')) as { vectors: Vector[] }).vectors;
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const vectorsOf = (file: string): Vector[] =>
+  (JSON.parse(readFileSync(join(here, file), 'utf8')) as { vectors: Vector[] }).vectors;
 const all = files.flatMap((file) => vectorsOf(file).map((v) => ({ file, ...v })));
 
 interface Parser {
-  safeParse(input: unknown): { success: true; data: unknown } | { success: false; error: { issues: unknown[] } };
+  safeParse(
+    input: unknown,
+  ): { success: true; data: unknown } | { success: false; error: { issues: unknown[] } };
 }
 const schemas: Record<string, Parser> = {
   CreateSessionRequest,
@@ -89,14 +94,17 @@ const payloadSchemas: Record<string, Parser | null> = {
 
 function parseOrFail(schema: Parser, input: unknown, what: string): unknown {
   const result = schema.safeParse(input);
-  if (!result.success) throw new Error(`${what} does not parse: ${JSON.stringify(result.error.issues, null, 2)}`);
+  if (!result.success)
+    throw new Error(`${what} does not parse: ${JSON.stringify(result.error.issues, null, 2)}`);
   return result.data;
 }
 
 /** Key paths present in `input` but missing from the parsed output (stripped as unknown by the schema). */
 function droppedKeys(input: unknown, parsed: unknown, path = ''): string[] {
   if (Array.isArray(input)) {
-    return input.flatMap((item, i) => droppedKeys(item, Array.isArray(parsed) ? parsed[i] : undefined, `${path}[${i}]`));
+    return input.flatMap((item, i) =>
+      droppedKeys(item, Array.isArray(parsed) ? parsed[i] : undefined, `${path}[${i}]`),
+    );
   }
   if (input === null || typeof input !== 'object') return [];
   const out = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
@@ -109,7 +117,8 @@ function droppedKeys(input: unknown, parsed: unknown, path = ''): string[] {
 function* entries(value: unknown, key = ''): Generator<[string, unknown]> {
   yield [key, value];
   if (Array.isArray(value)) for (const item of value) yield* entries(item, key);
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* entries(v, k);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) yield* entries(v, k);
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
@@ -132,13 +141,16 @@ function mqlNumber(n: number): string {
 
 function checkWriterFormat(body: unknown): void {
   const text = JSON.stringify(body);
-  expect(text, 'no NUL byte in the body (StringToCharArray copies one: the EA cuts it)').not.toContain('\u0000');
+  expect(text, 'no NUL byte in the body (StringToCharArray copies one: the EA cuts it)').not.toContain(
+    '\u0000',
+  );
   for (const [key, value] of entries(body)) {
     if (typeof value === 'number') {
       expect(Number.isFinite(value), `${key} is finite`).toBe(true);
       expect(mqlNumber(value), `${key}=${value}: the MQL writer prints plain decimals`).toBe(String(value));
     }
-    if (typeof value === 'string' && /At$/.test(key)) expect(value, `${key} is ISO-8601 UTC`).toMatch(ISO_UTC);
+    if (typeof value === 'string' && /At$/.test(key))
+      expect(value, `${key} is ISO-8601 UTC`).toMatch(ISO_UTC);
     if (TICKET_KEYS.has(key)) {
       expect(typeof value, `${key} is a string (64-bit MetaTrader tickets exceed 2^53)`).toBe('string');
       expect(value as string, `${key} is a MetaTrader ticket`).toMatch(/^\d+$/);
@@ -148,18 +160,31 @@ function checkWriterFormat(body: unknown): void {
 
 function checkHeaders(v: Vector): void {
   const headers = v.headers ?? {};
-  expect(AccountId.safeParse(headers['X-TradeAgent-Account']).success, 'X-TradeAgent-Account is a valid account id').toBe(true);
+  expect(
+    AccountId.safeParse(headers['X-TradeAgent-Account']).success,
+    'X-TradeAgent-Account is a valid account id',
+  ).toBe(true);
   const isCreate = v.method === 'POST' && v.path === `${EA_BASE_PATH}/sessions`;
-  if (v.method === 'GET') expect(headers['Idempotency-Key'], 'GET carries no Idempotency-Key').toBeUndefined();
-  else expect(headers['Idempotency-Key'], 'mutating requests carry an Idempotency-Key').toMatch(IDEMPOTENCY_KEY);
+  if (v.method === 'GET')
+    expect(headers['Idempotency-Key'], 'GET carries no Idempotency-Key').toBeUndefined();
+  else
+    expect(headers['Idempotency-Key'], 'mutating requests carry an Idempotency-Key').toMatch(IDEMPOTENCY_KEY);
   if (isCreate) expect(headers.Authorization, 'POST /sessions has no token yet').toBeUndefined();
-  else expect(headers.Authorization, 'authenticated requests carry the session token').toMatch(/^Bearer \S+$/);
+  else
+    expect(headers.Authorization, 'authenticated requests carry the session token').toMatch(/^Bearer \S+$/);
   expect(v.path?.startsWith(`${EA_BASE_PATH}/`), 'path under the EA base path').toBe(true);
 }
 
 describe('EA protocol vectors', () => {
   it('found the vector files', () => {
-    expect(files).toEqual(['executions.json', 'inbox.json', 'outbox.json', 'sessions.json', 'signals-mt4.json', 'signals-mt5.json']);
+    expect(files).toEqual([
+      'executions.json',
+      'inbox.json',
+      'outbox.json',
+      'sessions.json',
+      'signals-mt4.json',
+      'signals-mt5.json',
+    ]);
   });
 
   for (const v of all) {
@@ -182,8 +207,10 @@ describe('EA protocol vectors', () => {
         const parsed = parseOrFail(schema, v.body, v.name);
         expect(droppedKeys(v.body, parsed), 'keys the gateway would silently drop').toEqual([]);
         checkWriterFormat(v.body);
-        if (v.schema === 'SignalRequest') expect(v.headers?.['Idempotency-Key']).toBe(`sig:${v.body.signalId}`);
-        if (v.schema === 'ExecutionRequest') expect(v.headers?.['Idempotency-Key']).toBe(`exec:${v.body.orderId}:${v.body.status}`);
+        if (v.schema === 'SignalRequest')
+          expect(v.headers?.['Idempotency-Key']).toBe(`sig:${v.body.signalId}`);
+        if (v.schema === 'ExecutionRequest')
+          expect(v.headers?.['Idempotency-Key']).toBe(`exec:${v.body.orderId}:${v.body.status}`);
         if (v.schema === 'CreateSessionRequest') expect(v.body.platform).toBe(v.platform);
         return;
       }
@@ -201,7 +228,11 @@ describe('EA protocol vectors', () => {
       if (!schema) throw new Error(`unknown schema ${v.schema}`);
       parseOrFail(schema, v.body, v.name);
       if (v.schema !== 'OutboxResponse') return;
-      for (const event of v.body.events as Array<{ type: string; payload: Record<string, unknown>; eventId: string }>) {
+      for (const event of v.body.events as Array<{
+        type: string;
+        payload: Record<string, unknown>;
+        eventId: string;
+      }>) {
         expect(Object.keys(payloadSchemas)).toContain(event.type);
         const payloadSchema = payloadSchemas[event.type];
         if (payloadSchema) {
@@ -213,7 +244,10 @@ describe('EA protocol vectors', () => {
             const { commandId: _c, requestedBy: _r, ...command } = event.payload;
             expect(droppedKeys(command, parsed)).toEqual([]);
           } else {
-            expect(droppedKeys(event.payload, parsed), `${event.type} keys the contract does not define`).toEqual([]);
+            expect(
+              droppedKeys(event.payload, parsed),
+              `${event.type} keys the contract does not define`,
+            ).toEqual([]);
           }
         }
         if (event.type === 'order.cancel') expect(typeof event.payload.orderId).toBe('string');
@@ -234,18 +268,30 @@ describe('EA protocol vectors', () => {
 
     it('every signal type, from MT5 and from MT4', () => {
       for (const platform of ['MT5', 'MT4'] as const) {
-        const types = new Set(requests.filter((v) => v.schema === 'SignalRequest' && v.platform === platform).map((v) => v.body.type));
+        const types = new Set(
+          requests
+            .filter((v) => v.schema === 'SignalRequest' && v.platform === platform)
+            .map((v) => v.body.type),
+        );
         expect([...types].sort(), platform).toEqual([...SignalType.options].sort());
       }
     });
 
     it('every inbox event type the EA sends, and OutboxAck', () => {
-      const types = new Set(requests.filter((v) => v.schema === 'InboxRequest').flatMap((v) => (v.body.events as Array<{ eventType: string }>).map((e) => e.eventType)));
+      const types = new Set(
+        requests
+          .filter((v) => v.schema === 'InboxRequest')
+          .flatMap((v) => (v.body.events as Array<{ eventType: string }>).map((e) => e.eventType)),
+      );
       expect([...types].sort()).toEqual([...telemetryTypes, 'OutboxAck'].sort());
     });
 
     it('every outbox event type', () => {
-      const types = new Set(responses.filter((v) => v.schema === 'OutboxResponse').flatMap((v) => (v.body.events as Array<{ type: string }>).map((e) => e.type)));
+      const types = new Set(
+        responses
+          .filter((v) => v.schema === 'OutboxResponse')
+          .flatMap((v) => (v.body.events as Array<{ type: string }>).map((e) => e.type)),
+      );
       expect([...types].sort()).toEqual([...OutboxEventType.options].sort());
     });
 
@@ -253,26 +299,52 @@ describe('EA protocol vectors', () => {
       const actions = new Set(
         responses
           .filter((v) => v.schema === 'OutboxResponse')
-          .flatMap((v) => (v.body.events as Array<{ type: string; payload: { action?: string } }>).filter((e) => e.type === 'order.command').map((e) => e.payload.action)),
+          .flatMap((v) =>
+            (v.body.events as Array<{ type: string; payload: { action?: string } }>)
+              .filter((e) => e.type === 'order.command')
+              .map((e) => e.payload.action),
+          ),
       );
       expect([...actions].sort()).toEqual(['close', 'close_all', 'modify', 'open']);
     });
 
     it('every execution status, from both platforms', () => {
-      const seen = new Set(requests.filter((v) => v.schema === 'ExecutionRequest').map((v) => `${v.platform}:${v.body.status}`));
-      for (const s of ['MT5:filled', 'MT5:rejected', 'MT4:filled', 'MT4:rejected', 'MT4:failed']) expect(seen).toContain(s);
+      const seen = new Set(
+        requests.filter((v) => v.schema === 'ExecutionRequest').map((v) => `${v.platform}:${v.body.status}`),
+      );
+      for (const s of ['MT5:filled', 'MT5:rejected', 'MT4:filled', 'MT4:rejected', 'MT4:failed'])
+        expect(seen).toContain(s);
     });
 
     it('session creation and telemetry from both platforms and roles', () => {
-      const creates = requests.filter((v) => v.schema === 'CreateSessionRequest').map((v) => `${v.body.platform}:${v.body.role}`);
+      const creates = requests
+        .filter((v) => v.schema === 'CreateSessionRequest')
+        .map((v) => `${v.body.platform}:${v.body.role}`);
       expect(creates.sort()).toEqual(['MT4:master', 'MT5:follower']);
-      const inboxPlatforms = new Set(requests.filter((v) => v.schema === 'InboxRequest').map((v) => v.platform));
+      const inboxPlatforms = new Set(
+        requests.filter((v) => v.schema === 'InboxRequest').map((v) => v.platform),
+      );
       expect([...inboxPlatforms].sort()).toEqual(['MT4', 'MT5']);
     });
 
     it('the error answers the EA has a log line for', () => {
-      const codes = new Set(responses.filter((v) => v.schema === 'ErrorBody' || v.schema === 'SessionConflictBody').map((v) => v.body.error));
-      for (const code of ['session_conflict', 'key_rejected', 'account_disabled', 'rate_limited', 'invalid_request', 'session_expired', 'session_terminated', 'session_pending', 'execution_conflict', 'order_not_found']) {
+      const codes = new Set(
+        responses
+          .filter((v) => v.schema === 'ErrorBody' || v.schema === 'SessionConflictBody')
+          .map((v) => v.body.error),
+      );
+      for (const code of [
+        'session_conflict',
+        'key_rejected',
+        'account_disabled',
+        'rate_limited',
+        'invalid_request',
+        'session_expired',
+        'session_terminated',
+        'session_pending',
+        'execution_conflict',
+        'order_not_found',
+      ]) {
         expect(codes).toContain(code);
       }
     });

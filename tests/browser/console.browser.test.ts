@@ -31,18 +31,35 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
   let terminalToken = '';
 
   const api = async (method: string, route: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${url}${route}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
-  const ea = async (method: string, route: string, opts: { token?: string; key?: string; body?: unknown }) => {
+  const ea = async (
+    method: string,
+    route: string,
+    opts: { token?: string; key?: string; body?: unknown },
+  ) => {
     const res = await fetch(`${url}/trade-agent/v1${route}`, {
       method,
-      headers: { 'x-tradeagent-account': FOLLOWER.accountId, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.key ? { 'idempotency-key': opts.key } : {}), ...(opts.body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        'x-tradeagent-account': FOLLOWER.accountId,
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.key ? { 'idempotency-key': opts.key } : {}),
+        ...(opts.body ? { 'content-type': 'application/json' } : {}),
+      },
       ...(opts.body ? { body: JSON.stringify(opts.body) } : {}),
     });
     return { status: res.status, body: (await res.json().catch(() => null)) as any };
   };
-  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  const nav = (name: string) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
   const signIn = async (who: { email: string; password: string }) => {
     await page.getByLabel('Email').fill(who.email);
     await page.getByLabel('Password').fill(who.password);
@@ -52,9 +69,15 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
   beforeAll(async () => {
     if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
     // The suite drives the built console; a missing build is a broken run, not a skip.
-    if (!consoleBuilt()) throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
+    if (!consoleBuilt())
+      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
     [server, browser] = await Promise.all([
-      spawnKopitra(['up'], { KOPITRA_DATA_DIR: tempDir(), KOPITRA_ADMIN_EMAIL: ADMIN.email, KOPITRA_ADMIN_PASSWORD: ADMIN.password, KOPITRA_BUS_POLL_MS: '50' }),
+      spawnKopitra(['up'], {
+        KOPITRA_DATA_DIR: tempDir(),
+        KOPITRA_ADMIN_EMAIL: ADMIN.email,
+        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+        KOPITRA_BUS_POLL_MS: '50',
+      }),
       launchChromium(),
     ]);
     url = server.url;
@@ -68,7 +91,10 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     // The server goes first, while the simulated terminals are still connected: a long poll
     // whose client has already gone holds up the server's graceful shutdown (a gateway issue).
     if (server) {
-      const stopped = await Promise.race([server.kill('SIGTERM').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      const stopped = await Promise.race([
+        server.kill('SIGTERM').then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+      ]);
       if (!stopped) {
         console.warn('kopitra did not stop within 10 s of SIGTERM; killing it');
         server.child.kill('SIGKILL');
@@ -93,7 +119,14 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     await page.evaluate('window.__noReload = 1');
     const created = await ea('POST', '/sessions', {
       key: 'f-ui-session-1',
-      body: { authMethod: 'account_session_key', authKey: FOLLOWER.key, platform: 'MT5', role: 'follower', eaVersion: '1.0', terminalBuild: 4410 },
+      body: {
+        authMethod: 'account_session_key',
+        authKey: FOLLOWER.key,
+        platform: 'MT5',
+        role: 'follower',
+        eaVersion: '1.0',
+        terminalBuild: 4410,
+      },
     });
     expect(created.body.status).toBe('pending');
     terminalToken = created.body.token;
@@ -152,7 +185,9 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     await form.getByRole('button', { name: 'Add follower' }).click();
     const summary = `[data-testid=follower-row][data-account-id="${FOLLOWER.accountId}"] [data-testid=follower-summary]`;
     await waitFor(page, summary);
-    expect(await page.locator(summary).textContent()).toBe('multiplier ×2 · 1 symbol mapped · max age 30 s · 1 risk limit');
+    expect(await page.locator(summary).textContent()).toBe(
+      'multiplier ×2 · 1 symbol mapped · max age 30 s · 1 risk limit',
+    );
   });
 
   it('runs a resync task and follows its progress bar to completed', async () => {
@@ -160,24 +195,46 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     const card = page.getByTestId('task-resync-follower');
     await card.locator('input[name=accountId]').fill(FOLLOWER.accountId);
     await card.getByRole('button', { name: 'Run' }).click();
-    await waitFor(page, '[data-testid=task-resync-follower] [data-testid=task-progress][data-status=completed]');
-    await waitFor(page, '[data-testid=task-run-row][data-task-id=resync-follower][data-status=completed] [data-testid=task-progress][aria-valuenow="100"]');
+    await waitFor(
+      page,
+      '[data-testid=task-resync-follower] [data-testid=task-progress][data-status=completed]',
+    );
+    await waitFor(
+      page,
+      '[data-testid=task-run-row][data-task-id=resync-follower][data-status=completed] [data-testid=task-progress][aria-valuenow="100"]',
+    );
   });
 
   it('shows copied trades on the dashboard as they happen', async () => {
     await nav('Dashboard');
     await waitFor(page, '[data-testid=stat-orders]');
     // The terminal created above makes way for a simulated follower on the same approved key.
-    expect((await ea('DELETE', '/sessions/current', { token: terminalToken, key: 'f-ui-release' })).status).toBeLessThan(300);
-    const follower = new SimFollower({ gateway: url, accountId: FOLLOWER.accountId, authKey: FOLLOWER.key, symbols: ['EURUSD', 'GBPUSD'], log: () => undefined });
+    expect(
+      (await ea('DELETE', '/sessions/current', { token: terminalToken, key: 'f-ui-release' })).status,
+    ).toBeLessThan(300);
+    const follower = new SimFollower({
+      gateway: url,
+      accountId: FOLLOWER.accountId,
+      authKey: FOLLOWER.key,
+      symbols: ['EURUSD', 'GBPUSD'],
+      log: () => undefined,
+    });
     sims.push(follower);
     await follower.start();
-    const master = new SimMaster({ gateway: url, accountId: MASTER, authKey: masterKey, symbols: ['EURUSD', 'GBPUSD'], log: () => undefined });
+    const master = new SimMaster({
+      gateway: url,
+      accountId: MASTER,
+      authKey: masterKey,
+      symbols: ['EURUSD', 'GBPUSD'],
+      log: () => undefined,
+    });
     sims.push(master);
     await master.start();
     expect(await master.run({ trades: 8, intervalMs: 60 })).toBe(8);
 
-    await page.waitForFunction('Number(document.querySelector("[data-testid=stat-orders]")?.textContent) >= 8');
+    await page.waitForFunction(
+      'Number(document.querySelector("[data-testid=stat-orders]")?.textContent) >= 8',
+    );
     await waitFor(page, '[data-testid=latency-chart] circle');
     if (process.env['KOPITRA_SCREENSHOT'] === '1') {
       // Let the executions of the last trades land before the picture.
@@ -188,7 +245,15 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
 
   it('gives a viewer no write buttons', async () => {
     const admin = (await api('POST', '/api/auth/login', undefined, ADMIN)).body.token as string;
-    expect((await api('POST', '/api/admin/users', admin, { email: VIEWER.email, role: 'viewer', password: VIEWER.password })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/api/admin/users', admin, {
+          email: VIEWER.email,
+          role: 'viewer',
+          password: VIEWER.password,
+        })
+      ).status,
+    ).toBe(201);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${url}/login`);
     await signIn(VIEWER);

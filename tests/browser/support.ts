@@ -13,7 +13,9 @@ export { servicesRequired };
 
 /** null when the browser suite can run, else why it cannot. */
 export function chromiumProblem(): string | null {
-  return fs.existsSync(CHROMIUM) ? null : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KOPITRA_CHROMIUM)`;
+  return fs.existsSync(CHROMIUM)
+    ? null
+    : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set KOPITRA_CHROMIUM)`;
 }
 
 export function consoleBuilt(): boolean {
@@ -23,7 +25,16 @@ export function consoleBuilt(): boolean {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

@@ -7,8 +7,19 @@
  * with no copy order doubled and analytics counting every one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { SimFollower, SimMaster, suffixSymbolMap, type FollowerOptions } from '../../packages/ea-sdk/src/index.js';
-import { dialects, dropTarget, freshTarget, tempDir, urlWithSchema } from '../../packages/server/src/testing/databases.js';
+import {
+  SimFollower,
+  SimMaster,
+  suffixSymbolMap,
+  type FollowerOptions,
+} from '../../packages/ea-sdk/src/index.js';
+import {
+  dialects,
+  dropTarget,
+  freshTarget,
+  tempDir,
+  urlWithSchema,
+} from '../../packages/server/src/testing/databases.js';
 import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
 import { spawnKopitra, type Spawned } from './support.js';
 
@@ -25,15 +36,42 @@ interface FollowerSpec {
 
 const FOLLOWERS: FollowerSpec[] = [
   { id: 'F01', settings: {} },
-  { id: 'F02', settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') }, options: { suffix: '.m' } },
-  { id: 'F03', settings: { sizing: { mode: 'fixed', lots: 0.05 }, symbolMap: suffixSymbolMap('-ECN') }, options: { suffix: '-ECN', platform: 'MT4' } },
-  { id: 'F04', settings: { sizing: { mode: 'equity_ratio', multiplier: 1 } }, options: { balance: 50_000, transport: 'websocket' } },
-  { id: 'F05', settings: { sizing: { mode: 'balance_ratio', multiplier: 2 }, symbolMap: suffixSymbolMap('.pro') }, options: { suffix: '.pro', balance: 25_000 } },
+  {
+    id: 'F02',
+    settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') },
+    options: { suffix: '.m' },
+  },
+  {
+    id: 'F03',
+    settings: { sizing: { mode: 'fixed', lots: 0.05 }, symbolMap: suffixSymbolMap('-ECN') },
+    options: { suffix: '-ECN', platform: 'MT4' },
+  },
+  {
+    id: 'F04',
+    settings: { sizing: { mode: 'equity_ratio', multiplier: 1 } },
+    options: { balance: 50_000, transport: 'websocket' },
+  },
+  {
+    id: 'F05',
+    settings: { sizing: { mode: 'balance_ratio', multiplier: 2 }, symbolMap: suffixSymbolMap('.pro') },
+    options: { suffix: '.pro', balance: 25_000 },
+  },
   { id: 'F06', settings: { sizing: { mode: 'multiplier', multiplier: 0.5 }, reverse: true } },
   { id: 'F07', settings: { sizing: { mode: 'risk_percent', percent: 0.5 } }, options: { balance: 20_000 } },
-  { id: 'F08', settings: { symbolMap: suffixSymbolMap('.m') }, options: { suffix: '.m', platform: 'MT4', transport: 'websocket' } },
+  {
+    id: 'F08',
+    settings: { symbolMap: suffixSymbolMap('.m') },
+    options: { suffix: '.m', platform: 'MT4', transport: 'websocket' },
+  },
   { id: 'F09', settings: { sizing: { mode: 'contract_size' } } },
-  { id: 'F10', settings: { sizing: { mode: 'multiplier', multiplier: 1.5 }, maxOpenPositions: 4, symbolFilter: { exclude: ['US30'] } } },
+  {
+    id: 'F10',
+    settings: {
+      sizing: { mode: 'multiplier', multiplier: 1.5 },
+      maxOpenPositions: 4,
+      symbolFilter: { exclude: ['US30'] },
+    },
+  },
 ];
 const RESTARTED = 'F10';
 const MIRROR = 'F01';
@@ -48,185 +86,298 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
     await dropTarget(target);
   });
 
-  it('copies a few hundred trades to ten followers and reconciles every book', { timeout: 120_000 }, async (t) => {
-    target = await freshTarget(dialect);
-    if (!target) return t.skip();
-    server = await spawnKopitra(['up'], {
-      DATABASE_URL: target.dialect === 'sqlite' ? target.file : urlWithSchema(target),
-      KOPITRA_DATA_DIR: tempDir(),
-      KOPITRA_ADMIN_EMAIL: ADMIN.email,
-      KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-      KOPITRA_RECONCILE_INTERVAL_SEC: '1',
-      KOPITRA_HEARTBEAT_INTERVAL_SEC: '1',
-      KOPITRA_BUS_POLL_MS: '50',
-    });
-    const url = server.url;
-    const api = async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  it(
+    'copies a few hundred trades to ten followers and reconciles every book',
+    { timeout: 120_000 },
+    async (t) => {
+      target = await freshTarget(dialect);
+      if (!target) return t.skip();
+      server = await spawnKopitra(['up'], {
+        DATABASE_URL: target.dialect === 'sqlite' ? target.file : urlWithSchema(target),
+        KOPITRA_DATA_DIR: tempDir(),
+        KOPITRA_ADMIN_EMAIL: ADMIN.email,
+        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+        KOPITRA_RECONCILE_INTERVAL_SEC: '1',
+        KOPITRA_HEARTBEAT_INTERVAL_SEC: '1',
+        KOPITRA_BUS_POLL_MS: '50',
       });
-      const json = (await res.json()) as T;
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    let token = '';
-    token = (await api<{ token: string }>('POST', '/api/auth/login', ADMIN)).token;
+      const url = server.url;
+      const api = async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
+        const res = await fetch(`${url}${path}`, {
+          method,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+        const json = (await res.json()) as T;
+        if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+        return json;
+      };
+      let token = '';
+      token = (await api<{ token: string }>('POST', '/api/auth/login', ADMIN)).token;
 
-    // Provisioning as an operator would: accounts, pre-shared keys, a group, subscriptions.
-    const keys = new Map<string, string>();
-    for (const id of ['M1', ...FOLLOWERS.map((f) => f.id)]) {
-      const platform = FOLLOWERS.find((f) => f.id === id)?.options?.platform ?? 'MT5';
-      await api('POST', '/api/admin/accounts', { accountId: id, platform });
-      keys.set(id, (await api<{ key: string }>('POST', `/api/admin/accounts/${id}/keys`, {})).key);
-    }
-    const group = await api<{ groupId: string }>('POST', '/api/admin/groups', { name: 'sdk e2e', masterAccountId: 'M1' });
-    for (const f of FOLLOWERS) await api('PUT', `/api/admin/groups/${group.groupId}/followers/${f.id}`, f.settings);
-
-    const followerOptions = (f: FollowerSpec): FollowerOptions => ({
-      gateway: url, accountId: f.id, authKey: keys.get(f.id)!, seed: `e2e-${f.id}`, rejectRate: REJECT_RATE, latencyMs: [1, 5], slippagePoints: 3,
-      snapshotIntervalMs: 1000, wait: 10, ...f.options,
-    });
-    const followers = new Map<string, SimFollower>();
-    for (const f of FOLLOWERS) {
-      const sim = new SimFollower(followerOptions(f));
-      terminals.push(sim);
-      followers.set(f.id, await sim.start());
-    }
-
-    // Kill one follower mid-run (no release: its lease must lapse) and restart it on the same broker account.
-    let restarted: Promise<SimFollower> | undefined;
-    const restartWaits: string[] = [];
-    const restartMidRun = async (): Promise<SimFollower> => {
-      const old = followers.get(RESTARTED)!;
-      await old.stop({ crash: true });
-      await new Promise((r) => setTimeout(r, 500));
-      const again = new SimFollower({
-        ...followerOptions(FOLLOWERS.find((f) => f.id === RESTARTED)!),
-        account: old.account,
-        client: { onRetry: (i) => restartWaits.push(i.error.code) },
+      // Provisioning as an operator would: accounts, pre-shared keys, a group, subscriptions.
+      const keys = new Map<string, string>();
+      for (const id of ['M1', ...FOLLOWERS.map((f) => f.id)]) {
+        const platform = FOLLOWERS.find((f) => f.id === id)?.options?.platform ?? 'MT5';
+        await api('POST', '/api/admin/accounts', { accountId: id, platform });
+        keys.set(id, (await api<{ key: string }>('POST', `/api/admin/accounts/${id}/keys`, {})).key);
+      }
+      const group = await api<{ groupId: string }>('POST', '/api/admin/groups', {
+        name: 'sdk e2e',
+        masterAccountId: 'M1',
       });
-      terminals.push(again);
-      followers.set(RESTARTED, again);
-      return again.start();
-    };
-    const master = new SimMaster({
-      gateway: url, accountId: 'M1', authKey: keys.get('M1')!, seed: 'e2e-master', intervalMs: 12, maxOpenPositions: 6,
-      onSignal: () => {
-        if (master.sent.length === RESTART_AFTER) restarted = restartMidRun();
-      },
-    });
-    terminals.push(master);
-    await master.start();
-    expect(await master.run({ trades: TRADES })).toBe(TRADES);
-    const again = await restarted!;
-    // The killed terminal's lease was still live: the new one waited it out, then resumed after its last acknowledged event.
-    expect(restartWaits).toContain('session_conflict');
-    expect(again.client.session!.lastSequence).toBeGreaterThan(0);
+      for (const f of FOLLOWERS)
+        await api('PUT', `/api/admin/groups/${group.groupId}/followers/${f.id}`, f.settings);
 
-    // Every signal reached every follower: copied or skipped with a reason.
-    for (const { response } of master.sent) expect(response.copies.length + response.skipped.length).toBe(FOLLOWERS.length);
+      const followerOptions = (f: FollowerSpec): FollowerOptions => ({
+        gateway: url,
+        accountId: f.id,
+        authKey: keys.get(f.id)!,
+        seed: `e2e-${f.id}`,
+        rejectRate: REJECT_RATE,
+        latencyMs: [1, 5],
+        slippagePoints: 3,
+        snapshotIntervalMs: 1000,
+        wait: 10,
+        ...f.options,
+      });
+      const followers = new Map<string, SimFollower>();
+      for (const f of FOLLOWERS) {
+        const sim = new SimFollower(followerOptions(f));
+        terminals.push(sim);
+        followers.set(f.id, await sim.start());
+      }
 
-    type Link = { followerAccountId: string; masterPositionId: string; ticket: string | null; symbol: string; side: string; openVolume: number; status: string };
-    const linksOf = async (id: string, status: string) => (await api<{ items: Link[] }>('GET', `/api/admin/positions?status=${status}&followerAccountId=${id}&limit=500`)).items;
-    const bookOf = (id: string) => [...followers.get(id)!.account.positions.values()].map((p) => `${p.ticket} ${p.symbol} ${p.side} ${p.volume}`).sort();
-    const expectedOf = async (id: string) => (await linksOf(id, 'open')).map((l) => `${l.ticket} ${l.symbol} ${l.side} ${l.openVolume}`).sort();
-    const inFlight = async () => {
-      let n = 0;
-      for (const status of ['queued', 'delivered', 'acknowledged']) n += (await api<{ items: unknown[] }>('GET', `/api/admin/orders?status=${status}&limit=500`)).items.length;
-      return n;
-    };
+      // Kill one follower mid-run (no release: its lease must lapse) and restart it on the same broker account.
+      let restarted: Promise<SimFollower> | undefined;
+      const restartWaits: string[] = [];
+      const restartMidRun = async (): Promise<SimFollower> => {
+        const old = followers.get(RESTARTED)!;
+        await old.stop({ crash: true });
+        await new Promise((r) => setTimeout(r, 500));
+        const again = new SimFollower({
+          ...followerOptions(FOLLOWERS.find((f) => f.id === RESTARTED)!),
+          account: old.account,
+          client: { onRetry: (i) => restartWaits.push(i.error.code) },
+        });
+        terminals.push(again);
+        followers.set(RESTARTED, again);
+        return again.start();
+      };
+      const master = new SimMaster({
+        gateway: url,
+        accountId: 'M1',
+        authKey: keys.get('M1')!,
+        seed: 'e2e-master',
+        intervalMs: 12,
+        maxOpenPositions: 6,
+        onSignal: () => {
+          if (master.sent.length === RESTART_AFTER) restarted = restartMidRun();
+        },
+      });
+      terminals.push(master);
+      await master.start();
+      expect(await master.run({ trades: TRADES })).toBe(TRADES);
+      const again = await restarted!;
+      // The killed terminal's lease was still live: the new one waited it out, then resumed after its last acknowledged event.
+      expect(restartWaits).toContain('session_conflict');
+      expect(again.client.session!.lastSequence).toBeGreaterThan(0);
 
-    // What the server knows about the master positions behind a mismatch, for the failure message.
-    const explain = async (id: string, book: string[], expected: string[]) => {
-      const tickets = new Set([...book, ...expected].filter((x) => !(book.includes(x) && expected.includes(x))).map((x) => x.split(' ')[0]));
-      const positions = [...followers.get(id)!.account.positions.values()].filter((p) => tickets.has(p.ticket));
-      const links = (await api<{ items: Link[] }>('GET', `/api/admin/positions?followerAccountId=${id}&limit=500`)).items;
-      return history(id, [...positions.map((p) => p.comment.replace('kopitra:', '')), ...links.filter((l) => tickets.has(l.ticket ?? '')).map((l) => l.masterPositionId)]);
-    };
-    const history = async (id: string, masterPositionIds: string[]) => {
-      const ids = new Set(masterPositionIds);
-      const links = (await api<{ items: Link[] }>('GET', `/api/admin/positions?followerAccountId=${id}&limit=500`)).items;
-      const orders = (await api<{ items: Array<Record<string, unknown>> }>('GET', `/api/admin/orders?followerAccountId=${id}&limit=500`)).items.filter((o) => ids.has(String(o['masterPositionId'])));
-      const signals = master.sent.filter((x) => ids.has(x.request.masterPositionId)).map((x) => `      master ${x.request.type} vol ${x.request.volume} rest ${x.request.remainingVolume ?? '-'} at ${x.request.occurredAt}`);
-      return [...ids].map((mp) => [
-        `    master ${mp} (master ${masterOpen().has(mp) ? 'open' : 'closed'}): link ${JSON.stringify(links.filter((l) => l.masterPositionId === mp).map((l) => [l.status, l.ticket, l.openVolume]))}`,
-        ...signals,
-        ...orders.filter((o) => o['masterPositionId'] === mp).reverse().map((o) => {
-          const t = o['times'] as Record<string, string | null>;
-          return `      ${o['origin']} ${o['kind']} ${o['status']} ${o['reason'] ?? ''} vol ${o['volume']} filled ${o['filledVolume']} ticket ${o['ticket']} written ${t['written']} executed ${t['executed']} reported ${t['reported']}`;
-        }),
-      ].join('\n')).join('\n');
-    };
-    const masterOpen = () => new Set(master.account.positions.keys());
+      // Every signal reached every follower: copied or skipped with a reason.
+      for (const { response } of master.sent)
+        expect(response.copies.length + response.skipped.length).toBe(FOLLOWERS.length);
 
-    // Reconciliation runs every second on fresh snapshots: wait until every book matches, twice in a row.
-    const deadline = Date.now() + 30_000;
-    let stable = 0;
-    let mismatch = '';
-    while (stable < 2) {
-      if (Date.now() > deadline) {
-        let detail = '';
+      type Link = {
+        followerAccountId: string;
+        masterPositionId: string;
+        ticket: string | null;
+        symbol: string;
+        side: string;
+        openVolume: number;
+        status: string;
+      };
+      const linksOf = async (id: string, status: string) =>
+        (
+          await api<{ items: Link[] }>(
+            'GET',
+            `/api/admin/positions?status=${status}&followerAccountId=${id}&limit=500`,
+          )
+        ).items;
+      const bookOf = (id: string) =>
+        [...followers.get(id)!.account.positions.values()]
+          .map((p) => `${p.ticket} ${p.symbol} ${p.side} ${p.volume}`)
+          .sort();
+      const expectedOf = async (id: string) =>
+        (await linksOf(id, 'open')).map((l) => `${l.ticket} ${l.symbol} ${l.side} ${l.openVolume}`).sort();
+      const inFlight = async () => {
+        let n = 0;
+        for (const status of ['queued', 'delivered', 'acknowledged'])
+          n += (await api<{ items: unknown[] }>('GET', `/api/admin/orders?status=${status}&limit=500`)).items
+            .length;
+        return n;
+      };
+
+      // What the server knows about the master positions behind a mismatch, for the failure message.
+      const explain = async (id: string, book: string[], expected: string[]) => {
+        const tickets = new Set(
+          [...book, ...expected]
+            .filter((x) => !(book.includes(x) && expected.includes(x)))
+            .map((x) => x.split(' ')[0]),
+        );
+        const positions = [...followers.get(id)!.account.positions.values()].filter((p) =>
+          tickets.has(p.ticket),
+        );
+        const links = (
+          await api<{ items: Link[] }>('GET', `/api/admin/positions?followerAccountId=${id}&limit=500`)
+        ).items;
+        return history(id, [
+          ...positions.map((p) => p.comment.replace('kopitra:', '')),
+          ...links.filter((l) => tickets.has(l.ticket ?? '')).map((l) => l.masterPositionId),
+        ]);
+      };
+      const history = async (id: string, masterPositionIds: string[]) => {
+        const ids = new Set(masterPositionIds);
+        const links = (
+          await api<{ items: Link[] }>('GET', `/api/admin/positions?followerAccountId=${id}&limit=500`)
+        ).items;
+        const orders = (
+          await api<{ items: Array<Record<string, unknown>> }>(
+            'GET',
+            `/api/admin/orders?followerAccountId=${id}&limit=500`,
+          )
+        ).items.filter((o) => ids.has(String(o['masterPositionId'])));
+        const signals = master.sent
+          .filter((x) => ids.has(x.request.masterPositionId))
+          .map(
+            (x) =>
+              `      master ${x.request.type} vol ${x.request.volume} rest ${x.request.remainingVolume ?? '-'} at ${x.request.occurredAt}`,
+          );
+        return [...ids]
+          .map((mp) =>
+            [
+              `    master ${mp} (master ${masterOpen().has(mp) ? 'open' : 'closed'}): link ${JSON.stringify(links.filter((l) => l.masterPositionId === mp).map((l) => [l.status, l.ticket, l.openVolume]))}`,
+              ...signals,
+              ...orders
+                .filter((o) => o['masterPositionId'] === mp)
+                .reverse()
+                .map((o) => {
+                  const t = o['times'] as Record<string, string | null>;
+                  return `      ${o['origin']} ${o['kind']} ${o['status']} ${o['reason'] ?? ''} vol ${o['volume']} filled ${o['filledVolume']} ticket ${o['ticket']} written ${t['written']} executed ${t['executed']} reported ${t['reported']}`;
+                }),
+            ].join('\n'),
+          )
+          .join('\n');
+      };
+      const masterOpen = () => new Set(master.account.positions.keys());
+
+      // Reconciliation runs every second on fresh snapshots: wait until every book matches, twice in a row.
+      const deadline = Date.now() + 30_000;
+      let stable = 0;
+      let mismatch = '';
+      while (stable < 2) {
+        if (Date.now() > deadline) {
+          let detail = '';
+          for (const f of FOLLOWERS) {
+            const [book, expected] = [bookOf(f.id), await expectedOf(f.id)];
+            if (JSON.stringify(book) !== JSON.stringify(expected))
+              detail += `${f.id}\n${await explain(f.id, book, expected)}\n`;
+          }
+          throw new Error(`books did not converge:\n${mismatch}${detail}`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        mismatch = '';
         for (const f of FOLLOWERS) {
           const [book, expected] = [bookOf(f.id), await expectedOf(f.id)];
-          if (JSON.stringify(book) !== JSON.stringify(expected)) detail += `${f.id}\n${await explain(f.id, book, expected)}\n`;
+          if (JSON.stringify(book) !== JSON.stringify(expected))
+            mismatch += `${f.id}\n  book     ${book.join(' | ')}\n  expected ${expected.join(' | ')}\n`;
         }
-        throw new Error(`books did not converge:\n${mismatch}${detail}`);
+        const pending = await inFlight();
+        if (pending > 0) mismatch += `${pending} copy orders in flight\n`;
+        stable = mismatch === '' ? stable + 1 : 0;
       }
-      await new Promise((r) => setTimeout(r, 1000));
-      mismatch = '';
+
+      // The expected book is the master's: no copy outlives its master position, none was dropped by a race.
       for (const f of FOLLOWERS) {
-        const [book, expected] = [bookOf(f.id), await expectedOf(f.id)];
-        if (JSON.stringify(book) !== JSON.stringify(expected)) mismatch += `${f.id}\n  book     ${book.join(' | ')}\n  expected ${expected.join(' | ')}\n`;
+        const book = [...followers.get(f.id)!.account.positions.values()];
+        expect(
+          new Set(book.map((p) => p.comment)).size,
+          `${f.id} holds two copies of one master position`,
+        ).toBe(book.length);
+        for (const l of await linksOf(f.id, 'open'))
+          expect(
+            masterOpen().has(l.masterPositionId),
+            `${f.id} holds a copy of closed master position ${l.masterPositionId}`,
+          ).toBe(true);
+        const detached = await linksOf(f.id, 'detached');
+        expect(
+          detached,
+          `${f.id}: positions detached though nothing was closed by hand\n${await history(
+            f.id,
+            detached.map((l) => l.masterPositionId),
+          )}`,
+        ).toEqual([]);
       }
-      const pending = await inFlight();
-      if (pending > 0) mismatch += `${pending} copy orders in flight\n`;
-      stable = mismatch === '' ? stable + 1 : 0;
-    }
+      // A mirror follower holds exactly the master's volume of every position it copies.
+      for (const l of await linksOf(MIRROR, 'open')) {
+        expect(
+          l.openVolume,
+          `mirror volume of ${l.masterPositionId}\n${await history(MIRROR, [l.masterPositionId])}`,
+        ).toBe(master.account.positions.get(l.masterPositionId)!.volume);
+      }
 
-    // The expected book is the master's: no copy outlives its master position, none was dropped by a race.
-    for (const f of FOLLOWERS) {
-      const book = [...followers.get(f.id)!.account.positions.values()];
-      expect(new Set(book.map((p) => p.comment)).size, `${f.id} holds two copies of one master position`).toBe(book.length);
-      for (const l of await linksOf(f.id, 'open')) expect(masterOpen().has(l.masterPositionId), `${f.id} holds a copy of closed master position ${l.masterPositionId}`).toBe(true);
-      const detached = await linksOf(f.id, 'detached');
-      expect(detached, `${f.id}: positions detached though nothing was closed by hand\n${await history(f.id, detached.map((l) => l.masterPositionId))}`).toEqual([]);
-    }
-    // A mirror follower holds exactly the master's volume of every position it copies.
-    for (const l of await linksOf(MIRROR, 'open')) {
-      expect(l.openVolume, `mirror volume of ${l.masterPositionId}\n${await history(MIRROR, [l.masterPositionId])}`).toBe(master.account.positions.get(l.masterPositionId)!.volume);
-    }
+      // One copy order per signal and follower, never two.
+      type Order = {
+        orderId: string;
+        signalId: string | null;
+        followerAccountId: string;
+        origin: string;
+        kind: string;
+        status: string;
+      };
+      const orders: Order[] = [];
+      for (let cursor: string | null = null; ;) {
+        const page: { items: Order[]; nextCursor: string | null } = await api(
+          'GET',
+          `/api/admin/orders?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        orders.push(...page.items);
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      expect(new Set(orders.map((o) => o.orderId)).size).toBe(orders.length);
+      const fromSignals = orders.filter((o) => o.origin === 'signal');
+      expect(fromSignals).toHaveLength(TRADES * FOLLOWERS.length);
+      const perSignal = new Map<string, number>();
+      for (const o of fromSignals)
+        perSignal.set(
+          `${o.signalId} ${o.followerAccountId}`,
+          (perSignal.get(`${o.signalId} ${o.followerAccountId}`) ?? 0) + 1,
+        );
+      expect(perSignal.size).toBe(TRADES * FOLLOWERS.length);
+      expect(new Set(fromSignals.map((o) => o.signalId)).size).toBe(TRADES);
 
-    // One copy order per signal and follower, never two.
-    type Order = { orderId: string; signalId: string | null; followerAccountId: string; origin: string; kind: string; status: string };
-    const orders: Order[] = [];
-    for (let cursor: string | null = null; ; ) {
-      const page: { items: Order[]; nextCursor: string | null } = await api('GET', `/api/admin/orders?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      orders.push(...page.items);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    expect(new Set(orders.map((o) => o.orderId)).size).toBe(orders.length);
-    const fromSignals = orders.filter((o) => o.origin === 'signal');
-    expect(fromSignals).toHaveLength(TRADES * FOLLOWERS.length);
-    const perSignal = new Map<string, number>();
-    for (const o of fromSignals) perSignal.set(`${o.signalId} ${o.followerAccountId}`, (perSignal.get(`${o.signalId} ${o.followerAccountId}`) ?? 0) + 1);
-    expect(perSignal.size).toBe(TRADES * FOLLOWERS.length);
-    expect(new Set(fromSignals.map((o) => o.signalId)).size).toBe(TRADES);
+      // The run exercised the safety net: brokers rejected, reconciliation corrected, the restarted terminal caught up.
+      const stats = [...followers.values()].map((f) => f.stats);
+      expect(stats.reduce((n, s) => n + s.rejected, 0)).toBeGreaterThan(0);
+      expect(orders.some((o) => o.origin === 'reconcile')).toBe(true);
+      expect(again.stats.executions).toBeGreaterThan(0);
 
-    // The run exercised the safety net: brokers rejected, reconciliation corrected, the restarted terminal caught up.
-    const stats = [...followers.values()].map((f) => f.stats);
-    expect(stats.reduce((n, s) => n + s.rejected, 0)).toBeGreaterThan(0);
-    expect(orders.some((o) => o.origin === 'reconcile')).toBe(true);
-    expect(again.stats.executions).toBeGreaterThan(0);
-
-    // Analytics count every copy order and every copied trade.
-    const analytics = await api<{ copyOrders: number; copiedTrades: number; byStatus: Record<string, number> }>('GET', '/api/admin/analytics/replication');
-    expect(analytics.copyOrders).toBe(orders.length);
-    expect(analytics.copiedTrades).toBe(orders.filter((o) => o.kind === 'open' && o.status === 'filled').length);
-    const byStatus: Record<string, number> = {};
-    for (const o of orders) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
-    expect(analytics.byStatus).toEqual(byStatus);
-  });
+      // Analytics count every copy order and every copied trade.
+      const analytics = await api<{
+        copyOrders: number;
+        copiedTrades: number;
+        byStatus: Record<string, number>;
+      }>('GET', '/api/admin/analytics/replication');
+      expect(analytics.copyOrders).toBe(orders.length);
+      expect(analytics.copiedTrades).toBe(
+        orders.filter((o) => o.kind === 'open' && o.status === 'filled').length,
+      );
+      const byStatus: Record<string, number> = {};
+      for (const o of orders) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+      expect(analytics.byStatus).toEqual(byStatus);
+    },
+  );
 });

@@ -4,13 +4,26 @@
  * second terminal refused; an idempotent replay; SIGKILL and restart with nothing lost.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { dialects, dropTarget, freshTarget, tempDir, urlWithSchema } from '../../packages/server/src/testing/databases.js';
+import {
+  dialects,
+  dropTarget,
+  freshTarget,
+  tempDir,
+  urlWithSchema,
+} from '../../packages/server/src/testing/databases.js';
 import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
 import { runKopitra, spawnKopitra, type Spawned } from './support.js';
 
 const B = '/trade-agent/v1';
 const ACCOUNT = '2100777';
-const sessionBody = { authMethod: 'account_session_key', authKey: 'e2e-terminal-key-0123456789', platform: 'MT5', role: 'follower', eaVersion: '1.0.0', terminalBuild: 4410 };
+const sessionBody = {
+  authMethod: 'account_session_key',
+  authKey: 'e2e-terminal-key-0123456789',
+  platform: 'MT5',
+  role: 'follower',
+  eaVersion: '1.0.0',
+  terminalBuild: 4410,
+};
 
 describe.each(dialects)('session lifecycle, spawned server on %s', (dialect) => {
   const running: Spawned[] = [];
@@ -30,7 +43,11 @@ describe.each(dialects)('session lifecycle, spawned server on %s', (dialect) => 
     };
     let server = await spawnKopitra(['up'], env);
     running.push(server);
-    const call = async (method: string, path: string, opts: { token?: string; key?: string; body?: unknown } = {}) => {
+    const call = async (
+      method: string,
+      path: string,
+      opts: { token?: string; key?: string; body?: unknown } = {},
+    ) => {
       const res = await fetch(`${server.url}${B}${path}`, {
         method,
         headers: {
@@ -61,7 +78,11 @@ describe.each(dialects)('session lifecycle, spawned server on %s', (dialect) => 
     const list = await runKopitra(['sessions', 'list', '--json'], env);
     expect(JSON.parse(list.stdout)[0]).toMatchObject({ sessionId, status: 'authenticated' });
 
-    const acked = await call('POST', '/sessions/current/inbox', { token, key: 'ack-1', body: { events: [{ eventType: 'OutboxAck', eventId: woke.body.events[0].eventId, sequence: 1 }] } });
+    const acked = await call('POST', '/sessions/current/inbox', {
+      token,
+      key: 'ack-1',
+      body: { events: [{ eventType: 'OutboxAck', eventId: woke.body.events[0].eventId, sequence: 1 }] },
+    });
     expect(acked.status).toBe(202);
     expect((await call('GET', '/sessions/current/outbox', { token })).body.events).toEqual([]);
 
@@ -73,7 +94,18 @@ describe.each(dialects)('session lifecycle, spawned server on %s', (dialect) => 
     expect(replay.body.token).toBe(token);
     expect(replay.body.sessionId).toBe(sessionId);
 
-    const hb = await call('POST', '/sessions/current/inbox', { token, key: 'hb-1', body: { events: [{ eventType: 'ea.heartbeat', payload: { balance: 5000, equity: 5010, margin: 10, openPositions: 1 } }] } });
+    const hb = await call('POST', '/sessions/current/inbox', {
+      token,
+      key: 'hb-1',
+      body: {
+        events: [
+          {
+            eventType: 'ea.heartbeat',
+            payload: { balance: 5000, equity: 5010, margin: 10, openPositions: 1 },
+          },
+        ],
+      },
+    });
     expect(hb.status).toBe(202);
 
     // Killed hard right after the 202s: everything acknowledged to the EA must be on disk.
@@ -85,7 +117,18 @@ describe.each(dialects)('session lifecycle, spawned server on %s', (dialect) => 
     const after = await call('GET', '/sessions/current/outbox', { token });
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ status: 'authenticated', events: [] });
-    const hbReplay = await call('POST', '/sessions/current/inbox', { token, key: 'hb-1', body: { events: [{ eventType: 'ea.heartbeat', payload: { balance: 5000, equity: 5010, margin: 10, openPositions: 1 } }] } });
+    const hbReplay = await call('POST', '/sessions/current/inbox', {
+      token,
+      key: 'hb-1',
+      body: {
+        events: [
+          {
+            eventType: 'ea.heartbeat',
+            payload: { balance: 5000, equity: 5010, margin: 10, openPositions: 1 },
+          },
+        ],
+      },
+    });
     expect(hbReplay).toEqual(hb);
     const released = await call('DELETE', '/sessions/current', { token, key: 'bye-1' });
     expect(released.status).toBe(200);

@@ -61,6 +61,9 @@ export async function spawnKopitra(args: string[], env: Record<string, string>):
   };
 }
 
-export async function runKopitra(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+export async function runKopitra(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
 }

@@ -111,5 +111,12 @@ export const AlertRaised = z.object({
 });
 export type AlertRaised = z.infer<typeof AlertRaised>;
 
-export const TradeAgentEvent = z.discriminatedUnion('type', [SessionStateChanged, EaInboxForwarded, SessionForbiddenAttempt, SignalAccepted, CopyOrderUpdated, AlertRaised]);
+export const TradeAgentEvent = z.discriminatedUnion('type', [
+  SessionStateChanged,
+  EaInboxForwarded,
+  SessionForbiddenAttempt,
+  SignalAccepted,
+  CopyOrderUpdated,
+  AlertRaised,
+]);
 export type TradeAgentEvent = z.infer<typeof TradeAgentEvent>;

@@ -9,7 +9,12 @@ export const ACCOUNT_HEADER = 'x-tradeagent-account';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 export const Timestamp = z.iso.datetime({ offset: true });
-export const AccountId = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : - only');
+export const AccountId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : - only');
 export type AccountId = z.infer<typeof AccountId>;
 export const Platform = z.enum(['MT4', 'MT5']);
 export type Platform = z.infer<typeof Platform>;
@@ -166,12 +171,14 @@ export const HeartbeatPayload = z.object({
   latencyMs: z.number().nonnegative().optional(),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayload>;
-export const StatusSummaryPayload = z.object({
-  state: z.string().max(64).optional(),
-  openPositions: z.number().int().nonnegative().optional(),
-  pendingOrders: z.number().int().nonnegative().optional(),
-  lastError: z.string().max(1024).optional(),
-}).catchall(z.unknown());
+export const StatusSummaryPayload = z
+  .object({
+    state: z.string().max(64).optional(),
+    openPositions: z.number().int().nonnegative().optional(),
+    pendingOrders: z.number().int().nonnegative().optional(),
+    lastError: z.string().max(1024).optional(),
+  })
+  .catchall(z.unknown());
 export const SymbolSpec = z.object({
   symbol: z.string().min(1).max(64),
   digits: z.number().int().min(0).max(10),
@@ -187,18 +194,20 @@ export const SymbolSpec = z.object({
 export type SymbolSpec = z.infer<typeof SymbolSpec>;
 export const SymbolCatalogPayload = z.object({ symbols: z.array(SymbolSpec).max(5000) });
 export const AutotradeStatusPayload = z.object({ enabled: z.boolean() });
-export const ExecutionNoticePayload = z.object({
-  orderId: z.string().optional(),
-  /** The outcome of a manual `order.command` (which has no copy order to report on). */
-  commandId: z.string().max(64).optional(),
-  action: z.string().max(32).optional(),
-  status: z.enum(['filled', 'rejected', 'failed']).optional(),
-  ticket: Ticket.optional(),
-  previousTicket: Ticket.optional(),
-  symbol: z.string().optional(),
-  volume: z.number().nonnegative().optional(),
-  message: z.string().max(1024).optional(),
-}).catchall(z.unknown());
+export const ExecutionNoticePayload = z
+  .object({
+    orderId: z.string().optional(),
+    /** The outcome of a manual `order.command` (which has no copy order to report on). */
+    commandId: z.string().max(64).optional(),
+    action: z.string().max(32).optional(),
+    status: z.enum(['filled', 'rejected', 'failed']).optional(),
+    ticket: Ticket.optional(),
+    previousTicket: Ticket.optional(),
+    symbol: z.string().optional(),
+    volume: z.number().nonnegative().optional(),
+    message: z.string().max(1024).optional(),
+  })
+  .catchall(z.unknown());
 export const SnapshotPosition = z.object({
   ticket: Ticket,
   symbol: z.string().min(1).max(64),
@@ -212,7 +221,10 @@ export const SnapshotPosition = z.object({
 });
 export type SnapshotPosition = z.infer<typeof SnapshotPosition>;
 export const SyncSnapshotPayload = z.object({ positions: z.array(SnapshotPosition).max(10_000) });
-export const EaErrorPayload = z.object({ code: z.union([z.string(), z.number()]).optional(), message: z.string().max(2048) });
+export const EaErrorPayload = z.object({
+  code: z.union([z.string(), z.number()]).optional(),
+  message: z.string().max(2048),
+});
 
 const telemetry = <T extends string, P extends z.ZodType>(eventType: T, payload: P) =>
   z.object({ eventType: z.literal(eventType), occurredAt: Timestamp.optional(), payload });
@@ -232,11 +244,23 @@ export type InboxEvent = z.infer<typeof InboxEvent>;
 export type TelemetryEvent = Exclude<InboxEvent, { eventType: 'OutboxAck' }>;
 export type TelemetryType = TelemetryEvent['eventType'];
 export const telemetryTypes = [
-  'ea.init', 'ea.heartbeat', 'ea.status_summary', 'ea.symbol_catalog', 'ea.autotrade_status',
-  'ea.execution_notice', 'ea.sync_snapshot', 'ea.error',
+  'ea.init',
+  'ea.heartbeat',
+  'ea.status_summary',
+  'ea.symbol_catalog',
+  'ea.autotrade_status',
+  'ea.execution_notice',
+  'ea.sync_snapshot',
+  'ea.error',
 ] as const satisfies readonly TelemetryType[];
 /** Telemetry a pending (not yet approved) session may send. */
-export const pendingAllowedTelemetry: readonly TelemetryType[] = ['ea.init', 'ea.heartbeat', 'ea.status_summary', 'ea.error', 'ea.autotrade_status'];
+export const pendingAllowedTelemetry: readonly TelemetryType[] = [
+  'ea.init',
+  'ea.heartbeat',
+  'ea.status_summary',
+  'ea.error',
+  'ea.autotrade_status',
+];
 
 export const InboxRequest = z.object({ events: z.array(InboxEvent).min(1).max(500) });
 export type InboxRequest = z.infer<typeof InboxRequest>;
@@ -250,7 +274,12 @@ export type InboxResponse = z.infer<typeof InboxResponse>;
 
 // --- trade messages -----------------------------------------------------------------------
 
-export const SignalType = z.enum(['position.opened', 'position.modified', 'position.partially_closed', 'position.closed']);
+export const SignalType = z.enum([
+  'position.opened',
+  'position.modified',
+  'position.partially_closed',
+  'position.closed',
+]);
 export type SignalType = z.infer<typeof SignalType>;
 
 export const SignalRequest = z.object({
@@ -271,13 +300,38 @@ export const SignalRequest = z.object({
 });
 export type SignalRequest = z.infer<typeof SignalRequest>;
 
-export const CopyOrderStatus = z.enum(['queued', 'delivered', 'acknowledged', 'filled', 'rejected', 'failed', 'expired', 'skipped']);
+export const CopyOrderStatus = z.enum([
+  'queued',
+  'delivered',
+  'acknowledged',
+  'filled',
+  'rejected',
+  'failed',
+  'expired',
+  'skipped',
+]);
 export type CopyOrderStatus = z.infer<typeof CopyOrderStatus>;
 
 export const SignalResponse = z.object({
   signalId: z.string(),
-  copies: z.array(z.object({ followerAccountId: z.string(), groupId: z.string(), orderId: z.string(), status: CopyOrderStatus, volume: z.number().optional() })),
-  skipped: z.array(z.object({ followerAccountId: z.string(), groupId: z.string(), orderId: z.string(), reason: z.string(), detail: z.string() })),
+  copies: z.array(
+    z.object({
+      followerAccountId: z.string(),
+      groupId: z.string(),
+      orderId: z.string(),
+      status: CopyOrderStatus,
+      volume: z.number().optional(),
+    }),
+  ),
+  skipped: z.array(
+    z.object({
+      followerAccountId: z.string(),
+      groupId: z.string(),
+      orderId: z.string(),
+      reason: z.string(),
+      detail: z.string(),
+    }),
+  ),
 });
 export type SignalResponse = z.infer<typeof SignalResponse>;
 
@@ -306,14 +360,33 @@ export type ExecutionResponse = z.infer<typeof ExecutionResponse>;
 
 /** A manual order an operator queues for one session (`order.command`). */
 export const ManualOrderRequest = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('open'), symbol: z.string().min(1).max(64), side: Side, volume: Volume, sl: z.number().nonnegative().nullable().optional(), tp: z.number().nonnegative().nullable().optional(), comment: z.string().max(31).optional() }),
+  z.object({
+    action: z.literal('open'),
+    symbol: z.string().min(1).max(64),
+    side: Side,
+    volume: Volume,
+    sl: z.number().nonnegative().nullable().optional(),
+    tp: z.number().nonnegative().nullable().optional(),
+    comment: z.string().max(31).optional(),
+  }),
   z.object({ action: z.literal('close'), ticket: Ticket, volume: Volume.optional() }),
-  z.object({ action: z.literal('modify'), ticket: Ticket, sl: z.number().nonnegative().nullable().optional(), tp: z.number().nonnegative().nullable().optional() }),
+  z.object({
+    action: z.literal('modify'),
+    ticket: Ticket,
+    sl: z.number().nonnegative().nullable().optional(),
+    tp: z.number().nonnegative().nullable().optional(),
+  }),
   z.object({ action: z.literal('close_all'), symbol: z.string().min(1).max(64).optional() }),
 ]);
 export type ManualOrderRequest = z.infer<typeof ManualOrderRequest>;
 
-export const ManualOrderResponse = z.object({ commandId: z.string(), sessionId: z.string(), accountId: z.string(), eventId: z.string(), sequence: z.number().int().positive() });
+export const ManualOrderResponse = z.object({
+  commandId: z.string(),
+  sessionId: z.string(),
+  accountId: z.string(),
+  eventId: z.string(),
+  sequence: z.number().int().positive(),
+});
 export type ManualOrderResponse = z.infer<typeof ManualOrderResponse>;
 
 // --- health ------------------------------------------------------------------------------
@@ -322,6 +395,9 @@ export const HealthResponse = z.object({
   status: z.enum(['ok', 'unavailable']),
   version: z.string(),
   uptimeSec: z.number(),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() })),
+  checks: z.record(
+    z.string(),
+    z.object({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }),
+  ),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -15,7 +15,8 @@ export const errorCatalogue = define({
   malformed_json: {
     status: 400,
     message: 'The request body is not valid JSON.',
-    howToFix: 'Send a UTF-8 JSON document; trim anything after the closing brace (one trailing NUL byte is tolerated).',
+    howToFix:
+      'Send a UTF-8 JSON document; trim anything after the closing brace (one trailing NUL byte is tolerated).',
   },
   invalid_request: {
     status: 400,
@@ -30,12 +31,14 @@ export const errorCatalogue = define({
   missing_idempotency_key: {
     status: 400,
     message: 'The Idempotency-Key header is missing or invalid.',
-    howToFix: 'Send a unique Idempotency-Key (1-128 printable characters) with every mutating request; reuse it only when retrying the same request.',
+    howToFix:
+      'Send a unique Idempotency-Key (1-128 printable characters) with every mutating request; reuse it only when retrying the same request.',
   },
   idempotency_key_reused: {
     status: 422,
     message: 'This Idempotency-Key was already used for a different request.',
-    howToFix: 'Generate a fresh Idempotency-Key for each new request; reuse a key only to retry the identical request.',
+    howToFix:
+      'Generate a fresh Idempotency-Key for each new request; reuse a key only to retry the identical request.',
   },
   payload_too_large: {
     status: 413,
@@ -56,7 +59,8 @@ export const errorCatalogue = define({
   unauthorized: {
     status: 401,
     message: 'The bearer token is missing, malformed or unknown.',
-    howToFix: 'Create a session with POST /trade-agent/v1/sessions and send its token as Authorization: Bearer <token>.',
+    howToFix:
+      'Create a session with POST /trade-agent/v1/sessions and send its token as Authorization: Bearer <token>.',
   },
   token_account_mismatch: {
     status: 401,
@@ -76,7 +80,8 @@ export const errorCatalogue = define({
   key_rejected: {
     status: 403,
     message: 'The account key was rejected by an operator or has expired.',
-    howToFix: 'Ask the operator for a new pre-shared key, or generate a new key in the EA and have it approved.',
+    howToFix:
+      'Ask the operator for a new pre-shared key, or generate a new key in the EA and have it approved.',
   },
   account_disabled: {
     status: 403,
@@ -106,12 +111,14 @@ export const errorCatalogue = define({
   session_conflict: {
     status: 409,
     message: 'Another session is live for this account.',
-    howToFix: 'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current, or set the account policy to takeover.',
+    howToFix:
+      'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current, or set the account policy to takeover.',
   },
   order_not_found: {
     status: 404,
     message: 'No copy order with this id belongs to this account.',
-    howToFix: 'Report executions with the orderId of the trade.started (or other trade.*) event this account received.',
+    howToFix:
+      'Report executions with the orderId of the trade.started (or other trade.*) event this account received.',
   },
   execution_conflict: {
     status: 409,

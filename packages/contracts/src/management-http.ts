@@ -6,13 +6,17 @@ import { z } from 'zod';
 import { AccountId, Platform, Side } from './ea-http.js';
 
 const Positive = z.number().positive();
-const Filter = <T extends z.ZodType>(item: T) => z.object({ include: z.array(item).max(500).nullish(), exclude: z.array(item).max(500).nullish() });
+const Filter = <T extends z.ZodType>(item: T) =>
+  z.object({ include: z.array(item).max(500).nullish(), exclude: z.array(item).max(500).nullish() });
 
 export const Sizing = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('mirror') }),
   z.object({ mode: z.literal('multiplier'), multiplier: Positive.max(1000) }),
   z.object({ mode: z.literal('fixed'), lots: Positive.max(1000) }),
-  z.object({ mode: z.enum(['balance_ratio', 'equity_ratio', 'contract_size']), multiplier: Positive.max(1000).nullish() }),
+  z.object({
+    mode: z.enum(['balance_ratio', 'equity_ratio', 'contract_size']),
+    multiplier: Positive.max(1000).nullish(),
+  }),
   z.object({ mode: z.literal('risk_percent'), percent: Positive.max(100) }),
 ]);
 export type Sizing = z.infer<typeof Sizing>;
@@ -25,31 +29,35 @@ export const RiskLimit = z
     maxAmount: Positive.nullish(),
     action: z.enum(['halt_opens', 'close_all']),
   })
-  .refine((l) => l.maxPercent != null || l.maxAmount != null, { message: 'a risk limit needs maxPercent or maxAmount' });
+  .refine((l) => l.maxPercent != null || l.maxAmount != null, {
+    message: 'a risk limit needs maxPercent or maxAmount',
+  });
 
 /** A follower's subscription settings; every field is optional and takes its documented default. */
-export const SubscriptionSettings = z.object({
-  mode: z.enum(['active', 'close_only', 'frozen']).optional(),
-  sizing: Sizing.optional(),
-  symbolMap: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
-  symbolFilter: Filter(z.string().min(1).max(64)).optional(),
-  magicFilter: Filter(z.number().int()).optional(),
-  allowedSides: z.array(Side).min(1).max(2).optional(),
-  reverse: z.boolean().optional(),
-  copySl: z.boolean().optional(),
-  copyTp: z.boolean().optional(),
-  minVolume: Positive.nullish(),
-  maxVolume: Positive.nullish(),
-  forceMinimum: z.boolean().optional(),
-  forceMinimumMaxRiskFactor: z.number().min(1).max(100).optional(),
-  maxOpenPositions: z.number().int().positive().nullish(),
-  maxTotalLots: Positive.nullish(),
-  maxTradesPerHour: z.number().int().positive().nullish(),
-  maxSignalAgeSec: z.number().positive().max(86_400).optional(),
-  maxSlippagePoints: Positive.nullish(),
-  riskLimits: z.array(RiskLimit).max(20).optional(),
-  manualClosePolicy: z.enum(['detach', 'reopen']).optional(),
-}).strict();
+export const SubscriptionSettings = z
+  .object({
+    mode: z.enum(['active', 'close_only', 'frozen']).optional(),
+    sizing: Sizing.optional(),
+    symbolMap: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
+    symbolFilter: Filter(z.string().min(1).max(64)).optional(),
+    magicFilter: Filter(z.number().int()).optional(),
+    allowedSides: z.array(Side).min(1).max(2).optional(),
+    reverse: z.boolean().optional(),
+    copySl: z.boolean().optional(),
+    copyTp: z.boolean().optional(),
+    minVolume: Positive.nullish(),
+    maxVolume: Positive.nullish(),
+    forceMinimum: z.boolean().optional(),
+    forceMinimumMaxRiskFactor: z.number().min(1).max(100).optional(),
+    maxOpenPositions: z.number().int().positive().nullish(),
+    maxTotalLots: Positive.nullish(),
+    maxTradesPerHour: z.number().int().positive().nullish(),
+    maxSignalAgeSec: z.number().positive().max(86_400).optional(),
+    maxSlippagePoints: Positive.nullish(),
+    riskLimits: z.array(RiskLimit).max(20).optional(),
+    manualClosePolicy: z.enum(['detach', 'reopen']).optional(),
+  })
+  .strict();
 export type SubscriptionSettings = z.infer<typeof SubscriptionSettings>;
 
 export const AccountRequest = z.object({
@@ -70,7 +78,10 @@ export type GroupRequest = z.infer<typeof GroupRequest>;
 export const Role = z.enum(['viewer', 'operator', 'admin']);
 export type Role = z.infer<typeof Role>;
 
-export const LoginRequest = z.object({ email: z.string().trim().toLowerCase().email().max(254), password: z.string().min(1).max(256) });
+export const LoginRequest = z.object({
+  email: z.string().trim().toLowerCase().email().max(254),
+  password: z.string().min(1).max(256),
+});
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
 export const UserCreateRequest = z.object({
@@ -89,17 +100,28 @@ export const UserPatchRequest = z.object({
 });
 export type UserPatchRequest = z.infer<typeof UserPatchRequest>;
 
-export const AccountPatchRequest = AccountRequest.omit({ accountId: true, platform: true }).extend({ platform: Platform.optional() }).partial();
+export const AccountPatchRequest = AccountRequest.omit({ accountId: true, platform: true })
+  .extend({ platform: Platform.optional() })
+  .partial();
 export type AccountPatchRequest = z.infer<typeof AccountPatchRequest>;
 
 const FutureTime = z.iso.datetime({ offset: true });
 export const KeyCreateRequest = z.object({ expiresAt: FutureTime.nullish() });
 export const ApproveRequest = z.object({ expiresAt: FutureTime.nullish() });
 export const ReasonRequest = z.object({ reason: z.string().trim().min(1).max(500) });
-export const GroupPatchRequest = z.object({ name: z.string().trim().min(1).max(128).optional(), status: z.enum(['active', 'paused']).optional() });
+export const GroupPatchRequest = z.object({
+  name: z.string().trim().min(1).max(128).optional(),
+  status: z.enum(['active', 'paused']).optional(),
+});
 
-export const ListQuery = z.object({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
-export const SessionsQuery = ListQuery.extend({ status: z.string().max(32).optional(), accountId: z.string().max(64).optional() });
+export const ListQuery = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export const SessionsQuery = ListQuery.extend({
+  status: z.string().max(32).optional(),
+  accountId: z.string().max(64).optional(),
+});
 export const OrdersQuery = ListQuery.extend({
   status: z.string().max(32).optional(),
   followerAccountId: z.string().max(64).optional(),
@@ -107,13 +129,27 @@ export const OrdersQuery = ListQuery.extend({
   groupId: z.string().max(64).optional(),
   kind: z.string().max(32).optional(),
 });
-export const PositionsQuery = ListQuery.extend({ status: z.string().max(32).optional(), followerAccountId: z.string().max(64).optional(), groupId: z.string().max(64).optional() });
-export const AuditQuery = ListQuery.extend({ actor: z.string().max(200).optional(), action: z.string().max(64).optional(), targetId: z.string().max(200).optional() });
+export const PositionsQuery = ListQuery.extend({
+  status: z.string().max(32).optional(),
+  followerAccountId: z.string().max(64).optional(),
+  groupId: z.string().max(64).optional(),
+});
+export const AuditQuery = ListQuery.extend({
+  actor: z.string().max(200).optional(),
+  action: z.string().max(64).optional(),
+  targetId: z.string().max(200).optional(),
+});
 export const AlertsQuery = ListQuery.extend({ open: z.enum(['true', 'false']).optional() });
 
 export const TaskRunRequest = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
 
-export const webhookEventTypes = ['signal.accepted', 'copy_order.updated', 'alert.raised', 'session.state_changed', 'session.forbidden_attempt'] as const;
+export const webhookEventTypes = [
+  'signal.accepted',
+  'copy_order.updated',
+  'alert.raised',
+  'session.state_changed',
+  'session.forbidden_attempt',
+] as const;
 export const WebhookRequest = z.object({
   url: z.url({ protocol: /^https?$/ }).max(2000),
   eventTypes: z.array(z.enum(webhookEventTypes)).min(1).max(webhookEventTypes.length),

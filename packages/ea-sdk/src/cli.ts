@@ -52,10 +52,23 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
       args: [...argv],
       allowPositionals: true,
       options: {
-        gateway: { type: 'string' }, account: { type: 'string' }, key: { type: 'string' }, seed: { type: 'string' }, role: { type: 'string' },
-        platform: { type: 'string' }, suffix: { type: 'string' }, symbols: { type: 'string' }, balance: { type: 'string' }, trades: { type: 'string' },
-        'interval-ms': { type: 'string' }, 'reject-rate': { type: 'string' }, 'latency-ms': { type: 'string' }, 'slippage-points': { type: 'string' },
-        'snapshot-ms': { type: 'string' }, transport: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        gateway: { type: 'string' },
+        account: { type: 'string' },
+        key: { type: 'string' },
+        seed: { type: 'string' },
+        role: { type: 'string' },
+        platform: { type: 'string' },
+        suffix: { type: 'string' },
+        symbols: { type: 'string' },
+        balance: { type: 'string' },
+        trades: { type: 'string' },
+        'interval-ms': { type: 'string' },
+        'reject-rate': { type: 'string' },
+        'latency-ms': { type: 'string' },
+        'slippage-points': { type: 'string' },
+        'snapshot-ms': { type: 'string' },
+        transport: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -71,7 +84,9 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
   const accountId = values['account'] as string | undefined;
   const authKey = values['key'] as string | undefined;
   const problems = [
-    ...(role === 'master' || role === 'follower' ? [] : [`the role must be master or follower (got "${role ?? ''}")`]),
+    ...(role === 'master' || role === 'follower'
+      ? []
+      : [`the role must be master or follower (got "${role ?? ''}")`]),
     ...(gateway ? [] : ['--gateway URL is required']),
     ...(accountId ? [] : ['--account ID is required']),
     ...(authKey && authKey.length >= 16 ? [] : ['--key KEY is required (at least 16 characters)']),
@@ -79,11 +94,16 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
   const platform = (values['platform'] as string | undefined)?.toUpperCase() ?? 'MT5';
   if (platform !== 'MT4' && platform !== 'MT5') problems.push('--platform must be MT4 or MT5');
   const transport = (values['transport'] as string | undefined) ?? 'poll';
-  if (transport !== 'poll' && transport !== 'websocket') problems.push('--transport must be poll or websocket');
+  if (transport !== 'poll' && transport !== 'websocket')
+    problems.push('--transport must be poll or websocket');
   let latency: [number, number] | undefined;
   let numbers: Record<string, number | undefined> = {};
   try {
-    numbers = Object.fromEntries(['seed', 'balance', 'trades', 'interval-ms', 'reject-rate', 'slippage-points', 'snapshot-ms'].map((k) => [k, num(values[k] as string | undefined, k)]));
+    numbers = Object.fromEntries(
+      ['seed', 'balance', 'trades', 'interval-ms', 'reject-rate', 'slippage-points', 'snapshot-ms'].map(
+        (k) => [k, num(values[k] as string | undefined, k)],
+      ),
+    );
     const l = values['latency-ms'] as string | undefined;
     if (l !== undefined) {
       const [a, b] = l.split('-').map(Number);
@@ -106,16 +126,30 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
     process.once('SIGTERM', onSignal);
   }
   const common = {
-    gateway: gateway!, accountId: accountId!, authKey: authKey!, platform: platform as 'MT4' | 'MT5', log: out,
+    gateway: gateway!,
+    accountId: accountId!,
+    authKey: authKey!,
+    platform: platform as 'MT4' | 'MT5',
+    log: out,
     transport: transport as 'poll' | 'websocket',
     ...(numbers['seed'] !== undefined ? { seed: numbers['seed'] } : {}),
     ...(values['suffix'] !== undefined ? { suffix: values['suffix'] as string } : {}),
-    ...(values['symbols'] !== undefined ? { symbols: (values['symbols'] as string).split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(values['symbols'] !== undefined
+      ? {
+          symbols: (values['symbols'] as string)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(numbers['balance'] !== undefined ? { balance: numbers['balance'] } : {}),
   };
   try {
     if (role === 'master') {
-      const master = new SimMaster({ ...common, ...(numbers['interval-ms'] !== undefined ? { intervalMs: numbers['interval-ms'] } : {}) });
+      const master = new SimMaster({
+        ...common,
+        ...(numbers['interval-ms'] !== undefined ? { intervalMs: numbers['interval-ms'] } : {}),
+      });
       stop.signal.addEventListener('abort', () => void master.stop(), { once: true });
       await master.start();
       const sent = await master.run(numbers['trades'] !== undefined ? { trades: numbers['trades'] } : {});
@@ -142,7 +176,9 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
     });
     await follower.stop();
     const s = follower.stats;
-    out(`follower ${accountId}: ${s.executions} executions (${s.filled} filled, ${s.rejected} rejected, ${s.failed} failed), ${follower.account.positions.size} positions open, balance ${follower.account.balance}`);
+    out(
+      `follower ${accountId}: ${s.executions} executions (${s.filled} filled, ${s.rejected} rejected, ${s.failed} failed), ${follower.account.positions.size} positions open, balance ${follower.account.balance}`,
+    );
     return follower.fatal ? 1 : 0;
   } catch (e) {
     err(`kopitra ea ${role}: ${describe(e)}`);

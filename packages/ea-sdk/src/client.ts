@@ -28,8 +28,20 @@ import {
   type TelemetryEvent,
 } from '@kopitra/contracts';
 import { systemClock, type Clock } from './clock.js';
-import { AbortedError, SessionConflictError, SessionEndedError, SessionShutdownError, type KopitraError } from './errors.js';
-import { consumeEvents, outboxEvents, type ConsumeOptions, type EventsOptions, type OutboxHandler } from './outbox.js';
+import {
+  AbortedError,
+  SessionConflictError,
+  SessionEndedError,
+  SessionShutdownError,
+  type KopitraError,
+} from './errors.js';
+import {
+  consumeEvents,
+  outboxEvents,
+  type ConsumeOptions,
+  type EventsOptions,
+  type OutboxHandler,
+} from './outbox.js';
 import { linkSignals } from './signals.js';
 import { Transport, defaultRetryPolicy, type FetchLike, type RetryPolicy, type Schema } from './transport.js';
 
@@ -57,7 +69,14 @@ export interface ClientOptions {
   newIdempotencyKey?: () => string;
   random?: () => number;
   /** Told about every retry (network, 5xx, 429) and every wait on a session conflict. */
-  onRetry?: (info: { error: KopitraError; attempt: number; delayMs: number; method: string; path: string; idempotencyKey: string | undefined }) => void;
+  onRetry?: (info: {
+    error: KopitraError;
+    attempt: number;
+    delayMs: number;
+    method: string;
+    path: string;
+    idempotencyKey: string | undefined;
+  }) => void;
   /** Told when a session is created (first time or after the previous one ended). */
   onSession?: (session: SessionInfo) => void;
 }
@@ -72,7 +91,10 @@ const ReleaseResponse: Schema<{ sessionId: string; status: string; released: boo
     const o = d as { sessionId?: unknown; status?: unknown; released?: unknown } | null;
     return o && typeof o.sessionId === 'string' && typeof o.status === 'string'
       ? { success: true, data: { sessionId: o.sessionId, status: o.status, released: o.released === true } }
-      : { success: false, error: { issues: [{ path: [], message: 'expected { sessionId, status, released }' }] } };
+      : {
+          success: false,
+          error: { issues: [{ path: [], message: 'expected { sessionId, status, released }' }] },
+        };
   },
 };
 
@@ -161,7 +183,15 @@ export class KopitraClient {
       const deadline = this.clock.now() + (this.opts.maxConflictWaitMs ?? 600_000);
       for (let attempt = 1; ; attempt++) {
         try {
-          const created = await this.transport.send({ method: 'POST', path: '/sessions', body, idempotencyKey: key, schema: CreateSessionResponse, expect: [201], signal: s });
+          const created = await this.transport.send({
+            method: 'POST',
+            path: '/sessions',
+            body,
+            idempotencyKey: key,
+            schema: CreateSessionResponse,
+            expect: [201],
+            signal: s,
+          });
           const info: SessionInfo = { ...created, idempotencyKey: key };
           this.current = info;
           this.outboxCursor = created.lastSequence;
@@ -172,7 +202,14 @@ export class KopitraClient {
           if (!(err instanceof SessionConflictError)) throw err;
           const wait = Math.max(250, err.retryAfterSec * 1000);
           if (this.clock.now() + wait > deadline) throw err;
-          this.opts.onRetry?.({ error: err, attempt, delayMs: wait, method: 'POST', path: '/sessions', idempotencyKey: key });
+          this.opts.onRetry?.({
+            error: err,
+            attempt,
+            delayMs: wait,
+            method: 'POST',
+            path: '/sessions',
+            idempotencyKey: key,
+          });
           await this.clock.sleep(wait, s);
           if (s.aborted) throw new AbortedError();
         }
@@ -204,7 +241,10 @@ export class KopitraClient {
   }
 
   /** @internal Runs `fn` with a live session's token; a 401 for an ended session re-creates it once. */
-  async withSession<T>(fn: (token: string, signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async withSession<T>(
+    fn: (token: string, signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const { signal: s, dispose } = linkSignals(signal, this.lifetime.signal);
     try {
       const session = await this.connect(s);
@@ -235,11 +275,32 @@ export class KopitraClient {
    */
   private async collectShutdown(token: string, signal: AbortSignal): Promise<SessionShutdownError | null> {
     try {
-      const res = await this.transport.send({ method: 'GET', path: '/sessions/current/outbox', token, query: { cursor: 0, limit: 100 }, schema: OutboxResponse, expect: [200], signal, retry: false });
+      const res = await this.transport.send({
+        method: 'GET',
+        path: '/sessions/current/outbox',
+        token,
+        query: { cursor: 0, limit: 100 },
+        schema: OutboxResponse,
+        expect: [200],
+        signal,
+        retry: false,
+      });
       if (res.events.length === 0) return null;
       await this.transport.send({
-        method: 'POST', path: '/sessions/current/inbox', token, idempotencyKey: this.newKey(), schema: InboxResponse, expect: [202], signal,
-        body: { events: res.events.map((e) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })) },
+        method: 'POST',
+        path: '/sessions/current/inbox',
+        token,
+        idempotencyKey: this.newKey(),
+        schema: InboxResponse,
+        expect: [202],
+        signal,
+        body: {
+          events: res.events.map((e) => ({
+            eventType: 'OutboxAck',
+            eventId: e.eventId,
+            sequence: e.sequence,
+          })),
+        },
       });
       let final: SessionShutdownError | null = null;
       for (const e of res.events) final = this.noteHandled(e) ?? final;
@@ -254,7 +315,15 @@ export class KopitraClient {
   async release(signal?: AbortSignal): Promise<void> {
     const session = this.current;
     if (!session) return;
-    await this.transport.send({ method: 'DELETE', path: '/sessions/current', token: session.token, idempotencyKey: this.newKey(), schema: ReleaseResponse, expect: [200], ...(signal ? { signal } : {}) });
+    await this.transport.send({
+      method: 'DELETE',
+      path: '/sessions/current',
+      token: session.token,
+      idempotencyKey: this.newKey(),
+      schema: ReleaseResponse,
+      expect: [200],
+      ...(signal ? { signal } : {}),
+    });
     if (this.current === session) this.current = null;
   }
 
@@ -269,7 +338,13 @@ export class KopitraClient {
 
   /** GET /health: the gateway's readiness (a 503 throws `ServerError` with code `not_ready`). */
   async health(signal?: AbortSignal): Promise<HealthResponse> {
-    return this.transport.send({ method: 'GET', path: '/health', schema: HealthResponse, expect: [200], ...(signal ? { signal } : {}) });
+    return this.transport.send({
+      method: 'GET',
+      path: '/health',
+      schema: HealthResponse,
+      expect: [200],
+      ...(signal ? { signal } : {}),
+    });
   }
 
   // --- outbox -----------------------------------------------------------------------------
@@ -280,13 +355,19 @@ export class KopitraClient {
     const res = await this.withSession(
       (token, signal) =>
         this.transport.send({
-          method: 'GET', path: '/sessions/current/outbox', token, schema: OutboxResponse, expect: [200], signal,
+          method: 'GET',
+          path: '/sessions/current/outbox',
+          token,
+          schema: OutboxResponse,
+          expect: [200],
+          signal,
           query: { cursor: this.outboxCursor, limit: opts.limit ?? 100, wait },
           timeoutMs: wait * 1000 + (this.opts.requestTimeoutMs ?? 15_000),
         }),
       opts.signal,
     );
-    if (this.current && this.current.status !== res.status) this.current = { ...this.current, status: res.status };
+    if (this.current && this.current.status !== res.status)
+      this.current = { ...this.current, status: res.status };
     return res;
   }
 
@@ -294,7 +375,10 @@ export class KopitraClient {
   async ack(events: OutboxEvent | readonly OutboxEvent[], signal?: AbortSignal): Promise<InboxResponse> {
     const list = Array.isArray(events) ? (events as readonly OutboxEvent[]) : [events as OutboxEvent];
     if (list.length === 0) return { accepted: 0, acked: 0, refused: [] };
-    const res = await this.postInbox(list.map((e) => ({ eventType: 'OutboxAck' as const, eventId: e.eventId, sequence: e.sequence })), signal);
+    const res = await this.postInbox(
+      list.map((e) => ({ eventType: 'OutboxAck' as const, eventId: e.eventId, sequence: e.sequence })),
+      signal,
+    );
     this.noteAcked(Math.max(...list.map((e) => e.sequence)));
     return res;
   }
@@ -314,7 +398,10 @@ export class KopitraClient {
     const parsed = SessionShutdownPayload.safeParse(event.payload);
     const reason = parsed.success ? parsed.data.reason : 'terminated';
     if (FINAL_SHUTDOWN.has(reason) || (parsed.success && parsed.data.reconnectAfterSec === null)) {
-      this.shutdown = new SessionShutdownError(reason, parsed.success ? parsed.data.message : 'The session was shut down.');
+      this.shutdown = new SessionShutdownError(
+        reason,
+        parsed.success ? parsed.data.message : 'The session was shut down.',
+      );
       return this.shutdown;
     }
     this.reconnectAfterMs = parsed.success ? (parsed.data.reconnectAfterSec ?? 0) * 1000 : 0;
@@ -346,19 +433,37 @@ export class KopitraClient {
   private postInbox(events: InboxEvent[], signal?: AbortSignal): Promise<InboxResponse> {
     const key = this.newKey();
     return this.withSession(
-      (token, s) => this.transport.send({ method: 'POST', path: '/sessions/current/inbox', token, idempotencyKey: key, body: { events }, schema: InboxResponse, expect: [202], signal: s }),
+      (token, s) =>
+        this.transport.send({
+          method: 'POST',
+          path: '/sessions/current/inbox',
+          token,
+          idempotencyKey: key,
+          body: { events },
+          schema: InboxResponse,
+          expect: [202],
+          signal: s,
+        }),
       signal,
     );
   }
 
   /** Sends telemetry events (1–500) through the inbox. */
-  sendTelemetry(events: TelemetryEvent | readonly TelemetryEvent[], signal?: AbortSignal): Promise<InboxResponse> {
-    const list = Array.isArray(events) ? [...(events as readonly TelemetryEvent[])] : [events as TelemetryEvent];
+  sendTelemetry(
+    events: TelemetryEvent | readonly TelemetryEvent[],
+    signal?: AbortSignal,
+  ): Promise<InboxResponse> {
+    const list = Array.isArray(events)
+      ? [...(events as readonly TelemetryEvent[])]
+      : [events as TelemetryEvent];
     return this.postInbox(list, signal);
   }
 
   /** Sends `ea.init`: terminal details (currency, leverage, margin mode…). */
-  init(payload: Extract<TelemetryEvent, { eventType: 'ea.init' }>['payload'], signal?: AbortSignal): Promise<InboxResponse> {
+  init(
+    payload: Extract<TelemetryEvent, { eventType: 'ea.init' }>['payload'],
+    signal?: AbortSignal,
+  ): Promise<InboxResponse> {
     return this.sendTelemetry({ eventType: 'ea.init', occurredAt: this.nowIso(), payload }, signal);
   }
 
@@ -369,29 +474,51 @@ export class KopitraClient {
 
   /** Sends `ea.symbol_catalog`: the terminal's Market Watch, which replaces the previous one. */
   symbolCatalog(symbols: readonly SymbolSpec[], signal?: AbortSignal): Promise<InboxResponse> {
-    return this.sendTelemetry({ eventType: 'ea.symbol_catalog', occurredAt: this.nowIso(), payload: { symbols: [...symbols] } }, signal);
+    return this.sendTelemetry(
+      { eventType: 'ea.symbol_catalog', occurredAt: this.nowIso(), payload: { symbols: [...symbols] } },
+      signal,
+    );
   }
 
   /** Sends `ea.sync_snapshot`: every open position, for reconciliation. */
   syncSnapshot(positions: readonly SnapshotPosition[], signal?: AbortSignal): Promise<InboxResponse> {
-    return this.sendTelemetry({ eventType: 'ea.sync_snapshot', occurredAt: this.nowIso(), payload: { positions: [...positions] } }, signal);
+    return this.sendTelemetry(
+      { eventType: 'ea.sync_snapshot', occurredAt: this.nowIso(), payload: { positions: [...positions] } },
+      signal,
+    );
   }
 
   /** Sends `ea.error`. */
   reportError(message: string, code?: string | number, signal?: AbortSignal): Promise<InboxResponse> {
-    return this.sendTelemetry({ eventType: 'ea.error', occurredAt: this.nowIso(), payload: { message, ...(code !== undefined ? { code } : {}) } }, signal);
+    return this.sendTelemetry(
+      {
+        eventType: 'ea.error',
+        occurredAt: this.nowIso(),
+        payload: { message, ...(code !== undefined ? { code } : {}) },
+      },
+      signal,
+    );
   }
 
   /** Sends `ea.execution_notice` (e.g. the new ticket MT4 gives the rest of a partial close). */
-  executionNotice(payload: Extract<TelemetryEvent, { eventType: 'ea.execution_notice' }>['payload'], signal?: AbortSignal): Promise<InboxResponse> {
-    return this.sendTelemetry({ eventType: 'ea.execution_notice', occurredAt: this.nowIso(), payload }, signal);
+  executionNotice(
+    payload: Extract<TelemetryEvent, { eventType: 'ea.execution_notice' }>['payload'],
+    signal?: AbortSignal,
+  ): Promise<InboxResponse> {
+    return this.sendTelemetry(
+      { eventType: 'ea.execution_notice', occurredAt: this.nowIso(), payload },
+      signal,
+    );
   }
 
   /**
    * Sends `ea.heartbeat` every `heartbeatIntervalSec` of the current session (first one at
    * once) until `stop()`, the signal or `close()`. Failures go to `onError`; the loop goes on.
    */
-  startHeartbeats(provider: () => HeartbeatPayload | Promise<HeartbeatPayload>, opts: { signal?: AbortSignal; onError?: (err: unknown) => void; immediate?: boolean } = {}): { stop(): void; done: Promise<void> } {
+  startHeartbeats(
+    provider: () => HeartbeatPayload | Promise<HeartbeatPayload>,
+    opts: { signal?: AbortSignal; onError?: (err: unknown) => void; immediate?: boolean } = {},
+  ): { stop(): void; done: Promise<void> } {
     const stopper = new AbortController();
     const { signal, dispose } = linkSignals(opts.signal, stopper.signal, this.lifetime.signal);
     const done = (async () => {
@@ -423,10 +550,29 @@ export class KopitraClient {
    * POST /signals (master): one trade event. The idempotency key defaults to the deal ticket
    * (`deal-<dealTicket>`), else the signal id, so a resent deal is never copied twice.
    */
-  signal(req: SignalRequest, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<SignalResponse> {
-    const key = opts.idempotencyKey ?? (req.dealTicket !== undefined ? `deal-${req.dealTicket}` : req.signalId !== undefined ? `signal-${req.signalId}` : this.newKey());
+  signal(
+    req: SignalRequest,
+    opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<SignalResponse> {
+    const key =
+      opts.idempotencyKey ??
+      (req.dealTicket !== undefined
+        ? `deal-${req.dealTicket}`
+        : req.signalId !== undefined
+          ? `signal-${req.signalId}`
+          : this.newKey());
     return this.withSession(
-      (token, s) => this.transport.send({ method: 'POST', path: '/signals', token, idempotencyKey: key, body: req, schema: SignalResponse, expect: [202], signal: s }),
+      (token, s) =>
+        this.transport.send({
+          method: 'POST',
+          path: '/signals',
+          token,
+          idempotencyKey: key,
+          body: req,
+          schema: SignalResponse,
+          expect: [202],
+          signal: s,
+        }),
       opts.signal,
     );
   }
@@ -436,10 +582,23 @@ export class KopitraClient {
    * to `exec-<orderId>-<status>`, so a terminal that restarts and reports again is answered
    * with the original outcome.
    */
-  reportExecution(req: ExecutionRequest, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<ExecutionResponse> {
+  reportExecution(
+    req: ExecutionRequest,
+    opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<ExecutionResponse> {
     const key = opts.idempotencyKey ?? `exec-${req.orderId}-${req.status}`;
     return this.withSession(
-      (token, s) => this.transport.send({ method: 'POST', path: '/executions', token, idempotencyKey: key, body: req, schema: ExecutionResponse, expect: [200], signal: s }),
+      (token, s) =>
+        this.transport.send({
+          method: 'POST',
+          path: '/executions',
+          token,
+          idempotencyKey: key,
+          body: req,
+          schema: ExecutionResponse,
+          expect: [200],
+          signal: s,
+        }),
       opts.signal,
     );
   }

@@ -20,7 +20,11 @@ export class KopitraError extends Error {
   /** The gateway's request id, to quote when reporting a problem. */
   readonly requestId: string | undefined;
 
-  constructor(code: KopitraErrorCode, message: string, opts: { status?: number; body?: ErrorBody; cause?: unknown } = {}) {
+  constructor(
+    code: KopitraErrorCode,
+    message: string,
+    opts: { status?: number; body?: ErrorBody; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -134,7 +138,11 @@ export class AbortedError extends KopitraError {
 
 const isCatalogued = (code: string): code is ErrorCode => Object.hasOwn(errorCatalogue, code);
 
-type ErrorClass = new (code: KopitraErrorCode, message: string, opts: { status?: number; body?: ErrorBody }) => KopitraError;
+type ErrorClass = new (
+  code: KopitraErrorCode,
+  message: string,
+  opts: { status?: number; body?: ErrorBody },
+) => KopitraError;
 
 const byCode: Partial<Record<ErrorCode, ErrorClass>> = {
   session_expired: SessionEndedError,
@@ -165,12 +173,20 @@ function classFor(code: string, status: number): ErrorClass {
 /** Maps a gateway error answer (status + JSON body, or whatever arrived) to its typed error. */
 export function errorFromResponse(status: number, body: unknown): KopitraError {
   const b = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-  const code = typeof b['error'] === 'string' ? b['error'] : status >= 500 ? 'internal_error' : 'invalid_request';
+  const code =
+    typeof b['error'] === 'string' ? b['error'] : status >= 500 ? 'internal_error' : 'invalid_request';
   const message = typeof b['message'] === 'string' ? b['message'] : `HTTP ${status}`;
-  const known: KopitraErrorCode = isCatalogued(code) ? code : status >= 500 ? 'internal_error' : 'protocol_error';
+  const known: KopitraErrorCode = isCatalogued(code)
+    ? code
+    : status >= 500
+      ? 'internal_error'
+      : 'protocol_error';
   const errorBody = { ...b, error: known, message } as ErrorBody;
   const Class = isCatalogued(code) ? classFor(code, status) : status >= 500 ? ServerError : ProtocolError;
-  return new Class(known, isCatalogued(code) ? message : `${message} (unknown error code "${code}")`, { status, body: errorBody });
+  return new Class(known, isCatalogued(code) ? message : `${message} (unknown error code "${code}")`, {
+    status,
+    body: errorBody,
+  });
 }
 
 /** Whether an error is one a retry with the same Idempotency-Key may cure. */

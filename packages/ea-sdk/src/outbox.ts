@@ -5,7 +5,13 @@
  */
 import type { OutboxEvent } from '@kopitra/contracts';
 import type { KopitraClient } from './client.js';
-import { AbortedError, AuthenticationError, ForbiddenError, SessionConflictError, SessionShutdownError } from './errors.js';
+import {
+  AbortedError,
+  AuthenticationError,
+  ForbiddenError,
+  SessionConflictError,
+  SessionShutdownError,
+} from './errors.js';
 import { linkSignals } from './signals.js';
 import { streamEvents } from './stream.js';
 import { backoffDelay } from './transport.js';
@@ -30,10 +36,18 @@ export type OutboxHandler = (event: OutboxEvent) => unknown;
 
 /** Errors after which reading again cannot help. */
 export const isFatal = (err: unknown): boolean =>
-  err instanceof SessionShutdownError || err instanceof ForbiddenError || err instanceof AuthenticationError || err instanceof SessionConflictError || err instanceof AbortedError;
+  err instanceof SessionShutdownError ||
+  err instanceof ForbiddenError ||
+  err instanceof AuthenticationError ||
+  err instanceof SessionConflictError ||
+  err instanceof AbortedError;
 
 /** Long-poll iterator: events are acknowledged in one batch before the next poll. */
-async function* pollEvents(client: KopitraClient, opts: EventsOptions, signal: AbortSignal): AsyncGenerator<OutboxEvent, void, undefined> {
+async function* pollEvents(
+  client: KopitraClient,
+  opts: EventsOptions,
+  signal: AbortSignal,
+): AsyncGenerator<OutboxEvent, void, undefined> {
   let handled: OutboxEvent[] = [];
   const flush = async () => {
     if (handled.length === 0) return;
@@ -68,7 +82,10 @@ async function* pollEvents(client: KopitraClient, opts: EventsOptions, signal: A
 }
 
 /** The outbox as an async iterator over the chosen transport. */
-export async function* outboxEvents(client: KopitraClient, opts: EventsOptions = {}): AsyncGenerator<OutboxEvent, void, undefined> {
+export async function* outboxEvents(
+  client: KopitraClient,
+  opts: EventsOptions = {},
+): AsyncGenerator<OutboxEvent, void, undefined> {
   const { signal, dispose } = linkSignals(opts.signal, client.closed);
   try {
     if (opts.transport === 'websocket') yield* streamEvents(client, signal);
@@ -79,7 +96,11 @@ export async function* outboxEvents(client: KopitraClient, opts: EventsOptions =
 }
 
 /** Runs `handler` over the outbox until aborted; a failure is reported and the outbox read again after a backoff. */
-export async function consumeEvents(client: KopitraClient, handler: OutboxHandler, opts: ConsumeOptions = {}): Promise<void> {
+export async function consumeEvents(
+  client: KopitraClient,
+  handler: OutboxHandler,
+  opts: ConsumeOptions = {},
+): Promise<void> {
   const { signal, dispose } = linkSignals(opts.signal, client.closed);
   let failures = 0;
   try {
@@ -98,7 +119,10 @@ export async function consumeEvents(client: KopitraClient, handler: OutboxHandle
         if (isFatal(err)) throw err;
         failures++;
         opts.onError?.(err, current);
-        await client.clock.sleep(backoffDelay(client.transport.options.retry, failures, client.random), signal);
+        await client.clock.sleep(
+          backoffDelay(client.transport.options.retry, failures, client.random),
+          signal,
+        );
       }
     }
   } finally {

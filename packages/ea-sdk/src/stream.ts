@@ -12,7 +12,8 @@ import { backoffDelay } from './transport.js';
 /** Close code the gateway uses when the session ended. */
 export const CLOSE_SESSION_ENDED = 4001;
 
-type Item = { kind: 'message'; data: Record<string, unknown> } | { kind: 'closed'; code: number; reason: string };
+type Item =
+  { kind: 'message'; data: Record<string, unknown> } | { kind: 'closed'; code: number; reason: string };
 
 /** Socket messages as a pull queue. */
 class Feed {
@@ -34,9 +35,18 @@ class Feed {
   }
 }
 
-function open(client: KopitraClient, token: string, signal: AbortSignal): Promise<{ socket: WebSocket; feed: Feed }> {
-  const url = client.transport.url('/sessions/current/stream', { cursor: client.cursor }).replace(/^http/, 'ws');
-  const socket = new WebSocket(url, { headers: client.transport.headers({ token }), handshakeTimeout: client.transport.options.timeoutMs });
+function open(
+  client: KopitraClient,
+  token: string,
+  signal: AbortSignal,
+): Promise<{ socket: WebSocket; feed: Feed }> {
+  const url = client.transport
+    .url('/sessions/current/stream', { cursor: client.cursor })
+    .replace(/^http/, 'ws');
+  const socket = new WebSocket(url, {
+    headers: client.transport.headers({ token }),
+    handshakeTimeout: client.transport.options.timeoutMs,
+  });
   const feed = new Feed();
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -52,7 +62,9 @@ function open(client: KopitraClient, token: string, signal: AbortSignal): Promis
     };
     signal.addEventListener('abort', onAbort, { once: true });
     // Errors after the handshake surface as a close; before it, they reject the open.
-    socket.on('error', (err) => settle(() => reject(new NetworkError('network_error', `stream: ${err.message}`, { cause: err }))));
+    socket.on('error', (err) =>
+      settle(() => reject(new NetworkError('network_error', `stream: ${err.message}`, { cause: err }))),
+    );
     socket.on('unexpected-response', (_req, res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -71,7 +83,8 @@ function open(client: KopitraClient, token: string, signal: AbortSignal): Promis
     socket.on('message', (data) => {
       try {
         const parsed = JSON.parse(String(data)) as unknown;
-        if (parsed && typeof parsed === 'object') feed.push({ kind: 'message', data: parsed as Record<string, unknown> });
+        if (parsed && typeof parsed === 'object')
+          feed.push({ kind: 'message', data: parsed as Record<string, unknown> });
       } catch {
         // Not JSON: nothing the protocol sends; ignore.
       }
@@ -82,7 +95,10 @@ function open(client: KopitraClient, token: string, signal: AbortSignal): Promis
 }
 
 /** Outbox events pushed over WebSocket; reconnects (and re-creates an ended session) as needed. */
-export async function* streamEvents(client: KopitraClient, signal: AbortSignal): AsyncGenerator<OutboxEvent, void, undefined> {
+export async function* streamEvents(
+  client: KopitraClient,
+  signal: AbortSignal,
+): AsyncGenerator<OutboxEvent, void, undefined> {
   let failures = 0;
   while (!signal.aborted) {
     const session = await client.connect(signal);
@@ -107,7 +123,8 @@ export async function* streamEvents(client: KopitraClient, signal: AbortSignal):
       if (msg['type'] !== 'ack_result' || typeof msg['eventId'] !== 'string') return false;
       const seq = sequences.get(msg['eventId']);
       sequences.delete(msg['eventId']);
-      if (seq !== undefined && (msg['result'] === 'acked' || msg['result'] === 'already_acked')) client.noteAcked(seq);
+      if (seq !== undefined && (msg['result'] === 'acked' || msg['result'] === 'already_acked'))
+        client.noteAcked(seq);
       return true;
     };
     try {
@@ -117,7 +134,10 @@ export async function* streamEvents(client: KopitraClient, signal: AbortSignal):
           if (item.code === CLOSE_SESSION_ENDED) await client.renew(session.token, signal);
           else if (!signal.aborted) {
             failures++;
-            await client.clock.sleep(backoffDelay(client.transport.options.retry, failures, client.random), signal);
+            await client.clock.sleep(
+              backoffDelay(client.transport.options.retry, failures, client.random),
+              signal,
+            );
           }
           break;
         }
@@ -130,7 +150,8 @@ export async function* streamEvents(client: KopitraClient, signal: AbortSignal):
         const event = parsed.data;
         yield event;
         sequences.set(event.eventId, event.sequence);
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'ack', eventId: event.eventId, sequence: event.sequence }));
+        if (socket.readyState === WebSocket.OPEN)
+          socket.send(JSON.stringify({ type: 'ack', eventId: event.eventId, sequence: event.sequence }));
         const final = client.noteHandled(event);
         if (final) {
           // Let the acknowledgement of the shutdown reach the gateway before leaving.
@@ -143,7 +164,10 @@ export async function* streamEvents(client: KopitraClient, signal: AbortSignal):
       // Leaving (a stop, a break): wait briefly for the answers to acknowledgements already sent.
       const deadline = Date.now() + 1000;
       while (sequences.size > 0 && socket.readyState === WebSocket.OPEN && Date.now() < deadline) {
-        const item = await Promise.race([feed.next(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())).unref())]);
+        const item = await Promise.race([
+          feed.next(),
+          new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())).unref()),
+        ]);
         if (!item || item.kind === 'closed') break;
         ackResult(item.data);
       }

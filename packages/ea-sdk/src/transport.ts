@@ -5,11 +5,24 @@
  */
 import { ACCOUNT_HEADER, IDEMPOTENCY_HEADER } from '@kopitra/contracts';
 import type { Clock } from './clock.js';
-import { AbortedError, KopitraError, NetworkError, ProtocolError, RateLimitedError, ServerError, errorFromResponse } from './errors.js';
+import {
+  AbortedError,
+  KopitraError,
+  NetworkError,
+  ProtocolError,
+  RateLimitedError,
+  ServerError,
+  errorFromResponse,
+} from './errors.js';
 
 /** The slice of a contract schema the SDK uses (every `@kopitra/contracts` schema has it). */
 export interface Schema<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } };
+  safeParse(data: unknown):
+    | { success: true; data: T }
+    | {
+        success: false;
+        error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> };
+      };
 }
 
 /** How failed requests are retried: exponential backoff with jitter, capped. */
@@ -20,7 +33,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = Object.freeze({ attempts: 6, baseDelayMs: 200, maxDelayMs: 5000 });
+export const defaultRetryPolicy: RetryPolicy = Object.freeze({
+  attempts: 6,
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+});
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -33,7 +50,14 @@ export interface TransportOptions {
   retry: RetryPolicy;
   timeoutMs: number;
   random: () => number;
-  onRetry?: (info: { error: KopitraError; attempt: number; delayMs: number; method: string; path: string; idempotencyKey: string | undefined }) => void;
+  onRetry?: (info: {
+    error: KopitraError;
+    attempt: number;
+    delayMs: number;
+    method: string;
+    path: string;
+    idempotencyKey: string | undefined;
+  }) => void;
 }
 
 export interface Call<T> {
@@ -70,9 +94,20 @@ export class Transport {
       try {
         return await this.once(call);
       } catch (err) {
-        if (!(err instanceof KopitraError) || !err.retryable || attempt >= attempts || call.signal?.aborted) throw err;
-        const wait = err instanceof RateLimitedError ? err.retryAfterSec * 1000 : backoffDelay(policy, attempt, this.options.random);
-        this.options.onRetry?.({ error: err, attempt, delayMs: wait, method: call.method, path: call.path, idempotencyKey: call.idempotencyKey });
+        if (!(err instanceof KopitraError) || !err.retryable || attempt >= attempts || call.signal?.aborted)
+          throw err;
+        const wait =
+          err instanceof RateLimitedError
+            ? err.retryAfterSec * 1000
+            : backoffDelay(policy, attempt, this.options.random);
+        this.options.onRetry?.({
+          error: err,
+          attempt,
+          delayMs: wait,
+          method: call.method,
+          path: call.path,
+          idempotencyKey: call.idempotencyKey,
+        });
         await this.options.clock.sleep(wait, call.signal);
         if (call.signal?.aborted) throw new AbortedError();
       }
@@ -87,7 +122,11 @@ export class Transport {
   }
 
   /** The protocol headers for a request. */
-  headers(opts: { token?: string | undefined; idempotencyKey?: string | undefined; json?: boolean }): Record<string, string> {
+  headers(opts: {
+    token?: string | undefined;
+    idempotencyKey?: string | undefined;
+    json?: boolean;
+  }): Record<string, string> {
     return {
       [ACCOUNT_HEADER]: this.options.accountId,
       accept: 'application/json',
@@ -113,14 +152,24 @@ export class Transport {
     try {
       res = await this.options.fetch(this.url(call.path, call.query), {
         method: call.method,
-        headers: this.headers({ token: call.token, idempotencyKey: call.idempotencyKey, json: call.body !== undefined }),
+        headers: this.headers({
+          token: call.token,
+          idempotencyKey: call.idempotencyKey,
+          json: call.body !== undefined,
+        }),
         ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
         signal: controller.signal,
       });
       text = await res.text();
     } catch (err) {
       if (call.signal?.aborted) throw new AbortedError();
-      const why = timedOut ? `timed out after ${call.timeoutMs ?? this.options.timeoutMs} ms` : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const why = timedOut
+        ? `timed out after ${call.timeoutMs ?? this.options.timeoutMs} ms`
+        : err instanceof Error
+          ? err.cause instanceof Error
+            ? err.cause.message
+            : err.message
+          : String(err);
       throw new NetworkError('network_error', `${call.method} ${call.path}: ${why}`, { cause: err });
     } finally {
       clearTimeout(timer);
@@ -130,14 +179,29 @@ export class Transport {
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
-      if (res.status >= 500) throw new ServerError('internal_error', `${call.method} ${call.path}: HTTP ${res.status} with a non-JSON body`, { status: res.status });
-      throw new ProtocolError('protocol_error', `${call.method} ${call.path}: HTTP ${res.status} with a non-JSON body`, { status: res.status });
+      if (res.status >= 500)
+        throw new ServerError(
+          'internal_error',
+          `${call.method} ${call.path}: HTTP ${res.status} with a non-JSON body`,
+          { status: res.status },
+        );
+      throw new ProtocolError(
+        'protocol_error',
+        `${call.method} ${call.path}: HTTP ${res.status} with a non-JSON body`,
+        { status: res.status },
+      );
     }
     if (!call.expect.includes(res.status)) throw errorFromResponse(res.status, json);
     const parsed = call.schema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new ProtocolError('protocol_error', `${call.method} ${call.path}: the response does not match the contract (${issues})`, { status: res.status });
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+      throw new ProtocolError(
+        'protocol_error',
+        `${call.method} ${call.path}: the response does not match the contract (${issues})`,
+        { status: res.status },
+      );
     }
     return parsed.data;
   }

@@ -56,7 +56,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const startedAt = Date.now();
   if (opts.gateway) {
     const deps = opts.gateway;
-    await app.register(gatewayRoutes, { prefix: EA_BASE_PATH, deps, checks: opts.checks, version: VERSION, startedAt, operators: { db: deps.db, clock: deps.clock, tokenKey: tokenKeyFrom(deps.secret) } });
+    await app.register(gatewayRoutes, {
+      prefix: EA_BASE_PATH,
+      deps,
+      checks: opts.checks,
+      version: VERSION,
+      startedAt,
+      operators: { db: deps.db, clock: deps.clock, tokenKey: tokenKeyFrom(deps.secret) },
+    });
   }
   if (opts.management) await app.register(managementRoutes, { deps: opts.management, checks: opts.checks });
   if (opts.management && opts.consoleDir) await serveConsole(app, opts.consoleDir);

@@ -5,13 +5,23 @@ import { ConfigError, loadConfig } from './config.js';
 describe('configuration', () => {
   it('defaults to SQLite under the data directory on port 8080', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, heartbeatIntervalSec: 10, database: { dialect: 'sqlite', file: path.resolve('.kopitra/kopitra.db') } });
+    expect(c).toMatchObject({
+      port: 8080,
+      heartbeatIntervalSec: 10,
+      database: { dialect: 'sqlite', file: path.resolve('.kopitra/kopitra.db') },
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it('chooses PostgreSQL from a postgres:// DATABASE_URL and SQLite from a path', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ dialect: 'postgres', url: 'postgres://u@h:5432/db' });
-    expect(loadConfig({ DATABASE_URL: '/tmp/x.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/x.db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({
+      dialect: 'postgres',
+      url: 'postgres://u@h:5432/db',
+    });
+    expect(loadConfig({ DATABASE_URL: '/tmp/x.db' }).database).toEqual({
+      dialect: 'sqlite',
+      file: '/tmp/x.db',
+    });
   });
 
   it('reports every problem at once', () => {

@@ -27,9 +27,7 @@ const EnvSchema = z.object({
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
-export type DatabaseSetting =
-  | { dialect: 'sqlite'; file: string }
-  | { dialect: 'postgres'; url: string };
+export type DatabaseSetting = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
 export interface Config {
   readonly port: number;
@@ -61,14 +59,22 @@ export class ConfigError extends Error {
 
 /** `DATABASE_URL`: nothing → SQLite under the data dir; a path or `sqlite:` URL → that file; `postgres://` → PostgreSQL. */
 export function resolveDatabase(url: string | undefined, dataDir: string): DatabaseSetting {
-  if (url === undefined || url.trim() === '') return { dialect: 'sqlite', file: path.resolve(dataDir, 'kopitra.db') };
+  if (url === undefined || url.trim() === '')
+    return { dialect: 'sqlite', file: path.resolve(dataDir, 'kopitra.db') };
   if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', url };
-  if (url.startsWith('sqlite:')) return { dialect: 'sqlite', file: path.resolve(url.slice('sqlite:'.length).replace(/^\/\//, '')) };
-  if (/^[a-z]+:\/\//i.test(url)) throw new ConfigError([`DATABASE_URL: unsupported scheme in "${url.split(':')[0]}:" (use postgres:// or a file path)`]);
+  if (url.startsWith('sqlite:'))
+    return { dialect: 'sqlite', file: path.resolve(url.slice('sqlite:'.length).replace(/^\/\//, '')) };
+  if (/^[a-z]+:\/\//i.test(url))
+    throw new ConfigError([
+      `DATABASE_URL: unsupported scheme in "${url.split(':')[0]}:" (use postgres:// or a file path)`,
+    ]);
   return { dialect: 'sqlite', file: path.resolve(url) };
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

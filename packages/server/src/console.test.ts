@@ -31,7 +31,11 @@ describe('serving the console', () => {
     const app = await appWithConsole();
     for (const url of ['/', '/sessions', '/groups/grp_1?tab=followers']) {
       const res = await app.inject({ method: 'GET', url });
-      expect([url, res.statusCode, res.headers['content-type']]).toEqual([url, 200, expect.stringContaining('text/html')]);
+      expect([url, res.statusCode, res.headers['content-type']]).toEqual([
+        url,
+        200,
+        expect.stringContaining('text/html'),
+      ]);
       expect(res.body).toContain('id="root"');
     }
     expect((await app.inject({ method: 'GET', url: '/assets/app.js' })).body).toBe('console.log(1)');
@@ -40,7 +44,12 @@ describe('serving the console', () => {
 
   it('answers unknown API routes, missing assets and other methods with the coded 404', async () => {
     const app = await appWithConsole();
-    for (const [method, url] of [['GET', '/api/nope'], ['GET', '/trade-agent/v1/nope'], ['GET', '/assets/missing.js'], ['POST', '/sessions']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/nope'],
+      ['GET', '/trade-agent/v1/nope'],
+      ['GET', '/assets/missing.js'],
+      ['POST', '/sessions'],
+    ] as const) {
       const res = await app.inject({ method, url });
       expect([method, url, res.statusCode, res.json().error]).toEqual([method, url, 404, 'route_not_found']);
     }

@@ -9,7 +9,8 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '@kopitra/contracts';
 
-export const defaultConsoleDir = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
+export const defaultConsoleDir = (): string =>
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
 export async function serveConsole(app: FastifyInstance, dir: string): Promise<void> {
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
@@ -21,7 +22,8 @@ export async function serveConsole(app: FastifyInstance, dir: string): Promise<v
   // owns the app's one not-found handler (Fastify refuses two on the same prefix).
   app.get('/*', async (request, reply) => {
     const url = request.url.split('?')[0] ?? '/';
-    if (url.startsWith('/api/') || url.startsWith('/trade-agent/') || url.startsWith('/assets/')) throw new AppError('route_not_found', `No route for ${request.method} ${url}.`);
+    if (url.startsWith('/api/') || url.startsWith('/trade-agent/') || url.startsWith('/assets/'))
+      throw new AppError('route_not_found', `No route for ${request.method} ${url}.`);
     return reply.type('text/html').header('cache-control', 'no-cache').sendFile('index.html');
   });
 }

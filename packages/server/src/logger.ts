@@ -6,7 +6,10 @@ export function createLogger(level: string, name = 'kopitra'): Logger {
     name,
     level,
     base: { service: name },
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.authKey', 'authKey', 'token'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.authKey', 'authKey', 'token'],
+      censor: '[redacted]',
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }

@@ -18,10 +18,31 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'kopitra_process_' });
   return {
     registry,
-    httpDuration: new Histogram({ name: 'kopitra_http_request_duration_seconds', help: 'HTTP request duration by route', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30], registers: [registry] }),
-    signals: new Counter({ name: 'kopitra_signals_total', help: 'Master signals accepted', labelNames: ['type'], registers: [registry] }),
-    copyOrders: new Counter({ name: 'kopitra_copy_orders_total', help: 'Copy orders written by fan-out, by kind and initial status', labelNames: ['kind', 'status'], registers: [registry] }),
-    fanoutDuration: new Histogram({ name: 'kopitra_fanout_duration_seconds', help: 'Signal received to all copy orders committed', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'kopitra_http_request_duration_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers: [registry],
+    }),
+    signals: new Counter({
+      name: 'kopitra_signals_total',
+      help: 'Master signals accepted',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    copyOrders: new Counter({
+      name: 'kopitra_copy_orders_total',
+      help: 'Copy orders written by fan-out, by kind and initial status',
+      labelNames: ['kind', 'status'],
+      registers: [registry],
+    }),
+    fanoutDuration: new Histogram({
+      name: 'kopitra_fanout_duration_seconds',
+      help: 'Signal received to all copy orders committed',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
   };
 }
 
@@ -30,7 +51,12 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
     // Long polls and streams would swamp the latency buckets; they are measured by the benchmarks.
     const route = request.routeOptions.url ?? 'unmatched';
     if (route.endsWith('/stream')) return;
-    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 }

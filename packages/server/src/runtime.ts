@@ -73,7 +73,9 @@ export function databaseTargetFor(config: Config): DatabaseTarget {
 }
 
 export async function openNotifier(database: Database): Promise<Notifier> {
-  return database.connectListener ? PostgresNotifier.connect(database.connectListener) : new InProcessNotifier();
+  return database.connectListener
+    ? PostgresNotifier.connect(database.connectListener)
+    : new InProcessNotifier();
 }
 
 export async function startPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
@@ -94,7 +96,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const notifier = await openNotifier(database);
     cleanup.push(() => notifier.close());
-    const bus = new EmbeddedBus({ db: database.db, dialect: database.dialect, notifier, clock, logger: logger.child({ component: 'bus' }), pollMs: config.busPollMs });
+    const bus = new EmbeddedBus({
+      db: database.db,
+      dialect: database.dialect,
+      notifier,
+      clock,
+      logger: logger.child({ component: 'bus' }),
+      pollMs: config.busPollMs,
+    });
     cleanup.push(() => bus.close());
 
     const metrics = createMetrics();
@@ -111,29 +120,57 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger: logger.child({ component: 'gateway' }),
       secret,
       heartbeatIntervalSec: config.heartbeatIntervalSec,
-      failures: new FailureLimiter({ ...defaultFailureWindow, limit: config.authFailureLimit, windowMs: config.authFailureWindowSec * 1000 }, clock),
+      failures: new FailureLimiter(
+        {
+          ...defaultFailureWindow,
+          limit: config.authFailureLimit,
+          windowMs: config.authFailureWindowSec * 1000,
+        },
+        clock,
+      ),
       shutdownSignal: shutdown.signal,
       metrics,
     };
 
     const serve = opts.serve ?? { gateway: true, management: true };
     const management: ManagementDeps = {
-      db: database.db, dialect: database.dialect, bus, notifier, clock, logger: logger.child({ component: 'management' }),
-      tokenKey: tokenKeyFrom(secret), tokenTtlSec: config.tokenTtlSec,
-      loginFailures: new FailureLimiter({ ...defaultFailureWindow, limit: config.authFailureLimit, windowMs: config.authFailureWindowSec * 1000 }, clock),
-      gateway, shutdownSignal: shutdown.signal,
+      db: database.db,
+      dialect: database.dialect,
+      bus,
+      notifier,
+      clock,
+      logger: logger.child({ component: 'management' }),
+      tokenKey: tokenKeyFrom(secret),
+      tokenTtlSec: config.tokenTtlSec,
+      loginFailures: new FailureLimiter(
+        {
+          ...defaultFailureWindow,
+          limit: config.authFailureLimit,
+          windowMs: config.authFailureWindowSec * 1000,
+        },
+        clock,
+      ),
+      gateway,
+      shutdownSignal: shutdown.signal,
     };
     const subscriptions: Subscription[] = [];
     const consume = opts.consumers !== false;
-    if (serve.gateway && consume) subscriptions.push(bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)));
+    if (serve.gateway && consume)
+      subscriptions.push(
+        bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)),
+      );
     if (serve.management) {
       await ensureFirstAdmin(management, config, opts.print);
       await failInterruptedRuns(management);
     }
     if (serve.management && consume) {
-      subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)));
+      subscriptions.push(
+        bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)),
+      );
       subscriptions.push(bus.subscribe(TASK_COMMANDS, 'management-tasks', taskCommandHandler(management)));
-      subscriptions.push(bus.subscribe(topics.tradeAgentEvents, 'management-webhooks', webhookFanout(management)));
+      subscriptions.push(
+        bus.subscribe(topics.tradeAgentEvents, 'management-webhooks', webhookFanout(management)),
+      );
       if (opts.sweeper !== false) {
         // Deliveries go out when queued (wake-up) or when their back-off ends (timer).
         let sending = false;

@@ -15,12 +15,16 @@ function createConsole() {
       queries: {
         staleTime: 5_000,
         // A 4xx will not get better by asking again; network blips and 5xx may.
-        retry: (count, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && count < 2,
+        retry: (count, err) =>
+          !(err instanceof ApiError && err.status >= 400 && err.status < 500) && count < 2,
       },
       mutations: { retry: false },
     },
   });
-  const api = createApiClient({ getToken: store.token, onSignedOut: (e) => store.signOut(`Signed out: ${e.message}`) });
+  const api = createApiClient({
+    getToken: store.token,
+    onSignedOut: (e) => store.signOut(`Signed out: ${e.message}`),
+  });
   // The next operator to sign in must not see the previous one's cached data.
   store.subscribe(() => {
     if (!store.snapshot().session) setTimeout(() => queryClient.clear(), 0);

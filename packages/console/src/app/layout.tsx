@@ -20,7 +20,12 @@ const NAV: Array<[string, string]> = [
   ['/audit', 'Audit log'],
 ];
 
-const LIVE_TEXT = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', closed: 'offline' } as const;
+const LIVE_TEXT = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  closed: 'offline',
+} as const;
 
 export function Layout() {
   const session = useSession();
@@ -29,7 +34,11 @@ export function Layout() {
   const signOut = useSignOut();
   const live = useLiveStatus();
   // Re-reads the operator (role changes, disabled users) and validates a token kept from a previous visit.
-  const me = useQuery({ queryKey: [resources.me], queryFn: () => api.get<User>('/api/auth/me'), staleTime: 60_000 });
+  const me = useQuery({
+    queryKey: [resources.me],
+    queryFn: () => api.get<User>('/api/auth/me'),
+    staleTime: 60_000,
+  });
   useEffect(() => {
     if (me.data) store.updateUser(me.data);
   }, [me.data, store]);
@@ -41,7 +50,12 @@ export function Layout() {
         <div className="brand">Kopitra</div>
         <nav aria-label="Main">
           {NAV.map(([to, label]) => (
-            <NavLink key={to} to={to} end={to === '/'} className={({ isActive }) => (isActive ? 'active' : undefined)}>
+            <NavLink
+              key={to}
+              to={to}
+              end={to === '/'}
+              className={({ isActive }) => (isActive ? 'active' : undefined)}
+            >
               {label}
             </NavLink>
           ))}
@@ -49,7 +63,12 @@ export function Layout() {
       </aside>
       <div className="main">
         <header className="topbar">
-          <span className={`live live-${live}`} data-testid="live-status" data-status={live} title="Live updates from the server">
+          <span
+            className={`live live-${live}`}
+            data-testid="live-status"
+            data-status={live}
+            title="Live updates from the server"
+          >
             <span className="dot" aria-hidden /> {LIVE_TEXT[live]}
           </span>
           <span className="spacer" />
@@ -58,7 +77,9 @@ export function Layout() {
               {user.displayName ?? user.email} <span className="role">{user.role}</span>
             </span>
           )}
-          <button type="button" onClick={() => void signOut()}>Sign out</button>
+          <button type="button" onClick={() => void signOut()}>
+            Sign out
+          </button>
         </header>
         <main className="content">
           <Outlet />

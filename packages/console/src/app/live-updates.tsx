@@ -32,7 +32,9 @@ export function staleKeys(e: LiveEvent): QueryKey[] {
       return [[r.groups], [r.audit]];
     case 'task.progress':
       // A finished task may have paused a group, queued closes or written the audit log.
-      return FINISHED.has(String(e.data['status'])) ? [[r.tasks], [r.audit], [r.groups], [r.orders], [r.positions]] : [[r.tasks]];
+      return FINISHED.has(String(e.data['status']))
+        ? [[r.tasks], [r.audit], [r.groups], [r.orders], [r.positions]]
+        : [[r.tasks]];
     default:
       return [];
   }

@@ -72,7 +72,13 @@ export class SimAccount {
 
   /** Restores an account saved with `toJSON()`. */
   static fromJSON(state: SimAccountState): SimAccount {
-    const a = new SimAccount({ balance: state.balance, currency: state.currency, leverage: state.leverage, firstTicket: state.nextTicket, firstDeal: state.nextDeal });
+    const a = new SimAccount({
+      balance: state.balance,
+      currency: state.currency,
+      leverage: state.leverage,
+      firstTicket: state.nextTicket,
+      firstDeal: state.nextDeal,
+    });
     for (const p of state.positions) a.positions.set(p.ticket, { ...p });
     for (const e of state.executed) a.executed.set(e.orderId, e);
     return a;
@@ -81,8 +87,13 @@ export class SimAccount {
   /** The account as JSON; keeps the last `keepExecuted` execution reports. */
   toJSON(keepExecuted = 1000): SimAccountState {
     return {
-      balance: this.balance, currency: this.currency, leverage: this.leverage, nextTicket: this.nextTicket, nextDeal: this.nextDeal,
-      positions: [...this.positions.values()], executed: [...this.executed.values()].slice(-keepExecuted),
+      balance: this.balance,
+      currency: this.currency,
+      leverage: this.leverage,
+      nextTicket: this.nextTicket,
+      nextDeal: this.nextDeal,
+      positions: [...this.positions.values()],
+      executed: [...this.executed.values()].slice(-keepExecuted),
     };
   }
 
@@ -107,14 +118,22 @@ export class SimAccount {
   find(ticket: string | null | undefined, tag: string | null | undefined): SimPosition | undefined {
     if (ticket && this.positions.has(ticket)) return this.positions.get(ticket);
     if (!tag) return undefined;
-    return [...this.positions.values()].find((p) => p.comment === tag || (p.comment.length >= 31 && tag.startsWith(p.comment)));
+    return [...this.positions.values()].find(
+      (p) => p.comment === tag || (p.comment.length >= 31 && tag.startsWith(p.comment)),
+    );
   }
 
   /**
    * Closes `volume` of a position at `price` (all of it when `volume` is at least what is
    * open). With `newTicket` the rest gets a new ticket, as MT4 does.
    */
-  close(ticket: string, volume: number, price: number, spec: SimSymbol, opts: { newTicket?: boolean } = {}): CloseResult {
+  close(
+    ticket: string,
+    volume: number,
+    price: number,
+    spec: SimSymbol,
+    opts: { newTicket?: boolean } = {},
+  ): CloseResult {
     const pos = this.positions.get(ticket);
     if (!pos) throw new Error(`no position ${ticket}`);
     const step = spec.spec.volumeStep;
@@ -124,7 +143,11 @@ export class SimAccount {
     const restVolume = roundVolume(pos.volume - closedVolume, step);
     this.positions.delete(ticket);
     if (restVolume < spec.spec.volumeMin - 1e-9) return { closedVolume: pos.volume, profit, rest: null };
-    const rest: SimPosition = { ...pos, volume: restVolume, ticket: opts.newTicket ? this.issueTicket() : pos.ticket };
+    const rest: SimPosition = {
+      ...pos,
+      volume: restVolume,
+      ticket: opts.newTicket ? this.issueTicket() : pos.ticket,
+    };
     this.positions.set(rest.ticket, rest);
     return { closedVolume, profit, rest };
   }
@@ -156,20 +179,39 @@ export class SimAccount {
   heartbeat(feed: PriceFeed, latencyMs?: number): HeartbeatPayload {
     const equity = Math.round((this.balance + this.floating(feed)) * 100) / 100;
     const margin = this.margin(feed);
-    return { balance: this.balance, equity, margin, freeMargin: Math.round((equity - margin) * 100) / 100, openPositions: this.positions.size, ...(latencyMs !== undefined ? { latencyMs } : {}) };
+    return {
+      balance: this.balance,
+      equity,
+      margin,
+      freeMargin: Math.round((equity - margin) * 100) / 100,
+      openPositions: this.positions.size,
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+    };
   }
 
   /** The `ea.sync_snapshot` positions. */
   snapshot(): SnapshotPosition[] {
     return [...this.positions.values()].map((p) => ({
-      ticket: p.ticket, symbol: p.symbol, side: p.side, volume: p.volume, openPrice: p.openPrice, sl: p.sl, tp: p.tp, magic: p.magic,
+      ticket: p.ticket,
+      symbol: p.symbol,
+      side: p.side,
+      volume: p.volume,
+      openPrice: p.openPrice,
+      sl: p.sl,
+      tp: p.tp,
+      magic: p.magic,
       ...(p.comment ? { comment: p.comment } : {}),
     }));
   }
 }
 
 /** Profit in account currency of closing `volume` of `pos` at `price`. */
-export function profitOf(pos: Pick<SimPosition, 'side' | 'openPrice'>, price: number, symbol: SimSymbol, volume: number): number {
+export function profitOf(
+  pos: Pick<SimPosition, 'side' | 'openPrice'>,
+  price: number,
+  symbol: SimSymbol,
+  volume: number,
+): number {
   const diff = pos.side === 'buy' ? price - pos.openPrice : pos.openPrice - price;
   return Math.round((diff / symbol.spec.tickSize) * symbol.spec.tickValue * volume * 100) / 100;
 }

@@ -48,6 +48,10 @@ export class SimBroker {
     const q = this.feed.quote(symbol);
     const base = reference ?? (side === 'buy' ? q.ask : q.bid);
     const slip = slipDraw * (this.options.slippagePoints ?? 0) * s.spec.point;
-    return { ok: true, price: roundPrice(side === 'buy' ? base + slip : base - slip, s.spec.digits), latencyMs };
+    return {
+      ok: true,
+      price: roundPrice(side === 'buy' ? base + slip : base - slip, s.spec.digits),
+      latencyMs,
+    };
   }
 }

@@ -5,7 +5,13 @@
  * A copy order already executed (found in the account's history) is reported again as it
  * was, never executed twice.
  */
-import { TradeFollowUpPayload, TradeStartedPayload, type ExecutionRequest, type OutboxEvent, type Side } from '@kopitra/contracts';
+import {
+  TradeFollowUpPayload,
+  TradeStartedPayload,
+  type ExecutionRequest,
+  type OutboxEvent,
+  type Side,
+} from '@kopitra/contracts';
 import type { Clock } from '../clock.js';
 import type { SimAccount, SimPosition } from './account.js';
 import type { SimBroker } from './broker.js';
@@ -18,7 +24,13 @@ export const positionTag = (masterPositionId: string): string => `kopitra:${mast
 export interface Execution {
   readonly report: ExecutionRequest;
   /** MT4's new ticket for the rest of a partial close. */
-  readonly notice?: { orderId: string; ticket: string; previousTicket: string; symbol: string; volume: number };
+  readonly notice?: {
+    orderId: string;
+    ticket: string;
+    previousTicket: string;
+    symbol: string;
+    volume: number;
+  };
   /** A one-line summary for logs. */
   readonly line: string;
   /** True when the order had been executed before (a replay after a restart). */
@@ -62,7 +74,9 @@ export class FollowerExecutor {
 
   private replay(orderId: string): Execution | null {
     const prior = this.account.executed.get(orderId);
-    return prior ? { report: prior, line: `replayed ${prior.status} order ${orderId}`, replayed: true } : null;
+    return prior
+      ? { report: prior, line: `replayed ${prior.status} order ${orderId}`, replayed: true }
+      : null;
   }
 
   private async open(p: TradeStartedPayload): Promise<Execution> {
@@ -70,54 +84,174 @@ export class FollowerExecutor {
     if (again) return again;
     const base = { orderId: p.orderId };
     if (this.clock.now() > Date.parse(p.expiresAt)) {
-      return this.done({ ...base, status: 'rejected', errorCode: 'expired', message: `signal expired at ${p.expiresAt}`, executedAt: this.now() }, `refused expired open ${p.symbol}`);
+      return this.done(
+        {
+          ...base,
+          status: 'rejected',
+          errorCode: 'expired',
+          message: `signal expired at ${p.expiresAt}`,
+          executedAt: this.now(),
+        },
+        `refused expired open ${p.symbol}`,
+      );
     }
     const symbol = this.feed.symbol(p.symbol);
-    if (!symbol) return this.done({ ...base, status: 'failed', errorCode: 10013, message: `unknown symbol ${p.symbol}`, executedAt: this.now() }, `failed open: unknown symbol ${p.symbol}`);
+    if (!symbol)
+      return this.done(
+        {
+          ...base,
+          status: 'failed',
+          errorCode: 10013,
+          message: `unknown symbol ${p.symbol}`,
+          executedAt: this.now(),
+        },
+        `failed open: unknown symbol ${p.symbol}`,
+      );
     const deal = await this.broker.deal(p.symbol, p.side, p.masterPrice);
-    if (!deal.ok) return this.done({ ...base, status: 'rejected', errorCode: deal.code, message: deal.message, executedAt: this.now() }, `rejected open ${p.symbol} ${p.side} ${p.volume}`);
-    const slipPoints = ((p.side === 'buy' ? deal.price - p.masterPrice : p.masterPrice - deal.price) / symbol.spec.point);
+    if (!deal.ok)
+      return this.done(
+        { ...base, status: 'rejected', errorCode: deal.code, message: deal.message, executedAt: this.now() },
+        `rejected open ${p.symbol} ${p.side} ${p.volume}`,
+      );
+    const slipPoints =
+      (p.side === 'buy' ? deal.price - p.masterPrice : p.masterPrice - deal.price) / symbol.spec.point;
     if (p.maxSlippage !== null && slipPoints > p.maxSlippage + 1e-9) {
-      return this.done({ ...base, status: 'rejected', errorCode: 'slippage', message: `price moved ${slipPoints.toFixed(1)} points, maximum ${p.maxSlippage}`, executedAt: this.now() }, `refused open ${p.symbol}: slippage`);
+      return this.done(
+        {
+          ...base,
+          status: 'rejected',
+          errorCode: 'slippage',
+          message: `price moved ${slipPoints.toFixed(1)} points, maximum ${p.maxSlippage}`,
+          executedAt: this.now(),
+        },
+        `refused open ${p.symbol}: slippage`,
+      );
     }
-    const pos = this.account.open({ symbol: p.symbol, side: p.side, volume: p.volume, openPrice: deal.price, sl: p.sl, tp: p.tp, comment: p.comment, magic: 0, openedAt: this.clock.now() });
+    const pos = this.account.open({
+      symbol: p.symbol,
+      side: p.side,
+      volume: p.volume,
+      openPrice: deal.price,
+      sl: p.sl,
+      tp: p.tp,
+      comment: p.comment,
+      magic: 0,
+      openedAt: this.clock.now(),
+    });
     return this.done(
-      { ...base, status: 'filled', ticket: pos.ticket, price: deal.price, volume: pos.volume, executedAt: this.now() },
+      {
+        ...base,
+        status: 'filled',
+        ticket: pos.ticket,
+        price: deal.price,
+        volume: pos.volume,
+        executedAt: this.now(),
+      },
       `filled open ${p.symbol} ${p.side} ${p.volume} @ ${deal.price} ticket ${pos.ticket}`,
     );
   }
 
-  private async followUp(type: 'trade.modified' | 'trade.partial_close' | 'trade.closed', p: TradeFollowUpPayload): Promise<Execution> {
+  private async followUp(
+    type: 'trade.modified' | 'trade.partial_close' | 'trade.closed',
+    p: TradeFollowUpPayload,
+  ): Promise<Execution> {
     const again = this.replay(p.orderId);
     if (again) return again;
-    const kind = { 'trade.modified': 'modify', 'trade.partial_close': 'partial close', 'trade.closed': 'close' }[type];
+    const kind = {
+      'trade.modified': 'modify',
+      'trade.partial_close': 'partial close',
+      'trade.closed': 'close',
+    }[type];
     const pos = this.account.find(p.ticket, positionTag(p.masterPositionId));
     if (!pos) {
-      return this.done({ orderId: p.orderId, status: 'failed', errorCode: 4108, message: `position not found (ticket ${p.ticket ?? 'unknown'}, master ${p.masterPositionId})`, executedAt: this.now() }, `failed ${kind}: no position for master ${p.masterPositionId}`);
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'failed',
+          errorCode: 4108,
+          message: `position not found (ticket ${p.ticket ?? 'unknown'}, master ${p.masterPositionId})`,
+          executedAt: this.now(),
+        },
+        `failed ${kind}: no position for master ${p.masterPositionId}`,
+      );
     }
     const symbol = this.feed.symbol(pos.symbol);
     if (type === 'trade.modified') return this.modify(p, pos);
-    if (!symbol) return this.done({ orderId: p.orderId, status: 'failed', errorCode: 10013, message: `unknown symbol ${pos.symbol}`, executedAt: this.now() }, `failed ${kind}: unknown symbol`);
+    if (!symbol)
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'failed',
+          errorCode: 10013,
+          message: `unknown symbol ${pos.symbol}`,
+          executedAt: this.now(),
+        },
+        `failed ${kind}: unknown symbol`,
+      );
     const deal = await this.broker.deal(pos.symbol, opposite(pos.side));
-    if (!deal.ok) return this.done({ orderId: p.orderId, status: 'rejected', errorCode: deal.code, message: deal.message, ticket: pos.ticket, executedAt: this.now() }, `rejected ${kind} ticket ${pos.ticket}`);
+    if (!deal.ok)
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'rejected',
+          errorCode: deal.code,
+          message: deal.message,
+          ticket: pos.ticket,
+          executedAt: this.now(),
+        },
+        `rejected ${kind} ticket ${pos.ticket}`,
+      );
     const whole = type === 'trade.closed' || p.volume === undefined || p.volume >= pos.volume - 1e-9;
     const volume = whole ? pos.volume : p.volume!;
     const ticket = pos.ticket;
-    const result = this.account.close(ticket, volume, deal.price, symbol, { newTicket: this.options.newTicketOnPartialClose === true });
+    const result = this.account.close(ticket, volume, deal.price, symbol, {
+      newTicket: this.options.newTicketOnPartialClose === true,
+    });
     const rest = result.rest;
     const report: ExecutionRequest = {
-      orderId: p.orderId, status: 'filled', ticket: rest ? rest.ticket : ticket, price: deal.price, volume: result.closedVolume, profit: result.profit, executedAt: this.now(),
+      orderId: p.orderId,
+      status: 'filled',
+      ticket: rest ? rest.ticket : ticket,
+      price: deal.price,
+      volume: result.closedVolume,
+      profit: result.profit,
+      executedAt: this.now(),
     };
-    const what = rest ? `partial close ${result.closedVolume} of ticket ${ticket}${rest.ticket !== ticket ? ` (rest ${rest.volume} → new ticket ${rest.ticket})` : ` (rest ${rest.volume})`}` : `close ticket ${ticket} ${result.closedVolume}`;
-    const notice = rest && rest.ticket !== ticket ? { orderId: p.orderId, ticket: rest.ticket, previousTicket: ticket, symbol: pos.symbol, volume: rest.volume } : undefined;
+    const what = rest
+      ? `partial close ${result.closedVolume} of ticket ${ticket}${rest.ticket !== ticket ? ` (rest ${rest.volume} → new ticket ${rest.ticket})` : ` (rest ${rest.volume})`}`
+      : `close ticket ${ticket} ${result.closedVolume}`;
+    const notice =
+      rest && rest.ticket !== ticket
+        ? {
+            orderId: p.orderId,
+            ticket: rest.ticket,
+            previousTicket: ticket,
+            symbol: pos.symbol,
+            volume: rest.volume,
+          }
+        : undefined;
     return this.done(report, `filled ${what} @ ${deal.price} profit ${result.profit}`, notice);
   }
 
   private async modify(p: TradeFollowUpPayload, pos: SimPosition): Promise<Execution> {
     const deal = await this.broker.deal(pos.symbol, pos.side);
-    if (!deal.ok) return this.done({ orderId: p.orderId, status: 'rejected', errorCode: deal.code, message: deal.message, ticket: pos.ticket, executedAt: this.now() }, `rejected modify ticket ${pos.ticket}`);
+    if (!deal.ok)
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'rejected',
+          errorCode: deal.code,
+          message: deal.message,
+          ticket: pos.ticket,
+          executedAt: this.now(),
+        },
+        `rejected modify ticket ${pos.ticket}`,
+      );
     if (p.sl !== undefined) pos.sl = p.sl;
     if (p.tp !== undefined) pos.tp = p.tp;
-    return this.done({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, executedAt: this.now() }, `filled modify ticket ${pos.ticket} sl ${pos.sl ?? '-'} tp ${pos.tp ?? '-'}`);
+    return this.done(
+      { orderId: p.orderId, status: 'filled', ticket: pos.ticket, executedAt: this.now() },
+      `filled modify ticket ${pos.ticket} sl ${pos.sl ?? '-'} tp ${pos.tp ?? '-'}`,
+    );
   }
 }

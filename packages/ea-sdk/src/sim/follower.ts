@@ -4,7 +4,12 @@
  * heartbeats with balance and equity, and sends its book as `ea.sync_snapshot` on
  * `sync.request`, at start and periodically.
  */
-import { ManualOrderRequest, SessionInitAckPayload, type ExecutionRequest, type OutboxEvent } from '@kopitra/contracts';
+import {
+  ManualOrderRequest,
+  SessionInitAckPayload,
+  type ExecutionRequest,
+  type OutboxEvent,
+} from '@kopitra/contracts';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { SimBroker, type BrokerOptions } from './broker.js';
 import { FollowerExecutor, type Execution } from './executor.js';
@@ -33,7 +38,15 @@ export interface FollowerStats {
 /** A follower terminal. */
 export class SimFollower extends SimTerminal {
   readonly executor: FollowerExecutor;
-  readonly stats: FollowerStats = { events: 0, executions: 0, filled: 0, rejected: 0, failed: 0, replayed: 0, snapshots: 0 };
+  readonly stats: FollowerStats = {
+    events: 0,
+    executions: 0,
+    filled: 0,
+    rejected: 0,
+    failed: 0,
+    replayed: 0,
+    snapshots: 0,
+  };
   private lane: Promise<unknown> = Promise.resolve();
 
   /** Creates the terminal; `start()` connects it. */
@@ -113,7 +126,11 @@ export class SimFollower extends SimTerminal {
         return;
       case 'session.init_ack': {
         const ack = SessionInitAckPayload.safeParse(event.payload);
-        if (ack.success && ack.data.symbolCatalogRequested) await this.client.symbolCatalog(this.symbols.map((s) => s.spec), this.signal);
+        if (ack.success && ack.data.symbolCatalogRequested)
+          await this.client.symbolCatalog(
+            this.symbols.map((s) => s.spec),
+            this.signal,
+          );
         if (ack.success && ack.data.syncSnapshotRequested) await this.sendSnapshot();
         return;
       }
@@ -123,7 +140,9 @@ export class SimFollower extends SimTerminal {
         this.log(`alert: ${String(event.payload['message'] ?? event.payload['code'] ?? '')}`);
         return;
       case 'session.shutdown':
-        this.log(`session shut down: ${String(event.payload['reason'])} ${String(event.payload['message'] ?? '')}`);
+        this.log(
+          `session shut down: ${String(event.payload['reason'])} ${String(event.payload['message'] ?? '')}`,
+        );
         return;
       default:
         return;
@@ -139,7 +158,8 @@ export class SimFollower extends SimTerminal {
       if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) throw err;
       this.log(`execution report for ${r.orderId} not taken: ${describe(err)}`);
     }
-    if (execution.notice && !execution.replayed) await this.client.executionNotice(execution.notice, this.signal);
+    if (execution.notice && !execution.replayed)
+      await this.client.executionNotice(execution.notice, this.signal);
     this.stats.executions++;
     if (execution.replayed) this.stats.replayed++;
     else if (r.status === 'filled') this.stats.filled++;
@@ -154,7 +174,15 @@ export class SimFollower extends SimTerminal {
     const parsed = ManualOrderRequest.safeParse(event.payload);
     const commandId = String(event.payload['commandId'] ?? event.eventId);
     if (!parsed.success) {
-      await this.client.executionNotice({ commandId, action: String(event.payload['action'] ?? 'unknown').slice(0, 32), status: 'failed', message: 'order.command not understood' }, this.signal);
+      await this.client.executionNotice(
+        {
+          commandId,
+          action: String(event.payload['action'] ?? 'unknown').slice(0, 32),
+          status: 'failed',
+          message: 'order.command not understood',
+        },
+        this.signal,
+      );
       return;
     }
     const c = parsed.data;
@@ -163,24 +191,51 @@ export class SimFollower extends SimTerminal {
     this.log(`manual ${c.action} ${outcome.status}: ${outcome.message}`);
   }
 
-  private executeManual(c: ManualOrderRequest): { status: 'filled' | 'failed'; ticket?: string; message: string } {
+  private executeManual(c: ManualOrderRequest): {
+    status: 'filled' | 'failed';
+    ticket?: string;
+    message: string;
+  } {
     const now = this.clock.now();
     switch (c.action) {
       case 'open': {
         if (!this.feed.symbol(c.symbol)) return { status: 'failed', message: `unknown symbol ${c.symbol}` };
         const q = this.feed.quote(c.symbol);
-        const pos = this.account.open({ symbol: c.symbol, side: c.side, volume: c.volume, openPrice: c.side === 'buy' ? q.ask : q.bid, sl: c.sl ?? null, tp: c.tp ?? null, comment: c.comment ?? '', magic: 0, openedAt: now });
+        const pos = this.account.open({
+          symbol: c.symbol,
+          side: c.side,
+          volume: c.volume,
+          openPrice: c.side === 'buy' ? q.ask : q.bid,
+          sl: c.sl ?? null,
+          tp: c.tp ?? null,
+          comment: c.comment ?? '',
+          magic: 0,
+          openedAt: now,
+        });
         return { status: 'filled', ticket: pos.ticket, message: `opened ticket ${pos.ticket}` };
       }
       case 'close':
       case 'close_all': {
-        const targets = c.action === 'close' ? [this.account.positions.get(c.ticket)].filter((p) => p !== undefined) : [...this.account.positions.values()].filter((p) => !c.symbol || p.symbol === c.symbol);
-        if (c.action === 'close' && targets.length === 0) return { status: 'failed', message: `no ticket ${c.ticket}` };
+        const targets =
+          c.action === 'close'
+            ? [this.account.positions.get(c.ticket)].filter((p) => p !== undefined)
+            : [...this.account.positions.values()].filter((p) => !c.symbol || p.symbol === c.symbol);
+        if (c.action === 'close' && targets.length === 0)
+          return { status: 'failed', message: `no ticket ${c.ticket}` };
         for (const p of targets) {
           const q = this.feed.quote(p.symbol);
-          this.account.close(p.ticket, c.action === 'close' ? (c.volume ?? p.volume) : p.volume, p.side === 'buy' ? q.bid : q.ask, this.feed.symbol(p.symbol)!);
+          this.account.close(
+            p.ticket,
+            c.action === 'close' ? (c.volume ?? p.volume) : p.volume,
+            p.side === 'buy' ? q.bid : q.ask,
+            this.feed.symbol(p.symbol)!,
+          );
         }
-        return { status: 'filled', ...(c.action === 'close' ? { ticket: c.ticket } : {}), message: `closed ${targets.map((p) => p.ticket).join(', ') || 'nothing'}` };
+        return {
+          status: 'filled',
+          ...(c.action === 'close' ? { ticket: c.ticket } : {}),
+          message: `closed ${targets.map((p) => p.ticket).join(', ') || 'nothing'}`,
+        };
       }
       case 'modify': {
         const pos = this.account.positions.get(c.ticket);

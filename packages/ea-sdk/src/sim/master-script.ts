@@ -27,7 +27,6 @@ export interface MasterStep {
 
 /** Decides the master's next trade and applies it to its book. */
 export class MasterScript {
-
   constructor(
     private readonly prng: Prng,
     readonly account: SimAccount,
@@ -49,16 +48,30 @@ export class MasterScript {
     return this.close(now, pos, s);
   }
 
-  private levels(side: 'buy' | 'sell', price: number, s: SimSymbol): { sl: number | null; tp: number | null } {
+  private levels(
+    side: 'buy' | 'sell',
+    price: number,
+    s: SimSymbol,
+  ): { sl: number | null; tp: number | null } {
     const pt = s.spec.point;
     const sign = side === 'buy' ? 1 : -1;
-    const sl = this.prng.chance(this.options.slRate ?? 0.85) ? roundPrice(price - sign * this.prng.int(150, 600) * pt, s.spec.digits) : null;
-    const tp = this.prng.chance(0.7) ? roundPrice(price + sign * this.prng.int(200, 1200) * pt, s.spec.digits) : null;
+    const sl = this.prng.chance(this.options.slRate ?? 0.85)
+      ? roundPrice(price - sign * this.prng.int(150, 600) * pt, s.spec.digits)
+      : null;
+    const tp = this.prng.chance(0.7)
+      ? roundPrice(price + sign * this.prng.int(200, 1200) * pt, s.spec.digits)
+      : null;
     return { sl, tp };
   }
 
   private base(now: number, pos: SimPosition) {
-    return { masterPositionId: pos.ticket, symbol: pos.symbol, side: pos.side, occurredAt: new Date(now).toISOString(), magic: pos.magic };
+    return {
+      masterPositionId: pos.ticket,
+      symbol: pos.symbol,
+      side: pos.side,
+      occurredAt: new Date(now).toISOString(),
+      magic: pos.magic,
+    };
   }
 
   private open(now: number): MasterStep {
@@ -68,7 +81,17 @@ export class MasterScript {
     const q = this.feed.quote(s.spec.symbol);
     const price = side === 'buy' ? q.ask : q.bid;
     const { sl, tp } = this.levels(side, price, s);
-    const pos = this.account.open({ symbol: s.spec.symbol, side, volume, openPrice: price, sl, tp, comment: '', magic: this.options.magic ?? 0, openedAt: now });
+    const pos = this.account.open({
+      symbol: s.spec.symbol,
+      side,
+      volume,
+      openPrice: price,
+      sl,
+      tp,
+      comment: '',
+      magic: this.options.magic ?? 0,
+      openedAt: now,
+    });
     const deal = this.account.issueDeal();
     return {
       request: { ...this.base(now, pos), type: 'position.opened', volume, price, sl, tp, dealTicket: deal },
@@ -83,7 +106,15 @@ export class MasterScript {
     pos.tp = tp;
     const signalId = `mod-${pos.ticket}-${this.account.issueDeal()}`;
     return {
-      request: { ...this.base(now, pos), type: 'position.modified', signalId, volume: pos.volume, price: pos.openPrice, sl, tp },
+      request: {
+        ...this.base(now, pos),
+        type: 'position.modified',
+        signalId,
+        volume: pos.volume,
+        price: pos.openPrice,
+        sl,
+        tp,
+      },
       line: `modify #${pos.ticket} ${pos.symbol} sl ${sl ?? '-'} tp ${tp ?? '-'}`,
     };
   }
@@ -100,7 +131,14 @@ export class MasterScript {
     const remaining = result.rest?.volume ?? 0;
     const type = result.rest ? 'position.partially_closed' : 'position.closed';
     return {
-      request: { ...this.base(now, pos), type, volume: result.closedVolume, remainingVolume: remaining, price, dealTicket: deal },
+      request: {
+        ...this.base(now, pos),
+        type,
+        volume: result.closedVolume,
+        remainingVolume: remaining,
+        price,
+        dealTicket: deal,
+      },
       line: `${result.rest ? 'partial close' : 'close'} #${ticket} ${pos.symbol} ${result.closedVolume} of ${pos.volume} @ ${price} (rest ${remaining}) profit ${result.profit}`,
     };
   }
@@ -111,7 +149,14 @@ export class MasterScript {
     const result = this.account.close(pos.ticket, pos.volume, price, s);
     const deal = this.account.issueDeal();
     return {
-      request: { ...this.base(now, pos), type: 'position.closed', volume: result.closedVolume, remainingVolume: 0, price, dealTicket: deal },
+      request: {
+        ...this.base(now, pos),
+        type: 'position.closed',
+        volume: result.closedVolume,
+        remainingVolume: 0,
+        price,
+        dealTicket: deal,
+      },
       line: `close #${pos.ticket} ${pos.symbol} ${result.closedVolume} @ ${price} profit ${result.profit}`,
     };
   }

@@ -38,7 +38,8 @@ export class SimMaster extends SimTerminal {
   async start(): Promise<this> {
     await this.boot();
     this.consume(async (event: OutboxEvent) => {
-      if (event.type === 'session.shutdown') this.log(`session shut down: ${String(event.payload['reason'])}`);
+      if (event.type === 'session.shutdown')
+        this.log(`session shut down: ${String(event.payload['reason'])}`);
     });
     return this;
   }
@@ -56,7 +57,9 @@ export class SimMaster extends SimTerminal {
       if (!response) break;
       this.sent.push({ request: step.request, response });
       count++;
-      this.log(`${step.line} → ${response.copies.length} copies, ${response.skipped.length} skipped${summariseSkips(response)}`);
+      this.log(
+        `${step.line} → ${response.copies.length} copies, ${response.skipped.length} skipped${summariseSkips(response)}`,
+      );
       this.masterOptions.onSignal?.(step.request, response);
     }
     return count;
@@ -70,8 +73,13 @@ export class SimMaster extends SimTerminal {
       } catch (err) {
         if (this.signal.aborted) return null;
         if (isFatal(err)) throw err;
-        this.log(`signal ${request.dealTicket ?? request.signalId} not delivered (attempt ${attempt}), retrying: ${describe(err)}`);
-        await this.clock.sleep(backoffDelay(this.client.transport.options.retry, attempt, this.client.random), this.signal);
+        this.log(
+          `signal ${request.dealTicket ?? request.signalId} not delivered (attempt ${attempt}), retrying: ${describe(err)}`,
+        );
+        await this.clock.sleep(
+          backoffDelay(this.client.transport.options.retry, attempt, this.client.random),
+          this.signal,
+        );
       }
     }
     return null;

@@ -25,7 +25,8 @@ function script(seed: number | string, suffix = '') {
   return new MasterScript(prng.fork('trades'), account, feed);
 }
 
-const run = (s: MasterScript, steps: number) => Array.from({ length: steps }, (_, i) => s.next(T0 + i * 1000).request);
+const run = (s: MasterScript, steps: number) =>
+  Array.from({ length: steps }, (_, i) => s.next(T0 + i * 1000).request);
 
 describe('Prng', () => {
   it('repeats its stream for a seed and differs between seeds', () => {
@@ -50,14 +51,19 @@ describe('Prng', () => {
 
   it('keeps int and pick in range', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: -50, max: 50 }), fc.integer({ min: 0, max: 50 }), (seed, lo, span) => {
-        const p = new Prng(seed);
-        for (let i = 0; i < 20; i++) {
-          const v = p.int(lo, lo + span);
-          if (v < lo || v > lo + span || !Number.isInteger(v)) return false;
-        }
-        return ['a', 'b', 'c'].includes(p.pick(['a', 'b', 'c']));
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        (seed, lo, span) => {
+          const p = new Prng(seed);
+          for (let i = 0; i < 20; i++) {
+            const v = p.int(lo, lo + span);
+            if (v < lo || v > lo + span || !Number.isInteger(v)) return false;
+          }
+          return ['a', 'b', 'c'].includes(p.pick(['a', 'b', 'c']));
+        },
+      ),
     );
   });
 });
@@ -95,7 +101,9 @@ describe('MasterScript', () => {
       }
       if (req.type === 'position.closed') open.delete(id);
     }
-    expect(kinds).toEqual(new Set(['position.opened', 'position.modified', 'position.partially_closed', 'position.closed']));
+    expect(kinds).toEqual(
+      new Set(['position.opened', 'position.modified', 'position.partially_closed', 'position.closed']),
+    );
     expect([...open.keys()].sort()).toEqual([...s.account.positions.keys()].sort());
     expect(s.account.positions.size).toBeLessThanOrEqual(6);
   });
@@ -110,15 +118,60 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
   switch (req.type) {
     case 'position.opened':
       return {
-        ...base, type: 'trade.started',
-        payload: { orderId, masterAccountId: 'M', masterPositionId: req.masterPositionId, symbol, side: req.side, volume: req.volume, sl: req.sl ?? null, tp: req.tp ?? null, masterPrice: req.price, maxSlippage: null, expiresAt: new Date(T0 + 3_600_000).toISOString(), comment: positionTag(req.masterPositionId) },
+        ...base,
+        type: 'trade.started',
+        payload: {
+          orderId,
+          masterAccountId: 'M',
+          masterPositionId: req.masterPositionId,
+          symbol,
+          side: req.side,
+          volume: req.volume,
+          sl: req.sl ?? null,
+          tp: req.tp ?? null,
+          masterPrice: req.price,
+          maxSlippage: null,
+          expiresAt: new Date(T0 + 3_600_000).toISOString(),
+          comment: positionTag(req.masterPositionId),
+        },
       };
     case 'position.modified':
-      return { ...base, type: 'trade.modified', payload: { orderId, masterPositionId: req.masterPositionId, ticket: linked, symbol, sl: req.sl ?? null, tp: req.tp ?? null } };
+      return {
+        ...base,
+        type: 'trade.modified',
+        payload: {
+          orderId,
+          masterPositionId: req.masterPositionId,
+          ticket: linked,
+          symbol,
+          sl: req.sl ?? null,
+          tp: req.tp ?? null,
+        },
+      };
     case 'position.partially_closed':
-      return { ...base, type: 'trade.partial_close', payload: { orderId, masterPositionId: req.masterPositionId, ticket: linked, symbol, volume: req.volume } };
+      return {
+        ...base,
+        type: 'trade.partial_close',
+        payload: {
+          orderId,
+          masterPositionId: req.masterPositionId,
+          ticket: linked,
+          symbol,
+          volume: req.volume,
+        },
+      };
     case 'position.closed':
-      return { ...base, type: 'trade.closed', payload: { orderId, masterPositionId: req.masterPositionId, ticket: linked, symbol, volume: req.volume } };
+      return {
+        ...base,
+        type: 'trade.closed',
+        payload: {
+          orderId,
+          masterPositionId: req.masterPositionId,
+          ticket: linked,
+          symbol,
+          volume: req.volume,
+        },
+      };
   }
 }
 
@@ -126,26 +179,44 @@ function follower(seed: string, opts: { suffix?: string; mt4?: boolean; rejectRa
   const prng = new Prng(seed);
   const feed = new PriceFeed(prng.fork('prices'), symbolCatalogue({ suffix: opts.suffix ?? '' }));
   const account = new SimAccount();
-  const broker = new SimBroker(prng.fork('broker'), feed, clock, { rejectRate: opts.rejectRate ?? 0, slippagePoints: 3 });
-  return { account, executor: new FollowerExecutor(account, feed, broker, clock, { newTicketOnPartialClose: opts.mt4 === true }) };
+  const broker = new SimBroker(prng.fork('broker'), feed, clock, {
+    rejectRate: opts.rejectRate ?? 0,
+    slippagePoints: 3,
+  });
+  return {
+    account,
+    executor: new FollowerExecutor(account, feed, broker, clock, {
+      newTicketOnPartialClose: opts.mt4 === true,
+    }),
+  };
 }
 
 describe('FollowerExecutor', () => {
   it('mirrors any master history: same positions (by tag), sides and volumes, whatever the suffix or MT4 tickets', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.constantFrom('', '.m', '-ECN'), fc.boolean(), fc.integer({ min: 1, max: 120 }), async (seed, suffix, mt4, steps) => {
-        const master = script(seed);
-        const f = follower(`f${seed}`, { suffix, mt4 });
-        let seq = 0;
-        for (const req of run(master, steps)) {
-          const done = await f.executor.execute(eventFor(req, ++seq, suffix, f.account));
-          if (done?.report.status !== 'filled') return false;
-        }
-        const want = [...master.account.positions.values()].map((p) => `${positionTag(p.ticket)} ${p.symbol}${suffix} ${p.side} ${p.volume} ${p.sl} ${p.tp}`).sort();
-        const got = [...f.account.positions.values()].map((p) => `${p.comment} ${p.symbol} ${p.side} ${p.volume} ${p.sl} ${p.tp}`).sort();
-        expect(got).toEqual(want);
-        return true;
-      }),
+      fc.asyncProperty(
+        fc.integer(),
+        fc.constantFrom('', '.m', '-ECN'),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 120 }),
+        async (seed, suffix, mt4, steps) => {
+          const master = script(seed);
+          const f = follower(`f${seed}`, { suffix, mt4 });
+          let seq = 0;
+          for (const req of run(master, steps)) {
+            const done = await f.executor.execute(eventFor(req, ++seq, suffix, f.account));
+            if (done?.report.status !== 'filled') return false;
+          }
+          const want = [...master.account.positions.values()]
+            .map((p) => `${positionTag(p.ticket)} ${p.symbol}${suffix} ${p.side} ${p.volume} ${p.sl} ${p.tp}`)
+            .sort();
+          const got = [...f.account.positions.values()]
+            .map((p) => `${p.comment} ${p.symbol} ${p.side} ${p.volume} ${p.sl} ${p.tp}`)
+            .sort();
+          expect(got).toEqual(want);
+          return true;
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -166,8 +237,24 @@ describe('FollowerExecutor', () => {
   it('gives the rest of an MT4 partial close a new ticket and says so', async () => {
     const f = follower('mt4', { mt4: true });
     const tag = positionTag('777');
-    const pos = f.account.open({ symbol: 'EURUSD', side: 'buy', volume: 1, openPrice: 1.08, sl: null, tp: null, comment: tag, magic: 0, openedAt: T0 });
-    const done = await f.executor.execute({ eventId: 'e', sequence: 1, type: 'trade.partial_close', occurredAt: new Date(T0).toISOString(), payload: { orderId: 'o1', masterPositionId: '777', ticket: pos.ticket, symbol: 'EURUSD', volume: 0.4 } });
+    const pos = f.account.open({
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      openPrice: 1.08,
+      sl: null,
+      tp: null,
+      comment: tag,
+      magic: 0,
+      openedAt: T0,
+    });
+    const done = await f.executor.execute({
+      eventId: 'e',
+      sequence: 1,
+      type: 'trade.partial_close',
+      occurredAt: new Date(T0).toISOString(),
+      payload: { orderId: 'o1', masterPositionId: '777', ticket: pos.ticket, symbol: 'EURUSD', volume: 0.4 },
+    });
     const rest = f.account.find(null, tag)!;
     expect(rest.ticket).not.toBe(pos.ticket);
     expect(rest.volume).toBe(0.6);
@@ -186,13 +273,29 @@ describe('FollowerExecutor', () => {
     }
     expect(rejected / total).toBeGreaterThan(0.12);
     expect(rejected / total).toBeLessThan(0.4);
-    const missing = await f.executor.execute({ eventId: 'x', sequence: 999, type: 'trade.closed', occurredAt: new Date(T0).toISOString(), payload: { orderId: 'o-missing', masterPositionId: 'nope', ticket: null, symbol: 'EURUSD' } });
+    const missing = await f.executor.execute({
+      eventId: 'x',
+      sequence: 999,
+      type: 'trade.closed',
+      occurredAt: new Date(T0).toISOString(),
+      payload: { orderId: 'o-missing', masterPositionId: 'nope', ticket: null, symbol: 'EURUSD' },
+    });
     expect(missing!.report).toMatchObject({ status: 'failed', errorCode: 4108 });
   });
 
   it('keeps a book across a restart through toJSON / fromJSON', () => {
     const a = new SimAccount({ balance: 5000 });
-    a.open({ symbol: 'XAUUSD', side: 'sell', volume: 0.2, openPrice: 2350, sl: 2360, tp: null, comment: positionTag('9'), magic: 0, openedAt: T0 });
+    a.open({
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.2,
+      openPrice: 2350,
+      sl: 2360,
+      tp: null,
+      comment: positionTag('9'),
+      magic: 0,
+      openedAt: T0,
+    });
     a.executed.set('o1', { orderId: 'o1', status: 'filled', executedAt: new Date(T0).toISOString() });
     const deal = a.issueDeal();
     const b = SimAccount.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));

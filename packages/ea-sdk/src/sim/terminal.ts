@@ -62,7 +62,10 @@ export abstract class SimTerminal {
   ) {
     this.clock = options.clock ?? systemClock;
     this.prng = new Prng(options.seed ?? options.accountId);
-    this.symbols = symbolCatalogue({ suffix: options.suffix ?? '', ...(options.symbols ? { symbols: options.symbols } : {}) });
+    this.symbols = symbolCatalogue({
+      suffix: options.suffix ?? '',
+      ...(options.symbols ? { symbols: options.symbols } : {}),
+    });
     this.feed = new PriceFeed(this.prng.fork('prices'), this.symbols);
     this.account = options.account ?? new SimAccount({ balance: options.balance ?? 10_000 });
     this.client = new KopitraClient({
@@ -88,23 +91,43 @@ export abstract class SimTerminal {
 
   /** Writes one log line, prefixed with the time, role and account. */
   protected log(line: string): void {
-    this.options.log?.(`${new Date(this.clock.now()).toISOString()} ${this.role} ${this.options.accountId} ${line}`);
+    this.options.log?.(
+      `${new Date(this.clock.now()).toISOString()} ${this.role} ${this.options.accountId} ${line}`,
+    );
   }
 
   /** Connects, announces the terminal, waits for approval if the key is new, then sends the symbol catalogue. */
   protected async boot(): Promise<void> {
     const session = await this.client.connect(this.signal);
-    this.log(`session ${session.sessionId} ${session.status}, heartbeat every ${session.heartbeatIntervalSec} s, resuming after sequence ${session.lastSequence}`);
-    await this.client.init({ eaVersion: 'sim-1.0.0', accountCurrency: this.account.currency, leverage: this.account.leverage, marginMode: 'hedging', tradeAllowed: true, accountName: `sim ${this.options.accountId}` }, this.signal);
+    this.log(
+      `session ${session.sessionId} ${session.status}, heartbeat every ${session.heartbeatIntervalSec} s, resuming after sequence ${session.lastSequence}`,
+    );
+    await this.client.init(
+      {
+        eaVersion: 'sim-1.0.0',
+        accountCurrency: this.account.currency,
+        leverage: this.account.leverage,
+        marginMode: 'hedging',
+        tradeAllowed: true,
+        accountName: `sim ${this.options.accountId}`,
+      },
+      this.signal,
+    );
     this.background(
-      this.client.startHeartbeats(() => this.account.heartbeat(this.feed), { signal: this.signal, onError: (err) => this.log(`heartbeat failed: ${describe(err)}`) }).done,
+      this.client.startHeartbeats(() => this.account.heartbeat(this.feed), {
+        signal: this.signal,
+        onError: (err) => this.log(`heartbeat failed: ${describe(err)}`),
+      }).done,
     );
     if (session.status === 'pending') {
       this.log('waiting for an operator to approve this terminal');
       await this.client.waitForApproval(this.signal);
       this.log('approved');
     }
-    await this.client.symbolCatalog(this.symbols.map((s) => s.spec), this.signal);
+    await this.client.symbolCatalog(
+      this.symbols.map((s) => s.spec),
+      this.signal,
+    );
   }
 
   /** Keeps a background loop; a fatal error is recorded and logged. */
@@ -126,7 +149,10 @@ export abstract class SimTerminal {
         signal: this.signal,
         transport: this.options.transport ?? 'poll',
         wait: this.options.wait ?? 20,
-        onError: (err, event) => this.log(`outbox ${event ? `${event.type} #${event.sequence}` : 'read'} failed, retrying: ${describe(err)}`),
+        onError: (err, event) =>
+          this.log(
+            `outbox ${event ? `${event.type} #${event.sequence}` : 'read'} failed, retrying: ${describe(err)}`,
+          ),
       }),
     );
   }
@@ -142,6 +168,7 @@ export abstract class SimTerminal {
 
 /** A short description of an error for a log line. */
 export function describe(err: unknown): string {
-  if (err instanceof KopitraError) return `${err.code}${err.status ? ` (${err.status})` : ''}: ${err.message}`;
+  if (err instanceof KopitraError)
+    return `${err.code}${err.status ? ` (${err.status})` : ''}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }

@@ -67,8 +67,13 @@ export interface SkipDecision {
   readonly detail: string;
 }
 
-export type CopyDecision = OpenDecision | ModifyDecision | PartialCloseDecision | CloseDecision | SkipDecision;
+export type CopyDecision =
+  OpenDecision | ModifyDecision | PartialCloseDecision | CloseDecision | SkipDecision;
 
 export type CopyAction = CopyDecision['action'];
 
-export const skipDecision = (reason: ReasonCode, detail: string): SkipDecision => ({ action: 'skip', reason, detail });
+export const skipDecision = (reason: ReasonCode, detail: string): SkipDecision => ({
+  action: 'skip',
+  reason,
+  detail,
+});

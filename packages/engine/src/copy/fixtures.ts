@@ -35,7 +35,14 @@ export const xauusd: SymbolSpec = {
 };
 
 /** A broker quoting gold in ounces with ten times the contract and coarser steps. */
-export const goldBig: SymbolSpec = { ...xauusd, symbol: 'GOLD', contractSize: 1000, tickValue: 10, volumeMin: 0.1, volumeStep: 0.1 };
+export const goldBig: SymbolSpec = {
+  ...xauusd,
+  symbol: 'GOLD',
+  contractSize: 1000,
+  tickValue: 10,
+  volumeMin: 0.1,
+  volumeStep: 0.1,
+};
 
 export function openSignal(over: Partial<MasterSignal> = {}): MasterSignal {
   return {
@@ -53,7 +60,10 @@ export function openSignal(over: Partial<MasterSignal> = {}): MasterSignal {
   };
 }
 
-export function followerContext(settings: SubscriptionInput = {}, over: Partial<FollowerContext> = {}): FollowerContext {
+export function followerContext(
+  settings: SubscriptionInput = {},
+  over: Partial<FollowerContext> = {},
+): FollowerContext {
   return {
     settings: withDefaults(settings),
     symbols: new Map([

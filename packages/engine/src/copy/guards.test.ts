@@ -22,7 +22,9 @@ describe('open guards', () => {
   });
 
   it('an active stop-out halts opens', () => {
-    expect(riskHaltGuard({ period: 'day', metric: 'equity_drawdown', action: 'halt_opens', at: T0 })?.reason).toBe('risk_limit_halted');
+    expect(
+      riskHaltGuard({ period: 'day', metric: 'equity_drawdown', action: 'halt_opens', at: T0 })?.reason,
+    ).toBe('risk_limit_halted');
     expect(riskHaltGuard(null)).toBeNull();
   });
 
@@ -64,9 +66,23 @@ describe('open guards', () => {
   it('runs cheap guards before sizing and book guards after, mode first', () => {
     const settings = withDefaults({ mode: 'frozen', maxOpenPositions: 1 });
     const stopOut = { period: 'day', metric: 'equity_drawdown', action: 'halt_opens', at: T0 } as const;
-    expect(preSizingGuards({ settings, now: T0, occurredAt: 0, activeStopOut: stopOut })?.reason).toBe('mode_frozen');
-    expect(preSizingGuards({ settings: withDefaults(), now: T0, occurredAt: T0, activeStopOut: null })).toBeNull();
-    const book = { settings, now: T0, side: 'buy', volume: 1, masterPrice: 1.1, point: 0.00001, openPositions: 1, openLots: 1, recentOpenTimes: [] } as const;
+    expect(preSizingGuards({ settings, now: T0, occurredAt: 0, activeStopOut: stopOut })?.reason).toBe(
+      'mode_frozen',
+    );
+    expect(
+      preSizingGuards({ settings: withDefaults(), now: T0, occurredAt: T0, activeStopOut: null }),
+    ).toBeNull();
+    const book = {
+      settings,
+      now: T0,
+      side: 'buy',
+      volume: 1,
+      masterPrice: 1.1,
+      point: 0.00001,
+      openPositions: 1,
+      openLots: 1,
+      recentOpenTimes: [],
+    } as const;
     expect(bookGuards(book)?.reason).toBe('max_open_positions');
     expect(bookGuards({ ...book, openPositions: 0 })).toBeNull();
   });

@@ -26,7 +26,10 @@ export function modeGuard(mode: CopyMode): Skip | null {
 
 export function riskHaltGuard(stopOut: ActiveStopOut | null | undefined): Skip | null {
   if (!stopOut) return null;
-  return skip('risk_limit_halted', `${stopOut.period} ${stopOut.metric} limit breached at ${new Date(stopOut.at).toISOString()} (${stopOut.action})`);
+  return skip(
+    'risk_limit_halted',
+    `${stopOut.period} ${stopOut.metric} limit breached at ${new Date(stopOut.at).toISOString()} (${stopOut.action})`,
+  );
 }
 
 /** A negative age (master clock ahead of ours) is not held against the signal. */
@@ -47,7 +50,11 @@ export function maxTotalLotsGuard(openLots: number, volume: number, max: number 
 }
 
 /** Counts opens in the hour ending now; the caller passes what it has, older entries are ignored. */
-export function tradesPerHourGuard(recentOpenTimes: readonly number[], now: number, max: number | null): Skip | null {
+export function tradesPerHourGuard(
+  recentOpenTimes: readonly number[],
+  now: number,
+  max: number | null,
+): Skip | null {
   if (max === null) return null;
   const count = recentOpenTimes.filter((t) => t > now - HOUR_MS && t <= now).length;
   if (count < max) return null;
@@ -80,13 +87,21 @@ export function slippageGuard(
   if (maxPoints === null || !quote || !(point > 0)) return null;
   const points = slippagePoints(side, masterPrice, quote, point);
   if (points <= maxPoints + 1e-9) return null;
-  return skip('slippage_exceeded', `${points.toFixed(1)} points from the master's ${masterPrice}, maximum ${maxPoints}`);
+  return skip(
+    'slippage_exceeded',
+    `${points.toFixed(1)} points from the master's ${masterPrice}, maximum ${maxPoints}`,
+  );
 }
 
 export interface OpenGuardInput {
   readonly settings: Pick<
     SubscriptionSettings,
-    'mode' | 'maxOpenPositions' | 'maxTotalLots' | 'maxTradesPerHour' | 'maxSignalAgeSec' | 'maxSlippagePoints'
+    | 'mode'
+    | 'maxOpenPositions'
+    | 'maxTotalLots'
+    | 'maxTradesPerHour'
+    | 'maxSignalAgeSec'
+    | 'maxSlippagePoints'
   >;
   readonly now: number;
   readonly occurredAt: number;

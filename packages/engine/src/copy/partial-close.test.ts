@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { closedFraction, planPartialClose, type PartialCloseInput } from './partial-close.js';
 
 const spec = { volumeMin: 0.01, volumeStep: 0.01 };
-const plan = (over: Partial<PartialCloseInput>) => planPartialClose({ openVolume: 1, closedVolume: 0.5, remainingVolume: 0.5, spec, ...over });
+const plan = (over: Partial<PartialCloseInput>) =>
+  planPartialClose({ openVolume: 1, closedVolume: 0.5, remainingVolume: 0.5, spec, ...over });
 
 describe('closed fraction', () => {
   it('prefers remainingVolume, else the master volume before the close, else unknown', () => {
@@ -16,12 +17,27 @@ describe('closed fraction', () => {
 
 describe('planPartialClose', () => {
   it('closes the same fraction of the follower position, rounded down', () => {
-    expect(plan({ openVolume: 0.5, closedVolume: 1, remainingVolume: 2 })).toMatchObject({ kind: 'partial', volume: 0.16, remaining: 0.34 });
-    expect(plan({ openVolume: 0.3, closedVolume: 0.1, remainingVolume: 0.2 })).toMatchObject({ kind: 'partial', volume: 0.1, remaining: 0.2 });
+    expect(plan({ openVolume: 0.5, closedVolume: 1, remainingVolume: 2 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.16,
+      remaining: 0.34,
+    });
+    expect(plan({ openVolume: 0.3, closedVolume: 0.1, remainingVolume: 0.2 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.1,
+      remaining: 0.2,
+    });
   });
 
   it('closes everything when the rest would fall under the minimum', () => {
-    expect(plan({ openVolume: 0.1, closedVolume: 0.95, remainingVolume: 0.05, spec: { volumeMin: 0.05, volumeStep: 0.01 } })).toMatchObject({ kind: 'full', volume: 0.1 });
+    expect(
+      plan({
+        openVolume: 0.1,
+        closedVolume: 0.95,
+        remainingVolume: 0.05,
+        spec: { volumeMin: 0.05, volumeStep: 0.01 },
+      }),
+    ).toMatchObject({ kind: 'full', volume: 0.1 });
   });
 
   it('closes everything when the master closed everything', () => {
@@ -29,18 +45,37 @@ describe('planPartialClose', () => {
   });
 
   it('closes the minimum when the share is nearer to it than to nothing, else skips', () => {
-    expect(plan({ openVolume: 0.03, closedVolume: 0.2, remainingVolume: 0.8 })).toMatchObject({ kind: 'partial', volume: 0.01, remaining: 0.02 }); // share 0.006
-    expect(plan({ openVolume: 0.03, closedVolume: 0.1, remainingVolume: 0.9 })).toMatchObject({ kind: 'skip', reason: 'partial_close_too_small' }); // share 0.003
+    expect(plan({ openVolume: 0.03, closedVolume: 0.2, remainingVolume: 0.8 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.01,
+      remaining: 0.02,
+    }); // share 0.006
+    expect(plan({ openVolume: 0.03, closedVolume: 0.1, remainingVolume: 0.9 })).toMatchObject({
+      kind: 'skip',
+      reason: 'partial_close_too_small',
+    }); // share 0.003
   });
 
   it('a position at the minimum closes whole once the master closes half or more', () => {
-    expect(plan({ openVolume: 0.01, closedVolume: 0.5, remainingVolume: 0.5 })).toMatchObject({ kind: 'full', volume: 0.01 });
-    expect(plan({ openVolume: 0.01, closedVolume: 0.4, remainingVolume: 0.6 })).toMatchObject({ kind: 'skip', reason: 'partial_close_too_small' });
+    expect(plan({ openVolume: 0.01, closedVolume: 0.5, remainingVolume: 0.5 })).toMatchObject({
+      kind: 'full',
+      volume: 0.01,
+    });
+    expect(plan({ openVolume: 0.01, closedVolume: 0.4, remainingVolume: 0.6 })).toMatchObject({
+      kind: 'skip',
+      reason: 'partial_close_too_small',
+    });
   });
 
   it('skips when the fraction or the open volume is unknown', () => {
-    expect(plan({ remainingVolume: null })).toMatchObject({ kind: 'skip', reason: 'partial_close_fraction_unknown' });
-    expect(plan({ remainingVolume: null, masterVolumeBefore: 2 })).toMatchObject({ kind: 'partial', volume: 0.25 });
+    expect(plan({ remainingVolume: null })).toMatchObject({
+      kind: 'skip',
+      reason: 'partial_close_fraction_unknown',
+    });
+    expect(plan({ remainingVolume: null, masterVolumeBefore: 2 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.25,
+    });
     expect(plan({ openVolume: 0 })).toMatchObject({ kind: 'skip', reason: 'no_open_volume' });
   });
 });

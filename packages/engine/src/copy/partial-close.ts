@@ -19,7 +19,12 @@ export interface PartialCloseInput {
 }
 
 export type PartialClosePlan =
-  | { readonly kind: 'partial'; readonly volume: number; readonly remaining: number; readonly fraction: number }
+  | {
+      readonly kind: 'partial';
+      readonly volume: number;
+      readonly remaining: number;
+      readonly fraction: number;
+    }
   | { readonly kind: 'full'; readonly volume: number; readonly fraction: number; readonly note: string }
   | ({ readonly kind: 'skip' } & Skip);
 
@@ -29,7 +34,9 @@ export type PartialClosePlan =
  * with neither the fraction is unknown rather than guessed, since guessing wrong either
  * closes a follower's whole position early or leaves it oversized.
  */
-export function closedFraction(input: Pick<PartialCloseInput, 'closedVolume' | 'remainingVolume' | 'masterVolumeBefore'>): number | null {
+export function closedFraction(
+  input: Pick<PartialCloseInput, 'closedVolume' | 'remainingVolume' | 'masterVolumeBefore'>,
+): number | null {
   const { closedVolume, remainingVolume, masterVolumeBefore } = input;
   if (!(closedVolume >= 0)) return null;
   let fraction: number;
@@ -53,20 +60,33 @@ export function closedFraction(input: Pick<PartialCloseInput, 'closedVolume' | '
 export function planPartialClose(input: PartialCloseInput): PartialClosePlan {
   const { openVolume, spec } = input;
   const fraction = closedFraction(input);
-  if (fraction === null) return { kind: 'skip', ...skip('partial_close_fraction_unknown', "the master's remaining volume is not known") };
+  if (fraction === null)
+    return {
+      kind: 'skip',
+      ...skip('partial_close_fraction_unknown', "the master's remaining volume is not known"),
+    };
   if (!(openVolume > 0)) return { kind: 'skip', ...skip('no_open_volume', `open volume ${openVolume}`) };
-  if (fraction >= 1 - 1e-9) return { kind: 'full', volume: openVolume, fraction, note: 'master closed all of its position' };
+  if (fraction >= 1 - 1e-9)
+    return { kind: 'full', volume: openVolume, fraction, note: 'master closed all of its position' };
   const share = openVolume * fraction;
   let volume = floorToStep(share, spec.volumeStep);
   if (volume < spec.volumeMin) {
     if (share < spec.volumeMin / 2) {
-      return { kind: 'skip', ...skip('partial_close_too_small', `share ${share.toPrecision(3)} lots, minimum ${spec.volumeMin}`) };
+      return {
+        kind: 'skip',
+        ...skip('partial_close_too_small', `share ${share.toPrecision(3)} lots, minimum ${spec.volumeMin}`),
+      };
     }
     volume = spec.volumeMin;
   }
   const remaining = subtractVolumes(openVolume, volume, spec.volumeStep);
   if (remaining < spec.volumeMin - 1e-9) {
-    return { kind: 'full', volume: openVolume, fraction, note: `the rest (${remaining}) would be under the minimum ${spec.volumeMin}` };
+    return {
+      kind: 'full',
+      volume: openVolume,
+      fraction,
+      note: `the rest (${remaining}) would be under the minimum ${spec.volumeMin}`,
+    };
   }
   return { kind: 'partial', volume, remaining, fraction };
 }

@@ -17,11 +17,18 @@ import { planPartialClose } from './partial-close.js';
 import { positionTag } from './position-tag.js';
 import type { ActiveStopOut } from './risk-limits.js';
 import { sizeOpen, type AccountMetrics } from './sizing.js';
-import { catalogSize, lookupSymbol, roundToDigits, type SymbolCatalog, type SymbolSpec } from './symbol-spec.js';
+import {
+  catalogSize,
+  lookupSymbol,
+  roundToDigits,
+  type SymbolCatalog,
+  type SymbolSpec,
+} from './symbol-spec.js';
 import { filterOpen, mapSymbol, reverseDirection, type Direction } from './symbols.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
 
-export type SignalType = 'position.opened' | 'position.modified' | 'position.partially_closed' | 'position.closed';
+export type SignalType =
+  'position.opened' | 'position.modified' | 'position.partially_closed' | 'position.closed';
 
 /** A master signal with times as epoch ms (the wire's ISO strings parsed at the edge). */
 export interface MasterSignal {
@@ -79,30 +86,60 @@ export interface FollowerContext {
 const level = (v: number | null | undefined): number | null => (typeof v === 'number' && v > 0 ? v : null);
 
 const sideBlockedBy = (tradeMode: SymbolSpec['tradeMode'], side: Side): boolean =>
-  tradeMode === 'disabled' || tradeMode === 'close_only' || (tradeMode === 'long_only' && side === 'sell') || (tradeMode === 'short_only' && side === 'buy');
+  tradeMode === 'disabled' ||
+  tradeMode === 'close_only' ||
+  (tradeMode === 'long_only' && side === 'sell') ||
+  (tradeMode === 'short_only' && side === 'buy');
 
-const skipFrom = (s: { reason: SkipDecision['reason']; detail: string }): SkipDecision => skipDecision(s.reason, s.detail);
+const skipFrom = (s: { reason: SkipDecision['reason']; detail: string }): SkipDecision =>
+  skipDecision(s.reason, s.detail);
 
 export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecision | SkipDecision {
   const s = ctx.settings;
   // A repeated open must never double the follower's exposure, whatever the mode.
-  if (ctx.link) return skipDecision('already_copied', `linked to ticket ${ctx.link.ticket ?? '(pending fill)'}`);
-  const early = preSizingGuards({ settings: s, now: ctx.now, occurredAt: signal.occurredAt, activeStopOut: ctx.activeStopOut }) ?? filterOpen(signal, s);
+  if (ctx.link)
+    return skipDecision('already_copied', `linked to ticket ${ctx.link.ticket ?? '(pending fill)'}`);
+  const early =
+    preSizingGuards({
+      settings: s,
+      now: ctx.now,
+      occurredAt: signal.occurredAt,
+      activeStopOut: ctx.activeStopOut,
+    }) ?? filterOpen(signal, s);
   if (early) return skipFrom(early);
 
-  if (catalogSize(ctx.symbols) === 0) return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
+  if (catalogSize(ctx.symbols) === 0)
+    return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
   const mapped = mapSymbol(signal.symbol, s.symbolMap);
   const spec = lookupSymbol(ctx.symbols, mapped.symbol);
   if (!spec) {
-    return skipDecision('symbol_unknown', mapped.mapped ? `${signal.symbol} maps to ${mapped.symbol}, which the follower does not list` : `${signal.symbol} is not listed by the follower and has no symbol map entry`);
+    return skipDecision(
+      'symbol_unknown',
+      mapped.mapped
+        ? `${signal.symbol} maps to ${mapped.symbol}, which the follower does not list`
+        : `${signal.symbol} is not listed by the follower and has no symbol map entry`,
+    );
   }
   const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
   const dir = s.reverse ? reverseDirection(masterDirection) : masterDirection;
-  if (sideBlockedBy(spec.tradeMode, dir.side)) return skipDecision('symbol_trade_disabled', `${mapped.symbol} trade mode ${spec.tradeMode}, side ${dir.side}`);
+  if (sideBlockedBy(spec.tradeMode, dir.side))
+    return skipDecision(
+      'symbol_trade_disabled',
+      `${mapped.symbol} trade mode ${spec.tradeMode}, side ${dir.side}`,
+    );
 
   // Risk sizing uses the stop the trade defines even when SL is not copied: it is still the risk the signal intends.
   const sized = sizeOpen(
-    { sizing: s.sizing, masterVolume: signal.volume, entryPrice: signal.price, stopLoss: dir.sl, follower: ctx.follower, master: ctx.master, followerSpec: spec, masterSpec: ctx.masterSymbol ?? null },
+    {
+      sizing: s.sizing,
+      masterVolume: signal.volume,
+      entryPrice: signal.price,
+      stopLoss: dir.sl,
+      follower: ctx.follower,
+      master: ctx.master,
+      followerSpec: spec,
+      masterSpec: ctx.masterSymbol ?? null,
+    },
     s,
   );
   if (!sized.ok) return skipFrom(sized);
@@ -140,8 +177,13 @@ export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecisi
 }
 
 function managedLink(ctx: FollowerContext): LinkedPosition | SkipDecision {
-  if (!ctx.link) return skipDecision('no_linked_position', 'no follower position is linked to this master position');
-  if (ctx.link.detached) return skipDecision('position_detached', `ticket ${ctx.link.ticket ?? '(none)'} was closed outside Kopitra`);
+  if (!ctx.link)
+    return skipDecision('no_linked_position', 'no follower position is linked to this master position');
+  if (ctx.link.detached)
+    return skipDecision(
+      'position_detached',
+      `ticket ${ctx.link.ticket ?? '(none)'} was closed outside Kopitra`,
+    );
   return ctx.link;
 }
 
@@ -155,7 +197,8 @@ export function planModify(signal: MasterSignal, ctx: FollowerContext): ModifyDe
   const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
   const dir = link.side === signal.side ? masterDirection : reverseDirection(masterDirection);
   const digits = lookupSymbol(ctx.symbols, link.symbol)?.digits;
-  const round = (v: number | null): number | null => (v === null || digits === undefined ? v : roundToDigits(v, digits));
+  const round = (v: number | null): number | null =>
+    v === null || digits === undefined ? v : roundToDigits(v, digits);
   if (!s.copySl && !s.copyTp) return skipDecision('nothing_to_modify', 'copySl and copyTp are both off');
   return {
     action: 'modify',
@@ -171,7 +214,10 @@ export function planModify(signal: MasterSignal, ctx: FollowerContext): ModifyDe
 /** Used when the follower's catalog lacks the linked symbol: an exit is never refused for want of a spec. */
 const FALLBACK_VOLUME_SPEC = { volumeMin: 0.01, volumeStep: 0.01 } as const;
 
-export function planPartial(signal: MasterSignal, ctx: FollowerContext): PartialCloseDecision | CloseDecision | SkipDecision {
+export function planPartial(
+  signal: MasterSignal,
+  ctx: FollowerContext,
+): PartialCloseDecision | CloseDecision | SkipDecision {
   const link = managedLink(ctx);
   if (isSkip(link)) return link;
   const spec = lookupSymbol(ctx.symbols, link.symbol) ?? FALLBACK_VOLUME_SPEC;
@@ -182,7 +228,12 @@ export function planPartial(signal: MasterSignal, ctx: FollowerContext): Partial
     masterVolumeBefore: link.masterVolume ?? null,
     spec,
   });
-  const target = { masterPositionId: signal.masterPositionId, ticket: link.ticket, symbol: link.symbol, side: link.side };
+  const target = {
+    masterPositionId: signal.masterPositionId,
+    ticket: link.ticket,
+    symbol: link.symbol,
+    side: link.side,
+  };
   switch (plan.kind) {
     case 'skip':
       return skipDecision(plan.reason, plan.detail);
@@ -196,7 +247,14 @@ export function planPartial(signal: MasterSignal, ctx: FollowerContext): Partial
 export function planClose(signal: MasterSignal, ctx: FollowerContext): CloseDecision | SkipDecision {
   const link = managedLink(ctx);
   if (isSkip(link)) return link;
-  return { action: 'close', masterPositionId: signal.masterPositionId, ticket: link.ticket, symbol: link.symbol, side: link.side, volume: link.openVolume };
+  return {
+    action: 'close',
+    masterPositionId: signal.masterPositionId,
+    ticket: link.ticket,
+    symbol: link.symbol,
+    side: link.side,
+    volume: link.openVolume,
+  };
 }
 
 export function planCopy(signal: MasterSignal, ctx: FollowerContext): CopyDecision {

@@ -4,7 +4,10 @@ import { MT_COMMENT_MAX, parsePositionTag, positionTag, tagMatches } from './pos
 describe('position tag', () => {
   it('round-trips a usual master position id', () => {
     expect(positionTag('123456789')).toBe('kopitra:123456789');
-    expect(parsePositionTag(positionTag('123456789'))).toEqual({ masterPositionId: '123456789', maybeTruncated: false });
+    expect(parsePositionTag(positionTag('123456789'))).toEqual({
+      masterPositionId: '123456789',
+      maybeTruncated: false,
+    });
   });
 
   it("fits MetaTrader's 31 characters and still matches a cut id by prefix", () => {

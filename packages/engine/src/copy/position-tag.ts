@@ -9,7 +9,8 @@
 export const TAG_PREFIX = 'kopitra:';
 export const MT_COMMENT_MAX = 31;
 
-export const positionTag = (masterPositionId: string): string => `${TAG_PREFIX}${masterPositionId}`.slice(0, MT_COMMENT_MAX);
+export const positionTag = (masterPositionId: string): string =>
+  `${TAG_PREFIX}${masterPositionId}`.slice(0, MT_COMMENT_MAX);
 
 export interface ParsedTag {
   /** The id as far as the comment holds it. */
@@ -27,5 +28,7 @@ export function parsePositionTag(comment: string | null | undefined): ParsedTag 
 
 /** Whether a reported comment is this master position's tag. */
 export function tagMatches(tag: ParsedTag, masterPositionId: string): boolean {
-  return tag.maybeTruncated ? masterPositionId.startsWith(tag.masterPositionId) : tag.masterPositionId === masterPositionId;
+  return tag.maybeTruncated
+    ? masterPositionId.startsWith(tag.masterPositionId)
+    : tag.masterPositionId === masterPositionId;
 }

@@ -19,7 +19,12 @@ const onStep = (v: number, step: number): boolean => Math.abs(v / step - Math.ro
 
 const stepArb = fc.constantFrom(0.001, 0.01, 0.05, 0.1, 1);
 const specArb: fc.Arbitrary<SymbolSpec> = fc
-  .record({ step: stepArb, minSteps: fc.integer({ min: 1, max: 20 }), spanSteps: fc.integer({ min: 0, max: 100_000 }), tickValue: fc.double({ min: 0.01, max: 100, noNaN: true }) })
+  .record({
+    step: stepArb,
+    minSteps: fc.integer({ min: 1, max: 20 }),
+    spanSteps: fc.integer({ min: 0, max: 100_000 }),
+    tickValue: fc.double({ min: 0.01, max: 100, noNaN: true }),
+  })
   .map(({ step, minSteps, spanSteps, tickValue }) => ({
     ...eurusd,
     tickValue,
@@ -28,16 +33,34 @@ const specArb: fc.Arbitrary<SymbolSpec> = fc
     volumeMax: Number((step * (minSteps + spanSteps)).toFixed(3)),
   }));
 // Doubles cluster near the bounds; a spread of realistic lot sizes keeps every outcome in play.
-const lots = fc.oneof(fc.double({ min: 0, max: 500, noNaN: true }), fc.integer({ min: 1, max: 200_000 }).map((n) => n / 1000));
+const lots = fc.oneof(
+  fc.double({ min: 0, max: 500, noNaN: true }),
+  fc.integer({ min: 1, max: 200_000 }).map((n) => n / 1000),
+);
 const optionalLots = fc.option(fc.double({ min: 0.001, max: 200, noNaN: true }), { nil: null });
 const sizingArb: fc.Arbitrary<Sizing> = fc.oneof(
   fc.constant({ mode: 'mirror' as const }),
-  fc.record({ mode: fc.constant('multiplier' as const), multiplier: fc.double({ min: 0.001, max: 50, noNaN: true }) }),
+  fc.record({
+    mode: fc.constant('multiplier' as const),
+    multiplier: fc.double({ min: 0.001, max: 50, noNaN: true }),
+  }),
   fc.record({ mode: fc.constant('fixed' as const), lots: fc.double({ min: 0.0001, max: 100, noNaN: true }) }),
-  fc.record({ mode: fc.constantFrom('balance_ratio' as const, 'equity_ratio' as const, 'contract_size' as const), multiplier: fc.option(fc.double({ min: 0.01, max: 10, noNaN: true }), { nil: null }) }),
-  fc.record({ mode: fc.constant('risk_percent' as const), percent: fc.double({ min: 0.01, max: 10, noNaN: true }) }),
+  fc.record({
+    mode: fc.constantFrom('balance_ratio' as const, 'equity_ratio' as const, 'contract_size' as const),
+    multiplier: fc.option(fc.double({ min: 0.01, max: 10, noNaN: true }), { nil: null }),
+  }),
+  fc.record({
+    mode: fc.constant('risk_percent' as const),
+    percent: fc.double({ min: 0.01, max: 10, noNaN: true }),
+  }),
 );
-const metrics = fc.option(fc.record({ balance: fc.double({ min: 0, max: 1e6, noNaN: true }), equity: fc.double({ min: 0, max: 1e6, noNaN: true }) }), { nil: null });
+const metrics = fc.option(
+  fc.record({
+    balance: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    equity: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  }),
+  { nil: null },
+);
 
 describe('property: sizing', () => {
   it('gives a volume on the step inside both limits, or a catalogued skip', () => {
@@ -57,8 +80,25 @@ describe('property: sizing', () => {
           factor: fc.double({ min: 1, max: 5, noNaN: true }),
         }),
         (c) => {
-          const limits = withDefaults({ minVolume: c.minVolume, maxVolume: c.maxVolume, forceMinimum: c.forceMinimum, forceMinimumMaxRiskFactor: c.factor });
-          const r = sizeOpen({ sizing: c.sizing, masterVolume: c.masterVolume, entryPrice: 1.1, stopLoss: c.stopLoss, follower: c.follower, master: c.master, followerSpec: c.spec, masterSpec: eurusd }, limits);
+          const limits = withDefaults({
+            minVolume: c.minVolume,
+            maxVolume: c.maxVolume,
+            forceMinimum: c.forceMinimum,
+            forceMinimumMaxRiskFactor: c.factor,
+          });
+          const r = sizeOpen(
+            {
+              sizing: c.sizing,
+              masterVolume: c.masterVolume,
+              entryPrice: 1.1,
+              stopLoss: c.stopLoss,
+              follower: c.follower,
+              master: c.master,
+              followerSpec: c.spec,
+              masterSpec: eurusd,
+            },
+            limits,
+          );
           seen.add(r.ok ? (r.forced ? 'forced' : r.capped ? 'capped' : 'sized') : 'skipped');
           if (!r.ok) return isReasonCode(r.reason);
           const { min, max } = volumeBounds(limits, c.spec);
@@ -98,7 +138,13 @@ describe('property: partial close', () => {
         (c) => {
           const spec = { volumeStep: c.step, volumeMin: Number((c.step * c.minSteps).toFixed(3)) };
           const openVolume = Number((c.step * c.openSteps).toFixed(3));
-          const p = planPartialClose({ openVolume, closedVolume: c.closed, remainingVolume: c.remaining, masterVolumeBefore: c.masterBefore, spec });
+          const p = planPartialClose({
+            openVolume,
+            closedVolume: c.closed,
+            remainingVolume: c.remaining,
+            masterVolumeBefore: c.masterBefore,
+            spec,
+          });
           seen.add(p.kind);
           if (p.kind === 'skip') return isReasonCode(p.reason);
           expect(p.volume).toBeLessThanOrEqual(openVolume);
@@ -131,11 +177,25 @@ const hostileArb: fc.Arbitrary<{ settings: SubscriptionInput; ctx: Partial<Follo
     reverse: fc.boolean(),
   }),
   ctx: fc.record({
-    activeStopOut: fc.option(fc.record({ period: fc.constant('day' as const), metric: fc.constant('equity_drawdown' as const), action: fc.constantFrom('halt_opens' as const, 'close_all' as const), at: fc.constant(T0) }), { nil: null }),
+    activeStopOut: fc.option(
+      fc.record({
+        period: fc.constant('day' as const),
+        metric: fc.constant('equity_drawdown' as const),
+        action: fc.constantFrom('halt_opens' as const, 'close_all' as const),
+        at: fc.constant(T0),
+      }),
+      { nil: null },
+    ),
     openPositions: fc.integer({ min: 0, max: 50 }),
     openLots: fc.double({ min: 0, max: 50, noNaN: true }),
     recentOpenTimes: fc.array(fc.integer({ min: T0 - 3_600_000, max: T0 }), { maxLength: 10 }),
-    quote: fc.option(fc.record({ bid: fc.double({ min: 1, max: 1.2, noNaN: true }), ask: fc.double({ min: 1, max: 1.2, noNaN: true }) }), { nil: null }),
+    quote: fc.option(
+      fc.record({
+        bid: fc.double({ min: 1, max: 1.2, noNaN: true }),
+        ask: fc.double({ min: 1, max: 1.2, noNaN: true }),
+      }),
+      { nil: null },
+    ),
     follower: fc.constant(null),
   }),
 });
@@ -147,7 +207,11 @@ const linkArb: fc.Arbitrary<LinkedPosition> = fc.record({
   masterVolume: fc.option(fc.double({ min: 0.01, max: 10, noNaN: true }), { nil: null }),
 });
 const exitArb = fc.record({
-  type: fc.constantFrom('position.modified' as const, 'position.partially_closed' as const, 'position.closed' as const),
+  type: fc.constantFrom(
+    'position.modified' as const,
+    'position.partially_closed' as const,
+    'position.closed' as const,
+  ),
   volume: fc.double({ min: 0.01, max: 5, noNaN: true }),
   remainingVolume: fc.option(fc.double({ min: 0, max: 5, noNaN: true }), { nil: null }),
   occurredAt: fc.integer({ min: T0 - 86_400_000, max: T0 }),
@@ -174,9 +238,12 @@ describe('property: reverse', () => {
   it('applied twice is the identity', () => {
     const level = fc.option(fc.double({ min: 0.0001, max: 1e5, noNaN: true }), { nil: null });
     fc.assert(
-      fc.property(fc.record({ side: fc.constantFrom('buy' as const, 'sell' as const), sl: level, tp: level }), (d) => {
-        expect(reverseDirection(reverseDirection(d))).toEqual(d);
-      }),
+      fc.property(
+        fc.record({ side: fc.constantFrom('buy' as const, 'sell' as const), sl: level, tp: level }),
+        (d) => {
+          expect(reverseDirection(reverseDirection(d))).toEqual(d);
+        },
+      ),
     );
   });
 });
@@ -184,11 +251,16 @@ describe('property: reverse', () => {
 describe('property: every emitted reason is catalogued', () => {
   it('for any open plan', () => {
     fc.assert(
-      fc.property(hostileArb, sizingArb, fc.option(linkArb, { nil: null }), ({ settings, ctx }, sizing, link) => {
-        const d = planCopy(openSignal(), followerContext({ ...settings, sizing }, { ...ctx, link }));
-        if (d.action === 'skip') expect(isReasonCode(d.reason)).toBe(true);
-        else expect(d.action).toBe('open');
-      }),
+      fc.property(
+        hostileArb,
+        sizingArb,
+        fc.option(linkArb, { nil: null }),
+        ({ settings, ctx }, sizing, link) => {
+          const d = planCopy(openSignal(), followerContext({ ...settings, sizing }, { ...ctx, link }));
+          if (d.action === 'skip') expect(isReasonCode(d.reason)).toBe(true);
+          else expect(d.action).toBe('open');
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -223,15 +295,34 @@ describe('property: every emitted reason is catalogued', () => {
         fc.constantFrom('active' as const, 'close_only' as const, 'frozen' as const),
         fc.constantFrom('detach' as const, 'reopen' as const),
         (expected, reported, mode, manualClosePolicy) => {
-          const failedOrders = expected.map((e) => ({ masterPositionId: e.masterPositionId, kind: 'open' as const, status: 'failed' as const, at: T0 }));
-          const cs = reconcile({ expected, reported, failedOrders, snapshotAt: T0 - 1_000, now: T0, settings: withDefaults({ mode, manualClosePolicy }), symbols: { EURUSD: eurusd } });
+          const failedOrders = expected.map((e) => ({
+            masterPositionId: e.masterPositionId,
+            kind: 'open' as const,
+            status: 'failed' as const,
+            at: T0,
+          }));
+          const cs = reconcile({
+            expected,
+            reported,
+            failedOrders,
+            snapshotAt: T0 - 1_000,
+            now: T0,
+            settings: withDefaults({ mode, manualClosePolicy }),
+            symbols: { EURUSD: eurusd },
+          });
           const linkedTickets = new Set(expected.map((e) => e.ticket));
-          const untouchable = new Set(reported.filter((r) => !r.comment && !linkedTickets.has(r.ticket)).map((r) => r.ticket));
+          const untouchable = new Set(
+            reported.filter((r) => !r.comment && !linkedTickets.has(r.ticket)).map((r) => r.ticket),
+          );
           for (const c of cs) {
             if (c.kind === 'alert') expect(isReasonCode(c.reason)).toBe(true);
-            if ('ticket' in c && c.ticket !== null && c.ticket !== undefined) expect(untouchable.has(c.ticket)).toBe(false);
+            if ('ticket' in c && c.ticket !== null && c.ticket !== undefined)
+              expect(untouchable.has(c.ticket)).toBe(false);
             if (mode === 'frozen') expect(['alert', 'detach', 'update_link']).toContain(c.kind);
-            if (c.kind === 'reopen') expect(expected.find((e) => e.masterPositionId === c.masterPositionId)?.detached).not.toBe(true);
+            if (c.kind === 'reopen')
+              expect(expected.find((e) => e.masterPositionId === c.masterPositionId)?.detached).not.toBe(
+                true,
+              );
           }
         },
       ),

@@ -12,18 +12,41 @@ import { withDefaults, type SubscriptionInput } from './subscription.js';
 
 const link: LinkedPosition = { ticket: '9', openVolume: 0.5, symbol: 'EURUSD', side: 'buy', masterVolume: 1 };
 
-const plan = (settings: SubscriptionInput = {}, ctx: Partial<FollowerContext> = {}, signal: Partial<MasterSignal> = {}): string => {
+const plan = (
+  settings: SubscriptionInput = {},
+  ctx: Partial<FollowerContext> = {},
+  signal: Partial<MasterSignal> = {},
+): string => {
   const d = planCopy(openSignal(signal), followerContext(settings, ctx));
   return d.action === 'skip' ? d.reason : d.action;
 };
-const exit = (type: MasterSignal['type'], ctx: Partial<FollowerContext>, signal: Partial<MasterSignal> = {}, settings: SubscriptionInput = {}) =>
-  plan(settings, ctx, { type, ...signal });
+const exit = (
+  type: MasterSignal['type'],
+  ctx: Partial<FollowerContext>,
+  signal: Partial<MasterSignal> = {},
+  settings: SubscriptionInput = {},
+) => plan(settings, ctx, { type, ...signal });
 
-const exp: ExpectedPosition = { masterPositionId: 'm1', symbol: 'EURUSD', side: 'buy', volume: 0.5, ticket: 't1', signalAt: T0, masterPrice: 1.1 };
-const rep = { ticket: 't1', symbol: 'EURUSD', side: 'buy' as const, volume: 0.5, openPrice: 1.1, comment: positionTag('m1') };
+const exp: ExpectedPosition = {
+  masterPositionId: 'm1',
+  symbol: 'EURUSD',
+  side: 'buy',
+  volume: 0.5,
+  ticket: 't1',
+  signalAt: T0,
+  masterPrice: 1.1,
+};
+const rep = {
+  ticket: 't1',
+  symbol: 'EURUSD',
+  side: 'buy' as const,
+  volume: 0.5,
+  openPrice: 1.1,
+  comment: positionTag('m1'),
+};
 const recon = (over: Partial<ReconcileInput>): string[] =>
-  reconcile({ expected: [], reported: [], snapshotAt: T0, now: T0, settings: withDefaults(), ...over }).map((c) =>
-    c.kind === 'alert' || c.kind === 'detach' ? c.reason : c.kind,
+  reconcile({ expected: [], reported: [], snapshotAt: T0, now: T0, settings: withDefaults(), ...over }).map(
+    (c) => (c.kind === 'alert' || c.kind === 'detach' ? c.reason : c.kind),
   );
 
 const scenarios = {
@@ -35,10 +58,15 @@ const scenarios = {
   symbol_catalog_missing: () => plan({}, { symbols: {} }),
   symbol_unknown: () => plan({}, {}, { symbol: 'GBPUSD' }),
   symbol_trade_disabled: () => plan({}, { symbols: { EURUSD: { ...eurusd, tradeMode: 'disabled' } } }),
-  symbol_spec_invalid: () => plan({ sizing: { mode: 'risk_percent', percent: 1 } }, { symbols: { EURUSD: { ...eurusd, tickSize: 0 } } }),
+  symbol_spec_invalid: () =>
+    plan(
+      { sizing: { mode: 'risk_percent', percent: 1 } },
+      { symbols: { EURUSD: { ...eurusd, tickSize: 0 } } },
+    ),
   master_symbol_spec_missing: () => plan({ sizing: { mode: 'contract_size' } }, { masterSymbol: null }),
   missing_account_metrics: () => plan({ sizing: { mode: 'equity_ratio' } }, { master: null }),
-  no_stop_loss_for_risk_sizing: () => plan({ sizing: { mode: 'risk_percent', percent: 1 } }, {}, { sl: null }),
+  no_stop_loss_for_risk_sizing: () =>
+    plan({ sizing: { mode: 'risk_percent', percent: 1 } }, {}, { sl: null }),
   sizing_invalid: () => plan({ sizing: { mode: 'multiplier', multiplier: Number.NaN } }),
   volume_below_minimum: () => plan({}, {}, { volume: 0.001 }),
   volume_limits_conflict: () => plan({ minVolume: 2, maxVolume: 1 }),
@@ -47,23 +75,43 @@ const scenarios = {
   max_total_lots: () => plan({ maxTotalLots: 1 }, { openLots: 0.5 }),
   max_trades_per_hour: () => plan({ maxTradesPerHour: 1 }, { recentOpenTimes: [T0 - 60_000] }),
   slippage_exceeded: () => plan({ maxSlippagePoints: 5 }, { quote: { bid: 1.101, ask: 1.1011 } }),
-  risk_limit_halted: () => plan({}, { activeStopOut: { period: 'week', metric: 'balance_drawdown', action: 'halt_opens', at: T0 } }),
+  risk_limit_halted: () =>
+    plan({}, { activeStopOut: { period: 'week', metric: 'balance_drawdown', action: 'halt_opens', at: T0 } }),
   already_copied: () => plan({}, { link }),
   no_linked_position: () => exit('position.closed', {}),
   position_detached: () => exit('position.closed', { link: { ...link, detached: true } }),
-  no_open_volume: () => exit('position.partially_closed', { link: { ...link, openVolume: 0 } }, { remainingVolume: 0.5, volume: 0.5 }),
+  no_open_volume: () =>
+    exit(
+      'position.partially_closed',
+      { link: { ...link, openVolume: 0 } },
+      { remainingVolume: 0.5, volume: 0.5 },
+    ),
   nothing_to_modify: () => exit('position.modified', { link }, {}, { copySl: false, copyTp: false }),
-  partial_close_too_small: () => exit('position.partially_closed', { link: { ...link, openVolume: 0.02 } }, { volume: 0.1, remainingVolume: 0.9 }),
-  partial_close_fraction_unknown: () => exit('position.partially_closed', { link: { ...link, masterVolume: null } }, { remainingVolume: null }),
+  partial_close_too_small: () =>
+    exit(
+      'position.partially_closed',
+      { link: { ...link, openVolume: 0.02 } },
+      { volume: 0.1, remainingVolume: 0.9 },
+    ),
+  partial_close_fraction_unknown: () =>
+    exit('position.partially_closed', { link: { ...link, masterVolume: null } }, { remainingVolume: null }),
   position_closed_outside: () => recon({ expected: [exp] }).join(),
   volume_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, volume: 0.2 }] }).at(-1),
   side_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, side: 'sell' }] }).join(),
   symbol_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, symbol: 'XAUUSD' }] }).join(),
   position_tag_ambiguous: () => {
     const long = (n: number) => ({ ...exp, masterPositionId: `${'9'.repeat(23)}${n}`, ticket: null });
-    return recon({ expected: [long(1), long(2)], reported: [{ ...rep, comment: positionTag(`${'9'.repeat(23)}1`) }] }).join();
+    return recon({
+      expected: [long(1), long(2)],
+      reported: [{ ...rep, comment: positionTag(`${'9'.repeat(23)}1`) }],
+    }).join();
   },
-  copy_order_failed: () => recon({ expected: [exp], reported: [rep], failedOrders: [{ masterPositionId: 'm1', kind: 'modify', status: 'failed', at: T0 }] }).join(),
+  copy_order_failed: () =>
+    recon({
+      expected: [exp],
+      reported: [rep],
+      failedOrders: [{ masterPositionId: 'm1', kind: 'modify', status: 'failed', at: T0 }],
+    }).join(),
 } satisfies Record<ReasonCode, () => string | undefined>;
 
 describe('reason catalogue', () => {

@@ -4,7 +4,8 @@
  * stable and never reused: they are stored on copy orders and shown to operators.
  */
 
-export type ReasonCategory = 'mode' | 'filter' | 'symbol' | 'sizing' | 'guard' | 'risk' | 'link' | 'reconcile';
+export type ReasonCategory =
+  'mode' | 'filter' | 'symbol' | 'sizing' | 'guard' | 'risk' | 'link' | 'reconcile';
 
 export interface ReasonDefinition {
   readonly category: ReasonCategory;
@@ -16,46 +17,158 @@ const define = <T extends Record<string, ReasonDefinition>>(catalogue: T): T => 
 
 export const reasonCatalogue = define({
   // --- copy mode --------------------------------------------------------------------------
-  mode_frozen: { category: 'mode', description: 'The subscription is frozen: nothing new is copied; exits of copied positions still are.' },
-  mode_close_only: { category: 'mode', description: 'The subscription is close-only: new opens are not copied; modifications and exits still are.' },
+  mode_frozen: {
+    category: 'mode',
+    description: 'The subscription is frozen: nothing new is copied; exits of copied positions still are.',
+  },
+  mode_close_only: {
+    category: 'mode',
+    description:
+      'The subscription is close-only: new opens are not copied; modifications and exits still are.',
+  },
   // --- filters ----------------------------------------------------------------------------
-  symbol_excluded: { category: 'filter', description: "The master's symbol is excluded by the subscription's symbol filter." },
-  magic_excluded: { category: 'filter', description: "The master trade's magic number is excluded by the subscription's magic filter." },
-  side_not_allowed: { category: 'filter', description: 'The subscription does not copy trades on this side (buy or sell).' },
+  symbol_excluded: {
+    category: 'filter',
+    description: "The master's symbol is excluded by the subscription's symbol filter.",
+  },
+  magic_excluded: {
+    category: 'filter',
+    description: "The master trade's magic number is excluded by the subscription's magic filter.",
+  },
+  side_not_allowed: {
+    category: 'filter',
+    description: 'The subscription does not copy trades on this side (buy or sell).',
+  },
   // --- follower symbol --------------------------------------------------------------------
-  symbol_catalog_missing: { category: 'symbol', description: 'The follower terminal has not reported its symbol catalog yet, so the trade cannot be sized.' },
-  symbol_unknown: { category: 'symbol', description: "The (mapped) symbol is not in the follower's symbol catalog; add a symbol map entry." },
-  symbol_trade_disabled: { category: 'symbol', description: "The follower's broker does not allow opening this side on this symbol (trade mode)." },
-  symbol_spec_invalid: { category: 'symbol', description: "The follower's symbol spec has a zero or invalid tick size, tick value or contract size." },
-  master_symbol_spec_missing: { category: 'symbol', description: "Contract-size sizing needs the master's symbol spec, which the master terminal has not reported." },
+  symbol_catalog_missing: {
+    category: 'symbol',
+    description:
+      'The follower terminal has not reported its symbol catalog yet, so the trade cannot be sized.',
+  },
+  symbol_unknown: {
+    category: 'symbol',
+    description: "The (mapped) symbol is not in the follower's symbol catalog; add a symbol map entry.",
+  },
+  symbol_trade_disabled: {
+    category: 'symbol',
+    description: "The follower's broker does not allow opening this side on this symbol (trade mode).",
+  },
+  symbol_spec_invalid: {
+    category: 'symbol',
+    description: "The follower's symbol spec has a zero or invalid tick size, tick value or contract size.",
+  },
+  master_symbol_spec_missing: {
+    category: 'symbol',
+    description:
+      "Contract-size sizing needs the master's symbol spec, which the master terminal has not reported.",
+  },
   // --- sizing -----------------------------------------------------------------------------
-  missing_account_metrics: { category: 'sizing', description: 'The sizing mode needs balance or equity of the follower or master, which is not known yet.' },
-  no_stop_loss_for_risk_sizing: { category: 'sizing', description: 'Risk-percent sizing needs a stop loss away from the entry price; the master trade has none.' },
-  sizing_invalid: { category: 'sizing', description: 'The sizing inputs produced no finite, non-negative volume.' },
-  volume_below_minimum: { category: 'sizing', description: 'The sized volume is below the minimum volume (subscription or symbol) and force-minimum does not apply.' },
-  volume_limits_conflict: { category: 'sizing', description: "The subscription's maximum volume is below the effective minimum volume; fix the volume limits." },
+  missing_account_metrics: {
+    category: 'sizing',
+    description: 'The sizing mode needs balance or equity of the follower or master, which is not known yet.',
+  },
+  no_stop_loss_for_risk_sizing: {
+    category: 'sizing',
+    description:
+      'Risk-percent sizing needs a stop loss away from the entry price; the master trade has none.',
+  },
+  sizing_invalid: {
+    category: 'sizing',
+    description: 'The sizing inputs produced no finite, non-negative volume.',
+  },
+  volume_below_minimum: {
+    category: 'sizing',
+    description:
+      'The sized volume is below the minimum volume (subscription or symbol) and force-minimum does not apply.',
+  },
+  volume_limits_conflict: {
+    category: 'sizing',
+    description:
+      "The subscription's maximum volume is below the effective minimum volume; fix the volume limits.",
+  },
   // --- guards on opens --------------------------------------------------------------------
-  signal_too_old: { category: 'guard', description: 'The open signal is older than the maximum signal age; the price has likely moved.' },
-  max_open_positions: { category: 'guard', description: 'The follower already holds the maximum number of open positions.' },
-  max_total_lots: { category: 'guard', description: "The open would take the follower's total lots above the maximum." },
-  max_trades_per_hour: { category: 'guard', description: 'The follower has already opened the maximum number of trades in the last hour.' },
-  slippage_exceeded: { category: 'guard', description: "The follower's current price is further from the master's price than the maximum slippage." },
-  risk_limit_halted: { category: 'risk', description: 'A risk limit was breached (stop-out); opens are halted until an operator resets it.' },
+  signal_too_old: {
+    category: 'guard',
+    description: 'The open signal is older than the maximum signal age; the price has likely moved.',
+  },
+  max_open_positions: {
+    category: 'guard',
+    description: 'The follower already holds the maximum number of open positions.',
+  },
+  max_total_lots: {
+    category: 'guard',
+    description: "The open would take the follower's total lots above the maximum.",
+  },
+  max_trades_per_hour: {
+    category: 'guard',
+    description: 'The follower has already opened the maximum number of trades in the last hour.',
+  },
+  slippage_exceeded: {
+    category: 'guard',
+    description: "The follower's current price is further from the master's price than the maximum slippage.",
+  },
+  risk_limit_halted: {
+    category: 'risk',
+    description: 'A risk limit was breached (stop-out); opens are halted until an operator resets it.',
+  },
   // --- links to follower positions --------------------------------------------------------
-  already_copied: { category: 'link', description: 'This master position is already linked to a follower position; the open is not copied twice.' },
-  no_linked_position: { category: 'link', description: 'The follower has no position copied from this master position (its open was skipped or never filled).' },
-  position_detached: { category: 'link', description: "The follower's copy was closed outside Kopitra and detached; it is no longer managed." },
+  already_copied: {
+    category: 'link',
+    description:
+      'This master position is already linked to a follower position; the open is not copied twice.',
+  },
+  no_linked_position: {
+    category: 'link',
+    description:
+      'The follower has no position copied from this master position (its open was skipped or never filled).',
+  },
+  position_detached: {
+    category: 'link',
+    description: "The follower's copy was closed outside Kopitra and detached; it is no longer managed.",
+  },
   no_open_volume: { category: 'link', description: 'The linked follower position has no open volume left.' },
-  nothing_to_modify: { category: 'link', description: 'Neither stop loss nor take profit is copied by this subscription, so the modification changes nothing.' },
-  partial_close_too_small: { category: 'link', description: "The follower's share of this partial close is nearer to zero than to the minimum volume; the position stays open." },
-  partial_close_fraction_unknown: { category: 'link', description: "The master's remaining volume is unknown, so the fraction to close cannot be computed." },
+  nothing_to_modify: {
+    category: 'link',
+    description:
+      'Neither stop loss nor take profit is copied by this subscription, so the modification changes nothing.',
+  },
+  partial_close_too_small: {
+    category: 'link',
+    description:
+      "The follower's share of this partial close is nearer to zero than to the minimum volume; the position stays open.",
+  },
+  partial_close_fraction_unknown: {
+    category: 'link',
+    description: "The master's remaining volume is unknown, so the fraction to close cannot be computed.",
+  },
   // --- reconciliation ---------------------------------------------------------------------
-  position_closed_outside: { category: 'reconcile', description: 'A copied position disappeared without a copy order closing it (by hand, SL/TP or broker stop-out).' },
-  volume_mismatch: { category: 'reconcile', description: "The follower position's volume differs from the copied volume by at least one step." },
-  side_mismatch: { category: 'reconcile', description: 'The follower position tagged for this master position is on the other side than expected.' },
-  symbol_mismatch: { category: 'reconcile', description: 'The follower position tagged for this master position is on a different symbol than expected.' },
-  position_tag_ambiguous: { category: 'reconcile', description: "A follower position's tag, cut to MetaTrader's 31 characters, fits more than one master position; it is left alone." },
-  copy_order_failed: { category: 'reconcile', description: 'A copy order failed or expired and cannot be retried automatically.' },
+  position_closed_outside: {
+    category: 'reconcile',
+    description:
+      'A copied position disappeared without a copy order closing it (by hand, SL/TP or broker stop-out).',
+  },
+  volume_mismatch: {
+    category: 'reconcile',
+    description: "The follower position's volume differs from the copied volume by at least one step.",
+  },
+  side_mismatch: {
+    category: 'reconcile',
+    description: 'The follower position tagged for this master position is on the other side than expected.',
+  },
+  symbol_mismatch: {
+    category: 'reconcile',
+    description:
+      'The follower position tagged for this master position is on a different symbol than expected.',
+  },
+  position_tag_ambiguous: {
+    category: 'reconcile',
+    description:
+      "A follower position's tag, cut to MetaTrader's 31 characters, fits more than one master position; it is left alone.",
+  },
+  copy_order_failed: {
+    category: 'reconcile',
+    description: 'A copy order failed or expired and cannot be retried automatically.',
+  },
 });
 
 export type ReasonCode = keyof typeof reasonCatalogue;

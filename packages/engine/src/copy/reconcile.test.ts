@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REOPEN_ATTEMPTS, reconcile, type ExpectedPosition, type FailedOrder, type ReconcileInput, type ReportedPosition } from './reconcile.js';
+import {
+  MAX_REOPEN_ATTEMPTS,
+  reconcile,
+  type ExpectedPosition,
+  type FailedOrder,
+  type ReconcileInput,
+  type ReportedPosition,
+} from './reconcile.js';
 import { eurusd, T0 } from './fixtures.js';
 import { positionTag } from './position-tag.js';
 import { withDefaults, type SubscriptionInput } from './subscription.js';
@@ -27,25 +34,48 @@ const reported = (over: Partial<ReportedPosition> = {}): ReportedPosition => ({
   ...over,
 });
 const run = (over: Partial<ReconcileInput>, settings: SubscriptionInput = {}) =>
-  reconcile({ expected: [], reported: [], snapshotAt: T0 - 1_000, now: T0, settings: withDefaults(settings), symbols: { EURUSD: eurusd }, ...over });
-const kinds = (cs: ReturnType<typeof reconcile>) => cs.map((c) => (c.kind === 'alert' ? `alert:${c.reason}` : c.kind));
+  reconcile({
+    expected: [],
+    reported: [],
+    snapshotAt: T0 - 1_000,
+    now: T0,
+    settings: withDefaults(settings),
+    symbols: { EURUSD: eurusd },
+    ...over,
+  });
+const kinds = (cs: ReturnType<typeof reconcile>) =>
+  cs.map((c) => (c.kind === 'alert' ? `alert:${c.reason}` : c.kind));
 const failedOpen: FailedOrder = { masterPositionId: 'm1', kind: 'open', status: 'rejected', at: T0 - 5_000 };
 
 describe('reconcile: books that agree', () => {
   it('has nothing to do, and never touches untagged manual trades', () => {
     const manual = reported({ ticket: 'x9', comment: 'my own trade', volume: 3 });
-    expect(run({ expected: [expected()], reported: [reported(), manual, reported({ ticket: 'x10', comment: undefined })] })).toEqual([]);
+    expect(
+      run({
+        expected: [expected()],
+        reported: [reported(), manual, reported({ ticket: 'x10', comment: undefined })],
+      }),
+    ).toEqual([]);
   });
 
   it('ignores volume differences under one step', () => {
-    expect(run({ expected: [expected({ volume: 0.5 })], reported: [reported({ volume: 0.505 })] })).toEqual([]);
+    expect(run({ expected: [expected({ volume: 0.5 })], reported: [reported({ volume: 0.505 })] })).toEqual(
+      [],
+    );
   });
 });
 
 describe('reconcile: orphans', () => {
   it('closes a tagged position with no live link', () => {
     expect(run({ reported: [reported({ ticket: 't7', comment: positionTag('m7') })] })).toEqual([
-      { kind: 'close_orphan', ticket: 't7', masterPositionId: 'm7', symbol: 'EURUSD', side: 'buy', volume: 0.5 },
+      {
+        kind: 'close_orphan',
+        ticket: 't7',
+        masterPositionId: 'm7',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.5,
+      },
     ]);
   });
 
@@ -67,7 +97,9 @@ describe('reconcile: orphans', () => {
 
 describe('reconcile: copied positions that disappeared', () => {
   it('detaches a position closed outside Kopitra and does not reopen it by default', () => {
-    expect(run({ expected: [expected()] })).toEqual([{ kind: 'detach', masterPositionId: 'm1', ticket: 't1', reason: 'position_closed_outside' }]);
+    expect(run({ expected: [expected()] })).toEqual([
+      { kind: 'detach', masterPositionId: 'm1', ticket: 't1', reason: 'position_closed_outside' },
+    ]);
   });
 
   it("reopens after a manual close only under the 'reopen' policy, while young and near the price", () => {
@@ -88,9 +120,14 @@ describe('reconcile: copied positions that disappeared', () => {
         comment: 'kopitra:m1',
       },
     ]);
-    expect(kinds(run({ expected: [expected({ signalAt: T0 - 61_000 })] }, { manualClosePolicy: 'reopen' }))).toEqual(['detach', 'alert:signal_too_old']);
+    expect(
+      kinds(run({ expected: [expected({ signalAt: T0 - 61_000 })] }, { manualClosePolicy: 'reopen' })),
+    ).toEqual(['detach', 'alert:signal_too_old']);
     const moved = { expected: [expected()], quotes: { EURUSD: { bid: 1.1009, ask: 1.101 } } };
-    expect(kinds(run(moved, { manualClosePolicy: 'reopen', maxSlippagePoints: 50 }))).toEqual(['detach', 'alert:slippage_exceeded']);
+    expect(kinds(run(moved, { manualClosePolicy: 'reopen', maxSlippagePoints: 50 }))).toEqual([
+      'detach',
+      'alert:slippage_exceeded',
+    ]);
   });
 
   it('waits while a close is in flight or the snapshot predates the fill', () => {
@@ -111,8 +148,12 @@ describe('reconcile: opens that never filled', () => {
   });
 
   it('alerts instead when the signal is old, the mode forbids opens, or retries are used up', () => {
-    expect(kinds(run({ expected: [{ ...unfilled, signalAt: T0 - 120_000 }], failedOrders: [failedOpen] }))).toEqual(['alert:signal_too_old']);
-    expect(kinds(run({ expected: [unfilled], failedOrders: [failedOpen] }, { mode: 'close_only' }))).toEqual(['alert:mode_close_only']);
+    expect(
+      kinds(run({ expected: [{ ...unfilled, signalAt: T0 - 120_000 }], failedOrders: [failedOpen] })),
+    ).toEqual(['alert:signal_too_old']);
+    expect(kinds(run({ expected: [unfilled], failedOrders: [failedOpen] }, { mode: 'close_only' }))).toEqual([
+      'alert:mode_close_only',
+    ]);
     const failures = Array.from({ length: MAX_REOPEN_ATTEMPTS }, () => failedOpen);
     expect(kinds(run({ expected: [unfilled], failedOrders: failures }))).toEqual(['alert:copy_order_failed']);
   });
@@ -127,7 +168,17 @@ describe('reconcile: opens that never filled', () => {
 describe('reconcile: matched positions that differ', () => {
   it('trims excess volume, but only alerts when frozen', () => {
     const book = { expected: [expected({ volume: 0.3 })], reported: [reported({ volume: 0.5 })] };
-    expect(run(book)).toEqual([{ kind: 'adjust_volume', masterPositionId: 'm1', ticket: 't1', symbol: 'EURUSD', side: 'buy', from: 0.5, to: 0.3 }]);
+    expect(run(book)).toEqual([
+      {
+        kind: 'adjust_volume',
+        masterPositionId: 'm1',
+        ticket: 't1',
+        symbol: 'EURUSD',
+        side: 'buy',
+        from: 0.5,
+        to: 0.3,
+      },
+    ]);
     expect(kinds(run(book, { mode: 'frozen' }))).toEqual(['alert:volume_mismatch']);
   });
 
@@ -135,22 +186,40 @@ describe('reconcile: matched positions that differ', () => {
     const book = { expected: [expected({ volume: 0.5 })], reported: [reported({ volume: 0.3 })] };
     expect(kinds(run(book))).toEqual(['update_link', 'alert:volume_mismatch']);
     expect(run(book)[0]).toMatchObject({ kind: 'update_link', volume: 0.3 });
-    expect(run(book, { manualClosePolicy: 'reopen' })).toEqual([{ kind: 'adjust_volume', masterPositionId: 'm1', ticket: 't1', symbol: 'EURUSD', side: 'buy', from: 0.3, to: 0.5 }]);
+    expect(run(book, { manualClosePolicy: 'reopen' })).toEqual([
+      {
+        kind: 'adjust_volume',
+        masterPositionId: 'm1',
+        ticket: 't1',
+        symbol: 'EURUSD',
+        side: 'buy',
+        from: 0.3,
+        to: 0.5,
+      },
+    ]);
   });
 
   it('follows a new ticket found by tag (MT5 keeps comments across partial closes)', () => {
-    expect(run({ expected: [expected({ volume: 0.2 })], reported: [reported({ ticket: 't2', volume: 0.2 })] })).toEqual([
+    expect(
+      run({ expected: [expected({ volume: 0.2 })], reported: [reported({ ticket: 't2', volume: 0.2 })] }),
+    ).toEqual([
       { kind: 'update_link', masterPositionId: 'm1', ticket: 't2', previousTicket: 't1', volume: 0.2 },
     ]);
   });
 
   it('alerts on side or symbol mismatch and does not trade', () => {
-    expect(kinds(run({ expected: [expected()], reported: [reported({ side: 'sell' })] }))).toEqual(['alert:side_mismatch']);
-    expect(kinds(run({ expected: [expected()], reported: [reported({ symbol: 'GBPUSD' })] }))).toEqual(['alert:symbol_mismatch']);
+    expect(kinds(run({ expected: [expected()], reported: [reported({ side: 'sell' })] }))).toEqual([
+      'alert:side_mismatch',
+    ]);
+    expect(kinds(run({ expected: [expected()], reported: [reported({ symbol: 'GBPUSD' })] }))).toEqual([
+      'alert:symbol_mismatch',
+    ]);
   });
 
   it('skips volume checks while a partial close is in flight', () => {
-    expect(run({ expected: [expected({ closing: true })], reported: [reported({ volume: 0.2 })] })).toEqual([]);
+    expect(run({ expected: [expected({ closing: true })], reported: [reported({ volume: 0.2 })] })).toEqual(
+      [],
+    );
   });
 });
 
@@ -159,13 +228,26 @@ describe('reconcile: tags and failures', () => {
     const a = 'A'.repeat(23) + '1';
     const b = 'A'.repeat(23) + '2';
     const cut = reported({ ticket: 'tx', comment: positionTag(a) });
-    const cs = run({ expected: [expected({ masterPositionId: a, ticket: null, linkedAt: null }), expected({ masterPositionId: b, ticket: null, linkedAt: null })], reported: [cut] });
+    const cs = run({
+      expected: [
+        expected({ masterPositionId: a, ticket: null, linkedAt: null }),
+        expected({ masterPositionId: b, ticket: null, linkedAt: null }),
+      ],
+      reported: [cut],
+    });
     expect(kinds(cs)).toEqual(['alert:position_tag_ambiguous']);
   });
 
   it('closes a duplicate copy of a position that is already matched', () => {
     expect(run({ expected: [expected()], reported: [reported(), reported({ ticket: 't8' })] })).toEqual([
-      { kind: 'close_orphan', ticket: 't8', masterPositionId: 'm1', symbol: 'EURUSD', side: 'buy', volume: 0.5 },
+      {
+        kind: 'close_orphan',
+        ticket: 't8',
+        masterPositionId: 'm1',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.5,
+      },
     ]);
   });
 
@@ -175,6 +257,8 @@ describe('reconcile: tags and failures', () => {
       { masterPositionId: 'm1', kind: 'modify', status: 'failed', at: T0 },
       { masterPositionId: 'gone', kind: 'modify', status: 'failed', at: T0 },
     ];
-    expect(kinds(run({ expected: [expected()], reported: [reported()], failedOrders: failed }))).toEqual(['alert:copy_order_failed']);
+    expect(kinds(run({ expected: [expected()], reported: [reported()], failedOrders: failed }))).toEqual([
+      'alert:copy_order_failed',
+    ]);
   });
 });

@@ -71,14 +71,24 @@ export interface ReconcileInput {
   readonly failedOrders?: readonly FailedOrder[];
   readonly recentlyClosed?: readonly ClosedLink[];
   readonly now: number;
-  readonly settings: Pick<SubscriptionSettings, 'mode' | 'maxSignalAgeSec' | 'maxSlippagePoints' | 'manualClosePolicy'>;
+  readonly settings: Pick<
+    SubscriptionSettings,
+    'mode' | 'maxSignalAgeSec' | 'maxSlippagePoints' | 'manualClosePolicy'
+  >;
   readonly symbols?: SymbolCatalog;
   /** The follower's current quotes by follower symbol, if known. */
   readonly quotes?: ReadonlyMap<string, Quote> | Readonly<Record<string, Quote>>;
 }
 
 export type Correction =
-  | { readonly kind: 'close_orphan'; readonly ticket: string; readonly masterPositionId: string; readonly symbol: string; readonly side: Side; readonly volume: number }
+  | {
+      readonly kind: 'close_orphan';
+      readonly ticket: string;
+      readonly masterPositionId: string;
+      readonly symbol: string;
+      readonly side: Side;
+      readonly volume: number;
+    }
   | {
       readonly kind: 'reopen';
       readonly masterPositionId: string;
@@ -93,11 +103,36 @@ export type Correction =
       readonly comment: string;
     }
   /** `to < from` trims by a partial close of the difference; `to > from` adds the difference. */
-  | { readonly kind: 'adjust_volume'; readonly masterPositionId: string; readonly ticket: string; readonly symbol: string; readonly side: Side; readonly from: number; readonly to: number }
+  | {
+      readonly kind: 'adjust_volume';
+      readonly masterPositionId: string;
+      readonly ticket: string;
+      readonly symbol: string;
+      readonly side: Side;
+      readonly from: number;
+      readonly to: number;
+    }
   /** Bookkeeping only: the link now points at this ticket and volume (a new MT4 ticket, an accepted manual change). */
-  | { readonly kind: 'update_link'; readonly masterPositionId: string; readonly ticket: string; readonly previousTicket: string | null; readonly volume: number }
-  | { readonly kind: 'detach'; readonly masterPositionId: string; readonly ticket: string | null; readonly reason: 'position_closed_outside' }
-  | { readonly kind: 'alert'; readonly reason: ReasonCode; readonly detail: string; readonly masterPositionId?: string; readonly ticket?: string };
+  | {
+      readonly kind: 'update_link';
+      readonly masterPositionId: string;
+      readonly ticket: string;
+      readonly previousTicket: string | null;
+      readonly volume: number;
+    }
+  | {
+      readonly kind: 'detach';
+      readonly masterPositionId: string;
+      readonly ticket: string | null;
+      readonly reason: 'position_closed_outside';
+    }
+  | {
+      readonly kind: 'alert';
+      readonly reason: ReasonCode;
+      readonly detail: string;
+      readonly masterPositionId?: string;
+      readonly ticket?: string;
+    };
 
 export type CorrectionKind = Correction['kind'];
 
@@ -109,22 +144,32 @@ const DEFAULT_STEP = 0.01;
 const quoteFor = (quotes: ReconcileInput['quotes'], symbol: string): Quote | null => {
   if (!quotes) return null;
   if (quotes instanceof Map) return quotes.get(symbol) ?? null;
-  return Object.hasOwn(quotes, symbol) ? (quotes as Record<string, Quote>)[symbol] ?? null : null;
+  return Object.hasOwn(quotes, symbol) ? ((quotes as Record<string, Quote>)[symbol] ?? null) : null;
 };
 
 function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, failedOpens: number): Correction {
   const { settings: s, now } = input;
-  const alert = (reason: ReasonCode, detail: string): Correction => ({ kind: 'alert', reason, detail: `${why}; not re-opened: ${detail}`, masterPositionId: e.masterPositionId });
+  const alert = (reason: ReasonCode, detail: string): Correction => ({
+    kind: 'alert',
+    reason,
+    detail: `${why}; not re-opened: ${detail}`,
+    masterPositionId: e.masterPositionId,
+  });
   if (s.mode === 'frozen') return alert('mode_frozen', 'subscription is frozen');
   if (s.mode === 'close_only') return alert('mode_close_only', 'subscription is close-only');
   if (failedOpens >= MAX_REOPEN_ATTEMPTS) return alert('copy_order_failed', `${failedOpens} opens failed`);
   const ageSec = (now - e.signalAt) / 1000;
-  if (ageSec > s.maxSignalAgeSec) return alert('signal_too_old', `signal is ${ageSec.toFixed(0)} s old, maximum ${s.maxSignalAgeSec} s`);
+  if (ageSec > s.maxSignalAgeSec)
+    return alert('signal_too_old', `signal is ${ageSec.toFixed(0)} s old, maximum ${s.maxSignalAgeSec} s`);
   const spec = input.symbols ? lookupSymbol(input.symbols, e.symbol) : null;
   const quote = quoteFor(input.quotes, e.symbol);
   if (s.maxSlippagePoints !== null && quote && spec && spec.point > 0) {
     const points = slippagePoints(e.side, e.masterPrice, quote, spec.point);
-    if (points > s.maxSlippagePoints + 1e-9) return alert('slippage_exceeded', `price moved ${points.toFixed(1)} points, maximum ${s.maxSlippagePoints}`);
+    if (points > s.maxSlippagePoints + 1e-9)
+      return alert(
+        'slippage_exceeded',
+        `price moved ${points.toFixed(1)} points, maximum ${s.maxSlippagePoints}`,
+      );
   }
   // Without a quote the EA enforces the same slippage limit when it fills.
   return {
@@ -142,11 +187,28 @@ function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, fail
   };
 }
 
-function compareMatched(e: ExpectedPosition, r: ReportedPosition, input: ReconcileInput, out: Correction[]): void {
+function compareMatched(
+  e: ExpectedPosition,
+  r: ReportedPosition,
+  input: ReconcileInput,
+  out: Correction[],
+): void {
   const { settings: s } = input;
   const ids = { masterPositionId: e.masterPositionId, ticket: r.ticket };
-  if (r.symbol !== e.symbol) return void out.push({ kind: 'alert', reason: 'symbol_mismatch', detail: `expected ${e.symbol}, found ${r.symbol}`, ...ids });
-  if (r.side !== e.side) return void out.push({ kind: 'alert', reason: 'side_mismatch', detail: `expected ${e.side}, found ${r.side}`, ...ids });
+  if (r.symbol !== e.symbol)
+    return void out.push({
+      kind: 'alert',
+      reason: 'symbol_mismatch',
+      detail: `expected ${e.symbol}, found ${r.symbol}`,
+      ...ids,
+    });
+  if (r.side !== e.side)
+    return void out.push({
+      kind: 'alert',
+      reason: 'side_mismatch',
+      detail: `expected ${e.side}, found ${r.side}`,
+      ...ids,
+    });
   if (e.closing) return;
   const spec = input.symbols ? lookupSymbol(input.symbols, e.symbol) : null;
   const step = spec?.volumeStep ?? DEFAULT_STEP;
@@ -154,16 +216,44 @@ function compareMatched(e: ExpectedPosition, r: ReportedPosition, input: Reconci
   // Differences under one step are rounding noise, not a wrong book.
   if (Math.abs(diff) < step - 1e-9) return;
   const mismatch = `expected ${e.volume} lots, found ${r.volume}`;
-  const adjust: Correction = { kind: 'adjust_volume', masterPositionId: e.masterPositionId, ticket: r.ticket, symbol: e.symbol, side: e.side, from: r.volume, to: e.volume };
+  const adjust: Correction = {
+    kind: 'adjust_volume',
+    masterPositionId: e.masterPositionId,
+    ticket: r.ticket,
+    symbol: e.symbol,
+    side: e.side,
+    from: r.volume,
+    to: e.volume,
+  };
   if (diff > 0) {
     // Excess is exposure nobody asked for (a partial close that failed): trim it unless frozen.
-    out.push(s.mode === 'frozen' ? { kind: 'alert', reason: 'volume_mismatch', detail: `${mismatch}; not trimmed: subscription is frozen`, ...ids } : adjust);
+    out.push(
+      s.mode === 'frozen'
+        ? {
+            kind: 'alert',
+            reason: 'volume_mismatch',
+            detail: `${mismatch}; not trimmed: subscription is frozen`,
+            ...ids,
+          }
+        : adjust,
+    );
     return;
   }
   // Less than expected means someone reduced it by hand: only the `reopen` policy restores it.
   if (s.manualClosePolicy === 'reopen' && s.mode === 'active') return void out.push(adjust);
-  out.push({ kind: 'update_link', masterPositionId: e.masterPositionId, ticket: r.ticket, previousTicket: e.ticket, volume: r.volume });
-  out.push({ kind: 'alert', reason: 'volume_mismatch', detail: `${mismatch}; reduced outside Kopitra, link follows the follower`, ...ids });
+  out.push({
+    kind: 'update_link',
+    masterPositionId: e.masterPositionId,
+    ticket: r.ticket,
+    previousTicket: e.ticket,
+    volume: r.volume,
+  });
+  out.push({
+    kind: 'alert',
+    reason: 'volume_mismatch',
+    detail: `${mismatch}; reduced outside Kopitra, link follows the follower`,
+    ...ids,
+  });
 }
 
 export function reconcile(input: ReconcileInput): Correction[] {
@@ -192,7 +282,14 @@ export function reconcile(input: ReconcileInput): Correction[] {
     const e = candidates[0]!;
     used.add(r);
     match.set(e, r);
-    if (!e.detached && r.ticket !== e.ticket) out.push({ kind: 'update_link', masterPositionId: e.masterPositionId, ticket: r.ticket, previousTicket: e.ticket, volume: r.volume });
+    if (!e.detached && r.ticket !== e.ticket)
+      out.push({
+        kind: 'update_link',
+        masterPositionId: e.masterPositionId,
+        ticket: r.ticket,
+        previousTicket: e.ticket,
+        volume: r.volume,
+      });
   }
 
   for (const e of expected) {
@@ -204,31 +301,50 @@ export function reconcile(input: ReconcileInput): Correction[] {
     }
     if (e.closing) continue;
     if (e.linkedAt !== null && e.linkedAt !== undefined && e.linkedAt > input.snapshotAt) continue;
-    const failedOpens = failed.filter((f) => f.masterPositionId === e.masterPositionId && f.kind === 'open').length;
+    const failedOpens = failed.filter(
+      (f) => f.masterPositionId === e.masterPositionId && f.kind === 'open',
+    ).length;
     if (e.ticket === null) {
       // Never filled: retry only if its open failed; otherwise it is still on its way.
       if (failedOpens > 0) out.push(tryReopen(e, 'the open copy order failed', input, failedOpens));
       continue;
     }
-    out.push({ kind: 'detach', masterPositionId: e.masterPositionId, ticket: e.ticket, reason: 'position_closed_outside' });
-    if (s.manualClosePolicy === 'reopen') out.push(tryReopen(e, `ticket ${e.ticket} was closed outside Kopitra`, input, failedOpens));
+    out.push({
+      kind: 'detach',
+      masterPositionId: e.masterPositionId,
+      ticket: e.ticket,
+      reason: 'position_closed_outside',
+    });
+    if (s.manualClosePolicy === 'reopen')
+      out.push(tryReopen(e, `ticket ${e.ticket} was closed outside Kopitra`, input, failedOpens));
   }
 
   const closedAfterSnapshot = (input.recentlyClosed ?? []).filter((c) => c.closedAt > input.snapshotAt);
   for (const r of reported) {
     const tag = tags.get(r);
     if (used.has(r) || !tag) continue;
-    if (closedAfterSnapshot.some((c) => c.ticket === r.ticket || tagMatches(tag, c.masterPositionId))) continue;
+    if (closedAfterSnapshot.some((c) => c.ticket === r.ticket || tagMatches(tag, c.masterPositionId)))
+      continue;
     const ids = { masterPositionId: tag.masterPositionId, ticket: r.ticket };
     // A duplicate of a matched copy is an orphan too (its exposure was never asked for); a
     // cut tag that could be either of two live links is not ours to close.
     if (expected.filter((e) => !e.detached && tagMatches(tag, e.masterPositionId)).length > 1) {
-      out.push({ kind: 'alert', reason: 'position_tag_ambiguous', detail: `${r.symbol} ${r.side} ${r.volume} tagged "${r.comment}"`, ...ids });
+      out.push({
+        kind: 'alert',
+        reason: 'position_tag_ambiguous',
+        detail: `${r.symbol} ${r.side} ${r.volume} tagged "${r.comment}"`,
+        ...ids,
+      });
       continue;
     }
     out.push(
       s.mode === 'frozen'
-        ? { kind: 'alert', reason: 'mode_frozen', detail: `orphan ${r.symbol} ${r.side} ${r.volume} not closed: subscription is frozen`, ...ids }
+        ? {
+            kind: 'alert',
+            reason: 'mode_frozen',
+            detail: `orphan ${r.symbol} ${r.side} ${r.volume} not closed: subscription is frozen`,
+            ...ids,
+          }
         : { kind: 'close_orphan', ...ids, symbol: r.symbol, side: r.side, volume: r.volume },
     );
   }
@@ -236,7 +352,12 @@ export function reconcile(input: ReconcileInput): Correction[] {
   const modifyFailures = new Set(failed.filter((f) => f.kind === 'modify').map((f) => f.masterPositionId));
   for (const id of modifyFailures) {
     if (expected.some((e) => e.masterPositionId === id && !e.detached)) {
-      out.push({ kind: 'alert', reason: 'copy_order_failed', detail: 'a stop loss / take profit modification failed; check the position', masterPositionId: id });
+      out.push({
+        kind: 'alert',
+        reason: 'copy_order_failed',
+        detail: 'a stop loss / take profit modification failed; check the position',
+        masterPositionId: id,
+      });
     }
   }
   return out;

@@ -34,12 +34,15 @@ export interface StopOut {
 }
 
 /** A stop-out as the store keeps it: `resetAt` is set when an operator resets it. */
-export type StoredStopOut = Pick<StopOut, 'limitKey' | 'period' | 'metric' | 'action' | 'at'> & { readonly resetAt: number | null };
+export type StoredStopOut = Pick<StopOut, 'limitKey' | 'period' | 'metric' | 'action' | 'at'> & {
+  readonly resetAt: number | null;
+};
 
 /** What the open guards need to know about a stop-out in force. */
 export type ActiveStopOut = Pick<StopOut, 'period' | 'metric' | 'action' | 'at'>;
 
-export const activeStopOuts = <T extends StoredStopOut>(stopOuts: readonly T[]): T[] => stopOuts.filter((s) => s.resetAt === null);
+export const activeStopOuts = <T extends StoredStopOut>(stopOuts: readonly T[]): T[] =>
+  stopOuts.filter((s) => s.resetAt === null);
 
 /** Prefers a `close_all` stop-out, the stronger one, when several are active. */
 export function activeStopOut<T extends StoredStopOut>(stopOuts: readonly T[]): T | null {
@@ -55,7 +58,8 @@ export interface WindowRequest {
 
 function lastReset(stopOuts: readonly StoredStopOut[], key: string): number | null {
   let last: number | null = null;
-  for (const s of stopOuts) if (s.limitKey === key && s.resetAt !== null && (last === null || s.resetAt > last)) last = s.resetAt;
+  for (const s of stopOuts)
+    if (s.limitKey === key && s.resetAt !== null && (last === null || s.resetAt > last)) last = s.resetAt;
   return last;
 }
 
@@ -95,7 +99,8 @@ export function measureDrawdown(w: DrawdownWindow): Drawdown {
   return { reference, amount, percent };
 }
 
-const threshold = (v: number | null | undefined): number | null => (typeof v === 'number' && v > 0 ? v : null);
+const threshold = (v: number | null | undefined): number | null =>
+  typeof v === 'number' && v > 0 ? v : null;
 
 /** Reaching the maximum counts: "at most 5 %" is breached at 5 %. Unset or non-positive thresholds never trip. */
 export function isBreached(limit: RiskLimit, d: Drawdown): boolean {
@@ -134,7 +139,11 @@ export interface RiskDecision {
 }
 
 const windowFor = (windows: RiskInput['windows'], key: string): DrawdownWindow | null =>
-  windows instanceof Map ? windows.get(key) ?? null : (Object.hasOwn(windows, key) ? (windows as Record<string, DrawdownWindow>)[key] ?? null : null);
+  windows instanceof Map
+    ? (windows.get(key) ?? null)
+    : Object.hasOwn(windows, key)
+      ? ((windows as Record<string, DrawdownWindow>)[key] ?? null)
+      : null;
 
 /**
  * Closes are re-issued on every evaluation while the stop-out is active, except for

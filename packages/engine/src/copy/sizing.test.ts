@@ -14,7 +14,8 @@ const base: SizingInput = {
   masterSpec: eurusd,
 };
 
-const size = (over: Partial<SizingInput>, settings: SubscriptionInput = {}) => sizeOpen({ ...base, ...over }, withDefaults(settings));
+const size = (over: Partial<SizingInput>, settings: SubscriptionInput = {}) =>
+  sizeOpen({ ...base, ...over }, withDefaults(settings));
 const volumeOf = (over: Partial<SizingInput>, settings: SubscriptionInput = {}) => {
   const r = size(over, settings);
   return r.ok ? r.volume : r.reason;
@@ -39,21 +40,27 @@ describe('sizing modes', () => {
     expect(volumeOf({ sizing: { mode: 'balance_ratio' } })).toBe(0.5);
     expect(volumeOf({ sizing: { mode: 'balance_ratio', multiplier: 2 } })).toBe(1);
     expect(volumeOf({ sizing: { mode: 'equity_ratio' } })).toBe(0.4);
-    expect(volumeOf({ sizing: { mode: 'equity_ratio' }, master: { equity: 0 } })).toBe('missing_account_metrics');
+    expect(volumeOf({ sizing: { mode: 'equity_ratio' }, master: { equity: 0 } })).toBe(
+      'missing_account_metrics',
+    );
     expect(volumeOf({ sizing: { mode: 'balance_ratio' }, follower: null })).toBe('missing_account_metrics');
   });
 
   it('contract_size keeps the master notional across contract sizes', () => {
     const gold = { followerSpec: goldBig, masterSpec: xauusd, sizing: { mode: 'contract_size' } as const };
     expect(volumeOf({ ...gold, masterVolume: 1 })).toBe(0.1); // 1 × 100 oz = 0.1 × 1000 oz
-    expect(volumeOf({ ...gold, masterVolume: 3, sizing: { mode: 'contract_size', multiplier: 2 } })).toBe(0.6);
+    expect(volumeOf({ ...gold, masterVolume: 3, sizing: { mode: 'contract_size', multiplier: 2 } })).toBe(
+      0.6,
+    );
     expect(volumeOf({ ...gold, masterSpec: null })).toBe('master_symbol_spec_missing');
   });
 
   it('risk_percent risks p % of follower equity between entry and stop', () => {
     // 1 % of 4 000 = 40; 50 pips × 1 USD per point-tick = 500 per lot → 0.08 lots.
     expect(volumeOf({ sizing: { mode: 'risk_percent', percent: 1 } })).toBe(0.08);
-    expect(volumeOf({ sizing: { mode: 'risk_percent', percent: 1 }, entryPrice: 1.1, stopLoss: 1.105 })).toBe(0.08);
+    expect(volumeOf({ sizing: { mode: 'risk_percent', percent: 1 }, entryPrice: 1.1, stopLoss: 1.105 })).toBe(
+      0.08,
+    );
   });
 
   it('risk_percent skips without a usable stop loss or spec', () => {
@@ -65,7 +72,10 @@ describe('sizing modes', () => {
   });
 
   it('rawVolume reports the unrounded volume', () => {
-    expect(rawVolume({ ...base, sizing: { mode: 'multiplier', multiplier: 0.333 } })).toEqual({ ok: true, raw: 0.333 });
+    expect(rawVolume({ ...base, sizing: { mode: 'multiplier', multiplier: 0.333 } })).toEqual({
+      ok: true,
+      raw: 0.333,
+    });
   });
 });
 
@@ -73,23 +83,41 @@ describe('limits and rounding', () => {
   const limits = withDefaults();
 
   it('caps at the subscription and symbol maximum', () => {
-    expect(size({ masterVolume: 5 }, { maxVolume: 0.3 })).toMatchObject({ ok: true, volume: 0.3, raw: 5, capped: true });
+    expect(size({ masterVolume: 5 }, { maxVolume: 0.3 })).toMatchObject({
+      ok: true,
+      volume: 0.3,
+      raw: 5,
+      capped: true,
+    });
     expect(size({ masterVolume: 150 })).toMatchObject({ ok: true, volume: 100, capped: true });
     expect(size({ masterVolume: 1.234 }, { maxVolume: 1.24 })).toMatchObject({ volume: 1.23, capped: false });
   });
 
   it('skips under the minimum rather than taking more risk', () => {
-    expect(size({ masterVolume: 0.4 }, { minVolume: 0.5 })).toMatchObject({ ok: false, reason: 'volume_below_minimum' });
+    expect(size({ masterVolume: 0.4 }, { minVolume: 0.5 })).toMatchObject({
+      ok: false,
+      reason: 'volume_below_minimum',
+    });
     expect(size({ masterVolume: 0.004 })).toMatchObject({ ok: false, reason: 'volume_below_minimum' });
   });
 
   it('forces the minimum only while the extra risk stays under the factor', () => {
-    expect(size({ masterVolume: 0.4 }, { minVolume: 0.5, forceMinimum: true })).toMatchObject({ ok: true, volume: 0.5, forced: true });
-    expect(size({ masterVolume: 0.006 }, { forceMinimum: true })).toMatchObject({ ok: true, volume: 0.01, forced: true });
+    expect(size({ masterVolume: 0.4 }, { minVolume: 0.5, forceMinimum: true })).toMatchObject({
+      ok: true,
+      volume: 0.5,
+      forced: true,
+    });
+    expect(size({ masterVolume: 0.006 }, { forceMinimum: true })).toMatchObject({
+      ok: true,
+      volume: 0.01,
+      forced: true,
+    });
     const tooMuch = size({ masterVolume: 0.004 }, { forceMinimum: true });
     expect(tooMuch).toMatchObject({ ok: false, reason: 'volume_below_minimum' });
     expect(!tooMuch.ok && tooMuch.detail).toContain('2.50×');
-    expect(size({ masterVolume: 0.004 }, { forceMinimum: true, forceMinimumMaxRiskFactor: 3 })).toMatchObject({ ok: true, volume: 0.01 });
+    expect(size({ masterVolume: 0.004 }, { forceMinimum: true, forceMinimumMaxRiskFactor: 3 })).toMatchObject(
+      { ok: true, volume: 0.01 },
+    );
   });
 
   it('applies the coarser of the two minimums on the step', () => {
@@ -98,8 +126,14 @@ describe('limits and rounding', () => {
   });
 
   it('refuses limits that cannot be met and inputs that are not numbers', () => {
-    expect(fitVolume(1, withDefaults({ maxVolume: 0.005 }), eurusd)).toMatchObject({ ok: false, reason: 'volume_limits_conflict' });
+    expect(fitVolume(1, withDefaults({ maxVolume: 0.005 }), eurusd)).toMatchObject({
+      ok: false,
+      reason: 'volume_limits_conflict',
+    });
     expect(fitVolume(Number.NaN, limits, eurusd)).toMatchObject({ ok: false, reason: 'sizing_invalid' });
-    expect(fitVolume(1, limits, { ...eurusd, volumeStep: 0 })).toMatchObject({ ok: false, reason: 'symbol_spec_invalid' });
+    expect(fitVolume(1, limits, { ...eurusd, volumeStep: 0 })).toMatchObject({
+      ok: false,
+      reason: 'symbol_spec_invalid',
+    });
   });
 });

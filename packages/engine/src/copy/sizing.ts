@@ -25,7 +25,9 @@ export interface SizingInput {
   readonly masterSpec?: SymbolSpec | null;
 }
 
-export type RawVolume = { readonly ok: true; readonly raw: number } | { readonly ok: false; readonly reason: ReasonCode; readonly detail: string };
+export type RawVolume =
+  | { readonly ok: true; readonly raw: number }
+  | { readonly ok: false; readonly reason: ReasonCode; readonly detail: string };
 
 export type SizeResult =
   | {
@@ -40,14 +42,22 @@ export type SizeResult =
     }
   | { readonly ok: false; readonly reason: ReasonCode; readonly detail: string };
 
-const fail = (reason: ReasonCode, detail: string): { ok: false; reason: ReasonCode; detail: string } => ({ ok: false, ...skip(reason, detail) });
+const fail = (reason: ReasonCode, detail: string): { ok: false; reason: ReasonCode; detail: string } => ({
+  ok: false,
+  ...skip(reason, detail),
+});
 
-const usable = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const usable = (v: number | null | undefined): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 function ratio(kind: 'balance' | 'equity', input: SizingInput, k: number): RawVolume {
   const f = input.follower?.[kind];
   const m = input.master?.[kind];
-  if (!usable(f) || !usable(m)) return fail('missing_account_metrics', `${kind} of ${usable(f) ? 'master' : 'follower'} is unknown or not positive`);
+  if (!usable(f) || !usable(m))
+    return fail(
+      'missing_account_metrics',
+      `${kind} of ${usable(f) ? 'master' : 'follower'} is unknown or not positive`,
+    );
   return { ok: true, raw: (input.masterVolume * f * k) / m };
 }
 
@@ -67,20 +77,29 @@ export function rawVolume(input: SizingInput): RawVolume {
       return ratio('equity', input, sizing.multiplier ?? 1);
     case 'contract_size': {
       const masterContract = input.masterSpec?.contractSize;
-      if (!usable(masterContract)) return fail('master_symbol_spec_missing', "the master's contract size is unknown");
-      if (!usable(followerSpec.contractSize)) return fail('symbol_spec_invalid', `contract size ${followerSpec.contractSize}`);
-      return { ok: true, raw: ((masterVolume * masterContract) / followerSpec.contractSize) * (sizing.multiplier ?? 1) };
+      if (!usable(masterContract))
+        return fail('master_symbol_spec_missing', "the master's contract size is unknown");
+      if (!usable(followerSpec.contractSize))
+        return fail('symbol_spec_invalid', `contract size ${followerSpec.contractSize}`);
+      return {
+        ok: true,
+        raw: ((masterVolume * masterContract) / followerSpec.contractSize) * (sizing.multiplier ?? 1),
+      };
     }
     case 'risk_percent': {
       const equity = input.follower?.equity;
-      if (!usable(equity)) return fail('missing_account_metrics', 'follower equity is unknown or not positive');
+      if (!usable(equity))
+        return fail('missing_account_metrics', 'follower equity is unknown or not positive');
       if (input.stopLoss === null || !Number.isFinite(input.stopLoss) || input.stopLoss <= 0) {
         return fail('no_stop_loss_for_risk_sizing', 'the trade has no stop loss');
       }
       const distance = Math.abs(input.entryPrice - input.stopLoss);
       if (distance === 0) return fail('no_stop_loss_for_risk_sizing', 'the stop loss is at the entry price');
       if (!usable(followerSpec.tickSize) || !usable(followerSpec.tickValue)) {
-        return fail('symbol_spec_invalid', `tick size ${followerSpec.tickSize}, tick value ${followerSpec.tickValue}`);
+        return fail(
+          'symbol_spec_invalid',
+          `tick size ${followerSpec.tickSize}, tick value ${followerSpec.tickValue}`,
+        );
       }
       const lossPerLot = (distance / followerSpec.tickSize) * followerSpec.tickValue;
       return { ok: true, raw: (equity * sizing.percent) / 100 / lossPerLot };
@@ -88,10 +107,16 @@ export function rawVolume(input: SizingInput): RawVolume {
   }
 }
 
-export type VolumeLimits = Pick<SubscriptionSettings, 'minVolume' | 'maxVolume' | 'forceMinimum' | 'forceMinimumMaxRiskFactor'>;
+export type VolumeLimits = Pick<
+  SubscriptionSettings,
+  'minVolume' | 'maxVolume' | 'forceMinimum' | 'forceMinimumMaxRiskFactor'
+>;
 
 /** The smallest and largest volume the subscription and the broker both accept, on the step. */
-export function volumeBounds(limits: Pick<VolumeLimits, 'minVolume' | 'maxVolume'>, spec: SymbolSpec): { min: number; max: number } {
+export function volumeBounds(
+  limits: Pick<VolumeLimits, 'minVolume' | 'maxVolume'>,
+  spec: SymbolSpec,
+): { min: number; max: number } {
   return {
     min: ceilToStep(Math.max(limits.minVolume ?? 0, spec.volumeMin), spec.volumeStep),
     max: floorToStep(Math.min(limits.maxVolume ?? Infinity, spec.volumeMax), spec.volumeStep),
@@ -107,7 +132,10 @@ export function volumeBounds(limits: Pick<VolumeLimits, 'minVolume' | 'maxVolume
 export function fitVolume(raw: number, limits: VolumeLimits, spec: SymbolSpec): SizeResult {
   if (!Number.isFinite(raw) || raw < 0) return fail('sizing_invalid', `raw volume ${raw}`);
   if (!usable(spec.volumeStep) || !usable(spec.volumeMin) || !usable(spec.volumeMax)) {
-    return fail('symbol_spec_invalid', `volume min ${spec.volumeMin}, max ${spec.volumeMax}, step ${spec.volumeStep}`);
+    return fail(
+      'symbol_spec_invalid',
+      `volume min ${spec.volumeMin}, max ${spec.volumeMax}, step ${spec.volumeStep}`,
+    );
   }
   const { min, max } = volumeBounds(limits, spec);
   if (min > max) return fail('volume_limits_conflict', `minimum ${min} is above maximum ${max}`);
@@ -117,7 +145,9 @@ export function fitVolume(raw: number, limits: VolumeLimits, spec: SymbolSpec): 
   if (limits.forceMinimum && raw > 0 && min / raw <= limits.forceMinimumMaxRiskFactor) {
     return { ok: true, volume: min, raw, capped: false, forced: true };
   }
-  const why = limits.forceMinimum ? ` (force-minimum would take ${(min / raw).toFixed(2)}× the risk, limit ${limits.forceMinimumMaxRiskFactor}×)` : '';
+  const why = limits.forceMinimum
+    ? ` (force-minimum would take ${(min / raw).toFixed(2)}× the risk, limit ${limits.forceMinimumMaxRiskFactor}×)`
+    : '';
   return fail('volume_below_minimum', `sized ${raw.toPrecision(4)} lots, minimum ${min}${why}`);
 }
 

@@ -4,7 +4,15 @@ import { settingsProblems, subscriptionDefaults, withDefaults } from './subscrip
 describe('withDefaults', () => {
   it('fills every field with the documented defaults', () => {
     expect(withDefaults({})).toEqual(subscriptionDefaults);
-    expect(subscriptionDefaults).toMatchObject({ mode: 'active', sizing: { mode: 'mirror' }, maxSignalAgeSec: 60, forceMinimumMaxRiskFactor: 2, manualClosePolicy: 'detach', copySl: true, copyTp: true });
+    expect(subscriptionDefaults).toMatchObject({
+      mode: 'active',
+      sizing: { mode: 'mirror' },
+      maxSignalAgeSec: 60,
+      forceMinimumMaxRiskFactor: 2,
+      manualClosePolicy: 'detach',
+      copySl: true,
+      copyTp: true,
+    });
   });
 
   it('keeps given fields and reads null as "use the default"', () => {

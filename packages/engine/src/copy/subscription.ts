@@ -71,7 +71,9 @@ export interface SubscriptionSettings {
 }
 
 /** What the API accepts: any field may be absent (or `null`) and takes its default. */
-export type SubscriptionInput = { readonly [K in keyof SubscriptionSettings]?: SubscriptionSettings[K] | null };
+export type SubscriptionInput = {
+  readonly [K in keyof SubscriptionSettings]?: SubscriptionSettings[K] | null;
+};
 
 /** The documented defaults; docs cite this object. */
 export const subscriptionDefaults: SubscriptionSettings = Object.freeze({
@@ -123,7 +125,8 @@ export function withDefaults(input: SubscriptionInput = {}): SubscriptionSetting
   };
 }
 
-const positive = (v: number | null | undefined): boolean => v === null || v === undefined || (Number.isFinite(v) && v > 0);
+const positive = (v: number | null | undefined): boolean =>
+  v === null || v === undefined || (Number.isFinite(v) && v > 0);
 
 /**
  * Combinations a schema cannot see field by field. The management API answers them as one
@@ -134,10 +137,14 @@ export function settingsProblems(s: SubscriptionSettings): string[] {
   const sz = s.sizing;
   if (sz.mode === 'multiplier' && !positive(sz.multiplier)) problems.push('sizing.multiplier must be > 0');
   if (sz.mode === 'fixed' && !positive(sz.lots)) problems.push('sizing.lots must be > 0');
-  if ((sz.mode === 'balance_ratio' || sz.mode === 'equity_ratio' || sz.mode === 'contract_size') && !positive(sz.multiplier)) {
+  if (
+    (sz.mode === 'balance_ratio' || sz.mode === 'equity_ratio' || sz.mode === 'contract_size') &&
+    !positive(sz.multiplier)
+  ) {
     problems.push('sizing.multiplier must be > 0');
   }
-  if (sz.mode === 'risk_percent' && !(positive(sz.percent) && sz.percent <= 100)) problems.push('sizing.percent must be in (0, 100]');
+  if (sz.mode === 'risk_percent' && !(positive(sz.percent) && sz.percent <= 100))
+    problems.push('sizing.percent must be in (0, 100]');
   for (const key of ['minVolume', 'maxVolume', 'maxTotalLots', 'maxSlippagePoints'] as const) {
     if (!positive(s[key])) problems.push(`${key} must be > 0`);
   }
@@ -145,7 +152,8 @@ export function settingsProblems(s: SubscriptionSettings): string[] {
     const v = s[key];
     if (v !== null && !(Number.isInteger(v) && v > 0)) problems.push(`${key} must be a positive integer`);
   }
-  if (s.minVolume !== null && s.maxVolume !== null && s.minVolume > s.maxVolume) problems.push('minVolume must not exceed maxVolume');
+  if (s.minVolume !== null && s.maxVolume !== null && s.minVolume > s.maxVolume)
+    problems.push('minVolume must not exceed maxVolume');
   if (!(s.forceMinimumMaxRiskFactor >= 1)) problems.push('forceMinimumMaxRiskFactor must be >= 1');
   if (!(s.maxSignalAgeSec > 0)) problems.push('maxSignalAgeSec must be > 0');
   if (s.allowedSides.length === 0) problems.push('allowedSides must name at least one side');
@@ -156,7 +164,8 @@ export function settingsProblems(s: SubscriptionSettings): string[] {
     const hasPercent = l.maxPercent !== null && l.maxPercent !== undefined;
     const hasAmount = l.maxAmount !== null && l.maxAmount !== undefined;
     if (!hasPercent && !hasAmount) problems.push(`riskLimits[${i}] needs maxPercent or maxAmount`);
-    if (hasPercent && !(l.maxPercent! > 0 && l.maxPercent! <= 100)) problems.push(`riskLimits[${i}].maxPercent must be in (0, 100]`);
+    if (hasPercent && !(l.maxPercent! > 0 && l.maxPercent! <= 100))
+      problems.push(`riskLimits[${i}].maxPercent must be in (0, 100]`);
     if (hasAmount && !positive(l.maxAmount)) problems.push(`riskLimits[${i}].maxAmount must be > 0`);
   });
   return problems;

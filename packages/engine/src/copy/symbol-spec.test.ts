@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ceilToStep, floorToStep, isOnStep, lookupSymbol, stepDecimals, subtractVolumes } from './symbol-spec.js';
+import {
+  ceilToStep,
+  floorToStep,
+  isOnStep,
+  lookupSymbol,
+  stepDecimals,
+  subtractVolumes,
+} from './symbol-spec.js';
 import { eurusd } from './fixtures.js';
 
 describe('volume steps', () => {

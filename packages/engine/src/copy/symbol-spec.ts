@@ -26,10 +26,11 @@ const isMap = (c: SymbolCatalog): c is ReadonlyMap<string, SymbolSpec> => c inst
 
 export function lookupSymbol(catalog: SymbolCatalog, symbol: string): SymbolSpec | null {
   if (isMap(catalog)) return catalog.get(symbol) ?? null;
-  return Object.hasOwn(catalog, symbol) ? (catalog as Record<string, SymbolSpec>)[symbol] ?? null : null;
+  return Object.hasOwn(catalog, symbol) ? ((catalog as Record<string, SymbolSpec>)[symbol] ?? null) : null;
 }
 
-export const catalogSize = (catalog: SymbolCatalog): number => (isMap(catalog) ? catalog.size : Object.keys(catalog).length);
+export const catalogSize = (catalog: SymbolCatalog): number =>
+  isMap(catalog) ? catalog.size : Object.keys(catalog).length;
 
 // --- volume steps -----------------------------------------------------------------------------
 //
@@ -77,4 +78,5 @@ export function isOnStep(volume: number, step: number): boolean {
 /** Volumes this close are the same volume; anything below a step is rounding noise. */
 export const volumesEqual = (a: number, b: number, step: number): boolean => Math.abs(a - b) < step / 2;
 
-export const roundToDigits = (price: number, digits: number): number => Number(price.toFixed(Math.max(0, Math.min(10, digits))));
+export const roundToDigits = (price: number, digits: number): number =>
+  Number(price.toFixed(Math.max(0, Math.min(10, digits))));

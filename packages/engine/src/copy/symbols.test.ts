@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { filterOpen, magicAllowed, mapSymbol, reverseDirection, symbolAllowed, wildcardMatch } from './symbols.js';
+import {
+  filterOpen,
+  magicAllowed,
+  mapSymbol,
+  reverseDirection,
+  symbolAllowed,
+  wildcardMatch,
+} from './symbols.js';
 import { withDefaults } from './subscription.js';
 
 describe('symbol map', () => {
@@ -33,7 +40,11 @@ describe('filters', () => {
   });
 
   it('reports the first filter that refuses an open', () => {
-    const s = withDefaults({ symbolFilter: { exclude: ['XAU*'] }, magicFilter: { exclude: [99] }, allowedSides: ['buy'] });
+    const s = withDefaults({
+      symbolFilter: { exclude: ['XAU*'] },
+      magicFilter: { exclude: [99] },
+      allowedSides: ['buy'],
+    });
     expect(filterOpen({ symbol: 'XAUUSD', side: 'buy' }, s)?.reason).toBe('symbol_excluded');
     expect(filterOpen({ symbol: 'EURUSD', side: 'buy', magic: 99 }, s)?.reason).toBe('magic_excluded');
     expect(filterOpen({ symbol: 'EURUSD', side: 'sell' }, s)?.reason).toBe('side_not_allowed');
@@ -43,7 +54,15 @@ describe('filters', () => {
 
 describe('reverse', () => {
   it('flips the side and swaps stop loss and take profit', () => {
-    expect(reverseDirection({ side: 'buy', sl: 1.095, tp: 1.11 })).toEqual({ side: 'sell', sl: 1.11, tp: 1.095 });
-    expect(reverseDirection({ side: 'sell', sl: null, tp: 1.09 })).toEqual({ side: 'buy', sl: 1.09, tp: null });
+    expect(reverseDirection({ side: 'buy', sl: 1.095, tp: 1.11 })).toEqual({
+      side: 'sell',
+      sl: 1.11,
+      tp: 1.095,
+    });
+    expect(reverseDirection({ side: 'sell', sl: null, tp: 1.09 })).toEqual({
+      side: 'buy',
+      sl: 1.09,
+      tp: null,
+    });
   });
 });

@@ -14,7 +14,9 @@ export interface MappedSymbol {
 
 export function mapSymbol(masterSymbol: string, symbolMap: Readonly<Record<string, string>>): MappedSymbol {
   const target = Object.hasOwn(symbolMap, masterSymbol) ? symbolMap[masterSymbol] : undefined;
-  return target !== undefined && target.trim() !== '' ? { symbol: target, mapped: true } : { symbol: masterSymbol, mapped: false };
+  return target !== undefined && target.trim() !== ''
+    ? { symbol: target, mapped: true }
+    : { symbol: masterSymbol, mapped: false };
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
@@ -28,7 +30,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
   return new RegExp(`^${source}$`, 'i').test(value);
 }
 
-const nonEmpty = <T>(list: readonly T[] | null | undefined): list is readonly T[] => list !== null && list !== undefined && list.length > 0;
+const nonEmpty = <T>(list: readonly T[] | null | undefined): list is readonly T[] =>
+  list !== null && list !== undefined && list.length > 0;
 
 export function symbolAllowed(masterSymbol: string, filter: ListFilter<string>): boolean {
   if (nonEmpty(filter.exclude) && filter.exclude.some((p) => wildcardMatch(p, masterSymbol))) return false;
@@ -44,7 +47,8 @@ export function magicAllowed(magic: number | null | undefined, filter: ListFilte
   return true;
 }
 
-export const sideAllowed = (side: Side, allowedSides: readonly Side[]): boolean => allowedSides.includes(side);
+export const sideAllowed = (side: Side, allowedSides: readonly Side[]): boolean =>
+  allowedSides.includes(side);
 
 export const flipSide = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
 
@@ -65,9 +69,12 @@ export function filterOpen(
   signal: { readonly symbol: string; readonly side: Side; readonly magic?: number | null },
   settings: Pick<SubscriptionSettings, 'symbolFilter' | 'magicFilter' | 'allowedSides'>,
 ): Skip | null {
-  if (!symbolAllowed(signal.symbol, settings.symbolFilter)) return skip('symbol_excluded', `${signal.symbol} is filtered out`);
-  if (!magicAllowed(signal.magic, settings.magicFilter)) return skip('magic_excluded', `magic ${signal.magic ?? 0} is filtered out`);
+  if (!symbolAllowed(signal.symbol, settings.symbolFilter))
+    return skip('symbol_excluded', `${signal.symbol} is filtered out`);
+  if (!magicAllowed(signal.magic, settings.magicFilter))
+    return skip('magic_excluded', `magic ${signal.magic ?? 0} is filtered out`);
   // Sides are filtered on the master's side: "copy only the master's buys" stays true when reversed.
-  if (!sideAllowed(signal.side, settings.allowedSides)) return skip('side_not_allowed', `${signal.side} trades are not copied`);
+  if (!sideAllowed(signal.side, settings.allowedSides))
+    return skip('side_not_allowed', `${signal.side} trades are not copied`);
   return null;
 }

@@ -13,7 +13,8 @@ export const isLive = (state: SessionState): boolean => state === 'pending' || s
 
 /** A lease lapses after three missed heartbeat intervals. */
 export const LEASE_MISSED_INTERVALS = 3;
-export const leaseDurationMs = (heartbeatIntervalSec: number): number => heartbeatIntervalSec * LEASE_MISSED_INTERVALS * 1000;
+export const leaseDurationMs = (heartbeatIntervalSec: number): number =>
+  heartbeatIntervalSec * LEASE_MISSED_INTERVALS * 1000;
 
 /**
  * Renewing the lease on every request would turn each poll into a write; renewing once the
@@ -66,7 +67,8 @@ export const keyIsUsable = (key: KeyView, now: number): boolean =>
 /** Decide what `POST /sessions` does. Refusals are checked before conflicts so a bad key never learns about a live session. */
 export function decideCreateSession(input: CreateSessionInput): CreateSessionDecision {
   const { account, key, live, now } = input;
-  if (account?.status === 'disabled') return { kind: 'refuse', code: 'account_disabled', reason: 'account disabled' };
+  if (account?.status === 'disabled')
+    return { kind: 'refuse', code: 'account_disabled', reason: 'account disabled' };
   if (key?.status === 'rejected') return { kind: 'refuse', code: 'key_rejected', reason: 'key rejected' };
   if (key && key.status === 'approved' && key.expiresAt !== null && key.expiresAt <= now) {
     return { kind: 'refuse', code: 'key_rejected', reason: 'key expired' };
@@ -114,8 +116,7 @@ export function decideAccess(
 }
 
 export type AuthDecisionEffect =
-  | { kind: 'approve'; sessionIds: string[] }
-  | { kind: 'reject'; sessionIds: string[] };
+  { kind: 'approve'; sessionIds: string[] } | { kind: 'reject'; sessionIds: string[] };
 
 /** Which live sessions an operator decision on a key affects: those presenting that key. */
 export function sessionsAffectedByKeyDecision(
@@ -124,6 +125,10 @@ export function sessionsAffectedByKeyDecision(
   fingerprint: string,
 ): AuthDecisionEffect {
   const matching = sessions.filter((s) => s.keyFingerprint === fingerprint);
-  if (decision === 'approve') return { kind: 'approve', sessionIds: matching.filter((s) => s.state === 'pending').map((s) => s.sessionId) };
+  if (decision === 'approve')
+    return {
+      kind: 'approve',
+      sessionIds: matching.filter((s) => s.state === 'pending').map((s) => s.sessionId),
+    };
   return { kind: 'reject', sessionIds: matching.filter((s) => isLive(s.state)).map((s) => s.sessionId) };
 }

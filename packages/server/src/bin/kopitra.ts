@@ -27,12 +27,19 @@ usage:
 
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
-async function serve(config: Config, serve: { gateway: boolean; management: boolean }, demo = false): Promise<number> {
+async function serve(
+  config: Config,
+  serve: { gateway: boolean; management: boolean },
+  demo = false,
+): Promise<number> {
   const platform: Platform = await startPlatform(config, { serve });
   let running: Demo | undefined;
   if (demo) {
     try {
-      running = await startDemo(platform, { dataDir: config.dataDir, adminEmail: config.adminEmail ?? 'admin@kopitra.local' });
+      running = await startDemo(platform, {
+        dataDir: config.dataDir,
+        adminEmail: config.adminEmail ?? 'admin@kopitra.local',
+      });
     } catch (err) {
       platform.logger.error({ err }, 'demo failed to start; the platform keeps running');
     }
@@ -145,7 +152,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(err.message);
-    else if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) console.error(`kopitra: ${err.message}\n\n${USAGE}`);
+    else if (
+      err instanceof TypeError &&
+      'code' in err &&
+      String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')
+    )
+      console.error(`kopitra: ${err.message}\n\n${USAGE}`);
     else console.error(err);
     process.exit(1);
   },

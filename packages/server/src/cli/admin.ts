@@ -8,16 +8,26 @@ import { insertUser } from '../management/auth.js';
 import { isUniqueViolation, migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor } from '../runtime.js';
 
-export async function adminCommand(config: Config, args: string[], flags: { email?: string; role?: string; password?: string; name?: string }): Promise<number> {
+export async function adminCommand(
+  config: Config,
+  args: string[],
+  flags: { email?: string; role?: string; password?: string; name?: string },
+): Promise<number> {
   if (args[0] !== 'create-user') {
-    console.error('usage: kopitra admin create-user --email E --role viewer|operator|admin [--password P] [--name N]');
+    console.error(
+      'usage: kopitra admin create-user --email E --role viewer|operator|admin [--password P] [--name N]',
+    );
     return 2;
   }
   const generated = flags.password === undefined;
   const password = flags.password ?? randomBytes(12).toString('base64url');
   let request;
   try {
-    request = parse(UserCreateRequest, { email: flags.email, role: flags.role, password, displayName: flags.name }, 'body');
+    request = parse(
+      UserCreateRequest,
+      { email: flags.email, role: flags.role, password, displayName: flags.name },
+      'body',
+    );
   } catch (err) {
     console.error(`kopitra: ${(err as Error).message}`);
     return 2;
@@ -26,8 +36,20 @@ export async function adminCommand(config: Config, args: string[], flags: { emai
   try {
     await migrate(database);
     const user = await insertUser(database.db, request, Date.now());
-    await appendAudit(database.db, { actor: `cli:${process.env['USER'] ?? 'operator'}`, action: 'user.create', targetType: 'user', targetId: user.user_id, after: { email: user.email, role: user.role } }, Date.now());
-    console.log(`created ${user.role} ${user.email} (${user.user_id})${generated ? `\npassword: ${password}` : ''}`);
+    await appendAudit(
+      database.db,
+      {
+        actor: `cli:${process.env['USER'] ?? 'operator'}`,
+        action: 'user.create',
+        targetType: 'user',
+        targetId: user.user_id,
+        after: { email: user.email, role: user.role },
+      },
+      Date.now(),
+    );
+    console.log(
+      `created ${user.role} ${user.email} (${user.user_id})${generated ? `\npassword: ${password}` : ''}`,
+    );
     return 0;
   } catch (err) {
     if (isUniqueViolation(err)) {

@@ -16,7 +16,11 @@ const USAGE = `usage:
   kopitra groups follow <groupId> <followerAccountId> [--settings '{"sizing":{"mode":"multiplier","multiplier":2}}']
   kopitra groups unfollow <groupId> <followerAccountId>`;
 
-export async function groupsCommand(config: Config, args: string[], flags: { name?: string; master?: string; settings?: string }): Promise<number> {
+export async function groupsCommand(
+  config: Config,
+  args: string[],
+  flags: { name?: string; master?: string; settings?: string },
+): Promise<number> {
   const [action, groupId, accountId] = args;
   const database = await openDatabase(databaseTargetFor(config));
   try {
@@ -28,13 +32,20 @@ export async function groupsCommand(config: Config, args: string[], flags: { nam
         const groups = await db.selectFrom('copy_groups').selectAll().orderBy('created_at').execute();
         const subs = await db.selectFrom('subscriptions').selectAll().execute();
         for (const g of groups) {
-          console.log(`${g.group_id}\t${g.name}\tmaster ${g.master_account_id}\t${g.status}\tcreated ${iso(g.created_at)}`);
-          for (const s of subs.filter((x) => x.group_id === g.group_id)) console.log(`  follower ${s.follower_account_id}\t${s.settings}`);
+          console.log(
+            `${g.group_id}\t${g.name}\tmaster ${g.master_account_id}\t${g.status}\tcreated ${iso(g.created_at)}`,
+          );
+          for (const s of subs.filter((x) => x.group_id === g.group_id))
+            console.log(`  follower ${s.follower_account_id}\t${s.settings}`);
         }
         return 0;
       }
       case 'create': {
-        const group = await createGroup(db, parse(GroupRequest, { name: flags.name, masterAccountId: flags.master }, 'body'), now);
+        const group = await createGroup(
+          db,
+          parse(GroupRequest, { name: flags.name, masterAccountId: flags.master }, 'body'),
+          now,
+        );
         console.log(group.group_id);
         return 0;
       }
@@ -53,8 +64,14 @@ export async function groupsCommand(config: Config, args: string[], flags: { nam
       }
       case 'unfollow': {
         if (!groupId || !accountId) break;
-        const res = await db.deleteFrom('subscriptions').where('group_id', '=', groupId).where('follower_account_id', '=', accountId).executeTakeFirst();
-        console.log(Number(res.numDeletedRows) ? `${accountId} no longer follows ${groupId}` : 'no such subscription');
+        const res = await db
+          .deleteFrom('subscriptions')
+          .where('group_id', '=', groupId)
+          .where('follower_account_id', '=', accountId)
+          .executeTakeFirst();
+        console.log(
+          Number(res.numDeletedRows) ? `${accountId} no longer follows ${groupId}` : 'no such subscription',
+        );
         return 0;
       }
       default:

@@ -16,12 +16,30 @@ import type { DatabaseTarget } from '../store/database.js';
 import { DEMO_MASTER, startDemo, type Demo } from './demo.js';
 
 const start = (target: DatabaseTarget, dataDir: string) =>
-  startPlatform(loadConfig({ PORT: '0', KOPITRA_HOST: '127.0.0.1', KOPITRA_DATA_DIR: dataDir, KOPITRA_BUS_POLL_MS: '50' }), {
-    databaseTarget: target, consoleDir: null, logger: pino({ level: 'silent' }), print: () => undefined,
-  });
+  startPlatform(
+    loadConfig({
+      PORT: '0',
+      KOPITRA_HOST: '127.0.0.1',
+      KOPITRA_DATA_DIR: dataDir,
+      KOPITRA_BUS_POLL_MS: '50',
+    }),
+    {
+      databaseTarget: target,
+      consoleDir: null,
+      logger: pino({ level: 'silent' }),
+      print: () => undefined,
+    },
+  );
 
 const filledOpens = async (p: Platform) =>
-  (await p.database.db.selectFrom('copy_orders').select('follower_account_id').where('kind', '=', 'open').where('status', '=', 'filled').execute()).map((o) => o.follower_account_id);
+  (
+    await p.database.db
+      .selectFrom('copy_orders')
+      .select('follower_account_id')
+      .where('kind', '=', 'open')
+      .where('status', '=', 'filled')
+      .execute()
+  ).map((o) => o.follower_account_id);
 
 describe('the live demo', () => {
   const cleanup: Array<() => Promise<void>> = [];
@@ -35,7 +53,12 @@ describe('the live demo', () => {
     cleanup.push(() => dropTarget(target));
     let platform = await start(target, dataDir);
     const lines: string[] = [];
-    let demo: Demo = await startDemo(platform, { dataDir, intervalMs: 60, print: (l) => lines.push(l), adminEmail: 'ops@example.com' });
+    let demo: Demo = await startDemo(platform, {
+      dataDir,
+      intervalMs: 60,
+      print: (l) => lines.push(l),
+      adminEmail: 'ops@example.com',
+    });
     cleanup.push(async () => {
       await demo.stop();
       await platform.stop();
@@ -44,7 +67,11 @@ describe('the live demo', () => {
     expect(demo.terminals).toHaveLength(4);
     expect(lines.join('\n')).toMatch(/accounts created[\s\S]*ops@example\.com/);
     const subs = await platform.database.db.selectFrom('subscriptions').selectAll().execute();
-    expect(subs.map((s) => JSON.parse(s.settings).sizing.mode).sort()).toEqual(['equity_ratio', 'mirror', 'multiplier']);
+    expect(subs.map((s) => JSON.parse(s.settings).sizing.mode).sort()).toEqual([
+      'equity_ratio',
+      'mirror',
+      'multiplier',
+    ]);
     await eventually(async () => new Set(await filledOpens(platform)).size === 3, 15_000);
     const keys = await platform.database.db.selectFrom('account_keys').select(['status', 'origin']).execute();
     expect(keys).toHaveLength(4);
@@ -52,7 +79,10 @@ describe('the live demo', () => {
 
     await demo.stop();
     await platform.stop();
-    const saved = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-books.json'), 'utf8')) as Record<string, { nextDeal: number }>;
+    const saved = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-books.json'), 'utf8')) as Record<
+      string,
+      { nextDeal: number }
+    >;
     expect(Object.keys(saved).sort()).toEqual(['DEMO-EQ', 'DEMO-MASTER', 'DEMO-MIRROR', 'DEMO-X2']);
 
     platform = await start(target, dataDir);
@@ -65,8 +95,15 @@ describe('the live demo', () => {
     await eventually(async () => (await filledOpens(platform)).length > before + 3, 15_000);
     // The restarted master continued its deal numbering, so its deals were copied rather than
     // answered as repeats of the first run's.
-    const deals = await platform.database.db.selectFrom('signals').select('deal_ticket').where('master_account_id', '=', DEMO_MASTER).execute();
-    expect(deals.filter((d) => d.deal_ticket !== null && Number(d.deal_ticket) >= saved[DEMO_MASTER]!.nextDeal).length).toBeGreaterThan(0);
+    const deals = await platform.database.db
+      .selectFrom('signals')
+      .select('deal_ticket')
+      .where('master_account_id', '=', DEMO_MASTER)
+      .execute();
+    expect(
+      deals.filter((d) => d.deal_ticket !== null && Number(d.deal_ticket) >= saved[DEMO_MASTER]!.nextDeal)
+        .length,
+    ).toBeGreaterThan(0);
   });
 
   it('leaves a database that already has other accounts alone', async () => {
@@ -79,6 +116,8 @@ describe('the live demo', () => {
     const demo = await startDemo(platform, { print: (l) => lines.push(l) });
     expect(demo.terminals).toEqual([]);
     expect(lines.join('\n')).toMatch(/Demo skipped/);
-    expect(await platform.database.db.selectFrom('accounts').select('account_id').execute()).toEqual([{ account_id: 'REAL-1' }]);
+    expect(await platform.database.db.selectFrom('accounts').select('account_id').execute()).toEqual([
+      { account_id: 'REAL-1' },
+    ]);
   });
 });

@@ -8,7 +8,14 @@
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SimAccount, SimFollower, SimMaster, suffixSymbolMap, type SimAccountState, type SimTerminal } from '@kopitra/ea-sdk';
+import {
+  SimAccount,
+  SimFollower,
+  SimMaster,
+  suffixSymbolMap,
+  type SimAccountState,
+  type SimTerminal,
+} from '@kopitra/ea-sdk';
 import type { Platform } from '../runtime.js';
 import { insertAccount } from '../store/accounts.js';
 import { insertKey } from '../store/keys.js';
@@ -53,20 +60,50 @@ interface DemoAccount {
 export const DEMO_MASTER = 'DEMO-MASTER';
 
 const ACCOUNTS: readonly DemoAccount[] = [
-  { accountId: DEMO_MASTER, role: 'master', platform: 'MT5', broker: 'Demo Markets', suffix: '', balance: 100_000, label: 'master' },
-  { accountId: 'DEMO-MIRROR', role: 'follower', platform: 'MT5', broker: 'Demo Markets', suffix: '', balance: 20_000, settings: { sizing: { mode: 'mirror' } }, label: 'mirror' },
   {
-    accountId: 'DEMO-X2', role: 'follower', platform: 'MT5', broker: 'Other Broker (.m)', suffix: '.m', balance: 50_000,
-    settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') }, label: 'multiplier 2, symbols EURUSD → EURUSD.m',
+    accountId: DEMO_MASTER,
+    role: 'master',
+    platform: 'MT5',
+    broker: 'Demo Markets',
+    suffix: '',
+    balance: 100_000,
+    label: 'master',
   },
   {
-    accountId: 'DEMO-EQ', role: 'follower', platform: 'MT4', broker: 'ECN Broker (-ECN)', suffix: '-ECN', balance: 50_000,
-    settings: { sizing: { mode: 'equity_ratio', multiplier: 1 }, symbolMap: suffixSymbolMap('-ECN') }, label: 'equity ratio (half the master), MT4, symbols EURUSD → EURUSD-ECN',
+    accountId: 'DEMO-MIRROR',
+    role: 'follower',
+    platform: 'MT5',
+    broker: 'Demo Markets',
+    suffix: '',
+    balance: 20_000,
+    settings: { sizing: { mode: 'mirror' } },
+    label: 'mirror',
+  },
+  {
+    accountId: 'DEMO-X2',
+    role: 'follower',
+    platform: 'MT5',
+    broker: 'Other Broker (.m)',
+    suffix: '.m',
+    balance: 50_000,
+    settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') },
+    label: 'multiplier 2, symbols EURUSD → EURUSD.m',
+  },
+  {
+    accountId: 'DEMO-EQ',
+    role: 'follower',
+    platform: 'MT4',
+    broker: 'ECN Broker (-ECN)',
+    suffix: '-ECN',
+    balance: 50_000,
+    settings: { sizing: { mode: 'equity_ratio', multiplier: 1 }, symbolMap: suffixSymbolMap('-ECN') },
+    label: 'equity ratio (half the master), MT4, symbols EURUSD → EURUSD-ECN',
   },
 ];
 
 /** The demo terminals' keys, derived from the instance secret so a restart needs nothing stored in the clear. */
-const demoKey = (secret: string, accountId: string): string => createHmac('sha256', secret).update(`kopitra-demo-key\n${accountId}`).digest('base64url');
+const demoKey = (secret: string, accountId: string): string =>
+  createHmac('sha256', secret).update(`kopitra-demo-key\n${accountId}`).digest('base64url');
 
 /** Creates the demo accounts, keys, group and subscriptions in one transaction. */
 async function provision(platform: Platform): Promise<void> {
@@ -74,13 +111,48 @@ async function provision(platform: Platform): Promise<void> {
   const secret = platform.gateway.secret;
   await inTransaction(platform.database.db, async ({ trx }) => {
     for (const a of ACCOUNTS) {
-      await insertAccount(trx, { accountId: a.accountId, platform: a.platform, broker: a.broker, currency: 'USD', displayName: `Demo ${a.label}`, sessionPolicy: 'takeover', registeredBy: 'demo' }, now);
+      await insertAccount(
+        trx,
+        {
+          accountId: a.accountId,
+          platform: a.platform,
+          broker: a.broker,
+          currency: 'USD',
+          displayName: `Demo ${a.label}`,
+          sessionPolicy: 'takeover',
+          registeredBy: 'demo',
+        },
+        now,
+      );
       const key = demoKey(secret, a.accountId);
-      await insertKey(trx, { accountId: a.accountId, fingerprint: keyFingerprint(a.accountId, key), keyHash: keyHash(secret, a.accountId, key), status: 'approved', origin: 'operator', expiresAt: null, decidedBy: 'demo' }, now);
+      await insertKey(
+        trx,
+        {
+          accountId: a.accountId,
+          fingerprint: keyFingerprint(a.accountId, key),
+          keyHash: keyHash(secret, a.accountId, key),
+          status: 'approved',
+          origin: 'operator',
+          expiresAt: null,
+          decidedBy: 'demo',
+        },
+        now,
+      );
     }
     const group = await createGroup(trx, { name: 'Demo signals', masterAccountId: DEMO_MASTER }, now);
-    for (const a of ACCOUNTS) if (a.role === 'follower') await subscribe(trx, group.group_id, a.accountId, a.settings ?? {}, now);
-    await appendAudit(trx, { actor: 'demo', action: 'demo.provision', targetType: 'group', targetId: group.group_id, after: { accounts: ACCOUNTS.map((a) => a.accountId) } }, now);
+    for (const a of ACCOUNTS)
+      if (a.role === 'follower') await subscribe(trx, group.group_id, a.accountId, a.settings ?? {}, now);
+    await appendAudit(
+      trx,
+      {
+        actor: 'demo',
+        action: 'demo.provision',
+        targetType: 'group',
+        targetId: group.group_id,
+        after: { accounts: ACCOUNTS.map((a) => a.accountId) },
+      },
+      now,
+    );
   });
 }
 
@@ -105,13 +177,19 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
   if (!platform.url) throw new Error('the demo needs a listening platform (its terminals speak HTTP)');
   const db = platform.database.db;
   const anyAccount = await db.selectFrom('accounts').select('account_id').limit(1).executeTakeFirst();
-  const master = await db.selectFrom('accounts').select('account_id').where('account_id', '=', DEMO_MASTER).executeTakeFirst();
+  const master = await db
+    .selectFrom('accounts')
+    .select('account_id')
+    .where('account_id', '=', DEMO_MASTER)
+    .executeTakeFirst();
   let provisioned = false;
   if (!anyAccount) {
     await provision(platform);
     provisioned = true;
   } else if (!master) {
-    print('\n  Demo skipped: this database already has accounts and none of them is the demo.\n  Start with an empty --data-dir to see the demo.\n');
+    print(
+      '\n  Demo skipped: this database already has accounts and none of them is the demo.\n  Start with an empty --data-dir to see the demo.\n',
+    );
     return { provisioned: false, terminals: [], stop: async () => undefined };
   }
 
@@ -125,19 +203,37 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
     const state = books[a.accountId];
     followers.push(
       new SimFollower({
-        gateway, accountId: a.accountId, authKey: demoKey(platform.gateway.secret, a.accountId), platform: a.platform, broker: a.broker, suffix: a.suffix, log,
-        balance: a.balance, ...(state ? { account: SimAccount.fromJSON(state) } : {}),
-        rejectRate: opts.rejectRate ?? 0.02, latencyMs: [20, 120], slippagePoints: 4, snapshotIntervalMs: 10_000,
+        gateway,
+        accountId: a.accountId,
+        authKey: demoKey(platform.gateway.secret, a.accountId),
+        platform: a.platform,
+        broker: a.broker,
+        suffix: a.suffix,
+        log,
+        balance: a.balance,
+        ...(state ? { account: SimAccount.fromJSON(state) } : {}),
+        rejectRate: opts.rejectRate ?? 0.02,
+        latencyMs: [20, 120],
+        slippagePoints: 4,
+        snapshotIntervalMs: 10_000,
       }),
     );
   }
   const m = ACCOUNTS[0]!;
   const masterState = books[m.accountId];
   const sim = new SimMaster({
-    gateway, accountId: m.accountId, authKey: demoKey(platform.gateway.secret, m.accountId), platform: m.platform, broker: m.broker, log,
-    balance: m.balance, ...(masterState ? { account: SimAccount.fromJSON(masterState) } : {}),
+    gateway,
+    accountId: m.accountId,
+    authKey: demoKey(platform.gateway.secret, m.accountId),
+    platform: m.platform,
+    broker: m.broker,
+    log,
+    balance: m.balance,
+    ...(masterState ? { account: SimAccount.fromJSON(masterState) } : {}),
     // A restart continues the book with a fresh schedule rather than replaying the first one.
-    seed: masterState ? `${opts.seed ?? 42}/${masterState.nextDeal}` : (opts.seed ?? 42), intervalMs: opts.intervalMs ?? 2500, maxOpenPositions: 6,
+    seed: masterState ? `${opts.seed ?? 42}/${masterState.nextDeal}` : (opts.seed ?? 42),
+    intervalMs: opts.intervalMs ?? 2500,
+    maxOpenPositions: 6,
   });
   const running: Array<Promise<unknown>> = [];
   try {

@@ -13,7 +13,9 @@ describe('error catalogue', () => {
   });
 
   it('docs/openapi.json is in step with the management routes (run `npm run docs`)', async () => {
-    expect(fs.readFileSync(path.join(path.dirname(docs), 'openapi.json'), 'utf8')).toBe(await renderOpenApi());
+    expect(fs.readFileSync(path.join(path.dirname(docs), 'openapi.json'), 'utf8')).toBe(
+      await renderOpenApi(),
+    );
   });
 
   it('has a message, a how-to-fix line and an error status for every code', () => {

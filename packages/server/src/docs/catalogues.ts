@@ -20,7 +20,9 @@ export function renderCatalogues(): string {
     '',
     '| code | HTTP | meaning | how to fix |',
     '|---|---|---|---|',
-    ...Object.entries(errorCatalogue).map(([code, d]) => `| \`${code}\` | ${d.status} | ${cell(d.message)} | ${cell(d.howToFix)} |`),
+    ...Object.entries(errorCatalogue).map(
+      ([code, d]) => `| \`${code}\` | ${d.status} | ${cell(d.message)} | ${cell(d.howToFix)} |`,
+    ),
     '',
     '## Copy reason codes',
     '',
@@ -28,7 +30,9 @@ export function renderCatalogues(): string {
     '',
     '| code | category | meaning |',
     '|---|---|---|',
-    ...Object.entries(reasonCatalogue).map(([code, d]) => `| \`${code}\` | ${d.category} | ${cell(d.description)} |`),
+    ...Object.entries(reasonCatalogue).map(
+      ([code, d]) => `| \`${code}\` | ${d.category} | ${cell(d.description)} |`,
+    ),
     '',
   ];
   return lines.join('\n');

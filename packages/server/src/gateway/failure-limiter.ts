@@ -9,7 +9,10 @@ import type { Clock } from '../clock.js';
 export class FailureLimiter {
   private readonly failures = new Map<string, number[]>();
 
-  constructor(private readonly window: FailureWindow, private readonly clock: Clock) {}
+  constructor(
+    private readonly window: FailureWindow,
+    private readonly clock: Clock,
+  ) {}
 
   /** Throws `rate_limited` when the caller has failed too often recently. */
   check(accountId: string, clientIp: string): void {

@@ -4,18 +4,67 @@ import { readTopic } from '../bus/embedded/embedded-bus.js';
 import { getSession } from '../store/sessions.js';
 import { getSymbolCatalog, getTelemetry } from '../store/inbox.js';
 import { dialects } from '../testing/databases.js';
-import { BASE, eventually, idem, startTestPlatform, terminal, type TestPlatform } from '../testing/platform.js';
+import {
+  BASE,
+  eventually,
+  idem,
+  startTestPlatform,
+  terminal,
+  type TestPlatform,
+} from '../testing/platform.js';
 
-const heartbeat = { eventType: 'ea.heartbeat', occurredAt: '2026-01-05T09:00:00Z', payload: { balance: 10_000, equity: 10_250.5, margin: 120, freeMargin: 10_130.5, openPositions: 2, latencyMs: 12 } };
-const symbol = { symbol: 'EURUSD.m', digits: 5, point: 0.00001, tickSize: 0.00001, tickValue: 1, contractSize: 100_000, volumeMin: 0.01, volumeMax: 50, volumeStep: 0.01, tradeMode: 'full' };
+const heartbeat = {
+  eventType: 'ea.heartbeat',
+  occurredAt: '2026-01-05T09:00:00Z',
+  payload: {
+    balance: 10_000,
+    equity: 10_250.5,
+    margin: 120,
+    freeMargin: 10_130.5,
+    openPositions: 2,
+    latencyMs: 12,
+  },
+};
+const symbol = {
+  symbol: 'EURUSD.m',
+  digits: 5,
+  point: 0.00001,
+  tickSize: 0.00001,
+  tickValue: 1,
+  contractSize: 100_000,
+  volumeMin: 0.01,
+  volumeMax: 50,
+  volumeStep: 0.01,
+  tradeMode: 'full',
+};
 const allTelemetry = [
-  { eventType: 'ea.init', payload: { eaVersion: '1.0.0', terminalBuild: 4410, accountCurrency: 'USD', leverage: 500, marginMode: 'hedging', tradeAllowed: true } },
+  {
+    eventType: 'ea.init',
+    payload: {
+      eaVersion: '1.0.0',
+      terminalBuild: 4410,
+      accountCurrency: 'USD',
+      leverage: 500,
+      marginMode: 'hedging',
+      tradeAllowed: true,
+    },
+  },
   heartbeat,
   { eventType: 'ea.status_summary', payload: { state: 'running', openPositions: 2 } },
   { eventType: 'ea.symbol_catalog', payload: { symbols: [symbol] } },
   { eventType: 'ea.autotrade_status', payload: { enabled: true } },
-  { eventType: 'ea.execution_notice', payload: { ticket: 123, previousTicket: 120, message: 'partial close gave a new ticket' } },
-  { eventType: 'ea.sync_snapshot', payload: { positions: [{ ticket: 123, symbol: 'EURUSD.m', side: 'buy', volume: 0.5, openPrice: 1.1, comment: 'kopitra:77' }] } },
+  {
+    eventType: 'ea.execution_notice',
+    payload: { ticket: 123, previousTicket: 120, message: 'partial close gave a new ticket' },
+  },
+  {
+    eventType: 'ea.sync_snapshot',
+    payload: {
+      positions: [
+        { ticket: 123, symbol: 'EURUSD.m', side: 'buy', volume: 0.5, openPrice: 1.1, comment: 'kopitra:77' },
+      ],
+    },
+  },
   { eventType: 'ea.error', payload: { code: 4756, message: 'trade request failed' } },
 ];
 
@@ -32,8 +81,16 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     const ea = terminal(p.platform, accountId);
     await ea.create();
     const s = await getSession(p.platform.database.db, ea.sessionId!);
-    await p.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId, authKeyFingerprint: s!.key_fingerprint, approvedBy: 'ops', expiresAt: null });
-    await eventually(async () => (await getSession(p.platform.database.db, ea.sessionId!))?.status === 'authenticated');
+    await p.platform.bus.publish(topics.authApprovals, {
+      type: 'AuthApproval',
+      accountId,
+      authKeyFingerprint: s!.key_fingerprint,
+      approvedBy: 'ops',
+      expiresAt: null,
+    });
+    await eventually(
+      async () => (await getSession(p.platform.database.db, ea.sessionId!))?.status === 'authenticated',
+    );
     return ea;
   }
 
@@ -45,12 +102,25 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ accepted: 8, acked: 0, refused: [] });
     const db = p.platform.database.db;
-    const stored = await db.selectFrom('inbox_events').select('event_type').where('account_id', '=', '100').execute();
+    const stored = await db
+      .selectFrom('inbox_events')
+      .select('event_type')
+      .where('account_id', '=', '100')
+      .execute();
     expect(stored.map((r) => r.event_type).sort()).toEqual(allTelemetry.map((e) => e.eventType).sort());
-    expect(await getTelemetry(db, '100')).toMatchObject({ balance: 10_000, equity: 10_250.5, open_positions: 2, autotrade_enabled: 1 });
+    expect(await getTelemetry(db, '100')).toMatchObject({
+      balance: 10_000,
+      equity: 10_250.5,
+      open_positions: 2,
+      autotrade_enabled: 1,
+    });
     expect((await getSymbolCatalog(db, '100')).get('EURUSD.m')).toEqual(symbol);
-    const published = (await readTopic(db, topics.tradeAgentEvents, 0, 100)).map((m) => m.body as { type: string; eventType?: string });
-    expect(published.filter((m) => m.type === 'ea.inbox').map((m) => m.eventType)).toEqual(allTelemetry.map((e) => e.eventType));
+    const published = (await readTopic(db, topics.tradeAgentEvents, 0, 100)).map(
+      (m) => m.body as { type: string; eventType?: string },
+    );
+    expect(published.filter((m) => m.type === 'ea.inbox').map((m) => m.eventType)).toEqual(
+      allTelemetry.map((e) => e.eventType),
+    );
   });
 
   it('answers a repeated Idempotency-Key with the original response and stores nothing twice', async (t) => {
@@ -62,7 +132,11 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     const second = await ea.inbox([heartbeat], key);
     expect(second.statusCode).toBe(202);
     expect(second.json()).toEqual(first.json());
-    const rows = await p.platform.database.db.selectFrom('inbox_events').select('inbox_event_id').where('account_id', '=', '101').execute();
+    const rows = await p.platform.database.db
+      .selectFrom('inbox_events')
+      .select('inbox_event_id')
+      .where('account_id', '=', '101')
+      .execute();
     expect(rows).toHaveLength(1);
   });
 
@@ -76,9 +150,15 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error).toBe('session_pending');
     const db = p.platform.database.db;
-    const count = await db.selectFrom('inbox_events').select('inbox_event_id').where('account_id', '=', '102').execute();
+    const count = await db
+      .selectFrom('inbox_events')
+      .select('inbox_event_id')
+      .where('account_id', '=', '102')
+      .execute();
     expect(count).toHaveLength(3);
-    const attempts = (await readTopic(db, topics.tradeAgentEvents, 0, 100)).map((m) => m.body as { type: string; attempted?: string }).filter((m) => m.type === 'session.forbidden_attempt');
+    const attempts = (await readTopic(db, topics.tradeAgentEvents, 0, 100))
+      .map((m) => m.body as { type: string; attempted?: string })
+      .filter((m) => m.type === 'session.forbidden_attempt');
     expect(attempts).toEqual([expect.objectContaining({ accountId: '102', attempted: 'ea.sync_snapshot' })]);
   });
 
@@ -87,9 +167,18 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     if (!p) return t.skip();
     const ea = await approvedTerminal(p, '103');
     const app = p.platform.app;
-    const headers = { 'x-tradeagent-account': '103', authorization: `Bearer ${ea.token}`, 'content-type': 'application/json' };
+    const headers = {
+      'x-tradeagent-account': '103',
+      authorization: `Bearer ${ea.token}`,
+      'content-type': 'application/json',
+    };
     const send = (payload: string, extra: Record<string, string> = {}) =>
-      app.inject({ method: 'POST', url: `${BASE}/sessions/current/inbox`, headers: { ...headers, 'idempotency-key': idem(), ...extra }, payload });
+      app.inject({
+        method: 'POST',
+        url: `${BASE}/sessions/current/inbox`,
+        headers: { ...headers, 'idempotency-key': idem(), ...extra },
+        payload,
+      });
 
     const cases: Array<[string, number, string]> = [
       ['{"events": [', 400, 'malformed_json'],
@@ -97,9 +186,21 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
       ['{"events": "heartbeat"}', 400, 'invalid_request'],
       ['{"events": []}', 400, 'invalid_request'],
       ['{"events": [{"eventType": "ea.teleport", "payload": {}}]}', 400, 'invalid_request'],
-      ['{"events": [{"eventType": "ea.heartbeat", "payload": {"balance": "lots", "equity": 1, "margin": 0, "openPositions": 0}}]}', 400, 'invalid_request'],
-      ['{"events": [{"eventType": "ea.heartbeat", "occurredAt": "yesterday", "payload": {"balance": 1, "equity": 1, "margin": 0, "openPositions": 0}}]}', 400, 'invalid_request'],
-      [`{"events": [${JSON.stringify(heartbeat)}], "padding": "${'x'.repeat(1024 * 1024)}"}`, 413, 'payload_too_large'],
+      [
+        '{"events": [{"eventType": "ea.heartbeat", "payload": {"balance": "lots", "equity": 1, "margin": 0, "openPositions": 0}}]}',
+        400,
+        'invalid_request',
+      ],
+      [
+        '{"events": [{"eventType": "ea.heartbeat", "occurredAt": "yesterday", "payload": {"balance": 1, "equity": 1, "margin": 0, "openPositions": 0}}]}',
+        400,
+        'invalid_request',
+      ],
+      [
+        `{"events": [${JSON.stringify(heartbeat)}], "padding": "${'x'.repeat(1024 * 1024)}"}`,
+        413,
+        'payload_too_large',
+      ],
     ];
     for (const [payload, status, code] of cases) {
       const res = await send(payload);
@@ -109,17 +210,36 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     }
     const invalid = await send('{"events": [{"eventType": "ea.heartbeat", "payload": {"balance": "lots"}}]}');
     expect(invalid.json().issues[0].path).toMatch(/^body\.events\.0/);
-    const stored = await p.platform.database.db.selectFrom('inbox_events').select('inbox_event_id').where('account_id', '=', '103').execute();
+    const stored = await p.platform.database.db
+      .selectFrom('inbox_events')
+      .select('inbox_event_id')
+      .where('account_id', '=', '103')
+      .execute();
     expect(stored).toHaveLength(0);
 
     // The NUL that MQL's StringToCharArray appends is tolerated, whatever the content type.
-    const withNul = await send(`${JSON.stringify({ events: [heartbeat] })}\u0000`, { 'content-type': 'text/plain' });
+    const withNul = await send(`${JSON.stringify({ events: [heartbeat] })}\u0000`, {
+      'content-type': 'text/plain',
+    });
     expect(withNul.statusCode).toBe(202);
 
-    const badCreate = await app.inject({ method: 'POST', url: `${BASE}/sessions`, headers: { 'x-tradeagent-account': '104', 'idempotency-key': idem() }, payload: { authMethod: 'password', authKey: 'short', platform: 'MT6', role: 'boss' } });
+    const badCreate = await app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions`,
+      headers: { 'x-tradeagent-account': '104', 'idempotency-key': idem() },
+      payload: { authMethod: 'password', authKey: 'short', platform: 'MT6', role: 'boss' },
+    });
     expect(badCreate.statusCode).toBe(400);
-    expect(badCreate.json().issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['body.authMethod', 'body.authKey', 'body.platform', 'body.role']));
-    expect(await p.platform.database.db.selectFrom('accounts').select('account_id').where('account_id', '=', '104').execute()).toHaveLength(0);
+    expect(badCreate.json().issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(['body.authMethod', 'body.authKey', 'body.platform', 'body.role']),
+    );
+    expect(
+      await p.platform.database.db
+        .selectFrom('accounts')
+        .select('account_id')
+        .where('account_id', '=', '104')
+        .execute(),
+    ).toHaveLength(0);
 
     const badQuery = await ea.poll('?limit=0&wait=99');
     expect(badQuery.statusCode).toBe(400);

@@ -1,5 +1,13 @@
 /** Receiving EA inbox batches: acknowledgements and telemetry, stored and published before the 202. */
-import { AppError, pendingAllowedTelemetry, topics, type EaInboxForwarded, type InboxRequest, type InboxResponse, type SessionForbiddenAttempt } from '@kopitra/contracts';
+import {
+  AppError,
+  pendingAllowedTelemetry,
+  topics,
+  type EaInboxForwarded,
+  type InboxRequest,
+  type InboxResponse,
+  type SessionForbiddenAttempt,
+} from '@kopitra/contracts';
 import { iso } from '../clock.js';
 import { ackOutbox } from '../store/outbox.js';
 import { storeTelemetry } from '../store/inbox.js';
@@ -11,14 +19,24 @@ import type { SessionContext } from './sessions.js';
 
 const INBOX_ROUTE = 'POST /sessions/current/inbox';
 
-export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string, request: InboxRequest): Promise<Reply<InboxResponse>> {
+export async function receiveInbox(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  idempotencyKey: string,
+  request: InboxRequest,
+): Promise<Reply<InboxResponse>> {
   const { session } = ctx;
   const accountId = session.account_id;
   if (session.status === 'pending') {
-    const forbidden = request.events.find((e) => e.eventType !== 'OutboxAck' && !pendingAllowedTelemetry.includes(e.eventType));
+    const forbidden = request.events.find(
+      (e) => e.eventType !== 'OutboxAck' && !pendingAllowedTelemetry.includes(e.eventType),
+    );
     if (forbidden) {
       await logForbiddenAttempt(deps, ctx, forbidden.eventType, 'session pending approval');
-      throw new AppError('session_pending', `A pending session may only send ${pendingAllowedTelemetry.join(', ')}; ${forbidden.eventType} was refused.`);
+      throw new AppError(
+        'session_pending',
+        `A pending session may only send ${pendingAllowedTelemetry.join(', ')}; ${forbidden.eventType} was refused.`,
+      );
     }
   }
   if (ctx.ended && request.events.some((e) => e.eventType !== 'OutboxAck')) {
@@ -33,14 +51,30 @@ export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idemp
     const refused: InboxResponse['refused'] = [];
     for (const [index, event] of request.events.entries()) {
       if (event.eventType === 'OutboxAck') {
-        const result = await ackOutbox(tx.trx, { accountId, sessionId: session.session_id, eventId: event.eventId, sequence: event.sequence, onlyTargeted: ctx.ended }, now);
+        const result = await ackOutbox(
+          tx.trx,
+          {
+            accountId,
+            sessionId: session.session_id,
+            eventId: event.eventId,
+            sequence: event.sequence,
+            onlyTargeted: ctx.ended,
+          },
+          now,
+        );
         if (result === 'acked' || result === 'already_acked') acked++;
         else refused.push({ index, eventType: event.eventType, reason: result });
         continue;
       }
       const stored = await storeTelemetry(tx.trx, { accountId, sessionId: session.session_id, event }, now);
       if (event.eventType === 'ea.heartbeat') {
-        await evaluateRisk(deps, tx.trx, accountId, { balance: event.payload.balance, equity: event.payload.equity }, now);
+        await evaluateRisk(
+          deps,
+          tx.trx,
+          accountId,
+          { balance: event.payload.balance, equity: event.payload.equity },
+          now,
+        );
       }
       if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
         // MT4 gives the rest of a partially closed position a new ticket; links follow it.
@@ -62,7 +96,10 @@ export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idemp
         receivedAt: iso(now),
         payload: event.payload,
       };
-      await deps.bus.publish(topics.tradeAgentEvents, forwarded, { db: tx.trx, messageId: stored.inboxEventId });
+      await deps.bus.publish(topics.tradeAgentEvents, forwarded, {
+        db: tx.trx,
+        messageId: stored.inboxEventId,
+      });
       accepted++;
     }
     const reply: Reply<InboxResponse> = { statusCode: 202, body: { accepted, acked, refused } };
@@ -72,7 +109,12 @@ export async function receiveInbox(deps: GatewayDeps, ctx: SessionContext, idemp
 }
 
 /** Operators see what a pending terminal tried to do: logged and published for the audit trail. */
-export async function logForbiddenAttempt(deps: GatewayDeps, ctx: SessionContext, attempted: string, reason: string): Promise<void> {
+export async function logForbiddenAttempt(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  attempted: string,
+  reason: string,
+): Promise<void> {
   const message: SessionForbiddenAttempt = {
     type: 'session.forbidden_attempt',
     accountId: ctx.session.account_id,
@@ -81,6 +123,9 @@ export async function logForbiddenAttempt(deps: GatewayDeps, ctx: SessionContext
     reason,
     occurredAt: iso(deps.clock.now()),
   };
-  deps.logger.warn({ accountId: message.accountId, sessionId: message.sessionId, attempted, reason }, 'forbidden attempt by session');
+  deps.logger.warn(
+    { accountId: message.accountId, sessionId: message.sessionId, attempted, reason },
+    'forbidden attempt by session',
+  );
   await deps.bus.publish(topics.tradeAgentEvents, message);
 }

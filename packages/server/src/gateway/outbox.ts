@@ -7,7 +7,12 @@ import type { GatewayDeps } from './deps.js';
 import { expireOpens, staleOpens } from './copy/expiry.js';
 import type { SessionContext } from './sessions.js';
 
-async function readOnce(deps: GatewayDeps, ctx: SessionContext, cursor: number, limit: number): Promise<OutboxEvent[]> {
+async function readOnce(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  cursor: number,
+  limit: number,
+): Promise<OutboxEvent[]> {
   // A pending session's outbox stays empty until it is approved.
   if (ctx.session.status === 'pending') return [];
   const now = deps.clock.now();
@@ -21,7 +26,11 @@ async function readOnce(deps: GatewayDeps, ctx: SessionContext, cursor: number, 
     limit,
   });
   if (rows.some((r) => r.delivered_at === null)) {
-    await markDelivered(deps.db, rows.filter((r) => r.delivered_at === null).map((r) => r.event_id), now);
+    await markDelivered(
+      deps.db,
+      rows.filter((r) => r.delivered_at === null).map((r) => r.event_id),
+      now,
+    );
   }
   return rows.map(toOutboxEvent);
 }
@@ -41,7 +50,10 @@ export async function pollOutbox(
   let current = ctx;
   for (;;) {
     const remaining = deadline - Date.now();
-    const wake = remaining > 0 ? waitFor(deps.notifier, accountChannel(current.session.account_id), remaining, signal) : undefined;
+    const wake =
+      remaining > 0
+        ? waitFor(deps.notifier, accountChannel(current.session.account_id), remaining, signal)
+        : undefined;
     const events = await readOnce(deps, current, q.cursor, q.limit);
     if (events.length > 0 || !wake || signal?.aborted) {
       wake?.cancel();
@@ -54,13 +66,20 @@ export async function pollOutbox(
   }
 }
 
-function respond(deps: GatewayDeps, ctx: SessionContext, cursor: number, events: OutboxEvent[]): OutboxResponse {
+function respond(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  cursor: number,
+  events: OutboxEvent[],
+): OutboxResponse {
   const last = events.at(-1);
   return {
     status: ctx.session.status === 'pending' ? 'pending' : 'authenticated',
     events,
     nextCursor: last ? last.sequence : cursor,
-    ...(events.length === 0 ? { retryAfter: ctx.session.status === 'pending' ? deps.heartbeatIntervalSec : 1 } : {}),
+    ...(events.length === 0
+      ? { retryAfter: ctx.session.status === 'pending' ? deps.heartbeatIntervalSec : 1 }
+      : {}),
   };
 }
 

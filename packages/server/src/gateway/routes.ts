@@ -26,7 +26,8 @@ export interface HealthCheck {
   check(): Promise<void>;
 }
 
-const endedCode = (ctx: SessionContext) => (ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated');
+const endedCode = (ctx: SessionContext) =>
+  ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated';
 
 /** The caller's address; undefined for in-process WebSocket injection, which has no socket. */
 export function clientIpOf(request: FastifyRequest): string {
@@ -37,7 +38,11 @@ export function clientIpOf(request: FastifyRequest): string {
   }
 }
 
-export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, allowEnded: boolean): Promise<SessionContext> {
+export function authenticateRequest(
+  deps: GatewayDeps,
+  request: FastifyRequest,
+  allowEnded: boolean,
+): Promise<SessionContext> {
   return authenticate(deps, {
     accountId: accountOf(request),
     authorization: request.headers.authorization,
@@ -46,14 +51,28 @@ export function authenticateRequest(deps: GatewayDeps, request: FastifyRequest, 
   });
 }
 
-export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; checks: HealthCheck[]; version: string; startedAt: number; operators: { db: GatewayDeps['db']; clock: GatewayDeps['clock']; tokenKey: Uint8Array } }): Promise<void> {
+export async function gatewayRoutes(
+  app: FastifyInstance,
+  opts: {
+    deps: GatewayDeps;
+    checks: HealthCheck[];
+    version: string;
+    startedAt: number;
+    operators: { db: GatewayDeps['db']; clock: GatewayDeps['clock']; tokenKey: Uint8Array };
+  },
+): Promise<void> {
   const { deps } = opts;
 
   app.post('/sessions', async (request, reply) => {
     const accountId = accountOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
     const body = parse(CreateSessionRequest, request.body, 'body');
-    const result = await createSession(deps, { accountId, idempotencyKey, request: body, clientIp: clientIpOf(request) });
+    const result = await createSession(deps, {
+      accountId,
+      idempotencyKey,
+      request: body,
+      clientIp: clientIpOf(request),
+    });
     return reply.status(result.statusCode).send(result.body);
   });
 
@@ -123,7 +142,12 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
     const operator = await operatorOf(deps, opts.operators, request.headers.authorization);
     const idempotencyKey = idempotencyKeyOf(request);
     const body = parse(ManualOrderRequest, request.body, 'body');
-    const result = await queueManualOrder(deps, { sessionId: request.params.sessionId, operator, idempotencyKey, request: body });
+    const result = await queueManualOrder(deps, {
+      sessionId: request.params.sessionId,
+      operator,
+      idempotencyKey,
+      request: body,
+    });
     return reply.status(result.statusCode).send(result.body);
   });
 
@@ -133,7 +157,12 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
       opts.checks.map(async (c) => {
         const started = performance.now();
         try {
-          await Promise.race([c.check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
+          await Promise.race([
+            c.check(),
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref(),
+            ),
+          ]);
           checks[c.name] = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
         } catch (err) {
           checks[c.name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
@@ -141,8 +170,15 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { deps: GatewayD
       }),
     );
     const ok = Object.values(checks).every((c) => c.ok);
-    const body: HealthResponse = { status: ok ? 'ok' : 'unavailable', version: opts.version, uptimeSec: Math.round((Date.now() - opts.startedAt) / 1000), checks };
-    return reply.status(ok ? 200 : 503).send(ok ? body : { error: 'not_ready', message: 'A dependency is not ready.', ...body });
+    const body: HealthResponse = {
+      status: ok ? 'ok' : 'unavailable',
+      version: opts.version,
+      uptimeSec: Math.round((Date.now() - opts.startedAt) / 1000),
+      checks,
+    };
+    return reply
+      .status(ok ? 200 : 503)
+      .send(ok ? body : { error: 'not_ready', message: 'A dependency is not ready.', ...body });
   });
 
   await registerStream(app, deps);

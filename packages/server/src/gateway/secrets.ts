@@ -11,7 +11,8 @@ const hmac = (secret: string, data: string) => createHmac('sha256', secret).upda
 export const keyFingerprint = (accountId: string, key: string): string =>
   createHash('sha256').update(`kopitra-key-fingerprint\n${accountId}\n${key}`).digest('hex').slice(0, 24);
 
-export const keyHash = (secret: string, accountId: string, key: string): string => hmac(secret, `key\n${accountId}\n${key}`).toString('hex');
+export const keyHash = (secret: string, accountId: string, key: string): string =>
+  hmac(secret, `key\n${accountId}\n${key}`).toString('hex');
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);

@@ -14,16 +14,40 @@ export async function publishStateChange(
   const now = deps.clock.now();
   const message: SessionStateChanged = { type: 'session.state_changed', ...c, occurredAt: iso(now) };
   await deps.bus.publish(topics.tradeAgentEvents, message, { db: tx.trx });
-  deps.logger.info({ accountId: c.accountId, sessionId: c.sessionId, from: c.from, to: c.to, reason: c.reason, actor: c.actor }, 'session state changed');
+  deps.logger.info(
+    {
+      accountId: c.accountId,
+      sessionId: c.sessionId,
+      from: c.from,
+      to: c.to,
+      reason: c.reason,
+      actor: c.actor,
+    },
+    'session state changed',
+  );
 }
 
 /** Queues `session.shutdown` for a session that just ended, so its EA learns why on its next poll. */
-export async function queueShutdown(deps: GatewayDeps, tx: Tx, accountId: string, sessionId: string, payload: SessionShutdownPayload): Promise<void> {
-  await enqueueOutbox(tx.trx, { accountId, type: 'session.shutdown', payload: { ...payload }, targetSessionId: sessionId }, deps.clock.now());
+export async function queueShutdown(
+  deps: GatewayDeps,
+  tx: Tx,
+  accountId: string,
+  sessionId: string,
+  payload: SessionShutdownPayload,
+): Promise<void> {
+  await enqueueOutbox(
+    tx.trx,
+    { accountId, type: 'session.shutdown', payload: { ...payload }, targetSessionId: sessionId },
+    deps.clock.now(),
+  );
   await deps.notifier.notify(tx.trx, accountChannel(accountId));
 }
 
-export async function queueInitAck(deps: GatewayDeps, tx: Tx, s: { accountId: string; sessionId: string; role: string }): Promise<void> {
+export async function queueInitAck(
+  deps: GatewayDeps,
+  tx: Tx,
+  s: { accountId: string; sessionId: string; role: string },
+): Promise<void> {
   await enqueueOutbox(
     tx.trx,
     {

@@ -2,12 +2,28 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { topics } from '@kopitra/contracts';
 import { getSession } from '../store/sessions.js';
 import { dialects } from '../testing/databases.js';
-import { BASE, eventually, idem, sessionBody, startTestPlatform, terminal, type TestPlatform } from '../testing/platform.js';
+import {
+  BASE,
+  eventually,
+  idem,
+  sessionBody,
+  startTestPlatform,
+  terminal,
+  type TestPlatform,
+} from '../testing/platform.js';
 
 async function approve(tp: TestPlatform, accountId: string, sessionId: string) {
   const session = await getSession(tp.platform.database.db, sessionId);
-  await tp.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId, authKeyFingerprint: session!.key_fingerprint, approvedBy: 'test-operator', expiresAt: null });
-  await eventually(async () => (await getSession(tp.platform.database.db, sessionId))?.status === 'authenticated');
+  await tp.platform.bus.publish(topics.authApprovals, {
+    type: 'AuthApproval',
+    accountId,
+    authKeyFingerprint: session!.key_fingerprint,
+    approvedBy: 'test-operator',
+    expiresAt: null,
+  });
+  await eventually(
+    async () => (await getSession(tp.platform.database.db, sessionId))?.status === 'authenticated',
+  );
 }
 
 describe.each(dialects)('EA sessions on %s', (dialect) => {
@@ -40,7 +56,11 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     const body = poll.json();
     expect(body.status).toBe('authenticated');
     expect(body.events).toHaveLength(1);
-    expect(body.events[0]).toMatchObject({ sequence: 1, type: 'session.init_ack', payload: { sessionId: ea.sessionId, role: 'follower' } });
+    expect(body.events[0]).toMatchObject({
+      sequence: 1,
+      type: 'session.init_ack',
+      payload: { sessionId: ea.sessionId, role: 'follower' },
+    });
     expect(body.nextCursor).toBe(1);
 
     // Unacknowledged events are replayed on every poll.
@@ -55,10 +75,20 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     const p = ctx();
     if (!p) return t.skip();
     const app = p.platform.app;
-    const noAccount = await app.inject({ method: 'POST', url: `${BASE}/sessions`, headers: { 'idempotency-key': idem() }, payload: sessionBody('k'.repeat(20)) });
+    const noAccount = await app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions`,
+      headers: { 'idempotency-key': idem() },
+      payload: sessionBody('k'.repeat(20)),
+    });
     expect(noAccount.statusCode).toBe(400);
     expect(noAccount.json().error).toBe('missing_account_header');
-    const noKey = await app.inject({ method: 'POST', url: `${BASE}/sessions`, headers: { 'x-tradeagent-account': '1' }, payload: sessionBody('k'.repeat(20)) });
+    const noKey = await app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions`,
+      headers: { 'x-tradeagent-account': '1' },
+      payload: sessionBody('k'.repeat(20)),
+    });
     expect(noKey.statusCode).toBe(400);
     expect(noKey.json().error).toBe('missing_idempotency_key');
 
@@ -71,7 +101,11 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     expect(mismatch.json().error).toBe('token_account_mismatch');
     b.token = `${a.sessionId}.forged`;
     expect((await terminal(p.platform, '6001').poll()).statusCode).toBe(401);
-    const forged = await app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox`, headers: { 'x-tradeagent-account': '6001', authorization: `Bearer ${a.sessionId}.AAAA` } });
+    const forged = await app.inject({
+      method: 'GET',
+      url: `${BASE}/sessions/current/outbox`,
+      headers: { 'x-tradeagent-account': '6001', authorization: `Bearer ${a.sessionId}.AAAA` },
+    });
     expect(forged.json().error).toBe('unauthorized');
   });
 
@@ -102,7 +136,16 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     await ea.create();
     p.clock.advance(29_000);
     // A request renews the lease.
-    expect((await ea.inbox([{ eventType: 'ea.heartbeat', payload: { balance: 1000, equity: 1000, margin: 0, openPositions: 0 } }])).statusCode).toBe(202);
+    expect(
+      (
+        await ea.inbox([
+          {
+            eventType: 'ea.heartbeat',
+            payload: { balance: 1000, equity: 1000, margin: 0, openPositions: 0 },
+          },
+        ])
+      ).statusCode,
+    ).toBe(202);
     p.clock.advance(29_000);
     expect((await ea.poll()).statusCode).toBe(200);
     p.clock.advance(30_001);
@@ -130,7 +173,11 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     const old = terminal(p.platform, '9001');
     await old.create();
     await approve(p, '9001', old.sessionId!);
-    await p.platform.database.db.updateTable('accounts').set({ session_policy: 'takeover' }).where('account_id', '=', '9001').execute();
+    await p.platform.database.db
+      .updateTable('accounts')
+      .set({ session_policy: 'takeover' })
+      .where('account_id', '=', '9001')
+      .execute();
     const init = (await old.poll()).json().events[0];
     await old.inbox([{ eventType: 'OutboxAck', eventId: init.eventId }]);
 
@@ -143,14 +190,28 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     const shutdown = await old.poll();
     expect(shutdown.statusCode).toBe(200);
     expect(shutdown.json().events).toHaveLength(1);
-    expect(shutdown.json().events[0]).toMatchObject({ type: 'session.shutdown', sequence: 2, payload: { reason: 'takeover' } });
-    expect((await old.inbox([{ eventType: 'OutboxAck', eventId: shutdown.json().events[0].eventId }])).statusCode).toBe(202);
+    expect(shutdown.json().events[0]).toMatchObject({
+      type: 'session.shutdown',
+      sequence: 2,
+      payload: { reason: 'takeover' },
+    });
+    expect(
+      (await old.inbox([{ eventType: 'OutboxAck', eventId: shutdown.json().events[0].eventId }])).statusCode,
+    ).toBe(202);
     expect((await old.poll()).json().error).toBe('session_terminated');
-    expect((await old.inbox([{ eventType: 'ea.heartbeat', payload: { balance: 1, equity: 1, margin: 0, openPositions: 0 } }])).json().error).toBe('session_terminated');
+    expect(
+      (
+        await old.inbox([
+          { eventType: 'ea.heartbeat', payload: { balance: 1, equity: 1, margin: 0, openPositions: 0 } },
+        ])
+      ).json().error,
+    ).toBe('session_terminated');
 
     // The newcomer sees its own init_ack, not the old session's shutdown.
     const fresh = (await newcomer.poll()).json().events;
-    expect(fresh.map((e: { type: string; sequence: number }) => [e.type, e.sequence])).toEqual([['session.init_ack', 3]]);
+    expect(fresh.map((e: { type: string; sequence: number }) => [e.type, e.sequence])).toEqual([
+      ['session.init_ack', 3],
+    ]);
     // A different key cannot take over.
     expect((await terminal(p.platform, '9001', 'some-other-key-0123456789').create()).statusCode).toBe(409);
   });
@@ -161,10 +222,21 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     const ea = terminal(p.platform, '9101');
     await ea.create();
     const session = await getSession(p.platform.database.db, ea.sessionId!);
-    await p.platform.bus.publish(topics.authApprovals, { type: 'AuthReject', accountId: '9101', authKeyFingerprint: session!.key_fingerprint, reason: 'unknown terminal', rejectedBy: 'ops' });
-    await eventually(async () => (await getSession(p.platform.database.db, ea.sessionId!))?.status === 'rejected');
+    await p.platform.bus.publish(topics.authApprovals, {
+      type: 'AuthReject',
+      accountId: '9101',
+      authKeyFingerprint: session!.key_fingerprint,
+      reason: 'unknown terminal',
+      rejectedBy: 'ops',
+    });
+    await eventually(
+      async () => (await getSession(p.platform.database.db, ea.sessionId!))?.status === 'rejected',
+    );
     const shutdown = await ea.poll();
-    expect(shutdown.json().events[0]).toMatchObject({ type: 'session.shutdown', payload: { reason: 'rejected', message: 'unknown terminal' } });
+    expect(shutdown.json().events[0]).toMatchObject({
+      type: 'session.shutdown',
+      payload: { reason: 'rejected', message: 'unknown terminal' },
+    });
 
     for (let i = 0; i < 10; i++) {
       const refused = await terminal(p.platform, '9101').create();
@@ -178,7 +250,23 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     p.clock.advance(61_000);
     expect((await terminal(p.platform, '9101').create()).statusCode).toBe(403);
 
-    await p.platform.database.db.insertInto('accounts').values({ account_id: '9102', display_name: null, platform: 'MT4', broker: null, server: null, currency: null, status: 'disabled', session_policy: 'reject', registered_by: 'operator', last_sequence: 0, created_at: 0, updated_at: 0 }).execute();
+    await p.platform.database.db
+      .insertInto('accounts')
+      .values({
+        account_id: '9102',
+        display_name: null,
+        platform: 'MT4',
+        broker: null,
+        server: null,
+        currency: null,
+        status: 'disabled',
+        session_policy: 'reject',
+        registered_by: 'operator',
+        last_sequence: 0,
+        created_at: 0,
+        updated_at: 0,
+      })
+      .execute();
     const disabled = await terminal(p.platform, '9102').create();
     expect(disabled.statusCode).toBe(403);
     expect(disabled.json().error).toBe('account_disabled');
@@ -217,7 +305,15 @@ describe.each(dialects)('EA sessions on %s', (dialect) => {
     if (!p) return t.skip();
     const ea = terminal(p.platform, '9311');
     await ea.create();
-    const res = await p.platform.app.inject({ method: 'POST', url: `${BASE}/sessions/current/release`, headers: { 'x-tradeagent-account': '9311', authorization: `Bearer ${ea.token}`, 'idempotency-key': idem() } });
+    const res = await p.platform.app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions/current/release`,
+      headers: {
+        'x-tradeagent-account': '9311',
+        authorization: `Bearer ${ea.token}`,
+        'idempotency-key': idem(),
+      },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'terminated', released: true });
   });

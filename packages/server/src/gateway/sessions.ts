@@ -34,7 +34,14 @@ import { inTransaction, type Tx } from '../store/transaction.js';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import type { GatewayDeps } from './deps.js';
 import { remember, replayFor, type Reply } from './idempotent.js';
-import { keyFingerprint, keyHash, safeEqual, sessionToken, tokenHash, verifySessionToken } from './secrets.js';
+import {
+  keyFingerprint,
+  keyHash,
+  safeEqual,
+  sessionToken,
+  tokenHash,
+  verifySessionToken,
+} from './secrets.js';
 import { publishStateChange, queueInitAck, queueShutdown } from './session-events.js';
 
 const CREATE_ROUTE = 'POST /sessions';
@@ -53,13 +60,23 @@ export async function createSession(
       if (replay) return { replayed: true, reply: replay as Reply<Omit<CreateSessionResponse, 'token'>> };
       return { replayed: false, reply: await createInTransaction(deps, tx, r, fingerprint, presentedHash) };
     });
-    if (reply.replayed) deps.logger.info({ accountId: r.accountId, sessionId: reply.reply.body.sessionId }, 'session create replayed');
+    if (reply.replayed)
+      deps.logger.info(
+        { accountId: r.accountId, sessionId: reply.reply.body.sessionId },
+        'session create replayed',
+      );
     // The token is derived, never stored: a replay re-issues the same one.
-    return { statusCode: reply.reply.statusCode, body: { ...reply.reply.body, token: sessionToken(deps.secret, reply.reply.body.sessionId) } };
+    return {
+      statusCode: reply.reply.statusCode,
+      body: { ...reply.reply.body, token: sessionToken(deps.secret, reply.reply.body.sessionId) },
+    };
   } catch (err) {
     if (err instanceof AppError && (err.code === 'key_rejected' || err.code === 'account_disabled')) {
       deps.failures.record(r.accountId, r.clientIp);
-      deps.logger.warn({ accountId: r.accountId, fingerprint, clientIp: r.clientIp, code: err.code }, 'session refused');
+      deps.logger.warn(
+        { accountId: r.accountId, fingerprint, clientIp: r.clientIp, code: err.code },
+        'session refused',
+      );
     }
     throw err;
   }
@@ -83,33 +100,98 @@ async function createInTransaction(
   const live = account ? ((await findLiveSession(trx, r.accountId)) ?? null) : null;
   const decision = decideCreateSession({
     now,
-    account: account ? { status: account.status as 'active' | 'disabled', sessionPolicy: account.session_policy as 'reject' | 'takeover' } : null,
-    key: key ? { status: key.status as 'pending' | 'approved' | 'rejected', expiresAt: key.expires_at } : null,
+    account: account
+      ? {
+          status: account.status as 'active' | 'disabled',
+          sessionPolicy: account.session_policy as 'reject' | 'takeover',
+        }
+      : null,
+    key: key
+      ? { status: key.status as 'pending' | 'approved' | 'rejected', expiresAt: key.expires_at }
+      : null,
     keyFingerprint: fingerprint,
     live: live
-      ? { sessionId: live.session_id, state: live.status as SessionState, keyFingerprint: live.key_fingerprint, leaseExpiresAt: live.lease_expires_at, createdAt: live.created_at }
+      ? {
+          sessionId: live.session_id,
+          state: live.status as SessionState,
+          keyFingerprint: live.key_fingerprint,
+          leaseExpiresAt: live.lease_expires_at,
+          createdAt: live.created_at,
+        }
       : null,
   });
   if (decision.kind === 'refuse') {
-    throw new AppError(decision.code, decision.reason === 'key expired' ? 'The account key has expired.' : undefined);
+    throw new AppError(
+      decision.code,
+      decision.reason === 'key expired' ? 'The account key has expired.' : undefined,
+    );
   }
   if (decision.kind === 'conflict') {
-    throw new AppError('session_conflict', undefined, { retryAfterSec: decision.retryAfterSec, activeSince: iso(decision.activeSince) });
+    throw new AppError('session_conflict', undefined, {
+      retryAfterSec: decision.retryAfterSec,
+      activeSince: iso(decision.activeSince),
+    });
   }
   if (decision.registerAccount) {
-    await insertAccount(trx, { accountId: r.accountId, platform: r.request.platform, broker: r.request.broker ?? null, server: r.request.server ?? null, registeredBy: 'terminal' }, now);
+    await insertAccount(
+      trx,
+      {
+        accountId: r.accountId,
+        platform: r.request.platform,
+        broker: r.request.broker ?? null,
+        server: r.request.server ?? null,
+        registeredBy: 'terminal',
+      },
+      now,
+    );
   }
   if (decision.registerKey) {
-    await insertKey(trx, { accountId: r.accountId, fingerprint, keyHash: presentedHash, status: 'pending', origin: 'ea', expiresAt: null }, now);
+    await insertKey(
+      trx,
+      {
+        accountId: r.accountId,
+        fingerprint,
+        keyHash: presentedHash,
+        status: 'pending',
+        origin: 'ea',
+        expiresAt: null,
+      },
+      now,
+    );
   }
   if (decision.expire && live) {
-    await transitionSession(trx, live.session_id, ['pending', 'authenticated'], 'expired', 'lease lapsed', now);
-    await publishStateChange(deps, tx, { accountId: r.accountId, sessionId: live.session_id, from: live.status, to: 'expired', reason: 'lease lapsed', actor: 'gateway' });
+    await transitionSession(
+      trx,
+      live.session_id,
+      ['pending', 'authenticated'],
+      'expired',
+      'lease lapsed',
+      now,
+    );
+    await publishStateChange(deps, tx, {
+      accountId: r.accountId,
+      sessionId: live.session_id,
+      from: live.status,
+      to: 'expired',
+      reason: 'lease lapsed',
+      actor: 'gateway',
+    });
   }
   if (decision.retire && live) {
     await transitionSession(trx, live.session_id, ['pending', 'authenticated'], 'retired', 'taken over', now);
-    await queueShutdown(deps, tx, r.accountId, live.session_id, { reason: 'takeover', message: 'Another terminal took over this account.', reconnectAfterSec: null });
-    await publishStateChange(deps, tx, { accountId: r.accountId, sessionId: live.session_id, from: live.status, to: 'retired', reason: 'taken over', actor: 'gateway' });
+    await queueShutdown(deps, tx, r.accountId, live.session_id, {
+      reason: 'takeover',
+      message: 'Another terminal took over this account.',
+      reconnectAfterSec: null,
+    });
+    await publishStateChange(deps, tx, {
+      accountId: r.accountId,
+      sessionId: live.session_id,
+      from: live.status,
+      to: 'retired',
+      reason: 'taken over',
+      actor: 'gateway',
+    });
   }
 
   const sessionId = newId('ses');
@@ -135,8 +217,16 @@ async function createInTransaction(
     ended_at: null,
   };
   await insertSession(trx, row);
-  await publishStateChange(deps, tx, { accountId: r.accountId, sessionId, from: null, to: decision.state, reason: row.status_reason ?? '', actor: 'terminal' });
-  if (decision.state === 'authenticated') await queueInitAck(deps, tx, { accountId: r.accountId, sessionId, role: r.request.role });
+  await publishStateChange(deps, tx, {
+    accountId: r.accountId,
+    sessionId,
+    from: null,
+    to: decision.state,
+    reason: row.status_reason ?? '',
+    actor: 'terminal',
+  });
+  if (decision.state === 'authenticated')
+    await queueInitAck(deps, tx, { accountId: r.accountId, sessionId, role: r.request.role });
 
   const reply: Reply<Omit<CreateSessionResponse, 'token'>> = {
     statusCode: 201,
@@ -180,7 +270,11 @@ export async function authenticate(
   }
   const now = deps.clock.now();
   const access = decideAccess(
-    { state: session.status as SessionState, leaseExpiresAt: session.lease_expires_at, leaseRenewedAt: session.lease_renewed_at },
+    {
+      state: session.status as SessionState,
+      leaseExpiresAt: session.lease_expires_at,
+      leaseRenewedAt: session.lease_renewed_at,
+    },
     now,
     deps.heartbeatIntervalSec,
   );
@@ -198,33 +292,71 @@ export async function authenticate(
       throw new AppError('session_expired');
     case 'deny':
       if (r.allowEnded) return { session, ended: true };
-      throw new AppError(access.code, undefined, { sessionStatus: session.status, reason: session.status_reason });
+      throw new AppError(access.code, undefined, {
+        sessionStatus: session.status,
+        reason: session.status_reason,
+      });
   }
 }
 
 async function expireSession(deps: GatewayDeps, session: SessionRow): Promise<boolean> {
   return inTransaction(deps.db, async (tx) => {
-    const updated = await transitionSession(tx.trx, session.session_id, ['pending', 'authenticated'], 'expired', 'lease lapsed', deps.clock.now());
+    const updated = await transitionSession(
+      tx.trx,
+      session.session_id,
+      ['pending', 'authenticated'],
+      'expired',
+      'lease lapsed',
+      deps.clock.now(),
+    );
     if (!updated) return false;
-    await publishStateChange(deps, tx, { accountId: session.account_id, sessionId: session.session_id, from: session.status, to: 'expired', reason: 'lease lapsed', actor: 'gateway' });
+    await publishStateChange(deps, tx, {
+      accountId: session.account_id,
+      sessionId: session.session_id,
+      from: session.status,
+      to: 'expired',
+      reason: 'lease lapsed',
+      actor: 'gateway',
+    });
     return true;
   });
 }
 
 /** Releases the lease. Idempotent: releasing an ended session answers the same. */
-export async function releaseSession(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string): Promise<Reply> {
+export async function releaseSession(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  idempotencyKey: string,
+): Promise<Reply> {
   const accountId = ctx.session.account_id;
   return inTransaction(deps.db, async (tx) => {
     const replay = await replayFor(tx.trx, accountId, idempotencyKey, RELEASE_ROUTE);
     if (replay) return replay;
     const now = deps.clock.now();
-    const updated = await transitionSession(tx.trx, ctx.session.session_id, ['pending', 'authenticated'], 'terminated', 'released by terminal', now);
+    const updated = await transitionSession(
+      tx.trx,
+      ctx.session.session_id,
+      ['pending', 'authenticated'],
+      'terminated',
+      'released by terminal',
+      now,
+    );
     if (updated) {
-      await publishStateChange(deps, tx, { accountId, sessionId: ctx.session.session_id, from: ctx.session.status, to: 'terminated', reason: 'released by terminal', actor: 'terminal' });
+      await publishStateChange(deps, tx, {
+        accountId,
+        sessionId: ctx.session.session_id,
+        from: ctx.session.status,
+        to: 'terminated',
+        reason: 'released by terminal',
+        actor: 'terminal',
+      });
       await deps.notifier.notify(tx.trx, `account:${accountId}`);
     }
     const current = updated ?? (await getSession(tx.trx, ctx.session.session_id)) ?? ctx.session;
-    const reply: Reply = { statusCode: 200, body: { sessionId: current.session_id, status: current.status, released: true } };
+    const reply: Reply = {
+      statusCode: 200,
+      body: { sessionId: current.session_id, status: current.status, released: true },
+    };
     await remember(tx.trx, accountId, idempotencyKey, RELEASE_ROUTE, reply, now);
     return reply;
   });
@@ -234,10 +366,17 @@ export async function releaseSession(deps: GatewayDeps, ctx: SessionContext, ide
  * Applies an operator's `AuthApproval` / `AuthReject` from `ea-auth-approvals`, inside the
  * bus delivery's transaction. Idempotent: a redelivered decision finds nothing left to change.
  */
-export async function applyAuthDecision(deps: GatewayDeps, message: BusMessage, ctx: HandlerContext): Promise<void> {
+export async function applyAuthDecision(
+  deps: GatewayDeps,
+  message: BusMessage,
+  ctx: HandlerContext,
+): Promise<void> {
   const parsed = AuthDecision.safeParse(message.body);
   if (!parsed.success) {
-    deps.logger.error({ messageId: message.messageId, issues: parsed.error.issues }, 'ignoring malformed auth decision');
+    deps.logger.error(
+      { messageId: message.messageId, issues: parsed.error.issues },
+      'ignoring malformed auth decision',
+    );
     return;
   }
   const d = parsed.data;
@@ -246,27 +385,84 @@ export async function applyAuthDecision(deps: GatewayDeps, message: BusMessage, 
   const account = await getAccount(tx.trx, d.accountId);
   const key = account ? await findKey(tx.trx, d.accountId, d.authKeyFingerprint) : undefined;
   if (!key) {
-    deps.logger.warn({ accountId: d.accountId, fingerprint: d.authKeyFingerprint, messageId: message.messageId }, 'auth decision for an unknown key ignored');
+    deps.logger.warn(
+      { accountId: d.accountId, fingerprint: d.authKeyFingerprint, messageId: message.messageId },
+      'auth decision for an unknown key ignored',
+    );
     return;
   }
   const sessions = await liveSessionsForKey(tx.trx, d.accountId, d.authKeyFingerprint);
-  const views = sessions.map((s) => ({ sessionId: s.session_id, state: s.status as SessionState, keyFingerprint: s.key_fingerprint }));
+  const views = sessions.map((s) => ({
+    sessionId: s.session_id,
+    state: s.status as SessionState,
+    keyFingerprint: s.key_fingerprint,
+  }));
   if (d.type === 'AuthApproval') {
-    await decideKey(tx.trx, d.accountId, d.authKeyFingerprint, { status: 'approved', by: d.approvedBy, reason: null, expiresAt: d.expiresAt ? Date.parse(d.expiresAt) : null }, now);
-    for (const sessionId of sessionsAffectedByKeyDecision('approve', views, d.authKeyFingerprint).sessionIds) {
-      const s = await transitionSession(tx.trx, sessionId, ['pending'], 'authenticated', `approved by ${d.approvedBy}`, now);
+    await decideKey(
+      tx.trx,
+      d.accountId,
+      d.authKeyFingerprint,
+      {
+        status: 'approved',
+        by: d.approvedBy,
+        reason: null,
+        expiresAt: d.expiresAt ? Date.parse(d.expiresAt) : null,
+      },
+      now,
+    );
+    for (const sessionId of sessionsAffectedByKeyDecision('approve', views, d.authKeyFingerprint)
+      .sessionIds) {
+      const s = await transitionSession(
+        tx.trx,
+        sessionId,
+        ['pending'],
+        'authenticated',
+        `approved by ${d.approvedBy}`,
+        now,
+      );
       if (!s) continue;
-      await publishStateChange(deps, tx, { accountId: d.accountId, sessionId, from: 'pending', to: 'authenticated', reason: 'key approved', actor: d.approvedBy });
+      await publishStateChange(deps, tx, {
+        accountId: d.accountId,
+        sessionId,
+        from: 'pending',
+        to: 'authenticated',
+        reason: 'key approved',
+        actor: d.approvedBy,
+      });
       await queueInitAck(deps, tx, { accountId: d.accountId, sessionId, role: s.role });
     }
   } else {
-    await decideKey(tx.trx, d.accountId, d.authKeyFingerprint, { status: 'rejected', by: d.rejectedBy, reason: d.reason }, now);
+    await decideKey(
+      tx.trx,
+      d.accountId,
+      d.authKeyFingerprint,
+      { status: 'rejected', by: d.rejectedBy, reason: d.reason },
+      now,
+    );
     for (const sessionId of sessionsAffectedByKeyDecision('reject', views, d.authKeyFingerprint).sessionIds) {
       const before = sessions.find((s) => s.session_id === sessionId);
-      const s = await transitionSession(tx.trx, sessionId, ['pending', 'authenticated'], 'rejected', d.reason, now);
+      const s = await transitionSession(
+        tx.trx,
+        sessionId,
+        ['pending', 'authenticated'],
+        'rejected',
+        d.reason,
+        now,
+      );
       if (!s) continue;
-      await queueShutdown(deps, tx, d.accountId, sessionId, { reason: 'rejected', message: d.reason, reconnectAfterSec: null });
-      await publishStateChange(deps, tx, { accountId: d.accountId, sessionId, from: before?.status ?? null, to: 'rejected', reason: d.reason, actor: d.rejectedBy });
+      await queueShutdown(deps, tx, d.accountId, sessionId, {
+        reason: 'rejected',
+        message: d.reason,
+        reconnectAfterSec: null,
+      });
+      await publishStateChange(deps, tx, {
+        accountId: d.accountId,
+        sessionId,
+        from: before?.status ?? null,
+        to: 'rejected',
+        reason: d.reason,
+        actor: d.rejectedBy,
+      });
     }
   }
 }

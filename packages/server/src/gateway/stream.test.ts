@@ -35,14 +35,23 @@ describe.each(dialects)('outbox WebSocket stream on %s', (dialect) => {
     expect(messages[0]).toMatchObject({ type: 'hello', status: 'pending' });
 
     const s = await getSession(p.platform.database.db, ea.sessionId!);
-    await p.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId: '300', authKeyFingerprint: s!.key_fingerprint, approvedBy: 'ops', expiresAt: null });
+    await p.platform.bus.publish(topics.authApprovals, {
+      type: 'AuthApproval',
+      accountId: '300',
+      authKeyFingerprint: s!.key_fingerprint,
+      approvedBy: 'ops',
+      expiresAt: null,
+    });
     const pushed = await eventually(async () => messages.find((m) => m['type'] === 'event'));
     const event = pushed['event'] as { eventId: string; type: string; sequence: number };
     expect(event).toMatchObject({ type: 'session.init_ack', sequence: 1 });
 
     ws.send(JSON.stringify({ type: 'ack', eventId: event.eventId, sequence: 1 }));
     await eventually(async () => messages.find((m) => m['type'] === 'ack_result'));
-    expect(messages.find((m) => m['type'] === 'ack_result')).toMatchObject({ eventId: event.eventId, result: 'acked' });
+    expect(messages.find((m) => m['type'] === 'ack_result')).toMatchObject({
+      eventId: event.eventId,
+      result: 'acked',
+    });
     expect((await ea.poll()).json().events).toEqual([]);
 
     ws.send('not json');
@@ -53,7 +62,18 @@ describe.each(dialects)('outbox WebSocket stream on %s', (dialect) => {
   it('refuses an unauthenticated upgrade with a coded error', async (t) => {
     const p = tp;
     if (!p) return t.skip();
-    const res = await p.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/stream`, headers: { 'x-tradeagent-account': '301', authorization: 'Bearer nope.nope', connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const res = await p.platform.app.inject({
+      method: 'GET',
+      url: `${BASE}/sessions/current/stream`,
+      headers: {
+        'x-tradeagent-account': '301',
+        authorization: 'Bearer nope.nope',
+        connection: 'upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toBe('unauthorized');
   });

@@ -19,8 +19,16 @@ import { authenticateRequest } from './routes.js';
 import type { SessionContext } from './sessions.js';
 
 const SocketAck = z.union([
-  z.object({ type: z.literal('ack'), eventId: z.string().min(1).max(64), sequence: z.number().int().positive().optional() }),
-  z.object({ eventType: z.literal('OutboxAck'), eventId: z.string().min(1).max(64), sequence: z.number().int().positive().optional() }),
+  z.object({
+    type: z.literal('ack'),
+    eventId: z.string().min(1).max(64),
+    sequence: z.number().int().positive().optional(),
+  }),
+  z.object({
+    eventType: z.literal('OutboxAck'),
+    eventId: z.string().min(1).max(64),
+    sequence: z.number().int().positive().optional(),
+  }),
 ]);
 
 declare module 'fastify' {
@@ -104,13 +112,27 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
           }
           const ack = SocketAck.safeParse(parsedJson);
           if (!ack.success) {
-            send({ type: 'error', error: 'invalid_request', message: 'Expected { "type": "ack", "eventId", "sequence"? }.' });
+            send({
+              type: 'error',
+              error: 'invalid_request',
+              message: 'Expected { "type": "ack", "eventId", "sequence"? }.',
+            });
             return;
           }
           try {
             ctx = await authenticateRequest(deps, request, true);
             const result = await inTransaction(deps.db, ({ trx }) =>
-              ackOutbox(trx, { accountId: ctx.session.account_id, sessionId: ctx.session.session_id, eventId: ack.data.eventId, sequence: ack.data.sequence, onlyTargeted: ctx.ended }, deps.clock.now()),
+              ackOutbox(
+                trx,
+                {
+                  accountId: ctx.session.account_id,
+                  sessionId: ctx.session.session_id,
+                  eventId: ack.data.eventId,
+                  sequence: ack.data.sequence,
+                  onlyTargeted: ctx.ended,
+                },
+                deps.clock.now(),
+              ),
             );
             send({ type: 'ack_result', eventId: ack.data.eventId, result });
           } catch (err) {
@@ -119,7 +141,12 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
           }
         })();
       });
-      send({ type: 'hello', sessionId: ctx.session.session_id, status: ctx.session.status, cursor: lastSent });
+      send({
+        type: 'hello',
+        sessionId: ctx.session.session_id,
+        status: ctx.session.status,
+        cursor: lastSent,
+      });
       void pump();
     },
   );

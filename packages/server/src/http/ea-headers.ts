@@ -10,7 +10,11 @@ export function accountOf(request: FastifyRequest): string {
   const raw = header(request, ACCOUNT_HEADER)?.trim();
   if (!raw) throw new AppError('missing_account_header');
   const parsed = AccountId.safeParse(raw);
-  if (!parsed.success) throw new AppError('missing_account_header', 'X-TradeAgent-Account must be 1-64 letters, digits, dots, underscores, colons or dashes.');
+  if (!parsed.success)
+    throw new AppError(
+      'missing_account_header',
+      'X-TradeAgent-Account must be 1-64 letters, digits, dots, underscores, colons or dashes.',
+    );
   return parsed.data;
 }
 

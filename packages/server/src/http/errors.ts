@@ -37,7 +37,14 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send(new AppError('internal_error').toBody(request.id));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(new AppError('route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`).toBody(request.id));
+    void reply
+      .status(404)
+      .send(
+        new AppError(
+          'route_not_found',
+          `No route for ${request.method} ${request.url.split('?')[0]}.`,
+        ).toBody(request.id),
+      );
   });
 }
 

@@ -2,10 +2,21 @@ import { AppError } from '@kopitra/contracts';
 import type { z } from 'zod';
 
 /** Parses with a contract schema; a mismatch becomes one coded `invalid_request` listing every issue. */
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
-  if (where === 'body' && value === undefined) throw new AppError('invalid_request', 'The request body is empty; a JSON document is required.');
+export function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: 'body' | 'query' | 'params',
+): z.infer<S> {
+  if (where === 'body' && value === undefined)
+    throw new AppError('invalid_request', 'The request body is empty; a JSON document is required.');
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.slice(0, 20).map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message, code: i.code }));
-  throw new AppError('invalid_request', `Invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  const issues = result.error.issues
+    .slice(0, 20)
+    .map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message, code: i.code }));
+  throw new AppError(
+    'invalid_request',
+    `Invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 }

@@ -4,17 +4,35 @@
  */
 import type { ManagementDeps } from './deps.js';
 
-const percentile = (sorted: number[], p: number): number | null => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null);
+const percentile = (sorted: number[], p: number): number | null =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null;
 const stats = (values: number[]) => {
   const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return { count: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99) };
 };
 
-export async function replicationAnalytics(deps: ManagementDeps, scope: { followerAccountId?: string; groupId?: string }, windowMs = 86_400_000) {
+export async function replicationAnalytics(
+  deps: ManagementDeps,
+  scope: { followerAccountId?: string; groupId?: string },
+  windowMs = 86_400_000,
+) {
   const now = deps.clock.now();
   let q = deps.db
     .selectFrom('copy_orders')
-    .select(['status', 'kind', 'written_at', 'signal_received_at', 'delivered_at', 'acknowledged_at', 'executed_at', 'reported_at', 'master_deal_at', 'slippage_points', 'slippage_amount', 'profit'])
+    .select([
+      'status',
+      'kind',
+      'written_at',
+      'signal_received_at',
+      'delivered_at',
+      'acknowledged_at',
+      'executed_at',
+      'reported_at',
+      'master_deal_at',
+      'slippage_points',
+      'slippage_amount',
+      'profit',
+    ])
     .where('written_at', '>=', now - windowMs);
   if (scope.followerAccountId) q = q.where('follower_account_id', '=', scope.followerAccountId);
   if (scope.groupId) q = q.where('group_id', '=', scope.groupId);
@@ -31,7 +49,8 @@ export async function replicationAnalytics(deps: ManagementDeps, scope: { follow
     const h = hours.get(hour) ?? { hour, copied: 0, failed: 0, latencies: [] };
     if (r.status === 'filled') h.copied++;
     if (['rejected', 'failed', 'expired'].includes(r.status)) h.failed++;
-    if (r.signal_received_at !== null && r.reported_at !== null) h.latencies.push(r.reported_at - r.signal_received_at);
+    if (r.signal_received_at !== null && r.reported_at !== null)
+      h.latencies.push(r.reported_at - r.signal_received_at);
     hours.set(hour, h);
   }
   return {
@@ -48,9 +67,18 @@ export async function replicationAnalytics(deps: ManagementDeps, scope: { follow
       signalToExecuted: seg('signal_received_at', 'reported_at'),
       masterDealToExecuted: seg('master_deal_at', 'executed_at'),
     },
-    slippagePoints: stats(filled.filter((r) => r.slippage_points !== null).map((r) => Number(r.slippage_points))),
+    slippagePoints: stats(
+      filled.filter((r) => r.slippage_points !== null).map((r) => Number(r.slippage_points)),
+    ),
     slippageAmount: filled.reduce((sum, r) => sum + (r.slippage_amount ?? 0), 0),
     profit: filled.reduce((sum, r) => sum + (r.profit ?? 0), 0),
-    hourly: [...hours.values()].sort((a, b) => a.hour - b.hour).map((h) => ({ hour: new Date(h.hour).toISOString(), copied: h.copied, failed: h.failed, latencyMs: stats(h.latencies) })),
+    hourly: [...hours.values()]
+      .sort((a, b) => a.hour - b.hour)
+      .map((h) => ({
+        hour: new Date(h.hour).toISOString(),
+        copied: h.copied,
+        failed: h.failed,
+        latencyMs: stats(h.latencies),
+      })),
   };
 }

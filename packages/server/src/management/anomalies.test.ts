@@ -23,16 +23,34 @@ describe.each(dialects)('anomaly alerts on %s', (dialect) => {
     for (const f of [rejecting, silent]) await f.catalog([spec('EURUSD')]);
     await rejecting.heartbeat(1000);
     const g = await insertGroup(db, { name: 'g', masterAccountId: 'AM' }, p.clock.now());
-    for (const f of [rejecting, silent]) await putSubscription(db, { groupId: g.group_id, followerAccountId: f.accountId, settings: {} }, p.clock.now());
+    for (const f of [rejecting, silent])
+      await putSubscription(
+        db,
+        { groupId: g.group_id, followerAccountId: f.accountId, settings: {} },
+        p.clock.now(),
+      );
     for (let i = 1; i <= 4; i++) {
-      await master.signal({ type: 'position.opened', masterPositionId: String(i), symbol: 'EURUSD', side: 'buy', volume: 0.1, price: 1.1 });
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: String(i),
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.1,
+        price: 1.1,
+      });
       await rejecting.drain();
     }
     const alerts = await eventually(async () => {
       const rows = await db.selectFrom('alerts').select(['code', 'account_id']).execute();
-      return rows.some((r) => r.code === 'repeated_rejects') && rows.some((r) => r.code === 'follower_silent') ? rows : undefined;
+      return rows.some((r) => r.code === 'repeated_rejects') && rows.some((r) => r.code === 'follower_silent')
+        ? rows
+        : undefined;
     });
-    expect(alerts.filter((a) => a.code === 'repeated_rejects')).toEqual([{ code: 'repeated_rejects', account_id: 'A-rej' }]);
-    expect(alerts.filter((a) => a.code === 'follower_silent')).toEqual([{ code: 'follower_silent', account_id: 'A-silent' }]);
+    expect(alerts.filter((a) => a.code === 'repeated_rejects')).toEqual([
+      { code: 'repeated_rejects', account_id: 'A-rej' },
+    ]);
+    expect(alerts.filter((a) => a.code === 'follower_silent')).toEqual([
+      { code: 'follower_silent', account_id: 'A-silent' },
+    ]);
   });
 });

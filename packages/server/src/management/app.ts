@@ -23,19 +23,49 @@ export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[]
   ];
   routes.push(
     route({
-      method: 'GET', url: '/api/health', role: 'public', tag: 'meta', summary: 'Readiness with each dependency',
+      method: 'GET',
+      url: '/api/health',
+      role: 'public',
+      tag: 'meta',
+      summary: 'Readiness with each dependency',
       handler: async ({ reply }) => {
-        const results = await Promise.all(checks.map(async (c) => [c.name, await c.check().then(() => ({ ok: true }), (e: unknown) => ({ ok: false, error: String(e) }))] as const));
+        const results = await Promise.all(
+          checks.map(
+            async (c) =>
+              [
+                c.name,
+                await c.check().then(
+                  () => ({ ok: true }),
+                  (e: unknown) => ({ ok: false, error: String(e) }),
+                ),
+              ] as const,
+          ),
+        );
         const ok = results.every(([, r]) => r.ok);
         void reply.status(ok ? 200 : 503);
-        return { status: ok ? 'ok' : 'unavailable', version: VERSION, checks: Object.fromEntries(results), ...(ok ? {} : { error: 'not_ready', message: 'A dependency is not ready.' }) };
+        return {
+          status: ok ? 'ok' : 'unavailable',
+          version: VERSION,
+          checks: Object.fromEntries(results),
+          ...(ok ? {} : { error: 'not_ready', message: 'A dependency is not ready.' }),
+        };
       },
     }),
-    route({ method: 'GET', url: '/api/openapi.json', role: 'public', tag: 'meta', summary: 'This OpenAPI document', handler: async () => openApiDocument(routes) }),
+    route({
+      method: 'GET',
+      url: '/api/openapi.json',
+      role: 'public',
+      tag: 'meta',
+      summary: 'This OpenAPI document',
+      handler: async () => openApiDocument(routes),
+    }),
   );
   return routes;
 }
 
-export async function managementRoutes(app: FastifyInstance, opts: { deps: ManagementDeps; checks: HealthCheck[] }): Promise<void> {
+export async function managementRoutes(
+  app: FastifyInstance,
+  opts: { deps: ManagementDeps; checks: HealthCheck[] },
+): Promise<void> {
   registerRoutes(app, opts.deps, managementRouteSpecs(opts.deps, opts.checks));
 }

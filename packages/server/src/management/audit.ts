@@ -17,8 +17,15 @@ export async function appendAudit(db: Db, e: AuditEntry, at: number): Promise<bo
   const res = await db
     .insertInto('audit_log')
     .values({
-      audit_id: newId('aud'), at, actor: e.actor, action: e.action, target_type: e.targetType, target_id: e.targetId,
-      before: e.before === undefined ? null : JSON.stringify(e.before), after: e.after === undefined ? null : JSON.stringify(e.after), message_id: e.messageId ?? null,
+      audit_id: newId('aud'),
+      at,
+      actor: e.actor,
+      action: e.action,
+      target_type: e.targetType,
+      target_id: e.targetId,
+      before: e.before === undefined ? null : JSON.stringify(e.before),
+      after: e.after === undefined ? null : JSON.stringify(e.after),
+      message_id: e.messageId ?? null,
     })
     .onConflict((oc) => oc.column('message_id').doNothing())
     .executeTakeFirst();

@@ -16,9 +16,11 @@ const ARGON2ID = 2;
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export const hashPassword = (password: string): Promise<string> => hash(password, { algorithm: ARGON2ID });
-export const verifyPassword = (stored: string, password: string): Promise<boolean> => verify(stored, password).catch(() => false);
+export const verifyPassword = (stored: string, password: string): Promise<boolean> =>
+  verify(stored, password).catch(() => false);
 
-export const tokenKeyFrom = (instanceSecret: string): Uint8Array => createHmac('sha256', instanceSecret).update('operator-tokens').digest();
+export const tokenKeyFrom = (instanceSecret: string): Uint8Array =>
+  createHmac('sha256', instanceSecret).update('operator-tokens').digest();
 
 export interface Operator {
   userId: string;
@@ -30,11 +32,18 @@ export interface Operator {
 // A fixed hash to verify against when the email is unknown, so timing does not reveal which emails exist.
 let decoyHash: Promise<string> | undefined;
 
-export async function login(deps: ManagementDeps, email: string, password: string, clientIp: string): Promise<{ token: string; expiresAt: number; user: UserRow }> {
+export async function login(
+  deps: ManagementDeps,
+  email: string,
+  password: string,
+  clientIp: string,
+): Promise<{ token: string; expiresAt: number; user: UserRow }> {
   deps.loginFailures.check(email, clientIp);
   const user = await deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   decoyHash ??= hashPassword('decoy-password-for-timing');
-  const ok = user ? await verifyPassword(user.password_hash, password) : (await verifyPassword(await decoyHash, password), false);
+  const ok = user
+    ? await verifyPassword(user.password_hash, password)
+    : (await verifyPassword(await decoyHash, password), false);
   if (!user || !ok || user.status !== 'active') {
     deps.loginFailures.record(email, clientIp);
     deps.logger.warn({ email, clientIp }, 'operator login failed');
@@ -43,8 +52,21 @@ export async function login(deps: ManagementDeps, email: string, password: strin
   const now = deps.clock.now();
   const tokenId = newId('tok');
   const expiresAt = now + deps.tokenTtlSec * 1000;
-  await deps.db.insertInto('operator_tokens').values({ token_id: tokenId, user_id: user.user_id, issued_at: now, expires_at: expiresAt, revoked_at: null }).execute();
-  await deps.db.updateTable('users').set({ last_login_at: now }).where('user_id', '=', user.user_id).execute();
+  await deps.db
+    .insertInto('operator_tokens')
+    .values({
+      token_id: tokenId,
+      user_id: user.user_id,
+      issued_at: now,
+      expires_at: expiresAt,
+      revoked_at: null,
+    })
+    .execute();
+  await deps.db
+    .updateTable('users')
+    .set({ last_login_at: now })
+    .where('user_id', '=', user.user_id)
+    .execute();
   const token = await new SignJWT({ role: user.role, email: user.email })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(user.user_id)
@@ -57,12 +79,19 @@ export async function login(deps: ManagementDeps, email: string, password: strin
 }
 
 /** Verifies a bearer token against its signature, expiry, revocation and the user's current role and status. */
-export async function authenticateOperator(deps: ManagementDeps, authorization: string | undefined): Promise<Operator> {
+export async function authenticateOperator(
+  deps: ManagementDeps,
+  authorization: string | undefined,
+): Promise<Operator> {
   const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   if (!token) throw new AppError('unauthorized', 'Sign in and send Authorization: Bearer <token>.');
   let claims: { sub?: string; jti?: string };
   try {
-    ({ payload: claims } = await jwtVerify(token, deps.tokenKey, { issuer: 'kopitra', algorithms: ['HS256'], currentDate: new Date(deps.clock.now()) }));
+    ({ payload: claims } = await jwtVerify(token, deps.tokenKey, {
+      issuer: 'kopitra',
+      algorithms: ['HS256'],
+      currentDate: new Date(deps.clock.now()),
+    }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired');
     throw new AppError('unauthorized', 'The token is not an operator token of this instance.');
@@ -81,22 +110,47 @@ export async function authenticateOperator(deps: ManagementDeps, authorization: 
 }
 
 export function requireRole(operator: Operator, role: Role): void {
-  if (rank[operator.role] < rank[role]) throw new AppError('role_forbidden', `This needs the ${role} role; you are ${operator.role}.`);
+  if (rank[operator.role] < rank[role])
+    throw new AppError('role_forbidden', `This needs the ${role} role; you are ${operator.role}.`);
 }
 
 export async function revoke(deps: ManagementDeps, tokenId: string): Promise<void> {
-  await deps.db.updateTable('operator_tokens').set({ revoked_at: deps.clock.now() }).where('token_id', '=', tokenId).where('revoked_at', 'is', null).execute();
+  await deps.db
+    .updateTable('operator_tokens')
+    .set({ revoked_at: deps.clock.now() })
+    .where('token_id', '=', tokenId)
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 export const userView = (u: UserRow) => ({
-  userId: u.user_id, email: u.email, displayName: u.display_name, role: u.role, status: u.status,
-  createdAt: new Date(u.created_at).toISOString(), lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
+  userId: u.user_id,
+  email: u.email,
+  displayName: u.display_name,
+  role: u.role,
+  status: u.status,
+  createdAt: new Date(u.created_at).toISOString(),
+  lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
 });
 
-export async function insertUser(db: Db, u: { email: string; displayName?: string | undefined; role: Role; password: string }, now: number): Promise<UserRow> {
+export async function insertUser(
+  db: Db,
+  u: { email: string; displayName?: string | undefined; role: Role; password: string },
+  now: number,
+): Promise<UserRow> {
   return db
     .insertInto('users')
-    .values({ user_id: newId('usr'), email: u.email, display_name: u.displayName ?? u.email.split('@')[0]!, role: u.role, status: 'active', password_hash: await hashPassword(u.password), created_at: now, updated_at: now, last_login_at: null })
+    .values({
+      user_id: newId('usr'),
+      email: u.email,
+      display_name: u.displayName ?? u.email.split('@')[0]!,
+      role: u.role,
+      status: 'active',
+      password_hash: await hashPassword(u.password),
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }

@@ -17,10 +17,33 @@ export function tradeAgentEventHandler(deps: ManagementDeps) {
     const at = Date.parse(e.occurredAt);
     switch (e.type) {
       case 'session.state_changed':
-        await appendAudit(ctx.db, { actor: e.actor, action: `session.${e.to}`, targetType: 'session', targetId: e.sessionId, before: { status: e.from }, after: { status: e.to, reason: e.reason, accountId: e.accountId }, messageId: message.messageId }, at);
+        await appendAudit(
+          ctx.db,
+          {
+            actor: e.actor,
+            action: `session.${e.to}`,
+            targetType: 'session',
+            targetId: e.sessionId,
+            before: { status: e.from },
+            after: { status: e.to, reason: e.reason, accountId: e.accountId },
+            messageId: message.messageId,
+          },
+          at,
+        );
         return;
       case 'session.forbidden_attempt':
-        await appendAudit(ctx.db, { actor: `terminal:${e.accountId}`, action: 'session.forbidden_attempt', targetType: 'session', targetId: e.sessionId, after: { attempted: e.attempted, reason: e.reason }, messageId: message.messageId }, at);
+        await appendAudit(
+          ctx.db,
+          {
+            actor: `terminal:${e.accountId}`,
+            action: 'session.forbidden_attempt',
+            targetType: 'session',
+            targetId: e.sessionId,
+            after: { attempted: e.attempted, reason: e.reason },
+            messageId: message.messageId,
+          },
+          at,
+        );
         return;
       case 'copy_order.updated':
         await onOrderUpdated(deps, ctx.db, e);
@@ -29,7 +52,18 @@ export function tradeAgentEventHandler(deps: ManagementDeps) {
         await onSignalAccepted(deps, ctx.db, e);
         return;
       case 'alert.raised':
-        await appendAudit(ctx.db, { actor: 'gateway', action: 'alert.raised', targetType: 'alert', targetId: e.alertId, after: { code: e.code, accountId: e.accountId, message: e.message }, messageId: message.messageId }, at);
+        await appendAudit(
+          ctx.db,
+          {
+            actor: 'gateway',
+            action: 'alert.raised',
+            targetType: 'alert',
+            targetId: e.alertId,
+            after: { code: e.code, accountId: e.accountId, message: e.message },
+            messageId: message.messageId,
+          },
+          at,
+        );
         return;
       default:
         return;

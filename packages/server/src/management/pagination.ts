@@ -7,7 +7,8 @@ export interface Cursor {
   id: string;
 }
 
-export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
+export const encodeCursor = (c: Cursor): string =>
+  Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
 
 export function decodeCursor(raw: string | undefined): Cursor | null {
   if (!raw) return null;
@@ -20,14 +21,23 @@ export function decodeCursor(raw: string | undefined): Cursor | null {
   throw new AppError('invalid_request', 'The cursor is not one this API issued.');
 }
 
-export function page<T>(rows: T[], limit: number, key: (row: T) => Cursor): { items: T[]; nextCursor: string | null } {
+export function page<T>(
+  rows: T[],
+  limit: number,
+  key: (row: T) => Cursor,
+): { items: T[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null };
 }
 
 /** Narrows a newest-first query to the rows after the cursor: (time, id) strictly below it. */
-export function afterCursor<Q extends { where(expression: RawBuilder<boolean>): Q }>(query: Q, timeColumn: string, idColumn: string, cursor: Cursor | null): Q {
+export function afterCursor<Q extends { where(expression: RawBuilder<boolean>): Q }>(
+  query: Q,
+  timeColumn: string,
+  idColumn: string,
+  cursor: Cursor | null,
+): Q {
   if (!cursor) return query;
   const t = sql.ref(timeColumn);
   const id = sql.ref(idColumn);

@@ -32,7 +32,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   handler(args: HandlerArgs<B, Q>): Promise<unknown>;
 }
 
-export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec => spec as unknown as RouteSpec;
+export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec =>
+  spec as unknown as RouteSpec;
 
 export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, routes: RouteSpec[]): void {
   for (const spec of routes) {
@@ -43,14 +44,26 @@ export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, route
         let operator: Operator = { userId: 'anonymous', email: '', role: 'viewer', tokenId: '' };
         if (spec.role !== 'public') {
           // EventSource cannot send headers: the stream also takes the token as ?access_token=.
-          const fromQuery = spec.raw ? (request.query as Record<string, string> | undefined)?.['access_token'] : undefined;
-          operator = await authenticateOperator(deps, request.headers.authorization ?? (fromQuery ? `Bearer ${fromQuery}` : undefined));
+          const fromQuery = spec.raw
+            ? (request.query as Record<string, string> | undefined)?.['access_token']
+            : undefined;
+          operator = await authenticateOperator(
+            deps,
+            request.headers.authorization ?? (fromQuery ? `Bearer ${fromQuery}` : undefined),
+          );
           requireRole(operator, spec.role);
           request.operator = operator;
         }
         const body = spec.body ? parse(spec.body, request.body, 'body') : undefined;
         const query = spec.query ? parse(spec.query, request.query ?? {}, 'query') : undefined;
-        const result = await spec.handler({ request, reply, operator, body, query, params: request.params as Record<string, string> });
+        const result = await spec.handler({
+          request,
+          reply,
+          operator,
+          body,
+          query,
+          params: request.params as Record<string, string>,
+        });
         if (spec.raw) return reply;
         if (result === undefined) throw new AppError('internal_error');
         // A handler may have chosen the status itself (readiness answers 503).

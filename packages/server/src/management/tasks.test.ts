@@ -11,15 +11,25 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
   let token = '';
   beforeEach(async () => {
     tp = await startTestPlatform(dialect);
-    if (tp) token = (await tp.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })).json().token;
+    if (tp)
+      token = (
+        await tp.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })
+      ).json().token;
   });
   afterEach(async () => {
     await tp?.close();
   });
   const run = (p: TestPlatform, taskId: string, params: unknown) =>
-    p.platform.app.inject({ method: 'POST', url: `/api/admin/tasks/${taskId}/run`, headers: { authorization: `Bearer ${token}` }, payload: { params } });
+    p.platform.app.inject({
+      method: 'POST',
+      url: `/api/admin/tasks/${taskId}/run`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { params },
+    });
   const progressOf = async (p: TestPlatform, runId: string) =>
-    (await readTopic(p.platform.database.db, TASK_EVENTS, 0, 1000)).map((m) => m.body as { runId: string; status: string; progress: number }).filter((m) => m.runId === runId);
+    (await readTopic(p.platform.database.db, TASK_EVENTS, 0, 1000))
+      .map((m) => m.body as { runId: string; status: string; progress: number })
+      .filter((m) => m.runId === runId);
 
   it('reports start → progress → completed for close-follower-positions and resync-follower', async (t) => {
     const p = tp;
@@ -29,9 +39,27 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     await f.catalog([spec('EURUSD'), spec('GBPUSD')]);
     await f.drain();
     const g = await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'TM' }, p.clock.now());
-    await putSubscription(p.platform.database.db, { groupId: g.group_id, followerAccountId: 'TF', settings: {} }, p.clock.now());
-    await master.signal({ type: 'position.opened', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 0.1, price: 1.1 });
-    await master.signal({ type: 'position.opened', masterPositionId: '2', symbol: 'GBPUSD', side: 'sell', volume: 0.2, price: 1.3 });
+    await putSubscription(
+      p.platform.database.db,
+      { groupId: g.group_id, followerAccountId: 'TF', settings: {} },
+      p.clock.now(),
+    );
+    await master.signal({
+      type: 'position.opened',
+      masterPositionId: '1',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.1,
+      price: 1.1,
+    });
+    await master.signal({
+      type: 'position.opened',
+      masterPositionId: '2',
+      symbol: 'GBPUSD',
+      side: 'sell',
+      volume: 0.2,
+      price: 1.3,
+    });
     await f.drain();
     expect(f.book.size).toBe(2);
 
@@ -42,7 +70,11 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'completed'));
     const events = await progressOf(p, runId);
     expect(events[0]).toMatchObject({ status: 'running', progress: 0 });
-    expect(events.filter((e) => e.status === 'running' && e.progress > 0 && e.progress <= 1).map((e) => e.progress)).toEqual([0.5, 1]);
+    expect(
+      events
+        .filter((e) => e.status === 'running' && e.progress > 0 && e.progress <= 1)
+        .map((e) => e.progress),
+    ).toEqual([0.5, 1]);
     expect(events.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
     await f.drain();
     expect(f.book.size).toBe(0);
@@ -50,8 +82,16 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     const resync = await run(p, 'resync-follower', { accountId: 'TF' });
     const resyncId = resync.json().runId;
     await eventually(async () => (await progressOf(p, resyncId)).some((e) => e.status === 'completed'));
-    const view = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${resyncId}`, headers: { authorization: `Bearer ${token}` } });
-    expect(view.json()).toMatchObject({ status: 'completed', progress: 1, result: { followerAccountId: 'TF' } });
+    const view = await p.platform.app.inject({
+      method: 'GET',
+      url: `/api/admin/task-runs/${resyncId}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(view.json()).toMatchObject({
+      status: 'completed',
+      progress: 1,
+      result: { followerAccountId: 'TF' },
+    });
     await f.step();
     expect(f.received.some((e) => e.type === 'sync.request')).toBe(true);
   });
@@ -62,15 +102,39 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
     expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
     expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
     expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
-    const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z', format: 'csv' });
+    const res = await run(p, 'export-audit', {
+      from: '2020-01-01T00:00:00Z',
+      to: '2099-01-01T00:00:00Z',
+      format: 'csv',
+    });
     const exportId = res.json().runId;
     await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
-    const exported = await p.platform.app.inject({ method: 'GET', url: `/api/admin/task-runs/${exportId}`, headers: { authorization: `Bearer ${token}` } });
+    const exported = await p.platform.app.inject({
+      method: 'GET',
+      url: `/api/admin/task-runs/${exportId}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(exported.json().result.csv).toContain('user.create');
 
     // A run whose group was deleted after it was accepted: queued as the API would, consumed from the bus.
     const runId = 'run_vanished_group';
-    await p.platform.database.db.insertInto('task_runs').values({ run_id: runId, task_id: 'pause-group', status: 'queued', progress: 0, params: JSON.stringify({ groupId: 'grp_gone' }), result: null, error: null, correlation_id: 'c1', requested_by: 'test', created_at: 0, started_at: null, finished_at: null }).execute();
+    await p.platform.database.db
+      .insertInto('task_runs')
+      .values({
+        run_id: runId,
+        task_id: 'pause-group',
+        status: 'queued',
+        progress: 0,
+        params: JSON.stringify({ groupId: 'grp_gone' }),
+        result: null,
+        error: null,
+        correlation_id: 'c1',
+        requested_by: 'test',
+        created_at: 0,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
     await p.platform.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId: 'pause-group' });
     await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'failed'));
     const events = await progressOf(p, runId);

@@ -42,7 +42,8 @@ const AccountParams = z.object({ accountId: z.string().min(1) });
 const GroupParams = z.object({ groupId: z.string().min(1) });
 
 async function requireAccount(deps: ManagementDeps, accountId: string) {
-  if (!(await getAccount(deps.db, accountId))) throw new AppError('account_not_found', undefined, { accountId });
+  if (!(await getAccount(deps.db, accountId)))
+    throw new AppError('account_not_found', undefined, { accountId });
 }
 async function requireGroup(deps: ManagementDeps, groupId: string) {
   if (!(await getGroup(deps.db, groupId))) throw new AppError('group_not_found', undefined, { groupId });
@@ -54,26 +55,56 @@ async function setGroupStatus(ctx: TaskContext, groupId: string, status: 'active
     const before = await getGroup(trx, groupId);
     // Deleted between the request and the work: the run fails and says why.
     if (!before) throw new AppError('group_not_found', `Group ${groupId} no longer exists.`);
-    await trx.updateTable('copy_groups').set({ status, updated_at: ctx.deps.clock.now() }).where('group_id', '=', groupId).execute();
-    await appendAudit(trx, { actor: ctx.actor, action: status === 'paused' ? 'group.pause' : 'group.resume', targetType: 'group', targetId: groupId, before: { status: before?.status }, after: { status } }, ctx.deps.clock.now());
+    await trx
+      .updateTable('copy_groups')
+      .set({ status, updated_at: ctx.deps.clock.now() })
+      .where('group_id', '=', groupId)
+      .execute();
+    await appendAudit(
+      trx,
+      {
+        actor: ctx.actor,
+        action: status === 'paused' ? 'group.pause' : 'group.resume',
+        targetType: 'group',
+        targetId: groupId,
+        before: { status: before?.status },
+        after: { status },
+      },
+      ctx.deps.clock.now(),
+    );
   });
   return { groupId, status };
 }
 
 const groupStatusTask = (title: string, description: string, status: 'active' | 'paused') =>
-  define({ title, description, params: GroupParams, validate: (deps, p) => requireGroup(deps, p.groupId), run: (ctx, p) => setGroupStatus(ctx, p.groupId, status) });
+  define({
+    title,
+    description,
+    params: GroupParams,
+    validate: (deps, p) => requireGroup(deps, p.groupId),
+    run: (ctx, p) => setGroupStatus(ctx, p.groupId, status),
+  });
 
 export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
   'resync-follower': define({
     title: 'Resync follower',
-    description: "Asks the follower's EA for a fresh book (sync.request) and reconciles its copied positions.",
+    description:
+      "Asks the follower's EA for a fresh book (sync.request) and reconciles its copied positions.",
     params: AccountParams,
     validate: (deps, p) => requireAccount(deps, p.accountId),
     run: async (ctx, p) => {
       const { deps } = ctx;
       await ctx.progress(0.2, 'requesting a sync snapshot');
       await inTransaction(deps.db, async ({ trx }) => {
-        await enqueueOutbox(trx, { accountId: p.accountId, type: 'sync.request', payload: { reason: 'operator resync', runId: ctx.runId } }, deps.clock.now());
+        await enqueueOutbox(
+          trx,
+          {
+            accountId: p.accountId,
+            type: 'sync.request',
+            payload: { reason: 'operator resync', runId: ctx.runId },
+          },
+          deps.clock.now(),
+        );
         await deps.notifier.notify(trx, accountChannel(p.accountId));
       });
       await ctx.progress(0.5, 'reconciling');
@@ -89,15 +120,45 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
     validate: (deps, p) => requireAccount(deps, p.accountId),
     run: async (ctx, p) => {
       const { deps } = ctx;
-      let q = deps.db.selectFrom('position_links').selectAll().where('follower_account_id', '=', p.accountId).where('status', '=', 'open');
+      let q = deps.db
+        .selectFrom('position_links')
+        .selectAll()
+        .where('follower_account_id', '=', p.accountId)
+        .where('status', '=', 'open');
       if (p.groupId) q = q.where('group_id', '=', p.groupId);
       const links = await q.execute();
       let closed = 0;
       for (const l of links) {
         await inTransaction(deps.db, async ({ trx }) => {
           const now = deps.clock.now();
-          await queueOrder(deps.gateway, trx, { groupId: l.group_id, masterAccountId: l.master_account_id, followerAccountId: l.follower_account_id }, { action: 'close', masterPositionId: l.master_position_id, ticket: l.ticket, symbol: l.symbol, side: l.side as 'buy' | 'sell', volume: l.open_volume, note: 'operator close' }, now);
-          await updateLink(trx, { groupId: l.group_id, followerAccountId: l.follower_account_id, masterPositionId: l.master_position_id }, { status: 'closing', updated_at: now });
+          await queueOrder(
+            deps.gateway,
+            trx,
+            {
+              groupId: l.group_id,
+              masterAccountId: l.master_account_id,
+              followerAccountId: l.follower_account_id,
+            },
+            {
+              action: 'close',
+              masterPositionId: l.master_position_id,
+              ticket: l.ticket,
+              symbol: l.symbol,
+              side: l.side as 'buy' | 'sell',
+              volume: l.open_volume,
+              note: 'operator close',
+            },
+            now,
+          );
+          await updateLink(
+            trx,
+            {
+              groupId: l.group_id,
+              followerAccountId: l.follower_account_id,
+              masterPositionId: l.master_position_id,
+            },
+            { status: 'closing', updated_at: now },
+          );
           await deps.notifier.notify(trx, accountChannel(l.follower_account_id));
         });
         closed++;
@@ -106,58 +167,142 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
       return { closesQueued: closed };
     },
   }),
-  'pause-group': groupStatusTask('Pause a group', 'Stops copying new signals of the group until it is resumed.', 'paused'),
+  'pause-group': groupStatusTask(
+    'Pause a group',
+    'Stops copying new signals of the group until it is resumed.',
+    'paused',
+  ),
   'resume-group': groupStatusTask('Resume a group', 'Copies new signals of the group again.', 'active'),
   'export-audit': define({
     title: 'Export the audit log',
     description: 'A JSON or CSV bundle of the audit log for a time range.',
-    params: z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), format: z.enum(['json', 'csv']).default('json') }),
+    params: z.object({
+      from: z.iso.datetime({ offset: true }),
+      to: z.iso.datetime({ offset: true }),
+      format: z.enum(['json', 'csv']).default('json'),
+    }),
     run: async (ctx, p) => {
       const from = Date.parse(p.from);
       const to = Date.parse(p.to);
-      const total = Number((await ctx.deps.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('at', '>=', from).where('at', '<=', to).executeTakeFirstOrThrow()).n);
+      const total = Number(
+        (
+          await ctx.deps.db
+            .selectFrom('audit_log')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('at', '>=', from)
+            .where('at', '<=', to)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
       const entries: ReturnType<typeof auditView>[] = [];
       let after: { at: number; id: string } | null = null;
       for (;;) {
         let q = ctx.deps.db.selectFrom('audit_log').selectAll().where('at', '>=', from).where('at', '<=', to);
         const cursor = after;
-        if (cursor) q = q.where((eb) => eb.or([eb('at', '>', cursor.at), eb.and([eb('at', '=', cursor.at), eb('audit_id', '>', cursor.id)])]));
+        if (cursor)
+          q = q.where((eb) =>
+            eb.or([
+              eb('at', '>', cursor.at),
+              eb.and([eb('at', '=', cursor.at), eb('audit_id', '>', cursor.id)]),
+            ]),
+          );
         const rows = await q.orderBy('at').orderBy('audit_id').limit(500).execute();
         if (rows.length === 0) break;
         entries.push(...rows.map(auditView));
         after = { at: rows.at(-1)!.at, id: rows.at(-1)!.audit_id };
-        await ctx.progress(Math.min(0.99, entries.length / Math.max(1, total)), `${entries.length}/${total} entries`);
+        await ctx.progress(
+          Math.min(0.99, entries.length / Math.max(1, total)),
+          `${entries.length}/${total} entries`,
+        );
       }
       if (p.format === 'json') return { format: 'json', count: entries.length, entries };
-      const cell = (v: unknown) => `"${(typeof v === 'string' ? v : JSON.stringify(v ?? '')).replace(/"/g, '""')}"`;
-      const csv = ['at,actor,action,target_type,target_id,before,after', ...entries.map((e) => [e.at, e.actor, e.action, e.targetType, e.targetId, e.before, e.after].map(cell).join(','))].join('\n');
+      const cell = (v: unknown) =>
+        `"${(typeof v === 'string' ? v : JSON.stringify(v ?? '')).replace(/"/g, '""')}"`;
+      const csv = [
+        'at,actor,action,target_type,target_id,before,after',
+        ...entries.map((e) =>
+          [e.at, e.actor, e.action, e.targetType, e.targetId, e.before, e.after].map(cell).join(','),
+        ),
+      ].join('\n');
       return { format: 'csv', count: entries.length, csv };
     },
   }),
 };
 
-export const catalogueView = () => Object.entries(taskCatalogue).map(([taskId, t]) => ({ taskId, title: t.title, description: t.description, params: z.toJSONSchema(t.params, { io: 'input' }) }));
+export const catalogueView = () =>
+  Object.entries(taskCatalogue).map(([taskId, t]) => ({
+    taskId,
+    title: t.title,
+    description: t.description,
+    params: z.toJSONSchema(t.params, { io: 'input' }),
+  }));
 
 async function publishProgress(deps: ManagementDeps, runId: string) {
-  const run = await deps.db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
-  await deps.bus.publish(TASK_EVENTS, { type: 'task.progress', ...runView(run), occurredAt: new Date(deps.clock.now()).toISOString() });
+  const run = await deps.db
+    .selectFrom('task_runs')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .executeTakeFirstOrThrow();
+  await deps.bus.publish(TASK_EVENTS, {
+    type: 'task.progress',
+    ...runView(run),
+    occurredAt: new Date(deps.clock.now()).toISOString(),
+  });
 }
 
 /** Records a run and sends its command; the consumer does the work. */
-export async function startRun(deps: ManagementDeps, taskId: string, rawParams: unknown, actor: string, correlationId: string) {
+export async function startRun(
+  deps: ManagementDeps,
+  taskId: string,
+  rawParams: unknown,
+  actor: string,
+  correlationId: string,
+) {
   const task = taskCatalogue[taskId];
   if (!task) throw new AppError('not_found', `No task "${taskId}"; GET /api/admin/tasks lists them.`);
   const parsed = task.params.safeParse(rawParams);
-  if (!parsed.success) throw new AppError('invalid_request', `Invalid params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AppError(
+      'invalid_request',
+      `Invalid params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   await task.validate?.(deps, parsed.data);
   const runId = newId('run');
   const now = deps.clock.now();
   await inTransaction(deps.db, async ({ trx }) => {
-    await trx.insertInto('task_runs').values({ run_id: runId, task_id: taskId, status: 'queued', progress: 0, params: JSON.stringify(parsed.data), result: null, error: null, correlation_id: correlationId, requested_by: actor, created_at: now, started_at: null, finished_at: null }).execute();
-    await appendAudit(trx, { actor, action: 'task.run', targetType: 'task_run', targetId: runId, after: { taskId, params: parsed.data } }, now);
+    await trx
+      .insertInto('task_runs')
+      .values({
+        run_id: runId,
+        task_id: taskId,
+        status: 'queued',
+        progress: 0,
+        params: JSON.stringify(parsed.data),
+        result: null,
+        error: null,
+        correlation_id: correlationId,
+        requested_by: actor,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'task.run',
+        targetType: 'task_run',
+        targetId: runId,
+        after: { taskId, params: parsed.data },
+      },
+      now,
+    );
     await deps.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId }, { db: trx, messageId: runId });
   });
-  return runView((await deps.db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow()));
+  return runView(
+    await deps.db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow(),
+  );
 }
 
 /**
@@ -169,13 +314,34 @@ export function taskCommandHandler(deps: ManagementDeps) {
   return async (message: BusMessage, ctx: HandlerContext) => {
     const body = message.body as { runId?: string };
     if (!body.runId) return;
-    const claimed = await ctx.db.updateTable('task_runs').set({ status: 'running', started_at: deps.clock.now() }).where('run_id', '=', body.runId).where('status', '=', 'queued').returningAll().executeTakeFirst();
+    const claimed = await ctx.db
+      .updateTable('task_runs')
+      .set({ status: 'running', started_at: deps.clock.now() })
+      .where('run_id', '=', body.runId)
+      .where('status', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
     if (!claimed) return;
-    ctx.afterCommit(() => void execute(deps, claimed.run_id, claimed.task_id, JSON.parse(claimed.params) as unknown, claimed.requested_by));
+    ctx.afterCommit(
+      () =>
+        void execute(
+          deps,
+          claimed.run_id,
+          claimed.task_id,
+          JSON.parse(claimed.params) as unknown,
+          claimed.requested_by,
+        ),
+    );
   };
 }
 
-async function execute(deps: ManagementDeps, runId: string, taskId: string, params: unknown, actor: string): Promise<void> {
+async function execute(
+  deps: ManagementDeps,
+  runId: string,
+  taskId: string,
+  params: unknown,
+  actor: string,
+): Promise<void> {
   const task = taskCatalogue[taskId]!;
   const update = async (patch: Record<string, unknown>) => {
     await deps.db.updateTable('task_runs').set(patch).where('run_id', '=', runId).execute();
@@ -185,20 +351,39 @@ async function execute(deps: ManagementDeps, runId: string, taskId: string, para
     await publishProgress(deps, runId);
     const result = await task.run(
       {
-        deps, runId, actor,
-        progress: async (fraction, note) => update({ progress: Math.max(0, Math.min(1, fraction)), ...(note ? { result: JSON.stringify({ note }) } : {}) }),
+        deps,
+        runId,
+        actor,
+        progress: async (fraction, note) =>
+          update({
+            progress: Math.max(0, Math.min(1, fraction)),
+            ...(note ? { result: JSON.stringify({ note }) } : {}),
+          }),
       },
       params,
     );
-    await update({ status: 'completed', progress: 1, result: JSON.stringify(result ?? null), finished_at: deps.clock.now() });
+    await update({
+      status: 'completed',
+      progress: 1,
+      result: JSON.stringify(result ?? null),
+      finished_at: deps.clock.now(),
+    });
   } catch (err) {
     deps.logger.error({ err, runId, taskId }, 'task failed');
-    await update({ status: 'failed', error: err instanceof Error ? err.message : String(err), finished_at: deps.clock.now() }).catch(() => undefined);
+    await update({
+      status: 'failed',
+      error: err instanceof Error ? err.message : String(err),
+      finished_at: deps.clock.now(),
+    }).catch(() => undefined);
   }
 }
 
 /** Runs a restart interrupted can never finish: report them failed rather than leave them running forever. */
 export async function failInterruptedRuns(deps: ManagementDeps): Promise<number> {
-  const res = await deps.db.updateTable('task_runs').set({ status: 'failed', error: 'interrupted by a restart; run it again', finished_at: deps.clock.now() }).where('status', '=', 'running').executeTakeFirst();
+  const res = await deps.db
+    .updateTable('task_runs')
+    .set({ status: 'failed', error: 'interrupted by a restart; run it again', finished_at: deps.clock.now() })
+    .where('status', '=', 'running')
+    .executeTakeFirst();
   return Number(res.numUpdatedRows);
 }

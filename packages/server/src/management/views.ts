@@ -6,62 +6,185 @@ import type { StopOutRow } from '../store/risk.js';
 import type { AuditLogTable, TaskRunsTable } from '../store/schema.js';
 import type { SessionRow } from '../store/sessions.js';
 
-const t = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+const t = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
 const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
 export const accountView = (a: AccountRow) => ({
-  accountId: a.account_id, displayName: a.display_name, platform: a.platform, broker: a.broker, server: a.server, currency: a.currency,
-  status: a.status, sessionPolicy: a.session_policy, registeredBy: a.registered_by, createdAt: t(a.created_at), updatedAt: t(a.updated_at),
+  accountId: a.account_id,
+  displayName: a.display_name,
+  platform: a.platform,
+  broker: a.broker,
+  server: a.server,
+  currency: a.currency,
+  status: a.status,
+  sessionPolicy: a.session_policy,
+  registeredBy: a.registered_by,
+  createdAt: t(a.created_at),
+  updatedAt: t(a.updated_at),
 });
 
 export const keyView = (k: KeyRow) => ({
-  fingerprint: k.fingerprint, status: k.status, origin: k.origin, expiresAt: t(k.expires_at), decidedBy: k.decided_by, decidedAt: t(k.decided_at),
-  decisionReason: k.decision_reason, createdAt: t(k.created_at),
+  fingerprint: k.fingerprint,
+  status: k.status,
+  origin: k.origin,
+  expiresAt: t(k.expires_at),
+  decidedBy: k.decided_by,
+  decidedAt: t(k.decided_at),
+  decisionReason: k.decision_reason,
+  createdAt: t(k.created_at),
 });
 
 export const sessionView = (s: SessionRow) => ({
-  sessionId: s.session_id, accountId: s.account_id, role: s.role, platform: s.platform, status: s.status, statusReason: s.status_reason,
-  keyFingerprint: s.key_fingerprint, eaVersion: s.ea_version, terminalBuild: s.terminal_build, broker: s.broker, server: s.server, clientIp: s.client_ip,
-  createdAt: t(s.created_at), authenticatedAt: t(s.authenticated_at), leaseExpiresAt: t(s.lease_expires_at), endedAt: t(s.ended_at),
+  sessionId: s.session_id,
+  accountId: s.account_id,
+  role: s.role,
+  platform: s.platform,
+  status: s.status,
+  statusReason: s.status_reason,
+  keyFingerprint: s.key_fingerprint,
+  eaVersion: s.ea_version,
+  terminalBuild: s.terminal_build,
+  broker: s.broker,
+  server: s.server,
+  clientIp: s.client_ip,
+  createdAt: t(s.created_at),
+  authenticatedAt: t(s.authenticated_at),
+  leaseExpiresAt: t(s.lease_expires_at),
+  endedAt: t(s.ended_at),
 });
 
-export const groupView = (g: GroupRow, followers?: Array<{ follower_account_id: string; settings: string; created_at: number; updated_at: number }>) => ({
-  groupId: g.group_id, name: g.name, masterAccountId: g.master_account_id, status: g.status, createdAt: t(g.created_at), updatedAt: t(g.updated_at),
-  ...(followers ? { followers: followers.map((f) => ({ accountId: f.follower_account_id, settings: json(f.settings), createdAt: t(f.created_at), updatedAt: t(f.updated_at) })) } : {}),
+export const groupView = (
+  g: GroupRow,
+  followers?: Array<{
+    follower_account_id: string;
+    settings: string;
+    created_at: number;
+    updated_at: number;
+  }>,
+) => ({
+  groupId: g.group_id,
+  name: g.name,
+  masterAccountId: g.master_account_id,
+  status: g.status,
+  createdAt: t(g.created_at),
+  updatedAt: t(g.updated_at),
+  ...(followers
+    ? {
+        followers: followers.map((f) => ({
+          accountId: f.follower_account_id,
+          settings: json(f.settings),
+          createdAt: t(f.created_at),
+          updatedAt: t(f.updated_at),
+        })),
+      }
+    : {}),
 });
 
 export const orderView = (o: CopyOrderRow) => ({
-  orderId: o.order_id, signalId: o.signal_id, groupId: o.group_id, followerAccountId: o.follower_account_id, masterAccountId: o.master_account_id,
-  masterPositionId: o.master_position_id, kind: o.kind, origin: o.origin, status: o.status, reason: o.reason, detail: o.detail, symbol: o.symbol,
-  side: o.side, volume: o.volume, sl: o.sl, tp: o.tp, masterPrice: o.master_price, ticket: o.ticket, fillPrice: o.fill_price, filledVolume: o.filled_volume,
-  slippagePoints: o.slippage_points, slippageAmount: o.slippage_amount, profit: o.profit, errorCode: o.error_code, message: o.message,
+  orderId: o.order_id,
+  signalId: o.signal_id,
+  groupId: o.group_id,
+  followerAccountId: o.follower_account_id,
+  masterAccountId: o.master_account_id,
+  masterPositionId: o.master_position_id,
+  kind: o.kind,
+  origin: o.origin,
+  status: o.status,
+  reason: o.reason,
+  detail: o.detail,
+  symbol: o.symbol,
+  side: o.side,
+  volume: o.volume,
+  sl: o.sl,
+  tp: o.tp,
+  masterPrice: o.master_price,
+  ticket: o.ticket,
+  fillPrice: o.fill_price,
+  filledVolume: o.filled_volume,
+  slippagePoints: o.slippage_points,
+  slippageAmount: o.slippage_amount,
+  profit: o.profit,
+  errorCode: o.error_code,
+  message: o.message,
   times: {
-    masterDeal: t(o.master_deal_at), signalReceived: t(o.signal_received_at), written: t(o.written_at), delivered: t(o.delivered_at),
-    acknowledged: t(o.acknowledged_at), executed: t(o.executed_at), reported: t(o.reported_at), expires: t(o.expires_at),
+    masterDeal: t(o.master_deal_at),
+    signalReceived: t(o.signal_received_at),
+    written: t(o.written_at),
+    delivered: t(o.delivered_at),
+    acknowledged: t(o.acknowledged_at),
+    executed: t(o.executed_at),
+    reported: t(o.reported_at),
+    expires: t(o.expires_at),
   },
 });
 
 export const positionView = (l: LinkRow) => ({
-  groupId: l.group_id, followerAccountId: l.follower_account_id, masterAccountId: l.master_account_id, masterPositionId: l.master_position_id,
-  symbol: l.symbol, side: l.side, ticket: l.ticket, openVolume: l.open_volume, masterVolume: l.master_volume, sl: l.sl, tp: l.tp, status: l.status,
-  openedAt: t(l.opened_at), closedAt: t(l.closed_at),
+  groupId: l.group_id,
+  followerAccountId: l.follower_account_id,
+  masterAccountId: l.master_account_id,
+  masterPositionId: l.master_position_id,
+  symbol: l.symbol,
+  side: l.side,
+  ticket: l.ticket,
+  openVolume: l.open_volume,
+  masterVolume: l.master_volume,
+  sl: l.sl,
+  tp: l.tp,
+  status: l.status,
+  openedAt: t(l.opened_at),
+  closedAt: t(l.closed_at),
 });
 
 export const alertView = (a: AlertRow) => ({
-  alertId: a.alert_id, accountId: a.account_id, groupId: a.group_id, code: a.code, severity: a.severity, message: a.message, details: json(a.details),
-  createdAt: t(a.created_at), ackedAt: t(a.acked_at), ackedBy: a.acked_by,
+  alertId: a.alert_id,
+  accountId: a.account_id,
+  groupId: a.group_id,
+  code: a.code,
+  severity: a.severity,
+  message: a.message,
+  details: json(a.details),
+  createdAt: t(a.created_at),
+  ackedAt: t(a.acked_at),
+  ackedBy: a.acked_by,
 });
 
 export const stopOutView = (s: StopOutRow) => ({
-  stopOutId: s.stop_out_id, groupId: s.group_id, followerAccountId: s.follower_account_id, period: s.period, metric: s.metric, action: s.action,
-  details: json(s.details), at: t(s.at), resetAt: t(s.reset_at), resetBy: s.reset_by, active: s.reset_at === null,
+  stopOutId: s.stop_out_id,
+  groupId: s.group_id,
+  followerAccountId: s.follower_account_id,
+  period: s.period,
+  metric: s.metric,
+  action: s.action,
+  details: json(s.details),
+  at: t(s.at),
+  resetAt: t(s.reset_at),
+  resetBy: s.reset_by,
+  active: s.reset_at === null,
 });
 
 export const auditView = (a: AuditLogTable) => ({
-  auditId: a.audit_id, at: t(a.at), actor: a.actor, action: a.action, targetType: a.target_type, targetId: a.target_id, before: json(a.before), after: json(a.after),
+  auditId: a.audit_id,
+  at: t(a.at),
+  actor: a.actor,
+  action: a.action,
+  targetType: a.target_type,
+  targetId: a.target_id,
+  before: json(a.before),
+  after: json(a.after),
 });
 
 export const runView = (r: TaskRunsTable) => ({
-  runId: r.run_id, taskId: r.task_id, status: r.status, progress: r.progress, params: json(r.params), result: json(r.result), error: r.error,
-  correlationId: r.correlation_id, requestedBy: r.requested_by, createdAt: t(r.created_at), startedAt: t(r.started_at), finishedAt: t(r.finished_at),
+  runId: r.run_id,
+  taskId: r.task_id,
+  status: r.status,
+  progress: r.progress,
+  params: json(r.params),
+  result: json(r.result),
+  error: r.error,
+  correlationId: r.correlation_id,
+  requestedBy: r.requested_by,
+  createdAt: t(r.created_at),
+  startedAt: t(r.started_at),
+  finishedAt: t(r.finished_at),
 });

@@ -45,19 +45,44 @@ describe.each(dialects)('outgoing webhooks on %s', (dialect) => {
   it('delivers signed events, retries a failure after its back-off, and logs every attempt', async (t) => {
     const p = tp;
     if (!p) return t.skip();
-    const token = (await p.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })).json().token;
+    const token = (
+      await p.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })
+    ).json().token;
     const auth = { authorization: `Bearer ${token}` };
-    const bad = await p.platform.app.inject({ method: 'POST', url: '/api/admin/webhooks', headers: auth, payload: { url: 'ftp://example.com', eventTypes: ['signal.accepted'] } });
+    const bad = await p.platform.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: auth,
+      payload: { url: 'ftp://example.com', eventTypes: ['signal.accepted'] },
+    });
     expect(bad.statusCode).toBe(400);
-    const created = await p.platform.app.inject({ method: 'POST', url: '/api/admin/webhooks', headers: auth, payload: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, eventTypes: ['signal.accepted'] } });
+    const created = await p.platform.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: auth,
+      payload: {
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+        eventTypes: ['signal.accepted'],
+      },
+    });
     expect(created.statusCode).toBe(201);
     const { webhookId, secret } = created.json();
     expect(secret).toMatch(/^whsec_/);
 
     const master = await new SimMaster(p.platform, 'WM').connect();
     await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'WM' }, p.clock.now());
-    await master.signal({ type: 'position.opened', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 0.1, price: 1.1 });
-    await eventually(async () => (await p.platform.database.db.selectFrom('webhook_deliveries').selectAll().execute()).length === 1);
+    await master.signal({
+      type: 'position.opened',
+      masterPositionId: '1',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.1,
+      price: 1.1,
+    });
+    await eventually(
+      async () =>
+        (await p.platform.database.db.selectFrom('webhook_deliveries').selectAll().execute()).length === 1,
+    );
 
     expect(await dispatchDue(p.platform.management)).toBe(1);
     expect(await dispatchDue(p.platform.management)).toBe(0);
@@ -71,7 +96,13 @@ describe.each(dialects)('outgoing webhooks on %s', (dialect) => {
     expect(JSON.parse(last.body)).toMatchObject({ type: 'signal.accepted', masterAccountId: 'WM' });
     expect(last.headers['x-kopitra-event']).toBe('signal.accepted');
 
-    const log = await p.platform.app.inject({ method: 'GET', url: `/api/admin/webhooks/${webhookId}/deliveries`, headers: auth });
-    expect(log.json().items).toEqual([expect.objectContaining({ status: 'delivered', attempts: 2, lastStatus: 204 })]);
+    const log = await p.platform.app.inject({
+      method: 'GET',
+      url: `/api/admin/webhooks/${webhookId}/deliveries`,
+      headers: auth,
+    });
+    expect(log.json().items).toEqual([
+      expect.objectContaining({ status: 'delivered', attempts: 2, lastStatus: 204 }),
+    ]);
   });
 });

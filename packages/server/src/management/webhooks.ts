@@ -32,7 +32,8 @@ export const signature = (secret: string, timestampSec: number, body: string): s
   `t=${timestampSec},v1=${createHmac('sha256', secret).update(`${timestampSec}.${body}`).digest('hex')}`;
 
 /** Back-off after the n-th failed attempt: 5 s, 10 s, 20 s … capped at one hour. */
-export const backoffMs = (attempts: number): number => Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
+export const backoffMs = (attempts: number): number =>
+  Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
 
 /** Bus consumer: one delivery per matching webhook, recorded in the delivery's transaction (once per message). */
 export function webhookFanout(deps: ManagementDeps) {
@@ -46,7 +47,20 @@ export function webhookFanout(deps: ManagementDeps) {
       if (!(JSON.parse(h.event_types) as string[]).includes(type)) continue;
       await ctx.db
         .insertInto('webhook_deliveries')
-        .values({ delivery_id: newId('dlv'), webhook_id: h.webhook_id, message_id: message.messageId, event_type: type, payload: JSON.stringify(message.body), status: 'pending', attempts: 0, next_attempt_at: now, last_status: null, last_error: null, created_at: now, delivered_at: null })
+        .values({
+          delivery_id: newId('dlv'),
+          webhook_id: h.webhook_id,
+          message_id: message.messageId,
+          event_type: type,
+          payload: JSON.stringify(message.body),
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          last_status: null,
+          last_error: null,
+          created_at: now,
+          delivered_at: null,
+        })
         .onConflict((oc) => oc.columns(['webhook_id', 'message_id']).doNothing())
         .execute();
       queued++;
@@ -55,10 +69,16 @@ export function webhookFanout(deps: ManagementDeps) {
   };
 }
 
-export type Send = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
+export type Send = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{ status: number }>;
 
 /** Sends every delivery that is due, once each; returns how many were attempted. */
-export async function dispatchDue(deps: ManagementDeps, send: Send = (url, init) => fetch(url, init)): Promise<number> {
+export async function dispatchDue(
+  deps: ManagementDeps,
+  send: Send = (url, init) => fetch(url, init),
+): Promise<number> {
   const now = deps.clock.now();
   const due = await deps.db
     .selectFrom('webhook_deliveries as d')
@@ -78,7 +98,12 @@ export async function dispatchDue(deps: ManagementDeps, send: Send = (url, init)
       try {
         const res = await send(d.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-kopitra-event': d.event_type, 'x-kopitra-delivery': d.delivery_id, 'x-kopitra-signature': signature(openSecret(deps.tokenKey, d.secret_enc), ts, body) },
+          headers: {
+            'content-type': 'application/json',
+            'x-kopitra-event': d.event_type,
+            'x-kopitra-delivery': d.delivery_id,
+            'x-kopitra-signature': signature(openSecret(deps.tokenKey, d.secret_enc), ts, body),
+          },
           body,
           signal: AbortSignal.timeout(5000),
         });
@@ -88,10 +113,27 @@ export async function dispatchDue(deps: ManagementDeps, send: Send = (url, init)
         error = err instanceof Error ? err.message : String(err);
       }
       const attempts = d.attempts + 1;
-      const patch: Partial<WebhookDeliveriesTable> = error === null
-        ? { status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: deps.clock.now() }
-        : { status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending', attempts, last_status: status, last_error: error, next_attempt_at: deps.clock.now() + backoffMs(attempts) };
-      await deps.db.updateTable('webhook_deliveries').set(patch).where('delivery_id', '=', d.delivery_id).execute();
+      const patch: Partial<WebhookDeliveriesTable> =
+        error === null
+          ? {
+              status: 'delivered',
+              attempts,
+              last_status: status,
+              last_error: null,
+              delivered_at: deps.clock.now(),
+            }
+          : {
+              status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
+              attempts,
+              last_status: status,
+              last_error: error,
+              next_attempt_at: deps.clock.now() + backoffMs(attempts),
+            };
+      await deps.db
+        .updateTable('webhook_deliveries')
+        .set(patch)
+        .where('delivery_id', '=', d.delivery_id)
+        .execute();
     }),
   );
   return due.length;

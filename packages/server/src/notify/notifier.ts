@@ -81,7 +81,12 @@ export class PostgresNotifier extends EmitterNotifier {
 }
 
 /** Resolves when `channel` is notified, `timeoutMs` passes or `signal` aborts; returns true when woken. */
-export function waitFor(notifier: Notifier, channel: string, timeoutMs: number, signal?: AbortSignal): { promise: Promise<boolean>; cancel: () => void } {
+export function waitFor(
+  notifier: Notifier,
+  channel: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): { promise: Promise<boolean>; cancel: () => void } {
   let cancel = () => undefined as void;
   const promise = new Promise<boolean>((resolve) => {
     const finish = (woken: boolean) => {

@@ -57,10 +57,20 @@ export async function insertAccount(db: Db, a: NewAccount, now: number): Promise
 export async function updateAccount(
   db: Db,
   accountId: string,
-  patch: Partial<Pick<AccountRow, 'display_name' | 'platform' | 'broker' | 'server' | 'currency' | 'status' | 'session_policy'>>,
+  patch: Partial<
+    Pick<
+      AccountRow,
+      'display_name' | 'platform' | 'broker' | 'server' | 'currency' | 'status' | 'session_policy'
+    >
+  >,
   now: number,
 ): Promise<AccountRow | undefined> {
-  return db.updateTable('accounts').set({ ...patch, updated_at: now }).where('account_id', '=', accountId).returningAll().executeTakeFirst();
+  return db
+    .updateTable('accounts')
+    .set({ ...patch, updated_at: now })
+    .where('account_id', '=', accountId)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Allocates the account's next outbox sequence. The row update serialises concurrent writers. */

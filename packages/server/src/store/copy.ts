@@ -1,6 +1,13 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
 import type { SubscriptionInput } from '@kopitra/engine';
-import type { AlertsTable, CopyGroupsTable, CopyOrdersTable, Db, PositionLinksTable, SignalsTable } from './schema.js';
+import type {
+  AlertsTable,
+  CopyGroupsTable,
+  CopyOrdersTable,
+  Db,
+  PositionLinksTable,
+  SignalsTable,
+} from './schema.js';
 import { newId } from './ids.js';
 
 export type GroupRow = CopyGroupsTable;
@@ -11,10 +18,21 @@ export type AlertRow = AlertsTable;
 
 // --- groups and subscriptions ----------------------------------------------------------
 
-export async function insertGroup(db: Db, g: { name: string; masterAccountId: string; groupId?: string }, now: number): Promise<GroupRow> {
+export async function insertGroup(
+  db: Db,
+  g: { name: string; masterAccountId: string; groupId?: string },
+  now: number,
+): Promise<GroupRow> {
   return db
     .insertInto('copy_groups')
-    .values({ group_id: g.groupId ?? newId('grp'), name: g.name, master_account_id: g.masterAccountId, status: 'active', created_at: now, updated_at: now })
+    .values({
+      group_id: g.groupId ?? newId('grp'),
+      name: g.name,
+      master_account_id: g.masterAccountId,
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -23,12 +41,24 @@ export async function getGroup(db: Db, groupId: string): Promise<GroupRow | unde
   return db.selectFrom('copy_groups').selectAll().where('group_id', '=', groupId).executeTakeFirst();
 }
 
-export async function putSubscription(db: Db, s: { groupId: string; followerAccountId: string; settings: SubscriptionInput }, now: number): Promise<void> {
+export async function putSubscription(
+  db: Db,
+  s: { groupId: string; followerAccountId: string; settings: SubscriptionInput },
+  now: number,
+): Promise<void> {
   const settings = JSON.stringify(s.settings);
   await db
     .insertInto('subscriptions')
-    .values({ group_id: s.groupId, follower_account_id: s.followerAccountId, settings, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.columns(['group_id', 'follower_account_id']).doUpdateSet({ settings, updated_at: now }))
+    .values({
+      group_id: s.groupId,
+      follower_account_id: s.followerAccountId,
+      settings,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc.columns(['group_id', 'follower_account_id']).doUpdateSet({ settings, updated_at: now }),
+    )
     .execute();
 }
 
@@ -51,7 +81,10 @@ export async function subscriptionsOfMaster(db: Db, masterAccountId: string): Pr
     .execute();
 }
 
-export async function subscriptionsOfFollower(db: Db, followerAccountId: string): Promise<Array<SubscriptionRow & { master_account_id: string }>> {
+export async function subscriptionsOfFollower(
+  db: Db,
+  followerAccountId: string,
+): Promise<Array<SubscriptionRow & { master_account_id: string }>> {
   return db
     .selectFrom('subscriptions as s')
     .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
@@ -63,7 +96,13 @@ export async function subscriptionsOfFollower(db: Db, followerAccountId: string)
 // --- signals ---------------------------------------------------------------------------
 
 /** A signal repeated by `signalId`, or by deal ticket and type (a netting reversal deal is a close and an open). */
-export async function findSignalDuplicate(db: Db, masterAccountId: string, clientSignalId: string | undefined, dealTicket: string | undefined, type: string): Promise<SignalRow | undefined> {
+export async function findSignalDuplicate(
+  db: Db,
+  masterAccountId: string,
+  clientSignalId: string | undefined,
+  dealTicket: string | undefined,
+  type: string,
+): Promise<SignalRow | undefined> {
   if (clientSignalId === undefined && dealTicket === undefined) return undefined;
   return db
     .selectFrom('signals')
@@ -72,7 +111,9 @@ export async function findSignalDuplicate(db: Db, masterAccountId: string, clien
     .where((eb) =>
       eb.or([
         ...(clientSignalId !== undefined ? [eb('client_signal_id', '=', clientSignalId)] : []),
-        ...(dealTicket !== undefined ? [eb.and([eb('deal_ticket', '=', dealTicket), eb('type', '=', type)])] : []),
+        ...(dealTicket !== undefined
+          ? [eb.and([eb('deal_ticket', '=', dealTicket), eb('type', '=', type)])]
+          : []),
       ]),
     )
     .executeTakeFirst();
@@ -83,13 +124,21 @@ export async function insertSignal(db: Db, row: SignalRow): Promise<void> {
 }
 
 export async function setSignalResponse(db: Db, signalId: string, response: unknown): Promise<void> {
-  await db.updateTable('signals').set({ response: JSON.stringify(response) }).where('signal_id', '=', signalId).execute();
+  await db
+    .updateTable('signals')
+    .set({ response: JSON.stringify(response) })
+    .where('signal_id', '=', signalId)
+    .execute();
 }
 
 // --- copy orders -----------------------------------------------------------------------
 
 export async function insertOrders(db: Db, rows: CopyOrderRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100) await db.insertInto('copy_orders').values(rows.slice(i, i + 100)).execute();
+  for (let i = 0; i < rows.length; i += 100)
+    await db
+      .insertInto('copy_orders')
+      .values(rows.slice(i, i + 100))
+      .execute();
 }
 
 export async function getOrder(db: Db, orderId: string): Promise<CopyOrderRow | undefined> {
@@ -103,7 +152,12 @@ export async function updateOrder(db: Db, orderId: string, patch: Partial<CopyOr
 /** Copy orders whose outbox event was just handed to the EA move from queued to delivered. */
 export async function markOrdersDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
   if (eventIds.length === 0) return;
-  await db.updateTable('copy_orders').set({ status: 'delivered', delivered_at: now, updated_at: now }).where('outbox_event_id', 'in', eventIds).where('status', '=', 'queued').execute();
+  await db
+    .updateTable('copy_orders')
+    .set({ status: 'delivered', delivered_at: now, updated_at: now })
+    .where('outbox_event_id', 'in', eventIds)
+    .where('status', '=', 'queued')
+    .execute();
 }
 
 export async function markOrderAcknowledged(db: Db, eventId: string, now: number): Promise<void> {
@@ -121,7 +175,11 @@ export async function ordersByOutboxEvents(db: Db, eventIds: string[]): Promise<
 }
 
 /** Open times of a follower's copied opens since `since`, per group. */
-export async function recentOpenTimes(db: Db, followerIds: string[], since: number): Promise<Map<string, number[]>> {
+export async function recentOpenTimes(
+  db: Db,
+  followerIds: string[],
+  since: number,
+): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   if (followerIds.length === 0) return out;
   const rows = await db
@@ -141,7 +199,11 @@ export async function recentOpenTimes(db: Db, followerIds: string[], since: numb
   return out;
 }
 
-export async function inFlightOrders(db: Db, groupId: string, followerAccountId: string): Promise<CopyOrderRow[]> {
+export async function inFlightOrders(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+): Promise<CopyOrderRow[]> {
   return db
     .selectFrom('copy_orders')
     .selectAll()
@@ -151,7 +213,12 @@ export async function inFlightOrders(db: Db, groupId: string, followerAccountId:
     .execute();
 }
 
-export async function failedOrdersSince(db: Db, groupId: string, followerAccountId: string, since: number): Promise<CopyOrderRow[]> {
+export async function failedOrdersSince(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+  since: number,
+): Promise<CopyOrderRow[]> {
   return db
     .selectFrom('copy_orders')
     .selectAll()
@@ -171,7 +238,12 @@ export async function failedOrdersSince(db: Db, groupId: string, followerAccount
  */
 export type LinkLock = boolean;
 
-export async function linksForMasterPosition(db: Db, masterAccountId: string, masterPositionId: string, lock: LinkLock = false): Promise<LinkRow[]> {
+export async function linksForMasterPosition(
+  db: Db,
+  masterAccountId: string,
+  masterPositionId: string,
+  lock: LinkLock = false,
+): Promise<LinkRow[]> {
   const q = db
     .selectFrom('position_links')
     .selectAll()
@@ -182,7 +254,13 @@ export async function linksForMasterPosition(db: Db, masterAccountId: string, ma
   return (lock ? q.forUpdate() : q).execute();
 }
 
-export async function getLink(db: Db, groupId: string, followerAccountId: string, masterPositionId: string, lock: LinkLock = false): Promise<LinkRow | undefined> {
+export async function getLink(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+  masterPositionId: string,
+  lock: LinkLock = false,
+): Promise<LinkRow | undefined> {
   const q = db
     .selectFrom('position_links')
     .selectAll()
@@ -200,17 +278,33 @@ export async function upsertLinks(db: Db, rows: LinkRow[]): Promise<void> {
       .values(rows.slice(i, i + 100))
       .onConflict((oc) =>
         oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet((eb) => ({
-          master_account_id: eb.ref('excluded.master_account_id'), symbol: eb.ref('excluded.symbol'), side: eb.ref('excluded.side'), ticket: eb.ref('excluded.ticket'),
-          open_volume: eb.ref('excluded.open_volume'), master_volume: eb.ref('excluded.master_volume'), sl: eb.ref('excluded.sl'), tp: eb.ref('excluded.tp'),
-          master_price: eb.ref('excluded.master_price'), signal_at: eb.ref('excluded.signal_at'), status: eb.ref('excluded.status'), open_order_id: eb.ref('excluded.open_order_id'),
-          linked_at: eb.ref('excluded.linked_at'), opened_at: eb.ref('excluded.opened_at'), closed_at: eb.ref('excluded.closed_at'), updated_at: eb.ref('excluded.updated_at'),
+          master_account_id: eb.ref('excluded.master_account_id'),
+          symbol: eb.ref('excluded.symbol'),
+          side: eb.ref('excluded.side'),
+          ticket: eb.ref('excluded.ticket'),
+          open_volume: eb.ref('excluded.open_volume'),
+          master_volume: eb.ref('excluded.master_volume'),
+          sl: eb.ref('excluded.sl'),
+          tp: eb.ref('excluded.tp'),
+          master_price: eb.ref('excluded.master_price'),
+          signal_at: eb.ref('excluded.signal_at'),
+          status: eb.ref('excluded.status'),
+          open_order_id: eb.ref('excluded.open_order_id'),
+          linked_at: eb.ref('excluded.linked_at'),
+          opened_at: eb.ref('excluded.opened_at'),
+          closed_at: eb.ref('excluded.closed_at'),
+          updated_at: eb.ref('excluded.updated_at'),
         })),
       )
       .execute();
   }
 }
 
-export async function updateLink(db: Db, key: { groupId: string; followerAccountId: string; masterPositionId: string }, patch: Partial<LinkRow>): Promise<void> {
+export async function updateLink(
+  db: Db,
+  key: { groupId: string; followerAccountId: string; masterPositionId: string },
+  patch: Partial<LinkRow>,
+): Promise<void> {
   await db
     .updateTable('position_links')
     .set(patch)
@@ -221,26 +315,53 @@ export async function updateLink(db: Db, key: { groupId: string; followerAccount
 }
 
 /** Open links per (group, follower): count and lots, for the open guards. */
-export async function openExposure(db: Db, followerIds: string[]): Promise<Map<string, { positions: number; lots: number }>> {
+export async function openExposure(
+  db: Db,
+  followerIds: string[],
+): Promise<Map<string, { positions: number; lots: number }>> {
   const out = new Map<string, { positions: number; lots: number }>();
   if (followerIds.length === 0) return out;
   const rows = await db
     .selectFrom('position_links')
-    .select(['group_id', 'follower_account_id', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('open_volume').as('lots')])
+    .select([
+      'group_id',
+      'follower_account_id',
+      (eb) => eb.fn.countAll<number>().as('n'),
+      (eb) => eb.fn.sum<number>('open_volume').as('lots'),
+    ])
     .where('follower_account_id', 'in', followerIds)
     .where('status', 'in', ['open', 'closing'])
     .groupBy(['group_id', 'follower_account_id'])
     .execute();
-  for (const r of rows) out.set(`${r.group_id}\n${r.follower_account_id}`, { positions: Number(r.n), lots: Number(r.lots ?? 0) });
+  for (const r of rows)
+    out.set(`${r.group_id}\n${r.follower_account_id}`, { positions: Number(r.n), lots: Number(r.lots ?? 0) });
   return out;
 }
 
-export async function linksOfSubscription(db: Db, groupId: string, followerAccountId: string): Promise<LinkRow[]> {
-  return db.selectFrom('position_links').selectAll().where('group_id', '=', groupId).where('follower_account_id', '=', followerAccountId).execute();
+export async function linksOfSubscription(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+): Promise<LinkRow[]> {
+  return db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .execute();
 }
 
-export async function linksOfFollower(db: Db, followerAccountId: string, lock: LinkLock = false): Promise<LinkRow[]> {
-  const q = db.selectFrom('position_links').selectAll().where('follower_account_id', '=', followerAccountId).orderBy('group_id').orderBy('master_position_id');
+export async function linksOfFollower(
+  db: Db,
+  followerAccountId: string,
+  lock: LinkLock = false,
+): Promise<LinkRow[]> {
+  const q = db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('follower_account_id', '=', followerAccountId)
+    .orderBy('group_id')
+    .orderBy('master_position_id');
   return (lock ? q.forUpdate() : q).execute();
 }
 
@@ -249,12 +370,32 @@ export async function linksOfFollower(db: Db, followerAccountId: string, lock: L
 /** Raises an alert unless the same one is already open (not acknowledged). Returns it when new. */
 export async function raiseAlert(
   db: Db,
-  a: { accountId: string | null; groupId: string | null; code: string; severity: 'info' | 'warning' | 'critical'; message: string; dedupeKey: string; details: Record<string, unknown> },
+  a: {
+    accountId: string | null;
+    groupId: string | null;
+    code: string;
+    severity: 'info' | 'warning' | 'critical';
+    message: string;
+    dedupeKey: string;
+    details: Record<string, unknown>;
+  },
   now: number,
 ): Promise<AlertRow | undefined> {
   return db
     .insertInto('alerts')
-    .values({ alert_id: newId('alr'), account_id: a.accountId, group_id: a.groupId, code: a.code, severity: a.severity, message: a.message, dedupe_key: a.dedupeKey, details: JSON.stringify(a.details), created_at: now, acked_at: null, acked_by: null })
+    .values({
+      alert_id: newId('alr'),
+      account_id: a.accountId,
+      group_id: a.groupId,
+      code: a.code,
+      severity: a.severity,
+      message: a.message,
+      dedupe_key: a.dedupeKey,
+      details: JSON.stringify(a.details),
+      created_at: now,
+      acked_at: null,
+      acked_by: null,
+    })
     .onConflict((oc) => oc.column('dedupe_key').where('acked_at', 'is', null).doNothing())
     .returningAll()
     .executeTakeFirst();

@@ -157,17 +157,23 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
  */
 export async function migrate(database: Database): Promise<string[]> {
   const db = database.db as unknown as Kysely<Record<string, { name: string; applied_at: number }>>;
-  await sql`create table if not exists kopitra_migrations (name text primary key, applied_at bigint not null)`.execute(db);
+  await sql`create table if not exists kopitra_migrations (name text primary key, applied_at bigint not null)`.execute(
+    db,
+  );
   const applied: string[] = [];
   await db.transaction().execute(async (trx) => {
     // Serialise concurrent migrators: SQLite's BEGIN IMMEDIATE already holds the write lock.
     if (database.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7346021)`.execute(trx);
-    const done = new Set((await sql<{ name: string }>`select name from kopitra_migrations`.execute(trx)).rows.map((r) => r.name));
+    const done = new Set(
+      (await sql<{ name: string }>`select name from kopitra_migrations`.execute(trx)).rows.map((r) => r.name),
+    );
     const migrations = await new KopitraMigrations(database.dialect).getMigrations();
     for (const [name, migration] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
       if (done.has(name)) continue;
       await migration.up(trx);
-      await sql`insert into kopitra_migrations (name, applied_at) values (${name}, ${Date.now()})`.execute(trx);
+      await sql`insert into kopitra_migrations (name, applied_at) values (${name}, ${Date.now()})`.execute(
+        trx,
+      );
       applied.push(name);
     }
   });

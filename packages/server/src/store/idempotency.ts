@@ -2,7 +2,11 @@ import type { Db, IdempotencyKeysTable } from './schema.js';
 
 export type IdempotencyRow = IdempotencyKeysTable;
 
-export async function findIdempotent(db: Db, accountId: string, key: string): Promise<IdempotencyRow | undefined> {
+export async function findIdempotent(
+  db: Db,
+  accountId: string,
+  key: string,
+): Promise<IdempotencyRow | undefined> {
   return db
     .selectFrom('idempotency_keys')
     .selectAll()

@@ -26,15 +26,20 @@ export async function storeTelemetry(
   const e = t.event;
   switch (e.eventType) {
     case 'ea.heartbeat':
-      await upsertTelemetry(db, t.accountId, {
-        balance: e.payload.balance,
-        equity: e.payload.equity,
-        margin: e.payload.margin,
-        free_margin: e.payload.freeMargin ?? null,
-        open_positions: e.payload.openPositions,
-        latency_ms: e.payload.latencyMs ?? null,
-        last_heartbeat_at: now,
-      }, now);
+      await upsertTelemetry(
+        db,
+        t.accountId,
+        {
+          balance: e.payload.balance,
+          equity: e.payload.equity,
+          margin: e.payload.margin,
+          free_margin: e.payload.freeMargin ?? null,
+          open_positions: e.payload.openPositions,
+          latency_ms: e.payload.latencyMs ?? null,
+          last_heartbeat_at: now,
+        },
+        now,
+      );
       break;
     case 'ea.init':
       await upsertTelemetry(db, t.accountId, { last_init: JSON.stringify(e.payload) }, now);
@@ -68,20 +73,42 @@ async function upsertTelemetry(db: Db, accountId: string, patch: TelemetryPatch,
 }
 
 /** A catalog is the terminal's whole Market Watch: it replaces the previous one. */
-async function replaceSymbolCatalog(db: Db, accountId: string, symbols: SymbolSpec[], now: number): Promise<void> {
+async function replaceSymbolCatalog(
+  db: Db,
+  accountId: string,
+  symbols: SymbolSpec[],
+  now: number,
+): Promise<void> {
   await db.deleteFrom('account_symbols').where('account_id', '=', accountId).execute();
   const unique = new Map(symbols.map((s) => [s.symbol, s]));
-  const rows = [...unique.values()].map((s) => ({ account_id: accountId, symbol: s.symbol, spec: JSON.stringify(s), updated_at: now }));
+  const rows = [...unique.values()].map((s) => ({
+    account_id: accountId,
+    symbol: s.symbol,
+    spec: JSON.stringify(s),
+    updated_at: now,
+  }));
   // Chunked: SQLite limits bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 200) await db.insertInto('account_symbols').values(rows.slice(i, i + 200)).execute();
+  for (let i = 0; i < rows.length; i += 200)
+    await db
+      .insertInto('account_symbols')
+      .values(rows.slice(i, i + 200))
+      .execute();
 }
 
 export async function getTelemetry(db: Db, accountId: string): Promise<AccountTelemetryTable | undefined> {
-  return db.selectFrom('account_telemetry').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  return db
+    .selectFrom('account_telemetry')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
 }
 
 export async function getSymbolCatalog(db: Db, accountId: string): Promise<Map<string, SymbolSpec>> {
-  const rows = await db.selectFrom('account_symbols').select(['symbol', 'spec']).where('account_id', '=', accountId).execute();
+  const rows = await db
+    .selectFrom('account_symbols')
+    .select(['symbol', 'spec'])
+    .where('account_id', '=', accountId)
+    .execute();
   return new Map(rows.map((r) => [r.symbol, JSON.parse(r.spec) as SymbolSpec]));
 }
 
@@ -90,7 +117,11 @@ export async function getSymbolCatalog(db: Db, accountId: string): Promise<Map<s
  * must not count as newer than the trade reports that overtook it. `capturedAt` is the EA's
  * time, never later than arrival (an EA clock running ahead falls back to arrival).
  */
-export async function latestInbox(db: Db, accountId: string, eventType: string): Promise<{ payload: unknown; receivedAt: number; capturedAt: number } | undefined> {
+export async function latestInbox(
+  db: Db,
+  accountId: string,
+  eventType: string,
+): Promise<{ payload: unknown; receivedAt: number; capturedAt: number } | undefined> {
   const row = await db
     .selectFrom('inbox_events')
     .select(['payload', 'received_at', 'occurred_at'])
@@ -101,6 +132,10 @@ export async function latestInbox(db: Db, accountId: string, eventType: string):
     .limit(1)
     .executeTakeFirst();
   return row
-    ? { payload: JSON.parse(row.payload), receivedAt: Number(row.received_at), capturedAt: Math.min(Number(row.received_at), Number(row.occurred_at)) }
+    ? {
+        payload: JSON.parse(row.payload),
+        receivedAt: Number(row.received_at),
+        capturedAt: Math.min(Number(row.received_at), Number(row.occurred_at)),
+      }
     : undefined;
 }

@@ -3,16 +3,34 @@ import type { AccountKeysTable, Db } from './schema.js';
 export type KeyRow = AccountKeysTable;
 
 export async function findKey(db: Db, accountId: string, fingerprint: string): Promise<KeyRow | undefined> {
-  return db.selectFrom('account_keys').selectAll().where('account_id', '=', accountId).where('fingerprint', '=', fingerprint).executeTakeFirst();
+  return db
+    .selectFrom('account_keys')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('fingerprint', '=', fingerprint)
+    .executeTakeFirst();
 }
 
 export async function listKeys(db: Db, accountId: string): Promise<KeyRow[]> {
-  return db.selectFrom('account_keys').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'asc').execute();
+  return db
+    .selectFrom('account_keys')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('created_at', 'asc')
+    .execute();
 }
 
 export async function insertKey(
   db: Db,
-  k: { accountId: string; fingerprint: string; keyHash: string; status: 'pending' | 'approved'; origin: 'ea' | 'operator'; expiresAt: number | null; decidedBy?: string | null },
+  k: {
+    accountId: string;
+    fingerprint: string;
+    keyHash: string;
+    status: 'pending' | 'approved';
+    origin: 'ea' | 'operator';
+    expiresAt: number | null;
+    decidedBy?: string | null;
+  },
   now: number,
 ): Promise<KeyRow> {
   return db

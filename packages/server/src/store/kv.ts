@@ -8,13 +8,21 @@ import type { Db } from './schema.js';
  */
 export async function instanceSecret(db: Db, configured: string | undefined): Promise<string> {
   if (configured) return configured;
-  const existing = await db.selectFrom('kv').select('value').where('key', '=', 'instance_secret').executeTakeFirst();
+  const existing = await db
+    .selectFrom('kv')
+    .select('value')
+    .where('key', '=', 'instance_secret')
+    .executeTakeFirst();
   if (existing) return existing.value;
   await db
     .insertInto('kv')
     .values({ key: 'instance_secret', value: randomBytes(32).toString('base64url') })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
-  const row = await db.selectFrom('kv').select('value').where('key', '=', 'instance_secret').executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('kv')
+    .select('value')
+    .where('key', '=', 'instance_secret')
+    .executeTakeFirstOrThrow();
   return row.value;
 }

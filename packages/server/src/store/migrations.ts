@@ -62,8 +62,14 @@ const initial: Step = async (db, dialect) => {
     .addColumn('ended_at', ms)
     .execute();
   // The database itself guarantees one live session per account, across replicas.
-  await sql`create unique index sessions_one_live_per_account on sessions (account_id) where status in ('pending', 'authenticated')`.execute(db);
-  await db.schema.createIndex('sessions_by_status_lease').on('sessions').columns(['status', 'lease_expires_at']).execute();
+  await sql`create unique index sessions_one_live_per_account on sessions (account_id) where status in ('pending', 'authenticated')`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('sessions_by_status_lease')
+    .on('sessions')
+    .columns(['status', 'lease_expires_at'])
+    .execute();
 
   await db.schema
     .createTable('outbox_events')
@@ -79,7 +85,9 @@ const initial: Step = async (db, dialect) => {
     .addColumn('acked_by_session', 'text')
     .addUniqueConstraint('outbox_events_account_sequence', ['account_id', 'sequence'])
     .execute();
-  await sql`create index outbox_events_unacked on outbox_events (account_id, sequence) where acked_at is null`.execute(db);
+  await sql`create index outbox_events_unacked on outbox_events (account_id, sequence) where acked_at is null`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('inbox_events')
@@ -91,7 +99,11 @@ const initial: Step = async (db, dialect) => {
     .addColumn('received_at', ms, (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('inbox_events_by_account_type').on('inbox_events').columns(['account_id', 'event_type', 'received_at']).execute();
+  await db.schema
+    .createIndex('inbox_events_by_account_type')
+    .on('inbox_events')
+    .columns(['account_id', 'event_type', 'received_at'])
+    .execute();
 
   await db.schema
     .createTable('account_telemetry')
@@ -140,7 +152,11 @@ const initial: Step = async (db, dialect) => {
     .addColumn('body', 'text', (c) => c.notNull())
     .addColumn('published_at', ms, (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('bus_messages_by_topic').on('bus_messages').columns(['topic', 'position']).execute();
+  await db.schema
+    .createIndex('bus_messages_by_topic')
+    .on('bus_messages')
+    .columns(['topic', 'position'])
+    .execute();
 
   await db.schema
     .createTable('bus_subscriptions')
@@ -169,7 +185,11 @@ const copyEngine: Step = async (db) => {
     .addColumn('created_at', ms, (c) => c.notNull())
     .addColumn('updated_at', ms, (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('copy_groups_by_master').on('copy_groups').column('master_account_id').execute();
+  await db.schema
+    .createIndex('copy_groups_by_master')
+    .on('copy_groups')
+    .column('master_account_id')
+    .execute();
 
   await db.schema
     .createTable('subscriptions')
@@ -180,7 +200,11 @@ const copyEngine: Step = async (db) => {
     .addColumn('updated_at', ms, (c) => c.notNull())
     .addPrimaryKeyConstraint('subscriptions_pk', ['group_id', 'follower_account_id'])
     .execute();
-  await db.schema.createIndex('subscriptions_by_follower').on('subscriptions').column('follower_account_id').execute();
+  await db.schema
+    .createIndex('subscriptions_by_follower')
+    .on('subscriptions')
+    .column('follower_account_id')
+    .execute();
 
   await db.schema
     .createTable('signals')
@@ -204,9 +228,17 @@ const copyEngine: Step = async (db) => {
     .addColumn('received_at', ms, (c) => c.notNull())
     .addColumn('response', 'text', (c) => c.notNull())
     .execute();
-  await sql`create unique index signals_client_id on signals (master_account_id, client_signal_id) where client_signal_id is not null`.execute(db);
-  await sql`create unique index signals_deal_ticket on signals (master_account_id, deal_ticket) where deal_ticket is not null`.execute(db);
-  await db.schema.createIndex('signals_by_position').on('signals').columns(['master_account_id', 'master_position_id']).execute();
+  await sql`create unique index signals_client_id on signals (master_account_id, client_signal_id) where client_signal_id is not null`.execute(
+    db,
+  );
+  await sql`create unique index signals_deal_ticket on signals (master_account_id, deal_ticket) where deal_ticket is not null`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('signals_by_position')
+    .on('signals')
+    .columns(['master_account_id', 'master_position_id'])
+    .execute();
 
   await db.schema
     .createTable('copy_orders')
@@ -247,10 +279,24 @@ const copyEngine: Step = async (db) => {
     .addColumn('updated_at', ms, (c) => c.notNull())
     .execute();
   // A repeated signal can never create a second copy order for the same subscription.
-  await sql`create unique index copy_orders_one_per_signal on copy_orders (signal_id, group_id, follower_account_id) where signal_id is not null`.execute(db);
-  await db.schema.createIndex('copy_orders_by_outbox_event').on('copy_orders').column('outbox_event_id').execute();
-  await db.schema.createIndex('copy_orders_by_follower').on('copy_orders').columns(['follower_account_id', 'written_at']).execute();
-  await db.schema.createIndex('copy_orders_by_position').on('copy_orders').columns(['group_id', 'follower_account_id', 'master_position_id']).execute();
+  await sql`create unique index copy_orders_one_per_signal on copy_orders (signal_id, group_id, follower_account_id) where signal_id is not null`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('copy_orders_by_outbox_event')
+    .on('copy_orders')
+    .column('outbox_event_id')
+    .execute();
+  await db.schema
+    .createIndex('copy_orders_by_follower')
+    .on('copy_orders')
+    .columns(['follower_account_id', 'written_at'])
+    .execute();
+  await db.schema
+    .createIndex('copy_orders_by_position')
+    .on('copy_orders')
+    .columns(['group_id', 'follower_account_id', 'master_position_id'])
+    .execute();
 
   await db.schema
     .createTable('position_links')
@@ -275,8 +321,16 @@ const copyEngine: Step = async (db) => {
     .addColumn('updated_at', ms, (c) => c.notNull())
     .addPrimaryKeyConstraint('position_links_pk', ['group_id', 'follower_account_id', 'master_position_id'])
     .execute();
-  await db.schema.createIndex('position_links_by_master_position').on('position_links').columns(['master_account_id', 'master_position_id']).execute();
-  await db.schema.createIndex('position_links_by_follower').on('position_links').columns(['follower_account_id', 'status']).execute();
+  await db.schema
+    .createIndex('position_links_by_master_position')
+    .on('position_links')
+    .columns(['master_account_id', 'master_position_id'])
+    .execute();
+  await db.schema
+    .createIndex('position_links_by_follower')
+    .on('position_links')
+    .columns(['follower_account_id', 'status'])
+    .execute();
 
   await db.schema
     .createTable('alerts')
@@ -323,7 +377,11 @@ const riskLimits: Step = async (db) => {
     .addColumn('reset_at', ms)
     .addColumn('reset_by', 'text')
     .execute();
-  await db.schema.createIndex('stop_outs_by_subscription').on('stop_outs').columns(['follower_account_id', 'group_id']).execute();
+  await db.schema
+    .createIndex('stop_outs_by_subscription')
+    .on('stop_outs')
+    .columns(['follower_account_id', 'group_id'])
+    .execute();
 };
 
 const management: Step = async (db) => {
@@ -406,18 +464,26 @@ const webhooks: Step = async (db) => {
     .addColumn('delivered_at', ms)
     .addUniqueConstraint('webhook_deliveries_once', ['webhook_id', 'message_id'])
     .execute();
-  await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+  await db.schema
+    .createIndex('webhook_deliveries_due')
+    .on('webhook_deliveries')
+    .columns(['status', 'next_attempt_at'])
+    .execute();
 };
 
 const staleOpensIndex: Step = async (db) => {
   // Every poll looks for opens that expired undelivered; only those rows belong in the index.
-  await sql`create index copy_orders_waiting_opens on copy_orders (follower_account_id, expires_at) where kind = 'open' and status in ('queued', 'delivered')`.execute(db);
+  await sql`create index copy_orders_waiting_opens on copy_orders (follower_account_id, expires_at) where kind = 'open' and status in ('queued', 'delivered')`.execute(
+    db,
+  );
 };
 
 const reversalDeals: Step = async (db) => {
   // One netting reversal deal is both a close and an open: a deal ticket repeats only across types.
   await sql`drop index signals_deal_ticket`.execute(db);
-  await sql`create unique index signals_deal_ticket_type on signals (master_account_id, deal_ticket, type) where deal_ticket is not null`.execute(db);
+  await sql`create unique index signals_deal_ticket_type on signals (master_account_id, deal_ticket, type) where deal_ticket is not null`.execute(
+    db,
+  );
 };
 
 const steps: Record<string, Step> = {
@@ -436,7 +502,10 @@ export class KopitraMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     return Object.fromEntries(
-      Object.entries(steps).map(([name, step]) => [name, { up: (db: Kysely<unknown>) => step(db, this.dialect) }]),
+      Object.entries(steps).map(([name, step]) => [
+        name,
+        { up: (db: Kysely<unknown>) => step(db, this.dialect) },
+      ]),
     );
   }
 }

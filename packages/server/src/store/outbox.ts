@@ -16,7 +16,13 @@ export const toOutboxEvent = (r: OutboxRow): OutboxEvent => ({
 /** Queues an event for an account's EA with the account's next sequence. Call inside the transaction that causes it. */
 export async function enqueueOutbox(
   db: Db,
-  e: { accountId: string; type: OutboxEventType; payload: Record<string, unknown>; targetSessionId?: string | null; eventId?: string },
+  e: {
+    accountId: string;
+    type: OutboxEventType;
+    payload: Record<string, unknown>;
+    targetSessionId?: string | null;
+    eventId?: string;
+  },
   now: number,
 ): Promise<OutboxRow> {
   const sequence = await nextSequence(db, e.accountId);
@@ -43,7 +49,12 @@ export async function enqueueOutbox(
  */
 export async function enqueueOutboxMany(
   db: Db,
-  events: Array<{ accountId: string; type: OutboxEventType; payload: Record<string, unknown>; eventId?: string }>,
+  events: Array<{
+    accountId: string;
+    type: OutboxEventType;
+    payload: Record<string, unknown>;
+    eventId?: string;
+  }>,
   now: number,
 ): Promise<OutboxRow[]> {
   const out: OutboxRow[] = [];
@@ -52,13 +63,25 @@ export async function enqueueOutboxMany(
     const allocated = await db
       .updateTable('accounts')
       .set((eb) => ({ last_sequence: eb('last_sequence', '+', 1) }))
-      .where('account_id', 'in', chunk.map((e) => e.accountId))
+      .where(
+        'account_id',
+        'in',
+        chunk.map((e) => e.accountId),
+      )
       .returning(['account_id', 'last_sequence'])
       .execute();
     const sequenceOf = new Map(allocated.map((a) => [a.account_id, Number(a.last_sequence)]));
     const rows = chunk.map((e): OutboxRow => ({
-      event_id: e.eventId ?? newId('evt'), account_id: e.accountId, sequence: sequenceOf.get(e.accountId)!, type: e.type, payload: JSON.stringify(e.payload),
-      target_session_id: null, occurred_at: now, delivered_at: null, acked_at: null, acked_by_session: null,
+      event_id: e.eventId ?? newId('evt'),
+      account_id: e.accountId,
+      sequence: sequenceOf.get(e.accountId)!,
+      type: e.type,
+      payload: JSON.stringify(e.payload),
+      target_session_id: null,
+      occurred_at: now,
+      delivered_at: null,
+      acked_at: null,
+      acked_by_session: null,
     }));
     await db.insertInto('outbox_events').values(rows).execute();
     out.push(...rows);
@@ -83,13 +106,20 @@ export async function pendingOutbox(
     .where('sequence', '>', q.cursor);
   query = q.onlyTargeted
     ? query.where('target_session_id', '=', q.sessionId)
-    : query.where((eb) => eb.or([eb('target_session_id', 'is', null), eb('target_session_id', '=', q.sessionId)]));
+    : query.where((eb) =>
+        eb.or([eb('target_session_id', 'is', null), eb('target_session_id', '=', q.sessionId)]),
+      );
   return query.orderBy('sequence', 'asc').limit(q.limit).execute();
 }
 
 export async function markDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
   if (eventIds.length === 0) return;
-  await db.updateTable('outbox_events').set({ delivered_at: now }).where('event_id', 'in', eventIds).where('delivered_at', 'is', null).execute();
+  await db
+    .updateTable('outbox_events')
+    .set({ delivered_at: now })
+    .where('event_id', 'in', eventIds)
+    .where('delivered_at', 'is', null)
+    .execute();
   await db
     .updateTable('copy_orders')
     .set({ status: 'delivered', delivered_at: now, updated_at: now })
@@ -103,7 +133,13 @@ export type AckResult = 'acked' | 'already_acked' | 'unknown_event' | 'sequence_
 /** Acknowledges one event on behalf of a session; only events that session could see are acknowledged. */
 export async function ackOutbox(
   db: Db,
-  a: { accountId: string; sessionId: string; eventId: string; sequence?: number | undefined; onlyTargeted: boolean },
+  a: {
+    accountId: string;
+    sessionId: string;
+    eventId: string;
+    sequence?: number | undefined;
+    onlyTargeted: boolean;
+  },
   now: number,
 ): Promise<AckResult> {
   const row = await db
@@ -113,7 +149,9 @@ export async function ackOutbox(
     .where('account_id', '=', a.accountId)
     .executeTakeFirst();
   if (!row) return 'unknown_event';
-  const visible = a.onlyTargeted ? row.target_session_id === a.sessionId : row.target_session_id === null || row.target_session_id === a.sessionId;
+  const visible = a.onlyTargeted
+    ? row.target_session_id === a.sessionId
+    : row.target_session_id === null || row.target_session_id === a.sessionId;
   if (!visible) return 'unknown_event';
   if (a.sequence !== undefined && Number(row.sequence) !== a.sequence) return 'sequence_mismatch';
   if (row.acked_at !== null) return 'already_acked';
@@ -146,6 +184,10 @@ export async function resumeSequence(db: Db, accountId: string, sessionId: strin
     .where((eb) => eb.or([eb('target_session_id', 'is', null), eb('target_session_id', '=', sessionId)]))
     .executeTakeFirst();
   if (oldest?.min !== null && oldest?.min !== undefined) return Number(oldest.min) - 1;
-  const account = await db.selectFrom('accounts').select('last_sequence').where('account_id', '=', accountId).executeTakeFirst();
+  const account = await db
+    .selectFrom('accounts')
+    .select('last_sequence')
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
   return Number(account?.last_sequence ?? 0);
 }

@@ -5,7 +5,13 @@ import type { Db, StopOutsTable } from './schema.js';
 
 export type StopOutRow = StopOutsTable;
 
-export async function recordMetrics(db: Db, accountId: string, at: number, balance: number, equity: number): Promise<void> {
+export async function recordMetrics(
+  db: Db,
+  accountId: string,
+  at: number,
+  balance: number,
+  equity: number,
+): Promise<void> {
   const minute = at - (at % 60_000);
   await db
     .insertInto('account_metric_minutes')
@@ -23,15 +29,46 @@ export async function recordMetrics(db: Db, accountId: string, at: number, balan
 }
 
 /** The metric at `from` (the last bucket at or before it, else the first after), now, and its peak since. */
-export async function drawdownWindow(db: Db, accountId: string, metric: RiskMetric, from: number, current: number): Promise<DrawdownWindow | null> {
+export async function drawdownWindow(
+  db: Db,
+  accountId: string,
+  metric: RiskMetric,
+  from: number,
+  current: number,
+): Promise<DrawdownWindow | null> {
   const value = metric === 'equity_drawdown' ? 'equity' : 'balance';
   const peak = metric === 'equity_drawdown' ? 'peak_equity' : 'peak_balance';
   const fromMinute = from - (from % 60_000);
-  const before = await db.selectFrom('account_metric_minutes').select([value]).where('account_id', '=', accountId).where('minute', '<=', fromMinute).orderBy('minute', 'desc').limit(1).executeTakeFirst();
-  const after = before ?? (await db.selectFrom('account_metric_minutes').select([value]).where('account_id', '=', accountId).where('minute', '>=', fromMinute).orderBy('minute', 'asc').limit(1).executeTakeFirst());
+  const before = await db
+    .selectFrom('account_metric_minutes')
+    .select([value])
+    .where('account_id', '=', accountId)
+    .where('minute', '<=', fromMinute)
+    .orderBy('minute', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const after =
+    before ??
+    (await db
+      .selectFrom('account_metric_minutes')
+      .select([value])
+      .where('account_id', '=', accountId)
+      .where('minute', '>=', fromMinute)
+      .orderBy('minute', 'asc')
+      .limit(1)
+      .executeTakeFirst());
   if (!after) return null;
-  const max = await db.selectFrom('account_metric_minutes').select((eb) => eb.fn.max(peak).as('peak')).where('account_id', '=', accountId).where('minute', '>=', fromMinute).executeTakeFirst();
-  return { start: Number((after as Record<string, number>)[value]), current, peak: max?.peak === null || max?.peak === undefined ? null : Number(max.peak) };
+  const max = await db
+    .selectFrom('account_metric_minutes')
+    .select((eb) => eb.fn.max(peak).as('peak'))
+    .where('account_id', '=', accountId)
+    .where('minute', '>=', fromMinute)
+    .executeTakeFirst();
+  return {
+    start: Number((after as Record<string, number>)[value]),
+    current,
+    peak: max?.peak === null || max?.peak === undefined ? null : Number(max.peak),
+  };
 }
 
 export async function stopOutsOf(db: Db, followerAccountId: string, groupId?: string): Promise<StopOutRow[]> {
@@ -42,14 +79,36 @@ export async function stopOutsOf(db: Db, followerAccountId: string, groupId?: st
 
 export async function activeStopOutsOf(db: Db, followerIds: string[]): Promise<StopOutRow[]> {
   if (followerIds.length === 0) return [];
-  return db.selectFrom('stop_outs').selectAll().where('follower_account_id', 'in', followerIds).where('reset_at', 'is', null).execute();
+  return db
+    .selectFrom('stop_outs')
+    .selectAll()
+    .where('follower_account_id', 'in', followerIds)
+    .where('reset_at', 'is', null)
+    .execute();
 }
 
 export const toStored = (r: StopOutRow): StoredStopOut & { stopOutId: string } => ({
-  stopOutId: r.stop_out_id, limitKey: r.limit_key, period: r.period as StoredStopOut['period'], metric: r.metric as RiskMetric, action: r.action as StoredStopOut['action'], at: Number(r.at), resetAt: r.reset_at === null ? null : Number(r.reset_at),
+  stopOutId: r.stop_out_id,
+  limitKey: r.limit_key,
+  period: r.period as StoredStopOut['period'],
+  metric: r.metric as RiskMetric,
+  action: r.action as StoredStopOut['action'],
+  at: Number(r.at),
+  resetAt: r.reset_at === null ? null : Number(r.reset_at),
 });
 
 /** An operator's reset: opens resume and the limit's window restarts now. */
-export async function resetStopOut(db: Db, stopOutId: string, by: string, now: number): Promise<StopOutRow | undefined> {
-  return db.updateTable('stop_outs').set({ reset_at: now, reset_by: by }).where('stop_out_id', '=', stopOutId).where('reset_at', 'is', null).returningAll().executeTakeFirst();
+export async function resetStopOut(
+  db: Db,
+  stopOutId: string,
+  by: string,
+  now: number,
+): Promise<StopOutRow | undefined> {
+  return db
+    .updateTable('stop_outs')
+    .set({ reset_at: now, reset_by: by })
+    .where('stop_out_id', '=', stopOutId)
+    .where('reset_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
 }

@@ -9,7 +9,12 @@ export async function getSession(db: Db, sessionId: string): Promise<SessionRow 
 }
 
 export async function findLiveSession(db: Db, accountId: string): Promise<SessionRow | undefined> {
-  return db.selectFrom('sessions').selectAll().where('account_id', '=', accountId).where('status', 'in', LIVE).executeTakeFirst();
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('status', 'in', LIVE)
+    .executeTakeFirst();
 }
 
 export async function insertSession(db: Db, row: SessionRow): Promise<void> {
@@ -40,7 +45,12 @@ export async function transitionSession(
     .executeTakeFirst();
 }
 
-export async function renewLease(db: Db, sessionId: string, leaseExpiresAt: number, now: number): Promise<void> {
+export async function renewLease(
+  db: Db,
+  sessionId: string,
+  leaseExpiresAt: number,
+  now: number,
+): Promise<void> {
   await db
     .updateTable('sessions')
     .set({ lease_expires_at: leaseExpiresAt, lease_renewed_at: now })
@@ -60,7 +70,11 @@ export async function liveSessionsWithLapsedLease(db: Db, now: number, limit = 5
     .execute();
 }
 
-export async function liveSessionsForKey(db: Db, accountId: string, fingerprint: string): Promise<SessionRow[]> {
+export async function liveSessionsForKey(
+  db: Db,
+  accountId: string,
+  fingerprint: string,
+): Promise<SessionRow[]> {
   return db
     .selectFrom('sessions')
     .selectAll()
@@ -77,5 +91,8 @@ export async function listSessions(
   let q = db.selectFrom('sessions').selectAll();
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
-  return q.orderBy('created_at', 'desc').limit(filter.limit ?? 100).execute();
+  return q
+    .orderBy('created_at', 'desc')
+    .limit(filter.limit ?? 100)
+    .execute();
 }

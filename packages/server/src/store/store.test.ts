@@ -15,9 +15,24 @@ import { insertSession, type SessionRow } from './sessions.js';
 import { inTransaction } from './transaction.js';
 
 const session = (id: string, accountId: string, status: string): SessionRow => ({
-  session_id: id, account_id: accountId, key_fingerprint: 'fp', role: 'follower', platform: 'MT5', ea_version: '1', terminal_build: 1,
-  broker: null, server: null, client_ip: null, status, status_reason: null, token_hash: 'h', lease_expires_at: 1, lease_renewed_at: 1,
-  created_at: 1, authenticated_at: null, ended_at: null,
+  session_id: id,
+  account_id: accountId,
+  key_fingerprint: 'fp',
+  role: 'follower',
+  platform: 'MT5',
+  ea_version: '1',
+  terminal_build: 1,
+  broker: null,
+  server: null,
+  client_ip: null,
+  status,
+  status_reason: null,
+  token_hash: 'h',
+  lease_expires_at: 1,
+  lease_renewed_at: 1,
+  created_at: 1,
+  authenticated_at: null,
+  ended_at: null,
 });
 
 describe.each(dialects)('storage on %s', (dialect) => {
@@ -51,10 +66,17 @@ describe.each(dialects)('storage on %s', (dialect) => {
     await insertAccount(db, { accountId: 'a', registeredBy: 'test' }, 1);
     await insertAccount(db, { accountId: 'b', registeredBy: 'test' }, 1);
     const written = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => inTransaction(db, ({ trx }) => enqueueOutbox(trx, { accountId: i % 2 ? 'a' : 'b', type: 'sync.request', payload: { i } }, 1))),
+      Array.from({ length: 20 }, (_, i) =>
+        inTransaction(db, ({ trx }) =>
+          enqueueOutbox(trx, { accountId: i % 2 ? 'a' : 'b', type: 'sync.request', payload: { i } }, 1),
+        ),
+      ),
     );
     for (const account of ['a', 'b']) {
-      const seqs = written.filter((w) => w.account_id === account).map((w) => Number(w.sequence)).sort((x, y) => x - y);
+      const seqs = written
+        .filter((w) => w.account_id === account)
+        .map((w) => Number(w.sequence))
+        .sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     }
   });
@@ -64,15 +86,51 @@ describe.each(dialects)('storage on %s', (dialect) => {
     const db = database.db;
     await insertAccount(db, { accountId: 'a', registeredBy: 'test' }, 1);
     const e1 = await enqueueOutbox(db, { accountId: 'a', type: 'sync.request', payload: {} }, 1);
-    const e2 = await enqueueOutbox(db, { accountId: 'a', type: 'session.shutdown', payload: {}, targetSessionId: 'old' }, 1);
+    const e2 = await enqueueOutbox(
+      db,
+      { accountId: 'a', type: 'session.shutdown', payload: {}, targetSessionId: 'old' },
+      1,
+    );
     const e3 = await enqueueOutbox(db, { accountId: 'a', type: 'error.alert', payload: {} }, 1);
-    const seen = await pendingOutbox(db, { accountId: 'a', sessionId: 'new', onlyTargeted: false, cursor: 0, limit: 10 });
+    const seen = await pendingOutbox(db, {
+      accountId: 'a',
+      sessionId: 'new',
+      onlyTargeted: false,
+      cursor: 0,
+      limit: 10,
+    });
     expect(seen.map((e) => e.event_id)).toEqual([e1.event_id, e3.event_id]);
-    expect((await pendingOutbox(db, { accountId: 'a', sessionId: 'old', onlyTargeted: true, cursor: 0, limit: 10 })).map((e) => e.event_id)).toEqual([e2.event_id]);
-    expect(await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e2.event_id, onlyTargeted: false }, 2)).toBe('unknown_event');
-    expect(await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e1.event_id, sequence: 9, onlyTargeted: false }, 2)).toBe('sequence_mismatch');
-    expect(await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e1.event_id, sequence: 1, onlyTargeted: false }, 2)).toBe('acked');
-    expect(await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e1.event_id, onlyTargeted: false }, 2)).toBe('already_acked');
+    expect(
+      (
+        await pendingOutbox(db, {
+          accountId: 'a',
+          sessionId: 'old',
+          onlyTargeted: true,
+          cursor: 0,
+          limit: 10,
+        })
+      ).map((e) => e.event_id),
+    ).toEqual([e2.event_id]);
+    expect(
+      await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e2.event_id, onlyTargeted: false }, 2),
+    ).toBe('unknown_event');
+    expect(
+      await ackOutbox(
+        db,
+        { accountId: 'a', sessionId: 'new', eventId: e1.event_id, sequence: 9, onlyTargeted: false },
+        2,
+      ),
+    ).toBe('sequence_mismatch');
+    expect(
+      await ackOutbox(
+        db,
+        { accountId: 'a', sessionId: 'new', eventId: e1.event_id, sequence: 1, onlyTargeted: false },
+        2,
+      ),
+    ).toBe('acked');
+    expect(
+      await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e1.event_id, onlyTargeted: false }, 2),
+    ).toBe('already_acked');
     expect(await resumeSequence(db, 'a', 'new')).toBe(2);
     await ackOutbox(db, { accountId: 'a', sessionId: 'new', eventId: e3.event_id, onlyTargeted: false }, 2);
     expect(await resumeSequence(db, 'a', 'new')).toBe(3);
@@ -91,7 +149,14 @@ describe.each(dialects)('storage on %s', (dialect) => {
   it('rolls back everything of a failed transaction, including bus messages and idempotency records', async (t) => {
     if (!target) return t.skip();
     const db = database.db;
-    const bus = new EmbeddedBus({ db, dialect: database.dialect, notifier, clock, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const bus = new EmbeddedBus({
+      db,
+      dialect: database.dialect,
+      notifier,
+      clock,
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+    });
     await insertAccount(db, { accountId: 'a', registeredBy: 'test' }, 1);
     await expect(
       inTransaction(db, async ({ trx }) => {
@@ -110,7 +175,14 @@ describe.each(dialects)('storage on %s', (dialect) => {
   it('delivers every message to every subscription at least once, in order, redelivering after a failure', async (t) => {
     if (!target) return t.skip();
     const db = database.db;
-    const bus = new EmbeddedBus({ db, dialect: database.dialect, notifier, clock, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const bus = new EmbeddedBus({
+      db,
+      dialect: database.dialect,
+      notifier,
+      clock,
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+    });
     const a: BusMessage[] = [];
     const b: BusMessage[] = [];
     let failOnce = true;

@@ -23,7 +23,9 @@ export async function inTransaction<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T
   for (let attempt = 0; ; attempt++) {
     const callbacks: Array<() => void> = [];
     try {
-      const result = await db.transaction().execute((trx) => fn({ trx, afterCommit: (cb) => callbacks.push(cb) }));
+      const result = await db
+        .transaction()
+        .execute((trx) => fn({ trx, afterCommit: (cb) => callbacks.push(cb) }));
       for (const cb of callbacks) cb();
       return result;
     } catch (err) {

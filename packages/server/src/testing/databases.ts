@@ -10,7 +10,8 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget } from '../store/database.js';
 
-export const POSTGRES_URL = process.env['KOPITRA_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_URL =
+  process.env['KOPITRA_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const servicesRequired = process.env['KOPITRA_REQUIRE_SERVICES'] === '1';
 
 let pgAvailable: Promise<string | null> | undefined;

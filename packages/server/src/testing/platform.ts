@@ -15,12 +15,27 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startTestPlatform(dialect: DialectName, env: Record<string, string> = {}): Promise<TestPlatform | null> {
+export async function startTestPlatform(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+): Promise<TestPlatform | null> {
   const target = await freshTarget(dialect);
   if (!target) return null;
   const clock = new ManualClock(Date.now());
-  const config = loadConfig({ KOPITRA_DATA_DIR: tempDir(), KOPITRA_BUS_POLL_MS: '50', KOPITRA_ADMIN_EMAIL: ADMIN.email, KOPITRA_ADMIN_PASSWORD: ADMIN.password, ...env });
-  const platform = await startPlatform(config, { clock, databaseTarget: target, listen: false, sweeper: false, logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }) });
+  const config = loadConfig({
+    KOPITRA_DATA_DIR: tempDir(),
+    KOPITRA_BUS_POLL_MS: '50',
+    KOPITRA_ADMIN_EMAIL: ADMIN.email,
+    KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+    ...env,
+  });
+  const platform = await startPlatform(config, {
+    clock,
+    databaseTarget: target,
+    listen: false,
+    sweeper: false,
+    logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
+  });
   return {
     platform,
     clock,
@@ -50,18 +65,34 @@ let counter = 0;
 export const idem = () => `k-${process.pid}-${++counter}`;
 
 export function sessionBody(authKey: string, overrides: Record<string, unknown> = {}) {
-  return { authMethod: 'account_session_key', authKey, platform: 'MT5', role: 'follower', eaVersion: '1.0.0', terminalBuild: 4410, ...overrides };
+  return {
+    authMethod: 'account_session_key',
+    authKey,
+    platform: 'MT5',
+    role: 'follower',
+    eaVersion: '1.0.0',
+    terminalBuild: 4410,
+    ...overrides,
+  };
 }
 
 /** A terminal speaking the EA protocol through `inject`. */
-export function terminal(platform: Platform, accountId: string, authKey = `key-${accountId}-0123456789abcdef`): Terminal {
+export function terminal(
+  platform: Platform,
+  accountId: string,
+  authKey = `key-${accountId}-0123456789abcdef`,
+): Terminal {
   const t: Terminal = {
     accountId,
     async create(overrides = {}, key = idem()) {
       const res = await platform.app.inject({
         method: 'POST',
         url: `${BASE}/sessions`,
-        headers: { 'x-tradeagent-account': accountId, 'idempotency-key': key, 'content-type': 'application/json' },
+        headers: {
+          'x-tradeagent-account': accountId,
+          'idempotency-key': key,
+          'content-type': 'application/json',
+        },
         payload: sessionBody(authKey, overrides),
       });
       if (res.statusCode === 201) {
@@ -71,18 +102,35 @@ export function terminal(platform: Platform, accountId: string, authKey = `key-$
       return res;
     },
     poll(query = '') {
-      return platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox${query}`, headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}` } });
+      return platform.app.inject({
+        method: 'GET',
+        url: `${BASE}/sessions/current/outbox${query}`,
+        headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}` },
+      });
     },
     inbox(events, key = idem()) {
       return platform.app.inject({
         method: 'POST',
         url: `${BASE}/sessions/current/inbox`,
-        headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}`, 'idempotency-key': key, 'content-type': 'application/json' },
+        headers: {
+          'x-tradeagent-account': accountId,
+          authorization: `Bearer ${t.token}`,
+          'idempotency-key': key,
+          'content-type': 'application/json',
+        },
         payload: { events },
       });
     },
     release(key = idem()) {
-      return platform.app.inject({ method: 'DELETE', url: `${BASE}/sessions/current`, headers: { 'x-tradeagent-account': accountId, authorization: `Bearer ${t.token}`, 'idempotency-key': key } });
+      return platform.app.inject({
+        method: 'DELETE',
+        url: `${BASE}/sessions/current`,
+        headers: {
+          'x-tradeagent-account': accountId,
+          authorization: `Bearer ${t.token}`,
+          'idempotency-key': key,
+        },
+      });
     },
   };
   return t;

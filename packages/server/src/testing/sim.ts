@@ -20,7 +20,17 @@ export interface SimPosition {
 }
 
 export const spec = (symbol: string, extra: Record<string, unknown> = {}) => ({
-  symbol, digits: 5, point: 0.00001, tickSize: 0.00001, tickValue: 1, contractSize: 100_000, volumeMin: 0.01, volumeMax: 100, volumeStep: 0.01, tradeMode: 'full', ...extra,
+  symbol,
+  digits: 5,
+  point: 0.00001,
+  tickSize: 0.00001,
+  tickValue: 1,
+  contractSize: 100_000,
+  volumeMin: 0.01,
+  volumeMax: 100,
+  volumeStep: 0.01,
+  tradeMode: 'full',
+  ...extra,
 });
 
 class SimTerminal {
@@ -28,35 +38,64 @@ class SimTerminal {
   sessionId = '';
   /** `lastSequence` of the latest session: the sequence a new session resumes after. */
   lastSequence = 0;
-  constructor(readonly platform: Platform, readonly accountId: string, readonly role: 'master' | 'follower') {}
+  constructor(
+    readonly platform: Platform,
+    readonly accountId: string,
+    readonly role: 'master' | 'follower',
+  ) {}
 
   headers(mutating = true): Record<string, string> {
-    return { 'x-tradeagent-account': this.accountId, authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...(mutating ? { 'idempotency-key': idem() } : {}) };
+    return {
+      'x-tradeagent-account': this.accountId,
+      authorization: `Bearer ${this.token}`,
+      'content-type': 'application/json',
+      ...(mutating ? { 'idempotency-key': idem() } : {}),
+    };
   }
 
   /** Creates a session and has it approved over the bus, as an operator would. */
   async connect(): Promise<this> {
-    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/sessions`, headers: { 'x-tradeagent-account': this.accountId, 'idempotency-key': idem() }, payload: sessionBody(`sim-key-${this.accountId}-0123456789`, { role: this.role }) });
+    const res = await this.platform.app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions`,
+      headers: { 'x-tradeagent-account': this.accountId, 'idempotency-key': idem() },
+      payload: sessionBody(`sim-key-${this.accountId}-0123456789`, { role: this.role }),
+    });
     if (res.statusCode !== 201) throw new Error(`connect ${this.accountId}: ${res.statusCode} ${res.body}`);
     this.token = res.json().token;
     this.sessionId = res.json().sessionId;
     this.lastSequence = res.json().lastSequence;
     if (res.json().status === 'pending') {
       const s = await getSession(this.platform.database.db, this.sessionId);
-      await this.platform.bus.publish(topics.authApprovals, { type: 'AuthApproval', accountId: this.accountId, authKeyFingerprint: s!.key_fingerprint, approvedBy: 'sim', expiresAt: null });
-      await eventually(async () => (await getSession(this.platform.database.db, this.sessionId))?.status === 'authenticated');
+      await this.platform.bus.publish(topics.authApprovals, {
+        type: 'AuthApproval',
+        accountId: this.accountId,
+        authKeyFingerprint: s!.key_fingerprint,
+        approvedBy: 'sim',
+        expiresAt: null,
+      });
+      await eventually(
+        async () => (await getSession(this.platform.database.db, this.sessionId))?.status === 'authenticated',
+      );
     }
     return this;
   }
 
   async inbox(events: unknown[]) {
-    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/sessions/current/inbox`, headers: this.headers(), payload: { events } });
+    const res = await this.platform.app.inject({
+      method: 'POST',
+      url: `${BASE}/sessions/current/inbox`,
+      headers: this.headers(),
+      payload: { events },
+    });
     if (res.statusCode !== 202) throw new Error(`inbox ${this.accountId}: ${res.statusCode} ${res.body}`);
     return res.json();
   }
 
   heartbeat(balance: number, equity = balance) {
-    return this.inbox([{ eventType: 'ea.heartbeat', payload: { balance, equity, margin: 0, openPositions: 0 } }]);
+    return this.inbox([
+      { eventType: 'ea.heartbeat', payload: { balance, equity, margin: 0, openPositions: 0 } },
+    ]);
   }
 }
 
@@ -66,7 +105,12 @@ export class SimMaster extends SimTerminal {
   }
 
   async signal(body: Record<string, unknown>, key = idem()) {
-    const res = await this.platform.app.inject({ method: 'POST', url: `${BASE}/signals`, headers: { ...this.headers(false), 'idempotency-key': key }, payload: { occurredAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body } });
+    const res = await this.platform.app.inject({
+      method: 'POST',
+      url: `${BASE}/signals`,
+      headers: { ...this.headers(false), 'idempotency-key': key },
+      payload: { occurredAt: new Date(this.platform.gateway.clock.now()).toISOString(), ...body },
+    });
     if (res.statusCode !== 202) throw new Error(`signal: ${res.statusCode} ${res.body}`);
     return res.json();
   }
@@ -84,7 +128,11 @@ export class SimFollower extends SimTerminal {
   cursor = 0;
   nextTicket = 1000;
   received: Array<{ eventId: string; type: string; sequence: number; payload: Record<string, any> }> = [];
-  constructor(platform: Platform, accountId: string, public behaviour: FollowerBehaviour = {}) {
+  constructor(
+    platform: Platform,
+    accountId: string,
+    public behaviour: FollowerBehaviour = {},
+  ) {
     super(platform, accountId, 'follower');
   }
 
@@ -100,7 +148,12 @@ export class SimFollower extends SimTerminal {
   }
 
   async snapshot() {
-    return this.inbox([{ eventType: 'ea.sync_snapshot', payload: { positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })) } }]);
+    return this.inbox([
+      {
+        eventType: 'ea.sync_snapshot',
+        payload: { positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })) },
+      },
+    ]);
   }
 
   private find(ticket: string | null, masterPositionId: string): SimPosition | undefined {
@@ -123,8 +176,14 @@ export class SimFollower extends SimTerminal {
     if (res.statusCode !== 200) throw new Error(`execution: ${res.statusCode} ${res.body}`);
   }
 
-  private async poll(): Promise<Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>> {
-    const res = await this.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox?cursor=${this.cursor}`, headers: this.headers(false) });
+  private async poll(): Promise<
+    Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>
+  > {
+    const res = await this.platform.app.inject({
+      method: 'GET',
+      url: `${BASE}/sessions/current/outbox?cursor=${this.cursor}`,
+      headers: this.headers(false),
+    });
     if (res.statusCode !== 200) throw new Error(`poll ${this.accountId}: ${res.statusCode} ${res.body}`);
     return res.json().events;
   }
@@ -133,9 +192,12 @@ export class SimFollower extends SimTerminal {
    * Polls once and records what arrived, but neither executes nor acknowledges it nor moves
    * the cursor: a terminal that dies right after fetching a batch.
    */
-  async peek(): Promise<Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>> {
+  async peek(): Promise<
+    Array<{ eventId: string; sequence: number; type: string; payload: Record<string, any> }>
+  > {
     const events = await this.poll();
-    for (const e of events) this.received.push({ eventId: e.eventId, type: e.type, sequence: e.sequence, payload: e.payload });
+    for (const e of events)
+      this.received.push({ eventId: e.eventId, type: e.type, sequence: e.sequence, payload: e.payload });
     return events;
   }
 
@@ -163,11 +225,25 @@ export class SimFollower extends SimTerminal {
       case 'trade.started': {
         if (this.behaviour.rejectOpens && this.behaviour.rejectOpens > 0) {
           this.behaviour.rejectOpens--;
-          return this.report({ orderId: p.orderId, status: 'rejected', errorCode: 10006, message: 'Request rejected' });
+          return this.report({
+            orderId: p.orderId,
+            status: 'rejected',
+            errorCode: 10006,
+            message: 'Request rejected',
+          });
         }
         const ticket = String(this.nextTicket++);
         const price = p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
-        this.book.set(ticket, { ticket, symbol: p.symbol, side: p.side, volume: p.volume, openPrice: price, sl: p.sl, tp: p.tp, comment: p.comment });
+        this.book.set(ticket, {
+          ticket,
+          symbol: p.symbol,
+          side: p.side,
+          volume: p.volume,
+          openPrice: price,
+          sl: p.sl,
+          tp: p.tp,
+          comment: p.comment,
+        });
         return this.report({ orderId: p.orderId, status: 'filled', ticket, price, volume: p.volume });
       }
       case 'trade.modified': {

@@ -12,13 +12,34 @@ function IssuedKeyPanel({ issued, onDismiss }: { issued: IssuedKey; onDismiss():
   return (
     <div className="notice notice-warn issued-key" role="alert" data-testid="issued-key-panel">
       <strong>Copy this key now — it will not be shown again.</strong>
-      <p>Kopitra keeps only a hash. Enter it in the EA's settings for this account; if it is lost, revoke it and issue a new one.</p>
+      <p>
+        Kopitra keeps only a hash. Enter it in the EA's settings for this account; if it is lost, revoke it
+        and issue a new one.
+      </p>
       <div className="key-row">
-        <input readOnly value={issued.key} aria-label="New key" data-testid="issued-key" onFocus={(e) => e.currentTarget.select()} />
+        <input
+          readOnly
+          value={issued.key}
+          aria-label="New key"
+          data-testid="issued-key"
+          onFocus={(e) => e.currentTarget.select()}
+        />
         <CopyButton text={issued.key} label="Copy key" />
       </div>
-      <p className="small muted">Fingerprint <code>{issued.fingerprint}</code>{issued.expiresAt ? <>, expires <Time iso={issued.expiresAt} /></> : ', no expiry'}.</p>
-      <button type="button" onClick={onDismiss}>I have stored the key</button>
+      <p className="small muted">
+        Fingerprint <code>{issued.fingerprint}</code>
+        {issued.expiresAt ? (
+          <>
+            , expires <Time iso={issued.expiresAt} />
+          </>
+        ) : (
+          ', no expiry'
+        )}
+        .
+      </p>
+      <button type="button" onClick={onDismiss}>
+        I have stored the key
+      </button>
     </div>
   );
 }
@@ -40,7 +61,9 @@ export function AccountKeys({ accountId, keys }: { accountId: string; keys: Acco
             testId="issue-key"
             title={`Issue a pre-shared key for ${accountId}?`}
             confirmLabel="Issue key"
-            onConfirm={async () => setIssued(await issue.mutateAsync(expiry ? new Date(expiry).toISOString() : null))}
+            onConfirm={async () =>
+              setIssued(await issue.mutateAsync(expiry ? new Date(expiry).toISOString() : null))
+            }
           >
             <p>The key is approved at once and shown to you a single time.</p>
             <Field label="Expires (optional, your local time)">
@@ -55,22 +78,50 @@ export function AccountKeys({ accountId, keys }: { accountId: string; keys: Acco
       ) : (
         <table className="table" data-testid="keys-table">
           <thead>
-            <tr><th>fingerprint</th><th>status</th><th>origin</th><th>expires</th><th>decided</th><th>created</th>{canWrite && <th />}</tr>
+            <tr>
+              <th>fingerprint</th>
+              <th>status</th>
+              <th>origin</th>
+              <th>expires</th>
+              <th>decided</th>
+              <th>created</th>
+              {canWrite && <th />}
+            </tr>
           </thead>
           <tbody>
             {keys.map((k) => (
               <tr key={k.fingerprint} data-testid="key-row" data-fingerprint={k.fingerprint}>
-                <td><code>{k.fingerprint}</code></td>
-                <td><StatusBadge status={k.status} />{k.decisionReason && <div className="muted small">{k.decisionReason}</div>}</td>
+                <td>
+                  <code>{k.fingerprint}</code>
+                </td>
+                <td>
+                  <StatusBadge status={k.status} />
+                  {k.decisionReason && <div className="muted small">{k.decisionReason}</div>}
+                </td>
                 <td>{k.origin}</td>
-                <td><Time iso={k.expiresAt} /></td>
-                <td className="small">{k.decidedBy ?? '—'} <Time iso={k.decidedAt} relative /></td>
-                <td><Time iso={k.createdAt} relative /></td>
+                <td>
+                  <Time iso={k.expiresAt} />
+                </td>
+                <td className="small">
+                  {k.decidedBy ?? '—'} <Time iso={k.decidedAt} relative />
+                </td>
+                <td>
+                  <Time iso={k.createdAt} relative />
+                </td>
                 {canWrite && (
                   <td>
                     {k.status !== 'rejected' && (
-                      <ConfirmAction label="Revoke" tone="danger" title={`Revoke key ${k.fingerprint}?`} confirmLabel="Revoke key" onConfirm={() => revoke.mutateAsync(k.fingerprint)}>
-                        <p>Sessions using this key end now, and the key is refused from then on. This cannot be undone.</p>
+                      <ConfirmAction
+                        label="Revoke"
+                        tone="danger"
+                        title={`Revoke key ${k.fingerprint}?`}
+                        confirmLabel="Revoke key"
+                        onConfirm={() => revoke.mutateAsync(k.fingerprint)}
+                      >
+                        <p>
+                          Sessions using this key end now, and the key is refused from then on. This cannot be
+                          undone.
+                        </p>
                       </ConfirmAction>
                     )}
                   </td>

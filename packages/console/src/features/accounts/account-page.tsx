@@ -13,13 +13,30 @@ function StatusToggle({ account }: { account: AccountDetail }) {
   const patch = usePatchAccount(account.accountId);
   if (account.status === 'active') {
     return (
-      <ConfirmAction label="Disable account" tone="danger" testId="disable-account" title={`Disable ${account.accountId}?`} confirmLabel="Disable" onConfirm={() => patch.mutateAsync({ status: 'disabled' })}>
-        <p>Its live session is terminated at once and new sessions are refused with 403 until the account is enabled again. Copying to and from it stops.</p>
+      <ConfirmAction
+        label="Disable account"
+        tone="danger"
+        testId="disable-account"
+        title={`Disable ${account.accountId}?`}
+        confirmLabel="Disable"
+        onConfirm={() => patch.mutateAsync({ status: 'disabled' })}
+      >
+        <p>
+          Its live session is terminated at once and new sessions are refused with 403 until the account is
+          enabled again. Copying to and from it stops.
+        </p>
       </ConfirmAction>
     );
   }
   return (
-    <ConfirmAction label="Enable account" className="primary" testId="enable-account" title={`Enable ${account.accountId}?`} confirmLabel="Enable" onConfirm={() => patch.mutateAsync({ status: 'active' })}>
+    <ConfirmAction
+      label="Enable account"
+      className="primary"
+      testId="enable-account"
+      title={`Enable ${account.accountId}?`}
+      confirmLabel="Enable"
+      onConfirm={() => patch.mutateAsync({ status: 'active' })}
+    >
       <p>Terminals with an approved key may connect again.</p>
     </ConfirmAction>
   );
@@ -35,39 +52,93 @@ function Overview({ account }: { account: AccountDetail }) {
         <h2>Terminal</h2>
         {t ? (
           <dl className="facts">
-            <dt>Balance / equity</dt><dd>{formatNumber(t.balance)} / {formatNumber(t.equity)} {account.currency ?? ''}</dd>
-            <dt>Margin / free</dt><dd>{formatNumber(t.margin)} / {formatNumber(t.freeMargin)}</dd>
-            <dt>Open positions</dt><dd>{t.openPositions ?? '—'}</dd>
-            <dt>AutoTrading</dt><dd>{t.autotradeEnabled === null ? '—' : t.autotradeEnabled ? 'on' : <StatusBadge status="disabled" />}</dd>
-            <dt>EA latency</dt><dd>{formatMs(t.latencyMs)}</dd>
-            <dt>Last heartbeat</dt><dd><Time iso={t.lastHeartbeatAt} relative /></dd>
+            <dt>Balance / equity</dt>
+            <dd>
+              {formatNumber(t.balance)} / {formatNumber(t.equity)} {account.currency ?? ''}
+            </dd>
+            <dt>Margin / free</dt>
+            <dd>
+              {formatNumber(t.margin)} / {formatNumber(t.freeMargin)}
+            </dd>
+            <dt>Open positions</dt>
+            <dd>{t.openPositions ?? '—'}</dd>
+            <dt>AutoTrading</dt>
+            <dd>
+              {t.autotradeEnabled === null ? (
+                '—'
+              ) : t.autotradeEnabled ? (
+                'on'
+              ) : (
+                <StatusBadge status="disabled" />
+              )}
+            </dd>
+            <dt>EA latency</dt>
+            <dd>{formatMs(t.latencyMs)}</dd>
+            <dt>Last heartbeat</dt>
+            <dd>
+              <Time iso={t.lastHeartbeatAt} relative />
+            </dd>
           </dl>
-        ) : <p className="muted">No heartbeat received yet.</p>}
+        ) : (
+          <p className="muted">No heartbeat received yet.</p>
+        )}
       </div>
       <div className="card">
         <h2>Latest session</h2>
         {s ? (
           <dl className="facts">
-            <dt>Status</dt><dd><StatusBadge status={s.status} testId="account-session-status" /> {s.statusReason && <span className="muted small">{s.statusReason}</span>}</dd>
-            <dt>Role</dt><dd>{s.role}</dd>
-            <dt>Started</dt><dd><Time iso={s.createdAt} relative /></dd>
-            <dt>{s.endedAt ? 'Ended' : 'Lease expires'}</dt><dd><Time iso={s.endedAt ?? s.leaseExpiresAt} relative /></dd>
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={s.status} testId="account-session-status" />{' '}
+              {s.statusReason && <span className="muted small">{s.statusReason}</span>}
+            </dd>
+            <dt>Role</dt>
+            <dd>{s.role}</dd>
+            <dt>Started</dt>
+            <dd>
+              <Time iso={s.createdAt} relative />
+            </dd>
+            <dt>{s.endedAt ? 'Ended' : 'Lease expires'}</dt>
+            <dd>
+              <Time iso={s.endedAt ?? s.leaseExpiresAt} relative />
+            </dd>
           </dl>
-        ) : <p className="muted">No terminal has connected.</p>}
-        <p><Link to={`/sessions?accountId=${encodeURIComponent(account.accountId)}`}>All sessions of this account</Link></p>
+        ) : (
+          <p className="muted">No terminal has connected.</p>
+        )}
+        <p>
+          <Link to={`/sessions?accountId=${encodeURIComponent(account.accountId)}`}>
+            All sessions of this account
+          </Link>
+        </p>
       </div>
       <div className="card">
         <h2>Copying, last 24 h</h2>
         {a ? (
           <dl className="facts">
-            <dt>Copied trades</dt><dd>{a.copiedTrades} <span className="muted">of {a.copyOrders} orders</span></dd>
-            <dt>Success rate</dt><dd>{formatPercent(a.successRate)}</dd>
-            <dt>Latency p50 / p90</dt><dd>{formatMs(a.latencyMs['signalToExecuted']?.p50)} / {formatMs(a.latencyMs['signalToExecuted']?.p90)}</dd>
-            <dt>Slippage p50</dt><dd>{formatNumber(a.slippagePoints.p50)} pts</dd>
-            <dt>PnL</dt><dd>{formatNumber(a.profit)}</dd>
+            <dt>Copied trades</dt>
+            <dd>
+              {a.copiedTrades} <span className="muted">of {a.copyOrders} orders</span>
+            </dd>
+            <dt>Success rate</dt>
+            <dd>{formatPercent(a.successRate)}</dd>
+            <dt>Latency p50 / p90</dt>
+            <dd>
+              {formatMs(a.latencyMs['signalToExecuted']?.p50)} /{' '}
+              {formatMs(a.latencyMs['signalToExecuted']?.p90)}
+            </dd>
+            <dt>Slippage p50</dt>
+            <dd>{formatNumber(a.slippagePoints.p50)} pts</dd>
+            <dt>PnL</dt>
+            <dd>{formatNumber(a.profit)}</dd>
           </dl>
-        ) : <p className="muted">…</p>}
-        <p><Link to={`/orders?followerAccountId=${encodeURIComponent(account.accountId)}`}>Orders</Link> · <Link to={`/positions?followerAccountId=${encodeURIComponent(account.accountId)}`}>Positions</Link></p>
+        ) : (
+          <p className="muted">…</p>
+        )}
+        <p>
+          <Link to={`/orders?followerAccountId=${encodeURIComponent(account.accountId)}`}>Orders</Link> ·{' '}
+          <Link to={`/positions?followerAccountId=${encodeURIComponent(account.accountId)}`}>Positions</Link>
+        </p>
       </div>
     </div>
   );
@@ -80,7 +151,9 @@ export function AccountPage() {
   const account = query.data;
   return (
     <section>
-      <p className="crumbs"><Link to="/accounts">Accounts</Link> /</p>
+      <p className="crumbs">
+        <Link to="/accounts">Accounts</Link> /
+      </p>
       <PageHeader title={account?.displayName ? `${accountId} — ${account.displayName}` : accountId}>
         {account && <StatusBadge status={account.status} testId="account-status" />}
         {account && canWrite && <StatusToggle account={account} />}
@@ -88,7 +161,10 @@ export function AccountPage() {
       <QueryState isPending={query.isPending} error={query.error}>
         {account && (
           <>
-            <p className="muted small">{account.platform} · registered by {account.registeredBy ?? '—'} · created <Time iso={account.createdAt} /></p>
+            <p className="muted small">
+              {account.platform} · registered by {account.registeredBy ?? '—'} · created{' '}
+              <Time iso={account.createdAt} />
+            </p>
             <Overview account={account} />
             <AccountKeys accountId={account.accountId} keys={account.keys} />
             <AccountSettings account={account} />

@@ -8,7 +8,13 @@ import { usePatchAccount, type Account } from './api';
 export function AccountSettings({ account }: { account: Account }) {
   const canWrite = useCan('operator');
   const patch = usePatchAccount(account.accountId);
-  const initial = { displayName: account.displayName ?? '', broker: account.broker ?? '', server: account.server ?? '', currency: account.currency ?? '', sessionPolicy: account.sessionPolicy };
+  const initial = {
+    displayName: account.displayName ?? '',
+    broker: account.broker ?? '',
+    server: account.server ?? '',
+    currency: account.currency ?? '',
+    sessionPolicy: account.sessionPolicy,
+  };
   const [f, setF] = useState(initial);
   const [saved, setSaved] = useState(false);
   const issues = issuesByPath(patch.error);
@@ -21,7 +27,12 @@ export function AccountSettings({ account }: { account: Account }) {
   };
   const input = (k: 'displayName' | 'broker' | 'server' | 'currency', label: string) => (
     <Field label={label} issue={issues[k]}>
-      <input name={k} value={f[k]} disabled={!canWrite} onChange={(e) => setF({ ...f, [k]: e.target.value })} />
+      <input
+        name={k}
+        value={f[k]}
+        disabled={!canWrite}
+        onChange={(e) => setF({ ...f, [k]: e.target.value })}
+      />
     </Field>
   );
   return (
@@ -32,18 +43,34 @@ export function AccountSettings({ account }: { account: Account }) {
         {input('broker', 'Broker')}
         {input('server', 'Server')}
         {input('currency', 'Currency')}
-        <Field label="Session policy" issue={issues['sessionPolicy']} hint="reject: a second terminal is refused while one is live; takeover: the same key replaces the live session">
-          <select name="sessionPolicy" value={f.sessionPolicy} disabled={!canWrite} onChange={(e) => setF({ ...f, sessionPolicy: e.target.value as Account['sessionPolicy'] })} data-testid="session-policy">
+        <Field
+          label="Session policy"
+          issue={issues['sessionPolicy']}
+          hint="reject: a second terminal is refused while one is live; takeover: the same key replaces the live session"
+        >
+          <select
+            name="sessionPolicy"
+            value={f.sessionPolicy}
+            disabled={!canWrite}
+            onChange={(e) => setF({ ...f, sessionPolicy: e.target.value as Account['sessionPolicy'] })}
+            data-testid="session-policy"
+          >
             <option value="reject">reject</option>
             <option value="takeover">takeover</option>
           </select>
         </Field>
       </div>
       <ErrorNotice error={patch.error} />
-      {saved && changed.length === 0 && <p className="notice notice-ok" role="status">Saved.</p>}
+      {saved && changed.length === 0 && (
+        <p className="notice notice-ok" role="status">
+          Saved.
+        </p>
+      )}
       {canWrite && (
         <div className="form-actions">
-          <button type="submit" className="primary" disabled={patch.isPending || changed.length === 0}>{patch.isPending ? 'Saving…' : 'Save settings'}</button>
+          <button type="submit" className="primary" disabled={patch.isPending || changed.length === 0}>
+            {patch.isPending ? 'Saving…' : 'Save settings'}
+          </button>
         </div>
       )}
     </form>

@@ -43,7 +43,15 @@ export interface Telemetry {
 export interface AccountDetail extends Account {
   telemetry: Telemetry | null;
   keys: AccountKey[];
-  latestSession: { sessionId: string; status: string; statusReason: string | null; role: string; createdAt: string; leaseExpiresAt: string | null; endedAt: string | null } | null;
+  latestSession: {
+    sessionId: string;
+    status: string;
+    statusReason: string | null;
+    role: string;
+    createdAt: string;
+    leaseExpiresAt: string | null;
+    endedAt: string | null;
+  } | null;
 }
 
 export interface IssuedKey {
@@ -73,7 +81,11 @@ export function useAccount(accountId: string) {
 
 export function useAccountAnalytics(accountId: string) {
   const api = useApi();
-  return useQuery({ queryKey: [resources.analytics, 'account', accountId], queryFn: () => api.get<AccountAnalytics>(`/api/admin/analytics/accounts/${encodeURIComponent(accountId)}`) });
+  return useQuery({
+    queryKey: [resources.analytics, 'account', accountId],
+    queryFn: () =>
+      api.get<AccountAnalytics>(`/api/admin/analytics/accounts/${encodeURIComponent(accountId)}`),
+  });
 }
 
 function useInvalidateAccounts() {
@@ -84,23 +96,37 @@ function useInvalidateAccounts() {
 export function useCreateAccount() {
   const api = useApi();
   const invalidate = useInvalidateAccounts();
-  return useMutation({ mutationFn: (body: AccountRequest) => api.post<Account>('/api/admin/accounts', body), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: (body: AccountRequest) => api.post<Account>('/api/admin/accounts', body),
+    onSuccess: invalidate,
+  });
 }
 
 export function usePatchAccount(accountId: string) {
   const api = useApi();
   const invalidate = useInvalidateAccounts();
-  return useMutation({ mutationFn: (body: AccountPatchRequest) => api.patch<Account>(path(accountId), body), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: (body: AccountPatchRequest) => api.patch<Account>(path(accountId), body),
+    onSuccess: invalidate,
+  });
 }
 
 export function useIssueKey(accountId: string) {
   const api = useApi();
   const invalidate = useInvalidateAccounts();
-  return useMutation({ mutationFn: (expiresAt: string | null) => api.post<IssuedKey>(`${path(accountId)}/keys`, expiresAt ? { expiresAt } : {}), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: (expiresAt: string | null) =>
+      api.post<IssuedKey>(`${path(accountId)}/keys`, expiresAt ? { expiresAt } : {}),
+    onSuccess: invalidate,
+  });
 }
 
 export function useRevokeKey(accountId: string) {
   const api = useApi();
   const invalidate = useInvalidateAccounts();
-  return useMutation({ mutationFn: (fingerprint: string) => api.delete<AccountKey>(`${path(accountId)}/keys/${encodeURIComponent(fingerprint)}`), onSuccess: invalidate });
+  return useMutation({
+    mutationFn: (fingerprint: string) =>
+      api.delete<AccountKey>(`${path(accountId)}/keys/${encodeURIComponent(fingerprint)}`),
+    onSuccess: invalidate,
+  });
 }

@@ -13,7 +13,14 @@ function AckButton({ alert }: { alert: Alert }) {
   const ack = useAckAlert();
   return (
     <>
-      <button type="button" onClick={() => ack.mutate(alert.alertId)} disabled={ack.isPending} data-testid="ack-alert">{ack.isPending ? 'Acknowledging…' : 'Acknowledge'}</button>
+      <button
+        type="button"
+        onClick={() => ack.mutate(alert.alertId)}
+        disabled={ack.isPending}
+        data-testid="ack-alert"
+      >
+        {ack.isPending ? 'Acknowledging…' : 'Acknowledge'}
+      </button>
       <ErrorNotice error={ack.error} />
     </>
   );
@@ -28,28 +35,84 @@ function Alerts() {
       <div className="card-header">
         <h2>Alerts</h2>
         <div className="segmented" role="group" aria-label="Which alerts">
-          {[['', 'all'], ['true', 'open'], ['false', 'acknowledged']].map(([v, label]) => (
-            <button key={v} type="button" aria-pressed={open === v} className={open === v ? 'active' : undefined} onClick={() => set('open', v!)}>{label}</button>
+          {[
+            ['', 'all'],
+            ['true', 'open'],
+            ['false', 'acknowledged'],
+          ].map(([v, label]) => (
+            <button
+              key={v}
+              type="button"
+              aria-pressed={open === v}
+              className={open === v ? 'active' : undefined}
+              onClick={() => set('open', v!)}
+            >
+              {label}
+            </button>
           ))}
         </div>
       </div>
-      <QueryState isPending={list.isPending} error={list.error} empty={list.items.length === 0} emptyText="No alerts.">
+      <QueryState
+        isPending={list.isPending}
+        error={list.error}
+        empty={list.items.length === 0}
+        emptyText="No alerts."
+      >
         <table className="table" data-testid="alerts-table">
           <thead>
-            <tr><th>raised</th><th>severity</th><th>code</th><th>message</th><th>account / group</th><th>acknowledged</th></tr>
+            <tr>
+              <th>raised</th>
+              <th>severity</th>
+              <th>code</th>
+              <th>message</th>
+              <th>account / group</th>
+              <th>acknowledged</th>
+            </tr>
           </thead>
           <tbody>
             {list.items.map((a) => (
               <tr key={a.alertId} data-testid="alert-row" data-alert-id={a.alertId}>
-                <td><Time iso={a.createdAt} /></td>
-                <td><StatusBadge status={a.severity} /></td>
-                <td><code>{a.code}</code></td>
-                <td>{a.message}{a.details != null && <details><summary className="small">details</summary><JsonView value={a.details} /></details>}</td>
                 <td>
-                  {a.accountId && <Link to={`/accounts/${encodeURIComponent(a.accountId)}`}>{a.accountId}</Link>}
-                  {a.groupId && <div><Link className="small" to={`/groups/${encodeURIComponent(a.groupId)}`}>{a.groupId}</Link></div>}
+                  <Time iso={a.createdAt} />
                 </td>
-                <td>{a.ackedAt ? <span className="small">{a.ackedBy} <Time iso={a.ackedAt} relative /></span> : canWrite ? <AckButton alert={a} /> : <StatusBadge status="pending" />}</td>
+                <td>
+                  <StatusBadge status={a.severity} />
+                </td>
+                <td>
+                  <code>{a.code}</code>
+                </td>
+                <td>
+                  {a.message}
+                  {a.details != null && (
+                    <details>
+                      <summary className="small">details</summary>
+                      <JsonView value={a.details} />
+                    </details>
+                  )}
+                </td>
+                <td>
+                  {a.accountId && (
+                    <Link to={`/accounts/${encodeURIComponent(a.accountId)}`}>{a.accountId}</Link>
+                  )}
+                  {a.groupId && (
+                    <div>
+                      <Link className="small" to={`/groups/${encodeURIComponent(a.groupId)}`}>
+                        {a.groupId}
+                      </Link>
+                    </div>
+                  )}
+                </td>
+                <td>
+                  {a.ackedAt ? (
+                    <span className="small">
+                      {a.ackedBy} <Time iso={a.ackedAt} relative />
+                    </span>
+                  ) : canWrite ? (
+                    <AckButton alert={a} />
+                  ) : (
+                    <StatusBadge status="pending" />
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -68,29 +131,72 @@ function StopOuts() {
   return (
     <div className="card">
       <h2>Risk-limit stop-outs</h2>
-      <p className="hint">While a stop-out is active the subscription opens nothing new (exits are still copied). Reset it once the cause is understood.</p>
-      <QueryState isPending={query.isPending} error={query.error} empty={items.length === 0} emptyText="No stop-outs.">
+      <p className="hint">
+        While a stop-out is active the subscription opens nothing new (exits are still copied). Reset it once
+        the cause is understood.
+      </p>
+      <QueryState
+        isPending={query.isPending}
+        error={query.error}
+        empty={items.length === 0}
+        emptyText="No stop-outs."
+      >
         <table className="table" data-testid="stopouts-table">
           <thead>
-            <tr><th>at</th><th>follower</th><th>group</th><th>limit</th><th>action</th><th>details</th><th>state</th></tr>
+            <tr>
+              <th>at</th>
+              <th>follower</th>
+              <th>group</th>
+              <th>limit</th>
+              <th>action</th>
+              <th>details</th>
+              <th>state</th>
+            </tr>
           </thead>
           <tbody>
             {items.map((s) => (
               <tr key={s.stopOutId} data-testid="stopout-row">
-                <td><Time iso={s.at} /></td>
-                <td><Link to={`/accounts/${encodeURIComponent(s.followerAccountId)}`}>{s.followerAccountId}</Link></td>
-                <td><Link to={`/groups/${encodeURIComponent(s.groupId)}`}>{s.groupId}</Link></td>
-                <td>{s.period} {s.metric.replace(/_/g, ' ')}</td>
+                <td>
+                  <Time iso={s.at} />
+                </td>
+                <td>
+                  <Link to={`/accounts/${encodeURIComponent(s.followerAccountId)}`}>
+                    {s.followerAccountId}
+                  </Link>
+                </td>
+                <td>
+                  <Link to={`/groups/${encodeURIComponent(s.groupId)}`}>{s.groupId}</Link>
+                </td>
+                <td>
+                  {s.period} {s.metric.replace(/_/g, ' ')}
+                </td>
                 <td>{s.action.replace(/_/g, ' ')}</td>
-                <td><JsonView value={s.details} /></td>
+                <td>
+                  <JsonView value={s.details} />
+                </td>
                 <td>
                   {s.active ? (
                     canWrite ? (
-                      <ConfirmAction label="Reset" title={`Reset the stop-out of ${s.followerAccountId}?`} confirmLabel="Reset stop-out" tone="danger" onConfirm={() => reset.mutateAsync(s.stopOutId)}>
-                        <p>The subscription may open positions again at the master's next signal. The drawdown that caused it is not undone.</p>
+                      <ConfirmAction
+                        label="Reset"
+                        title={`Reset the stop-out of ${s.followerAccountId}?`}
+                        confirmLabel="Reset stop-out"
+                        tone="danger"
+                        onConfirm={() => reset.mutateAsync(s.stopOutId)}
+                      >
+                        <p>
+                          The subscription may open positions again at the master's next signal. The drawdown
+                          that caused it is not undone.
+                        </p>
                       </ConfirmAction>
-                    ) : <StatusBadge status="stopped_out" />
-                  ) : <span className="small">reset by {s.resetBy} <Time iso={s.resetAt} relative /></span>}
+                    ) : (
+                      <StatusBadge status="stopped_out" />
+                    )
+                  ) : (
+                    <span className="small">
+                      reset by {s.resetBy} <Time iso={s.resetAt} relative />
+                    </span>
+                  )}
                 </td>
               </tr>
             ))}

@@ -31,11 +31,15 @@ export interface StopOut {
   active: boolean;
 }
 
-export const useAlerts = (open: string) => useCursorList<Alert>(resources.alerts, '/api/admin/alerts', { open });
+export const useAlerts = (open: string) =>
+  useCursorList<Alert>(resources.alerts, '/api/admin/alerts', { open });
 
 export function useStopOuts() {
   const api = useApi();
-  return useQuery({ queryKey: [resources.stopouts], queryFn: () => api.get<Page<StopOut>>('/api/admin/stopouts', { limit: 200 }) });
+  return useQuery({
+    queryKey: [resources.stopouts],
+    queryFn: () => api.get<Page<StopOut>>('/api/admin/stopouts', { limit: 200 }),
+  });
 }
 
 export function useAckAlert() {
@@ -43,7 +47,11 @@ export function useAckAlert() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (alertId: string) => api.post<Alert>(`/api/admin/alerts/${encodeURIComponent(alertId)}/ack`),
-    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: [resources.alerts] }), client.invalidateQueries({ queryKey: [resources.snapshot] })]),
+    onSuccess: () =>
+      Promise.all([
+        client.invalidateQueries({ queryKey: [resources.alerts] }),
+        client.invalidateQueries({ queryKey: [resources.snapshot] }),
+      ]),
   });
 }
 
@@ -51,7 +59,8 @@ export function useResetStopOut() {
   const api = useApi();
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (stopOutId: string) => api.post<StopOut>(`/api/admin/stopouts/${encodeURIComponent(stopOutId)}/reset`),
+    mutationFn: (stopOutId: string) =>
+      api.post<StopOut>(`/api/admin/stopouts/${encodeURIComponent(stopOutId)}/reset`),
     onSuccess: () => client.invalidateQueries({ queryKey: [resources.stopouts] }),
   });
 }

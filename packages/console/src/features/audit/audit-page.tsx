@@ -23,18 +23,36 @@ function AuditRow({ e }: { e: AuditEntry }) {
   return (
     <Fragment>
       <tr data-testid="audit-row" data-action={e.action}>
-        <td><Time iso={e.at} /></td>
+        <td>
+          <Time iso={e.at} />
+        </td>
         <td>{e.actor}</td>
-        <td><code>{e.action}</code></td>
-        <td>{e.targetType} <span className="muted small">{e.targetId}</span></td>
-        <td>{hasBody && <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'hide' : 'before / after'}</button>}</td>
+        <td>
+          <code>{e.action}</code>
+        </td>
+        <td>
+          {e.targetType} <span className="muted small">{e.targetId}</span>
+        </td>
+        <td>
+          {hasBody && (
+            <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+              {open ? 'hide' : 'before / after'}
+            </button>
+          )}
+        </td>
       </tr>
       {open && (
         <tr className="detail-row">
           <td colSpan={5}>
             <div className="grid-2">
-              <div><h3>before</h3><JsonView value={e.before} /></div>
-              <div><h3>after</h3><JsonView value={e.after} /></div>
+              <div>
+                <h3>before</h3>
+                <JsonView value={e.before} />
+              </div>
+              <div>
+                <h3>after</h3>
+                <JsonView value={e.after} />
+              </div>
             </div>
           </td>
         </tr>
@@ -51,17 +69,45 @@ export function AuditPage() {
       <PageHeader title="Audit log" />
       <p className="muted">Every operator action and session state change, newest first. Append-only.</p>
       <div className="filters">
-        <TextFilter label="Actor" value={filters.actor} onChange={(v) => set('actor', v)} placeholder="email or terminal:ID" />
-        <TextFilter label="Action" value={filters.action} onChange={(v) => set('action', v)} placeholder="session.approve" />
-        <TextFilter label="Target" value={filters.targetId} onChange={(v) => set('targetId', v)} placeholder="exact id" />
+        <TextFilter
+          label="Actor"
+          value={filters.actor}
+          onChange={(v) => set('actor', v)}
+          placeholder="email or terminal:ID"
+        />
+        <TextFilter
+          label="Action"
+          value={filters.action}
+          onChange={(v) => set('action', v)}
+          placeholder="session.approve"
+        />
+        <TextFilter
+          label="Target"
+          value={filters.targetId}
+          onChange={(v) => set('targetId', v)}
+          placeholder="exact id"
+        />
       </div>
-      <QueryState isPending={list.isPending} error={list.error} empty={list.items.length === 0} emptyText="No entries match.">
+      <QueryState
+        isPending={list.isPending}
+        error={list.error}
+        empty={list.items.length === 0}
+        emptyText="No entries match."
+      >
         <table className="table" data-testid="audit-table">
           <thead>
-            <tr><th>at</th><th>actor</th><th>action</th><th>target</th><th /></tr>
+            <tr>
+              <th>at</th>
+              <th>actor</th>
+              <th>action</th>
+              <th>target</th>
+              <th />
+            </tr>
           </thead>
           <tbody>
-            {list.items.map((e) => <AuditRow key={e.auditId} e={e} />)}
+            {list.items.map((e) => (
+              <AuditRow key={e.auditId} e={e} />
+            ))}
           </tbody>
         </table>
         <LoadMore {...list} />

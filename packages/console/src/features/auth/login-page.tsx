@@ -30,17 +30,36 @@ export function LoginPage() {
       <form className="card login-card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Kopitra console</h1>
         <p className="muted">Sign in with your operator account.</p>
-        {notice && !login.error && <div className="notice notice-info" role="status" data-testid="login-notice">{notice}</div>}
+        {notice && !login.error && (
+          <div className="notice notice-info" role="status" data-testid="login-notice">
+            {notice}
+          </div>
+        )}
         <label className="field">
           <span>Email</span>
-          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />
+          <input
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            autoFocus
+          />
         </label>
         <label className="field">
           <span>Password</span>
-          <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
         </label>
         <ErrorNotice error={login.error} />
-        <button type="submit" className="primary" disabled={login.isPending}>{login.isPending ? 'Signing in…' : 'Sign in'}</button>
+        <button type="submit" className="primary" disabled={login.isPending}>
+          {login.isPending ? 'Signing in…' : 'Sign in'}
+        </button>
       </form>
     </main>
   );

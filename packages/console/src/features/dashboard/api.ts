@@ -5,7 +5,15 @@ import type { User } from '../../shared/api/types';
 
 export interface Snapshot {
   user: User;
-  counts: { accounts: number; sessionsOnline: number; pendingApprovals: number; openAlerts: number; groups: number; copyOrders24h: number; failedOrders24h: number };
+  counts: {
+    accounts: number;
+    sessionsOnline: number;
+    pendingApprovals: number;
+    openAlerts: number;
+    groups: number;
+    copyOrders24h: number;
+    failedOrders24h: number;
+  };
 }
 
 export interface Percentiles {
@@ -37,10 +45,18 @@ export interface Replication {
 
 export function useSnapshot() {
   const api = useApi();
-  return useQuery({ queryKey: [resources.snapshot], queryFn: () => api.get<Snapshot>('/api/admin/snapshot'), refetchInterval: 30_000 });
+  return useQuery({
+    queryKey: [resources.snapshot],
+    queryFn: () => api.get<Snapshot>('/api/admin/snapshot'),
+    refetchInterval: 30_000,
+  });
 }
 
 export function useReplication() {
   const api = useApi();
-  return useQuery({ queryKey: [resources.analytics, 'replication'], queryFn: () => api.get<Replication>('/api/admin/analytics/replication'), refetchInterval: 60_000 });
+  return useQuery({
+    queryKey: [resources.analytics, 'replication'],
+    queryFn: () => api.get<Replication>('/api/admin/analytics/replication'),
+    refetchInterval: 60_000,
+  });
 }

@@ -21,7 +21,15 @@ function niceCeil(v: number): number {
  * Signal-to-execution latency percentiles per hour over the last `hours`. Hours without
  * orders break the lines instead of drawing a slope through them.
  */
-export function LatencyChart({ hourly, hours = 24, now = Date.now() }: { hourly: HourlyPoint[]; hours?: number; now?: number }) {
+export function LatencyChart({
+  hourly,
+  hours = 24,
+  now = Date.now(),
+}: {
+  hourly: HourlyPoint[];
+  hours?: number;
+  now?: number;
+}) {
   const end = now - (now % HOUR);
   const start = end - (hours - 1) * HOUR;
   const byHour = new Map(hourly.map((h) => [Date.parse(h.hour), h]));
@@ -54,27 +62,41 @@ export function LatencyChart({ hourly, hours = 24, now = Date.now() }: { hourly:
         {ticks.map((v) => (
           <g key={v}>
             <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} />
-            <text className="axis" x={PAD.left - 6} y={y(v) + 4} textAnchor="end">{v >= 1000 ? `${v / 1000}s` : `${v}ms`}</text>
+            <text className="axis" x={PAD.left - 6} y={y(v) + 4} textAnchor="end">
+              {v >= 1000 ? `${v / 1000}s` : `${v}ms`}
+            </text>
           </g>
         ))}
-        {slots.filter((_, i) => i % 6 === (hours - 1) % 6).map((t) => (
-          <text key={t} className="axis" x={x(t)} y={H - 8} textAnchor="middle">
-            {new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })}
-          </text>
-        ))}
+        {slots
+          .filter((_, i) => i % 6 === (hours - 1) % 6)
+          .map((t) => (
+            <text key={t} className="axis" x={x(t)} y={H - 8} textAnchor="middle">
+              {new Date(t).toLocaleTimeString(undefined, {
+                hour: '2-digit',
+                minute: '2-digit',
+                hour12: false,
+              })}
+            </text>
+          ))}
         {SERIES.map(([key, cls]) => (
           <path key={key} className={`line ${cls}`} d={path(key)} />
         ))}
         {SERIES.map(([key, cls]) =>
           slots.map((t) => {
             const v = byHour.get(t)?.latencyMs[key];
-            return v === null || v === undefined ? null : <circle key={`${key}${t}`} className={cls} cx={x(t)} cy={y(v)} r={3}><title>{`${new Date(t).toLocaleString()} ${key}: ${v} ms`}</title></circle>;
+            return v === null || v === undefined ? null : (
+              <circle key={`${key}${t}`} className={cls} cx={x(t)} cy={y(v)} r={3}>
+                <title>{`${new Date(t).toLocaleString()} ${key}: ${v} ms`}</title>
+              </circle>
+            );
           }),
         )}
       </svg>
       <figcaption className="legend">
         {SERIES.map(([key, cls]) => (
-          <span key={key}><i className={`swatch ${cls}`} /> {key}</span>
+          <span key={key}>
+            <i className={`swatch ${cls}`} /> {key}
+          </span>
         ))}
         {hourly.length === 0 && <span className="muted">No copy orders in the last {hours} hours.</span>}
       </figcaption>

@@ -33,32 +33,48 @@ const path = (groupId: string) => `/api/admin/groups/${encodeURIComponent(groupI
 
 export function useGroups() {
   const api = useApi();
-  return useQuery({ queryKey: [resources.groups, 'list'], queryFn: () => api.get<Page<Group>>('/api/admin/groups') });
+  return useQuery({
+    queryKey: [resources.groups, 'list'],
+    queryFn: () => api.get<Page<Group>>('/api/admin/groups'),
+  });
 }
 
 export function useGroup(groupId: string) {
   const api = useApi();
-  return useQuery({ queryKey: [resources.groups, 'detail', groupId], queryFn: () => api.get<Group>(path(groupId)) });
+  return useQuery({
+    queryKey: [resources.groups, 'detail', groupId],
+    queryFn: () => api.get<Group>(path(groupId)),
+  });
 }
 
 export function useGroupAnalytics(groupId: string) {
   const api = useApi();
-  return useQuery({ queryKey: [resources.analytics, 'group', groupId], queryFn: () => api.get<GroupAnalytics>(`/api/admin/analytics/groups/${encodeURIComponent(groupId)}`) });
+  return useQuery({
+    queryKey: [resources.analytics, 'group', groupId],
+    queryFn: () => api.get<GroupAnalytics>(`/api/admin/analytics/groups/${encodeURIComponent(groupId)}`),
+  });
 }
 
 function useGroupMutation<V, R>(fn: (v: V) => Promise<R>) {
   const client = useQueryClient();
-  return useMutation({ mutationFn: fn, onSuccess: () => client.invalidateQueries({ queryKey: [resources.groups] }) });
+  return useMutation({
+    mutationFn: fn,
+    onSuccess: () => client.invalidateQueries({ queryKey: [resources.groups] }),
+  });
 }
 
 export function useCreateGroup() {
   const api = useApi();
-  return useGroupMutation((body: { name: string; masterAccountId: string }) => api.post<Group>('/api/admin/groups', body));
+  return useGroupMutation((body: { name: string; masterAccountId: string }) =>
+    api.post<Group>('/api/admin/groups', body),
+  );
 }
 
 export function usePatchGroup(groupId: string) {
   const api = useApi();
-  return useGroupMutation((body: { name?: string; status?: 'active' | 'paused' }) => api.patch<Group>(path(groupId), body));
+  return useGroupMutation((body: { name?: string; status?: 'active' | 'paused' }) =>
+    api.patch<Group>(path(groupId), body),
+  );
 }
 
 export function useDeleteGroup(groupId: string) {
@@ -69,10 +85,14 @@ export function useDeleteGroup(groupId: string) {
 /** Subscribes a follower or replaces all its settings (unset fields take their defaults). */
 export function usePutFollower(groupId: string) {
   const api = useApi();
-  return useGroupMutation((v: { accountId: string; settings: Record<string, unknown> }) => api.put(`${path(groupId)}/followers/${encodeURIComponent(v.accountId)}`, v.settings));
+  return useGroupMutation((v: { accountId: string; settings: Record<string, unknown> }) =>
+    api.put(`${path(groupId)}/followers/${encodeURIComponent(v.accountId)}`, v.settings),
+  );
 }
 
 export function useRemoveFollower(groupId: string) {
   const api = useApi();
-  return useGroupMutation((accountId: string) => api.delete(`${path(groupId)}/followers/${encodeURIComponent(accountId)}`));
+  return useGroupMutation((accountId: string) =>
+    api.delete(`${path(groupId)}/followers/${encodeURIComponent(accountId)}`),
+  );
 }

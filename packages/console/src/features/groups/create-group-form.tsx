@@ -12,7 +12,15 @@ export function CreateGroupForm({ accountIds, onDone }: { accountIds: string[]; 
   const issues = issuesByPath(create.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ name: name.trim(), masterAccountId: master.trim() }, { onSuccess: (g) => { onDone(); navigate(`/groups/${encodeURIComponent(g.groupId)}`); } });
+    create.mutate(
+      { name: name.trim(), masterAccountId: master.trim() },
+      {
+        onSuccess: (g) => {
+          onDone();
+          navigate(`/groups/${encodeURIComponent(g.groupId)}`);
+        },
+      },
+    );
   };
   return (
     <form className="card form" onSubmit={submit} data-testid="create-group-form" aria-label="New copy group">
@@ -21,15 +29,33 @@ export function CreateGroupForm({ accountIds, onDone }: { accountIds: string[]; 
         <Field label="Name" issue={issues['name']}>
           <input name="name" value={name} onChange={(e) => setName(e.target.value)} required />
         </Field>
-        <Field label="Master account" issue={issues['masterAccountId']} hint="The account whose trades are copied">
-          <input name="masterAccountId" list="master-candidates" value={master} onChange={(e) => setMaster(e.target.value)} required />
-          <datalist id="master-candidates">{accountIds.map((a) => <option key={a} value={a} />)}</datalist>
+        <Field
+          label="Master account"
+          issue={issues['masterAccountId']}
+          hint="The account whose trades are copied"
+        >
+          <input
+            name="masterAccountId"
+            list="master-candidates"
+            value={master}
+            onChange={(e) => setMaster(e.target.value)}
+            required
+          />
+          <datalist id="master-candidates">
+            {accountIds.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
         </Field>
       </div>
       <ErrorNotice error={create.error} />
       <div className="form-actions">
-        <button type="button" onClick={onDone}>Cancel</button>
-        <button type="submit" className="primary" disabled={create.isPending}>{create.isPending ? 'Creating…' : 'Create group'}</button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={create.isPending}>
+          {create.isPending ? 'Creating…' : 'Create group'}
+        </button>
       </div>
     </form>
   );

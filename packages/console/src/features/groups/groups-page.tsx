@@ -17,22 +17,50 @@ export function GroupsPage() {
   return (
     <section>
       <PageHeader title="Copy groups">
-        {canWrite && !creating && <button type="button" className="primary" onClick={() => setCreating(true)}>New group</button>}
+        {canWrite && !creating && (
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New group
+          </button>
+        )}
       </PageHeader>
       {creating && <CreateGroupForm accountIds={accountIds.data ?? []} onDone={() => setCreating(false)} />}
-      <QueryState isPending={groups.isPending} error={groups.error} empty={items.length === 0} emptyText="No copy groups yet: a group is one master account and its followers.">
+      <QueryState
+        isPending={groups.isPending}
+        error={groups.error}
+        empty={items.length === 0}
+        emptyText="No copy groups yet: a group is one master account and its followers."
+      >
         <table className="table" data-testid="groups-table">
           <thead>
-            <tr><th>group</th><th>master</th><th>followers</th><th>status</th><th>created</th></tr>
+            <tr>
+              <th>group</th>
+              <th>master</th>
+              <th>followers</th>
+              <th>status</th>
+              <th>created</th>
+            </tr>
           </thead>
           <tbody>
             {items.map((g) => (
               <tr key={g.groupId} data-testid="group-row" data-group-id={g.groupId}>
-                <td><Link to={`/groups/${encodeURIComponent(g.groupId)}`}>{g.name}</Link> <span className="muted small">{g.groupId}</span></td>
-                <td><Link to={`/accounts/${encodeURIComponent(g.masterAccountId)}`}>{g.masterAccountId}</Link></td>
-                <td>{(g.followers ?? []).map((f) => f.accountId).join(', ') || <span className="muted">none</span>}</td>
-                <td><StatusBadge status={g.status} /></td>
-                <td><Time iso={g.createdAt} relative /></td>
+                <td>
+                  <Link to={`/groups/${encodeURIComponent(g.groupId)}`}>{g.name}</Link>{' '}
+                  <span className="muted small">{g.groupId}</span>
+                </td>
+                <td>
+                  <Link to={`/accounts/${encodeURIComponent(g.masterAccountId)}`}>{g.masterAccountId}</Link>
+                </td>
+                <td>
+                  {(g.followers ?? []).map((f) => f.accountId).join(', ') || (
+                    <span className="muted">none</span>
+                  )}
+                </td>
+                <td>
+                  <StatusBadge status={g.status} />
+                </td>
+                <td>
+                  <Time iso={g.createdAt} relative />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -6,14 +6,48 @@
 import type { Sizing, SubscriptionSettings } from '@kopitra/contracts';
 
 export type SizingMode = Sizing['mode'];
-export const SIZING_MODES: Array<{ mode: SizingMode; label: string; param: 'multiplier' | 'lots' | 'percent' | null; paramLabel?: string; optional?: boolean }> = [
+export const SIZING_MODES: Array<{
+  mode: SizingMode;
+  label: string;
+  param: 'multiplier' | 'lots' | 'percent' | null;
+  paramLabel?: string;
+  optional?: boolean;
+}> = [
   { mode: 'mirror', label: 'mirror — same lots as the master', param: null },
-  { mode: 'multiplier', label: 'multiplier — master lots × k', param: 'multiplier', paramLabel: 'Multiplier k' },
+  {
+    mode: 'multiplier',
+    label: 'multiplier — master lots × k',
+    param: 'multiplier',
+    paramLabel: 'Multiplier k',
+  },
   { mode: 'fixed', label: 'fixed — always the same lots', param: 'lots', paramLabel: 'Lots' },
-  { mode: 'balance_ratio', label: 'balance ratio — × follower/master balance', param: 'multiplier', paramLabel: 'Extra multiplier k', optional: true },
-  { mode: 'equity_ratio', label: 'equity ratio — × follower/master equity', param: 'multiplier', paramLabel: 'Extra multiplier k', optional: true },
-  { mode: 'contract_size', label: 'contract size — keep the master notional', param: 'multiplier', paramLabel: 'Extra multiplier k', optional: true },
-  { mode: 'risk_percent', label: 'risk % — of follower equity between entry and SL', param: 'percent', paramLabel: 'Risk per trade, %' },
+  {
+    mode: 'balance_ratio',
+    label: 'balance ratio — × follower/master balance',
+    param: 'multiplier',
+    paramLabel: 'Extra multiplier k',
+    optional: true,
+  },
+  {
+    mode: 'equity_ratio',
+    label: 'equity ratio — × follower/master equity',
+    param: 'multiplier',
+    paramLabel: 'Extra multiplier k',
+    optional: true,
+  },
+  {
+    mode: 'contract_size',
+    label: 'contract size — keep the master notional',
+    param: 'multiplier',
+    paramLabel: 'Extra multiplier k',
+    optional: true,
+  },
+  {
+    mode: 'risk_percent',
+    label: 'risk % — of follower equity between entry and SL',
+    param: 'percent',
+    paramLabel: 'Risk per trade, %',
+  },
 ];
 
 export interface RiskLimitRow {
@@ -24,7 +58,16 @@ export interface RiskLimitRow {
   action: 'halt_opens' | 'close_all';
 }
 
-export const NUMBER_FIELDS = ['minVolume', 'maxVolume', 'maxOpenPositions', 'maxTotalLots', 'maxTradesPerHour', 'maxSignalAgeSec', 'maxSlippagePoints', 'forceMinimumMaxRiskFactor'] as const;
+export const NUMBER_FIELDS = [
+  'minVolume',
+  'maxVolume',
+  'maxOpenPositions',
+  'maxTotalLots',
+  'maxTradesPerHour',
+  'maxSignalAgeSec',
+  'maxSlippagePoints',
+  'forceMinimumMaxRiskFactor',
+] as const;
 export type NumberField = (typeof NUMBER_FIELDS)[number];
 
 export interface SettingsForm {
@@ -52,7 +95,14 @@ const list = (v: ReadonlyArray<string | number> | null | undefined) => (v ?? [])
 
 export function toForm(s: SubscriptionSettings = {}): SettingsForm {
   const sizing = s.sizing ?? { mode: 'mirror' };
-  const sizingValue = 'multiplier' in sizing ? str(sizing.multiplier) : 'lots' in sizing ? str(sizing.lots) : 'percent' in sizing ? str(sizing.percent) : '';
+  const sizingValue =
+    'multiplier' in sizing
+      ? str(sizing.multiplier)
+      : 'lots' in sizing
+        ? str(sizing.lots)
+        : 'percent' in sizing
+          ? str(sizing.percent)
+          : '';
   const sides = s.allowedSides ?? ['buy', 'sell'];
   return {
     mode: s.mode ?? 'active',
@@ -72,7 +122,9 @@ export function toForm(s: SubscriptionSettings = {}): SettingsForm {
     manualClosePolicy: s.manualClosePolicy ?? 'detach',
     numbers: Object.fromEntries(NUMBER_FIELDS.map((k) => [k, str(s[k])])) as Record<NumberField, string>,
     riskLimits: (s.riskLimits ?? []).map((l) => ({
-      period: l.period, metric: l.metric, action: l.action,
+      period: l.period,
+      metric: l.metric,
+      action: l.action,
       unit: l.maxPercent != null ? 'percent' : 'amount',
       value: str(l.maxPercent ?? l.maxAmount),
     })),
@@ -86,8 +138,15 @@ const num = (v: string): number | string | undefined => {
   const n = Number(t);
   return Number.isFinite(n) ? n : t;
 };
-const words = (v: string) => v.split(/[\s,]+/).map((w) => w.trim()).filter(Boolean);
-const filter = <T>(include: T[], exclude: T[]) => (include.length || exclude.length ? { ...(include.length ? { include } : {}), ...(exclude.length ? { exclude } : {}) } : undefined);
+const words = (v: string) =>
+  v
+    .split(/[\s,]+/)
+    .map((w) => w.trim())
+    .filter(Boolean);
+const filter = <T>(include: T[], exclude: T[]) =>
+  include.length || exclude.length
+    ? { ...(include.length ? { include } : {}), ...(exclude.length ? { exclude } : {}) }
+    : undefined;
 
 export function toSettings(f: SettingsForm): Record<string, unknown> {
   const param = SIZING_MODES.find((m) => m.mode === f.sizingMode)?.param;
@@ -114,7 +173,12 @@ export function toSettings(f: SettingsForm): Record<string, unknown> {
     if (v !== undefined) out[k] = v;
   }
   if (f.riskLimits.length) {
-    out['riskLimits'] = f.riskLimits.map((l) => ({ period: l.period, metric: l.metric, action: l.action, [l.unit === 'percent' ? 'maxPercent' : 'maxAmount']: num(l.value) }));
+    out['riskLimits'] = f.riskLimits.map((l) => ({
+      period: l.period,
+      metric: l.metric,
+      action: l.action,
+      [l.unit === 'percent' ? 'maxPercent' : 'maxAmount']: num(l.value),
+    }));
   }
   return out;
 }
@@ -122,7 +186,14 @@ export function toSettings(f: SettingsForm): Record<string, unknown> {
 /** One line an operator can scan in a table: "multiplier ×2 · close only · 1 symbol mapped". */
 export function summarize(s: SubscriptionSettings): string {
   const sz = s.sizing ?? { mode: 'mirror' };
-  const sizing = sz.mode === 'fixed' ? `fixed ${sz.lots} lots` : sz.mode === 'risk_percent' ? `risk ${sz.percent} %` : 'multiplier' in sz && sz.multiplier != null ? `${sz.mode.replace(/_/g, ' ')} ×${sz.multiplier}` : sz.mode.replace(/_/g, ' ');
+  const sizing =
+    sz.mode === 'fixed'
+      ? `fixed ${sz.lots} lots`
+      : sz.mode === 'risk_percent'
+        ? `risk ${sz.percent} %`
+        : 'multiplier' in sz && sz.multiplier != null
+          ? `${sz.mode.replace(/_/g, ' ')} ×${sz.multiplier}`
+          : sz.mode.replace(/_/g, ' ');
   const parts = [sizing];
   if (s.reverse) parts.push('reversed');
   const mapped = Object.keys(s.symbolMap ?? {}).length;

@@ -26,17 +26,28 @@ export interface SubscriptionFormProps {
   onDone(): void;
 }
 
-export function SubscriptionForm({ groupId, accountId, settings, candidates = [], onDone }: SubscriptionFormProps) {
+export function SubscriptionForm({
+  groupId,
+  accountId,
+  settings,
+  candidates = [],
+  onDone,
+}: SubscriptionFormProps) {
   const [f, setF] = useState<SettingsForm>(() => toForm(settings));
   const [follower, setFollower] = useState(accountId ?? '');
   const put = usePutFollower(groupId);
   const issues = issuesByPath(put.error);
-  const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => setF((prev) => ({ ...prev, [k]: v }));
-  const setNumber = (k: NumberField, v: string) => setF((prev) => ({ ...prev, numbers: { ...prev.numbers, [k]: v } }));
+  const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) =>
+    setF((prev) => ({ ...prev, [k]: v }));
+  const setNumber = (k: NumberField, v: string) =>
+    setF((prev) => ({ ...prev, numbers: { ...prev.numbers, [k]: v } }));
   const sizing = SIZING_MODES.find((m) => m.mode === f.sizingMode)!;
-  const sizingIssue = issues['sizing.multiplier'] ?? issues['sizing.lots'] ?? issues['sizing.percent'] ?? issues['sizing'];
+  const sizingIssue =
+    issues['sizing.multiplier'] ?? issues['sizing.lots'] ?? issues['sizing.percent'] ?? issues['sizing'];
   const check = (k: 'buy' | 'sell' | 'reverse' | 'copySl' | 'copyTp' | 'forceMinimum', label: string) => (
-    <label className="check"><input type="checkbox" name={k} checked={f[k]} onChange={(e) => set(k, e.target.checked)} /> {label}</label>
+    <label className="check">
+      <input type="checkbox" name={k} checked={f[k]} onChange={(e) => set(k, e.target.checked)} /> {label}
+    </label>
   );
 
   const submit = (e: FormEvent) => {
@@ -44,35 +55,82 @@ export function SubscriptionForm({ groupId, accountId, settings, candidates = []
     put.mutate({ accountId: follower.trim(), settings: toSettings(f) }, { onSuccess: onDone });
   };
   return (
-    <form className="card form" onSubmit={submit} data-testid="subscription-form" aria-label={accountId ? `Settings of ${accountId}` : 'Add follower'}>
+    <form
+      className="card form"
+      onSubmit={submit}
+      data-testid="subscription-form"
+      aria-label={accountId ? `Settings of ${accountId}` : 'Add follower'}
+    >
       <h2>{accountId ? `Follower ${accountId}` : 'Add a follower'}</h2>
       {!accountId && (
         <Field label="Follower account" hint="The account that copies this group's master">
-          <input name="followerAccountId" list="follower-candidates" value={follower} onChange={(e) => setFollower(e.target.value)} required />
-          <datalist id="follower-candidates">{candidates.map((c) => <option key={c} value={c} />)}</datalist>
+          <input
+            name="followerAccountId"
+            list="follower-candidates"
+            value={follower}
+            onChange={(e) => setFollower(e.target.value)}
+            required
+          />
+          <datalist id="follower-candidates">
+            {candidates.map((c) => (
+              <option key={c} value={c} />
+            ))}
+          </datalist>
         </Field>
       )}
       <fieldset>
         <legend>Copying</legend>
         <div className="form-grid">
-          <Field label="Mode" issue={issues['mode']} hint="close only: no new opens, exits still copied; frozen: nothing copied">
-            <select name="mode" value={f.mode} onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}>
-              <option value="active">active</option><option value="close_only">close only</option><option value="frozen">frozen</option>
+          <Field
+            label="Mode"
+            issue={issues['mode']}
+            hint="close only: no new opens, exits still copied; frozen: nothing copied"
+          >
+            <select
+              name="mode"
+              value={f.mode}
+              onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}
+            >
+              <option value="active">active</option>
+              <option value="close_only">close only</option>
+              <option value="frozen">frozen</option>
             </select>
           </Field>
           <Field label="Sizing" issue={issues['sizing.mode']}>
-            <select name="sizingMode" value={f.sizingMode} onChange={(e) => set('sizingMode', e.target.value as SettingsForm['sizingMode'])}>
-              {SIZING_MODES.map((m) => <option key={m.mode} value={m.mode}>{m.label}</option>)}
+            <select
+              name="sizingMode"
+              value={f.sizingMode}
+              onChange={(e) => set('sizingMode', e.target.value as SettingsForm['sizingMode'])}
+            >
+              {SIZING_MODES.map((m) => (
+                <option key={m.mode} value={m.mode}>
+                  {m.label}
+                </option>
+              ))}
             </select>
           </Field>
           {sizing.param && (
             <Field label={`${sizing.paramLabel}${sizing.optional ? ' (optional)' : ''}`} issue={sizingIssue}>
-              <input name="sizingValue" inputMode="decimal" value={f.sizingValue} onChange={(e) => set('sizingValue', e.target.value)} />
+              <input
+                name="sizingValue"
+                inputMode="decimal"
+                value={f.sizingValue}
+                onChange={(e) => set('sizingValue', e.target.value)}
+              />
             </Field>
           )}
-          <Field label="Manual close on the follower" issue={issues['manualClosePolicy']} hint="detach: never re-open a position closed by hand">
-            <select name="manualClosePolicy" value={f.manualClosePolicy} onChange={(e) => set('manualClosePolicy', e.target.value as SettingsForm['manualClosePolicy'])}>
-              <option value="detach">detach</option><option value="reopen">re-open</option>
+          <Field
+            label="Manual close on the follower"
+            issue={issues['manualClosePolicy']}
+            hint="detach: never re-open a position closed by hand"
+          >
+            <select
+              name="manualClosePolicy"
+              value={f.manualClosePolicy}
+              onChange={(e) => set('manualClosePolicy', e.target.value as SettingsForm['manualClosePolicy'])}
+            >
+              <option value="detach">detach</option>
+              <option value="reopen">re-open</option>
             </select>
           </Field>
         </div>
@@ -83,16 +141,48 @@ export function SubscriptionForm({ groupId, accountId, settings, candidates = []
           {check('copySl', 'copy stop loss')}
           {check('copyTp', 'copy take profit')}
         </div>
-        {issues['allowedSides'] && <small className="field-issue" role="alert">allowed sides: {issues['allowedSides']}</small>}
+        {issues['allowedSides'] && (
+          <small className="field-issue" role="alert">
+            allowed sides: {issues['allowedSides']}
+          </small>
+        )}
       </fieldset>
       <SymbolMapFields rows={f.symbolMap} onChange={(rows) => set('symbolMap', rows)} issues={issues} />
       <fieldset>
         <legend>Filters</legend>
         <div className="form-grid">
-          <Field label="Only these symbols" issue={issues['symbolFilter.include']} hint="comma separated; empty: all"><input name="symbolInclude" value={f.symbolInclude} onChange={(e) => set('symbolInclude', e.target.value)} /></Field>
-          <Field label="Never these symbols" issue={issues['symbolFilter.exclude']}><input name="symbolExclude" value={f.symbolExclude} onChange={(e) => set('symbolExclude', e.target.value)} /></Field>
-          <Field label="Only these magic numbers" issue={issues['magicFilter.include']}><input name="magicInclude" value={f.magicInclude} onChange={(e) => set('magicInclude', e.target.value)} /></Field>
-          <Field label="Never these magic numbers" issue={issues['magicFilter.exclude']}><input name="magicExclude" value={f.magicExclude} onChange={(e) => set('magicExclude', e.target.value)} /></Field>
+          <Field
+            label="Only these symbols"
+            issue={issues['symbolFilter.include']}
+            hint="comma separated; empty: all"
+          >
+            <input
+              name="symbolInclude"
+              value={f.symbolInclude}
+              onChange={(e) => set('symbolInclude', e.target.value)}
+            />
+          </Field>
+          <Field label="Never these symbols" issue={issues['symbolFilter.exclude']}>
+            <input
+              name="symbolExclude"
+              value={f.symbolExclude}
+              onChange={(e) => set('symbolExclude', e.target.value)}
+            />
+          </Field>
+          <Field label="Only these magic numbers" issue={issues['magicFilter.include']}>
+            <input
+              name="magicInclude"
+              value={f.magicInclude}
+              onChange={(e) => set('magicInclude', e.target.value)}
+            />
+          </Field>
+          <Field label="Never these magic numbers" issue={issues['magicFilter.exclude']}>
+            <input
+              name="magicExclude"
+              value={f.magicExclude}
+              onChange={(e) => set('magicExclude', e.target.value)}
+            />
+          </Field>
         </div>
       </fieldset>
       <fieldset>
@@ -100,20 +190,42 @@ export function SubscriptionForm({ groupId, accountId, settings, candidates = []
         <div className="form-grid">
           {LIMITS.map(([k, label, placeholder]) => (
             <Field key={k} label={label} issue={issues[k]}>
-              <input name={k} inputMode="decimal" placeholder={placeholder} value={f.numbers[k]} onChange={(e) => setNumber(k, e.target.value)} />
+              <input
+                name={k}
+                inputMode="decimal"
+                placeholder={placeholder}
+                value={f.numbers[k]}
+                onChange={(e) => setNumber(k, e.target.value)}
+              />
             </Field>
           ))}
-          <Field label="Force minimum: max extra risk factor" issue={issues['forceMinimumMaxRiskFactor']} hint="used only when force minimum is on">
-            <input name="forceMinimumMaxRiskFactor" inputMode="decimal" placeholder="2" value={f.numbers.forceMinimumMaxRiskFactor} onChange={(e) => setNumber('forceMinimumMaxRiskFactor', e.target.value)} />
+          <Field
+            label="Force minimum: max extra risk factor"
+            issue={issues['forceMinimumMaxRiskFactor']}
+            hint="used only when force minimum is on"
+          >
+            <input
+              name="forceMinimumMaxRiskFactor"
+              inputMode="decimal"
+              placeholder="2"
+              value={f.numbers.forceMinimumMaxRiskFactor}
+              onChange={(e) => setNumber('forceMinimumMaxRiskFactor', e.target.value)}
+            />
           </Field>
         </div>
-        <div className="checks">{check('forceMinimum', 'force the symbol minimum when sizing falls under it')}</div>
+        <div className="checks">
+          {check('forceMinimum', 'force the symbol minimum when sizing falls under it')}
+        </div>
       </fieldset>
       <RiskLimitsFields rows={f.riskLimits} onChange={(rows) => set('riskLimits', rows)} issues={issues} />
       <ErrorNotice error={put.error} />
       <div className="form-actions">
-        <button type="button" onClick={onDone}>Cancel</button>
-        <button type="submit" className="primary" disabled={put.isPending}>{put.isPending ? 'Saving…' : accountId ? 'Save settings' : 'Add follower'}</button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={put.isPending}>
+          {put.isPending ? 'Saving…' : accountId ? 'Save settings' : 'Add follower'}
+        </button>
       </div>
     </form>
   );

@@ -27,7 +27,17 @@ export interface CopyOrder {
   profit: number | null;
   errorCode: string | null;
   message: string | null;
-  times: Record<'masterDeal' | 'signalReceived' | 'written' | 'delivered' | 'acknowledged' | 'executed' | 'reported' | 'expires', string | null>;
+  times: Record<
+    | 'masterDeal'
+    | 'signalReceived'
+    | 'written'
+    | 'delivered'
+    | 'acknowledged'
+    | 'executed'
+    | 'reported'
+    | 'expires',
+    string | null
+  >;
 }
 
 export interface Position {
@@ -47,9 +57,20 @@ export interface Position {
   closedAt: string | null;
 }
 
-export const ORDER_STATUSES = ['queued', 'delivered', 'acknowledged', 'filled', 'rejected', 'failed', 'expired', 'skipped'] as const;
+export const ORDER_STATUSES = [
+  'queued',
+  'delivered',
+  'acknowledged',
+  'filled',
+  'rejected',
+  'failed',
+  'expired',
+  'skipped',
+] as const;
 export const ORDER_KINDS = ['open', 'modify', 'partial_close', 'close'] as const;
 export const POSITION_STATUSES = ['open', 'closing', 'closed', 'detached'] as const;
 
-export const useOrders = (filters: Record<string, string>) => useCursorList<CopyOrder>(resources.orders, '/api/admin/orders', filters);
-export const usePositions = (filters: Record<string, string>) => useCursorList<Position>(resources.positions, '/api/admin/positions', filters);
+export const useOrders = (filters: Record<string, string>) =>
+  useCursorList<CopyOrder>(resources.orders, '/api/admin/orders', filters);
+export const usePositions = (filters: Record<string, string>) =>
+  useCursorList<Position>(resources.positions, '/api/admin/positions', filters);

@@ -6,8 +6,14 @@ import { Time } from '../../shared/ui/time';
 import type { CopyOrder } from './api';
 
 const HOPS: Array<[keyof CopyOrder['times'], string]> = [
-  ['masterDeal', 'master deal'], ['signalReceived', 'signal received'], ['written', 'order written'], ['delivered', 'delivered to EA'],
-  ['acknowledged', 'acknowledged'], ['executed', 'executed'], ['reported', 'reported'], ['expires', 'expires'],
+  ['masterDeal', 'master deal'],
+  ['signalReceived', 'signal received'],
+  ['written', 'order written'],
+  ['delivered', 'delivered to EA'],
+  ['acknowledged', 'acknowledged'],
+  ['executed', 'executed'],
+  ['reported', 'reported'],
+  ['expires', 'expires'],
 ];
 
 const between = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
@@ -19,14 +25,32 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
     <Fragment>
       <tr data-testid="order-row" data-order-id={o.orderId} className={open ? 'expanded' : undefined}>
         <td>
-          <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)} title="Show timings and details">{open ? '▾' : '▸'}</button>{' '}
+          <button
+            type="button"
+            className="link"
+            aria-expanded={open}
+            onClick={() => setOpen(!open)}
+            title="Show timings and details"
+          >
+            {open ? '▾' : '▸'}
+          </button>{' '}
           <Time iso={o.times.written} />
         </td>
-        <td><Link to={`/accounts/${encodeURIComponent(o.followerAccountId)}`}>{o.followerAccountId}</Link><div className="muted small">from {o.masterAccountId} #{o.masterPositionId}</div></td>
+        <td>
+          <Link to={`/accounts/${encodeURIComponent(o.followerAccountId)}`}>{o.followerAccountId}</Link>
+          <div className="muted small">
+            from {o.masterAccountId} #{o.masterPositionId}
+          </div>
+        </td>
         <td>{o.kind.replace(/_/g, ' ')}</td>
-        <td>{o.symbol} <span className={`side side-${o.side}`}>{o.side}</span></td>
+        <td>
+          {o.symbol} <span className={`side side-${o.side}`}>{o.side}</span>
+        </td>
         <td className="num">{formatNumber(o.volume)}</td>
-        <td><StatusBadge status={o.status} />{o.reason && <div className="muted small">{o.reason}</div>}</td>
+        <td>
+          <StatusBadge status={o.status} />
+          {o.reason && <div className="muted small">{o.reason}</div>}
+        </td>
         <td className="num">{formatNumber(o.masterPrice, 5)}</td>
         <td className="num">{formatNumber(o.fillPrice, 5)}</td>
         <td className="num">{formatNumber(o.slippagePoints, 1)}</td>
@@ -40,22 +64,59 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
                 {HOPS.map(([k, label]) => (
                   <Fragment key={k}>
                     <dt>{label}</dt>
-                    <dd><Time iso={o.times[k]} />{k !== 'masterDeal' && k !== 'expires' && o.times[k] && o.times.signalReceived && <span className="muted small"> +{formatMs(between(o.times.signalReceived, o.times[k]))}</span>}</dd>
+                    <dd>
+                      <Time iso={o.times[k]} />
+                      {k !== 'masterDeal' && k !== 'expires' && o.times[k] && o.times.signalReceived && (
+                        <span className="muted small">
+                          {' '}
+                          +{formatMs(between(o.times.signalReceived, o.times[k]))}
+                        </span>
+                      )}
+                    </dd>
                   </Fragment>
                 ))}
               </dl>
               <dl className="facts">
-                <dt>Order</dt><dd><code>{o.orderId}</code></dd>
-                <dt>Signal</dt><dd><code>{o.signalId ?? '—'}</code></dd>
-                <dt>Group</dt><dd><Link to={`/groups/${encodeURIComponent(o.groupId)}`}>{o.groupId}</Link></dd>
-                <dt>Origin</dt><dd>{o.origin}</dd>
-                <dt>Ticket</dt><dd>{o.ticket ?? '—'}</dd>
-                <dt>SL / TP</dt><dd>{formatNumber(o.sl, 5)} / {formatNumber(o.tp, 5)}</dd>
-                <dt>Filled volume</dt><dd>{formatNumber(o.filledVolume)}</dd>
-                <dt>Slippage cost</dt><dd>{formatNumber(o.slippageAmount)}</dd>
-                <dt>Profit</dt><dd>{formatNumber(o.profit)}</dd>
-                {o.detail && <><dt>Detail</dt><dd>{o.detail}</dd></>}
-                {(o.errorCode || o.message) && <><dt>EA error</dt><dd>{o.errorCode} {o.message}</dd></>}
+                <dt>Order</dt>
+                <dd>
+                  <code>{o.orderId}</code>
+                </dd>
+                <dt>Signal</dt>
+                <dd>
+                  <code>{o.signalId ?? '—'}</code>
+                </dd>
+                <dt>Group</dt>
+                <dd>
+                  <Link to={`/groups/${encodeURIComponent(o.groupId)}`}>{o.groupId}</Link>
+                </dd>
+                <dt>Origin</dt>
+                <dd>{o.origin}</dd>
+                <dt>Ticket</dt>
+                <dd>{o.ticket ?? '—'}</dd>
+                <dt>SL / TP</dt>
+                <dd>
+                  {formatNumber(o.sl, 5)} / {formatNumber(o.tp, 5)}
+                </dd>
+                <dt>Filled volume</dt>
+                <dd>{formatNumber(o.filledVolume)}</dd>
+                <dt>Slippage cost</dt>
+                <dd>{formatNumber(o.slippageAmount)}</dd>
+                <dt>Profit</dt>
+                <dd>{formatNumber(o.profit)}</dd>
+                {o.detail && (
+                  <>
+                    <dt>Detail</dt>
+                    <dd>{o.detail}</dd>
+                  </>
+                )}
+                {(o.errorCode || o.message) && (
+                  <>
+                    <dt>EA error</dt>
+                    <dd>
+                      {o.errorCode} {o.message}
+                    </dd>
+                  </>
+                )}
               </dl>
             </div>
           </td>

@@ -3,28 +3,84 @@ import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
 import { ORDER_KINDS, ORDER_STATUSES, useOrders } from './api';
 import { OrderRow } from './order-row';
 
-const COLUMNS = ['written', 'follower', 'kind', 'symbol', 'lots', 'status', 'master price', 'fill price', 'slippage pts', 'latency'];
+const COLUMNS = [
+  'written',
+  'follower',
+  'kind',
+  'symbol',
+  'lots',
+  'status',
+  'master price',
+  'fill price',
+  'slippage pts',
+  'latency',
+];
 
 export function OrdersPage() {
-  const [filters, set] = useUrlFilters(['status', 'kind', 'followerAccountId', 'masterAccountId', 'groupId'] as const);
+  const [filters, set] = useUrlFilters([
+    'status',
+    'kind',
+    'followerAccountId',
+    'masterAccountId',
+    'groupId',
+  ] as const);
   const list = useOrders(filters);
   return (
     <section>
       <PageHeader title="Copy orders" />
       <div className="filters">
-        <SelectFilter label="Status" value={filters.status} options={ORDER_STATUSES} onChange={(v) => set('status', v)} testId="order-status-filter" />
-        <SelectFilter label="Kind" value={filters.kind} options={ORDER_KINDS} onChange={(v) => set('kind', v)} />
-        <TextFilter label="Follower" value={filters.followerAccountId} onChange={(v) => set('followerAccountId', v)} />
-        <TextFilter label="Master" value={filters.masterAccountId} onChange={(v) => set('masterAccountId', v)} />
+        <SelectFilter
+          label="Status"
+          value={filters.status}
+          options={ORDER_STATUSES}
+          onChange={(v) => set('status', v)}
+          testId="order-status-filter"
+        />
+        <SelectFilter
+          label="Kind"
+          value={filters.kind}
+          options={ORDER_KINDS}
+          onChange={(v) => set('kind', v)}
+        />
+        <TextFilter
+          label="Follower"
+          value={filters.followerAccountId}
+          onChange={(v) => set('followerAccountId', v)}
+        />
+        <TextFilter
+          label="Master"
+          value={filters.masterAccountId}
+          onChange={(v) => set('masterAccountId', v)}
+        />
         <TextFilter label="Group" value={filters.groupId} onChange={(v) => set('groupId', v)} />
       </div>
-      <QueryState isPending={list.isPending} error={list.error} empty={list.items.length === 0} emptyText="No copy orders match.">
+      <QueryState
+        isPending={list.isPending}
+        error={list.error}
+        empty={list.items.length === 0}
+        emptyText="No copy orders match."
+      >
         <table className="table" data-testid="orders-table">
           <thead>
-            <tr>{COLUMNS.map((c) => <th key={c} className={['lots', 'master price', 'fill price', 'slippage pts', 'latency'].includes(c) ? 'num' : undefined}>{c}</th>)}</tr>
+            <tr>
+              {COLUMNS.map((c) => (
+                <th
+                  key={c}
+                  className={
+                    ['lots', 'master price', 'fill price', 'slippage pts', 'latency'].includes(c)
+                      ? 'num'
+                      : undefined
+                  }
+                >
+                  {c}
+                </th>
+              ))}
+            </tr>
           </thead>
           <tbody>
-            {list.items.map((o) => <OrderRow key={o.orderId} o={o} columns={COLUMNS.length} />)}
+            {list.items.map((o) => (
+              <OrderRow key={o.orderId} o={o} columns={COLUMNS.length} />
+            ))}
           </tbody>
         </table>
         <LoadMore {...list} />

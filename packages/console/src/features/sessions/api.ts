@@ -24,16 +24,22 @@ export interface Session {
 
 export const SESSION_STATUSES = ['pending', 'authenticated', 'expired', 'terminated', 'rejected', 'retired'];
 
-export const useSessions = (filters: { status?: string; accountId?: string }) => useCursorList<Session>(resources.sessions, '/api/admin/sessions', filters);
+export const useSessions = (filters: { status?: string; accountId?: string }) =>
+  useCursorList<Session>(resources.sessions, '/api/admin/sessions', filters);
 
-type Decision = { action: 'approve'; expiresAt: string | null } | { action: 'reject' | 'terminate'; reason: string };
+type Decision =
+  { action: 'approve'; expiresAt: string | null } | { action: 'reject' | 'terminate'; reason: string };
 
 /** Approve, reject or terminate; the session's new state arrives on the live stream. */
 export function useSessionDecision(sessionId: string) {
   const api = useApi();
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (d: Decision) => api.post(`/api/admin/sessions/${encodeURIComponent(sessionId)}/${d.action}`, d.action === 'approve' ? (d.expiresAt ? { expiresAt: d.expiresAt } : {}) : { reason: d.reason }),
+    mutationFn: (d: Decision) =>
+      api.post(
+        `/api/admin/sessions/${encodeURIComponent(sessionId)}/${d.action}`,
+        d.action === 'approve' ? (d.expiresAt ? { expiresAt: d.expiresAt } : {}) : { reason: d.reason },
+      ),
     onSettled: () => client.invalidateQueries({ queryKey: [resources.sessions] }),
   });
 }

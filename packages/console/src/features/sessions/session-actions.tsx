@@ -26,7 +26,8 @@ export function SessionActions({ session }: { session: Session }) {
             onConfirm={() => decide.mutateAsync({ action: 'approve', expiresAt: toIso(expiry) })}
           >
             <p>
-              The key <code>{session.keyFingerprint}</code> of {who} becomes approved: this terminal and any later session with the same key are let in.
+              The key <code>{session.keyFingerprint}</code> of {who} becomes approved: this terminal and any
+              later session with the same key are let in.
             </p>
             <Field label="Key expires (optional, your local time)">
               <input type="datetime-local" value={expiry} onChange={(e) => setExpiry(e.target.value)} />
@@ -41,7 +42,10 @@ export function SessionActions({ session }: { session: Session }) {
             reason={{ label: 'Reason (shown in the audit log)', required: true }}
             onConfirm={(reason) => decide.mutateAsync({ action: 'reject', reason })}
           >
-            <p>The key <code>{session.keyFingerprint}</code> is rejected: this session ends and the key is refused from now on.</p>
+            <p>
+              The key <code>{session.keyFingerprint}</code> is rejected: this session ends and the key is
+              refused from now on.
+            </p>
           </ConfirmAction>
         </>
       )}
@@ -54,7 +58,10 @@ export function SessionActions({ session }: { session: Session }) {
         reason={{ label: 'Reason (sent to the EA and kept in the audit log)', required: true }}
         onConfirm={(reason) => decide.mutateAsync({ action: 'terminate', reason })}
       >
-        <p>The EA receives <code>session.shutdown</code>. It may connect again with a new session; disable the account to keep it out.</p>
+        <p>
+          The EA receives <code>session.shutdown</code>. It may connect again with a new session; disable the
+          account to keep it out.
+        </p>
       </ConfirmAction>
     </div>
   );

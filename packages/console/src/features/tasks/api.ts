@@ -54,7 +54,10 @@ function mergeRun(client: QueryClient, run: TaskRun) {
     const existing = data.recentRuns.find((r) => r.runId === run.runId);
     if (!existing) return { ...data, recentRuns: [run, ...data.recentRuns] };
     if (FINISHED.has(existing.status) && !FINISHED.has(run.status)) return data;
-    return { ...data, recentRuns: data.recentRuns.map((r) => (r.runId === run.runId ? { ...r, ...run } : r)) };
+    return {
+      ...data,
+      recentRuns: data.recentRuns.map((r) => (r.runId === run.runId ? { ...r, ...run } : r)),
+    };
   });
 }
 
@@ -68,7 +71,8 @@ export function useRunTask(taskId: string) {
   const api = useApi();
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (params: Record<string, unknown>) => api.post<TaskRun>(`/api/admin/tasks/${encodeURIComponent(taskId)}/run`, { params }),
+    mutationFn: (params: Record<string, unknown>) =>
+      api.post<TaskRun>(`/api/admin/tasks/${encodeURIComponent(taskId)}/run`, { params }),
     onSuccess: (run) => mergeRun(client, run),
   });
 }

@@ -20,32 +20,85 @@ function toParams(def: TaskDefinition, values: Record<string, string>): Record<s
   return out;
 }
 
-function ParamInput({ taskId, name, schema, value, onChange }: { taskId: string; name: string; schema: ParamSchema; value: string; onChange(v: string): void }) {
+function ParamInput({
+  taskId,
+  name,
+  schema,
+  value,
+  onChange,
+}: {
+  taskId: string;
+  name: string;
+  schema: ParamSchema;
+  value: string;
+  onChange(v: string): void;
+}) {
   const accounts = useAccountIds();
   const groups = useGroupChoices();
   if (schema.enum) {
     return (
       <select name={name} value={value} onChange={(e) => onChange(e.target.value)}>
         {schema.default === undefined && <option value="">—</option>}
-        {schema.enum.map((o) => <option key={o} value={o}>{o}</option>)}
+        {schema.enum.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
       </select>
     );
   }
-  if (schema.format === 'date-time') return <input name={name} type="datetime-local" step={1} value={value} onChange={(e) => onChange(e.target.value)} />;
+  if (schema.format === 'date-time')
+    return (
+      <input
+        name={name}
+        type="datetime-local"
+        step={1}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    );
   const listId = `${taskId}-${name}-choices`;
-  const choices = name === 'accountId' ? (accounts.data ?? []).map((a) => [a, a]) : name === 'groupId' ? (groups.data ?? []).map((g) => [g.groupId, g.name]) : [];
+  const choices =
+    name === 'accountId'
+      ? (accounts.data ?? []).map((a) => [a, a])
+      : name === 'groupId'
+        ? (groups.data ?? []).map((g) => [g.groupId, g.name])
+        : [];
   return (
     <>
-      <input name={name} value={value} onChange={(e) => onChange(e.target.value)} list={choices.length ? listId : undefined} />
-      {choices.length > 0 && <datalist id={listId}>{choices.map(([v, label]) => <option key={v} value={v}>{label}</option>)}</datalist>}
+      <input
+        name={name}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        list={choices.length ? listId : undefined}
+      />
+      {choices.length > 0 && (
+        <datalist id={listId}>
+          {choices.map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+        </datalist>
+      )}
     </>
   );
 }
 
-export function RunTaskForm({ def, runs, canRun }: { def: TaskDefinition; runs: TaskRun[]; canRun: boolean }) {
+export function RunTaskForm({
+  def,
+  runs,
+  canRun,
+}: {
+  def: TaskDefinition;
+  runs: TaskRun[];
+  canRun: boolean;
+}) {
   const props = Object.entries(def.params.properties ?? {});
   const required = new Set(def.params.required ?? []);
-  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(props.map(([n, s]) => [n, typeof s.default === 'string' ? s.default : ''])));
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(props.map(([n, s]) => [n, typeof s.default === 'string' ? s.default : ''])),
+  );
   const [confirming, setConfirming] = useState(false);
   const [lastRunId, setLastRunId] = useState<string | null>(null);
   const run = useRunTask(def.taskId);
@@ -58,27 +111,48 @@ export function RunTaskForm({ def, runs, canRun }: { def: TaskDefinition; runs: 
     else start().catch(() => undefined);
   };
   return (
-    <form className="card form task" onSubmit={submit} data-testid={`task-${def.taskId}`} aria-label={def.title}>
+    <form
+      className="card form task"
+      onSubmit={submit}
+      data-testid={`task-${def.taskId}`}
+      aria-label={def.title}
+    >
       <h2>{def.title}</h2>
       <p className="muted">{def.description}</p>
       {canRun && (
         <div className="form-grid">
           {props.map(([name, schema]) => (
             <Field key={name} label={`${name}${required.has(name) ? '' : ' (optional)'}`}>
-              <ParamInput taskId={def.taskId} name={name} schema={schema} value={values[name] ?? ''} onChange={(v) => setValues({ ...values, [name]: v })} />
+              <ParamInput
+                taskId={def.taskId}
+                name={name}
+                schema={schema}
+                value={values[name] ?? ''}
+                onChange={(v) => setValues({ ...values, [name]: v })}
+              />
             </Field>
           ))}
         </div>
       )}
       {!confirming && <ErrorNotice error={run.error} />}
-      {lastRun && <ProgressBar value={lastRun.progress} status={lastRun.status} label={`${def.title} progress`} />}
+      {lastRun && (
+        <ProgressBar value={lastRun.progress} status={lastRun.status} label={`${def.title} progress`} />
+      )}
       {canRun && (
         <div className="form-actions">
-          <button type="submit" className="primary" disabled={run.isPending}>{run.isPending ? 'Starting…' : 'Run'}</button>
+          <button type="submit" className="primary" disabled={run.isPending}>
+            {run.isPending ? 'Starting…' : 'Run'}
+          </button>
         </div>
       )}
       {confirming && (
-        <ConfirmDialog title={`Run “${def.title}”?`} confirmLabel="Run task" tone="danger" onConfirm={start} onClose={() => setConfirming(false)}>
+        <ConfirmDialog
+          title={`Run “${def.title}”?`}
+          confirmLabel="Run task"
+          tone="danger"
+          onConfirm={start}
+          onClose={() => setConfirming(false)}
+        >
           <p>{def.description}</p>
           <pre className="json">{JSON.stringify(toParams(def, values), null, 2)}</pre>
         </ConfirmDialog>

@@ -11,19 +11,54 @@ function RunsTable({ runs, titles }: { runs: TaskRun[]; titles: Map<string, stri
   return (
     <table className="table" data-testid="task-runs-table">
       <thead>
-        <tr><th>task</th><th>params</th><th className="progress-col">progress</th><th>requested</th><th>finished</th><th>result</th></tr>
+        <tr>
+          <th>task</th>
+          <th>params</th>
+          <th className="progress-col">progress</th>
+          <th>requested</th>
+          <th>finished</th>
+          <th>result</th>
+        </tr>
       </thead>
       <tbody>
         {runs.map((r) => (
-          <tr key={r.runId} data-testid="task-run-row" data-run-id={r.runId} data-task-id={r.taskId} data-status={r.status}>
-            <td>{titles.get(r.taskId) ?? r.taskId}<div className="muted small"><code>{r.runId}</code></div></td>
-            <td className="small">{r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${String(v)}`).join(', ') : '—'}</td>
-            <td><ProgressBar value={r.progress} status={r.status} label={`Run ${r.runId}`} /></td>
-            <td className="small">{r.requestedBy} <Time iso={r.createdAt} relative /></td>
-            <td><Time iso={r.finishedAt} relative /></td>
+          <tr
+            key={r.runId}
+            data-testid="task-run-row"
+            data-run-id={r.runId}
+            data-task-id={r.taskId}
+            data-status={r.status}
+          >
+            <td>
+              {titles.get(r.taskId) ?? r.taskId}
+              <div className="muted small">
+                <code>{r.runId}</code>
+              </div>
+            </td>
+            <td className="small">
+              {r.params
+                ? Object.entries(r.params)
+                    .map(([k, v]) => `${k}=${String(v)}`)
+                    .join(', ')
+                : '—'}
+            </td>
+            <td>
+              <ProgressBar value={r.progress} status={r.status} label={`Run ${r.runId}`} />
+            </td>
+            <td className="small">
+              {r.requestedBy} <Time iso={r.createdAt} relative />
+            </td>
+            <td>
+              <Time iso={r.finishedAt} relative />
+            </td>
             <td>
               {r.error && <span className="text-bad">{r.error}</span>}
-              {r.result != null && <details><summary className="small">result</summary><JsonView value={r.result} /></details>}
+              {r.result != null && (
+                <details>
+                  <summary className="small">result</summary>
+                  <JsonView value={r.result} />
+                </details>
+              )}
             </td>
           </tr>
         ))}
@@ -47,7 +82,9 @@ export function TasksPage() {
           <RunsTable runs={runs} titles={new Map(defs.map((d) => [d.taskId, d.title]))} />
         </div>
         <div className="tasks-grid">
-          {defs.map((d) => <RunTaskForm key={d.taskId} def={d} runs={runs} canRun={canRun} />)}
+          {defs.map((d) => (
+            <RunTaskForm key={d.taskId} def={d} runs={runs} canRun={canRun} />
+          ))}
         </div>
       </QueryState>
     </section>

@@ -48,7 +48,8 @@ export interface ApiClientOptions {
 
 export const withQuery = (path: string, query?: Query): string => {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  for (const [k, v] of Object.entries(query ?? {}))
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
   const qs = params.toString();
   return qs ? `${path}?${qs}` : path;
 };
@@ -63,9 +64,17 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await doFetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await doFetch(path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
     } catch (err) {
-      throw new ApiError(0, 'network_error', `Could not reach the server (${err instanceof Error ? err.message : String(err)}).`);
+      throw new ApiError(
+        0,
+        'network_error',
+        `Could not reach the server (${err instanceof Error ? err.message : String(err)}).`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -77,7 +86,8 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     if (res.ok) return parsed as T;
     const errBody = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
     const code = typeof errBody['error'] === 'string' ? errBody['error'] : `http_${res.status}`;
-    const message = typeof errBody['message'] === 'string' ? errBody['message'] : `${res.status} ${res.statusText}`.trim();
+    const message =
+      typeof errBody['message'] === 'string' ? errBody['message'] : `${res.status} ${res.statusText}`.trim();
     const error = new ApiError(res.status, code, message, errBody);
     if (token && res.status === 401 && SIGNED_OUT_CODES.has(code)) opts.onSignedOut(error);
     throw error;

@@ -8,6 +8,9 @@ export function useAccountIds() {
   const api = useApi();
   return useQuery({
     queryKey: [resources.accounts, 'ids'],
-    queryFn: async () => (await api.get<Page<{ accountId: string }>>('/api/admin/accounts', { limit: 500 })).items.map((a) => a.accountId),
+    queryFn: async () =>
+      (await api.get<Page<{ accountId: string }>>('/api/admin/accounts', { limit: 500 })).items.map(
+        (a) => a.accountId,
+      ),
   });
 }

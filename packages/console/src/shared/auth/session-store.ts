@@ -58,7 +58,11 @@ export function createSessionStore(storage: Storage = window.localStorage): Sess
     if (!s) return;
     const ms = Date.parse(s.expiresAt) - Date.now();
     // setTimeout overflows past ~24.8 days; such a token is re-checked by the API anyway.
-    if (ms < 2 ** 31 - 1) expiryTimer = setTimeout(() => set({ session: null, notice: 'Your sign-in expired. Sign in again.' }), Math.max(0, ms));
+    if (ms < 2 ** 31 - 1)
+      expiryTimer = setTimeout(
+        () => set({ session: null, notice: 'Your sign-in expired. Sign in again.' }),
+        Math.max(0, ms),
+      );
   }
   scheduleExpiry();
 
@@ -72,7 +76,8 @@ export function createSessionStore(storage: Storage = window.localStorage): Sess
     token: () => state.session?.token ?? null,
     signIn: (session) => set({ session, notice: null }),
     updateUser: (user) => {
-      if (state.session && JSON.stringify(state.session.user) !== JSON.stringify(user)) set({ session: { ...state.session, user }, notice: null });
+      if (state.session && JSON.stringify(state.session.user) !== JSON.stringify(user))
+        set({ session: { ...state.session, user }, notice: null });
     },
     signOut: (notice) => {
       if (state.session || notice !== state.notice) set({ session: null, notice: notice ?? null });

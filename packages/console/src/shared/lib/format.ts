@@ -4,7 +4,15 @@ export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
 }
 
 export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
@@ -12,7 +20,14 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   const s = Math.round((now - Date.parse(iso)) / 1000);
   if (!Number.isFinite(s)) return iso;
   const abs = Math.abs(s);
-  const unit = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86_400 ? `${Math.floor(abs / 3600)}h` : `${Math.floor(abs / 86_400)}d`;
+  const unit =
+    abs < 60
+      ? `${abs}s`
+      : abs < 3600
+        ? `${Math.floor(abs / 60)}m`
+        : abs < 86_400
+          ? `${Math.floor(abs / 3600)}h`
+          : `${Math.floor(abs / 86_400)}d`;
   return s >= 0 ? `${unit} ago` : `in ${unit}`;
 }
 
@@ -31,4 +46,5 @@ export function formatPercent(v: number | null | undefined): string {
 }
 
 /** Long ids stay whole in the title; the table shows the distinguishing tail. */
-export const shortId = (id: string | null | undefined, keep = 10): string => (!id ? '—' : id.length <= keep + 2 ? id : `…${id.slice(-keep)}`);
+export const shortId = (id: string | null | undefined, keep = 10): string =>
+  !id ? '—' : id.length <= keep + 2 ? id : `…${id.slice(-keep)}`;

@@ -13,7 +13,15 @@ export interface ConfirmDialogProps {
 }
 
 /** A modal that states the consequence, optionally takes a reason, and shows the API's refusal in place. */
-export function ConfirmDialog({ title, children, confirmLabel, tone = 'primary', reason, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  tone = 'primary',
+  reason,
+  onConfirm,
+  onClose,
+}: ConfirmDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
@@ -40,20 +48,49 @@ export function ConfirmDialog({ title, children, confirmLabel, tone = 'primary',
   const blocked = busy || (reason?.required === true && text.trim() === '');
 
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); if (!busy) onClose(); }} data-testid="confirm-dialog">
-      <form method="dialog" onSubmit={(e) => { e.preventDefault(); if (!blocked) void submit(); }}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!busy) onClose();
+      }}
+      data-testid="confirm-dialog"
+    >
+      <form
+        method="dialog"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!blocked) void submit();
+        }}
+      >
         <h2 id={titleId}>{title}</h2>
         {children && <div className="dialog-body">{children}</div>}
         {reason && (
           <label className="field">
-            <span>{reason.label}{reason.required ? ' (required)' : ''}</span>
-            <textarea value={text} onChange={(e) => setText(e.target.value)} rows={3} maxLength={500} autoFocus name="reason" />
+            <span>
+              {reason.label}
+              {reason.required ? ' (required)' : ''}
+            </span>
+            <textarea
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              rows={3}
+              maxLength={500}
+              autoFocus
+              name="reason"
+            />
           </label>
         )}
         <ErrorNotice error={error} />
         <div className="dialog-actions">
-          <button type="button" onClick={onClose} disabled={busy}>Cancel</button>
-          <button type="submit" className={tone === 'danger' ? 'danger' : 'primary'} disabled={blocked}>{busy ? 'Working…' : confirmLabel}</button>
+          <button type="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className={tone === 'danger' ? 'danger' : 'primary'} disabled={blocked}>
+            {busy ? 'Working…' : confirmLabel}
+          </button>
         </div>
       </form>
     </dialog>
@@ -61,11 +98,23 @@ export function ConfirmDialog({ title, children, confirmLabel, tone = 'primary',
 }
 
 /** A button that opens a ConfirmDialog; the usual way to offer a consequential action. */
-export function ConfirmAction({ label, className, testId, ...dialog }: Omit<ConfirmDialogProps, 'onClose'> & { label: string; className?: string; testId?: string }) {
+export function ConfirmAction({
+  label,
+  className,
+  testId,
+  ...dialog
+}: Omit<ConfirmDialogProps, 'onClose'> & { label: string; className?: string; testId?: string }) {
   const [open, setOpen] = useState(false);
   return (
     <>
-      <button type="button" className={className ?? (dialog.tone === 'danger' ? 'danger' : undefined)} onClick={() => setOpen(true)} data-testid={testId}>{label}</button>
+      <button
+        type="button"
+        className={className ?? (dialog.tone === 'danger' ? 'danger' : undefined)}
+        onClick={() => setOpen(true)}
+        data-testid={testId}
+      >
+        {label}
+      </button>
       {open && <ConfirmDialog {...dialog} onClose={() => setOpen(false)} />}
     </>
   );

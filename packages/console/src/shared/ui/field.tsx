@@ -2,13 +2,29 @@ import type { ReactNode } from 'react';
 import type { ApiError } from '../api/client';
 
 /** A labelled control with the API's issue for its path (e.g. `body.sizing.multiplier`) under it. */
-export function Field({ label, hint, issue, children, className }: { label: string; hint?: string; issue?: string | undefined; children: ReactNode; className?: string }) {
+export function Field({
+  label,
+  hint,
+  issue,
+  children,
+  className,
+}: {
+  label: string;
+  hint?: string;
+  issue?: string | undefined;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <label className={`field${issue ? ' field-invalid' : ''}${className ? ` ${className}` : ''}`}>
       <span>{label}</span>
       {children}
       {hint && !issue && <small className="hint">{hint}</small>}
-      {issue && <small className="field-issue" role="alert">{issue}</small>}
+      {issue && (
+        <small className="field-issue" role="alert">
+          {issue}
+        </small>
+      )}
     </label>
   );
 }

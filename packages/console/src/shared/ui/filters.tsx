@@ -15,7 +15,19 @@ export function useUrlFilters<K extends string>(keys: readonly K[]) {
 }
 
 /** A text filter applied on Enter or when leaving the field (the API matches exactly). */
-export function TextFilter({ label, value, onChange, placeholder, testId }: { label: string; value: string; onChange(v: string): void; placeholder?: string; testId?: string }) {
+export function TextFilter({
+  label,
+  value,
+  onChange,
+  placeholder,
+  testId,
+}: {
+  label: string;
+  value: string;
+  onChange(v: string): void;
+  placeholder?: string;
+  testId?: string;
+}) {
   const [draft, setDraft] = useState(value);
   const [seen, setSeen] = useState(value);
   if (value !== seen) {
@@ -26,18 +38,41 @@ export function TextFilter({ label, value, onChange, placeholder, testId }: { la
   return (
     <label>
       {label}{' '}
-      <input value={draft} placeholder={placeholder} onChange={(e) => setDraft(e.target.value)} onBlur={commit} onKeyDown={(e) => e.key === 'Enter' && commit()} data-testid={testId} />
+      <input
+        value={draft}
+        placeholder={placeholder}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => e.key === 'Enter' && commit()}
+        data-testid={testId}
+      />
     </label>
   );
 }
 
-export function SelectFilter({ label, value, options, onChange, testId }: { label: string; value: string; options: readonly string[]; onChange(v: string): void; testId?: string }) {
+export function SelectFilter({
+  label,
+  value,
+  options,
+  onChange,
+  testId,
+}: {
+  label: string;
+  value: string;
+  options: readonly string[];
+  onChange(v: string): void;
+  testId?: string;
+}) {
   return (
     <label>
       {label}{' '}
       <select value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
         <option value="">all</option>
-        {options.map((o) => <option key={o} value={o}>{o.replace(/_/g, ' ')}</option>)}
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o.replace(/_/g, ' ')}
+          </option>
+        ))}
       </select>
     </label>
   );

@@ -35,7 +35,12 @@ export class EmbeddedBus implements Bus {
     const db = options.db ?? this.opts.db;
     await db
       .insertInto('bus_messages')
-      .values({ message_id: messageId, topic, body: JSON.stringify(body), published_at: this.opts.clock.now() })
+      .values({
+        message_id: messageId,
+        topic,
+        body: JSON.stringify(body),
+        published_at: this.opts.clock.now(),
+      })
       .onConflict((oc) => oc.column('message_id').doNothing())
       .execute();
     await this.opts.notifier.notify(db, busChannel(topic));
@@ -89,7 +94,9 @@ class Consumer {
   }
 
   private async run(): Promise<void> {
-    await this.ensureOffset().catch((err) => this.opts.logger.error({ err, topic: this.topic }, 'bus subscription setup failed'));
+    await this.ensureOffset().catch((err) =>
+      this.opts.logger.error({ err, topic: this.topic }, 'bus subscription setup failed'),
+    );
     while (this.running) {
       // Subscribe to the wake-up before reading so a message published in between is not slept through.
       const wake = waitFor(this.opts.notifier, busChannel(this.topic), this.opts.pollMs, this.abort.signal);
@@ -100,7 +107,10 @@ class Consumer {
       } catch (err) {
         this.failures++;
         const backoff = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
-        this.opts.logger.error({ err, topic: this.topic, subscription: this.subscription, attempt: this.failures }, 'bus handler failed; will redeliver');
+        this.opts.logger.error(
+          { err, topic: this.topic, subscription: this.subscription, attempt: this.failures },
+          'bus handler failed; will redeliver',
+        );
         wake.cancel();
         await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
@@ -116,7 +126,12 @@ class Consumer {
   private async ensureOffset(): Promise<void> {
     await this.opts.db
       .insertInto('bus_subscriptions')
-      .values({ subscription: this.subscription, topic: this.topic, last_position: 0, updated_at: this.opts.clock.now() })
+      .values({
+        subscription: this.subscription,
+        topic: this.topic,
+        last_position: 0,
+        updated_at: this.opts.clock.now(),
+      })
       .onConflict((oc) => oc.columns(['subscription', 'topic']).doNothing())
       .execute();
   }
@@ -161,7 +176,12 @@ class Consumer {
 }
 
 /** Reads messages of a topic after a position (for tests, the CLI and the management stream). */
-export async function readTopic(db: Db, topic: string, afterPosition = 0, limit = 100): Promise<Array<BusMessage & { position: number }>> {
+export async function readTopic(
+  db: Db,
+  topic: string,
+  afterPosition = 0,
+  limit = 100,
+): Promise<Array<BusMessage & { position: number }>> {
   const rows = await db
     .selectFrom('bus_messages')
     .selectAll()
@@ -170,5 +190,11 @@ export async function readTopic(db: Db, topic: string, afterPosition = 0, limit 
     .orderBy('position', 'asc')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ messageId: r.message_id, topic: r.topic, body: JSON.parse(r.body) as unknown, publishedAt: Number(r.published_at), position: Number(r.position) }));
+  return rows.map((r) => ({
+    messageId: r.message_id,
+    topic: r.topic,
+    body: JSON.parse(r.body) as unknown,
+    publishedAt: Number(r.published_at),
+    position: Number(r.position),
+  }));
 }

@@ -2,10 +2,25 @@
  * Loads, in a handful of batched queries, what the copy engine needs to decide for every
  * follower of a master at once: settings, symbol specs, balances, links and exposure.
  */
-import { activeStopOut, mapSymbol, withDefaults, type ActiveStopOut, type AccountMetrics, type SubscriptionInput, type SubscriptionSettings, type SymbolSpec } from '@kopitra/engine';
+import {
+  activeStopOut,
+  mapSymbol,
+  withDefaults,
+  type ActiveStopOut,
+  type AccountMetrics,
+  type SubscriptionInput,
+  type SubscriptionSettings,
+  type SymbolSpec,
+} from '@kopitra/engine';
 import type { Db } from '../../store/schema.js';
 import { activeStopOutsOf, toStored } from '../../store/risk.js';
-import { linksForMasterPosition, openExposure, recentOpenTimes, subscriptionsOfMaster, type LinkRow } from '../../store/copy.js';
+import {
+  linksForMasterPosition,
+  openExposure,
+  recentOpenTimes,
+  subscriptionsOfMaster,
+  type LinkRow,
+} from '../../store/copy.js';
 
 export interface FollowerSlice {
   groupId: string;
@@ -29,32 +44,80 @@ export interface MasterSlice {
 // symbol_unknown from symbol_catalog_missing without loading whole catalogs.
 const CATALOG_PRESENT = '\u0000catalog-present';
 
-export async function loadFanoutContext(db: Db, masterAccountId: string, signal: { type: string; symbol: string; masterPositionId: string }, now: number, lock = false): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
+export async function loadFanoutContext(
+  db: Db,
+  masterAccountId: string,
+  signal: { type: string; symbol: string; masterPositionId: string },
+  now: number,
+  lock = false,
+): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
   const subs = await subscriptionsOfMaster(db, masterAccountId);
   const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
-  const settingsOf = new Map(subs.map((s) => [`${s.group_id}\n${s.follower_account_id}`, withDefaults(JSON.parse(s.settings) as SubscriptionInput)]));
-  const wantedSymbols = [...new Set([signal.symbol, ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol)])];
+  const settingsOf = new Map(
+    subs.map((s) => [
+      `${s.group_id}\n${s.follower_account_id}`,
+      withDefaults(JSON.parse(s.settings) as SubscriptionInput),
+    ]),
+  );
+  const wantedSymbols = [
+    ...new Set([
+      signal.symbol,
+      ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol),
+    ]),
+  ];
   const accountIds = [...followerIds, masterAccountId];
   // Exposure and trade-rate guards apply to opens only, and only where a subscription sets them.
   const isOpen = signal.type === 'position.opened';
   const guarded = (pick: (s: ReturnType<typeof withDefaults>) => boolean) =>
-    isOpen ? [...new Set(subs.filter((s) => pick(settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!)).map((s) => s.follower_account_id))] : [];
+    isOpen
+      ? [
+          ...new Set(
+            subs
+              .filter((s) => pick(settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!))
+              .map((s) => s.follower_account_id),
+          ),
+        ]
+      : [];
   const exposureIds = guarded((s) => s.maxOpenPositions !== null || s.maxTotalLots !== null);
   const rateIds = guarded((s) => s.maxTradesPerHour !== null);
 
   const [telemetry, specs, catalogs, links, exposure, recent, stopOuts] = await Promise.all([
-    db.selectFrom('account_telemetry').select(['account_id', 'balance', 'equity', 'last_init']).where('account_id', 'in', accountIds).execute(),
-    db.selectFrom('account_symbols').select(['account_id', 'symbol', 'spec']).where('account_id', 'in', accountIds).where('symbol', 'in', wantedSymbols).execute(),
+    db
+      .selectFrom('account_telemetry')
+      .select(['account_id', 'balance', 'equity', 'last_init'])
+      .where('account_id', 'in', accountIds)
+      .execute(),
+    db
+      .selectFrom('account_symbols')
+      .select(['account_id', 'symbol', 'spec'])
+      .where('account_id', 'in', accountIds)
+      .where('symbol', 'in', wantedSymbols)
+      .execute(),
     followerIds.length
-      ? db.selectFrom('account_symbols').select('account_id').distinct().where('account_id', 'in', followerIds).execute()
+      ? db
+          .selectFrom('account_symbols')
+          .select('account_id')
+          .distinct()
+          .where('account_id', 'in', followerIds)
+          .execute()
       : Promise.resolve([] as Array<{ account_id: string }>),
     linksForMasterPosition(db, masterAccountId, signal.masterPositionId, lock),
     openExposure(db, exposureIds),
     recentOpenTimes(db, rateIds, now - 3_600_000),
     isOpen ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),
   ]);
-  const metricsOf = new Map(telemetry.map((t) => [t.account_id, t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity }]));
-  const nettingOf = new Map(telemetry.map((t) => [t.account_id, t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false]));
+  const metricsOf = new Map(
+    telemetry.map((t) => [
+      t.account_id,
+      t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity },
+    ]),
+  );
+  const nettingOf = new Map(
+    telemetry.map((t) => [
+      t.account_id,
+      t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false,
+    ]),
+  );
   const specsOf = new Map<string, Map<string, SymbolSpec>>();
   for (const row of specs) {
     const m = specsOf.get(row.account_id) ?? new Map<string, SymbolSpec>();
@@ -68,7 +131,17 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
     const key = `${s.group_id}\n${s.follower_account_id}`;
     const symbols = new Map(specsOf.get(s.follower_account_id) ?? []);
     if (symbols.size === 0 && withCatalog.has(s.follower_account_id)) {
-      symbols.set(CATALOG_PRESENT, { digits: 0, point: 1, tickSize: 1, tickValue: 0, contractSize: 1, volumeMin: 1, volumeMax: 1, volumeStep: 1, tradeMode: 'disabled' });
+      symbols.set(CATALOG_PRESENT, {
+        digits: 0,
+        point: 1,
+        tickSize: 1,
+        tickValue: 0,
+        contractSize: 1,
+        volumeMin: 1,
+        volumeMax: 1,
+        volumeStep: 1,
+        tradeMode: 'disabled',
+      });
     }
     return {
       groupId: s.group_id,
@@ -80,11 +153,18 @@ export async function loadFanoutContext(db: Db, masterAccountId: string, signal:
       exposure: exposure.get(key) ?? { positions: 0, lots: 0 },
       recentOpens: recent.get(key) ?? [],
       netting: nettingOf.get(s.follower_account_id) ?? false,
-      activeStopOut: activeStopOut(stopOuts.filter((o) => o.group_id === s.group_id && o.follower_account_id === s.follower_account_id).map(toStored)),
+      activeStopOut: activeStopOut(
+        stopOuts
+          .filter((o) => o.group_id === s.group_id && o.follower_account_id === s.follower_account_id)
+          .map(toStored),
+      ),
     };
   });
   return {
     followers,
-    master: { metrics: metricsOf.get(masterAccountId) ?? null, symbol: specsOf.get(masterAccountId)?.get(signal.symbol) ?? null },
+    master: {
+      metrics: metricsOf.get(masterAccountId) ?? null,
+      symbol: specsOf.get(masterAccountId)?.get(signal.symbol) ?? null,
+    },
   };
 }

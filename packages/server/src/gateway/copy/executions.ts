@@ -18,20 +18,36 @@ const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped']);
 
 async function symbolSpec(db: Db, accountId: string, symbol: string | null): Promise<SymbolSpec | null> {
   if (!symbol) return null;
-  const row = await db.selectFrom('account_symbols').select('spec').where('account_id', '=', accountId).where('symbol', '=', symbol).executeTakeFirst();
+  const row = await db
+    .selectFrom('account_symbols')
+    .select('spec')
+    .where('account_id', '=', accountId)
+    .where('symbol', '=', symbol)
+    .executeTakeFirst();
   return row ? (JSON.parse(row.spec) as SymbolSpec) : null;
 }
 
 /** Slippage against the master's price, in points and in account currency; positive is worse for the follower. */
-export function slippage(order: Pick<CopyOrderRow, 'side' | 'master_price'>, fillPrice: number, volume: number, spec: SymbolSpec | null): { points: number | null; amount: number | null } {
+export function slippage(
+  order: Pick<CopyOrderRow, 'side' | 'master_price'>,
+  fillPrice: number,
+  volume: number,
+  spec: SymbolSpec | null,
+): { points: number | null; amount: number | null } {
   if (order.master_price === null || !spec || spec.point <= 0) return { points: null, amount: null };
   const diff = order.side === 'sell' ? order.master_price - fillPrice : fillPrice - order.master_price;
   const points = Math.round((diff / spec.point) * 10) / 10;
-  const amount = spec.tickSize > 0 ? Math.round(((diff / spec.tickSize) * spec.tickValue * volume) * 100) / 100 : null;
+  const amount =
+    spec.tickSize > 0 ? Math.round((diff / spec.tickSize) * spec.tickValue * volume * 100) / 100 : null;
   return { points, amount };
 }
 
-export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string, req: ExecutionRequest): Promise<Reply<ExecutionResponse>> {
+export async function reportExecution(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  idempotencyKey: string,
+  req: ExecutionRequest,
+): Promise<Reply<ExecutionResponse>> {
   const accountId = ctx.session.account_id;
   if (ctx.session.status === 'pending') {
     await logForbiddenAttempt(deps, ctx, 'POST /executions', 'session pending approval');
@@ -41,10 +57,19 @@ export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, id
     const replay = await replayFor(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE);
     if (replay) return replay as Reply<ExecutionResponse>;
     const order = await getOrder(tx.trx, req.orderId);
-    if (!order || order.follower_account_id !== accountId) throw new AppError('order_not_found', undefined, { orderId: req.orderId });
+    if (!order || order.follower_account_id !== accountId)
+      throw new AppError('order_not_found', undefined, { orderId: req.orderId });
     const now = deps.clock.now();
     const respond = async (o: CopyOrderRow): Promise<Reply<ExecutionResponse>> => {
-      const reply = { statusCode: 200, body: { orderId: o.order_id, status: o.status as ExecutionResponse['status'], ticket: o.ticket, slippagePoints: o.slippage_points } };
+      const reply = {
+        statusCode: 200,
+        body: {
+          orderId: o.order_id,
+          status: o.status as ExecutionResponse['status'],
+          ticket: o.ticket,
+          slippagePoints: o.slippage_points,
+        },
+      };
       await remember(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE, reply, now);
       return reply;
     };
@@ -52,13 +77,22 @@ export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, id
       if (order.status === req.status) return respond(order);
       // An expired open the EA filled anyway is a real position: the book must know it.
       if (!(order.status === 'expired' && req.status === 'filled')) {
-        throw new AppError('execution_conflict', `Copy order ${order.order_id} is already ${order.status}.`, { orderId: order.order_id, status: order.status });
+        throw new AppError('execution_conflict', `Copy order ${order.order_id} is already ${order.status}.`, {
+          orderId: order.order_id,
+          status: order.status,
+        });
       }
     }
     const ticket = req.ticket ?? order.ticket;
     const patch: Partial<CopyOrderRow> = {
-      status: req.status, ticket, executed_at: Date.parse(req.executedAt), reported_at: now, updated_at: now,
-      error_code: req.errorCode !== undefined ? String(req.errorCode) : null, message: req.message ?? null, profit: req.profit ?? null,
+      status: req.status,
+      ticket,
+      executed_at: Date.parse(req.executedAt),
+      reported_at: now,
+      updated_at: now,
+      error_code: req.errorCode !== undefined ? String(req.errorCode) : null,
+      message: req.message ?? null,
+      profit: req.profit ?? null,
       acknowledged_at: order.acknowledged_at ?? now,
     };
     if (req.status === 'filled') {
@@ -83,8 +117,19 @@ export async function reportExecution(deps: GatewayDeps, ctx: SessionContext, id
   });
 }
 
-async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ticket: string | null, now: number, lock: boolean): Promise<void> {
-  const key = { groupId: order.group_id, followerAccountId: order.follower_account_id, masterPositionId: order.master_position_id };
+async function followLink(
+  db: Db,
+  order: CopyOrderRow,
+  req: ExecutionRequest,
+  ticket: string | null,
+  now: number,
+  lock: boolean,
+): Promise<void> {
+  const key = {
+    groupId: order.group_id,
+    followerAccountId: order.follower_account_id,
+    masterPositionId: order.master_position_id,
+  };
   const link = await getLink(db, key.groupId, key.followerAccountId, key.masterPositionId, lock);
   if (!link) return;
   const filled = req.status === 'filled';
@@ -95,14 +140,21 @@ async function followLink(db: Db, order: CopyOrderRow, req: ExecutionRequest, ti
         // Exits planned while the open was in flight already took their share off the link's volume.
         const fill = req.volume ?? order.volume ?? link.open_volume;
         const openVolume = Math.max(0, Number((link.open_volume - (order.volume ?? fill) + fill).toFixed(8)));
-        await updateLink(db, key, { status: link.status === 'expired' || link.status === 'failed' ? 'open' : link.status, ticket, open_volume: openVolume, linked_at: now, updated_at: now });
+        await updateLink(db, key, {
+          status: link.status === 'expired' || link.status === 'failed' ? 'open' : link.status,
+          ticket,
+          open_volume: openVolume,
+          linked_at: now,
+          updated_at: now,
+        });
       }
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
       return;
     case 'partial_close':
       // On MT4 the rest of a partially closed position gets a new ticket; the link follows it.
-      if (filled && ticket && ticket !== link.ticket) await updateLink(db, key, { ticket, linked_at: now, updated_at: now });
+      if (filled && ticket && ticket !== link.ticket)
+        await updateLink(db, key, { ticket, linked_at: now, updated_at: now });
       return;
     case 'close':
       // A failed close leaves a tagged position with no live link: the reconciler closes it as an orphan.

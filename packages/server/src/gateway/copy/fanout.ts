@@ -3,11 +3,25 @@
  * skipped) one outbox event for the follower, all in the transaction that stores the signal.
  * Followers' waiting polls and streams wake on commit.
  */
-import { AppError, topics, type SignalAccepted, type SignalRequest, type SignalResponse } from '@kopitra/contracts';
+import {
+  AppError,
+  topics,
+  type SignalAccepted,
+  type SignalRequest,
+  type SignalResponse,
+} from '@kopitra/contracts';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
 import { iso } from '../../clock.js';
 import { accountChannel } from '../../notify/notifier.js';
-import { findSignalDuplicate, insertOrders, insertSignal, setSignalResponse, upsertLinks, type CopyOrderRow, type LinkRow } from '../../store/copy.js';
+import {
+  findSignalDuplicate,
+  insertOrders,
+  insertSignal,
+  setSignalResponse,
+  upsertLinks,
+  type CopyOrderRow,
+  type LinkRow,
+} from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { enqueueOutboxMany } from '../../store/outbox.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -24,14 +38,29 @@ const LIVE_LINK = new Set(['open', 'closing', 'detached']);
 
 function linkedPosition(link: LinkRow | null): LinkedPosition | null {
   if (!link || !LIVE_LINK.has(link.status)) return null;
-  return { ticket: link.ticket, openVolume: link.open_volume, symbol: link.symbol, side: link.side as 'buy' | 'sell', detached: link.status === 'detached', masterVolume: link.master_volume };
+  return {
+    ticket: link.ticket,
+    openVolume: link.open_volume,
+    symbol: link.symbol,
+    side: link.side as 'buy' | 'sell',
+    detached: link.status === 'detached',
+    masterVolume: link.master_volume,
+  };
 }
 
-export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idempotencyKey: string, req: SignalRequest): Promise<Reply<SignalResponse>> {
+export async function acceptSignal(
+  deps: GatewayDeps,
+  ctx: SessionContext,
+  idempotencyKey: string,
+  req: SignalRequest,
+): Promise<Reply<SignalResponse>> {
   const { session } = ctx;
   if (session.status === 'pending') {
     await logForbiddenAttempt(deps, ctx, 'POST /signals', 'session pending approval');
-    throw new AppError('session_pending', 'A pending session may not send signals; ask an operator to approve the terminal.');
+    throw new AppError(
+      'session_pending',
+      'A pending session may not send signals; ask an operator to approve the terminal.',
+    );
   }
   if (session.role !== 'master') {
     await logForbiddenAttempt(deps, ctx, 'POST /signals', `session role is ${session.role}`);
@@ -42,9 +71,18 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
   const { reply, notify } = await inTransaction(deps.db, async (tx) => {
     const replay = await replayFor(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE);
     if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
-    const duplicate = await findSignalDuplicate(tx.trx, masterAccountId, req.signalId, req.dealTicket, req.type);
+    const duplicate = await findSignalDuplicate(
+      tx.trx,
+      masterAccountId,
+      req.signalId,
+      req.dealTicket,
+      req.type,
+    );
     if (duplicate) {
-      const again: Reply<SignalResponse> = { statusCode: 202, body: JSON.parse(duplicate.response) as SignalResponse };
+      const again: Reply<SignalResponse> = {
+        statusCode: 202,
+        body: JSON.parse(duplicate.response) as SignalResponse,
+      };
       await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, again, receivedAt);
       return { reply: again, notify: [] };
     }
@@ -52,16 +90,46 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     const signalId = newId('sig');
     const occurredAt = Date.parse(req.occurredAt);
     await insertSignal(tx.trx, {
-      signal_id: signalId, master_account_id: masterAccountId, session_id: session.session_id, client_signal_id: req.signalId ?? null,
-      deal_ticket: req.dealTicket ?? null, type: req.type, master_position_id: req.masterPositionId, symbol: req.symbol, side: req.side,
-      volume: req.volume, remaining_volume: req.remainingVolume ?? null, price: req.price, sl: req.sl ?? null, tp: req.tp ?? null,
-      magic: req.magic ?? null, comment: req.comment ?? null, occurred_at: occurredAt, received_at: receivedAt, response: '{}',
+      signal_id: signalId,
+      master_account_id: masterAccountId,
+      session_id: session.session_id,
+      client_signal_id: req.signalId ?? null,
+      deal_ticket: req.dealTicket ?? null,
+      type: req.type,
+      master_position_id: req.masterPositionId,
+      symbol: req.symbol,
+      side: req.side,
+      volume: req.volume,
+      remaining_volume: req.remainingVolume ?? null,
+      price: req.price,
+      sl: req.sl ?? null,
+      tp: req.tp ?? null,
+      magic: req.magic ?? null,
+      comment: req.comment ?? null,
+      occurred_at: occurredAt,
+      received_at: receivedAt,
+      response: '{}',
     });
     const signal: MasterSignal = {
-      type: req.type, masterPositionId: req.masterPositionId, symbol: req.symbol, side: req.side, volume: req.volume,
-      remainingVolume: req.remainingVolume ?? null, price: req.price, sl: req.sl ?? null, tp: req.tp ?? null, magic: req.magic ?? null, occurredAt,
+      type: req.type,
+      masterPositionId: req.masterPositionId,
+      symbol: req.symbol,
+      side: req.side,
+      volume: req.volume,
+      remainingVolume: req.remainingVolume ?? null,
+      price: req.price,
+      sl: req.sl ?? null,
+      tp: req.tp ?? null,
+      magic: req.magic ?? null,
+      occurredAt,
     };
-    const { followers, master } = await loadFanoutContext(tx.trx, masterAccountId, signal, now, deps.dialect === 'postgres');
+    const { followers, master } = await loadFanoutContext(
+      tx.trx,
+      masterAccountId,
+      signal,
+      now,
+      deps.dialect === 'postgres',
+    );
     const orders: CopyOrderRow[] = [];
     const links: LinkRow[] = [];
     const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
@@ -70,32 +138,57 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     for (const f of followers) {
       const plan = (link: LinkedPosition | null) =>
         planCopy(signal, {
-          settings: f.settings, symbols: f.symbols, masterSymbol: master.symbol, follower: f.metrics, master: master.metrics,
-          link, openPositions: f.exposure.positions, openLots: f.exposure.lots, recentOpenTimes: f.recentOpens,
-          activeStopOut: f.activeStopOut, now, netting: f.netting,
+          settings: f.settings,
+          symbols: f.symbols,
+          masterSymbol: master.symbol,
+          follower: f.metrics,
+          master: master.metrics,
+          link,
+          openPositions: f.exposure.positions,
+          openLots: f.exposure.lots,
+          recentOpenTimes: f.recentOpens,
+          activeStopOut: f.activeStopOut,
+          now,
+          netting: f.netting,
         });
       const decision = plan(linkedPosition(f.link));
       const orderId = newId('ord');
       const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, { receivedAt, now });
       if (decision.action === 'skip') {
         orders.push(order);
-        body.skipped.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, reason: decision.reason, detail: decision.detail });
+        body.skipped.push({
+          followerAccountId: f.followerAccountId,
+          groupId: f.groupId,
+          orderId,
+          reason: decision.reason,
+          detail: decision.detail,
+        });
         const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
         if (dormant) links.push(dormant);
         continue;
       }
       const eventId = newId('evt');
-      events.push({ accountId: f.followerAccountId, eventId, ...outboxPayloadFor(decision, { orderId, masterAccountId }) });
+      events.push({
+        accountId: f.followerAccountId,
+        eventId,
+        ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+      });
       order.outbox_event_id = eventId;
       orders.push(order);
       const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
       if (link) links.push(link);
       woken.add(f.followerAccountId);
-      body.copies.push({ followerAccountId: f.followerAccountId, groupId: f.groupId, orderId, status: 'queued', ...(order.volume !== null ? { volume: order.volume } : {}) });
+      body.copies.push({
+        followerAccountId: f.followerAccountId,
+        groupId: f.groupId,
+        orderId,
+        status: 'queued',
+        ...(order.volume !== null ? { volume: order.volume } : {}),
+      });
     }
     // A follower in two of the master's groups gets two events: queue them in rounds so each
     // round allocates one sequence per account, in the order the groups were planned.
-    for (let round = events; round.length > 0; ) {
+    for (let round = events; round.length > 0;) {
       const seen = new Set<string>();
       const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
       await enqueueOutboxMany(tx.trx, batch, now);
@@ -105,8 +198,16 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
     await upsertLinks(tx.trx, links);
     await setSignalResponse(tx.trx, signalId, body);
     const accepted: SignalAccepted = {
-      type: 'signal.accepted', signalId: body.signalId, masterAccountId, signalType: req.type, masterPositionId: req.masterPositionId,
-      symbol: req.symbol, copies: body.copies.length, skipped: body.skipped.length, occurredAt: req.occurredAt, receivedAt: iso(receivedAt),
+      type: 'signal.accepted',
+      signalId: body.signalId,
+      masterAccountId,
+      signalType: req.type,
+      masterPositionId: req.masterPositionId,
+      symbol: req.symbol,
+      copies: body.copies.length,
+      skipped: body.skipped.length,
+      occurredAt: req.occurredAt,
+      receivedAt: iso(receivedAt),
     };
     await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
     const result: Reply<SignalResponse> = { statusCode: 202, body };
@@ -118,33 +219,72 @@ export async function acceptSignal(deps: GatewayDeps, ctx: SessionContext, idemp
   if (deps.metrics && notify.length) {
     deps.metrics.signals.inc({ type: req.type });
     deps.metrics.fanoutDuration.observe((deps.clock.now() - receivedAt) / 1000);
-    if (reply.body.copies.length) deps.metrics.copyOrders.inc({ kind: req.type, status: 'queued' }, reply.body.copies.length);
-    if (reply.body.skipped.length) deps.metrics.copyOrders.inc({ kind: req.type, status: 'skipped' }, reply.body.skipped.length);
+    if (reply.body.copies.length)
+      deps.metrics.copyOrders.inc({ kind: req.type, status: 'queued' }, reply.body.copies.length);
+    if (reply.body.skipped.length)
+      deps.metrics.copyOrders.inc({ kind: req.type, status: 'skipped' }, reply.body.skipped.length);
   }
-  if (notify.length) deps.logger.debug({ signal: reply.body.signalId, copies: reply.body.copies.length, skipped: reply.body.skipped.length }, 'signal fanned out');
+  if (notify.length)
+    deps.logger.debug(
+      { signal: reply.body.signalId, copies: reply.body.copies.length, skipped: reply.body.skipped.length },
+      'signal fanned out',
+    );
   return reply;
 }
 
 function baseOrder(
-  orderId: string, signalId: string, masterAccountId: string, f: FollowerSlice, signal: MasterSignal, d: CopyDecision, t: { receivedAt: number; now: number },
+  orderId: string,
+  signalId: string,
+  masterAccountId: string,
+  f: FollowerSlice,
+  signal: MasterSignal,
+  d: CopyDecision,
+  t: { receivedAt: number; now: number },
 ): CopyOrderRow {
-  const kind = { 'position.opened': 'open', 'position.modified': 'modify', 'position.partially_closed': 'partial_close', 'position.closed': 'close' }[signal.type];
+  const kind = {
+    'position.opened': 'open',
+    'position.modified': 'modify',
+    'position.partially_closed': 'partial_close',
+    'position.closed': 'close',
+  }[signal.type];
   const isSkip = d.action === 'skip';
   return {
-    order_id: orderId, signal_id: signalId, group_id: f.groupId, follower_account_id: f.followerAccountId, master_account_id: masterAccountId,
+    order_id: orderId,
+    signal_id: signalId,
+    group_id: f.groupId,
+    follower_account_id: f.followerAccountId,
+    master_account_id: masterAccountId,
     master_position_id: signal.masterPositionId,
     // A partial close that must close the whole rest is a close.
     kind: isSkip ? kind : d.action,
-    origin: 'signal', status: isSkip ? 'skipped' : 'queued', reason: isSkip ? d.reason : d.action === 'close' ? (d.note ?? null) : null,
+    origin: 'signal',
+    status: isSkip ? 'skipped' : 'queued',
+    reason: isSkip ? d.reason : d.action === 'close' ? (d.note ?? null) : null,
     detail: isSkip ? d.detail : null,
-    symbol: isSkip ? null : d.symbol, side: isSkip ? null : d.side,
+    symbol: isSkip ? null : d.symbol,
+    side: isSkip ? null : d.side,
     volume: d.action === 'open' || d.action === 'partial_close' || d.action === 'close' ? d.volume : null,
     sl: d.action === 'open' ? d.sl : d.action === 'modify' ? (d.sl ?? null) : null,
     tp: d.action === 'open' ? d.tp : d.action === 'modify' ? (d.tp ?? null) : null,
-    master_price: signal.price, ticket: d.action === 'modify' || d.action === 'partial_close' || d.action === 'close' ? d.ticket : null,
-    fill_price: null, filled_volume: null, slippage_points: null, slippage_amount: null, profit: null, error_code: null, message: null,
-    outbox_event_id: null, master_deal_at: signal.occurredAt, signal_received_at: t.receivedAt, written_at: t.now, delivered_at: null,
-    acknowledged_at: null, executed_at: null, reported_at: null, expires_at: d.action === 'open' ? d.expiresAt : null, updated_at: t.now,
+    master_price: signal.price,
+    ticket: d.action === 'modify' || d.action === 'partial_close' || d.action === 'close' ? d.ticket : null,
+    fill_price: null,
+    filled_volume: null,
+    slippage_points: null,
+    slippage_amount: null,
+    profit: null,
+    error_code: null,
+    message: null,
+    outbox_event_id: null,
+    master_deal_at: signal.occurredAt,
+    signal_received_at: t.receivedAt,
+    written_at: t.now,
+    delivered_at: null,
+    acknowledged_at: null,
+    executed_at: null,
+    reported_at: null,
+    expires_at: d.action === 'open' ? d.expiresAt : null,
+    updated_at: t.now,
   };
 }
 
@@ -154,31 +294,80 @@ function baseOrder(
  * master close ends it — else the reconciler would re-open a position the master no longer holds.
  */
 function dormantLink(
-  f: FollowerSlice, signal: MasterSignal, plan: (link: LinkedPosition) => CopyDecision, orderId: string, masterAccountId: string, now: number,
+  f: FollowerSlice,
+  signal: MasterSignal,
+  plan: (link: LinkedPosition) => CopyDecision,
+  orderId: string,
+  masterAccountId: string,
+  now: number,
 ): LinkRow | null {
   const link = f.link;
-  if (!link || (link.status !== 'failed' && link.status !== 'expired') || signal.type === 'position.opened') return null;
-  const asIfOpen = plan({ ticket: link.ticket, openVolume: link.open_volume, symbol: link.symbol, side: link.side as 'buy' | 'sell', masterVolume: link.master_volume });
+  if (!link || (link.status !== 'failed' && link.status !== 'expired') || signal.type === 'position.opened')
+    return null;
+  const asIfOpen = plan({
+    ticket: link.ticket,
+    openVolume: link.open_volume,
+    symbol: link.symbol,
+    side: link.side as 'buy' | 'sell',
+    masterVolume: link.master_volume,
+  });
   if (asIfOpen.action === 'skip') return null;
   if (asIfOpen.action === 'close') return { ...link, status: 'closed', closed_at: now, updated_at: now };
   return nextLink(f, signal, asIfOpen, orderId, masterAccountId, now);
 }
 
 /** The link as the expected book now has it. */
-function nextLink(f: FollowerSlice, signal: MasterSignal, d: CopyDecision, orderId: string, masterAccountId: string, now: number): LinkRow | null {
+function nextLink(
+  f: FollowerSlice,
+  signal: MasterSignal,
+  d: CopyDecision,
+  orderId: string,
+  masterAccountId: string,
+  now: number,
+): LinkRow | null {
   const link = f.link;
   switch (d.action) {
     case 'open':
       return {
-        group_id: f.groupId, follower_account_id: f.followerAccountId, master_account_id: masterAccountId, master_position_id: signal.masterPositionId,
-        symbol: d.symbol, side: d.side, ticket: null, open_volume: d.volume, master_volume: signal.volume, sl: d.sl, tp: d.tp,
-        master_price: signal.price, signal_at: signal.occurredAt, status: 'open', open_order_id: orderId, linked_at: null, opened_at: now, closed_at: null, updated_at: now,
+        group_id: f.groupId,
+        follower_account_id: f.followerAccountId,
+        master_account_id: masterAccountId,
+        master_position_id: signal.masterPositionId,
+        symbol: d.symbol,
+        side: d.side,
+        ticket: null,
+        open_volume: d.volume,
+        master_volume: signal.volume,
+        sl: d.sl,
+        tp: d.tp,
+        master_price: signal.price,
+        signal_at: signal.occurredAt,
+        status: 'open',
+        open_order_id: orderId,
+        linked_at: null,
+        opened_at: now,
+        closed_at: null,
+        updated_at: now,
       };
     case 'modify':
-      return link ? { ...link, ...(d.sl !== undefined ? { sl: d.sl } : {}), ...(d.tp !== undefined ? { tp: d.tp } : {}), updated_at: now } : null;
+      return link
+        ? {
+            ...link,
+            ...(d.sl !== undefined ? { sl: d.sl } : {}),
+            ...(d.tp !== undefined ? { tp: d.tp } : {}),
+            updated_at: now,
+          }
+        : null;
     case 'partial_close':
       return link
-        ? { ...link, open_volume: d.remainingVolume, master_volume: signal.remainingVolume ?? (link.master_volume !== null ? Math.max(0, link.master_volume - signal.volume) : null), updated_at: now }
+        ? {
+            ...link,
+            open_volume: d.remainingVolume,
+            master_volume:
+              signal.remainingVolume ??
+              (link.master_volume !== null ? Math.max(0, link.master_volume - signal.volume) : null),
+            updated_at: now,
+          }
         : null;
     case 'close':
       return link ? { ...link, status: 'closing', updated_at: now } : null;

@@ -20,15 +20,35 @@ async function setup(tp: TestPlatform, rejectOpens = 1) {
   const db = tp.platform.database.db;
   const g = await insertGroup(db, { name: 'g', masterAccountId: 'M1' }, tp.clock.now());
   await putSubscription(db, { groupId: g.group_id, followerAccountId: 'F1', settings: {} }, tp.clock.now());
-  await master.signal({ type: 'position.opened', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 9801 });
+  await master.signal({
+    type: 'position.opened',
+    masterPositionId: '801',
+    symbol: 'EURUSD',
+    side: 'buy',
+    volume: 1,
+    price: 1.1,
+    dealTicket: 9801,
+  });
   await f.drain();
   return { master, f };
 }
 
-const link = (tp: TestPlatform) => tp.platform.database.db.selectFrom('position_links').selectAll().where('master_position_id', '=', '801').executeTakeFirstOrThrow();
-const corrections = async (tp: TestPlatform) => (await tp.platform.reconcile()).flatMap((s) => s.corrections.map((c) => c.kind));
+const link = (tp: TestPlatform) =>
+  tp.platform.database.db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('master_position_id', '=', '801')
+    .executeTakeFirstOrThrow();
+const corrections = async (tp: TestPlatform) =>
+  (await tp.platform.reconcile()).flatMap((s) => s.corrections.map((c) => c.kind));
 const reopens = async (tp: TestPlatform) =>
-  (await tp.platform.database.db.selectFrom('copy_orders').select(['kind', 'volume']).where('origin', '=', 'reconcile').execute()).map((o) => [o.kind, o.volume]);
+  (
+    await tp.platform.database.db
+      .selectFrom('copy_orders')
+      .select(['kind', 'volume'])
+      .where('origin', '=', 'reconcile')
+      .execute()
+  ).map((o) => [o.kind, o.volume]);
 
 describe.each(dialects)('links of copies waiting to be re-opened on %s', (dialect) => {
   let tp: TestPlatform | null;
@@ -44,7 +64,15 @@ describe.each(dialects)('links of copies waiting to be re-opened on %s', (dialec
     if (!p) return t.skip();
     const { master, f } = await setup(p);
     expect((await link(p)).status).toBe('failed');
-    const close = await master.signal({ type: 'position.closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.101, dealTicket: 9802 });
+    const close = await master.signal({
+      type: 'position.closed',
+      masterPositionId: '801',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      price: 1.101,
+      dealTicket: 9802,
+    });
     expect(close.skipped.map((s: { reason: string }) => s.reason)).toEqual(['no_linked_position']);
     expect((await link(p)).status).toBe('closed');
     await p.platform.reconcile();
@@ -57,9 +85,34 @@ describe.each(dialects)('links of copies waiting to be re-opened on %s', (dialec
     const p = tp;
     if (!p) return t.skip();
     const { master, f } = await setup(p);
-    await master.signal({ type: 'position.partially_closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.101, dealTicket: 9803 });
-    await master.signal({ type: 'position.modified', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.1, sl: 1.09, tp: 1.12, signalId: 'mod-801-1' });
-    expect(await link(p)).toMatchObject({ status: 'failed', open_volume: 0.6, master_volume: 0.6, sl: 1.09, tp: 1.12 });
+    await master.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '801',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.4,
+      remainingVolume: 0.6,
+      price: 1.101,
+      dealTicket: 9803,
+    });
+    await master.signal({
+      type: 'position.modified',
+      masterPositionId: '801',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.6,
+      price: 1.1,
+      sl: 1.09,
+      tp: 1.12,
+      signalId: 'mod-801-1',
+    });
+    expect(await link(p)).toMatchObject({
+      status: 'failed',
+      open_volume: 0.6,
+      master_volume: 0.6,
+      sl: 1.09,
+      tp: 1.12,
+    });
     await p.platform.reconcile();
     await f.drain();
     expect(await reopens(p)).toEqual([['open', 0.6]]);
@@ -75,7 +128,16 @@ describe.each(dialects)('links of copies waiting to be re-opened on %s', (dialec
     p.clock.advance(1000);
     await f.snapshot();
     p.clock.advance(1000);
-    await master.signal({ type: 'position.partially_closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.101, dealTicket: 9804 });
+    await master.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '801',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.4,
+      remainingVolume: 0.6,
+      price: 1.101,
+      dealTicket: 9804,
+    });
     await f.drain();
     expect([...f.book.values()].map((x) => x.volume)).toEqual([0.6]);
     p.clock.advance(1000);
@@ -89,9 +151,21 @@ describe.each(dialects)('links of copies waiting to be re-opened on %s', (dialec
     expect(await link(p)).toMatchObject({ status: 'open', open_volume: 0.6 });
 
     // A fresh snapshot still catches a real difference: a partial close the broker refused.
-    await master.signal({ type: 'position.partially_closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 0.3, remainingVolume: 0.3, price: 1.102, dealTicket: 9805 });
+    await master.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '801',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.3,
+      remainingVolume: 0.3,
+      price: 1.102,
+      dealTicket: 9805,
+    });
     const [event] = await f.peek();
-    expect((await f.execution({ orderId: event!.payload.orderId, status: 'rejected', errorCode: 10006 })).statusCode).toBe(200);
+    expect(
+      (await f.execution({ orderId: event!.payload.orderId, status: 'rejected', errorCode: 10006 }))
+        .statusCode,
+    ).toBe(200);
     await f.inbox([{ eventType: 'OutboxAck', eventId: event!.eventId, sequence: event!.sequence }]);
     f.cursor = event!.sequence;
     p.clock.advance(1000);

@@ -45,19 +45,38 @@ const FAILED_WINDOW_MS = 24 * 3_600_000;
 
 export interface ReconcileSummary {
   followerAccountId: string;
-  corrections: Array<{ groupId: string; kind: Correction['kind']; masterPositionId?: string; reason?: string }>;
+  corrections: Array<{
+    groupId: string;
+    kind: Correction['kind'];
+    masterPositionId?: string;
+    reason?: string;
+  }>;
 }
 
 function expectedFrom(link: LinkRow): ExpectedPosition {
   return {
-    masterPositionId: link.master_position_id, symbol: link.symbol, side: link.side as 'buy' | 'sell', volume: link.open_volume,
-    ticket: link.status === 'failed' || link.status === 'expired' ? null : link.ticket, signalAt: link.signal_at, masterPrice: link.master_price,
-    sl: link.sl, tp: link.tp, detached: link.status === 'detached', closing: link.status === 'closing', linkedAt: link.linked_at,
+    masterPositionId: link.master_position_id,
+    symbol: link.symbol,
+    side: link.side as 'buy' | 'sell',
+    volume: link.open_volume,
+    ticket: link.status === 'failed' || link.status === 'expired' ? null : link.ticket,
+    signalAt: link.signal_at,
+    masterPrice: link.master_price,
+    sl: link.sl,
+    tp: link.tp,
+    detached: link.status === 'detached',
+    closing: link.status === 'closing',
+    linkedAt: link.linked_at,
   };
 }
 
 /** Master positions of one subscription whose copy orders changed after `since`. */
-async function positionsChangedSince(db: Db, groupId: string, followerAccountId: string, since: number): Promise<Set<string>> {
+async function positionsChangedSince(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+  since: number,
+): Promise<Set<string>> {
   const rows = await db
     .selectFrom('copy_orders')
     .select('master_position_id')
@@ -70,7 +89,10 @@ async function positionsChangedSince(db: Db, groupId: string, followerAccountId:
 }
 
 /** Reconciles every subscription of one follower. */
-export async function reconcileFollower(deps: GatewayDeps, followerAccountId: string): Promise<ReconcileSummary> {
+export async function reconcileFollower(
+  deps: GatewayDeps,
+  followerAccountId: string,
+): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { followerAccountId, corrections: [] };
   const now = deps.clock.now();
   await inTransaction(deps.db, async (tx) => {
@@ -84,7 +106,9 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
     const allLinks = await linksOfFollower(tx.trx, followerAccountId);
     const snapshot = await latestInbox(tx.trx, followerAccountId, 'ea.sync_snapshot');
     const parsed = snapshot ? Snapshot.safeParse(snapshot.payload) : undefined;
-    const reportedAll: ReportedPosition[] = parsed?.success ? parsed.data.positions.map((p) => ({ ...p, comment: p.comment ?? null, magic: p.magic ?? null })) : [];
+    const reportedAll: ReportedPosition[] = parsed?.success
+      ? parsed.data.positions.map((p) => ({ ...p, comment: p.comment ?? null, magic: p.magic ?? null }))
+      : [];
     const symbols = await getSymbolCatalog(tx.trx, followerAccountId);
     let woke = false;
     for (const sub of subs) {
@@ -97,9 +121,15 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
       const reported = reportedAll.filter((r) => {
         if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
         const tag = parsePositionTag(r.comment);
-        return !(tag && others.some((l) => l.master_position_id === tag.masterPositionId) && !mine.some((l) => l.master_position_id === tag.masterPositionId));
+        return !(
+          tag &&
+          others.some((l) => l.master_position_id === tag.masterPositionId) &&
+          !mine.some((l) => l.master_position_id === tag.masterPositionId)
+        );
       });
-      const busy = new Set((await inFlightOrders(tx.trx, sub.group_id, followerAccountId)).map((o) => o.master_position_id));
+      const busy = new Set(
+        (await inFlightOrders(tx.trx, sub.group_id, followerAccountId)).map((o) => o.master_position_id),
+      );
       const failed = await failedOrdersSince(tx.trx, sub.group_id, followerAccountId, now - FAILED_WINDOW_MS);
       // A snapshot cannot judge a position that changed after it arrived (a partial close
       // executed, a new MT4 ticket reported): it would trim the volume again or relink the old
@@ -107,18 +137,32 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
       const snapshotAt = snapshot?.capturedAt ?? 0;
       const changed = await positionsChangedSince(tx.trx, sub.group_id, followerAccountId, snapshotAt);
       const live = mine.filter((l) => l.status !== 'closed');
-      const settled = (l: LinkRow) => l.ticket === null || l.status === 'failed' || l.status === 'expired' || (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
+      const settled = (l: LinkRow) =>
+        l.ticket === null ||
+        l.status === 'failed' ||
+        l.status === 'expired' ||
+        (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
       const unsettled = live.filter((l) => !settled(l));
       const judged = reported.filter((r) => {
         const tag = parsePositionTag(r.comment);
-        return !unsettled.some((l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)));
+        return !unsettled.some(
+          (l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)),
+        );
       });
       const corrections = reconcile({
         expected: live.filter(settled).map(expectedFrom),
         reported: judged,
         snapshotAt,
-        failedOrders: failed.map((o) => ({ masterPositionId: o.master_position_id, kind: o.kind as 'open', status: o.status as 'failed', at: o.updated_at, orderId: o.order_id })),
-        recentlyClosed: mine.filter((l) => l.status === 'closed' && l.closed_at !== null).map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, closedAt: l.closed_at! })),
+        failedOrders: failed.map((o) => ({
+          masterPositionId: o.master_position_id,
+          kind: o.kind as 'open',
+          status: o.status as 'failed',
+          at: o.updated_at,
+          orderId: o.order_id,
+        })),
+        recentlyClosed: mine
+          .filter((l) => l.status === 'closed' && l.closed_at !== null)
+          .map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, closedAt: l.closed_at! })),
         now,
         settings,
         symbols,
@@ -127,9 +171,22 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
         const id = 'masterPositionId' in c ? c.masterPositionId : undefined;
         // One correction at a time per position: wait for the order in flight to finish.
         if (id !== undefined && busy.has(id) && c.kind !== 'alert') continue;
-        const applied = await applyCorrection(deps, tx, { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId }, c, symbols, now);
+        const applied = await applyCorrection(
+          deps,
+          tx,
+          { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
+          c,
+          symbols,
+          now,
+        );
         if (applied === 'queued') woke = true;
-        if (applied !== 'none') summary.corrections.push({ groupId: sub.group_id, kind: c.kind, ...(id !== undefined ? { masterPositionId: id } : {}), ...(c.kind === 'alert' ? { reason: c.reason } : {}) });
+        if (applied !== 'none')
+          summary.corrections.push({
+            groupId: sub.group_id,
+            kind: c.kind,
+            ...(id !== undefined ? { masterPositionId: id } : {}),
+            ...(c.kind === 'alert' ? { reason: c.reason } : {}),
+          });
       }
     }
     if (woke) await deps.notifier.notify(tx.trx, accountChannel(followerAccountId));
@@ -140,54 +197,180 @@ export async function reconcileFollower(deps: GatewayDeps, followerAccountId: st
 
 type Scope = { groupId: string; masterAccountId: string; followerAccountId: string };
 
-async function applyCorrection(deps: GatewayDeps, tx: Tx, scope: Scope, c: Correction, symbols: Map<string, SymbolSpec>, now: number): Promise<'queued' | 'recorded' | 'none'> {
+async function applyCorrection(
+  deps: GatewayDeps,
+  tx: Tx,
+  scope: Scope,
+  c: Correction,
+  symbols: Map<string, SymbolSpec>,
+  now: number,
+): Promise<'queued' | 'recorded' | 'none'> {
   const db = tx.trx;
   const key = { groupId: scope.groupId, followerAccountId: scope.followerAccountId };
   switch (c.kind) {
     case 'update_link':
-      await updateLink(db, { ...key, masterPositionId: c.masterPositionId }, { ticket: c.ticket, open_volume: c.volume, linked_at: now, updated_at: now });
+      await updateLink(
+        db,
+        { ...key, masterPositionId: c.masterPositionId },
+        { ticket: c.ticket, open_volume: c.volume, linked_at: now, updated_at: now },
+      );
       return 'recorded';
     case 'detach':
-      await updateLink(db, { ...key, masterPositionId: c.masterPositionId }, { status: 'detached', closed_at: now, updated_at: now });
+      await updateLink(
+        db,
+        { ...key, masterPositionId: c.masterPositionId },
+        { status: 'detached', closed_at: now, updated_at: now },
+      );
       return 'recorded';
     case 'alert':
-      return (await alert(deps, db, scope, c.reason, `${describeReason(c.reason)} ${c.detail}`, c.masterPositionId ?? null, now)) ? 'queued' : 'none';
+      return (await alert(
+        deps,
+        db,
+        scope,
+        c.reason,
+        `${describeReason(c.reason)} ${c.detail}`,
+        c.masterPositionId ?? null,
+        now,
+      ))
+        ? 'queued'
+        : 'none';
     case 'close_orphan':
-      await queueOrder(deps, db, scope, { action: 'close', masterPositionId: c.masterPositionId, ticket: c.ticket, symbol: c.symbol, side: c.side, volume: c.volume, note: 'orphan' }, now);
+      await queueOrder(
+        deps,
+        db,
+        scope,
+        {
+          action: 'close',
+          masterPositionId: c.masterPositionId,
+          ticket: c.ticket,
+          symbol: c.symbol,
+          side: c.side,
+          volume: c.volume,
+          note: 'orphan',
+        },
+        now,
+      );
       return 'queued';
     case 'reopen': {
-      const orderId = await queueOrder(deps, db, scope, { action: 'open', masterPositionId: c.masterPositionId, symbol: c.symbol, side: c.side, volume: c.volume, rawVolume: c.volume, capped: false, forced: false, sl: c.sl, tp: c.tp, masterPrice: c.masterPrice, maxSlippagePoints: c.maxSlippagePoints, expiresAt: c.expiresAt, comment: c.comment }, now);
-      await updateLink(db, { ...key, masterPositionId: c.masterPositionId }, { status: 'open', ticket: null, open_order_id: orderId, linked_at: null, updated_at: now });
+      const orderId = await queueOrder(
+        deps,
+        db,
+        scope,
+        {
+          action: 'open',
+          masterPositionId: c.masterPositionId,
+          symbol: c.symbol,
+          side: c.side,
+          volume: c.volume,
+          rawVolume: c.volume,
+          capped: false,
+          forced: false,
+          sl: c.sl,
+          tp: c.tp,
+          masterPrice: c.masterPrice,
+          maxSlippagePoints: c.maxSlippagePoints,
+          expiresAt: c.expiresAt,
+          comment: c.comment,
+        },
+        now,
+      );
+      await updateLink(
+        db,
+        { ...key, masterPositionId: c.masterPositionId },
+        { status: 'open', ticket: null, open_order_id: orderId, linked_at: null, updated_at: now },
+      );
       return 'queued';
     }
     case 'adjust_volume': {
       if (c.to > c.from) {
         // Adding exposure would create a second tagged position; an operator decides instead.
-        return (await alert(deps, db, scope, 'volume_mismatch', `${describeReason('volume_mismatch')} Position ${c.ticket} holds ${c.from} lots, expected ${c.to}.`, c.masterPositionId, now)) ? 'queued' : 'none';
+        return (await alert(
+          deps,
+          db,
+          scope,
+          'volume_mismatch',
+          `${describeReason('volume_mismatch')} Position ${c.ticket} holds ${c.from} lots, expected ${c.to}.`,
+          c.masterPositionId,
+          now,
+        ))
+          ? 'queued'
+          : 'none';
       }
       const spec = symbols.get(c.symbol);
       const step = spec?.volumeStep ?? 0.01;
       const volume = Math.round((c.from - c.to) / step) * step;
-      await queueOrder(deps, db, scope, { action: 'partial_close', masterPositionId: c.masterPositionId, ticket: c.ticket, symbol: c.symbol, side: c.side, volume: Number(volume.toFixed(8)), remainingVolume: c.to }, now);
+      await queueOrder(
+        deps,
+        db,
+        scope,
+        {
+          action: 'partial_close',
+          masterPositionId: c.masterPositionId,
+          ticket: c.ticket,
+          symbol: c.symbol,
+          side: c.side,
+          volume: Number(volume.toFixed(8)),
+          remainingVolume: c.to,
+        },
+        now,
+      );
       return 'queued';
     }
   }
 }
 
 export async function queueOrder(
-  deps: GatewayDeps, db: Db, scope: Scope,
-  d: Parameters<typeof outboxPayloadFor>[0], now: number,
+  deps: GatewayDeps,
+  db: Db,
+  scope: Scope,
+  d: Parameters<typeof outboxPayloadFor>[0],
+  now: number,
 ): Promise<string> {
   const orderId = newId('ord');
-  const event = await enqueueOutbox(db, { accountId: scope.followerAccountId, ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }) }, now);
+  const event = await enqueueOutbox(
+    db,
+    {
+      accountId: scope.followerAccountId,
+      ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }),
+    },
+    now,
+  );
   const order: CopyOrderRow = {
-    order_id: orderId, signal_id: null, group_id: scope.groupId, follower_account_id: scope.followerAccountId, master_account_id: scope.masterAccountId,
-    master_position_id: d.masterPositionId, kind: d.action, origin: 'reconcile', status: 'queued', reason: d.action === 'close' ? (d.note ?? null) : null, detail: null,
-    symbol: d.symbol, side: d.side, volume: d.action === 'modify' ? null : d.volume, sl: d.action === 'open' ? d.sl : null, tp: d.action === 'open' ? d.tp : null,
-    master_price: d.action === 'open' ? d.masterPrice : null, ticket: d.action === 'open' ? null : d.ticket, fill_price: null, filled_volume: null,
-    slippage_points: null, slippage_amount: null, profit: null, error_code: null, message: null, outbox_event_id: event.event_id, master_deal_at: null,
-    signal_received_at: null, written_at: now, delivered_at: null, acknowledged_at: null, executed_at: null, reported_at: null,
-    expires_at: d.action === 'open' ? d.expiresAt : null, updated_at: now,
+    order_id: orderId,
+    signal_id: null,
+    group_id: scope.groupId,
+    follower_account_id: scope.followerAccountId,
+    master_account_id: scope.masterAccountId,
+    master_position_id: d.masterPositionId,
+    kind: d.action,
+    origin: 'reconcile',
+    status: 'queued',
+    reason: d.action === 'close' ? (d.note ?? null) : null,
+    detail: null,
+    symbol: d.symbol,
+    side: d.side,
+    volume: d.action === 'modify' ? null : d.volume,
+    sl: d.action === 'open' ? d.sl : null,
+    tp: d.action === 'open' ? d.tp : null,
+    master_price: d.action === 'open' ? d.masterPrice : null,
+    ticket: d.action === 'open' ? null : d.ticket,
+    fill_price: null,
+    filled_volume: null,
+    slippage_points: null,
+    slippage_amount: null,
+    profit: null,
+    error_code: null,
+    message: null,
+    outbox_event_id: event.event_id,
+    master_deal_at: null,
+    signal_received_at: null,
+    written_at: now,
+    delivered_at: null,
+    acknowledged_at: null,
+    executed_at: null,
+    reported_at: null,
+    expires_at: d.action === 'open' ? d.expiresAt : null,
+    updated_at: now,
   };
   await insertOrders(db, [order]);
   await publishOrderUpdate(deps, db, order);
@@ -195,15 +378,48 @@ export async function queueOrder(
 }
 
 /** Raises an operator alert once (until acknowledged) and tells the follower's EA. */
-export async function alert(deps: GatewayDeps, db: Db, scope: Scope, code: string, message: string, masterPositionId: string | null, now: number): Promise<boolean> {
+export async function alert(
+  deps: GatewayDeps,
+  db: Db,
+  scope: Scope,
+  code: string,
+  message: string,
+  masterPositionId: string | null,
+  now: number,
+): Promise<boolean> {
   const row = await raiseAlert(
     db,
-    { accountId: scope.followerAccountId, groupId: scope.groupId, code, severity: 'warning', message, dedupeKey: `${scope.groupId}:${scope.followerAccountId}:${masterPositionId ?? '-'}:${code}`, details: { masterPositionId } },
+    {
+      accountId: scope.followerAccountId,
+      groupId: scope.groupId,
+      code,
+      severity: 'warning',
+      message,
+      dedupeKey: `${scope.groupId}:${scope.followerAccountId}:${masterPositionId ?? '-'}:${code}`,
+      details: { masterPositionId },
+    },
     now,
   );
   if (!row) return false;
-  await enqueueOutbox(db, { accountId: scope.followerAccountId, type: 'error.alert', payload: { alertId: row.alert_id, code, message, masterPositionId } }, now);
-  const raised: AlertRaised = { type: 'alert.raised', alertId: row.alert_id, accountId: row.account_id, groupId: row.group_id, code, severity: 'warning', message, occurredAt: iso(now) };
+  await enqueueOutbox(
+    db,
+    {
+      accountId: scope.followerAccountId,
+      type: 'error.alert',
+      payload: { alertId: row.alert_id, code, message, masterPositionId },
+    },
+    now,
+  );
+  const raised: AlertRaised = {
+    type: 'alert.raised',
+    alertId: row.alert_id,
+    accountId: row.account_id,
+    groupId: row.group_id,
+    code,
+    severity: 'warning',
+    message,
+    occurredAt: iso(now),
+  };
   await deps.bus.publish(topics.tradeAgentEvents, raised, { db });
   return true;
 }
@@ -213,7 +429,11 @@ export async function reconcileAll(deps: GatewayDeps): Promise<ReconcileSummary[
   const now = deps.clock.now();
   const stale = await staleOpens(deps.db, now);
   if (stale.length) await inTransaction(deps.db, ({ trx }) => expireOpens(deps, trx, stale, now));
-  const followers = await deps.db.selectFrom('subscriptions').select('follower_account_id').distinct().execute();
+  const followers = await deps.db
+    .selectFrom('subscriptions')
+    .select('follower_account_id')
+    .distinct()
+    .execute();
   const out: ReconcileSummary[] = [];
   for (const f of followers) out.push(await reconcileFollower(deps, f.follower_account_id));
   return out;

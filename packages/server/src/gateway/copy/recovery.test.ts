@@ -13,19 +13,40 @@ import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
 
 const book = (f: SimFollower) =>
   [...f.book.values()]
-    .map((p) => ({ symbol: p.symbol, side: p.side, volume: p.volume, sl: p.sl, tp: p.tp, comment: p.comment }))
+    .map((p) => ({
+      symbol: p.symbol,
+      side: p.side,
+      volume: p.volume,
+      sl: p.sl,
+      tp: p.tp,
+      comment: p.comment,
+    }))
     .sort((a, b) => a.comment.localeCompare(b.comment) || a.symbol.localeCompare(b.symbol));
 
 const XAU = spec('XAUUSD', { digits: 2, point: 0.01, tickSize: 0.01, contractSize: 100 });
 
-async function group(tp: TestPlatform, master: SimMaster, followers: Array<[SimFollower, SubscriptionInput]>, name = 'g') {
+async function group(
+  tp: TestPlatform,
+  master: SimMaster,
+  followers: Array<[SimFollower, SubscriptionInput]>,
+  name = 'g',
+) {
   const db = tp.platform.database.db;
   const g = await insertGroup(db, { name, masterAccountId: master.accountId }, tp.clock.now());
-  for (const [f, settings] of followers) await putSubscription(db, { groupId: g.group_id, followerAccountId: f.accountId, settings }, tp.clock.now());
+  for (const [f, settings] of followers)
+    await putSubscription(
+      db,
+      { groupId: g.group_id, followerAccountId: f.accountId, settings },
+      tp.clock.now(),
+    );
   return g.group_id;
 }
 
-async function follower(tp: TestPlatform, id: string, behaviour: ConstructorParameters<typeof SimFollower>[2] = {}) {
+async function follower(
+  tp: TestPlatform,
+  id: string,
+  behaviour: ConstructorParameters<typeof SimFollower>[2] = {},
+) {
   const f = await new SimFollower(tp.platform, id, behaviour).connect();
   await f.catalog([spec('EURUSD'), XAU]);
   await f.heartbeat(10_000);
@@ -42,16 +63,33 @@ async function advance(tp: TestPlatform, ms: number, alive: Array<SimMaster | Si
 }
 
 const orders = (tp: TestPlatform, followerAccountId: string) =>
-  tp.platform.database.db.selectFrom('copy_orders').selectAll().where('follower_account_id', '=', followerAccountId).orderBy('written_at').orderBy('order_id').execute();
+  tp.platform.database.db
+    .selectFrom('copy_orders')
+    .selectAll()
+    .where('follower_account_id', '=', followerAccountId)
+    .orderBy('written_at')
+    .orderBy('order_id')
+    .execute();
 
 const links = (tp: TestPlatform, followerAccountId: string) =>
-  tp.platform.database.db.selectFrom('position_links').selectAll().where('follower_account_id', '=', followerAccountId).orderBy('group_id').orderBy('master_position_id').execute();
+  tp.platform.database.db
+    .selectFrom('position_links')
+    .selectAll()
+    .where('follower_account_id', '=', followerAccountId)
+    .orderBy('group_id')
+    .orderBy('master_position_id')
+    .execute();
 
-const alerts = (tp: TestPlatform) => tp.platform.database.db.selectFrom('alerts').selectAll().orderBy('created_at').execute();
+const alerts = (tp: TestPlatform) =>
+  tp.platform.database.db.selectFrom('alerts').selectAll().orderBy('created_at').execute();
 
-const tradeEvents = (f: SimFollower) => f.received.filter((e) => e.type.startsWith('trade.')).map((e) => [e.type, e.payload.masterPositionId]);
+const tradeEvents = (f: SimFollower) =>
+  f.received.filter((e) => e.type.startsWith('trade.')).map((e) => [e.type, e.payload.masterPositionId]);
 
-const corrections = async (tp: TestPlatform) => (await tp.platform.reconcile()).flatMap((s) => s.corrections.map((c) => ({ follower: s.followerAccountId, ...c })));
+const corrections = async (tp: TestPlatform) =>
+  (await tp.platform.reconcile()).flatMap((s) =>
+    s.corrections.map((c) => ({ follower: s.followerAccountId, ...c })),
+  );
 
 const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
 
@@ -73,25 +111,56 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const f = await follower(p, 'F1', { rejectOpens: 1 });
       const g = await group(p, master, [[f, { sizing: { mode: 'multiplier', multiplier: 2 } }]]);
 
-      const open = await master.signal({ type: 'position.opened', masterPositionId: '601', symbol: 'EURUSD', side: 'buy', volume: 0.5, price: 1.1, sl: 1.09, tp: 1.12, dealTicket: 7001 });
+      const open = await master.signal({
+        type: 'position.opened',
+        masterPositionId: '601',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.5,
+        price: 1.1,
+        sl: 1.09,
+        tp: 1.12,
+        dealTicket: 7001,
+      });
       expect(open.copies).toHaveLength(1);
       await f.drain();
       expect(book(f)).toEqual([]);
-      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status, o.volume, o.reason])).toEqual([['signal', 'open', 'rejected', 1, 'execution_rejected']]);
-      expect((await links(p, 'F1')).map((l) => [l.master_position_id, l.status, l.ticket])).toEqual([['601', 'failed', null]]);
+      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status, o.volume, o.reason])).toEqual([
+        ['signal', 'open', 'rejected', 1, 'execution_rejected'],
+      ]);
+      expect((await links(p, 'F1')).map((l) => [l.master_position_id, l.status, l.ticket])).toEqual([
+        ['601', 'failed', null],
+      ]);
 
       p.clock.advance(5_000);
-      expect(await corrections(p)).toEqual([{ follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '601' }]);
+      expect(await corrections(p)).toEqual([
+        { follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '601' },
+      ]);
       const reissued = (await orders(p, 'F1')).filter((o) => o.origin === 'reconcile');
-      expect(reissued.map((o) => [o.kind, o.status, o.symbol, o.side, o.volume, o.sl, o.tp, o.master_position_id])).toEqual([['open', 'queued', 'EURUSD', 'buy', 1, 1.09, 1.12, '601']]);
+      expect(
+        reissued.map((o) => [o.kind, o.status, o.symbol, o.side, o.volume, o.sl, o.tp, o.master_position_id]),
+      ).toEqual([['open', 'queued', 'EURUSD', 'buy', 1, 1.09, 1.12, '601']]);
 
       await f.drain();
-      expect(book(f)).toEqual([{ symbol: 'EURUSD', side: 'buy', volume: 1, sl: 1.09, tp: 1.12, comment: 'kopitra:601' }]);
+      expect(book(f)).toEqual([
+        { symbol: 'EURUSD', side: 'buy', volume: 1, sl: 1.09, tp: 1.12, comment: 'kopitra:601' },
+      ]);
       const ticket = [...f.book.keys()][0]!;
-      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status])).toEqual([['signal', 'open', 'rejected'], ['reconcile', 'open', 'filled']]);
+      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status])).toEqual([
+        ['signal', 'open', 'rejected'],
+        ['reconcile', 'open', 'filled'],
+      ]);
       const [link] = await links(p, 'F1');
-      expect(link).toMatchObject({ status: 'open', ticket, open_order_id: reissued[0]!.order_id, open_volume: 1 });
-      expect(tradeEvents(f)).toEqual([['trade.started', '601'], ['trade.started', '601']]);
+      expect(link).toMatchObject({
+        status: 'open',
+        ticket,
+        open_order_id: reissued[0]!.order_id,
+        open_volume: 1,
+      });
+      expect(tradeEvents(f)).toEqual([
+        ['trade.started', '601'],
+        ['trade.started', '601'],
+      ]);
 
       // With the book reported, a further pass has nothing left to correct: no second open.
       await f.snapshot();
@@ -99,16 +168,32 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect(await corrections(p)).toEqual([]);
       expect(await alerts(p)).toEqual([]);
 
-      const close = await master.signal({ type: 'position.closed', masterPositionId: '601', symbol: 'EURUSD', side: 'buy', volume: 0.5, price: 1.101, dealTicket: 7002 });
+      const close = await master.signal({
+        type: 'position.closed',
+        masterPositionId: '601',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.5,
+        price: 1.101,
+        dealTicket: 7002,
+      });
       expect(close.copies).toHaveLength(1);
       expect(close.skipped).toEqual([]);
       await f.drain();
       expect(book(f)).toEqual([]);
       const all = await orders(p, 'F1');
-      expect(all.map((o) => [o.origin, o.kind, o.status, o.ticket])).toEqual([['signal', 'open', 'rejected', null], ['reconcile', 'open', 'filled', ticket], ['signal', 'close', 'filled', ticket]]);
+      expect(all.map((o) => [o.origin, o.kind, o.status, o.ticket])).toEqual([
+        ['signal', 'open', 'rejected', null],
+        ['reconcile', 'open', 'filled', ticket],
+        ['signal', 'close', 'filled', ticket],
+      ]);
       expect(all[2]!.volume).toBe(1);
       expect((await links(p, 'F1')).map((l) => l.status)).toEqual(['closed']);
-      expect(tradeEvents(f)).toEqual([['trade.started', '601'], ['trade.started', '601'], ['trade.closed', '601']]);
+      expect(tradeEvents(f)).toEqual([
+        ['trade.started', '601'],
+        ['trade.started', '601'],
+        ['trade.closed', '601'],
+      ]);
     });
 
     it('is not re-opened once older than maxSignalAgeSec: one operator alert, told to the EA once', async (t) => {
@@ -119,22 +204,38 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const f = await follower(p, 'F1', { rejectOpens: 1 });
       const g = await group(p, master, [[f, { sizing: { mode: 'mirror' } }]]);
 
-      await master.signal({ type: 'position.opened', masterPositionId: '602', symbol: 'EURUSD', side: 'sell', volume: 0.3, price: 1.1, dealTicket: 7101 });
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: '602',
+        symbol: 'EURUSD',
+        side: 'sell',
+        volume: 0.3,
+        price: 1.1,
+        dealTicket: 7101,
+      });
       await f.drain();
       expect((await orders(p, 'F1')).map((o) => o.status)).toEqual(['rejected']);
 
       // Default maximum signal age is 60 s; the terminals stay connected meanwhile.
       await advance(p, 61_000, [master, f]);
-      expect(await corrections(p)).toEqual([{ follower: 'F1', groupId: g, kind: 'alert', masterPositionId: '602', reason: 'signal_too_old' }]);
+      expect(await corrections(p)).toEqual([
+        { follower: 'F1', groupId: g, kind: 'alert', masterPositionId: '602', reason: 'signal_too_old' },
+      ]);
       expect((await orders(p, 'F1')).filter((o) => o.origin === 'reconcile')).toEqual([]);
       const raised = await alerts(p);
-      expect(raised.map((a) => [a.code, a.account_id, a.group_id, a.acked_at])).toEqual([['signal_too_old', 'F1', g, null]]);
+      expect(raised.map((a) => [a.code, a.account_id, a.group_id, a.acked_at])).toEqual([
+        ['signal_too_old', 'F1', g, null],
+      ]);
       expect(JSON.parse(raised[0]!.details)).toEqual({ masterPositionId: '602' });
 
       await f.drain();
       const told = f.received.filter((e) => e.type === 'error.alert');
       expect(told).toHaveLength(1);
-      expect(told[0]!.payload).toMatchObject({ alertId: raised[0]!.alert_id, code: 'signal_too_old', masterPositionId: '602' });
+      expect(told[0]!.payload).toMatchObject({
+        alertId: raised[0]!.alert_id,
+        code: 'signal_too_old',
+        masterPositionId: '602',
+      });
       expect(book(f)).toEqual([]);
 
       // The next pass finds the same problem and stays quiet about it.
@@ -143,7 +244,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect(await alerts(p)).toHaveLength(1);
       await f.drain();
       expect(f.received.filter((e) => e.type === 'error.alert')).toHaveLength(1);
-      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status])).toEqual([['signal', 'open', 'rejected']]);
+      expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status])).toEqual([
+        ['signal', 'open', 'rejected'],
+      ]);
       expect((await links(p, 'F1')).map((l) => l.status)).toEqual(['failed']);
       expect(tradeEvents(f)).toEqual([['trade.started', '602']]);
     });
@@ -159,18 +262,59 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     const both = await follower(p, 'F-both');
     const onlyA = await follower(p, 'F-onlyA');
     // F-onlyA copies group A exactly as F-both does, so it shows what group A alone produces.
-    const ga = await group(p, ma, [[both, { sizing: { mode: 'mirror' } }], [onlyA, { sizing: { mode: 'mirror' } }]], 'A');
+    const ga = await group(
+      p,
+      ma,
+      [
+        [both, { sizing: { mode: 'mirror' } }],
+        [onlyA, { sizing: { mode: 'mirror' } }],
+      ],
+      'A',
+    );
     const gb = await group(p, mb, [[both, { sizing: { mode: 'multiplier', multiplier: 2 } }]], 'B');
     const tick = () => p.clock.advance(1_000);
 
-    await ma.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, sl: 1.09, dealTicket: 1 });
+    await ma.signal({
+      type: 'position.opened',
+      masterPositionId: '700',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      price: 1.1,
+      sl: 1.09,
+      dealTicket: 1,
+    });
     tick();
-    await mb.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400, dealTicket: 1 });
+    await mb.signal({
+      type: 'position.opened',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.5,
+      price: 2400,
+      dealTicket: 1,
+    });
     tick();
     await both.step();
-    await mb.signal({ type: 'position.opened', masterPositionId: '710', symbol: 'EURUSD', side: 'buy', volume: 0.3, price: 1.1005, dealTicket: 2 });
+    await mb.signal({
+      type: 'position.opened',
+      masterPositionId: '710',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.3,
+      price: 1.1005,
+      dealTicket: 2,
+    });
     tick();
-    await ma.signal({ type: 'position.opened', masterPositionId: '720', symbol: 'XAUUSD', side: 'buy', volume: 0.2, price: 2401, dealTicket: 2 });
+    await ma.signal({
+      type: 'position.opened',
+      masterPositionId: '720',
+      symbol: 'XAUUSD',
+      side: 'buy',
+      volume: 0.2,
+      price: 2401,
+      dealTicket: 2,
+    });
     tick();
     await both.drain();
     // F-onlyA lags F-both but has its opens filled before exits arrive (a fill reported after a
@@ -181,19 +325,71 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     tick();
     expect(await corrections(p)).toEqual([]);
 
-    await ma.signal({ type: 'position.partially_closed', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.102, dealTicket: 3 });
+    await ma.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '700',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.4,
+      remainingVolume: 0.6,
+      price: 1.102,
+      dealTicket: 3,
+    });
     tick();
-    await mb.signal({ type: 'position.partially_closed', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.2, remainingVolume: 0.3, price: 2399, dealTicket: 3 });
+    await mb.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.2,
+      remainingVolume: 0.3,
+      price: 2399,
+      dealTicket: 3,
+    });
     tick();
-    await mb.signal({ type: 'position.modified', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.3, price: 2399, sl: 2410, tp: 2380 });
+    await mb.signal({
+      type: 'position.modified',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.3,
+      price: 2399,
+      sl: 2410,
+      tp: 2380,
+    });
     tick();
     await onlyA.step();
-    await ma.signal({ type: 'position.modified', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.102, sl: 1.095, tp: 1.12 });
+    await ma.signal({
+      type: 'position.modified',
+      masterPositionId: '700',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.6,
+      price: 1.102,
+      sl: 1.095,
+      tp: 1.12,
+    });
     tick();
     await both.drain();
-    await ma.signal({ type: 'position.closed', masterPositionId: '720', symbol: 'XAUUSD', side: 'buy', volume: 0.2, price: 2402, dealTicket: 4 });
+    await ma.signal({
+      type: 'position.closed',
+      masterPositionId: '720',
+      symbol: 'XAUUSD',
+      side: 'buy',
+      volume: 0.2,
+      price: 2402,
+      dealTicket: 4,
+    });
     tick();
-    await mb.signal({ type: 'position.closed', masterPositionId: '710', symbol: 'EURUSD', side: 'buy', volume: 0.3, price: 1.1006, dealTicket: 4 });
+    await mb.signal({
+      type: 'position.closed',
+      masterPositionId: '710',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.3,
+      price: 1.1006,
+      dealTicket: 4,
+    });
     tick();
     await both.drain();
     await onlyA.drain();
@@ -203,8 +399,15 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     expect(book(both)).toEqual([a700, b700]);
     expect(book(onlyA)).toEqual([a700]);
 
-    const shape = (o: { kind: string; status: string; symbol: string | null; side: string | null; volume: number | null; master_position_id: string; origin: string }) =>
-      [o.master_position_id, o.kind, o.status, o.symbol, o.side, o.volume, o.origin];
+    const shape = (o: {
+      kind: string;
+      status: string;
+      symbol: string | null;
+      side: string | null;
+      volume: number | null;
+      master_position_id: string;
+      origin: string;
+    }) => [o.master_position_id, o.kind, o.status, o.symbol, o.side, o.volume, o.origin];
     const bothOrders = await orders(p, 'F-both');
     const groupA = [
       ['700', 'open', 'filled', 'EURUSD', 'buy', 1, 'signal'],
@@ -224,13 +427,23 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     ]);
     // Every exit addressed the ticket its own group's open was filled with.
     for (const o of bothOrders.filter((x) => x.kind !== 'open')) {
-      const opened = bothOrders.find((x) => x.kind === 'open' && x.group_id === o.group_id && x.master_position_id === o.master_position_id)!;
+      const opened = bothOrders.find(
+        (x) =>
+          x.kind === 'open' && x.group_id === o.group_id && x.master_position_id === o.master_position_id,
+      )!;
       expect(o.ticket).toBe(opened.ticket);
     }
 
-    const linkShape = (l: { group_id: string; master_position_id: string; symbol: string; status: string; open_volume: number; ticket: string | null }) =>
-      [l.group_id === ga ? 'A' : 'B', l.master_position_id, l.symbol, l.status, l.open_volume];
-    const ticketOf = (comment: string, symbol: string, f: SimFollower) => [...f.book.values()].find((x) => x.comment === comment && x.symbol === symbol)!.ticket;
+    const linkShape = (l: {
+      group_id: string;
+      master_position_id: string;
+      symbol: string;
+      status: string;
+      open_volume: number;
+      ticket: string | null;
+    }) => [l.group_id === ga ? 'A' : 'B', l.master_position_id, l.symbol, l.status, l.open_volume];
+    const ticketOf = (comment: string, symbol: string, f: SimFollower) =>
+      [...f.book.values()].find((x) => x.comment === comment && x.symbol === symbol)!.ticket;
     const bothLinks = await links(p, 'F-both');
     expect(bothLinks.map(linkShape).sort()).toEqual([
       ['A', '700', 'EURUSD', 'open', 0.6],
@@ -238,8 +451,12 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       ['B', '700', 'XAUUSD', 'open', 0.6],
       ['B', '710', 'EURUSD', 'closed', 0.6],
     ]);
-    expect(bothLinks.find((l) => l.group_id === ga && l.master_position_id === '700')!.ticket).toBe(ticketOf('kopitra:700', 'EURUSD', both));
-    expect(bothLinks.find((l) => l.group_id === gb && l.master_position_id === '700')!.ticket).toBe(ticketOf('kopitra:700', 'XAUUSD', both));
+    expect(bothLinks.find((l) => l.group_id === ga && l.master_position_id === '700')!.ticket).toBe(
+      ticketOf('kopitra:700', 'EURUSD', both),
+    );
+    expect(bothLinks.find((l) => l.group_id === gb && l.master_position_id === '700')!.ticket).toBe(
+      ticketOf('kopitra:700', 'XAUUSD', both),
+    );
     expect((await links(p, 'F-onlyA')).map(linkShape).sort()).toEqual([
       ['A', '700', 'EURUSD', 'open', 0.6],
       ['A', '720', 'XAUUSD', 'closed', 0.2],
@@ -250,11 +467,25 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     await onlyA.snapshot();
     tick();
     expect(await corrections(p)).toEqual([]);
-    expect((await p.platform.database.db.selectFrom('copy_orders').select('order_id').where('origin', '=', 'reconcile').execute())).toEqual([]);
+    expect(
+      await p.platform.database.db
+        .selectFrom('copy_orders')
+        .select('order_id')
+        .where('origin', '=', 'reconcile')
+        .execute(),
+    ).toEqual([]);
     expect(await alerts(p)).toEqual([]);
 
     // Group A closes its 700; group B's 700 on the same follower stays.
-    await ma.signal({ type: 'position.closed', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 0.6, price: 1.103, dealTicket: 5 });
+    await ma.signal({
+      type: 'position.closed',
+      masterPositionId: '700',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.6,
+      price: 1.103,
+      dealTicket: 5,
+    });
     tick();
     await both.drain();
     await onlyA.drain();
@@ -265,12 +496,22 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     expect(await corrections(p)).toEqual([]);
     expect(await alerts(p)).toEqual([]);
 
-    await mb.signal({ type: 'position.closed', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.3, price: 2398, dealTicket: 5 });
+    await mb.signal({
+      type: 'position.closed',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.3,
+      price: 2398,
+      dealTicket: 5,
+    });
     tick();
     await both.drain();
     expect(book(both)).toEqual([]);
     expect((await links(p, 'F-both')).map((l) => l.status)).toEqual(['closed', 'closed', 'closed', 'closed']);
-    expect((await orders(p, 'F-both')).every((o) => o.status === 'filled' && o.origin === 'signal')).toBe(true);
+    expect((await orders(p, 'F-both')).every((o) => o.status === 'filled' && o.origin === 'signal')).toBe(
+      true,
+    );
   });
 
   // PRODUCT BUG (reconciler.ts): `others` drops the other group's closed links, so its position
@@ -285,23 +526,56 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     const both = await follower(p, 'F-both');
     await group(p, ma, [[both, { sizing: { mode: 'mirror' } }]], 'A');
     await group(p, mb, [[both, { sizing: { mode: 'mirror' } }]], 'B');
-    await ma.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 1 });
-    await mb.signal({ type: 'position.opened', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400, dealTicket: 1 });
+    await ma.signal({
+      type: 'position.opened',
+      masterPositionId: '700',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      price: 1.1,
+      dealTicket: 1,
+    });
+    await mb.signal({
+      type: 'position.opened',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.5,
+      price: 2400,
+      dealTicket: 1,
+    });
     await both.drain();
     const a700 = { symbol: 'EURUSD', side: 'buy', volume: 1, sl: null, tp: null, comment: 'kopitra:700' };
-    expect(book(both)).toEqual([a700, { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:700' }]);
+    expect(book(both)).toEqual([
+      a700,
+      { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:700' },
+    ]);
 
     // The EA reports its book, then group B's master closes its 700 and the follower executes it:
     // the last book report still shows group B's position when the reconciler next runs.
     await both.snapshot();
     p.clock.advance(1_000);
-    await mb.signal({ type: 'position.closed', masterPositionId: '700', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2399, dealTicket: 2 });
+    await mb.signal({
+      type: 'position.closed',
+      masterPositionId: '700',
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.5,
+      price: 2399,
+      dealTicket: 2,
+    });
     await both.drain();
     expect(book(both)).toEqual([a700]);
     p.clock.advance(1_000);
 
     expect(await corrections(p)).toEqual([]);
-    expect(await p.platform.database.db.selectFrom('copy_orders').select(['group_id', 'kind', 'ticket']).where('origin', '=', 'reconcile').execute()).toEqual([]);
+    expect(
+      await p.platform.database.db
+        .selectFrom('copy_orders')
+        .select(['group_id', 'kind', 'ticket'])
+        .where('origin', '=', 'reconcile')
+        .execute(),
+    ).toEqual([]);
     await both.drain();
     expect(book(both)).toEqual([a700]);
   });
@@ -317,14 +591,40 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     await group(p, master, [[f, { sizing: { mode: 'mirror' } }]]);
 
     // The follower is a poll behind: the partial close is planned while the open is unfilled.
-    await master.signal({ type: 'position.opened', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 1 });
-    await master.signal({ type: 'position.partially_closed', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.102, dealTicket: 2 });
+    await master.signal({
+      type: 'position.opened',
+      masterPositionId: '750',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      price: 1.1,
+      dealTicket: 1,
+    });
+    await master.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '750',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.4,
+      remainingVolume: 0.6,
+      price: 1.102,
+      dealTicket: 2,
+    });
     await f.drain();
     expect(book(f).map((x) => x.volume)).toEqual([0.6]);
     expect((await links(p, 'F8')).map((l) => [l.status, l.open_volume])).toEqual([['open', 0.6]]);
 
     // The next half-close must halve what the follower holds.
-    await master.signal({ type: 'position.partially_closed', masterPositionId: '750', symbol: 'EURUSD', side: 'buy', volume: 0.3, remainingVolume: 0.3, price: 1.103, dealTicket: 3 });
+    await master.signal({
+      type: 'position.partially_closed',
+      masterPositionId: '750',
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.3,
+      remainingVolume: 0.3,
+      price: 1.103,
+      dealTicket: 3,
+    });
     await f.drain();
     expect(book(f).map((x) => x.volume)).toEqual([0.3]);
     await f.snapshot();
@@ -345,51 +645,133 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
 
       // The follower stops polling (its lease, 30 s, does not lapse in the 25 s it is away).
       const t0 = p.clock.now();
-      await master.signal({ type: 'position.opened', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 11 });
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: '801',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        dealTicket: 11,
+      });
       p.clock.advance(15_000);
-      await master.signal({ type: 'position.opened', masterPositionId: '802', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400, dealTicket: 12 });
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: '802',
+        symbol: 'XAUUSD',
+        side: 'sell',
+        volume: 0.5,
+        price: 2400,
+        dealTicket: 12,
+      });
       p.clock.advance(5_000);
-      const modify = await master.signal({ type: 'position.modified', masterPositionId: '802', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2400, sl: 2410, tp: 2390 });
+      const modify = await master.signal({
+        type: 'position.modified',
+        masterPositionId: '802',
+        symbol: 'XAUUSD',
+        side: 'sell',
+        volume: 0.5,
+        price: 2400,
+        sl: 2410,
+        tp: 2390,
+      });
       expect(modify.copies).toHaveLength(1);
       p.clock.advance(5_000);
       expect(p.clock.now() - t0).toBe(25_000); // open 801 is 25 s old (> 20), open 802 10 s.
 
       await f.drain();
       const caughtUp = f.received.slice(before);
-      expect(caughtUp.map((e) => [e.type, e.payload.masterPositionId])).toEqual([['trade.started', '802'], ['trade.modified', '802']]);
+      expect(caughtUp.map((e) => [e.type, e.payload.masterPositionId])).toEqual([
+        ['trade.started', '802'],
+        ['trade.modified', '802'],
+      ]);
       expect(increasing(f.received.map((e) => e.sequence))).toBe(true);
-      expect(book(f)).toEqual([{ symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: 2410, tp: 2390, comment: 'kopitra:802' }]);
+      expect(book(f)).toEqual([
+        { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: 2410, tp: 2390, comment: 'kopitra:802' },
+      ]);
 
       const [o801, o802, oModify] = await orders(p, 'F4');
-      expect(o801).toMatchObject({ master_position_id: '801', kind: 'open', status: 'expired', reason: 'signal_too_old', delivered_at: null });
+      expect(o801).toMatchObject({
+        master_position_id: '801',
+        kind: 'open',
+        status: 'expired',
+        reason: 'signal_too_old',
+        delivered_at: null,
+      });
       expect(o802).toMatchObject({ master_position_id: '802', kind: 'open', status: 'filled' });
       expect(oModify).toMatchObject({ master_position_id: '802', kind: 'modify', status: 'filled' });
-      const expiredEvent = await p.platform.database.db.selectFrom('outbox_events').selectAll().where('event_id', '=', o801!.outbox_event_id!).executeTakeFirstOrThrow();
+      const expiredEvent = await p.platform.database.db
+        .selectFrom('outbox_events')
+        .selectAll()
+        .where('event_id', '=', o801!.outbox_event_id!)
+        .executeTakeFirstOrThrow();
       expect(expiredEvent).toMatchObject({ delivered_at: null, acked_by_session: 'gateway:expired' });
-      expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status, l.ticket === null])).toEqual([['801', 'expired', true], ['802', 'open', false]]);
+      expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status, l.ticket === null])).toEqual([
+        ['801', 'expired', true],
+        ['802', 'open', false],
+      ]);
 
       // While the master still holds 801, the reconciler never resurrects the expired open; it
       // tells the operator (SPEC §3: re-open while young, otherwise alert).
-      expect(await corrections(p)).toEqual([{ follower: 'F4', groupId: g, kind: 'alert', masterPositionId: '801', reason: 'signal_too_old' }]);
+      expect(await corrections(p)).toEqual([
+        { follower: 'F4', groupId: g, kind: 'alert', masterPositionId: '801', reason: 'signal_too_old' },
+      ]);
       expect((await orders(p, 'F4')).filter((o) => o.origin === 'reconcile')).toEqual([]);
       expect((await alerts(p)).map((a) => [a.code, a.account_id])).toEqual([['signal_too_old', 'F4']]);
 
       // Later exits of the expired position have nothing to address.
-      const modify801 = await master.signal({ type: 'position.modified', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, sl: 1.09 });
-      const close801 = await master.signal({ type: 'position.closed', masterPositionId: '801', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.101, dealTicket: 13 });
+      const modify801 = await master.signal({
+        type: 'position.modified',
+        masterPositionId: '801',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        sl: 1.09,
+      });
+      const close801 = await master.signal({
+        type: 'position.closed',
+        masterPositionId: '801',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.101,
+        dealTicket: 13,
+      });
       for (const r of [modify801, close801]) {
         expect(r.copies).toEqual([]);
-        expect(r.skipped).toEqual([{ followerAccountId: 'F4', groupId: g, orderId: expect.any(String), reason: 'no_linked_position', detail: expect.any(String) }]);
+        expect(r.skipped).toEqual([
+          {
+            followerAccountId: 'F4',
+            groupId: g,
+            orderId: expect.any(String),
+            reason: 'no_linked_position',
+            detail: expect.any(String),
+          },
+        ]);
       }
-      const close802 = await master.signal({ type: 'position.closed', masterPositionId: '802', symbol: 'XAUUSD', side: 'sell', volume: 0.5, price: 2399, dealTicket: 14 });
+      const close802 = await master.signal({
+        type: 'position.closed',
+        masterPositionId: '802',
+        symbol: 'XAUUSD',
+        side: 'sell',
+        volume: 0.5,
+        price: 2399,
+        dealTicket: 14,
+      });
       expect(close802.copies).toHaveLength(1);
       await f.drain();
       expect(book(f)).toEqual([]);
-      expect(f.received.some((e) => e.type.startsWith('trade.') && e.payload.masterPositionId === '801')).toBe(false);
+      expect(
+        f.received.some((e) => e.type.startsWith('trade.') && e.payload.masterPositionId === '801'),
+      ).toBe(false);
       expect(increasing(f.received.map((e) => e.sequence))).toBe(true);
 
       // The master closed 801: its waiting link ended, so there is nothing left to re-open or alert about.
-      expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status])).toEqual([['801', 'closed'], ['802', 'closed']]);
+      expect((await links(p, 'F4')).map((l) => [l.master_position_id, l.status])).toEqual([
+        ['801', 'closed'],
+        ['802', 'closed'],
+      ]);
       p.clock.advance(1_000);
       expect(await corrections(p)).toEqual([]);
       expect((await alerts(p)).map((a) => [a.code, a.account_id])).toEqual([['signal_too_old', 'F4']]);
@@ -403,8 +785,25 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const f = await follower(p, 'F5');
       await group(p, master, [[f, { sizing: { mode: 'mirror' }, maxSignalAgeSec: 120 }]]);
 
-      await master.signal({ type: 'position.opened', masterPositionId: '901', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 21 });
-      await master.signal({ type: 'position.modified', masterPositionId: '901', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, sl: 1.09, tp: 1.12 });
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: '901',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        dealTicket: 21,
+      });
+      await master.signal({
+        type: 'position.modified',
+        masterPositionId: '901',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        sl: 1.09,
+        tp: 1.12,
+      });
       // The terminal fetches the batch and dies before executing or acknowledging any of it.
       const fetched = await f.peek();
       expect(fetched.map((e) => e.type)).toEqual(['trade.started', 'trade.modified']);
@@ -414,8 +813,21 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
 
       // Away longer than the lease; the master keeps trading meanwhile.
       await advance(p, 35_000, [master]);
-      await master.signal({ type: 'position.partially_closed', masterPositionId: '901', symbol: 'EURUSD', side: 'buy', volume: 0.4, remainingVolume: 0.6, price: 1.102, dealTicket: 22 });
-      const stale = await p.platform.app.inject({ method: 'GET', url: `${BASE}/sessions/current/outbox?cursor=0`, headers: { 'x-tradeagent-account': 'F5', authorization: `Bearer ${oldToken}` } });
+      await master.signal({
+        type: 'position.partially_closed',
+        masterPositionId: '901',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.4,
+        remainingVolume: 0.6,
+        price: 1.102,
+        dealTicket: 22,
+      });
+      const stale = await p.platform.app.inject({
+        method: 'GET',
+        url: `${BASE}/sessions/current/outbox?cursor=0`,
+        headers: { 'x-tradeagent-account': 'F5', authorization: `Bearer ${oldToken}` },
+      });
       expect(stale.statusCode).toBe(401);
       expect(stale.json().error).toBe('session_expired');
 
@@ -428,15 +840,30 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const after = f.received.slice(before);
       expect(increasing(after.map((e) => e.sequence))).toBe(true);
       expect(after[0]!.sequence).toBe(f.lastSequence + 1);
-      expect(after.filter((e) => e.type.startsWith('trade.')).map((e) => [e.type, e.eventId, e.sequence])).toEqual([
+      expect(
+        after.filter((e) => e.type.startsWith('trade.')).map((e) => [e.type, e.eventId, e.sequence]),
+      ).toEqual([
         ['trade.started', fetched[0]!.eventId, fetched[0]!.sequence],
         ['trade.modified', fetched[1]!.eventId, fetched[1]!.sequence],
         ['trade.partial_close', expect.any(String), expect.any(Number)],
       ]);
-      expect(after.some((e) => e.type === 'session.init_ack' && e.payload.sessionId === f.sessionId)).toBe(true);
-      expect(book(f)).toEqual([{ symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.09, tp: 1.12, comment: 'kopitra:901' }]);
-      expect((await orders(p, 'F5')).map((o) => [o.kind, o.status])).toEqual([['open', 'filled'], ['modify', 'filled'], ['partial_close', 'filled']]);
-      const acked = await p.platform.database.db.selectFrom('outbox_events').select(['acked_by_session']).where('account_id', '=', 'F5').where('type', 'like', 'trade.%').execute();
+      expect(after.some((e) => e.type === 'session.init_ack' && e.payload.sessionId === f.sessionId)).toBe(
+        true,
+      );
+      expect(book(f)).toEqual([
+        { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.09, tp: 1.12, comment: 'kopitra:901' },
+      ]);
+      expect((await orders(p, 'F5')).map((o) => [o.kind, o.status])).toEqual([
+        ['open', 'filled'],
+        ['modify', 'filled'],
+        ['partial_close', 'filled'],
+      ]);
+      const acked = await p.platform.database.db
+        .selectFrom('outbox_events')
+        .select(['acked_by_session'])
+        .where('account_id', '=', 'F5')
+        .where('type', 'like', 'trade.%')
+        .execute();
       expect(acked.map((e) => e.acked_by_session)).toEqual([f.sessionId, f.sessionId, f.sessionId]);
     });
   });
@@ -449,8 +876,19 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       await master.heartbeat(20_000);
       const f = await follower(p, 'F6');
       const other = await follower(p, 'F6-other');
-      await group(p, master, [[f, { sizing: { mode: 'mirror' } }], [other, { sizing: { mode: 'mirror' } }]]);
-      await master.signal({ type: 'position.opened', masterPositionId: '1001', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, dealTicket: 31 });
+      await group(p, master, [
+        [f, { sizing: { mode: 'mirror' } }],
+        [other, { sizing: { mode: 'mirror' } }],
+      ]);
+      await master.signal({
+        type: 'position.opened',
+        masterPositionId: '1001',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        dealTicket: 31,
+      });
       const [started] = (await f.peek()).filter((e) => e.type === 'trade.started');
       const orderId = started!.payload.orderId as string;
       const report = { orderId, status: 'filled', ticket: '5001', price: 1.1002, volume: 1 };
@@ -477,7 +915,13 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       expect([unknown.statusCode, unknown.json().error]).toEqual([404, 'order_not_found']);
 
       const [order] = await orders(p, 'F6');
-      expect(order).toMatchObject({ status: 'filled', ticket: '5001', fill_price: 1.1002, filled_volume: 1, error_code: null });
+      expect(order).toMatchObject({
+        status: 'filled',
+        ticket: '5001',
+        fill_price: 1.1002,
+        filled_volume: 1,
+        error_code: null,
+      });
       const [link] = await links(p, 'F6');
       expect(link).toMatchObject({ status: 'open', ticket: '5001', open_volume: 1 });
       expect((await orders(p, 'F6-other')).map((o) => [o.status, o.ticket])).toEqual([['queued', null]]);
@@ -488,8 +932,21 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const p = tp;
       if (!p) return t.skip();
       const f = await follower(p, 'F7');
-      const body = { type: 'position.opened', masterPositionId: '1', symbol: 'EURUSD', side: 'buy', volume: 1, price: 1.1, occurredAt: new Date(p.clock.now()).toISOString() };
-      const asFollower = await p.platform.app.inject({ method: 'POST', url: `${BASE}/signals`, headers: { ...f.headers(false), 'idempotency-key': idem() }, payload: body });
+      const body = {
+        type: 'position.opened',
+        masterPositionId: '1',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        price: 1.1,
+        occurredAt: new Date(p.clock.now()).toISOString(),
+      };
+      const asFollower = await p.platform.app.inject({
+        method: 'POST',
+        url: `${BASE}/signals`,
+        headers: { ...f.headers(false), 'idempotency-key': idem() },
+        payload: body,
+      });
       expect(asFollower.statusCode).toBe(403);
       expect(asFollower.json().error).toBe('role_forbidden');
 
@@ -497,8 +954,14 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const created = await pending.create({ role: 'master' });
       expect([created.statusCode, created.json().status]).toEqual([201, 'pending']);
       const asPending = await p.platform.app.inject({
-        method: 'POST', url: `${BASE}/signals`,
-        headers: { 'x-tradeagent-account': 'M-pending', authorization: `Bearer ${pending.token}`, 'idempotency-key': idem(), 'content-type': 'application/json' },
+        method: 'POST',
+        url: `${BASE}/signals`,
+        headers: {
+          'x-tradeagent-account': 'M-pending',
+          authorization: `Bearer ${pending.token}`,
+          'idempotency-key': idem(),
+          'content-type': 'application/json',
+        },
         payload: body,
       });
       expect(asPending.statusCode).toBe(403);

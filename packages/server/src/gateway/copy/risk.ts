@@ -3,7 +3,13 @@
  * alerts operators, halts opens and — for `close_all` — closes every copied position.
  * Closes and modifications are never blocked by a stop-out.
  */
-import { decideRiskLimits, riskWindows, withDefaults, type DrawdownWindow, type SubscriptionInput } from '@kopitra/engine';
+import {
+  decideRiskLimits,
+  riskWindows,
+  withDefaults,
+  type DrawdownWindow,
+  type SubscriptionInput,
+} from '@kopitra/engine';
 import { accountChannel } from '../../notify/notifier.js';
 import { linksOfSubscription, subscriptionsOfFollower, updateLink } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
@@ -12,7 +18,13 @@ import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
 import { alert, queueOrder } from './reconciler.js';
 
-export async function evaluateRisk(deps: GatewayDeps, db: Db, followerAccountId: string, metrics: { balance: number; equity: number }, now: number): Promise<void> {
+export async function evaluateRisk(
+  deps: GatewayDeps,
+  db: Db,
+  followerAccountId: string,
+  metrics: { balance: number; equity: number },
+  now: number,
+): Promise<void> {
   await recordMetrics(db, followerAccountId, now, metrics.balance, metrics.equity);
   const subs = await subscriptionsOfFollower(db, followerAccountId);
   let woke = false;
@@ -26,24 +38,63 @@ export async function evaluateRisk(deps: GatewayDeps, db: Db, followerAccountId:
       const window = await drawdownWindow(db, followerAccountId, w.metric, w.from, current);
       if (window) windows.set(w.limitKey, window);
     }
-    const links = (await linksOfSubscription(db, sub.group_id, followerAccountId)).filter((l) => l.status === 'open' || l.status === 'closing');
+    const links = (await linksOfSubscription(db, sub.group_id, followerAccountId)).filter(
+      (l) => l.status === 'open' || l.status === 'closing',
+    );
     const decision = decideRiskLimits({
-      limits: settings.riskLimits, now, stopOuts: stored, windows,
-      copiedPositions: links.map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, symbol: l.symbol, side: l.side as 'buy' | 'sell', volume: l.open_volume, closing: l.status === 'closing' })),
+      limits: settings.riskLimits,
+      now,
+      stopOuts: stored,
+      windows,
+      copiedPositions: links.map((l) => ({
+        masterPositionId: l.master_position_id,
+        ticket: l.ticket,
+        symbol: l.symbol,
+        side: l.side as 'buy' | 'sell',
+        volume: l.open_volume,
+        closing: l.status === 'closing',
+      })),
     });
     const scope = { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId };
     for (const s of decision.newStopOuts) {
-      await db.insertInto('stop_outs').values({
-        stop_out_id: newId('stp'), group_id: sub.group_id, follower_account_id: followerAccountId, limit_key: s.limitKey, period: s.period, metric: s.metric,
-        action: s.action, details: JSON.stringify(s), at: s.at, reset_at: null, reset_by: null,
-      }).execute();
+      await db
+        .insertInto('stop_outs')
+        .values({
+          stop_out_id: newId('stp'),
+          group_id: sub.group_id,
+          follower_account_id: followerAccountId,
+          limit_key: s.limitKey,
+          period: s.period,
+          metric: s.metric,
+          action: s.action,
+          details: JSON.stringify(s),
+          at: s.at,
+          reset_at: null,
+          reset_by: null,
+        })
+        .execute();
       const what = `${s.period} ${s.metric.replace('_', ' ')} of ${s.drawdownPercent.toFixed(2)} % (${s.drawdownAmount.toFixed(2)}) reached the limit`;
-      if (await alert(deps, db, scope, 'risk_limit_halted', `Risk limit breached: ${what}; ${s.action === 'close_all' ? 'closing all copied positions' : 'new opens halted'} until an operator resets it.`, null, now)) woke = true;
+      if (
+        await alert(
+          deps,
+          db,
+          scope,
+          'risk_limit_halted',
+          `Risk limit breached: ${what}; ${s.action === 'close_all' ? 'closing all copied positions' : 'new opens halted'} until an operator resets it.`,
+          null,
+          now,
+        )
+      )
+        woke = true;
       deps.logger.warn({ followerAccountId, groupId: sub.group_id, stopOut: s }, 'risk limit breached');
     }
     for (const c of decision.closes) {
       await queueOrder(deps, db, scope, c, now);
-      await updateLink(db, { groupId: sub.group_id, followerAccountId, masterPositionId: c.masterPositionId }, { status: 'closing', updated_at: now });
+      await updateLink(
+        db,
+        { groupId: sub.group_id, followerAccountId, masterPositionId: c.masterPositionId },
+        { status: 'closing', updated_at: now },
+      );
       woke = true;
     }
   }
