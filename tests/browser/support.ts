@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { servicesRequired } from '../../packages/server/src/testing/databases.js';
-import { ROOT } from '../e2e/support.js';
+import { ROOT, type Spawned } from '../e2e/support.js';
 
 export const CHROMIUM = process.env['KOPITRA_CHROMIUM'] ?? '/usr/bin/chromium';
 export { servicesRequired };
@@ -41,4 +41,49 @@ export function launchChromium(): Promise<Browser> {
 /** Waits until `selector` matches a visible element (the page updates itself; no reloads). */
 export async function waitFor(page: Page, selector: string, timeout = 10_000): Promise<void> {
   await page.locator(selector).first().waitFor({ state: 'visible', timeout });
+}
+
+/** Fills the login form and submits it. */
+export async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export interface ApiAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+/** Signs in over the API and returns a caller that sends the operator's token. */
+export async function adminApi(url: string, who: { email: string; password: string }) {
+  const call = async (method: string, route: string, body?: unknown, token?: string): Promise<ApiAnswer> => {
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const login = await call('POST', '/api/auth/login', who);
+  if (login.status !== 200) throw new Error(`sign-in failed: ${JSON.stringify(login.body)}`);
+  const token = login.body.token as string;
+  return (method: string, route: string, body?: unknown) => call(method, route, body, token);
+}
+
+/** SIGTERM, then SIGKILL when the server has not stopped within 10 s. */
+export async function stopServer(server: Spawned | undefined): Promise<void> {
+  if (!server) return;
+  const stopped = await Promise.race([
+    server.kill('SIGTERM').then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+  ]);
+  if (!stopped) {
+    console.warn('kopitra did not stop within 10 s of SIGTERM; killing it');
+    server.child.kill('SIGKILL');
+  }
 }

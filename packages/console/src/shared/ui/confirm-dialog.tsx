@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { ErrorNotice } from './error-notice';
 
 export interface ConfirmDialogProps {
@@ -12,7 +13,11 @@ export interface ConfirmDialogProps {
   onClose(): void;
 }
 
-/** A modal that states the consequence, optionally takes a reason, and shows the API's refusal in place. */
+/**
+ * A modal that states the consequence, optionally takes a reason, and shows the API's refusal in
+ * place. It renders into document.body: opened from inside another form (a task card), a nested
+ * <form> would have the browser close the dialog without the confirmation ever running.
+ */
 export function ConfirmDialog({
   title,
   children,
@@ -47,7 +52,7 @@ export function ConfirmDialog({
   };
   const blocked = busy || (reason?.required === true && text.trim() === '');
 
-  return (
+  return createPortal(
     <dialog
       ref={ref}
       className="dialog"
@@ -62,6 +67,8 @@ export function ConfirmDialog({
         method="dialog"
         onSubmit={(e) => {
           e.preventDefault();
+          // React bubbles through the portal: the form that opened the dialog must not see this.
+          e.stopPropagation();
           if (!blocked) void submit();
         }}
       >
@@ -93,7 +100,8 @@ export function ConfirmDialog({
           </button>
         </div>
       </form>
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }
 

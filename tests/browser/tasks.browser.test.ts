@@ -1,0 +1,92 @@
+/**
+ * Tasks that touch followers' books: confirming "Pause a group" or "Close a follower's copied
+ * positions" in the console must reach the API — the run is recorded, the group is paused and
+ * the audit log says who did it. (Closing the dialog without a request once let an operator
+ * believe positions were closed.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { tempDir } from '../../packages/server/src/testing/databases.js';
+import { spawnKopitra, type Spawned } from '../e2e/support.js';
+import {
+  adminApi,
+  chromiumProblem,
+  consoleBuilt,
+  launchChromium,
+  servicesRequired,
+  signIn,
+  stopServer,
+  waitFor,
+} from './support.js';
+
+const ADMIN = { email: 'admin@tasks.local', password: 'admin-password-tasks-0123' };
+const problem = chromiumProblem();
+if (problem && !servicesRequired) console.warn(`skipping browser suite: ${problem}`);
+
+describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () => {
+  let server: Spawned;
+  let browser: Browser;
+  let page: Page;
+  let api: Awaited<ReturnType<typeof adminApi>>;
+  let groupId = '';
+
+  beforeAll(async () => {
+    if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
+    if (!consoleBuilt())
+      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
+    [server, browser] = await Promise.all([
+      spawnKopitra(['up'], {
+        KOPITRA_DATA_DIR: tempDir(),
+        KOPITRA_ADMIN_EMAIL: ADMIN.email,
+        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+        KOPITRA_BUS_POLL_MS: '50',
+      }),
+      launchChromium(),
+    ]);
+    api = await adminApi(server.url, ADMIN);
+    for (const accountId of ['M-T', 'F-T'])
+      expect((await api('POST', '/api/admin/accounts', { accountId, platform: 'MT5' })).status).toBe(201);
+    const group = await api('POST', '/api/admin/groups', { name: 'Tasks group', masterAccountId: 'M-T' });
+    groupId = group.body.groupId;
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${server.url}/login`);
+    await signIn(page, ADMIN);
+    await page.waitForURL(`${server.url}/`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopServer(server);
+  });
+
+  const runConfirmed = async (taskId: string, fill: Record<string, string>) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    const card = page.getByTestId(`task-${taskId}`);
+    for (const [name, value] of Object.entries(fill)) await card.locator(`[name=${name}]`).fill(value);
+    await card.getByRole('button', { name: 'Run' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Run task' }).click();
+    await waitFor(page, `[data-testid=task-run-row][data-task-id=${taskId}][data-status=completed]`);
+    expect(await dialog.count()).toBe(0);
+  };
+
+  it('pauses a group after the confirmation, with an audit row', async () => {
+    await runConfirmed('pause-group', { groupId });
+    expect((await api('GET', `/api/admin/groups/${groupId}`)).body.status).toBe('paused');
+    const audit = await api('GET', `/api/admin/audit?targetId=${groupId}`);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('group.pause');
+  });
+
+  it("queues the close of a follower's copied positions after the confirmation", async () => {
+    await runConfirmed('close-follower-positions', { accountId: 'F-T' });
+    const runs = await api('GET', '/api/admin/tasks');
+    const run = runs.body.recentRuns.find((r: { taskId: string }) => r.taskId === 'close-follower-positions');
+    expect(run).toMatchObject({
+      status: 'completed',
+      requestedBy: ADMIN.email,
+      params: { accountId: 'F-T' },
+    });
+    expect(run.result).toEqual({ closesQueued: 0 });
+  });
+});
