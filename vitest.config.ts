@@ -12,7 +12,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'ea/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'ea/**/*.test.ts', 'tests/deploy/**/*.test.ts'],
           exclude: ['**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
