@@ -151,6 +151,10 @@ function checkWriterFormat(body: unknown): void {
     }
     if (typeof value === 'string' && /At$/.test(key))
       expect(value, `${key} is ISO-8601 UTC`).toMatch(ISO_UTC);
+    if (key === 'magic') {
+      expect(typeof value, 'magic is a decimal string (MT5 magic numbers are 64-bit)').toBe('string');
+      expect(value as string).toMatch(/^-?\d{1,20}$/);
+    }
     if (TICKET_KEYS.has(key)) {
       expect(typeof value, `${key} is a string (64-bit MetaTrader tickets exceed 2^53)`).toBe('string');
       expect(value as string, `${key} is a MetaTrader ticket`).toMatch(/^\d+$/);

@@ -5,16 +5,20 @@
 #ifndef KOPITRA_COMMON_MQH
 #define KOPITRA_COMMON_MQH
 
-#define KP_EA_VERSION      "1.0.0"
+#include "Logic.mqh"
+
+#define KP_EA_VERSION      "1.1.0"
 #define KP_BASE_PATH       "/trade-agent/v1"
 #define KP_TAG_PREFIX      "kopitra:"
 // MetaTrader keeps at most 31 characters of an order/position comment.
 #define KP_COMMENT_MAX     31
 
 #ifdef __MQL5__
+   #define KP_MAGIC_UNSIGNED true
    #define KP_PLATFORM     "MT5"
    #define KP_FILES_DIR    "MQL5\\Files\\"
 #else
+   #define KP_MAGIC_UNSIGNED false
    #define KP_PLATFORM     "MT4"
    #define KP_FILES_DIR    "MQL4\\Files\\"
 #endif

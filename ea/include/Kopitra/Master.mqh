@@ -190,7 +190,7 @@ void CKpApp::QueueSignal(const string type, const string signalId, const string 
       w.Level("sl", sl, digits);
       w.Level("tp", tp, digits);
      }
-   w.Int("magic", magic);
+   w.Str("magic", KpMagicString(magic, KP_MAGIC_UNSIGNED));
    w.Str("comment", StringSubstr(comment, 0, 64));
    w.Str("occurredAt", occurredAt);
    if(dealTicket != "")

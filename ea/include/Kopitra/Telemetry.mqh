@@ -249,7 +249,7 @@ string KpBuildSnapshotBody(int &count)
       w.Level("sl", PositionGetDouble(POSITION_SL), digits);
       w.Level("tp", PositionGetDouble(POSITION_TP), digits);
       w.Str("comment", StringSubstr(PositionGetString(POSITION_COMMENT), 0, 64));
-      w.Int("magic", PositionGetInteger(POSITION_MAGIC));
+      w.Str("magic", KpMagicString(PositionGetInteger(POSITION_MAGIC), true));
       w.EndObject();
       count++;
      }
@@ -270,7 +270,7 @@ string KpBuildSnapshotBody(int &count)
       w.Level("sl", OrderStopLoss(), digits);
       w.Level("tp", OrderTakeProfit(), digits);
       w.Str("comment", StringSubstr(OrderComment(), 0, 64));
-      w.Int("magic", OrderMagicNumber());
+      w.Str("magic", KpMagicString(OrderMagicNumber(), false));
       w.EndObject();
       count++;
      }

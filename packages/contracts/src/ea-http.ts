@@ -26,6 +26,20 @@ const Volume = z.number().positive().max(1_000_000);
 const Price = z.number().nonnegative();
 const Ticket = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
 
+const MAGIC_MIN = -(2n ** 63n);
+const MAGIC_MAX = 2n ** 64n - 1n;
+/**
+ * A magic number, carried as a canonical decimal string: MT5's is a 64-bit unsigned integer
+ * that a JSON number (a double) cannot hold above 2^53, MT4's a signed 32-bit one. The EA
+ * sends a decimal string; a JSON integer is still accepted from older EAs.
+ */
+export const Magic = z
+  .union([z.number().int().safe(), z.string().regex(/^-?\d{1,20}$/, 'a decimal integer')])
+  .transform((v) => BigInt(v))
+  .refine((v) => v >= MAGIC_MIN && v <= MAGIC_MAX, 'outside the 64-bit range')
+  .transform((v) => v.toString());
+export type Magic = z.output<typeof Magic>;
+
 // --- sessions ----------------------------------------------------------------------------
 
 export const CreateSessionRequest = z.object({
@@ -217,7 +231,7 @@ export const SnapshotPosition = z.object({
   sl: z.number().nullable().optional(),
   tp: z.number().nullable().optional(),
   comment: z.string().max(64).optional(),
-  magic: z.number().int().optional(),
+  magic: Magic.optional(),
 });
 export type SnapshotPosition = z.infer<typeof SnapshotPosition>;
 export const SyncSnapshotPayload = z.object({ positions: z.array(SnapshotPosition).max(10_000) });
@@ -293,7 +307,7 @@ export const SignalRequest = z.object({
   price: Price,
   sl: z.number().nonnegative().nullable().optional(),
   tp: z.number().nonnegative().nullable().optional(),
-  magic: z.number().int().optional(),
+  magic: Magic.optional(),
   comment: z.string().max(64).optional(),
   occurredAt: Timestamp,
   dealTicket: Ticket.optional(),

@@ -3,7 +3,7 @@
  * management API, the `kopitra` command and the console.
  */
 import { z } from 'zod';
-import { AccountId, Platform, Side } from './ea-http.js';
+import { AccountId, Magic, Platform, Side } from './ea-http.js';
 
 const Positive = z.number().positive();
 const Filter = <T extends z.ZodType>(item: T) =>
@@ -40,7 +40,7 @@ export const SubscriptionSettings = z
     sizing: Sizing.optional(),
     symbolMap: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
     symbolFilter: Filter(z.string().min(1).max(64)).optional(),
-    magicFilter: Filter(z.number().int()).optional(),
+    magicFilter: Filter(Magic).optional(),
     allowedSides: z.array(Side).min(1).max(2).optional(),
     reverse: z.boolean().optional(),
     copySl: z.boolean().optional(),

@@ -17,7 +17,8 @@ export interface SimPosition {
   sl: number | null;
   tp: number | null;
   comment: string;
-  magic: number;
+  /** A decimal string, as the EA sends it (MT5 magic numbers are 64-bit). */
+  magic: string;
   openedAt: number;
 }
 

@@ -135,7 +135,7 @@ export class FollowerExecutor {
       sl: p.sl,
       tp: p.tp,
       comment: p.comment,
-      magic: 0,
+      magic: '0',
       openedAt: this.clock.now(),
     });
     return this.done(

@@ -209,7 +209,7 @@ export class SimFollower extends SimTerminal {
           sl: c.sl ?? null,
           tp: c.tp ?? null,
           comment: c.comment ?? '',
-          magic: 0,
+          magic: '0',
           openedAt: now,
         });
         return { status: 'filled', ticket: pos.ticket, message: `opened ticket ${pos.ticket}` };

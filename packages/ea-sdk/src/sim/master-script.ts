@@ -15,7 +15,7 @@ export interface MasterScriptOptions {
   /** Share of opens that set a stop loss (default 0.85). */
   slRate?: number;
   /** Magic number of the master's trades (default 0: placed by hand). */
-  magic?: number;
+  magic?: string;
 }
 
 /** One planned master action. */
@@ -89,7 +89,7 @@ export class MasterScript {
       sl,
       tp,
       comment: '',
-      magic: this.options.magic ?? 0,
+      magic: this.options.magic ?? '0',
       openedAt: now,
     });
     const deal = this.account.issueDeal();

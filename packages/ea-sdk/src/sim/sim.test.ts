@@ -245,7 +245,7 @@ describe('FollowerExecutor', () => {
       sl: null,
       tp: null,
       comment: tag,
-      magic: 0,
+      magic: '0',
       openedAt: T0,
     });
     const done = await f.executor.execute({
@@ -293,7 +293,7 @@ describe('FollowerExecutor', () => {
       sl: 2360,
       tp: null,
       comment: positionTag('9'),
-      magic: 0,
+      magic: '0',
       openedAt: T0,
     });
     a.executed.set('o1', { orderId: 'o1', status: 'filled', executedAt: new Date(T0).toISOString() });

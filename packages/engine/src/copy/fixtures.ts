@@ -54,7 +54,7 @@ export function openSignal(over: Partial<MasterSignal> = {}): MasterSignal {
     price: 1.1,
     sl: 1.095,
     tp: 1.11,
-    magic: 0,
+    magic: '0',
     occurredAt: T0 - 500,
     ...over,
   };

@@ -84,7 +84,7 @@ describe('planCopy: opens', () => {
 
   it('skips on filters', () => {
     expect(reasonOf(open({ symbolFilter: { include: ['XAU*'] } }))).toBe('symbol_excluded');
-    expect(reasonOf(open({ magicFilter: { include: [7] } }))).toBe('magic_excluded');
+    expect(reasonOf(open({ magicFilter: { include: ['7'] } }))).toBe('magic_excluded');
     expect(reasonOf(open({ allowedSides: ['sell'] }))).toBe('side_not_allowed');
   });
 

@@ -42,7 +42,7 @@ export interface MasterSignal {
   readonly price: number;
   readonly sl?: number | null;
   readonly tp?: number | null;
-  readonly magic?: number | null;
+  readonly magic?: string | null;
   readonly occurredAt: number;
 }
 

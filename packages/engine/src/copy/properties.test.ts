@@ -172,7 +172,7 @@ const hostileArb: fc.Arbitrary<{ settings: SubscriptionInput; ctx: Partial<Follo
     maxSignalAgeSec: fc.integer({ min: 1, max: 120 }),
     maxSlippagePoints: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
     symbolFilter: fc.constantFrom({}, { exclude: ['*'] }),
-    magicFilter: fc.constantFrom({}, { include: [12345] }),
+    magicFilter: fc.constantFrom({}, { include: ['12345'] }),
     allowedSides: fc.constantFrom(['buy'] as const, ['sell'] as const),
     reverse: fc.boolean(),
   }),

@@ -46,7 +46,7 @@ export interface ReportedPosition {
   readonly volume: number;
   readonly openPrice: number;
   readonly comment?: string | null;
-  readonly magic?: number | null;
+  readonly magic?: string | null;
 }
 
 export interface FailedOrder {

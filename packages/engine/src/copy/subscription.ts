@@ -50,7 +50,8 @@ export interface SubscriptionSettings {
   readonly symbolMap: Readonly<Record<string, string>>;
   /** Applies to the master's symbol, with `*` wildcards, case-insensitive. */
   readonly symbolFilter: ListFilter<string>;
-  readonly magicFilter: ListFilter<number>;
+  /** Canonical decimal strings: MT5 magic numbers are 64-bit and exceed a double's precision. */
+  readonly magicFilter: ListFilter<string>;
   readonly allowedSides: readonly Side[];
   readonly reverse: boolean;
   /** Refer to the follower's own SL/TP, i.e. after `reverse` swapped them. */

@@ -34,19 +34,25 @@ describe('filters', () => {
   });
 
   it('reads a missing magic as 0, the magic of a manual MetaTrader trade', () => {
-    expect(magicAllowed(undefined, { exclude: [0] })).toBe(false);
-    expect(magicAllowed(42, { include: [42] })).toBe(true);
-    expect(magicAllowed(7, { include: [42] })).toBe(false);
+    expect(magicAllowed(undefined, { exclude: ['0'] })).toBe(false);
+    expect(magicAllowed('42', { include: ['42'] })).toBe(true);
+    expect(magicAllowed('7', { include: ['42'] })).toBe(false);
+  });
+
+  it('compares 64-bit magic numbers exactly, and settings saved as JSON numbers', () => {
+    expect(magicAllowed('18446744073709551615', { include: ['18446744073709551615'] })).toBe(true);
+    expect(magicAllowed('18446744073709551614', { include: ['18446744073709551615'] })).toBe(false);
+    expect(magicAllowed('7191', { exclude: [7191] })).toBe(false);
   });
 
   it('reports the first filter that refuses an open', () => {
     const s = withDefaults({
       symbolFilter: { exclude: ['XAU*'] },
-      magicFilter: { exclude: [99] },
+      magicFilter: { exclude: ['99'] },
       allowedSides: ['buy'],
     });
     expect(filterOpen({ symbol: 'XAUUSD', side: 'buy' }, s)?.reason).toBe('symbol_excluded');
-    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', magic: 99 }, s)?.reason).toBe('magic_excluded');
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', magic: '99' }, s)?.reason).toBe('magic_excluded');
     expect(filterOpen({ symbol: 'EURUSD', side: 'sell' }, s)?.reason).toBe('side_not_allowed');
     expect(filterOpen({ symbol: 'EURUSD', side: 'buy' }, s)).toBeNull();
   });

@@ -39,11 +39,16 @@ export function symbolAllowed(masterSymbol: string, filter: ListFilter<string>):
   return true;
 }
 
-/** A trade without a magic number was placed by hand in MetaTrader, which means magic 0. */
-export function magicAllowed(magic: number | null | undefined, filter: ListFilter<number>): boolean {
-  const m = magic ?? 0;
-  if (nonEmpty(filter.exclude) && filter.exclude.includes(m)) return false;
-  if (nonEmpty(filter.include)) return filter.include.includes(m);
+/**
+ * A trade without a magic number was placed by hand in MetaTrader, which means magic 0.
+ * Magic numbers compare as decimal strings; settings saved before they were strings hold
+ * JSON numbers, which `String` brings to the same form.
+ */
+export function magicAllowed(magic: string | null | undefined, filter: ListFilter<string | number>): boolean {
+  const m = magic ?? '0';
+  const has = (list: readonly (string | number)[]) => list.some((x) => String(x) === m);
+  if (nonEmpty(filter.exclude) && has(filter.exclude)) return false;
+  if (nonEmpty(filter.include)) return has(filter.include);
   return true;
 }
 
@@ -66,13 +71,13 @@ export const reverseDirection = (d: Direction): Direction => ({ side: flipSide(d
 
 /** The master-side filters every new open passes, in the order an operator would check them. */
 export function filterOpen(
-  signal: { readonly symbol: string; readonly side: Side; readonly magic?: number | null },
+  signal: { readonly symbol: string; readonly side: Side; readonly magic?: string | null },
   settings: Pick<SubscriptionSettings, 'symbolFilter' | 'magicFilter' | 'allowedSides'>,
 ): Skip | null {
   if (!symbolAllowed(signal.symbol, settings.symbolFilter))
     return skip('symbol_excluded', `${signal.symbol} is filtered out`);
   if (!magicAllowed(signal.magic, settings.magicFilter))
-    return skip('magic_excluded', `magic ${signal.magic ?? 0} is filtered out`);
+    return skip('magic_excluded', `magic ${signal.magic ?? '0'} is filtered out`);
   // Sides are filtered on the master's side: "copy only the master's buys" stays true when reversed.
   if (!sideAllowed(signal.side, settings.allowedSides))
     return skip('side_not_allowed', `${signal.side} trades are not copied`);

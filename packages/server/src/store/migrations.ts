@@ -486,6 +486,14 @@ const reversalDeals: Step = async (db) => {
   );
 };
 
+const magicText: Step = async (db) => {
+  // MT5 magic numbers are unsigned 64-bit: neither a signed bigint nor SQLite's integer holds them all.
+  await sql`alter table signals add column magic_text text`.execute(db);
+  await sql`update signals set magic_text = cast(magic as text) where magic is not null`.execute(db);
+  await sql`alter table signals drop column magic`.execute(db);
+  await sql`alter table signals rename column magic_text to magic`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -494,6 +502,7 @@ const steps: Record<string, Step> = {
   '0005_webhooks': webhooks,
   '0006_waiting_opens_index': staleOpensIndex,
   '0007_reversal_deals': reversalDeals,
+  '0008_magic_text': magicText,
 };
 
 export const migrationNames = Object.keys(steps);

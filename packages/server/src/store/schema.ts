@@ -164,7 +164,7 @@ export interface SignalsTable {
   price: number;
   sl: number | null;
   tp: number | null;
-  magic: number | null;
+  magic: string | null;
   comment: string | null;
   occurred_at: number;
   received_at: number;

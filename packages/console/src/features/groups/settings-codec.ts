@@ -166,7 +166,8 @@ export function toSettings(f: SettingsForm): Record<string, unknown> {
   if (map.length) out['symbolMap'] = Object.fromEntries(map.map((r) => [r.from.trim(), r.to.trim()]));
   const symbols = filter(words(f.symbolInclude), words(f.symbolExclude));
   if (symbols) out['symbolFilter'] = symbols;
-  const magic = filter(words(f.magicInclude).map(num), words(f.magicExclude).map(num));
+  // Magic numbers go as typed: 64-bit ones would lose digits as JavaScript numbers.
+  const magic = filter(words(f.magicInclude), words(f.magicExclude));
   if (magic) out['magicFilter'] = magic;
   for (const k of NUMBER_FIELDS) {
     const v = num(f.numbers[k]);
