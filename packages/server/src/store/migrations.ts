@@ -494,6 +494,32 @@ const magicText: Step = async (db) => {
   await sql`alter table signals rename column magic_text to magic`.execute(db);
 };
 
+const jobs: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('jobs')
+    .addColumn('job_id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    // Several NULLs are allowed on both dialects; a key given twice is one unit.
+    .addColumn('unique_key', 'text', (c) => c.unique())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('run_at', ms, (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('max_attempts', 'integer', (c) => c.notNull())
+    .addColumn('locked_by', 'text')
+    .addColumn('lease_expires_at', ms)
+    .addColumn('last_error', 'text')
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addColumn('finished_at', ms)
+    .execute();
+  // A claim looks for queued units that are due and running units whose lease has lapsed.
+  await sql`create index jobs_due on jobs (run_at) where state = 'queued'`.execute(db);
+  await sql`create index jobs_leases on jobs (lease_expires_at) where state = 'running'`.execute(db);
+  await sql`create index jobs_finished on jobs (finished_at) where state in ('done', 'dead')`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -503,6 +529,7 @@ const steps: Record<string, Step> = {
   '0006_waiting_opens_index': staleOpensIndex,
   '0007_reversal_deals': reversalDeals,
   '0008_magic_text': magicText,
+  '0009_jobs': jobs,
 };
 
 export const migrationNames = Object.keys(steps);

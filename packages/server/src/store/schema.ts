@@ -344,7 +344,27 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+/** One unit of claimed work; see store/jobs.ts for the states and the lease. */
+export interface JobsTable {
+  job_id: string;
+  kind: string;
+  /** JSON. */
+  payload: string;
+  unique_key: string | null;
+  state: string;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
 export interface DB {
+  jobs: JobsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;
