@@ -167,14 +167,6 @@ bool KpTagMatches(const string comment, const string masterPositionId)
    return id == masterPositionId;
   }
 
-string KpTrim(const string s)
-  {
-   string t = s;
-   StringTrimLeft(t);
-   StringTrimRight(t);
-   return t;
-  }
-
 /** True when every character of s is printable ASCII 0x21..0x7E (Idempotency-Key, account id). */
 bool KpIsPrintableAscii(const string s)
   {

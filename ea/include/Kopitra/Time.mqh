@@ -37,93 +37,23 @@ string KpIsoMsc(const long msc)
    return StringFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", d.year, d.mon, d.day, d.hour, d.min, d.sec, (int)(msc % 1000));
   }
 
-int KpDigitsAt(const string s, const int start, const int count, bool &ok)
-  {
-   int v = 0;
-   for(int k = 0; k < count; k++)
-     {
-      ushort c = StringGetCharacter(s, start + k);
-      if(c < '0' || c > '9')
-        {
-         ok = false;
-         return 0;
-        }
-      v = v * 10 + (int)(c - '0');
-     }
-   return v;
-  }
-
-/** Parses ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)" into a UTC datetime (fractions are dropped). */
+/** ISO-8601 with a zone (Logic.mqh: KpParseIsoSeconds) into a UTC datetime. */
 bool KpParseIso(const string s, datetime &out)
   {
-   if(StringLen(s) < 19)
+   long v = 0;
+   if(!KpParseIsoSeconds(s, v))
       return false;
-   bool ok = true;
-   MqlDateTime d;
-   ZeroMemory(d);
-   d.year = KpDigitsAt(s, 0, 4, ok);
-   d.mon  = KpDigitsAt(s, 5, 2, ok);
-   d.day  = KpDigitsAt(s, 8, 2, ok);
-   d.hour = KpDigitsAt(s, 11, 2, ok);
-   d.min  = KpDigitsAt(s, 14, 2, ok);
-   d.sec  = KpDigitsAt(s, 17, 2, ok);
-   if(!ok || StringGetCharacter(s, 4) != '-' || StringGetCharacter(s, 7) != '-' || StringGetCharacter(s, 13) != ':')
-      return false;
-   int i = 19;
-   int n = StringLen(s);
-   if(i < n && StringGetCharacter(s, i) == '.')
-     {
-      i++;
-      while(i < n && StringGetCharacter(s, i) >= '0' && StringGetCharacter(s, i) <= '9')
-         i++;
-     }
-   int offset = 0;
-   if(i < n)
-     {
-      ushort z = StringGetCharacter(s, i);
-      if(z == '+' || z == '-')
-        {
-         int oh = KpDigitsAt(s, i + 1, 2, ok);
-         int pos = i + 3;
-         if(pos < n && StringGetCharacter(s, pos) == ':')
-            pos++;
-         int om = (pos + 2 <= n) ? KpDigitsAt(s, pos, 2, ok) : 0;
-         if(!ok)
-            return false;
-         offset = (oh * 3600 + om * 60) * (z == '-' ? -1 : 1);
-        }
-      else if(z != 'Z' && z != 'z')
-         return false;
-     }
-   out = StructToTime(d) - offset;
+   out = (datetime)v;
    return true;
   }
 
-/** Parses an RFC 7231 HTTP date: "Mon, 05 Jan 2026 09:00:00 GMT". */
+/** An RFC 7231 HTTP date (Logic.mqh: KpParseHttpDateSeconds). */
 bool KpParseHttpDate(const string s, datetime &out)
   {
-   string months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-   int comma = StringFind(s, ",");
-   if(comma < 0)
+   long v = 0;
+   if(!KpParseHttpDateSeconds(s, v))
       return false;
-   string rest = KpTrim(StringSubstr(s, comma + 1)); // "05 Jan 2026 09:00:00 GMT"
-   if(StringLen(rest) < 20)
-      return false;
-   bool ok = true;
-   MqlDateTime d;
-   ZeroMemory(d);
-   d.day = KpDigitsAt(rest, 0, 2, ok);
-   int m = StringFind(months, StringSubstr(rest, 3, 3));
-   if(m < 0 || m % 3 != 0)
-      return false;
-   d.mon = m / 3 + 1;
-   d.year = KpDigitsAt(rest, 7, 4, ok);
-   d.hour = KpDigitsAt(rest, 12, 2, ok);
-   d.min = KpDigitsAt(rest, 15, 2, ok);
-   d.sec = KpDigitsAt(rest, 18, 2, ok);
-   if(!ok)
-      return false;
-   out = StructToTime(d);
+   out = (datetime)v;
    return true;
   }
 
@@ -163,19 +93,35 @@ string KpNowIso()
    return KpIso(KpNowUtc());
   }
 
+long g_kpServerOffset = -1;      // last offset learnt from a fresh server clock, -1 = none yet
+#ifdef __MQL4__
+datetime g_kpLastQuoteTime = 0;  // TimeCurrent() when first seen in this run
+bool     g_kpQuoteMoved = false; // a quote arrived during this run: TimeCurrent() is live
+#endif
+
 /**
- * Offset of the trade server's clock from UTC, rounded to 15 minutes (all real time zones are
- * multiples of 15 min, so PC-clock error under 7.5 min does not matter).
+ * Offset of the trade server's clock from UTC, rounded to 15 minutes (Logic.mqh:
+ * KpServerOffsetSec). MT5's TimeTradeServer() is always current. MT4 has only TimeCurrent(),
+ * the time of the last quote — days old after a weekend restart — so it is trusted only once a
+ * quote has arrived during this run; until then the last offset learnt is used.
  */
 int KpServerUtcOffset()
   {
 #ifdef __MQL5__
    datetime server = TimeTradeServer();   // https://www.mql5.com/en/docs/dateandtime/timetradeserver
+   bool fresh = true;
 #else
    datetime server = TimeCurrent();       // last quote's server time: https://docs.mql4.com/dateandtime/timecurrent
+   if(g_kpLastQuoteTime == 0)
+      g_kpLastQuoteTime = server;
+   else if(server != g_kpLastQuoteTime)
+      g_kpQuoteMoved = true;
+   bool fresh = g_kpQuoteMoved;
 #endif
-   long diff = (long)server - (long)TimeGMT();
-   return (int)(MathRound((double)diff / 900.0) * 900.0);
+   long offset = KpServerOffsetSec((long)server, (long)TimeGMT(), fresh, g_kpServerOffset);
+   if(fresh)
+      g_kpServerOffset = offset;
+   return (int)offset;
   }
 
 datetime KpServerToUtc(const datetime serverTime)
