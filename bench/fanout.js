@@ -18,7 +18,7 @@ import { migrate, openDatabase } from '../packages/server/dist/store/database.js
 import { insertAccount } from '../packages/server/dist/store/accounts.js';
 import { insertKey } from '../packages/server/dist/store/keys.js';
 import { insertGroup, putSubscription } from '../packages/server/dist/store/copy.js';
-import { keyFingerprint, keyHash } from '../packages/server/dist/gateway/secrets.js';
+import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { median, round, summarize, table } from './lib/stats.js';
 import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
 import { Terminal, expectStatus } from './lib/terminal.js';

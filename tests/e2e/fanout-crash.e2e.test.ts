@@ -15,7 +15,7 @@ import { migrate, openDatabase, type DatabaseTarget } from '../../packages/serve
 import { insertAccount } from '../../packages/server/src/store/accounts.js';
 import { insertKey } from '../../packages/server/src/store/keys.js';
 import { insertGroup, putSubscription } from '../../packages/server/src/store/copy.js';
-import { keyFingerprint, keyHash } from '../../packages/server/src/gateway/secrets.js';
+import { keyFingerprint, keyHash } from '../../packages/server/src/services/secrets.js';
 import { spawnKopitra, type Spawned } from './support.js';
 
 const FOLLOWERS = 200;

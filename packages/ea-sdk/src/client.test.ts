@@ -12,7 +12,7 @@ import { startPlatform, type Platform } from '../../server/src/runtime.js';
 import { insertAccount } from '../../server/src/store/accounts.js';
 import { decideKey, insertKey } from '../../server/src/store/keys.js';
 import { insertGroup, putSubscription } from '../../server/src/store/copy.js';
-import { keyFingerprint, keyHash } from '../../server/src/gateway/secrets.js';
+import { keyFingerprint, keyHash } from '../../server/src/services/secrets.js';
 import { dropTarget, freshTarget, tempDir } from '../../server/src/testing/databases.js';
 import type { DatabaseTarget } from '../../server/src/store/database.js';
 import { KopitraClient, type ClientOptions } from './client.js';

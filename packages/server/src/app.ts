@@ -7,15 +7,16 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { EA_BASE_PATH } from '@kopitra/contracts';
-import type { GatewayDeps } from './gateway/deps.js';
-import { gatewayRoutes, type HealthCheck } from './gateway/routes.js';
+import type { GatewayDeps } from './services/deps.js';
+import { gatewayRoutes } from './gateway/routes.js';
+import type { HealthCheck } from './http/health.js';
 import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
 import { serveConsole } from './console.js';
 import { installMetrics, type Metrics } from './metrics.js';
-import { tokenKeyFrom } from './management/auth.js';
-import type { ManagementDeps } from './management/deps.js';
+import { tokenKeyFrom } from './services/operators.js';
+import type { ManagementDeps } from './services/management-deps.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -65,7 +66,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       operators: { db: deps.db, clock: deps.clock, tokenKey: tokenKeyFrom(deps.secret) },
     });
   }
-  if (opts.management) await app.register(managementRoutes, { deps: opts.management, checks: opts.checks });
+  if (opts.management)
+    await app.register(managementRoutes, { deps: opts.management, checks: opts.checks, startedAt });
   if (opts.management && opts.consoleDir) await serveConsole(app, opts.consoleDir);
   return app;
 }

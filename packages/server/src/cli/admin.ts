@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { UserCreateRequest } from '@kopitra/contracts';
 import type { Config } from '../config.js';
 import { parse } from '../http/parse.js';
-import { appendAudit } from '../management/audit.js';
-import { insertUser } from '../management/auth.js';
+import { appendAudit } from '../services/audit.js';
+import { insertUser } from '../services/operators.js';
 import { isUniqueViolation, migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor } from '../runtime.js';
 

@@ -5,7 +5,7 @@
 import { AppError, GroupRequest } from '@kopitra/contracts';
 import type { Config } from '../config.js';
 import { iso } from '../clock.js';
-import { createGroup, subscribe } from '../management/groups.js';
+import { createGroup, subscribe } from '../services/groups.js';
 import { migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor } from '../runtime.js';
 import { parse } from '../http/parse.js';

@@ -20,9 +20,9 @@ import type { Platform } from '../runtime.js';
 import { insertAccount } from '../store/accounts.js';
 import { insertKey } from '../store/keys.js';
 import { inTransaction } from '../store/transaction.js';
-import { keyFingerprint, keyHash } from '../gateway/secrets.js';
-import { createGroup, subscribe } from '../management/groups.js';
-import { appendAudit } from '../management/audit.js';
+import { keyFingerprint, keyHash } from '../services/secrets.js';
+import { createGroup, subscribe } from '../services/groups.js';
+import { appendAudit } from '../services/audit.js';
 
 export interface DemoOptions {
   /** Where the terminals' books are kept between runs (default: none, books start empty). */

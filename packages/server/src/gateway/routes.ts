@@ -7,36 +7,23 @@ import {
   SignalRequest,
   InboxRequest,
   OutboxQuery,
-  type HealthResponse,
 } from '@kopitra/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientIpOf } from '../http/client-ip.js';
+import { readiness, type HealthCheck } from '../http/health.js';
 import { parse } from '../http/parse.js';
 import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
-import type { GatewayDeps } from './deps.js';
-import { receiveInbox } from './inbox.js';
-import { reportExecution } from './copy/executions.js';
-import { operatorOf, queueManualOrder } from './manual-orders.js';
-import { acceptSignal } from './copy/fanout.js';
-import { pollOutbox, readOutboxOnce } from './outbox.js';
-import { authenticate, createSession, releaseSession, type SessionContext } from './sessions.js';
+import type { GatewayDeps } from '../services/deps.js';
+import { receiveInbox } from '../services/inbox.js';
+import { reportExecution } from '../services/copy/executions.js';
+import { operatorOf, queueManualOrder } from '../services/manual-orders.js';
+import { acceptSignal } from '../services/copy/fanout.js';
+import { pollOutbox, readOutboxOnce } from '../services/outbox.js';
+import { authenticate, createSession, releaseSession, type SessionContext } from '../services/sessions.js';
 import { registerStream } from './stream.js';
-
-export interface HealthCheck {
-  name: string;
-  check(): Promise<void>;
-}
 
 const endedCode = (ctx: SessionContext) =>
   ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated';
-
-/** The caller's address; undefined for in-process WebSocket injection, which has no socket. */
-export function clientIpOf(request: FastifyRequest): string {
-  try {
-    return request.ip ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function authenticateRequest(
   deps: GatewayDeps,
@@ -152,33 +139,8 @@ export async function gatewayRoutes(
   });
 
   app.get('/health', async (_request, reply) => {
-    const checks: HealthResponse['checks'] = {};
-    await Promise.all(
-      opts.checks.map(async (c) => {
-        const started = performance.now();
-        try {
-          await Promise.race([
-            c.check(),
-            new Promise((_, reject) =>
-              setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref(),
-            ),
-          ]);
-          checks[c.name] = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
-        } catch (err) {
-          checks[c.name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
-        }
-      }),
-    );
-    const ok = Object.values(checks).every((c) => c.ok);
-    const body: HealthResponse = {
-      status: ok ? 'ok' : 'unavailable',
-      version: opts.version,
-      uptimeSec: Math.round((Date.now() - opts.startedAt) / 1000),
-      checks,
-    };
-    return reply
-      .status(ok ? 200 : 503)
-      .send(ok ? body : { error: 'not_ready', message: 'A dependency is not ready.', ...body });
+    const { statusCode, body } = await readiness(opts.checks, opts.version, opts.startedAt);
+    return reply.status(statusCode).send(body);
   });
 
   await registerStream(app, deps);

@@ -13,10 +13,10 @@ import { parse } from '../http/parse.js';
 import { ackOutbox } from '../store/outbox.js';
 import { inTransaction } from '../store/transaction.js';
 import { accountChannel } from '../notify/notifier.js';
-import type { GatewayDeps } from './deps.js';
-import { readOutboxOnce } from './outbox.js';
+import type { GatewayDeps } from '../services/deps.js';
+import { readOutboxOnce } from '../services/outbox.js';
 import { authenticateRequest } from './routes.js';
-import type { SessionContext } from './sessions.js';
+import type { SessionContext } from '../services/sessions.js';
 
 const SocketAck = z.union([
   z.object({

@@ -1,8 +1,8 @@
 /** The management API as a Fastify plugin: every route under /api. */
 import type { FastifyInstance } from 'fastify';
-import type { HealthCheck } from '../gateway/routes.js';
+import { readiness, type HealthCheck } from '../http/health.js';
 import { VERSION } from '../version.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from '../services/management-deps.js';
 import { openApiDocument } from './openapi.js';
 import { registerRoutes, route, type RouteSpec } from './registry.js';
 import { accountSessionRoutes } from './routes/accounts-sessions.js';
@@ -12,7 +12,11 @@ import { recordRoutes } from './routes/records.js';
 import { taskStreamRoutes } from './routes/tasks-stream.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[] = []): RouteSpec[] {
+export function managementRouteSpecs(
+  deps: ManagementDeps,
+  checks: HealthCheck[] = [],
+  startedAt = Date.now(),
+): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authUserRoutes(deps),
     ...accountSessionRoutes(deps),
@@ -29,26 +33,9 @@ export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[]
       tag: 'meta',
       summary: 'Readiness with each dependency',
       handler: async ({ reply }) => {
-        const results = await Promise.all(
-          checks.map(
-            async (c) =>
-              [
-                c.name,
-                await c.check().then(
-                  () => ({ ok: true }),
-                  (e: unknown) => ({ ok: false, error: String(e) }),
-                ),
-              ] as const,
-          ),
-        );
-        const ok = results.every(([, r]) => r.ok);
-        void reply.status(ok ? 200 : 503);
-        return {
-          status: ok ? 'ok' : 'unavailable',
-          version: VERSION,
-          checks: Object.fromEntries(results),
-          ...(ok ? {} : { error: 'not_ready', message: 'A dependency is not ready.' }),
-        };
+        const { statusCode, body } = await readiness(checks, VERSION, startedAt);
+        void reply.status(statusCode);
+        return body;
       },
     }),
     route({
@@ -65,7 +52,7 @@ export function managementRouteSpecs(deps: ManagementDeps, checks: HealthCheck[]
 
 export async function managementRoutes(
   app: FastifyInstance,
-  opts: { deps: ManagementDeps; checks: HealthCheck[] },
+  opts: { deps: ManagementDeps; checks: HealthCheck[]; startedAt: number },
 ): Promise<void> {
-  registerRoutes(app, opts.deps, managementRouteSpecs(opts.deps, opts.checks));
+  registerRoutes(app, opts.deps, managementRouteSpecs(opts.deps, opts.checks, opts.startedAt));
 }

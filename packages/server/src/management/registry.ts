@@ -6,8 +6,8 @@ import { AppError, type Role } from '@kopitra/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parse } from '../http/parse.js';
-import { authenticateOperator, requireRole, type Operator } from './auth.js';
-import type { ManagementDeps } from './deps.js';
+import { authenticateOperator, requireRole, type Operator } from '../services/operators.js';
+import type { ManagementDeps } from '../services/management-deps.js';
 
 export interface HandlerArgs<B, Q> {
   request: FastifyRequest;
@@ -52,7 +52,6 @@ export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, route
             request.headers.authorization ?? (fromQuery ? `Bearer ${fromQuery}` : undefined),
           );
           requireRole(operator, spec.role);
-          request.operator = operator;
         }
         const body = spec.body ? parse(spec.body, request.body, 'body') : undefined;
         const query = spec.query ? parse(spec.query, request.query ?? {}, 'query') : undefined;

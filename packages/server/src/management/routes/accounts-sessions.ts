@@ -19,14 +19,14 @@ import { decideKey, findKey, insertKey, listKeys } from '../../store/keys.js';
 import { getSession, transitionSession } from '../../store/sessions.js';
 import { getTelemetry } from '../../store/inbox.js';
 import { inTransaction } from '../../store/transaction.js';
-import { keyFingerprint, keyHash } from '../../gateway/secrets.js';
-import { publishStateChange, queueShutdown } from '../../gateway/session-events.js';
-import { sweepExpiredSessions } from '../../gateway/sessions.js';
-import { appendAudit } from '../audit.js';
-import type { ManagementDeps } from '../deps.js';
+import { keyFingerprint, keyHash } from '../../services/secrets.js';
+import { publishStateChange, queueShutdown } from '../../services/session-events.js';
+import { sweepExpiredSessions } from '../../services/sessions.js';
+import { appendAudit } from '../../services/audit.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
 import { listNewestFirst } from '../pagination.js';
 import { route } from '../registry.js';
-import { accountView, keyView, sessionView } from '../views.js';
+import { accountView, keyView, sessionView } from '../../services/views.js';
 
 export const accountSessionRoutes = (deps: ManagementDeps) => [
   route({

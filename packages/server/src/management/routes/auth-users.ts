@@ -1,10 +1,11 @@
 import { AppError, LoginRequest, UserCreateRequest, UserPatchRequest } from '@kopitra/contracts';
-import { clientIpOf } from '../../gateway/routes.js';
+import { clientIpOf } from '../../http/client-ip.js';
 import { isUniqueViolation } from '../../store/database.js';
 import { inTransaction } from '../../store/transaction.js';
-import { appendAudit } from '../audit.js';
-import { hashPassword, insertUser, login, revoke, userView, type UserRow } from '../auth.js';
-import type { ManagementDeps } from '../deps.js';
+import { appendAudit } from '../../services/audit.js';
+import { hashPassword, insertUser, login, revoke, type UserRow } from '../../services/operators.js';
+import { userView } from '../../services/views.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
 
 export const authUserRoutes = (deps: ManagementDeps) => [

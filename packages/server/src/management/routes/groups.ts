@@ -9,11 +9,11 @@ import {
 import { getGroup } from '../../store/copy.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/schema.js';
-import { appendAudit } from '../audit.js';
-import type { ManagementDeps } from '../deps.js';
-import { createGroup, subscribe } from '../groups.js';
+import { appendAudit } from '../../services/audit.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
+import { createGroup, subscribe } from '../../services/groups.js';
 import { route } from '../registry.js';
-import { groupView } from '../views.js';
+import { groupView } from '../../services/views.js';
 
 const followersOf = (db: Db, groupId: string) =>
   db

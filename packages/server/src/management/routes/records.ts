@@ -8,12 +8,12 @@ import {
 } from '@kopitra/contracts';
 import { resetStopOut } from '../../store/risk.js';
 import { inTransaction } from '../../store/transaction.js';
-import { appendAudit } from '../audit.js';
-import type { ManagementDeps } from '../deps.js';
+import { appendAudit } from '../../services/audit.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
 import { listNewestFirst } from '../pagination.js';
 import { route } from '../registry.js';
-import { alertView, auditView, orderView, positionView, stopOutView } from '../views.js';
-import { replicationAnalytics } from '../analytics.js';
+import { alertView, auditView, orderView, positionView, stopOutView } from '../../services/views.js';
+import { replicationAnalytics } from '../../services/analytics.js';
 
 export const recordRoutes = (deps: ManagementDeps) => [
   route({

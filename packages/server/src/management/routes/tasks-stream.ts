@@ -1,10 +1,10 @@
 import { AppError, TaskRunRequest, topics } from '@kopitra/contracts';
 import { randomUUID } from 'node:crypto';
 import { busChannel, waitFor } from '../../notify/notifier.js';
-import type { ManagementDeps } from '../deps.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
-import { catalogueView, startRun, TASK_EVENTS } from '../tasks.js';
-import { runView } from '../views.js';
+import { catalogueView, startRun, TASK_EVENTS } from '../../services/tasks.js';
+import { runView } from '../../services/views.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { AppError, ListQuery, WebhookRequest } from '@kopitra/contracts';
 import { newId } from '../../store/ids.js';
 import { inTransaction } from '../../store/transaction.js';
-import { appendAudit } from '../audit.js';
-import type { ManagementDeps } from '../deps.js';
+import { appendAudit } from '../../services/audit.js';
+import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
-import { sealSecret } from '../webhooks.js';
+import { sealSecret } from '../../services/webhooks.js';
 
 const t = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 const view = (w: {

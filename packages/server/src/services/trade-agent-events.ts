@@ -6,7 +6,7 @@
 import { TradeAgentEvent } from '@kopitra/contracts';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { appendAudit } from './audit.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 import { onOrderUpdated, onSignalAccepted } from './anomalies.js';
 
 export function tradeAgentEventHandler(deps: ManagementDeps) {

@@ -6,8 +6,8 @@
 import { AppError } from '@kopitra/contracts';
 import { z } from 'zod';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
-import { reconcileFollower } from '../gateway/copy/reconciler.js';
-import { queueOrder } from '../gateway/copy/reconciler.js';
+import { reconcileFollower } from './copy/reconciler.js';
+import { queueOrder } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
 import { getAccount } from '../store/accounts.js';
 import { getGroup, updateLink } from '../store/copy.js';
@@ -15,7 +15,7 @@ import { newId } from '../store/ids.js';
 import { enqueueOutbox } from '../store/outbox.js';
 import { inTransaction } from '../store/transaction.js';
 import { appendAudit } from './audit.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 import { auditView, runView } from './views.js';
 
 export const TASK_COMMANDS = 'task-commands';

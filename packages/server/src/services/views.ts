@@ -3,7 +3,7 @@ import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
 import type { StopOutRow } from '../store/risk.js';
-import type { AuditLogTable, TaskRunsTable } from '../store/schema.js';
+import type { AuditLogTable, TaskRunsTable, UsersTable } from '../store/schema.js';
 import type { SessionRow } from '../store/sessions.js';
 
 const t = (ms: number | null | undefined): string | null =>
@@ -187,4 +187,14 @@ export const runView = (r: TaskRunsTable) => ({
   createdAt: t(r.created_at),
   startedAt: t(r.started_at),
   finishedAt: t(r.finished_at),
+});
+
+export const userView = (u: UsersTable) => ({
+  userId: u.user_id,
+  email: u.email,
+  displayName: u.display_name,
+  role: u.role,
+  status: u.status,
+  createdAt: new Date(u.created_at).toISOString(),
+  lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
-import { insertUser } from './auth.js';
-import type { ManagementDeps } from './deps.js';
+import { insertUser } from './operators.js';
+import type { ManagementDeps } from './management-deps.js';
 import { appendAudit } from './audit.js';
 
 /**

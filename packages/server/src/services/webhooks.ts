@@ -7,7 +7,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { newId } from '../store/ids.js';
 import type { WebhookDeliveriesTable } from '../store/schema.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 
 export const MAX_ATTEMPTS = 10;
 export const WEBHOOK_CHANNEL = 'webhooks:due';

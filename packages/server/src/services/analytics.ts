@@ -2,7 +2,7 @@
  * Replication analytics computed from copy orders: counts, success rate, latency
  * percentiles per segment, slippage and PnL, over the last 24 hours and per hour.
  */
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 
 const percentile = (sorted: number[], p: number): number | null =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null;

@@ -6,7 +6,7 @@
 import { topics, type AlertRaised, type CopyOrderUpdated, type SignalAccepted } from '@kopitra/contracts';
 import { raiseAlert } from '../store/copy.js';
 import type { Db } from '../store/schema.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 
 export const REJECTS_WINDOW_MS = 10 * 60_000;
 export const REJECTS_THRESHOLD = 3;

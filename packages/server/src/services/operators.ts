@@ -6,10 +6,9 @@ import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { AppError, type Role } from '@kopitra/contracts';
-import type { FastifyRequest } from 'fastify';
 import { newId } from '../store/ids.js';
 import type { Db, UsersTable } from '../store/schema.js';
-import type { ManagementDeps } from './deps.js';
+import type { ManagementDeps } from './management-deps.js';
 
 export type UserRow = UsersTable;
 const ARGON2ID = 2;
@@ -123,16 +122,6 @@ export async function revoke(deps: ManagementDeps, tokenId: string): Promise<voi
     .execute();
 }
 
-export const userView = (u: UserRow) => ({
-  userId: u.user_id,
-  email: u.email,
-  displayName: u.display_name,
-  role: u.role,
-  status: u.status,
-  createdAt: new Date(u.created_at).toISOString(),
-  lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
-});
-
 export async function insertUser(
   db: Db,
   u: { email: string; displayName?: string | undefined; role: Role; password: string },
@@ -154,14 +143,3 @@ export async function insertUser(
     .returningAll()
     .executeTakeFirstOrThrow();
 }
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    operator?: Operator;
-  }
-}
-
-export const operatorOfRequest = (request: FastifyRequest): Operator => {
-  if (!request.operator) throw new AppError('unauthorized');
-  return request.operator;
-};

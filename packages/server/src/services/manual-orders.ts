@@ -13,8 +13,8 @@ import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
 import { remember, replayFor, type Reply } from './idempotent.js';
 import { verifySessionToken } from './secrets.js';
-import { authenticateOperator, requireRole } from '../management/auth.js';
-import type { ManagementDeps } from '../management/deps.js';
+import { authenticateOperator, requireRole } from './operators.js';
+import type { ManagementDeps } from './management-deps.js';
 
 const ROUTE = 'POST /sessions/{sessionId}/orders';
 
