@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { serviceBusTarget, type ServiceBusTarget } from './bus/service-bus/mapping.js';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -25,7 +26,10 @@ const EnvSchema = z.object({
   KOPITRA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   KOPITRA_TOKEN_TTL_SEC: intFrom(60, 30 * 86_400).default(12 * 3600),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
+  KOPITRA_BUS_URL: z.string().optional(),
 });
+
+export type BusSetting = { kind: 'embedded' } | { kind: 'service-bus'; target: ServiceBusTarget };
 
 export type DatabaseSetting = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
@@ -34,6 +38,7 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly database: DatabaseSetting;
+  readonly bus: BusSetting;
   readonly heartbeatIntervalSec: number;
   readonly logLevel: z.infer<typeof EnvSchema>['KOPITRA_LOG_LEVEL'];
   /** When unset, a random secret is generated once and kept in the database. */
@@ -71,6 +76,21 @@ export function resolveDatabase(url: string | undefined, dataDir: string): Datab
   return { dialect: 'sqlite', file: path.resolve(url) };
 }
 
+/** `KOPITRA_BUS_URL`: nothing → the embedded bus in the database; a Service Bus connection string or `sb://` namespace → Service Bus. */
+export function resolveBus(url: string | undefined): BusSetting {
+  if (url === undefined || url.trim() === '') return { kind: 'embedded' };
+  let target: ServiceBusTarget | null;
+  try {
+    target = serviceBusTarget(url);
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  if (target) return { kind: 'service-bus', target };
+  throw new ConfigError([
+    `KOPITRA_BUS_URL: unsupported bus "${url.split(':')[0]}:" (leave unset for the embedded bus, or use an Azure Service Bus connection string or sb://<namespace>)`,
+  ]);
+}
+
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Config> = {},
@@ -89,6 +109,7 @@ export function loadConfig(
     host: e.KOPITRA_HOST,
     dataDir,
     database: resolveDatabase(e.DATABASE_URL, dataDir),
+    bus: resolveBus(e.KOPITRA_BUS_URL),
     heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
     logLevel: e.KOPITRA_LOG_LEVEL,
     secret: e.KOPITRA_SECRET,

@@ -11,7 +11,8 @@ import { buildApp } from './app.js';
 import { createMetrics } from './metrics.js';
 import { defaultConsoleDir } from './console.js';
 import type { Bus, Subscription } from './bus/bus.js';
-import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
+import { openBus } from './bus/select.js';
+import { raiseAlert } from './store/copy.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { GatewayDeps } from './services/deps.js';
@@ -96,14 +97,34 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const notifier = await openNotifier(database);
     cleanup.push(() => notifier.close());
-    const bus = new EmbeddedBus({
+    const busLogger = logger.child({ component: 'bus' });
+    const { bus, adapter: busAdapter } = openBus(config.bus, {
       db: database.db,
       dialect: database.dialect,
       notifier,
       clock,
-      logger: logger.child({ component: 'bus' }),
+      logger: busLogger,
       pollMs: config.busPollMs,
+      topics: [...Object.values(topics), TASK_COMMANDS],
+      // A message the broker gave up on is work that did not happen: operators must see it.
+      onDeadLetter: async (d) => {
+        busLogger.error({ deadLetter: d }, 'bus message dead-lettered');
+        await raiseAlert(
+          database.db,
+          {
+            accountId: null,
+            groupId: null,
+            code: 'bus_dead_letter',
+            severity: 'critical',
+            message: `A ${d.subject ?? 'bus'} message on ${d.topic} (${d.subscription}) was dead-lettered after ${d.deliveryCount} deliveries: ${d.reason}`,
+            dedupeKey: `bus_dead_letter:${d.topic}:${d.subscription}:${d.messageId}`,
+            details: { ...d },
+          },
+          clock.now(),
+        );
+      },
     });
+    busLogger.info({ adapter: busAdapter }, 'bus ready');
     cleanup.push(() => bus.close());
 
     const metrics = createMetrics();

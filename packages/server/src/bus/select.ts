@@ -1,0 +1,55 @@
+/** Chooses the bus adapter from the configuration (`KOPITRA_BUS_URL`). */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { BusSetting } from '../config.js';
+import type { Dialect } from '../store/database.js';
+import type { DB } from '../store/schema.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { Bus } from './bus.js';
+import { EmbeddedBus } from './embedded/embedded-bus.js';
+import type { DeadLetter } from './service-bus/mapping.js';
+import { ServiceBusBus } from './service-bus/service-bus-bus.js';
+
+export interface BusDeps {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly pollMs: number;
+  /** Every topic this process publishes to inside a transaction (relayed to an external broker). */
+  readonly topics: readonly string[];
+  readonly onDeadLetter: (deadLetter: DeadLetter) => Promise<void>;
+}
+
+export interface OpenedBus {
+  readonly bus: Bus;
+  /** Named in the health check. */
+  readonly adapter: 'embedded' | 'service-bus';
+}
+
+export function openBus(setting: BusSetting, deps: BusDeps): OpenedBus {
+  const embedded = new EmbeddedBus({
+    db: deps.db,
+    dialect: deps.dialect,
+    notifier: deps.notifier,
+    clock: deps.clock,
+    logger: deps.logger,
+    pollMs: deps.pollMs,
+  });
+  if (setting.kind === 'embedded') return { bus: embedded, adapter: 'embedded' };
+  return {
+    adapter: 'service-bus',
+    bus: new ServiceBusBus({
+      target: setting.target,
+      db: deps.db,
+      outbox: embedded,
+      topics: deps.topics,
+      clock: deps.clock,
+      logger: deps.logger,
+      onDeadLetter: deps.onDeadLetter,
+      provision: setting.target.auth === 'connectionString',
+    }),
+  };
+}
