@@ -28,12 +28,14 @@ protected:
    CKpTrader         m_trader;
 
    virtual int       HandleTradeEvent(const string type, const string eventId, CKpJson *payload);
+   int               DoUnknown(const string type, const string eventId, CKpJson *payload);
    void              DoOpen(CKpJson *p, const bool recovering, KpExec &e);
    void              DoModify(CKpJson *p, KpExec &e);
    void              DoPartialClose(CKpJson *p, const bool recovering, KpExec &e);
    void              DoClose(CKpJson *p, const bool recovering, KpExec &e);
-   void              DoCommand(CKpJson *p, KpExec &e);
+   void              DoCommand(CKpJson *p, const bool recovering, KpExec &e);
    int               DoCancel(const string eventId, CKpJson *p);
+   void              FromExisting(const long ticket, const string message, KpExec &e);
    void              Report(const string type, const string orderId, KpExec &e);
    void              Notice(const string orderId, const string commandId, const string action, const string symbol, KpExec &e);
    static double     Level(CKpJson *p, const string key) { return p.GetDouble(key, 0.0); }
@@ -44,23 +46,25 @@ public:
 
 int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJson *payload)
   {
-   if(type == "order.cancel")
+   int kind = KpEventKind(type);
+   if(kind == KP_TYPE_CANCEL)
       return DoCancel(eventId, payload);
-   bool trading = (type == "trade.started" || type == "trade.modified" || type == "trade.partial_close" || type == "trade.closed" || type == "order.command");
-   if(!trading)
-     {
-      KpLog("unknown outbox event type " + type + " (" + eventId + "): acknowledged without action — is the EA older than the gateway?");
-      return KP_EVENT_DONE;
-     }
+   if(kind != KP_TYPE_TRADE && kind != KP_TYPE_COMMAND)
+      return DoUnknown(type, eventId, payload);
    CKpJournal *j = m_state.FindJournal(eventId);
    if(j != NULL && j.state == "done")
       return KP_EVENT_DONE;   // executed before; the acknowledgement was lost
+   if(j != NULL && j.retryAtMs > NowMs())
+      return KP_EVENT_LATER;  // a temporary trade error: not yet
    if(!KpTradingAllowed())
      {
       KpLogThrottled("autotrading-wait", "AutoTrading is off: " + type + " and later events wait until it is switched on (the gateway expires opens that wait too long)", 300);
       return KP_EVENT_LATER;
      }
+   // inflight: the terminal stopped (or the answer was unclear) while this event was being
+   // executed, so every handler looks for the trade before doing anything.
    bool recovering = (j != NULL && j.state == "inflight");
+   int attempts = (j != NULL) ? j.attempts : 0;
    string orderId = payload.GetString("orderId");
    KpExec e;
    KpExecReset(e);
@@ -74,20 +78,86 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
       DoPartialClose(payload, recovering, e);
    else if(type == "trade.closed")
       DoClose(payload, recovering, e);
-   else if(type == "order.command")
+   else
+      DoCommand(payload, recovering, e);
+   if(e.status == "retry" || e.status == "uncertain")
      {
-      DoCommand(payload, e);
-      m_state.Journal(eventId, orderId, "done", e.ticket);
+      // Temporary (busy, connection, market closed, frozen) or unclear (timeout, placed without
+      // a deal): not acknowledged, tried again later — an unclear one looks for the trade first.
+      attempts++;
+      int delay = KpTradeRetryDelaySec(attempts);
+      if(delay >= 0)
+        {
+         CKpJournal *jj = m_state.FindJournal(eventId);
+         jj.state = (e.status == "retry") ? "retry" : "inflight";
+         jj.attempts = attempts;
+         jj.retryAtMs = NowMs() + (ulong)delay * 1000;
+         m_state.Save();
+         KpLogThrottled("retry-" + eventId, StringFormat("%s %s: %s %s; trying again in %d s (attempt %d of %d)", type, orderId, e.errorCode, e.message, delay, attempts, KP_TRADE_MAX_DEFERRALS), 30);
+         return KP_EVENT_LATER;
+        }
+      e.message += StringFormat(" (gave up after %d attempts)", KP_TRADE_MAX_DEFERRALS);
+      e.status = (e.status == "uncertain") ? "failed" : "rejected";
+     }
+   if(e.unprotected)
+     {
+      CKpJsonWriter w;
+      KpWriteError(w, "copy_unprotected", StringFormat("copy order %s #%s of master position %s: %s", orderId, e.ticket, payload.GetString("masterPositionId"), e.message));
+      EnqueueInboxEvent(w.Text(), "ea.error copy_unprotected " + orderId, true, true);
+      KpLog("WARNING: " + e.message);
+     }
+   m_state.Journal(eventId, orderId, "done", e.ticket);
+   if(kind == KP_TYPE_COMMAND)
+     {
       Notice("", payload.GetString("commandId"), payload.GetString("action"), payload.GetString("symbol"), e);
       m_state.Save();
       return KP_EVENT_DONE;
      }
-   m_state.Journal(eventId, orderId, "done", e.ticket);
    Report(type, orderId, e);
    if(e.previousTicket != "")
       Notice(orderId, "", "", payload.GetString("symbol"), e);
    m_state.Save();
    return KP_EVENT_DONE;
+  }
+
+/**
+ * An event type this EA does not know (a newer gateway, e.g. pending-order events): never
+ * acknowledged silently. An ea.error names it, and a copy order it carries is reported failed,
+ * so the gateway's own policy decides what happens to it; then it is acknowledged.
+ */
+int CKpFollower::DoUnknown(const string type, const string eventId, CKpJson *payload)
+  {
+   string orderId = payload.GetString("orderId");
+   string message = "outbox event " + type + " (" + eventId + ") is not known to Kopitra EA " + KP_EA_VERSION + "; nothing was executed — update the EA";
+   KpLog(message);
+   CKpJsonWriter w;
+   KpWriteError(w, "unknown_event_type", message);
+   EnqueueInboxEvent(w.Text(), "ea.error unknown_event_type " + eventId, true, true);
+   if(orderId != "")
+     {
+      KpExec e;
+      KpExecReset(e);
+      KpExecFail(e, "failed", "unsupported_event_type", message);
+      Report(type, orderId, e);
+     }
+   m_state.Journal(eventId, orderId, "done", "");
+   m_state.Save();
+   return KP_EVENT_DONE;
+  }
+
+/** Fills a report from a position that is already there. */
+void CKpFollower::FromExisting(const long ticket, const string message, KpExec &e)
+  {
+   string s2, d2;
+   double v2, op2, sl2, tp2;
+   m_trader.PositionInfo(ticket, s2, d2, v2, op2, sl2, tp2);
+   e.status = "filled";
+   e.ticket = KpTicketStr(ticket);
+   e.price = op2;
+   e.volume = v2;
+   e.hasPrice = op2 > 0;
+   e.hasVolume = v2 > 0;
+   e.message = message;
   }
 
 //--- trade.started { orderId, masterAccountId, masterPositionId, symbol, side, volume, sl, tp, masterPrice, maxSlippage, expiresAt, comment }
@@ -100,15 +170,34 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, KpExec &e)
    string comment = p.GetString("comment");
    if(comment == "")
       comment = KpPositionTag(masterPositionId);
-   if(m_state.IsCancelled(orderId))
+   // The lookup comes before the expiry and cancel checks: an open that did execute before a
+   // crash is reported filled, never expired (it would be an orphan no master close touches).
+   bool found = false;
+   if(!KpIsNetting())
+     {
+      // Hedging: a position carrying this master position's tag means the open happened.
+      long existing = m_trader.FindPosition("", masterPositionId, symbol);
+      if(existing > 0)
+        {
+         FromExisting(existing, "already open (found by its comment tag); not opened twice", e);
+         found = true;
+        }
+     }
+   else if(recovering)
+      found = m_trader.FindRecentOpen(comment, symbol, e);
+   datetime expiresAt = 0;
+   bool expired = KpParseIso(p.GetString("expiresAt"), expiresAt) && KpNowUtc() > expiresAt;
+   int decision = KpOpenDecision(found, m_state.IsCancelled(orderId), expired);
+   if(decision == KP_OPEN_ALREADY)
+      return;
+   if(decision == KP_OPEN_CANCELLED)
      {
       KpExecFail(e, "failed", "cancelled", "cancelled by order.cancel before it was executed");
       return;
      }
-   // expiresAt: never open after it (the price has moved on); the gateway records the reason.
-   datetime expiresAt = 0;
-   if(KpParseIso(p.GetString("expiresAt"), expiresAt) && KpNowUtc() > expiresAt)
+   if(decision == KP_OPEN_EXPIRED)
      {
+      // expiresAt: never open after it (the price has moved on); the gateway records the reason.
       KpExecFail(e, "failed", "expired", StringFormat("signal expired at %s (now %s): not opened", KpIso(expiresAt), KpNowIso()));
       return;
      }
@@ -117,33 +206,11 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, KpExec &e)
       KpExecFail(e, "failed", "invalid_side", "unknown side '" + side + "'");
       return;
      }
-   // Hedging: a position already carrying this master position's tag means this open already
-   // happened (restart mid-way, or a re-delivered event): never open it twice.
-   if(!KpIsNetting())
-     {
-      long existing = m_trader.FindPosition("", masterPositionId, symbol);
-      if(existing > 0)
-        {
-         string s2, d2;
-         double v2, op2, sl2, tp2;
-         m_trader.PositionInfo(existing, s2, d2, v2, op2, sl2, tp2);
-         e.status = "filled";
-         e.ticket = KpTicketStr(existing);
-         e.price = op2;
-         e.volume = v2;
-         e.hasPrice = op2 > 0;
-         e.hasVolume = v2 > 0;
-         e.message = "already open (found by its comment tag); not opened twice";
-         return;
-        }
-     }
-   else if(recovering && m_trader.FindRecentOpen(comment, symbol, e))
-      return;
    long maxSlippage = p.HasNull("maxSlippage") || !p.Has("maxSlippage") ? -1 : p.GetLong("maxSlippage", -1);
    m_trader.Open(symbol, side, p.GetDouble("volume"), Level(p, "sl"), Level(p, "tp"), comment, maxSlippage, p.GetDouble("masterPrice"), e);
    if(e.status == "filled")
       KpLog(StringFormat("copied %s: %s %s %s -> #%s at %s%s", masterPositionId, side, KpFormatNumber(e.volume, 8), symbol, e.ticket, KpFormatNumber(e.price, 8), e.message != "" ? " (" + e.message + ")" : ""));
-   else
+   else if(e.status != "retry" && e.status != "uncertain")
       KpLog(StringFormat("copy of %s %s %s NOT opened: %s %s", masterPositionId, side, symbol, e.errorCode, e.message));
   }
 
@@ -163,14 +230,22 @@ void CKpFollower::DoModify(CKpJson *p, KpExec &e)
 //--- trade.partial_close { orderId, masterPositionId, ticket, symbol, volume }
 void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
   {
-   if(recovering)
+   string tag = KpOrderTag(p.GetString("orderId"));
+   bool netting = KpIsNetting();
+   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
+   // Netting partial closes carry the order's tag: the deal tells whether it happened.
+   bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, p.GetString("symbol"), e);
+   int decision = KpCloseDecision(recovering, netting, true, ticket > 0, dealFound);
+   if(decision == KP_CLOSE_ALREADY)
+      return;
+   if(decision == KP_CLOSE_UNKNOWN)
      {
-      // The terminal stopped during this partial close: repeating it could close twice as much.
+      // Hedging: the terminal stopped during this partial close and nothing tells whether it
+      // happened; repeating it could close twice as much.
       KpExecFail(e, "failed", "outcome_unknown", "interrupted by a restart; not repeated (reconciliation compares the book)");
       return;
      }
-   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
-   if(ticket <= 0)
+   if(decision == KP_CLOSE_NOT_FOUND)
      {
       KpExecFail(e, "failed", "position_not_found", "no open position for master position " + p.GetString("masterPositionId"));
       return;
@@ -181,7 +256,7 @@ void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
       KpExecFail(e, "failed", "invalid_volume", "trade.partial_close without a volume");
       return;
      }
-   m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), e);
+   m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), tag, e);
    KpLog(StringFormat("partial close #%s %s (master %s): %s%s %s", KpTicketStr(ticket), KpFormatNumber(volume, 8), p.GetString("masterPositionId"), e.status,
                       e.previousTicket != "" ? ", rest is now #" + e.ticket : "", e.message));
   }
@@ -189,48 +264,78 @@ void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
 //--- trade.closed { orderId, masterPositionId, ticket, symbol, volume? }
 void CKpFollower::DoClose(CKpJson *p, const bool recovering, KpExec &e)
   {
+   string tag = KpOrderTag(p.GetString("orderId"));
+   bool netting = KpIsNetting();
    long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
-   if(ticket <= 0)
+   // Netting: the net position outlives this copy's close, so only the tagged deal tells a
+   // replay that the volume already left it (closing it again would take another copy's).
+   bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, p.GetString("symbol"), e);
+   int decision = KpCloseDecision(recovering, netting, false, ticket > 0, dealFound);
+   if(decision == KP_CLOSE_ALREADY)
      {
-      if(recovering)
+      if(!dealFound)
         {
          e.status = "filled";
          e.ticket = p.GetString("ticket");
          e.message = "closed before a restart";
-         return;
         }
+      return;
+     }
+   if(decision != KP_CLOSE_EXECUTE)
+     {
       KpExecFail(e, "failed", "position_not_found", "no open position for master position " + p.GetString("masterPositionId") + " (closed by hand, SL/TP or stop-out?)");
       return;
      }
    // Hedging: the whole copy closes. Netting: only this copy's volume leaves the net position.
-   double volume = KpIsNetting() ? p.GetDouble("volume", 0.0) : 0.0;
-   m_trader.Close(ticket, volume, m_trader.Deviation(-1), e);
+   double volume = netting ? p.GetDouble("volume", 0.0) : 0.0;
+   m_trader.Close(ticket, volume, m_trader.Deviation(-1), tag, e);
    KpLog(StringFormat("close #%s (master %s): %s %s", KpTicketStr(ticket), p.GetString("masterPositionId"), e.status, e.message));
   }
 
 //--- order.command { commandId, requestedBy, action: open | close | modify | close_all, ... } (manual, from an operator)
-void CKpFollower::DoCommand(CKpJson *p, KpExec &e)
+void CKpFollower::DoCommand(CKpJson *p, const bool recovering, KpExec &e)
   {
    string action = p.GetString("action");
-   KpLog("manual order.command " + p.GetString("commandId") + " from " + p.GetString("requestedBy") + ": " + action);
+   string commandId = p.GetString("commandId");
+   string tag = KpOrderTag(commandId);
+   KpLog("manual order.command " + commandId + " from " + p.GetString("requestedBy") + ": " + action + (recovering ? " (replayed after a restart: looking for it first)" : ""));
    if(action == "open")
      {
-      string comment = p.GetString("comment", "kopitra:manual");
+      // The deal carries the command's tag unless the operator gave a comment: a replay finds it.
+      string comment = p.GetString("comment", tag);
+      if(recovering && m_trader.FindRecentOpen(comment, p.GetString("symbol"), e))
+         return;
       m_trader.Open(p.GetString("symbol"), p.GetString("side"), p.GetDouble("volume"), Level(p, "sl"), Level(p, "tp"), comment, -1, 0.0, e);
      }
    else if(action == "close")
      {
-      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", "");
-      if(ticket <= 0)
+      bool partial = p.Has("volume") && !p.HasNull("volume");
+      bool netting = KpIsNetting();
+      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", p.GetString("symbol"));
+      bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, "", e);
+      int decision = KpCloseDecision(recovering, netting, partial, ticket > 0, dealFound);
+      if(decision == KP_CLOSE_ALREADY)
+        {
+         if(!dealFound)
+           {
+            e.status = "filled";
+            e.ticket = p.GetString("ticket");
+            e.message = "closed before a restart";
+           }
+        }
+      else if(decision == KP_CLOSE_UNKNOWN)
+         KpExecFail(e, "failed", "outcome_unknown", "interrupted by a restart; not repeated — check position #" + p.GetString("ticket"));
+      else if(decision == KP_CLOSE_NOT_FOUND)
          KpExecFail(e, "failed", "position_not_found", "no open position #" + p.GetString("ticket"));
-      else if(p.Has("volume") && !p.HasNull("volume"))
-         m_trader.ClosePartial(ticket, p.GetDouble("volume"), m_trader.Deviation(-1), e);
+      else if(partial)
+         m_trader.ClosePartial(ticket, p.GetDouble("volume"), m_trader.Deviation(-1), tag, e);
       else
-         m_trader.Close(ticket, 0.0, m_trader.Deviation(-1), e);
+         m_trader.Close(ticket, 0.0, m_trader.Deviation(-1), tag, e);
      }
    else if(action == "modify")
      {
-      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", "");
+      // Setting levels twice sets the same levels: a replay just does it again.
+      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", p.GetString("symbol"));
       if(ticket <= 0)
          KpExecFail(e, "failed", "position_not_found", "no open position #" + p.GetString("ticket"));
       else
@@ -238,6 +343,7 @@ void CKpFollower::DoCommand(CKpJson *p, KpExec &e)
      }
    else if(action == "close_all")
      {
+      // Closes what is still open of Kopitra's positions: a replay closes what remains.
       string report;
       int closed = m_trader.CloseAllManaged(p.GetString("symbol"), m_trader.Deviation(-1), report);
       e.status = report == "" ? "filled" : "failed";

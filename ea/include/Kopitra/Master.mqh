@@ -17,15 +17,24 @@
 //| (https://www.mql5.com/en/docs/constants/tradingconstants/dealproperties).
 //| The position's volume before/after a deal is summed from its deals |
 //| (HistorySelectByPosition), so the result does not depend on when   |
-//| the timer runs. Deals missed while the EA was off are caught up    |
-//| from the history at start.                                         |
+//| the timer runs. Every timer tick also rescans the deal history     |
+//| from the last deal handled, so a transaction the terminal dropped  |
+//| (or a deal made while the EA was off, or before the history had    |
+//| synced at start) is still reported; the seen-deal set keeps each   |
+//| deal to one report. Broker housekeeping deals (rollover, variation |
+//| margin, split) are not trades and are not reported.                |
 //|                                                                    |
 //| MT4 has no trade events: OnTimer compares the market orders with   |
 //| the last snapshot (kept in the state file):                        |
 //|   new ticket                          → position.opened             |
 //|   new ticket "from #old" / old "to #new" → position.partially_closed|
 //|   lots shrank on the same ticket      → position.partially_closed   |
-//|   ticket vanished (OrdersHistory)     → position.closed             |
+//|   ticket vanished, closed in history  → position.closed             |
+//|   ticket vanished, no history record  → position.closed only after  |
+//|     KP_MISS_LIMIT scans while connected and settled (Logic.mqh):   |
+//|     after a restart, reconnect or login switch the order list is   |
+//|     empty or partial for a while, and a close sent then would     |
+//|     close every follower's copy                                    |
 //|   SL/TP changed                       → position.modified           |
 //| masterPositionId stays the ticket that opened the position, across |
 //| partial closes (https://docs.mql4.com/trading/orderselect).        |
@@ -56,14 +65,22 @@ protected:
    string            OccurredAt(const datetime serverTime);
 #ifdef __MQL5__
    void              CatchUpDeals(void);
+   void              RescanDeals(void);
    int               ClassifyDeal(const long ticket);
    int               ClassifyPosition(CKpRawTx *r);
    bool              NetVolumes(const long positionId, const long dealTicket, const long dealMsc, double &before, double &after);
 #else
+   ulong             m_connectedSinceMs;   // 0 = not connected at the last scan
    void              ScanOrders(void);
 #endif
 
 public:
+                     CKpApp(void)
+     {
+#ifdef __MQL4__
+      m_connectedSinceMs = 0;
+#endif
+     }
    bool              Start(const KpConfig &cfg);
 #ifdef __MQL5__
    void              OnTransaction(const MqlTradeTransaction &trans);
@@ -91,6 +108,7 @@ void CKpApp::BeforeFlush(void)
    if(m_cfg.role != KP_ROLE_MASTER)
       return;
 #ifdef __MQL5__
+   RescanDeals();
    bool changed = false;
    while(ArraySize(m_state.raw) > 0)
      {
@@ -209,14 +227,39 @@ void CKpApp::OnTransaction(const MqlTradeTransaction &trans)
   {
    if(m_cfg.role != KP_ROLE_MASTER)
       return;
-   // Only record here; classification and HTTP happen in OnTimer.
+   // Only record here, in memory: classification, saving and HTTP happen in OnTimer. A
+   // transaction lost here (queue overflow while OnTimer waits in WebRequest) is found again
+   // by RescanDeals.
    if(trans.type == TRADE_TRANSACTION_DEAL_ADD)
       m_state.AddRaw("deal", (long)trans.deal, trans.symbol, 0.0, 0.0);
    else if(trans.type == TRADE_TRANSACTION_POSITION)
       m_state.AddRaw("position", (long)trans.position, trans.symbol, trans.price_sl, trans.price_tp);
-   else
+  }
+
+/** Deals in the history since the last one handled that are neither handled nor waiting: queued for classification. */
+void CKpApp::RescanDeals(void)
+  {
+   if(m_state.lastDealMsc <= 0)
       return;
-   m_state.Save();
+   datetime from = (datetime)(m_state.lastDealMsc / 1000) - 1;
+   if(!HistorySelect(from, TimeTradeServer() + 86400))
+      return;
+   int added = 0;
+   for(int i = 0; i < HistoryDealsTotal(); i++)
+     {
+      ulong d = HistoryDealGetTicket(i);
+      if(d == 0 || m_state.SeenDeal((long)d) || m_state.HasRaw("deal", (long)d))
+         continue;
+      if(HistoryDealGetInteger(d, DEAL_TIME_MSC) < m_state.lastDealMsc)
+         continue;
+      long type = HistoryDealGetInteger(d, DEAL_TYPE);
+      if(type != DEAL_TYPE_BUY && type != DEAL_TYPE_SELL)
+         continue;
+      m_state.AddRaw("deal", (long)d, HistoryDealGetString(d, DEAL_SYMBOL), 0.0, 0.0);
+      added++;
+     }
+   if(added > 0)
+      KpLogThrottled("rescan", StringFormat("%d deal(s) found in the history without a trade event (missed transaction, or made while the EA was off); reporting them", added), 60);
   }
 
 /** Deals executed while the EA was not running (terminal closed, EA removed) since the last one handled. */
@@ -299,6 +342,15 @@ int CKpApp::ClassifyDeal(const long ticket)
    if(type != DEAL_TYPE_BUY && type != DEAL_TYPE_SELL)
      {
       m_state.MarkDeal(ticket, timeMsc);   // balance, credit, commission… are not trades
+      return KP_RAW_DONE;
+     }
+   long reason = HistoryDealGetInteger(d, DEAL_REASON);
+   if(reason == DEAL_REASON_ROLLOVER || reason == DEAL_REASON_VMARGIN || reason == DEAL_REASON_SPLIT)
+     {
+      // Broker housekeeping: the position is closed and reopened at a new price (swap rollover,
+      // variation margin, split). Copying it would make every follower pay the spread twice.
+      KpLogThrottled("housekeeping", StringFormat("deal #%I64d is broker housekeeping (reason %I64d: rollover, variation margin or split); not copied", ticket, reason), 600);
+      m_state.MarkDeal(ticket, timeMsc);
       return KP_RAW_DONE;
      }
    ENUM_DEAL_ENTRY entry = (ENUM_DEAL_ENTRY)HistoryDealGetInteger(d, DEAL_ENTRY);
@@ -386,6 +438,12 @@ void CKpApp::ScanOrders(void)
   {
    if(m_cfg.role != KP_ROLE_MASTER)
       return;
+   bool connected = IsConnected();
+   if(!connected)
+      m_connectedSinceMs = 0;
+   else if(m_connectedSinceMs == 0)
+      m_connectedSinceMs = NowMs();
+   int settledSec = connected ? (int)((NowMs() - m_connectedSinceMs) / 1000) : 0;
    //--- the market orders now
    long ct[];
    string cs[], cd[], cc[];
@@ -458,8 +516,12 @@ void CKpApp::ScanOrders(void)
    //--- new tickets: a rest after a partial close, or a new position
    for(int c = 0; c < nc; c++)
      {
-      if(m_state.BookIndex(ct[c]) >= 0)
+      int known = m_state.BookIndex(ct[c]);
+      if(known >= 0)
+        {
+         m_state.book[known].misses = 0;
          continue;
+        }
       int pred = -1;
       long from = KpCommentRef(cc[c], "from #");
       if(from > 0)
@@ -526,7 +588,17 @@ void CKpApp::ScanOrders(void)
       double lots = pb.lots;
       double price = 0;
       string at = KpNowIso();
-      if(OrderSelect((int)pb.ticket, SELECT_BY_TICKET) && OrderCloseTime() != 0)
+      bool historyClosed = OrderSelect((int)pb.ticket, SELECT_BY_TICKET) && OrderCloseTime() != 0;
+      int decision = KpMt4MissingDecision(connected, settledSec, historyClosed, pb.misses);
+      if(decision == KP_MISS_WAIT)
+         continue;
+      if(decision == KP_MISS_COUNT)
+        {
+         pb.misses++;
+         KpLogThrottled("missing-" + KpTicketStr(pb.ticket), StringFormat("order #%I64d is not in the order list and has no close in the account history yet; not reported as closed until it has (or after %d scans)", pb.ticket, KP_MISS_LIMIT), 300);
+         continue;
+        }
+      if(historyClosed)
         {
          price = OrderClosePrice();
          at = OccurredAt(OrderCloseTime());
@@ -536,7 +608,7 @@ void CKpApp::ScanOrders(void)
       else
         {
          price = (pb.side == "buy") ? MarketInfo(pb.symbol, MODE_BID) : MarketInfo(pb.symbol, MODE_ASK);
-         KpLog(StringFormat("order #%I64d is gone but not in the account history: set the Account History tab to 'All History' so closes are reported with their real price", pb.ticket));
+         KpLog(StringFormat("order #%I64d has been gone for %d scans while connected but is not in the account history: reported closed at the current price. Set the Account History tab to 'All History' so closes are reported with their real price", pb.ticket, KP_MISS_LIMIT));
         }
       QueueSignal("position.closed", "mt4-" + pb.root + "-close-" + KpTicketStr(pb.ticket), pb.root, pb.symbol, pb.side, lots, 0.0, price, false, 0, 0,
                   pb.magic, pb.comment, at, "");

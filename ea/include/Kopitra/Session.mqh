@@ -58,6 +58,7 @@ protected:
    ulong             m_transportRetryAtMs;  // while the gateway is unreachable, requests wait until then
    int               m_transportFailures;
    bool              m_fetchingShutdown;
+   bool              m_shutdownFetchDue; // 401 session_terminated: read session.shutdown on the next tick
    string            m_lastError;
 
    ulong             NowMs(void) { return GetMicrosecondCount() / 1000; }
@@ -103,6 +104,7 @@ public:
       m_transportRetryAtMs = 0;
       m_transportFailures = 0;
       m_fetchingShutdown = false;
+      m_shutdownFetchDue = false;
       m_lastError = "";
      }
    virtual          ~CKpClient(void) {}
@@ -210,11 +212,29 @@ bool CKpClient::Init(const KpConfig &cfg)
    m_transportRetryAtMs = 0;
    m_transportFailures = 0;
    m_fetchingShutdown = false;
+   m_shutdownFetchDue = false;
    m_lastError = "";
    m_cfg = cfg;
    m_http.Setup(cfg.gatewayUrl, cfg.accountId, cfg.httpTimeoutMs);
    m_state.Init(cfg.accountId, RoleName());
    bool loaded = m_state.Load();
+   // The state (cursor, token, queue, journal, master book) belongs to one trade account: after
+   // a login switch it would put copies on the wrong account.
+   long login = AccountInfoInteger(ACCOUNT_LOGIN);
+   string server = AccountInfoString(ACCOUNT_SERVER);
+   // Not logged in yet (login 0): decided on the first timer tick that knows the login.
+   int identity = login > 0 ? KpIdentityDecision(m_state.login, m_state.server, login, server) : KP_ID_SAME;
+   if(identity == KP_ID_CHANGED)
+     {
+      KpLog(StringFormat("account %s was used with login %I64d on %s, but this terminal is logged in as %I64d on %s. This EA stops: attach it with the AccountId of this login (or delete %s to start this account afresh).",
+                         cfg.accountId, m_state.login, m_state.server, login, server, m_state.fileName));
+      return false;
+     }
+   if(identity == KP_ID_ADOPT)
+     {
+      m_state.login = login;
+      m_state.server = server;
+     }
    if(cfg.authKey != "")
      {
       m_authKey = cfg.authKey;
@@ -255,13 +275,20 @@ void CKpClient::Deinit(const int reason)
    if(leaving && m_http.Token() != "" && Live())
      {
       // OnDeinit is limited (2.5 s in MT4: https://docs.mql4.com/runtime/event_fire) → short timeout.
+      // POST alias of DELETE /sessions/current: WebRequest documents only GET, POST and HEAD.
       KpResponse r;
-      m_http.Send("DELETE", "/sessions/current", "", m_http.NewKey("release"), r, 1500);
-      if(r.status == 200)
-         KpLog("session released");
-      m_http.SetToken("");
-      m_state.token = "";
-      m_state.sessionId = "";
+      m_http.Send("POST", "/sessions/current/release", "", m_http.NewKey("release"), r, 1500);
+      if(r.status == 200 || r.status == 401)
+        {
+         KpLog(r.status == 200 ? "session released" : "session already ended");
+         m_http.SetToken("");
+         m_state.token = "";
+         m_state.sessionId = "";
+        }
+      else
+         // Keep the token: the next start resumes this session instead of meeting 409
+         // session_conflict until its lease lapses.
+         KpLog(StringFormat("session not released (%d %s); the next start resumes it", r.status, r.error));
      }
    m_state.Save();
   }
@@ -375,14 +402,14 @@ void CKpClient::HandleUnauthorized(KpResponse &r)
       return;
    if(r.error == "session_terminated" && !m_fetchingShutdown)
      {
-      // An ended session may still fetch and acknowledge its own session.shutdown once:
-      // read it, so a takeover does not make us take the account straight back.
-      KpLog("the gateway ended this session (session_terminated); reading its shutdown notice");
-      m_fetchingShutdown = true;
-      PollOutbox();
-      m_fetchingShutdown = false;
-      if(!Live())
-         return;
+      // An ended session may still fetch and acknowledge its own session.shutdown once: read
+      // it, so a takeover does not make us take the account straight back. Not from here:
+      // this runs inside whatever request got the 401 (FlushQueue holds the queue head), so
+      // the poll is deferred to the start of the next timer tick.
+      if(!m_shutdownFetchDue)
+         KpLog("the gateway ended this session (session_terminated); reading its shutdown notice");
+      m_shutdownFetchDue = true;
+      return;
      }
    if(r.error == "session_expired")
       KpLog("session expired: the gateway missed 3 heartbeats (terminal asleep, network down or EA blocked); creating a new session");
@@ -571,7 +598,7 @@ void CKpClient::CheckAutotrade(void)
 
 void CKpClient::FlushQueue(void)
   {
-   if(!Live() || m_conn == KP_CONN_RESUMING || NowMs() < m_queueRetryAtMs)
+   if(!Live() || m_shutdownFetchDue || m_conn == KP_CONN_RESUMING || NowMs() < m_queueRetryAtMs)
       return;
    ulong started = NowMs();
    bool changed = false;
@@ -583,7 +610,8 @@ void CKpClient::FlushQueue(void)
       KpResponse r;
       Request(q.method, q.path, q.body, q.key, r);
       q.attempts++;
-      if(r.status >= 200 && r.status < 300)
+      int disposition = KpQueueDisposition(r.status, r.error);
+      if(disposition == KP_Q_ACCEPTED)
         {
          OnQueuedAccepted(q, r);
          changed = changed || q.persist;
@@ -591,24 +619,27 @@ void CKpClient::FlushQueue(void)
          m_queueFailures = 0;
          continue;
         }
-      if(r.status == -1 || r.status >= 500 || r.status == 429)
+      if(disposition == KP_Q_RETRY)
         {
-         // Retry later with the SAME Idempotency-Key: a lost response is then replayed, not repeated.
+         // Retry later with the SAME Idempotency-Key: a lost response is then replayed, not
+         // repeated. A 4xx without one of the gateway's error codes (a proxy's or the hosting's
+         // own page) is retried too: dropping it would lose a signal or a report.
          m_queueFailures++;
          int wait = (r.status == 429 && r.retryAfterSec > 0) ? r.retryAfterSec : (int)MathMin(30.0, MathPow(2.0, (double)MathMin(m_queueFailures, 5)));
          m_queueRetryAtMs = NowMs() + (ulong)wait * 1000;
          if(r.status != -1)
-            KpLogThrottled("queue", StringFormat("%s: gateway answered %d %s; retrying in %d s", q.label, r.status, r.error, wait), 60);
+            KpLogThrottled("queue", StringFormat("%s: gateway answered %d %s%s; retrying in %d s", q.label, r.status, r.error,
+                                                 (r.status >= 400 && r.status < 500 && r.error == "") ? " (not the gateway's answer: a proxy or the hosting in between?)" : "", wait), 60);
          break;
         }
-      if(r.status == 401)
+      if(disposition == KP_Q_REAUTH)
          break;   // a new session is created; the item is sent again with the same key
-      if(r.status == 403 && r.error == "session_pending")
+      if(disposition == KP_Q_WAIT_APPROVAL)
         {
          KpLogThrottled("pending", "waiting for operator approval before sending " + q.label, 300);
          break;
         }
-      // Anything else will fail the same way on every retry: drop it and say why.
+      // The gateway refused it with one of its own codes: it fails the same way on every retry.
       KpLog(StringFormat("%s dropped: the gateway answered %d %s: %s", q.label, r.status, r.error, r.message));
       if(r.status == 409 && r.error == "execution_conflict")
          KpLog("(the copy order already has a different final outcome; the gateway keeps the first report)");
@@ -784,7 +815,9 @@ void CKpClient::ApplyShutdown(CKpJson *p)
   {
    string reason = (p != NULL) ? p.GetString("reason") : "terminated";
    string message = (p != NULL) ? p.GetString("message") : "";
-   int after = (p != NULL) ? (int)p.GetLong("reconnectAfterSec", 0) : 0;
+   bool hasAfter = p != NULL && p.Has("reconnectAfterSec");
+   bool nullAfter = hasAfter && p.HasNull("reconnectAfterSec");
+   int after = KpReconnectDelaySec(reason, hasAfter, nullAfter, hasAfter && !nullAfter ? (int)p.GetLong("reconnectAfterSec", 0) : 0);
    m_http.SetToken("");
    m_state.token = "";
    m_state.sessionId = "";
@@ -798,24 +831,53 @@ void CKpClient::ApplyShutdown(CKpJson *p)
       if(m_keyGenerated)
          m_state.authKey = "";
      }
+   else if(after < 0)
+      // reconnectAfterSec: null — an operator's decision; reconnecting would undo it.
+      KpLog(StringFormat("the gateway ended this session (%s: %s) and asked not to reconnect. This EA stops; re-attach it to connect again.", reason, message));
    else if(reason == "disabled")
      {
-      int wait = MathMax(after, 300);
-      KpLog(StringFormat("account %s was disabled by an operator (%s); trying again in %d s", m_cfg.accountId, message, wait));
-      m_stoppedUntilMs = NowMs() + (ulong)wait * 1000;
+      KpLog(StringFormat("account %s was disabled by an operator (%s); trying again in %d s", m_cfg.accountId, message, after));
+      m_stoppedUntilMs = NowMs() + (ulong)after * 1000;
      }
    else
      {
-      // "terminated" (or anything new): reconnect after the window, but never in a tight loop.
-      int wait = MathMax(after, 30);
-      KpLog(StringFormat("the session was ended by the gateway (%s: %s); reconnecting in %d s", reason, message, wait));
-      m_stoppedUntilMs = NowMs() + (ulong)wait * 1000;
+      // "terminated" (or anything new): reconnect after the window, never in a tight loop.
+      KpLog(StringFormat("the session was ended by the gateway (%s: %s); reconnecting in %d s", reason, message, after));
+      m_stoppedUntilMs = NowMs() + (ulong)after * 1000;
      }
    m_state.Save();
   }
 
 void CKpClient::Timer(void)
   {
+   long login = AccountInfoInteger(ACCOUNT_LOGIN);
+   int identity = login > 0 ? KpIdentityDecision(m_state.login, m_state.server, login, AccountInfoString(ACCOUNT_SERVER)) : KP_ID_SAME;
+   if(identity == KP_ID_ADOPT)
+     {
+      m_state.login = login;
+      m_state.server = AccountInfoString(ACCOUNT_SERVER);
+      m_state.Save();
+     }
+   if(m_conn != KP_CONN_STOPPED && identity == KP_ID_CHANGED)
+     {
+      KpLog(StringFormat("the terminal switched to login %I64d: this EA (account %s, login %I64d) stops; re-attach it", login, m_cfg.accountId, m_state.login));
+      m_conn = KP_CONN_STOPPED;
+      m_stoppedUntilMs = 0;
+      return;
+     }
+   if(m_shutdownFetchDue)
+     {
+      m_fetchingShutdown = true;
+      PollOutbox();
+      m_fetchingShutdown = false;
+      m_shutdownFetchDue = false;
+      if(Live())
+        {
+         KpLog("no shutdown notice: creating a new session");
+         Disconnect(0);
+        }
+      return;
+     }
    if(m_conn == KP_CONN_STOPPED)
      {
       if(m_stoppedUntilMs == 0 || NowMs() < m_stoppedUntilMs)
@@ -840,13 +902,13 @@ void CKpClient::Timer(void)
      }
    if(m_initPending)
       SendInit();
-   if(!Live())
+   if(!Live() || m_shutdownFetchDue)
       return;
    CheckAutotrade();
-   if(Live() && NowMs() >= m_nextHeartbeatAtMs)
+   if(Live() && !m_shutdownFetchDue && NowMs() >= m_nextHeartbeatAtMs)
       SendHeartbeat();
    FlushQueue();
-   if(Live() && NowMs() >= m_nextPollAtMs)
+   if(Live() && !m_shutdownFetchDue && NowMs() >= m_nextPollAtMs)
       PollOutbox();
    FlushQueue();
    if(m_cfg.role == KP_ROLE_FOLLOWER && m_conn == KP_CONN_AUTHENTICATED && m_cfg.snapshotIntervalSec > 0 && NowMs() >= m_nextSnapshotAtMs)

@@ -45,8 +45,11 @@ class CKpJournal
 public:
    string            eventId;
    string            orderId;
-   string            state;      // inflight | done
+   string            state;      // inflight (may have executed) | retry (did not execute; try again) | done
    string            ticket;
+   int               attempts;   // deferrals so far (temporary trade errors), bounded by KP_TRADE_MAX_DEFERRALS
+   ulong             retryAtMs;  // not before (GetMicrosecondCount / 1000); not saved: after a restart, at once
+                     CKpJournal(void) { attempts = 0; retryAtMs = 0; }
   };
 
 //--- MT5 master: a trade transaction seen by OnTradeTransaction, classified later in OnTimer
@@ -77,7 +80,8 @@ public:
    long              magic;
    string            comment;
    int               waits;      // scans spent waiting for the rest of a partial close to appear
-                     CKpBookEntry(void) { waits = 0; }
+   int               misses;     // connected scans without this order and without its close in the history
+                     CKpBookEntry(void) { waits = 0; misses = 0; }
   };
 
 class CKpState
@@ -89,6 +93,8 @@ public:
    string            authKey;       // generated key (empty when the key is an input)
    string            token;
    string            sessionId;
+   long              login;         // ACCOUNT_LOGIN this state belongs to (0 = not known yet)
+   string            server;        // ACCOUNT_SERVER
    int               heartbeatSec;
    long              cursor;
    CKpOut           *queue[];
@@ -102,7 +108,7 @@ public:
    bool              bookReady;
    CKpBookEntry     *book[];
 
-                     CKpState(void) { heartbeatSec = 0; cursor = 0; lastDealMsc = 0; bookReady = false; }
+                     CKpState(void) { heartbeatSec = 0; cursor = 0; lastDealMsc = 0; bookReady = false; login = 0; }
                     ~CKpState(void) { FreeAll(); }
 
    void              FreeAll(void)
@@ -123,7 +129,8 @@ public:
      {
       account = accountId;
       role = roleName;
-      fileName = "Kopitra\\" + accountId + "-" + roleName + ".json";
+      // The id may hold ':' (allowed by the gateway, refused by Windows in file names).
+      fileName = "Kopitra\\" + KpFileSafeId(accountId) + "-" + roleName + ".json";
      }
 
    //--- queue
@@ -229,6 +236,14 @@ public:
       KpPush(raw, r);
      }
 
+   bool              HasRaw(const string kind, const long ticket)
+     {
+      for(int i = 0; i < ArraySize(raw); i++)
+         if(raw[i].kind == kind && raw[i].ticket == ticket)
+            return true;
+      return false;
+     }
+
    //--- MT4 book
    int               BookIndex(const long ticket)
      {
@@ -249,6 +264,8 @@ public:
       w.Str("authKey", authKey);
       w.Str("token", token);
       w.Str("sessionId", sessionId);
+      w.Str("login", IntegerToString(login));
+      w.Str("server", server);
       w.Int("heartbeatSec", heartbeatSec);
       w.Int("cursor", cursor);
       w.BeginArray("queue");
@@ -275,6 +292,7 @@ public:
          w.Str("o", journal[i].orderId);
          w.Str("s", journal[i].state);
          w.Str("t", journal[i].ticket);
+         w.Int("n", journal[i].attempts);
          w.EndObject();
         }
       w.EndArray();
@@ -367,6 +385,8 @@ public:
       authKey = doc.GetString("authKey");
       token = doc.GetString("token");
       sessionId = doc.GetString("sessionId");
+      login = StringToInteger(doc.GetString("login", "0"));
+      server = doc.GetString("server");
       heartbeatSec = (int)doc.GetLong("heartbeatSec", 0);
       cursor = doc.GetLong("cursor", 0);
       CKpJson *arr = doc.Get("queue");
@@ -393,6 +413,7 @@ public:
          j.orderId = o.GetString("o");
          j.state = o.GetString("s");
          j.ticket = o.GetString("t");
+         j.attempts = (int)o.GetLong("n", 0);
          KpPush(journal, j);
         }
       arr = doc.Get("cancelled");

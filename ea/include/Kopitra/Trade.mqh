@@ -22,7 +22,8 @@
 //--- the outcome of one trade operation
 struct KpExec
   {
-   string            status;          // filled | rejected | failed
+   string            status;          // filled | rejected | failed; before a report also
+                                      // retry (temporary, nothing executed) | uncertain (may have executed)
    string            ticket;          // the follower's ticket after the operation ("" = unknown)
    string            previousTicket;  // MT4 partial close: the ticket before (the rest gets a new one)
    double            price;
@@ -33,6 +34,7 @@ struct KpExec
    bool              hasProfit;
    string            errorCode;       // digits → sent as a JSON number (MT retcode / error), else as a string
    string            message;
+   bool              unprotected;     // filled, but without the SL/TP the master has (stops level)
   };
 
 void KpExecReset(KpExec &e)
@@ -48,6 +50,7 @@ void KpExecReset(KpExec &e)
    e.hasProfit = false;
    e.errorCode = "";
    e.message = "";
+   e.unprotected = false;
   }
 
 void KpExecFail(KpExec &e, const string status, const string code, const string message)
@@ -153,39 +156,53 @@ class CKpTrader
 private:
    int               m_magic;
    int               m_defaultDeviation;
+   int               m_deviation;
+   int               m_class;        // KP_RC_* of the last operation (Logic.mqh)
+   bool              m_slippage;     // the last operation stopped because the price moved beyond maxSlippage
+   double            m_adverse;      // … by this many points
+   int               m_lastErr;
 #ifdef __MQL5__
    CTrade            m_trade;
-   bool              Exec(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment);
-   int               FillingCandidates(const string symbol, ENUM_ORDER_TYPE_FILLING &out[]);
+   uint              m_rc;           // the last operation's own result (never a previous one)
+   ulong             m_deal;
+   ulong             m_order;
+   double            m_resPrice;
+   double            m_resVolume;
+   string            m_resComment;
+   bool              Exec(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment, const long maxSlippage = -1, const double masterPrice = 0.0);
+   bool              SendReturn(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment);
    void              DealDetails(KpExec &e);
    long              PositionTicketById(const long positionId);
-   void              FailFromResult(KpExec &e, const string what);
 #else
    bool              WaitContext(void);
    double            ClosePrice(const string symbol, const int type);
    long              FindRest(const long ticket);
    string            ErrorText(const int code);
 #endif
+   void              FailFromResult(KpExec &e, const string what);
+   bool              IsFrozen(const long ticket);
 
 public:
-                     CKpTrader(void) { m_magic = 0; m_defaultDeviation = 30; }
+                     CKpTrader(void) { m_magic = 0; m_defaultDeviation = 30; m_deviation = 30; m_class = KP_RC_FINAL; m_slippage = false; m_adverse = 0; m_lastErr = 0; }
    void              Setup(const int magic, const int defaultDeviation);
    int               Deviation(const long maxSlippage) { return maxSlippage >= 0 ? (int)maxSlippage : m_defaultDeviation; }
    long              FindPosition(const string ticketStr, const string masterPositionId, const string symbol);
    bool              PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp);
    void              Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e);
    void              Modify(const long ticket, const bool setSl, const double sl, const bool setTp, const double tp, KpExec &e);
-   void              ClosePartial(const long ticket, const double volume, const int deviation, KpExec &e);
-   void              Close(const long ticket, const double volume, const int deviation, KpExec &e);
+   void              ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e);
+   void              Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e);
    int               CloseAllManaged(const string symbolFilter, const int deviation, string &report);
    bool              DeletePending(const long ticket, string &why);
    bool              FindRecentOpen(const string tag, const string symbol, KpExec &e);
+   bool              FindTaggedDeal(const string tag, const string symbol, KpExec &e);
   };
 
 void CKpTrader::Setup(const int magic, const int defaultDeviation)
   {
    m_magic = magic;
    m_defaultDeviation = defaultDeviation;
+   m_deviation = defaultDeviation;
 #ifdef __MQL5__
    m_trade.SetExpertMagicNumber((ulong)magic);
    m_trade.SetDeviationInPoints((ulong)defaultDeviation);
@@ -195,88 +212,183 @@ void CKpTrader::Setup(const int magic, const int defaultDeviation)
 #endif
   }
 
+/**
+ * The report of a failed operation from the class Logic.mqh gave its answer: temporary codes
+ * come back as "retry" (nothing executed; the event is tried again later), a timeout or an
+ * order placed without a deal as "uncertain" (the next attempt looks for the trade first).
+ */
+void CKpTrader::FailFromResult(KpExec &e, const string what)
+  {
+   if(m_slippage)
+     {
+      KpExecFail(e, "rejected", "slippage_exceeded", StringFormat("%s: price moved %.1f points against the master's price (max %d)", what, m_adverse, m_deviation));
+      return;
+     }
+#ifdef __MQL5__
+   long code = m_rc != 0 ? (long)m_rc : (long)m_lastErr;
+   string text = m_rc != 0 ? "retcode " + IntegerToString(m_rc) + (m_resComment != "" ? " " + m_resComment : "") : "error " + IntegerToString(m_lastErr);
+#else
+   long code = (long)m_lastErr;
+   string text = ErrorText(m_lastErr);
+#endif
+   e.errorCode = IntegerToString(code);
+   e.message = what + ": " + text;
+   if(m_class == KP_RC_RETRY_LATER || m_class == KP_RC_RETRY_NOW)
+      e.status = "retry";
+   else if(m_class == KP_RC_UNCERTAIN)
+      e.status = "uncertain";
+   else if(m_class == KP_RC_NOT_SENT)
+     {
+      e.status = "failed";
+      e.errorCode = "position_not_found";
+      e.message = what + ": the position could not be selected; nothing was sent";
+     }
+   else
+      e.status = "rejected";
+  }
+
 //====================================================================
 #ifdef __MQL5__
 //====================================================================
 
 /**
- * SYMBOL_FILLING_MODE is a BITMASK of SYMBOL_FILLING_FOK (1) / SYMBOL_FILLING_IOC (2); the request
- * wants an ENUM_ORDER_TYPE_FILLING value — never compare one to the other
- * (https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants#symbol_filling_mode).
- * Neither flag set means only ORDER_FILLING_RETURN is allowed. RETURN stays the last fallback for
- * a 10030 INVALID_FILL answer.
+ * A deal for a symbol whose market execution allows neither FOK nor IOC: CTrade's own filling
+ * check would override the mode and fail locally with INVALID_FILL, so the request is built
+ * here with ORDER_FILLING_RETURN (https://www.mql5.com/en/docs/constants/structures/mqltraderequest).
  */
-int CKpTrader::FillingCandidates(const string symbol, ENUM_ORDER_TYPE_FILLING &out[])
+bool CKpTrader::SendReturn(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment)
   {
-   long mask = SymbolInfoInteger(symbol, SYMBOL_FILLING_MODE);
-   ArrayResize(out, 0);
-   int n = 0;
-   if((mask & SYMBOL_FILLING_FOK) == SYMBOL_FILLING_FOK)
+   MqlTradeRequest req;
+   MqlTradeResult res;
+   ZeroMemory(req);
+   ZeroMemory(res);
+   req.action = TRADE_ACTION_DEAL;
+   req.symbol = symbol;
+   req.magic = (ulong)m_magic;
+   req.deviation = (ulong)m_deviation;
+   req.type_filling = ORDER_FILLING_RETURN;
+   req.type_time = ORDER_TIME_GTC;
+   req.comment = comment;
+   req.volume = volume;
+   if(op == KP_OP_BUY || op == KP_OP_SELL)
      {
-      ArrayResize(out, n + 1);
-      out[n++] = ORDER_FILLING_FOK;
+      req.type = (op == KP_OP_BUY) ? ORDER_TYPE_BUY : ORDER_TYPE_SELL;
+      req.sl = sl;
+      req.tp = tp;
      }
-   if((mask & SYMBOL_FILLING_IOC) == SYMBOL_FILLING_IOC)
+   else
      {
-      ArrayResize(out, n + 1);
-      out[n++] = ORDER_FILLING_IOC;
+      if(!PositionSelectByTicket(ticket))
+        {
+         m_rc = 0;
+         return false;
+        }
+      req.symbol = PositionGetString(POSITION_SYMBOL);
+      req.type = PositionGetInteger(POSITION_TYPE) == POSITION_TYPE_BUY ? ORDER_TYPE_SELL : ORDER_TYPE_BUY;
+      if(op == KP_OP_CLOSE)
+         req.volume = PositionGetDouble(POSITION_VOLUME);
+      if(!KpIsNetting())
+         req.position = ticket;
      }
-   ArrayResize(out, n + 1);
-   out[n++] = ORDER_FILLING_RETURN;
-   return n;
+   MqlTick tick;
+   if(!SymbolInfoTick(req.symbol, tick))
+     {
+      m_rc = 0;
+      return false;
+     }
+   req.price = (req.type == ORDER_TYPE_BUY) ? tick.ask : tick.bid;
+   bool ok = OrderSend(req, res);
+   m_rc = res.retcode;
+   m_deal = res.deal;
+   m_order = res.order;
+   m_resPrice = res.price;
+   m_resVolume = res.volume;
+   m_resComment = res.comment;
+   return ok;
   }
 
 /**
- * Sends one operation, retrying on requotes and, for 10030 INVALID_FILL, with the next allowed
- * filling mode. "Successful completion of the PositionOpen(...) method does not always mean
- * successful execution" — the retcode decides
+ * Sends one operation. Price moves (requote, price changed, off quotes) are retried at once,
+ * re-checking maxSlippage against the master's price before every attempt; 10030 INVALID_FILL
+ * moves to the next allowed filling mode. The class of the last answer (Logic.mqh: KpMt5Result)
+ * is kept for the report: "Successful completion of the PositionOpen(...) method does not
+ * always mean successful execution" — the retcode and the deal ticket decide
  * (https://www.mql5.com/en/docs/standardlibrary/tradeclasses/ctrade/ctradepositionopen).
  */
-bool CKpTrader::Exec(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment)
+bool CKpTrader::Exec(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice)
   {
-   ENUM_ORDER_TYPE_FILLING fills[];
-   int nf = FillingCandidates(symbol, fills);
-   int fi = 0;
+   m_class = KP_RC_FINAL;
+   m_slippage = false;
+   m_rc = 0;
+   m_deal = 0;
+   m_order = 0;
+   m_resPrice = 0;
+   m_resVolume = 0;
+   m_resComment = "";
+   m_lastErr = 0;
+   bool isModify = (op == KP_OP_MODIFY_TICKET || op == KP_OP_MODIFY_SYMBOL);
+   bool isOpen = (op == KP_OP_BUY || op == KP_OP_SELL);
+   int fill = KpFillingMode((int)SymbolInfoInteger(symbol, SYMBOL_TRADE_EXEMODE), SymbolInfoInteger(symbol, SYMBOL_FILLING_MODE));
+   double point = SymbolInfoDouble(symbol, SYMBOL_POINT);
    for(int attempt = 0; attempt < 4; attempt++)
      {
-      m_trade.SetTypeFilling(fills[fi]);
-      ResetLastError();
-      if(op == KP_OP_BUY)
-         m_trade.Buy(volume, symbol, 0.0, sl, tp, comment);          // price 0 → current Ask
-      else if(op == KP_OP_SELL)
-         m_trade.Sell(volume, symbol, 0.0, sl, tp, comment);         // price 0 → current Bid
-      else if(op == KP_OP_CLOSE)
-         m_trade.PositionClose(ticket);
-      else if(op == KP_OP_CLOSE_PARTIAL)
-         m_trade.PositionClosePartial(ticket, volume);                // hedging accounts only
-      else if(op == KP_OP_MODIFY_TICKET)
-         m_trade.PositionModify(ticket, sl, tp);
-      else if(op == KP_OP_MODIFY_SYMBOL)
-         m_trade.PositionModify(symbol, sl, tp);
-      uint rc = m_trade.ResultRetcode();
-      if(rc == TRADE_RETCODE_DONE || rc == TRADE_RETCODE_DONE_PARTIAL || rc == TRADE_RETCODE_PLACED)
-         return true;
-      if(rc == TRADE_RETCODE_NO_CHANGES && (op == KP_OP_MODIFY_TICKET || op == KP_OP_MODIFY_SYMBOL))
-         return true;
-      if(rc == TRADE_RETCODE_INVALID_FILL && fi + 1 < nf)
+      if(isOpen && maxSlippage >= 0 && masterPrice > 0.0)
         {
-         fi++;
+         MqlTick tick;
+         if(SymbolInfoTick(symbol, tick) && KpSlippageExceeded(op == KP_OP_BUY, masterPrice, tick.ask, tick.bid, point, maxSlippage))
+           {
+            m_slippage = true;
+            m_adverse = KpAdversePoints(op == KP_OP_BUY, masterPrice, tick.ask, tick.bid, point);
+            m_class = KP_RC_FINAL;
+            return false;
+           }
+        }
+      bool returned = false;
+      ResetLastError();
+      if(fill == KP_FILL_RETURN && !isModify)
+         returned = SendReturn(op, symbol, ticket, volume, sl, tp, comment);
+      else
+        {
+         if(fill == KP_FILL_FOK)
+            m_trade.SetTypeFilling(ORDER_FILLING_FOK);
+         else if(fill == KP_FILL_IOC)
+            m_trade.SetTypeFilling(ORDER_FILLING_IOC);
+         m_trade.SetDeviationInPoints((ulong)m_deviation);
+         if(op == KP_OP_BUY)
+            returned = m_trade.Buy(volume, symbol, 0.0, sl, tp, comment);          // price 0 → current Ask
+         else if(op == KP_OP_SELL)
+            returned = m_trade.Sell(volume, symbol, 0.0, sl, tp, comment);         // price 0 → current Bid
+         else if(op == KP_OP_CLOSE)
+            returned = m_trade.PositionClose(ticket);
+         else if(op == KP_OP_CLOSE_PARTIAL)
+            returned = m_trade.PositionClosePartial(ticket, volume);                // hedging accounts only
+         else if(op == KP_OP_MODIFY_TICKET)
+            returned = m_trade.PositionModify(ticket, sl, tp);
+         else if(op == KP_OP_MODIFY_SYMBOL)
+            returned = m_trade.PositionModify(symbol, sl, tp);
+         m_rc = m_trade.ResultRetcode();
+         m_deal = m_trade.ResultDeal();
+         m_order = m_trade.ResultOrder();
+         m_resPrice = m_trade.ResultPrice();
+         m_resVolume = m_trade.ResultVolume();
+         m_resComment = m_trade.ResultComment();
+        }
+      m_lastErr = GetLastError();
+      m_class = KpMt5Result(returned, m_rc, m_deal, isModify);
+      if(m_class == KP_RC_DONE)
+         return true;
+      if(m_class == KP_RC_NO_CHANGES && isModify)
+         return true;
+      if(m_class == KP_RC_INVALID_FILL && !isModify && fill != KP_FILL_RETURN)
+        {
+         fill = (fill == KP_FILL_FOK && (SymbolInfoInteger(symbol, SYMBOL_FILLING_MODE) & SYMBOL_FILLING_IOC) == SYMBOL_FILLING_IOC) ? KP_FILL_IOC : KP_FILL_RETURN;
          continue;
         }
-      if(rc == TRADE_RETCODE_REQUOTE || rc == TRADE_RETCODE_PRICE_CHANGED || rc == TRADE_RETCODE_PRICE_OFF)
-         continue;   // CTrade takes a fresh price on the next call (price 0 / position close)
+      if(m_class == KP_RC_RETRY_NOW)
+         continue;   // a fresh price on the next call (price 0 / position close)
       return false;
      }
    return false;
-  }
-
-void CKpTrader::FailFromResult(KpExec &e, const string what)
-  {
-   uint rc = m_trade.ResultRetcode();
-   int err = GetLastError();
-   e.status = "rejected";
-   e.errorCode = IntegerToString(rc != 0 ? (long)rc : (long)err);
-   e.message = StringFormat("%s: %s%s", what, m_trade.ResultRetcodeDescription(), m_trade.ResultComment() != "" ? " (" + m_trade.ResultComment() + ")" : "");
   }
 
 long CKpTrader::PositionTicketById(const long positionId)
@@ -297,17 +409,16 @@ long CKpTrader::PositionTicketById(const long positionId)
 /** Fill price, volume and profit from the deal of the last result (falls back to the result itself). */
 void CKpTrader::DealDetails(KpExec &e)
   {
-   ulong deal = m_trade.ResultDeal();
-   e.price = m_trade.ResultPrice();
-   e.volume = m_trade.ResultVolume();
-   if(deal > 0 && HistoryDealSelect(deal))
+   e.price = m_resPrice;
+   e.volume = m_resVolume;
+   if(m_deal > 0 && HistoryDealSelect(m_deal))
      {
-      e.price = HistoryDealGetDouble(deal, DEAL_PRICE);
-      e.volume = HistoryDealGetDouble(deal, DEAL_VOLUME);
-      long entry = HistoryDealGetInteger(deal, DEAL_ENTRY);
+      e.price = HistoryDealGetDouble(m_deal, DEAL_PRICE);
+      e.volume = HistoryDealGetDouble(m_deal, DEAL_VOLUME);
+      long entry = HistoryDealGetInteger(m_deal, DEAL_ENTRY);
       if(entry != DEAL_ENTRY_IN)
         {
-         e.profit = HistoryDealGetDouble(deal, DEAL_PROFIT) + HistoryDealGetDouble(deal, DEAL_SWAP) + HistoryDealGetDouble(deal, DEAL_COMMISSION);
+         e.profit = HistoryDealGetDouble(m_deal, DEAL_PROFIT) + HistoryDealGetDouble(m_deal, DEAL_SWAP) + HistoryDealGetDouble(m_deal, DEAL_COMMISSION);
          e.hasProfit = true;
         }
      }
@@ -317,6 +428,10 @@ void CKpTrader::DealDetails(KpExec &e)
 
 long CKpTrader::FindPosition(const string ticketStr, const string masterPositionId, const string symbol)
   {
+   // A ticket first, on netting accounts too: a manual order.command names only the ticket.
+   long t = StringToInteger(ticketStr);
+   if(t > 0 && PositionSelectByTicket((ulong)t))
+      return t;
    if(KpIsNetting())
      {
       // One position per symbol: every copy on this symbol lives in it.
@@ -324,9 +439,6 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          return PositionGetInteger(POSITION_TICKET);
       return 0;
      }
-   long t = StringToInteger(ticketStr);
-   if(t > 0 && PositionSelectByTicket((ulong)t))
-      return t;
    if(masterPositionId == "")
       return 0;
    // After a restart (or before the fill was reported) the comment tag kopitra:<masterPositionId> finds it.
@@ -356,28 +468,56 @@ bool CKpTrader::PositionInfo(const long ticket, string &symbol, string &side, do
    return true;
   }
 
-/** Netting recovery after a crash mid-open: a deal in the last hour carrying the tag means it executed. */
-bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
+/** SYMBOL_TRADE_FREEZE_LEVEL: the server refuses to modify or close a position this close to its SL/TP. */
+bool CKpTrader::IsFrozen(const long ticket)
+  {
+   string symbol, side;
+   double volume, openPrice, sl, tp;
+   MqlTick tick;
+   if(!PositionInfo(ticket, symbol, side, volume, openPrice, sl, tp) || !SymbolInfoTick(symbol, tick))
+      return false;
+   return KpFrozen(side == "buy", tick.bid, tick.ask, sl, tp, SymbolInfoInteger(symbol, SYMBOL_TRADE_FREEZE_LEVEL), SymbolInfoDouble(symbol, SYMBOL_POINT));
+  }
+
+/** A deal of the last day carrying `tag` as its comment: the trade of an interrupted event happened. */
+bool CKpTrader::FindTaggedDeal(const string tag, const string symbol, KpExec &e)
   {
    datetime now = TimeTradeServer();
-   if(!HistorySelect(now - 3600, now + 60))
+   if(tag == "" || !HistorySelect(now - 86400, now + 60))
       return false;
    for(int i = HistoryDealsTotal() - 1; i >= 0; i--)
      {
       ulong d = HistoryDealGetTicket(i);
-      if(d == 0 || HistoryDealGetString(d, DEAL_SYMBOL) != symbol || HistoryDealGetString(d, DEAL_COMMENT) != tag)
+      if(d == 0 || HistoryDealGetString(d, DEAL_COMMENT) != tag)
+         continue;
+      if(symbol != "" && HistoryDealGetString(d, DEAL_SYMBOL) != symbol)
          continue;
       e.status = "filled";
       e.price = HistoryDealGetDouble(d, DEAL_PRICE);
       e.volume = HistoryDealGetDouble(d, DEAL_VOLUME);
       e.hasPrice = true;
       e.hasVolume = true;
-      long t = FindPosition("", "", symbol);
-      e.ticket = t > 0 ? KpTicketStr(t) : KpTicketStr(HistoryDealGetInteger(d, DEAL_POSITION_ID));
-      e.message = "found the deal of an open interrupted by a restart; not opened twice";
+      long t = PositionTicketById(HistoryDealGetInteger(d, DEAL_POSITION_ID));
+      e.ticket = KpTicketStr(t > 0 ? t : HistoryDealGetInteger(d, DEAL_POSITION_ID));
+      e.message = "found deal #" + KpTicketStr((long)d) + " of this order from before a restart; not repeated";
       return true;
      }
    return false;
+  }
+
+/** Recovery after a crash mid-open: a deal carrying the open's comment means it executed. */
+bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
+  {
+   if(!FindTaggedDeal(tag, symbol, e))
+      return false;
+   if(KpIsNetting())
+     {
+      long t = FindPosition("", "", symbol);
+      if(t > 0)
+         e.ticket = KpTicketStr(t);
+     }
+   e.message = "found the deal of an open interrupted by a restart; not opened twice";
+   return true;
   }
 
 void CKpTrader::Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e)
@@ -399,32 +539,27 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
    MqlTick tick;
    if(!SymbolInfoTick(symbol, tick) || tick.ask <= 0.0 || tick.bid <= 0.0)
      {
-      KpExecFail(e, "failed", "no_quote", "no current price for " + symbol + " (market closed or symbol not streaming)");
+      KpExecFail(e, "retry", "no_quote", "no current price for " + symbol + " (market closed or symbol not streaming)");
       return;
      }
-   // maxSlippage: the largest adverse distance, in points, from the master's price.
-   if(maxSlippage >= 0 && masterPrice > 0.0 && point > 0.0)
-     {
-      double adverse = (side == "buy") ? tick.ask - masterPrice : masterPrice - tick.bid;
-      double points = adverse / point;
-      if(points > (double)maxSlippage + 1e-6)
-        {
-         KpExecFail(e, "rejected", "slippage_exceeded", StringFormat("price moved %.1f points against the master's %s (max %d)", points, DoubleToString(masterPrice, digits), (int)maxSlippage));
-         return;
-        }
-     }
-   m_trade.SetDeviationInPoints((ulong)Deviation(maxSlippage));
+   m_deviation = Deviation(maxSlippage);
+   bool buy = (side == "buy");
    double nsl = sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0;
    double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
+   // SYMBOL_TRADE_STOPS_LEVEL: levels closer to the price are refused (10016). Such a level is
+   // left out of the open and set afterwards when the price allows it.
+   long stopsLevel = SymbolInfoInteger(symbol, SYMBOL_TRADE_STOPS_LEVEL);
+   int bad = KpStopsViolations(buy, tick.bid, tick.ask, nsl, ntp, stopsLevel, point);
+   double sendSl = (bad & KP_STOPS_SL_BAD) != 0 ? 0.0 : nsl;
+   double sendTp = (bad & KP_STOPS_TP_BAD) != 0 ? 0.0 : ntp;
    string cmt = StringSubstr(comment, 0, KP_COMMENT_MAX);
-   int op = (side == "buy") ? KP_OP_BUY : KP_OP_SELL;
-   bool ok = Exec(op, symbol, 0, vol, nsl, ntp, cmt);
-   bool deferredStops = false;
-   if(!ok && m_trade.ResultRetcode() == TRADE_RETCODE_INVALID_STOPS && (nsl > 0.0 || ntp > 0.0))
+   int op = buy ? KP_OP_BUY : KP_OP_SELL;
+   bool ok = Exec(op, symbol, 0, vol, sendSl, sendTp, cmt, maxSlippage, masterPrice);
+   if(!ok && m_class == KP_RC_INVALID_STOPS && (sendSl > 0.0 || sendTp > 0.0))
      {
-      // Stops too close for this broker right now: open without them, then try to set them.
-      ok = Exec(op, symbol, 0, vol, 0.0, 0.0, cmt);
-      deferredStops = ok;
+      sendSl = 0.0;
+      sendTp = 0.0;
+      ok = Exec(op, symbol, 0, vol, 0.0, 0.0, cmt, maxSlippage, masterPrice);
      }
    if(!ok)
      {
@@ -433,19 +568,41 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
      }
    DealDetails(e);
    e.hasProfit = false;
-   ulong deal = m_trade.ResultDeal();
    long positionId = 0;
-   if(deal > 0 && HistoryDealSelect(deal))
-      positionId = HistoryDealGetInteger(deal, DEAL_POSITION_ID);
+   if(m_deal > 0 && HistoryDealSelect(m_deal))
+      positionId = HistoryDealGetInteger(m_deal, DEAL_POSITION_ID);
    long ticket = KpIsNetting() ? FindPosition("", "", symbol) : PositionTicketById(positionId);
    if(ticket <= 0)
-      ticket = positionId > 0 ? positionId : (long)m_trade.ResultOrder();
+      ticket = positionId > 0 ? positionId : (long)m_order;
    e.status = "filled";
    e.ticket = KpTicketStr(ticket);
-   if(deferredStops && ticket > 0)
+   if((sendSl != nsl || sendTp != ntp) && ticket > 0)
      {
-      bool set = KpIsNetting() ? Exec(KP_OP_MODIFY_SYMBOL, symbol, 0, 0, nsl, ntp, "") : Exec(KP_OP_MODIFY_TICKET, symbol, (ulong)ticket, 0, nsl, ntp, "");
-      e.message = set ? "opened without SL/TP first (invalid stops), then set them" : "opened, but SL/TP could not be set: " + m_trade.ResultRetcodeDescription();
+      // Set what the price allows now; a level still inside the stops level stays unset.
+      double setSl = nsl, setTp = ntp;
+      if(SymbolInfoTick(symbol, tick))
+        {
+         int still = KpStopsViolations(buy, tick.bid, tick.ask, nsl, ntp, stopsLevel, point);
+         if((still & KP_STOPS_SL_BAD) != 0)
+            setSl = 0.0;
+         if((still & KP_STOPS_TP_BAD) != 0)
+            setTp = 0.0;
+        }
+      bool set = (setSl > 0.0 || setTp > 0.0)
+                 && (KpIsNetting() ? Exec(KP_OP_MODIFY_SYMBOL, symbol, 0, 0, setSl, setTp, "") : Exec(KP_OP_MODIFY_TICKET, symbol, (ulong)ticket, 0, setSl, setTp, ""));
+      if(!set)
+        {
+         setSl = 0.0;
+         setTp = 0.0;
+        }
+      if(setSl != nsl || setTp != ntp)
+        {
+         e.unprotected = true;
+         e.message = StringFormat("opened WITHOUT %s%s%s: inside the broker's stops level (%d points) or refused", setSl != nsl ? "SL " + DoubleToString(nsl, digits) : "",
+                                  (setSl != nsl && setTp != ntp) ? " and " : "", setTp != ntp ? "TP " + DoubleToString(ntp, digits) : "", (int)stopsLevel);
+        }
+      else
+         e.message = "opened without SL/TP first (stops level), then set them";
      }
   }
 
@@ -461,6 +618,17 @@ void CKpTrader::Modify(const long ticket, const bool setSl, const double sl, con
    int digits = (int)SymbolInfoInteger(symbol, SYMBOL_DIGITS);
    double nsl = setSl ? (sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0) : curSl;
    double ntp = setTp ? (tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0) : curTp;
+   e.ticket = KpTicketStr(ticket);
+   if(MathAbs(nsl - curSl) < 1e-10 && MathAbs(ntp - curTp) < 1e-10)
+     {
+      e.status = "filled";   // nothing to change (a replay, or the levels are already set)
+      return;
+     }
+   if(IsFrozen(ticket))
+     {
+      KpExecFail(e, "retry", "frozen", "position #" + KpTicketStr(ticket) + " is within the freeze level of its SL/TP; trying again");
+      return;
+     }
    bool ok = KpIsNetting() ? Exec(KP_OP_MODIFY_SYMBOL, symbol, 0, 0, nsl, ntp, "") : Exec(KP_OP_MODIFY_TICKET, symbol, (ulong)ticket, 0, nsl, ntp, "");
    if(!ok)
      {
@@ -468,14 +636,14 @@ void CKpTrader::Modify(const long ticket, const bool setSl, const double sl, con
       return;
      }
    e.status = "filled";
-   e.ticket = KpTicketStr(ticket);
   }
 
 /**
  * Hedging: PositionClosePartial (CTrade: "for hedging mode only"). Netting: an opposite deal for
- * the volume, never more than the position holds (more would reverse it).
+ * the volume, never more than the position holds (more would reverse it), with the order's tag
+ * as its comment so a replay finds it.
  */
-void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, KpExec &e)
+void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -490,14 +658,19 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       KpExecFail(e, "rejected", "volume_below_minimum", why);
       return;
      }
-   m_trade.SetDeviationInPoints((ulong)deviation);
+   if(IsFrozen(ticket))
+     {
+      KpExecFail(e, "retry", "frozen", "position #" + KpTicketStr(ticket) + " is within the freeze level of its SL/TP; trying again");
+      return;
+     }
+   m_deviation = deviation;
    bool ok;
    if(KpIsNetting())
-      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, "kopitra:close");
+      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
    else if(vol >= posVolume - 1e-9)
-      ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, "");
+      ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, tag);
    else
-      ok = Exec(KP_OP_CLOSE_PARTIAL, symbol, (ulong)ticket, vol, 0, 0, "");
+      ok = Exec(KP_OP_CLOSE_PARTIAL, symbol, (ulong)ticket, vol, 0, 0, tag);
    if(!ok)
      {
       FailFromResult(e, "partial close #" + KpTicketStr(ticket));
@@ -509,7 +682,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
    e.ticket = KpTicketStr(still > 0 ? still : ticket);
   }
 
-void CKpTrader::Close(const long ticket, const double volume, const int deviation, KpExec &e)
+void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -518,7 +691,12 @@ void CKpTrader::Close(const long ticket, const double volume, const int deviatio
       KpExecFail(e, "failed", "position_not_found", "position #" + KpTicketStr(ticket) + " is not open");
       return;
      }
-   m_trade.SetDeviationInPoints((ulong)deviation);
+   if(IsFrozen(ticket))
+     {
+      KpExecFail(e, "retry", "frozen", "position #" + KpTicketStr(ticket) + " is within the freeze level of its SL/TP; trying again");
+      return;
+     }
+   m_deviation = deviation;
    bool ok;
    if(KpIsNetting() && volume > 0.0 && volume < posVolume - 1e-9)
      {
@@ -529,10 +707,10 @@ void CKpTrader::Close(const long ticket, const double volume, const int deviatio
          KpExecFail(e, "rejected", "volume_below_minimum", why);
          return;
         }
-      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, "kopitra:close");
+      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
      }
    else
-      ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, "");
+      ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, tag);
    if(!ok)
      {
       FailFromResult(e, "close #" + KpTicketStr(ticket));
@@ -560,7 +738,7 @@ int CKpTrader::CloseAllManaged(const string symbolFilter, const int deviation, s
          continue;
       KpExec e;
       KpExecReset(e);
-      Close((long)t, 0, deviation, e);
+      Close((long)t, 0, deviation, "", e);
       if(e.status == "filled")
          closed++;
       else
@@ -683,9 +861,41 @@ bool CKpTrader::PositionInfo(const long ticket, string &symbol, string &side, do
    return true;
   }
 
+/** An open order carrying `tag` as its comment (MT4 accounts hedge: the order itself is the evidence). */
 bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
   {
-   return false;   // MT4 accounts hedge: FindPosition by tag covers recovery
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || (OrderType() != OP_BUY && OrderType() != OP_SELL))
+         continue;
+      if(OrderComment() != tag || (symbol != "" && OrderSymbol() != symbol))
+         continue;
+      e.status = "filled";
+      e.ticket = KpTicketStr(OrderTicket());
+      e.price = OrderOpenPrice();
+      e.volume = OrderLots();
+      e.hasPrice = true;
+      e.hasVolume = true;
+      e.message = "found the order of an open interrupted by a restart; not opened twice";
+      return true;
+     }
+   return false;
+  }
+
+/** MT4 close deals carry no comment of ours; whether a close happened is told by the order itself. */
+bool CKpTrader::FindTaggedDeal(const string tag, const string symbol, KpExec &e)
+  {
+   return false;
+  }
+
+/** MODE_FREEZELEVEL: the server refuses to modify or close an order this close to its SL/TP. */
+bool CKpTrader::IsFrozen(const long ticket)
+  {
+   if(!OrderSelect((int)ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0)
+      return false;
+   string symbol = OrderSymbol();
+   return KpFrozen(OrderType() == OP_BUY, MarketInfo(symbol, MODE_BID), MarketInfo(symbol, MODE_ASK), OrderStopLoss(), OrderTakeProfit(),
+                   (long)MarketInfo(symbol, MODE_FREEZELEVEL), MarketInfo(symbol, MODE_POINT));
   }
 
 void CKpTrader::Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e)
@@ -709,49 +919,70 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
    double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
    string cmt = StringSubstr(comment, 0, KP_COMMENT_MAX);
    int deviation = Deviation(maxSlippage);
+   m_deviation = deviation;
+   m_slippage = false;
+   m_class = KP_RC_FINAL;
+   m_lastErr = 0;
+   long stopsLevel = (long)MarketInfo(symbol, MODE_STOPLEVEL);
+   // MODE_STOPLEVEL: a level closer to the price is refused (130); it is left out and set afterwards.
+   int bad = KpStopsViolations(cmd == OP_BUY, MarketInfo(symbol, MODE_BID), MarketInfo(symbol, MODE_ASK), nsl, ntp, stopsLevel, point);
+   double sendSl = (bad & KP_STOPS_SL_BAD) != 0 ? 0.0 : nsl;
+   double sendTp = (bad & KP_STOPS_TP_BAD) != 0 ? 0.0 : ntp;
    int ticket = -1;
-   int err = 0;
-   bool deferredStops = false;
    for(int attempt = 0; attempt < 4 && ticket < 0; attempt++)
      {
       if(!WaitContext())
         {
-         err = ERR_TRADE_CONTEXT_BUSY;
+         m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+         m_class = KP_RC_RETRY_LATER;
          break;
         }
       // "market orders must use the latest Bid (sell) / Ask (buy); calculated or unnormalized price cannot be applied"
-      double price = NormalizeDouble(cmd == OP_BUY ? MarketInfo(symbol, MODE_ASK) : MarketInfo(symbol, MODE_BID), digits);
+      double ask = MarketInfo(symbol, MODE_ASK);
+      double bid = MarketInfo(symbol, MODE_BID);
+      double price = NormalizeDouble(cmd == OP_BUY ? ask : bid, digits);
       if(price <= 0.0)
         {
-         KpExecFail(e, "failed", "no_quote", "no current price for " + symbol);
+         KpExecFail(e, "retry", "no_quote", "no current price for " + symbol);
          return;
         }
-      if(attempt == 0 && maxSlippage >= 0 && masterPrice > 0.0 && point > 0.0)
+      // Before every attempt: a requote must not fill beyond maxSlippage either.
+      if(KpSlippageExceeded(cmd == OP_BUY, masterPrice, ask, bid, point, maxSlippage))
         {
-         double adverse = (cmd == OP_BUY) ? price - masterPrice : masterPrice - price;
-         if(adverse / point > (double)maxSlippage + 1e-6)
-           {
-            KpExecFail(e, "rejected", "slippage_exceeded", StringFormat("price moved %.1f points against the master's %s (max %d)", adverse / point, DoubleToString(masterPrice, digits), (int)maxSlippage));
-            return;
-           }
+         m_slippage = true;
+         m_adverse = KpAdversePoints(cmd == OP_BUY, masterPrice, ask, bid, point);
+         break;
         }
       ResetLastError();
-      ticket = OrderSend(symbol, cmd, vol, price, deviation, deferredStops ? 0.0 : nsl, deferredStops ? 0.0 : ntp, cmt, m_magic, 0, clrNONE);
+      ticket = OrderSend(symbol, cmd, vol, price, deviation, sendSl, sendTp, cmt, m_magic, 0, clrNONE);
       if(ticket >= 0)
          break;
-      err = GetLastError();
-      if(err == ERR_INVALID_STOPS && (nsl > 0.0 || ntp > 0.0) && !deferredStops)
+      m_lastErr = GetLastError();
+      m_class = KpClassifyMt4(m_lastErr);
+      if(m_class == KP_RC_INVALID_STOPS && (sendSl > 0.0 || sendTp > 0.0))
         {
-         deferredStops = true;   // ECN/market execution: open without stops, set them afterwards
+         sendSl = 0.0;   // ECN/market execution: open without stops, set them afterwards
+         sendTp = 0.0;
          continue;
         }
-      if(err == ERR_REQUOTE || err == ERR_PRICE_CHANGED || err == ERR_OFF_QUOTES || err == ERR_TRADE_CONTEXT_BUSY || err == ERR_BROKER_BUSY)
+      if(m_class == KP_RC_RETRY_NOW)
          continue;
+      if(m_class == KP_RC_UNCERTAIN)
+        {
+         // 128 trade timeout: the order may exist. Look before anything else happens.
+         KpExec found;
+         KpExecReset(found);
+         if(FindRecentOpen(cmt, symbol, found))
+           {
+            ticket = (int)StringToInteger(found.ticket);
+            break;
+           }
+        }
       break;
      }
    if(ticket < 0)
      {
-      KpExecFail(e, "rejected", IntegerToString(err), "OrderSend " + side + " " + KpFormatNumber(vol, 8) + " " + symbol + ": " + ErrorText(err));
+      FailFromResult(e, "OrderSend " + side + " " + KpFormatNumber(vol, 8) + " " + symbol);
       return;
      }
    e.status = "filled";
@@ -763,10 +994,26 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
       e.hasPrice = true;
       e.hasVolume = true;
      }
-   if(deferredStops)
+   if(sendSl != nsl || sendTp != ntp)
      {
-      bool set = WaitContext() && OrderModify(ticket, e.price, nsl, ntp, 0, clrNONE);
-      e.message = set ? "opened without SL/TP first (invalid stops), then set them" : "opened, but SL/TP could not be set: " + ErrorText(GetLastError());
+      RefreshRates();
+      int still = KpStopsViolations(cmd == OP_BUY, MarketInfo(symbol, MODE_BID), MarketInfo(symbol, MODE_ASK), nsl, ntp, stopsLevel, point);
+      double setSl = (still & KP_STOPS_SL_BAD) != 0 ? sendSl : nsl;
+      double setTp = (still & KP_STOPS_TP_BAD) != 0 ? sendTp : ntp;
+      bool set = (setSl != sendSl || setTp != sendTp) && WaitContext() && OrderModify(ticket, e.price, setSl, setTp, 0, clrNONE);
+      if(!set)
+        {
+         setSl = sendSl;
+         setTp = sendTp;
+        }
+      if(setSl != nsl || setTp != ntp)
+        {
+         e.unprotected = true;
+         e.message = StringFormat("opened WITHOUT %s%s%s: inside the broker's stops level (%d points) or refused", setSl != nsl ? "SL " + DoubleToString(nsl, digits) : "",
+                                  (setSl != nsl && setTp != ntp) ? " and " : "", setTp != ntp ? "TP " + DoubleToString(ntp, digits) : "", (int)stopsLevel);
+        }
+      else
+         e.message = "opened without SL/TP first (stops level), then set them";
      }
   }
 
@@ -788,22 +1035,36 @@ void CKpTrader::Modify(const long ticket, const bool setSl, const double sl, con
       e.status = "filled";   // OrderModify with unchanged values would fail with error 1 (ERR_NO_RESULT)
       return;
      }
-   ResetLastError();
-   if(!WaitContext() || !OrderModify((int)ticket, openPrice, nsl, ntp, 0, clrNONE))
+   if(IsFrozen(ticket))
      {
-      int err = GetLastError();
-      if(err == ERR_NO_RESULT)
+      KpExecFail(e, "retry", "frozen", "order #" + KpTicketStr(ticket) + " is within the freeze level of its SL/TP; trying again");
+      return;
+     }
+   m_slippage = false;
+   ResetLastError();
+   if(!WaitContext())
+     {
+      m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+      m_class = KP_RC_RETRY_LATER;
+      FailFromResult(e, "OrderModify #" + KpTicketStr(ticket));
+      return;
+     }
+   if(!OrderModify((int)ticket, openPrice, nsl, ntp, 0, clrNONE))
+     {
+      m_lastErr = GetLastError();
+      m_class = KpClassifyMt4(m_lastErr);
+      if(m_class == KP_RC_NO_CHANGES)
         {
          e.status = "filled";
          return;
         }
-      KpExecFail(e, "rejected", IntegerToString(err), "OrderModify #" + KpTicketStr(ticket) + ": " + ErrorText(err));
+      FailFromResult(e, "OrderModify #" + KpTicketStr(ticket));
       return;
      }
    e.status = "filled";
   }
 
-void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, KpExec &e)
+void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -818,7 +1079,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       KpExecFail(e, "rejected", "volume_below_minimum", why);
       return;
      }
-   Close(ticket, vol, deviation, e);
+   Close(ticket, vol, deviation, tag, e);
    if(e.status != "filled" || vol >= posVolume - 1e-9)
       return;
    // The rest continues under a new ticket: report it so the gateway's link follows.
@@ -832,7 +1093,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       e.message = "partially closed; the new ticket of the rest was not found yet (the next sync snapshot will show it)";
   }
 
-void CKpTrader::Close(const long ticket, const double volume, const int deviation, KpExec &e)
+void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
   {
    string symbol, side;
    double posVolume, openPrice, sl, tp;
@@ -841,28 +1102,42 @@ void CKpTrader::Close(const long ticket, const double volume, const int deviatio
       KpExecFail(e, "failed", "position_not_found", "order #" + KpTicketStr(ticket) + " is not open");
       return;
      }
+   if(IsFrozen(ticket))
+     {
+      KpExecFail(e, "retry", "frozen", "order #" + KpTicketStr(ticket) + " is within the freeze level of its SL/TP; trying again");
+      return;
+     }
    double lots = (volume > 0.0 && volume < posVolume) ? volume : posVolume;
    int type = (side == "buy") ? OP_BUY : OP_SELL;
    bool ok = false;
-   int err = 0;
+   m_slippage = false;
+   m_lastErr = 0;
+   m_class = KP_RC_FINAL;
    for(int attempt = 0; attempt < 4 && !ok; attempt++)
      {
       if(!WaitContext())
         {
-         err = ERR_TRADE_CONTEXT_BUSY;
+         m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+         m_class = KP_RC_RETRY_LATER;
          break;
         }
       ResetLastError();
       ok = OrderClose((int)ticket, lots, ClosePrice(symbol, type), deviation, clrNONE);
       if(ok)
          break;
-      err = GetLastError();
-      if(err != ERR_REQUOTE && err != ERR_PRICE_CHANGED && err != ERR_OFF_QUOTES && err != ERR_TRADE_CONTEXT_BUSY && err != ERR_BROKER_BUSY)
+      m_lastErr = GetLastError();
+      m_class = KpClassifyMt4(m_lastErr);
+      if(m_class == KP_RC_UNCERTAIN && OrderSelect((int)ticket, SELECT_BY_TICKET) && OrderCloseTime() != 0)
+        {
+         ok = true;   // 128 trade timeout, but the order is closed
+         break;
+        }
+      if(m_class != KP_RC_RETRY_NOW)
          break;
      }
    if(!ok)
      {
-      KpExecFail(e, "rejected", IntegerToString(err), "OrderClose #" + KpTicketStr(ticket) + ": " + ErrorText(err));
+      FailFromResult(e, "OrderClose #" + KpTicketStr(ticket));
       return;
      }
    e.status = "filled";
@@ -899,7 +1174,7 @@ int CKpTrader::CloseAllManaged(const string symbolFilter, const int deviation, s
      {
       KpExec e;
       KpExecReset(e);
-      Close(tickets[i], 0, deviation, e);
+      Close(tickets[i], 0, deviation, "", e);
       if(e.status == "filled")
          closed++;
       else
