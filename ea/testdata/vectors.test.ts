@@ -204,6 +204,7 @@ describe('EA protocol vectors', () => {
         }
         if (v.schema === null) {
           expect(v.body, `${v.method} ${v.path} has no body`).toBeNull();
+          expect(v.method, 'the EA sends only what WebRequest documents: GET and POST').toBe('POST');
           return;
         }
         const schema = schemas[v.schema];

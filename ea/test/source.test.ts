@@ -1,0 +1,76 @@
+/**
+ * Checks on the EA's source for findings of the MQL review that are about where code runs
+ * rather than what it decides (Logic.mqh covers those): each would come back silently with
+ * an innocent-looking edit, and no MQL compiler runs here.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'include', 'Kopitra');
+const files = Object.fromEntries(
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.mqh'))
+    .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+);
+const all = Object.values(files).join('\n');
+
+/** The body of `CKpClass::Method(` up to the next top-level function definition. */
+function body(file: string, signature: string): string {
+  const text = files[file] ?? '';
+  const start = text.indexOf(signature);
+  expect(start, `${signature} in ${file}`).toBeGreaterThanOrEqual(0);
+  const rest = text.slice(start + signature.length);
+  const end = rest.search(/\n[a-zA-Z][^\n]*\n {2}\{/);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+describe('EA source', () => {
+  it('finding 17: sends only GET and POST (WebRequest documents GET, POST and HEAD), releasing with the POST alias', () => {
+    const methods = [...all.matchAll(/(?:Send|Request)\("([A-Z]+)"/g)].map((m) => m[1]);
+    expect(new Set(methods)).toEqual(new Set(['GET', 'POST']));
+    expect(body('Session.mqh', 'void CKpClient::Deinit(')).toContain('"/sessions/current/release"');
+  });
+
+  it('finding 2: OnTradeTransaction only records (no state file write, no HTTP) and the timer rescans the history', () => {
+    const handler = body('Master.mqh', 'void CKpApp::OnTransaction(');
+    expect(handler).not.toMatch(/Save\(|Request\(|Send\(|Enqueue/);
+    expect(body('Master.mqh', 'void CKpApp::BeforeFlush(')).toContain('RescanDeals();');
+  });
+
+  it('finding 18: a 401 never runs a nested outbox poll', () => {
+    expect(body('Session.mqh', 'void CKpClient::HandleUnauthorized(')).not.toContain('PollOutbox(');
+    expect(body('Session.mqh', 'void CKpClient::Timer(')).toContain('m_shutdownFetchDue');
+  });
+
+  it('finding 16: rollover, variation margin and split deals are not classified as trades', () => {
+    const classify = body('Master.mqh', 'int CKpApp::ClassifyDeal(');
+    for (const reason of ['DEAL_REASON_ROLLOVER', 'DEAL_REASON_VMARGIN', 'DEAL_REASON_SPLIT'])
+      expect(classify).toContain(reason);
+  });
+
+  it('finding 9: no StringTrimLeft/Right, whose result differs between MQL4 and MQL5', () => {
+    expect(all).not.toMatch(/StringTrim(Left|Right)\s*\(/);
+  });
+
+  it('finding 10: magic numbers are written as decimal strings', () => {
+    expect(all).not.toMatch(/w\.Int\("magic"/);
+    expect(all).toMatch(/w\.Str\("magic", KpMagicString\(/);
+  });
+
+  it('finding 12: the state file name goes through KpFileSafeId', () => {
+    expect(files['State.mqh']).toMatch(/fileName = "Kopitra\\\\" \+ KpFileSafeId\(accountId\)/);
+  });
+
+  it('finding 1: the MT4 master judges a vanished order with KpMt4MissingDecision while connected', () => {
+    const scan = body('Master.mqh', 'void CKpApp::ScanOrders(');
+    expect(scan).toContain('IsConnected()');
+    expect(scan).toContain('KpMt4MissingDecision(');
+  });
+
+  it('finding 20: unknown outbox event types go to DoUnknown, which reports them', () => {
+    expect(body('Follower.mqh', 'int CKpFollower::HandleTradeEvent(')).toContain('return DoUnknown(');
+    expect(body('Follower.mqh', 'int CKpFollower::DoUnknown(')).toContain('"unknown_event_type"');
+  });
+});
