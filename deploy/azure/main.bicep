@@ -61,6 +61,8 @@ var topics = [
   { name: 'trade-agent-events', subscriptions: ['management-audit', 'management-webhooks'] }
   { name: 'copy-group-updates', subscriptions: ['gateway'] }
   { name: 'task-commands', subscriptions: ['management-tasks'] }
+  // Progress of task runs: the live stream reads it from the database; no broker consumer.
+  { name: 'task-events', subscriptions: [] }
 ]
 
 // Built-in role definitions (ids are the same in every tenant).
@@ -293,7 +295,6 @@ resource functions 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZURE_CLIENT_ID', value: managementIdentity.properties.clientId }
         { name: 'DATABASE_URL', value: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecret.properties.secretUri})' }
         { name: 'KOPITRA_SECRET', value: '@Microsoft.KeyVault(SecretUri=${signingSecret.properties.secretUri})' }
-        { name: 'KOPITRA_REPORTS_URL', value: '${storage.properties.primaryEndpoints.blob}${reportsContainer.name}' }
         { name: 'KOPITRA_ADMIN_EMAIL', value: adminEmail }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${managementIdentity.properties.clientId}' }

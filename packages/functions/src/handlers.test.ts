@@ -1,15 +1,24 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '@kopitra/server';
-import { startTestPlatform, ADMIN, type TestPlatform } from '../../server/src/testing/platform.js';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadConfig,
+  readTopic,
+  startPlatform,
+  TASK_COMMANDS,
+  TASK_EVENTS,
+  type Platform,
+} from '@kopitra/server';
+import { startTestPlatform, ADMIN, terminal, type TestPlatform } from '../../server/src/testing/platform.js';
 import { tempDir } from '../../server/src/testing/databases.js';
-import { httpHandler, platformFor, resetPlatform, tradeAgentEventsHandler } from './handlers.js';
+import { busConsumers, busTrigger, httpHandler, platformFor, resetPlatform } from './handlers.js';
 
-const context = () =>
+const context = (functionName = 'api', triggerMetadata?: Record<string, unknown>) =>
   new InvocationContext({
     invocationId: `inv-${Math.random().toString(36).slice(2)}`,
-    functionName: 'api',
+    functionName,
     logHandler: () => undefined,
+    ...(triggerMetadata ? { triggerMetadata } : {}),
   });
 const request = (method: string, path: string, body?: unknown, token?: string) =>
   new HttpRequest({
@@ -21,25 +30,59 @@ const request = (method: string, path: string, body?: unknown, token?: string) =
     },
     ...(body ? { body: { string: JSON.stringify(body) } } : {}),
   });
+const json = (res: { body?: unknown }) => JSON.parse(String(res.body)) as any;
+
+/** Invokes the Service Bus trigger registered for `name` as the host would for a message the bus relayed. */
+async function deliver(
+  name: (typeof busConsumers)[number]['name'],
+  message: { messageId: string; body: unknown },
+) {
+  const consumer = busConsumers.find((c) => c.name === name)!;
+  await busTrigger(consumer.topic, consumer.handler)(
+    message.body,
+    context(name, {
+      messageId: message.messageId,
+      deliveryCount: 1,
+      enqueuedTimeUtc: new Date().toISOString(),
+      applicationProperties: {},
+    }),
+  );
+}
 
 describe('Azure Functions entry', () => {
+  const dataDir = tempDir();
   let node: TestPlatform;
+  /** A gateway process on the same database, as on Azure (App Service next to Functions). */
+  let gateway: Platform;
+  let token: string;
+
+  beforeAll(async () => {
+    const env = {
+      KOPITRA_DATA_DIR: dataDir,
+      KOPITRA_ADMIN_EMAIL: ADMIN.email,
+      KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+      KOPITRA_LOG_LEVEL: 'silent',
+    };
+    await platformFor(loadConfig(env));
+    gateway = await startPlatform(loadConfig(env), {
+      listen: false,
+      sweeper: false,
+      consumers: false,
+      serve: { gateway: true, management: false },
+      consoleDir: null,
+      logger: pino({ level: 'silent' }),
+    });
+    token = json(await httpHandler(request('POST', '/api/auth/login', ADMIN), context())).token;
+  });
+
   afterAll(async () => {
+    await gateway?.stop();
     await resetPlatform();
     await node?.close();
   });
 
   it('answers login and lists like the Node server', async () => {
     node = (await startTestPlatform('sqlite'))!;
-    await platformFor(
-      loadConfig({
-        KOPITRA_DATA_DIR: tempDir(),
-        KOPITRA_ADMIN_EMAIL: ADMIN.email,
-        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-        KOPITRA_LOG_LEVEL: 'silent',
-      }),
-    );
-
     const fnLogin = await httpHandler(request('POST', '/api/auth/login', ADMIN), context());
     const nodeLogin = await node.platform.app.inject({
       method: 'POST',
@@ -47,21 +90,20 @@ describe('Azure Functions entry', () => {
       payload: ADMIN,
     });
     expect(fnLogin.status).toBe(nodeLogin.statusCode);
-    const fnBody = JSON.parse(String(fnLogin.body));
-    expect(Object.keys(fnBody).sort()).toEqual(Object.keys(nodeLogin.json()).sort());
-    expect(fnBody.user.email).toBe(ADMIN.email);
+    expect(Object.keys(json(fnLogin)).sort()).toEqual(Object.keys(nodeLogin.json()).sort());
+    expect(json(fnLogin).user.email).toBe(ADMIN.email);
 
     const created = await httpHandler(
-      request('POST', '/api/admin/accounts', { accountId: 'FN-1', platform: 'MT5' }, fnBody.token),
+      request('POST', '/api/admin/accounts', { accountId: 'FN-1', platform: 'MT5' }, token),
       context(),
     );
     expect(created.status).toBe(201);
     const fnList = await httpHandler(
-      request('GET', '/api/admin/accounts?limit=10', undefined, fnBody.token),
+      request('GET', '/api/admin/accounts?limit=10', undefined, token),
       context(),
     );
     expect(fnList.status).toBe(200);
-    expect(JSON.parse(String(fnList.body)).items.map((a: any) => a.accountId)).toEqual(['FN-1']);
+    expect(json(fnList).items.map((a: any) => a.accountId)).toEqual(['FN-1']);
 
     const nodeToken = nodeLogin.json().token;
     await node.platform.app.inject({
@@ -75,40 +117,80 @@ describe('Azure Functions entry', () => {
       url: '/api/admin/accounts?limit=10',
       headers: { authorization: `Bearer ${nodeToken}` },
     });
-    expect(Object.keys(JSON.parse(String(fnList.body)).items[0]).sort()).toEqual(
-      Object.keys(nodeList.json().items[0]).sort(),
-    );
+    expect(Object.keys(json(fnList).items[0]).sort()).toEqual(Object.keys(nodeList.json().items[0]).sort());
 
     const denied = await httpHandler(request('GET', '/api/admin/accounts'), context());
     expect(denied.status).toBe(401);
-    expect(JSON.parse(String(denied.body)).error).toBe('unauthorized');
+    expect(json(denied).error).toBe('unauthorized');
   });
 
-  it('records trade-agent-events from Service Bus in the audit log, once per message', async () => {
-    const p = await platformFor();
-    const event = {
-      type: 'session.state_changed',
-      accountId: 'FN-1',
-      sessionId: 'ses_fn',
-      from: 'pending',
-      to: 'authenticated',
-      reason: 'key approved',
-      actor: 'ops@example.com',
-      occurredAt: new Date().toISOString(),
-    };
-    const ctx = new InvocationContext({
-      invocationId: 'inv-sb',
-      functionName: 'tradeAgentEvents',
-      logHandler: () => undefined,
-      triggerMetadata: { messageId: 'sb-msg-1' },
-    });
-    await tradeAgentEventsHandler(event, ctx);
-    await tradeAgentEventsHandler(JSON.stringify(event), ctx);
-    const rows = await p.database.db
+  it("records the gateway's trade-agent-events in the audit log through the Service Bus trigger, once per message", async () => {
+    const fn = await platformFor();
+    const t = terminal(gateway, 'FN-TERM-1');
+    expect((await t.create()).statusCode).toBe(201);
+    const published = await readTopic(gateway.database.db, 'trade-agent-events');
+    const mine = published.filter((m) => (m.body as { accountId?: string }).accountId === 'FN-TERM-1');
+    expect(mine.length).toBeGreaterThan(0);
+    for (const m of mine) {
+      await deliver('tradeAgentEventsAudit', m);
+      await deliver('tradeAgentEventsAudit', m); // Service Bus delivers at least once
+      await deliver('tradeAgentEventsWebhooks', m);
+    }
+    const rows = await fn.database.db
       .selectFrom('audit_log')
-      .selectAll()
-      .where('target_id', '=', 'ses_fn')
+      .select(['action', 'target_id'])
+      .where('target_id', '=', t.sessionId!)
       .execute();
-    expect(rows.map((r) => r.action)).toEqual(['session.authenticated']);
+    expect(rows.map((r) => r.action)).toEqual(['session.pending']);
+  });
+
+  it('runs a task queued through the HTTP trigger from its task-commands message: running → progress → completed', async () => {
+    const fn = await platformFor();
+    const hour = 3_600_000;
+    const started = await httpHandler(
+      request(
+        'POST',
+        '/api/admin/tasks/export-audit/run',
+        {
+          params: {
+            from: new Date(Date.now() - hour).toISOString(),
+            to: new Date(Date.now() + hour).toISOString(),
+          },
+        },
+        token,
+      ),
+      context(),
+    );
+    expect(started.status).toBeLessThan(300);
+    const { runId, status } = json(started);
+    expect(status).toBe('queued');
+
+    // The command the HTTP trigger published (relayed to the task-commands topic on Azure).
+    const command = (await readTopic(fn.database.db, TASK_COMMANDS)).find((m) => m.messageId === runId);
+    expect(command?.body).toMatchObject({ type: 'task.run', runId, taskId: 'export-audit' });
+    await deliver('taskCommands', command!);
+
+    const run = json(
+      await httpHandler(request('GET', `/api/admin/task-runs/${runId}`, undefined, token), context()),
+    );
+    expect(run).toMatchObject({ runId, status: 'completed', progress: 1 });
+    expect(run.result.count).toBeGreaterThan(0);
+
+    const events = async () =>
+      (await readTopic(fn.database.db, TASK_EVENTS, 0, 1000))
+        .map((m) => m.body as { runId: string; status: string; progress: number })
+        .filter((e) => e.runId === runId);
+    const seen = await events();
+    expect(seen[0]).toMatchObject({ status: 'running', progress: 0 });
+    expect(seen.some((e) => e.status === 'running' && e.progress > 0 && e.progress < 1)).toBe(true);
+    expect(seen.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
+    expect(seen.map((e) => e.status).filter((s, i, all) => s !== all[i - 1])).toEqual([
+      'running',
+      'completed',
+    ]);
+
+    // A redelivered command finds the run claimed and changes nothing.
+    await deliver('taskCommands', command!);
+    expect((await events()).length).toBe(seen.length);
   });
 });

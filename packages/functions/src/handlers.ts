@@ -1,18 +1,25 @@
 /**
  * Azure Functions handlers for the management side, calling the same code as the Node
- * server: the HTTP API through one catch-all trigger, `trade-agent-events` from Service Bus,
- * and a timer for periodic work (lease sweep, reconciliation, webhook deliveries).
+ * server: the HTTP API through one catch-all trigger, each bus consumer as a Service Bus
+ * trigger on its own subscription, and a timer for periodic work (lease sweep,
+ * reconciliation, webhook deliveries).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import { topics } from '@kopitra/contracts';
 import {
   dispatchDue,
+  fromServiceBusMessage,
   inTransaction,
   loadConfig,
   reconcileAll,
   startPlatform,
   sweepExpiredSessions,
+  taskCommandHandler,
+  TASK_COMMANDS,
   tradeAgentEventHandler,
   webhookFanout,
+  type BusHandler,
+  type BusMessage,
   type Config,
   type Platform,
 } from '@kopitra/server';
@@ -64,18 +71,62 @@ export async function httpHandler(
   return { status: res.statusCode, headers: out, body: res.body };
 }
 
-/** Service Bus trigger for `trade-agent-events`: audit, anomaly alerts and webhooks, idempotent by message id. */
-export async function tradeAgentEventsHandler(message: unknown, context: InvocationContext): Promise<void> {
-  const p = await platformFor();
-  const messageId = String(
-    (context.triggerMetadata?.['messageId'] as string | undefined) ?? context.invocationId,
-  );
-  const body = typeof message === 'string' ? (JSON.parse(message) as unknown) : message;
-  const busMessage = { messageId, topic: 'trade-agent-events', body, publishedAt: Date.now() };
-  await inTransaction(p.database.db, async ({ trx, afterCommit }) => {
-    await tradeAgentEventHandler(p.management)(busMessage, { db: trx, afterCommit });
-    await webhookFanout(p.management)(busMessage, { db: trx, afterCommit });
+/** The consumers the management side runs, each on its own Service Bus subscription (as in the Node server). */
+export const busConsumers = [
+  {
+    name: 'tradeAgentEventsAudit',
+    topic: topics.tradeAgentEvents,
+    subscription: 'management-audit',
+    handler: (p: Platform) => tradeAgentEventHandler(p.management),
+  },
+  {
+    name: 'tradeAgentEventsWebhooks',
+    topic: topics.tradeAgentEvents,
+    subscription: 'management-webhooks',
+    handler: (p: Platform) => webhookFanout(p.management),
+  },
+  {
+    name: 'taskCommands',
+    topic: TASK_COMMANDS,
+    subscription: 'management-tasks',
+    handler: (p: Platform) => taskCommandHandler(p.management),
+  },
+] as const satisfies ReadonlyArray<{
+  name: string;
+  topic: string;
+  subscription: string;
+  handler: (p: Platform) => BusHandler;
+}>;
+
+/** The port message for a Service Bus trigger invocation (the body comes deserialized, the rest as trigger metadata). */
+export function busMessageOf(topic: string, message: unknown, context: InvocationContext): BusMessage {
+  const meta = context.triggerMetadata ?? {};
+  const enqueued = meta['enqueuedTimeUtc'];
+  return fromServiceBusMessage(topic, {
+    messageId: meta['messageId'] as string | undefined,
+    body: message,
+    applicationProperties: (meta['applicationProperties'] ?? {}) as Record<string, number>,
+    enqueuedTimeUtc:
+      typeof enqueued === 'string' || enqueued instanceof Date ? new Date(enqueued) : new Date(),
   });
+}
+
+/**
+ * A Service Bus trigger over a bus consumer: the handler runs in one transaction, like a
+ * delivery of the in-process bus, and the work it starts after commit (a task run) is awaited,
+ * because the host may freeze the worker once the invocation returns. A failure throws, so
+ * Service Bus redelivers the message and dead-letters it after its delivery limit.
+ */
+export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler) {
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const p = await platformFor();
+    const busMessage = busMessageOf(topic, message, context);
+    const started: Array<void | Promise<void>> = [];
+    await inTransaction(p.database.db, ({ trx, afterCommit }) =>
+      consumer(p)(busMessage, { db: trx, afterCommit: (fn) => afterCommit(() => started.push(fn())) }),
+    );
+    await Promise.all(started);
+  };
 }
 
 /** Timer trigger: the periodic work the Node server runs on intervals. */

@@ -1,6 +1,6 @@
 /** Azure Functions entry (Node v4 programming model): registers the triggers. */
 import { app } from '@azure/functions';
-import { httpHandler, periodicHandler, tradeAgentEventsHandler } from './handlers.js';
+import { busConsumers, busTrigger, httpHandler, periodicHandler } from './handlers.js';
 
 app.http('api', {
   route: '{*path}',
@@ -8,10 +8,14 @@ app.http('api', {
   authLevel: 'anonymous',
   handler: httpHandler,
 });
-app.serviceBusTopic('tradeAgentEvents', {
-  connection: 'KOPITRA_SERVICE_BUS',
-  topicName: 'trade-agent-events',
-  subscriptionName: 'management',
-  handler: tradeAgentEventsHandler,
-});
+// Subscriptions are session-enabled (messages of one account stay in order); the connection
+// is `KOPITRA_SERVICE_BUS` (a connection string, or `__fullyQualifiedNamespace` with an identity).
+for (const c of busConsumers)
+  app.serviceBusTopic(c.name, {
+    connection: 'KOPITRA_SERVICE_BUS',
+    topicName: c.topic,
+    subscriptionName: c.subscription,
+    isSessionsEnabled: true,
+    handler: busTrigger(c.topic, c.handler),
+  });
 app.timer('periodic', { schedule: '*/30 * * * * *', handler: periodicHandler });

@@ -17,3 +17,5 @@ export { reconcileAll } from './services/copy/reconciler.js';
 export { sweepExpiredSessions } from './services/sessions.js';
 export { inTransaction } from './store/transaction.js';
 export { createLogger } from './logger.js';
+export { fromServiceBusMessage } from './bus/service-bus/mapping.js';
+export { TASK_COMMANDS, TASK_EVENTS } from './services/tasks.js';

@@ -25,7 +25,7 @@ import { ensureFirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
 import type { ManagementDeps } from './services/management-deps.js';
 import { dispatchDue, WEBHOOK_CHANNEL, webhookFanout } from './services/webhooks.js';
-import { failInterruptedRuns, taskCommandHandler, TASK_COMMANDS } from './services/tasks.js';
+import { failInterruptedRuns, taskCommandHandler, TASK_COMMANDS, TASK_EVENTS } from './services/tasks.js';
 import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
@@ -105,7 +105,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       clock,
       logger: busLogger,
       pollMs: config.busPollMs,
-      topics: [...Object.values(topics), TASK_COMMANDS],
+      topics: [...Object.values(topics), TASK_COMMANDS, TASK_EVENTS],
       // A message the broker gave up on is work that did not happen: operators must see it.
       onDeadLetter: async (d) => {
         busLogger.error({ deadLetter: d }, 'bus message dead-lettered');

@@ -16,7 +16,11 @@ export interface BusMessage {
 export interface HandlerContext {
   /** The transaction the offset advances in: effects written through it commit exactly once with the delivery. */
   readonly db: Db;
-  afterCommit(fn: () => void): void;
+  /**
+   * Runs `fn` once the delivery's transaction commits. A promise it returns is awaited by hosts
+   * that must finish the work before answering (an Azure Functions invocation).
+   */
+  afterCommit(fn: () => void | Promise<void>): void;
 }
 
 export type BusHandler = (message: BusMessage, ctx: HandlerContext) => Promise<void>;

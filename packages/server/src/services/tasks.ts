@@ -322,15 +322,14 @@ export function taskCommandHandler(deps: ManagementDeps) {
       .returningAll()
       .executeTakeFirst();
     if (!claimed) return;
-    ctx.afterCommit(
-      () =>
-        void execute(
-          deps,
-          claimed.run_id,
-          claimed.task_id,
-          JSON.parse(claimed.params) as unknown,
-          claimed.requested_by,
-        ),
+    ctx.afterCommit(() =>
+      execute(
+        deps,
+        claimed.run_id,
+        claimed.task_id,
+        JSON.parse(claimed.params) as unknown,
+        claimed.requested_by,
+      ),
     );
   };
 }

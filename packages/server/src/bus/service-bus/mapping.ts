@@ -82,7 +82,13 @@ export function toServiceBusMessage(message: BusMessage): ServiceBusMessage {
 }
 
 /** A received message as the port hands it to handlers; bodies from other clients may be JSON bytes. */
-export function fromServiceBusMessage(topic: string, received: ServiceBusReceivedMessage): BusMessage {
+export function fromServiceBusMessage(
+  topic: string,
+  received: Pick<
+    ServiceBusReceivedMessage,
+    'messageId' | 'body' | 'applicationProperties' | 'enqueuedTimeUtc'
+  >,
+): BusMessage {
   if (received.messageId === undefined || received.messageId === null || received.messageId === '')
     throw new Error(`Service Bus message on ${topic} has no message id`);
   const published = received.applicationProperties?.[PUBLISHED_AT];

@@ -4,9 +4,9 @@
  * sessions keep each account's messages in order; the message id is the duplicate-detection
  * key, so a message sent twice (a relay retried after a crash) is delivered once.
  *
- * Publishing inside a transaction cannot reach the broker atomically, so such messages are
- * first written to the embedded bus in that transaction (the outbox) and relayed to Service
- * Bus once committed. A handler runs in a database transaction; the message is completed
+ * Publishing inside a transaction cannot reach the broker atomically, so messages are first
+ * written to the embedded bus (the outbox), in the caller's transaction when there is one,
+ * and relayed to Service Bus once committed. A handler runs in a database transaction; the message is completed
  * after it commits and abandoned when it fails, until Service Bus dead-letters it; dead
  * letters are handed to `onDeadLetter` (an operator alert).
  */
@@ -25,7 +25,7 @@ import type { Clock } from '../../clock.js';
 import type { DB } from '../../store/schema.js';
 import { newId } from '../../store/ids.js';
 import { inTransaction } from '../../store/transaction.js';
-import type { Bus, BusHandler, PublishOptions, Subscription } from '../bus.js';
+import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
 import {
   deadLetterOf,
   fromServiceBusMessage,
@@ -87,15 +87,17 @@ export class ServiceBusBus implements Bus {
       this.relays.push(opts.outbox.subscribe(topic, RELAY_SUBSCRIPTION, (m) => this.send(m)));
   }
 
+  /**
+   * Every message goes through the outbox, inside the caller's transaction when there is one:
+   * it is in the database (where the live stream reads it) before it reaches Service Bus.
+   */
   async publish(topic: string, body: unknown, options: PublishOptions = {}): Promise<string> {
-    const messageId = options.messageId ?? newId('msg');
-    if (options.db) {
-      if (!this.opts.topics.includes(topic))
-        throw new Error(`bus topic ${topic} is not relayed to Service Bus; add it to the relayed topics`);
-      return this.opts.outbox.publish(topic, body, { db: options.db, messageId });
-    }
-    await this.send({ messageId, topic, body, publishedAt: this.opts.clock.now() });
-    return messageId;
+    if (!this.opts.topics.includes(topic))
+      throw new Error(`bus topic ${topic} is not relayed to Service Bus; add it to the relayed topics`);
+    return this.opts.outbox.publish(topic, body, {
+      messageId: options.messageId ?? newId('msg'),
+      ...(options.db ? { db: options.db } : {}),
+    });
   }
 
   subscribe(topic: string, subscription: string, handler: BusHandler): Subscription {
@@ -146,7 +148,7 @@ export class ServiceBusBus implements Bus {
     return s;
   }
 
-  private async send(message: Parameters<typeof toServiceBusMessage>[0]): Promise<void> {
+  private async send(message: BusMessage): Promise<void> {
     await this.ensureTopic(message.topic);
     await this.sender(message.topic).sendMessages(toServiceBusMessage(message));
   }
