@@ -117,6 +117,8 @@ describe.each(dialects)('fan-out survives SIGKILL on %s', (dialect) => {
     const { token, status } = (await created.json()) as { token: string; status: string };
     expect(status).toBe('authenticated');
 
+    // An EA retries with the identical body (SPEC §2: another body under the key is a 422).
+    const bodies = new Map<number, string>();
     const signal = (n: number) => ({
       type: 'position.opened',
       masterPositionId: String(1000 + n),
@@ -132,7 +134,7 @@ describe.each(dialects)('fan-out survives SIGKILL on %s', (dialect) => {
         const res = await fetch(`${url}/trade-agent/v1/signals`, {
           method: 'POST',
           headers: headers({ authorization: `Bearer ${token}`, 'idempotency-key': `sig-${n}` }),
-          body: JSON.stringify(signal(n)),
+          body: bodies.get(n) ?? bodies.set(n, JSON.stringify(signal(n))).get(n),
         });
         return res.status;
       } catch {

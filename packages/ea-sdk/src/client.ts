@@ -5,7 +5,7 @@
  * 401 `session_expired` / `session_terminated`, sends heartbeats on the advertised interval,
  * and reads the outbox by long poll or WebSocket with acknowledgements.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   CreateSessionResponse,
   EA_BASE_PATH,
@@ -548,7 +548,9 @@ export class KopitraClient {
 
   /**
    * POST /signals (master): one trade event. The idempotency key defaults to the deal ticket
-   * (`deal-<dealTicket>`), else the signal id, so a resent deal is never copied twice.
+   * (`deal-<dealTicket>-<digest of the body>`), else the signal id, so a retry replays the
+   * original answer; a deal resent with another body (a restarted terminal's new timestamp) is
+   * a new key, and the server's deal-ticket deduplication still copies it only once.
    */
   signal(
     req: SignalRequest,
@@ -557,9 +559,9 @@ export class KopitraClient {
     const key =
       opts.idempotencyKey ??
       (req.dealTicket !== undefined
-        ? `deal-${req.dealTicket}`
+        ? `deal-${req.dealTicket}-${digest(req)}`
         : req.signalId !== undefined
-          ? `signal-${req.signalId}`
+          ? `signal-${req.signalId}-${digest(req)}`
           : this.newKey());
     return this.withSession(
       (token, s) =>
@@ -579,14 +581,14 @@ export class KopitraClient {
 
   /**
    * POST /executions (follower): what became of a copy order. The idempotency key defaults
-   * to `exec-<orderId>-<status>`, so a terminal that restarts and reports again is answered
-   * with the original outcome.
+   * to `exec-<orderId>-<status>-<digest of the body>`: a retry replays the original answer,
+   * and a terminal that restarts and reports the same outcome again is answered with it too.
    */
   reportExecution(
     req: ExecutionRequest,
     opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<ExecutionResponse> {
-    const key = opts.idempotencyKey ?? `exec-${req.orderId}-${req.status}`;
+    const key = opts.idempotencyKey ?? `exec-${req.orderId}-${req.status}-${digest(req)}`;
     return this.withSession(
       (token, s) =>
         this.transport.send({
@@ -606,4 +608,9 @@ export class KopitraClient {
   private nowIso(): string {
     return new Date(this.clock.now()).toISOString();
   }
+}
+
+/** A short digest of a request body: the server refuses a key reused with another body (422). */
+function digest(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
 }

@@ -14,7 +14,7 @@ import { storeTelemetry } from '../store/inbox.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
 import { evaluateRisk } from './copy/risk.js';
-import { remember, replayFor, type Reply } from './idempotent.js';
+import { remember, replayFor, requestHash, type Reply } from './idempotent.js';
 import type { SessionContext } from './sessions.js';
 
 const INBOX_ROUTE = 'POST /sessions/current/inbox';
@@ -42,8 +42,14 @@ export async function receiveInbox(
   if (ctx.ended && request.events.some((e) => e.eventType !== 'OutboxAck')) {
     throw new AppError('session_terminated', 'An ended session may only acknowledge its shutdown.');
   }
+  const call = {
+    scope: accountId,
+    key: idempotencyKey,
+    route: INBOX_ROUTE,
+    requestHash: requestHash(deps.secret, request),
+  };
   return inTransaction(deps.db, async (tx) => {
-    const replay = await replayFor(tx.trx, accountId, idempotencyKey, INBOX_ROUTE);
+    const replay = await replayFor(tx.trx, call);
     if (replay) return replay as Reply<InboxResponse>;
     const now = deps.clock.now();
     let accepted = 0;
@@ -103,7 +109,7 @@ export async function receiveInbox(
       accepted++;
     }
     const reply: Reply<InboxResponse> = { statusCode: 202, body: { accepted, acked, refused } };
-    await remember(tx.trx, accountId, idempotencyKey, INBOX_ROUTE, reply, now);
+    await remember(tx.trx, call, reply, now);
     return reply;
   });
 }

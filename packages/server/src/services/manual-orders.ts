@@ -11,7 +11,7 @@ import { enqueueOutbox } from '../store/outbox.js';
 import { getSession } from '../store/sessions.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
-import { remember, replayFor, type Reply } from './idempotent.js';
+import { remember, replayFor, requestHash, type Reply } from './idempotent.js';
 import { verifySessionToken } from './secrets.js';
 import { authenticateOperator, requireRole } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -44,8 +44,13 @@ export async function queueManualOrder(
   if (!session) throw new AppError('session_not_found', undefined, { sessionId: r.sessionId });
   return inTransaction(deps.db, async (tx) => {
     // Operator idempotency keys live beside the account's, namespaced so they never collide.
-    const scope = `operator:${session.account_id}`;
-    const replay = await replayFor(tx.trx, scope, r.idempotencyKey, ROUTE);
+    const call = {
+      scope: `operator:${session.account_id}`,
+      key: r.idempotencyKey,
+      route: ROUTE,
+      requestHash: requestHash(deps.secret, { sessionId: r.sessionId, ...r.request }),
+    };
+    const replay = await replayFor(tx.trx, call);
     if (replay) return replay as Reply<ManualOrderResponse>;
     const now = deps.clock.now();
     const current = await getSession(tx.trx, r.sessionId);
@@ -90,7 +95,7 @@ export async function queueManualOrder(
         sequence: Number(event.sequence),
       },
     };
-    await remember(tx.trx, scope, r.idempotencyKey, ROUTE, reply, now);
+    await remember(tx.trx, call, reply, now);
     return reply;
   });
 }

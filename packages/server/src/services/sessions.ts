@@ -18,6 +18,7 @@ import {
 import { iso } from '../clock.js';
 import { getAccount, insertAccount, lockAccount } from '../store/accounts.js';
 import { findKey, insertKey, decideKey } from '../store/keys.js';
+import { findIdempotent, type IdempotencyRow } from '../store/idempotency.js';
 import { newId } from '../store/ids.js';
 import { resumeSequence } from '../store/outbox.js';
 import {
@@ -33,7 +34,7 @@ import {
 import { inTransaction, type Tx } from '../store/transaction.js';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import type { GatewayDeps } from './deps.js';
-import { remember, replayFor, type Reply } from './idempotent.js';
+import { remember, replayFor, requestHash, type IdempotentCall, type Reply } from './idempotent.js';
 import {
   keyFingerprint,
   keyHash,
@@ -54,11 +55,24 @@ export async function createSession(
   deps.failures.check(r.accountId, r.clientIp);
   const fingerprint = keyFingerprint(r.accountId, r.request.authKey);
   const presentedHash = keyHash(deps.secret, r.accountId, r.request.authKey);
+  const call: IdempotentCall = {
+    scope: r.accountId,
+    key: r.idempotencyKey,
+    route: CREATE_ROUTE,
+    requestHash: requestHash(deps.secret, r.request),
+  };
   try {
     const reply = await inTransaction(deps.db, async (tx) => {
-      const replay = await replayFor(tx.trx, r.accountId, r.idempotencyKey, CREATE_ROUTE);
+      const stored = await findIdempotent(tx.trx, r.accountId, r.idempotencyKey);
+      // The token is never handed out without the key: a replay proves the key again first.
+      if (stored?.route === CREATE_ROUTE)
+        await recheckReplayKey(tx, stored, r.accountId, fingerprint, presentedHash);
+      const replay = await replayFor(tx.trx, call);
       if (replay) return { replayed: true, reply: replay as Reply<Omit<CreateSessionResponse, 'token'>> };
-      return { replayed: false, reply: await createInTransaction(deps, tx, r, fingerprint, presentedHash) };
+      return {
+        replayed: false,
+        reply: await createInTransaction(deps, tx, r, call, fingerprint, presentedHash),
+      };
     });
     if (reply.replayed)
       deps.logger.info(
@@ -82,10 +96,38 @@ export async function createSession(
   }
 }
 
+/**
+ * Refuses a session-create replay unless the presented key is the one the original session
+ * was created with, and that key and its account are still in good standing.
+ */
+async function recheckReplayKey(
+  tx: Tx,
+  stored: IdempotencyRow,
+  accountId: string,
+  fingerprint: string,
+  presentedHash: string,
+): Promise<void> {
+  const original = JSON.parse(stored.body) as { sessionId?: unknown };
+  const session =
+    typeof original.sessionId === 'string' ? await getSession(tx.trx, original.sessionId) : undefined;
+  const key = await findKey(tx.trx, accountId, fingerprint);
+  const account = await getAccount(tx.trx, accountId);
+  if (
+    !session ||
+    !key ||
+    session.key_fingerprint !== fingerprint ||
+    !safeEqual(key.key_hash, presentedHash) ||
+    key.status === 'rejected'
+  )
+    throw new AppError('key_rejected', 'The key does not match the one this session was created with.');
+  if (account?.status === 'disabled') throw new AppError('account_disabled');
+}
+
 async function createInTransaction(
   deps: GatewayDeps,
   tx: Tx,
   r: { accountId: string; idempotencyKey: string; request: CreateSessionRequest; clientIp: string },
+  call: IdempotentCall,
   fingerprint: string,
   presentedHash: string,
 ): Promise<Reply<Omit<CreateSessionResponse, 'token'>>> {
@@ -238,7 +280,7 @@ async function createInTransaction(
       lastSequence: await resumeSequence(trx, r.accountId, sessionId),
     },
   };
-  await remember(trx, r.accountId, r.idempotencyKey, CREATE_ROUTE, reply, now);
+  await remember(trx, call, reply, now);
   return reply;
 }
 
@@ -329,8 +371,14 @@ export async function releaseSession(
   idempotencyKey: string,
 ): Promise<Reply> {
   const accountId = ctx.session.account_id;
+  const call = {
+    scope: accountId,
+    key: idempotencyKey,
+    route: RELEASE_ROUTE,
+    requestHash: requestHash(deps.secret, {}),
+  };
   return inTransaction(deps.db, async (tx) => {
-    const replay = await replayFor(tx.trx, accountId, idempotencyKey, RELEASE_ROUTE);
+    const replay = await replayFor(tx.trx, call);
     if (replay) return replay;
     const now = deps.clock.now();
     const updated = await transitionSession(
@@ -357,7 +405,7 @@ export async function releaseSession(
       statusCode: 200,
       body: { sessionId: current.session_id, status: current.status, released: true },
     };
-    await remember(tx.trx, accountId, idempotencyKey, RELEASE_ROUTE, reply, now);
+    await remember(tx.trx, call, reply, now);
     return reply;
   });
 }

@@ -18,7 +18,14 @@ export async function findIdempotent(
 /** Records a successful response in the same transaction as its effects. */
 export async function saveIdempotent(
   db: Db,
-  r: { accountId: string; key: string; route: string; statusCode: number; body: unknown },
+  r: {
+    accountId: string;
+    key: string;
+    route: string;
+    requestHash: string;
+    statusCode: number;
+    body: unknown;
+  },
   now: number,
 ): Promise<void> {
   await db
@@ -27,6 +34,7 @@ export async function saveIdempotent(
       account_id: r.accountId,
       idempotency_key: r.key,
       route: r.route,
+      request_hash: r.requestHash,
       status_code: r.statusCode,
       body: JSON.stringify(r.body),
       created_at: now,

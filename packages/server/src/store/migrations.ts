@@ -520,6 +520,11 @@ const jobs: Step = async (db) => {
   await sql`create index jobs_finished on jobs (finished_at) where state in ('done', 'dead')`.execute(db);
 };
 
+const idempotencyRequestHash: Step = async (db) => {
+  // The same key with a different body is refused (422), so the body's hash is kept with the key.
+  await db.schema.alterTable('idempotency_keys').addColumn('request_hash', 'text').execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -530,6 +535,7 @@ const steps: Record<string, Step> = {
   '0007_reversal_deals': reversalDeals,
   '0008_magic_text': magicText,
   '0009_jobs': jobs,
+  '0010_idempotency_request_hash': idempotencyRequestHash,
 };
 
 export const migrationNames = Object.keys(steps);

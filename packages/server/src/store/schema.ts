@@ -106,6 +106,8 @@ export interface IdempotencyKeysTable {
   account_id: string;
   idempotency_key: string;
   route: string;
+  /** Keyed hash of the request body; null for keys stored before hashes were kept. */
+  request_hash: string | null;
   status_code: number;
   body: string;
   created_at: number;

@@ -162,7 +162,11 @@ describe.each(dialects)('storage on %s', (dialect) => {
       inTransaction(db, async ({ trx }) => {
         await enqueueOutbox(trx, { accountId: 'a', type: 'sync.request', payload: {} }, 1);
         await bus.publish('t', { x: 1 }, { db: trx });
-        await saveIdempotent(trx, { accountId: 'a', key: 'k', route: 'r', statusCode: 202, body: {} }, 1);
+        await saveIdempotent(
+          trx,
+          { accountId: 'a', key: 'k', route: 'r', requestHash: 'h', statusCode: 202, body: {} },
+          1,
+        );
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');

@@ -8,7 +8,7 @@ import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '.
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
-import { remember, replayFor, type Reply } from '../idempotent.js';
+import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
 import type { SessionContext } from '../sessions.js';
 import { publishOrderUpdate } from './order-events.js';
@@ -53,8 +53,14 @@ export async function reportExecution(
     await logForbiddenAttempt(deps, ctx, 'POST /executions', 'session pending approval');
     throw new AppError('session_pending');
   }
+  const call = {
+    scope: accountId,
+    key: idempotencyKey,
+    route: EXECUTIONS_ROUTE,
+    requestHash: requestHash(deps.secret, req),
+  };
   return inTransaction(deps.db, async (tx) => {
-    const replay = await replayFor(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE);
+    const replay = await replayFor(tx.trx, call);
     if (replay) return replay as Reply<ExecutionResponse>;
     const order = await getOrder(tx.trx, req.orderId);
     if (!order || order.follower_account_id !== accountId)
@@ -70,7 +76,7 @@ export async function reportExecution(
           slippagePoints: o.slippage_points,
         },
       };
-      await remember(tx.trx, accountId, idempotencyKey, EXECUTIONS_ROUTE, reply, now);
+      await remember(tx.trx, call, reply, now);
       return reply;
     };
     if (FINAL.has(order.status)) {

@@ -26,7 +26,7 @@ import { newId } from '../../store/ids.js';
 import { enqueueOutboxMany } from '../../store/outbox.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
-import { remember, replayFor, type Reply } from '../idempotent.js';
+import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
 import type { SessionContext } from '../sessions.js';
 import { loadFanoutContext, type FollowerSlice } from './context.js';
@@ -68,8 +68,14 @@ export async function acceptSignal(
   }
   const masterAccountId = session.account_id;
   const receivedAt = deps.clock.now();
+  const call = {
+    scope: masterAccountId,
+    key: idempotencyKey,
+    route: SIGNALS_ROUTE,
+    requestHash: requestHash(deps.secret, req),
+  };
   const { reply, notify } = await inTransaction(deps.db, async (tx) => {
-    const replay = await replayFor(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE);
+    const replay = await replayFor(tx.trx, call);
     if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
     const duplicate = await findSignalDuplicate(
       tx.trx,
@@ -83,7 +89,7 @@ export async function acceptSignal(
         statusCode: 202,
         body: JSON.parse(duplicate.response) as SignalResponse,
       };
-      await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, again, receivedAt);
+      await remember(tx.trx, call, again, receivedAt);
       return { reply: again, notify: [] };
     }
     const now = deps.clock.now();
@@ -211,7 +217,7 @@ export async function acceptSignal(
     };
     await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
     const result: Reply<SignalResponse> = { statusCode: 202, body };
-    await remember(tx.trx, masterAccountId, idempotencyKey, SIGNALS_ROUTE, result, now);
+    await remember(tx.trx, call, result, now);
     const channels = [...woken].map(accountChannel);
     await deps.notifier.notifyMany(tx.trx, channels);
     return { reply: result, notify: channels };

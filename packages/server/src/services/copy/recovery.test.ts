@@ -899,9 +899,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const replay = await f.execution(report, 'exec-1');
       expect(replay.statusCode).toBe(200);
       expect(replay.body).toBe(first.body);
-      // Same key, different body: still the original answer, and nothing changes.
+      // Same key, different body: refused (SPEC §2), and nothing changes.
       const replayOther = await f.execution({ ...report, status: 'rejected' }, 'exec-1');
-      expect([replayOther.statusCode, replayOther.body]).toEqual([200, first.body]);
+      expect([replayOther.statusCode, replayOther.json().error]).toEqual([422, 'idempotency_key_reused']);
       const again = await f.execution(report, 'exec-2');
       expect([again.statusCode, again.json()]).toEqual([200, first.json()]);
       const conflict = await f.execution({ orderId, status: 'rejected', errorCode: 10006 }, 'exec-3');
