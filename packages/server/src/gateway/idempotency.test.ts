@@ -103,7 +103,7 @@ describe.each(dialects)('idempotency keys on %s', (dialect) => {
     const hb = (balance: number) => [
       { eventType: 'ea.heartbeat', payload: { balance, equity: balance, margin: 0, openPositions: 0 } },
     ];
-    const post = (url: string, payload: unknown, k: string) =>
+    const post = (url: string, payload: Record<string, unknown>, k: string) =>
       p.platform.app.inject({
         method: 'POST',
         url: `${BASE}${url}`,
