@@ -60,7 +60,6 @@ var topics = [
   { name: 'ea-auth-approvals', subscriptions: ['gateway'] }
   { name: 'trade-agent-events', subscriptions: ['management-audit', 'management-webhooks'] }
   { name: 'copy-group-updates', subscriptions: ['gateway'] }
-  { name: 'task-commands', subscriptions: ['management-tasks'] }
   // Progress of task runs: the live stream reads it from the database; no broker consumer.
   { name: 'task-events', subscriptions: [] }
 ]

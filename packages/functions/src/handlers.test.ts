@@ -1,17 +1,17 @@
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  loadConfig,
-  readTopic,
-  startPlatform,
-  TASK_COMMANDS,
-  TASK_EVENTS,
-  type Platform,
-} from '@kopitra/server';
+import { loadConfig, readTopic, startPlatform, TASK_EVENTS, type Platform } from '@kopitra/server';
 import { startTestPlatform, ADMIN, terminal, type TestPlatform } from '../../server/src/testing/platform.js';
 import { tempDir } from '../../server/src/testing/databases.js';
-import { busConsumers, busTrigger, httpHandler, platformFor, resetPlatform } from './handlers.js';
+import {
+  busConsumers,
+  busTrigger,
+  httpHandler,
+  periodicHandler,
+  platformFor,
+  resetPlatform,
+} from './handlers.js';
 
 const context = (functionName = 'api', triggerMetadata?: Record<string, unknown>) =>
   new InvocationContext({
@@ -144,7 +144,7 @@ describe('Azure Functions entry', () => {
     expect(rows.map((r) => r.action)).toEqual(['session.pending']);
   });
 
-  it('runs a task queued through the HTTP trigger from its task-commands message: running → progress → completed', async () => {
+  it('runs a task queued through the HTTP trigger on the timer trigger, as a claimed job: running → progress → completed', async () => {
     const fn = await platformFor();
     const hour = 3_600_000;
     const started = await httpHandler(
@@ -165,10 +165,9 @@ describe('Azure Functions entry', () => {
     const { runId, status } = json(started);
     expect(status).toBe('queued');
 
-    // The command the HTTP trigger published (relayed to the task-commands topic on Azure).
-    const command = (await readTopic(fn.database.db, TASK_COMMANDS)).find((m) => m.messageId === runId);
-    expect(command?.body).toMatchObject({ type: 'task.run', runId, taskId: 'export-audit' });
-    await deliver('taskCommands', command!);
+    // The run's job, enqueued with the run; the timer trigger's worker pass claims and runs it.
+    const timer = { isPastDue: false } as Timer;
+    await periodicHandler(timer, context('periodic'));
 
     const run = json(
       await httpHandler(request('GET', `/api/admin/task-runs/${runId}`, undefined, token), context()),
@@ -189,8 +188,10 @@ describe('Azure Functions entry', () => {
       'completed',
     ]);
 
-    // A redelivered command finds the run claimed and changes nothing.
-    await deliver('taskCommands', command!);
+    // The job is done: the next pass does not run the task again.
+    await periodicHandler(timer, context('periodic'));
     expect((await events()).length).toBe(seen.length);
+    const jobs = await fn.database.db.selectFrom('jobs').selectAll().where('kind', '=', 'task.run').execute();
+    expect(jobs).toEqual([expect.objectContaining({ state: 'done', attempts: 1 })]);
   });
 });

@@ -1,21 +1,16 @@
 /**
  * Azure Functions handlers for the management side, calling the same code as the Node
  * server: the HTTP API through one catch-all trigger, each bus consumer as a Service Bus
- * trigger on its own subscription, and a timer for periodic work (lease sweep,
- * reconciliation, webhook deliveries).
+ * trigger on its own subscription, and a timer that runs the claimed jobs (webhook
+ * deliveries, task runs, retention).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { topics } from '@kopitra/contracts';
 import {
-  dispatchDue,
   fromServiceBusMessage,
   inTransaction,
   loadConfig,
-  reconcileAll,
   startPlatform,
-  sweepExpiredSessions,
-  taskCommandHandler,
-  TASK_COMMANDS,
   tradeAgentEventHandler,
   webhookFanout,
   type BusHandler,
@@ -30,7 +25,6 @@ let platform: Promise<Platform> | undefined;
 export function platformFor(config: Config = loadConfig()): Promise<Platform> {
   platform ??= startPlatform(config, {
     listen: false,
-    sweeper: false,
     consumers: false,
     serve: { gateway: false, management: true },
     consoleDir: null,
@@ -85,12 +79,6 @@ export const busConsumers = [
     subscription: 'management-webhooks',
     handler: (p: Platform) => webhookFanout(p.management),
   },
-  {
-    name: 'taskCommands',
-    topic: TASK_COMMANDS,
-    subscription: 'management-tasks',
-    handler: (p: Platform) => taskCommandHandler(p.management),
-  },
 ] as const satisfies ReadonlyArray<{
   name: string;
   topic: string;
@@ -113,8 +101,8 @@ export function busMessageOf(topic: string, message: unknown, context: Invocatio
 
 /**
  * A Service Bus trigger over a bus consumer: the handler runs in one transaction, like a
- * delivery of the in-process bus, and the work it starts after commit (a task run) is awaited,
- * because the host may freeze the worker once the invocation returns. A failure throws, so
+ * delivery of the in-process bus, and the work it starts after commit is awaited, because the
+ * host may freeze the worker once the invocation returns. A failure throws, so
  * Service Bus redelivers the message and dead-letters it after its delivery limit.
  */
 export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler) {
@@ -129,13 +117,14 @@ export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler)
   };
 }
 
-/** Timer trigger: the periodic work the Node server runs on intervals. */
+/**
+ * Timer trigger: one pass of the job worker — the periodic units now due are enqueued (one per
+ * period across every replica), and due jobs (webhook deliveries, task runs) are claimed and
+ * run. The host may freeze the worker between invocations, so jobs run here rather than in a
+ * background loop; lease sweeps and reconciliation belong to the gateway processes.
+ */
 export async function periodicHandler(_timer: Timer, context: InvocationContext): Promise<void> {
   const p = await platformFor();
-  const expired = await sweepExpiredSessions(p.gateway);
-  const reconciled = await reconcileAll(p.gateway);
-  const delivered = await dispatchDue(p.management);
-  context.log(
-    `swept ${expired} leases, reconciled ${reconciled.length} followers, attempted ${delivered} webhook deliveries`,
-  );
+  const ran = await p.jobs.runOnce();
+  context.log(`ran ${ran} jobs`);
 }

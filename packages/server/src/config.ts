@@ -25,6 +25,12 @@ const EnvSchema = z.object({
   KOPITRA_ADMIN_EMAIL: z.string().trim().toLowerCase().email().optional(),
   KOPITRA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   KOPITRA_TOKEN_TTL_SEC: intFrom(60, 30 * 86_400).default(12 * 3600),
+  KOPITRA_JOBS_POLL_MS: intFrom(10, 60_000).default(1000),
+  KOPITRA_JOBS_CONCURRENCY: intFrom(1, 64).default(4),
+  KOPITRA_RETENTION_INBOX_DAYS: intFrom(1, 36_500).default(30),
+  KOPITRA_RETENTION_WEBHOOK_DELIVERIES_DAYS: intFrom(1, 36_500).default(30),
+  KOPITRA_RETENTION_JOBS_DAYS: intFrom(1, 36_500).default(7),
+  KOPITRA_RETENTION_INTERVAL_SEC: intFrom(60, 7 * 86_400).default(3600),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
   KOPITRA_BUS_URL: z.string().optional(),
 });
@@ -53,6 +59,17 @@ export interface Config {
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly tokenTtlSec: number;
+  /** How often each process looks for due jobs without a wake-up. */
+  readonly jobsPollMs: number;
+  /** Jobs one process runs at once. */
+  readonly jobsConcurrency: number;
+  /** How long growing tables keep rows (days), and how often the retention job runs. */
+  readonly retention: {
+    readonly inboxDays: number;
+    readonly webhookDeliveriesDays: number;
+    readonly jobsDays: number;
+    readonly intervalSec: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -122,6 +139,14 @@ export function loadConfig(
     adminEmail: e.KOPITRA_ADMIN_EMAIL,
     adminPassword: e.KOPITRA_ADMIN_PASSWORD,
     tokenTtlSec: e.KOPITRA_TOKEN_TTL_SEC,
+    jobsPollMs: e.KOPITRA_JOBS_POLL_MS,
+    jobsConcurrency: e.KOPITRA_JOBS_CONCURRENCY,
+    retention: Object.freeze({
+      inboxDays: e.KOPITRA_RETENTION_INBOX_DAYS,
+      webhookDeliveriesDays: e.KOPITRA_RETENTION_WEBHOOK_DELIVERIES_DAYS,
+      jobsDays: e.KOPITRA_RETENTION_JOBS_DAYS,
+      intervalSec: e.KOPITRA_RETENTION_INTERVAL_SEC,
+    }),
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
     ...overrides,
   });

@@ -24,8 +24,10 @@ import { tokenKeyFrom } from './services/operators.js';
 import { ensureFirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
 import type { ManagementDeps } from './services/management-deps.js';
-import { dispatchDue, WEBHOOK_CHANNEL, webhookFanout } from './services/webhooks.js';
-import { failInterruptedRuns, taskCommandHandler, TASK_COMMANDS, TASK_EVENTS } from './services/tasks.js';
+import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
+import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
+import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
+import { applyRetention, RETENTION_JOB } from './services/retention.js';
 import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
@@ -40,13 +42,19 @@ export interface PlatformOptions {
   databaseTarget?: DatabaseTarget;
   /** Do not listen on a port (tests use `app.inject`). */
   listen?: boolean;
-  /** Run the lease sweeper on a timer (tests call `sweep()` with a manual clock). */
+  /**
+   * Enqueue the periodic jobs — lease sweep, reconciliation, retention (default). Tests turn it
+   * off and call `sweep()` / `reconcile()` with a manual clock.
+   */
   sweeper?: boolean;
   /** Which services this process runs (default both: all-in-one). */
   serve?: { gateway: boolean; management: boolean };
   /** Serve the built console at `/` (default: when running the management API and it is built). */
   consoleDir?: string | null;
-  /** Consume the bus in-process (default). Hosts with their own triggers (Azure Functions) turn it off. */
+  /**
+   * Consume the bus and run the job worker in the background (default). Hosts with their own
+   * triggers (Azure Functions) turn it off and call `jobs.runOnce()` from a timer.
+   */
   consumers?: boolean;
   /** Where the first admin's one-time password is printed. */
   print?: (line: string) => void;
@@ -61,8 +69,10 @@ export interface Platform {
   readonly gateway: GatewayDeps;
   readonly management: ManagementDeps;
   readonly logger: Logger;
+  /** The claimed-work worker of this process (webhook deliveries, task runs, periodic work). */
+  readonly jobs: JobWorker;
   sweep(): Promise<number>;
-  /** One reconciliation pass over every follower (also run on a timer unless disabled). */
+  /** One reconciliation pass over every follower (also a periodic job unless disabled). */
   reconcile(): Promise<ReconcileSummary[]>;
   stop(): Promise<void>;
 }
@@ -105,7 +115,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       clock,
       logger: busLogger,
       pollMs: config.busPollMs,
-      topics: [...Object.values(topics), TASK_COMMANDS, TASK_EVENTS],
+      topics: [...Object.values(topics), TASK_EVENTS],
       // A message the broker gave up on is work that did not happen: operators must see it.
       onDeadLetter: async (d) => {
         busLogger.error({ deadLetter: d }, 'bus message dead-lettered');
@@ -182,61 +192,56 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       );
     if (serve.management) {
       await ensureFirstAdmin(management, config, opts.print);
-      await failInterruptedRuns(management);
     }
     if (serve.management && consume) {
       subscriptions.push(
         bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)),
       );
-      subscriptions.push(bus.subscribe(TASK_COMMANDS, 'management-tasks', taskCommandHandler(management)));
       subscriptions.push(
         bus.subscribe(topics.tradeAgentEvents, 'management-webhooks', webhookFanout(management)),
       );
-      if (opts.sweeper !== false) {
-        // Deliveries go out when queued (wake-up) or when their back-off ends (timer).
-        let sending = false;
-        const dispatch = () => {
-          if (sending) return;
-          sending = true;
-          dispatchDue(management)
-            .catch((err: unknown) => logger.error({ err }, 'webhook dispatch failed'))
-            .finally(() => (sending = false));
-        };
-        const off = notifier.on(WEBHOOK_CHANNEL, dispatch);
-        const timer = setInterval(dispatch, 1000);
-        timer.unref();
-        cleanup.push(async () => {
-          off();
-          clearInterval(timer);
-        });
-      }
     }
     cleanup.push(async () => {
       await Promise.all(subscriptions.map((s) => s.close()));
     });
 
     const sweep = () => sweepExpiredSessions(gateway);
-    if (opts.sweeper !== false && serve.gateway) {
-      const timer = setInterval(() => {
-        sweep().catch((err: unknown) => logger.error({ err }, 'lease sweep failed'));
-      }, config.heartbeatIntervalSec * 1000);
-      timer.unref();
-      cleanup.push(async () => clearInterval(timer));
-    }
-
     const reconcile = () => reconcileAll(gateway);
-    if (opts.sweeper !== false && serve.gateway) {
-      let running = false;
-      const timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        reconcile()
-          .catch((err: unknown) => logger.error({ err }, 'reconciliation pass failed'))
-          .finally(() => (running = false));
-      }, config.reconcileIntervalSec * 1000);
-      timer.unref();
-      cleanup.push(async () => clearInterval(timer));
+    // Every deferred or periodic unit is a claimed job: with several replicas, one does each.
+    const definitions: JobDefinition[] = [];
+    const periodic: PeriodicJob[] = [];
+    const every = (kind: string, everyMs: number, run: () => Promise<unknown>) => {
+      definitions.push({ kind, maxAttempts: 3, run: async () => void (await run()) });
+      periodic.push({ kind, everyMs, maxAttempts: 3 });
+    };
+    if (serve.gateway) {
+      every('sessions.sweep', config.heartbeatIntervalSec * 1000, sweep);
+      every('copy.reconcile', config.reconcileIntervalSec * 1000, reconcile);
     }
+    if (serve.management) {
+      definitions.push(webhookDeliveryJob(management), taskRunJob(management));
+      every(RETENTION_JOB, config.retention.intervalSec * 1000, async () => {
+        const removed = await applyRetention(management, config.retention);
+        const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs;
+        logger[total > 0 ? 'info' : 'debug']({ removed }, 'retention pass');
+      });
+    }
+    const jobs = new JobWorker(
+      {
+        db: database.db,
+        dialect: database.dialect,
+        notifier,
+        clock,
+        logger: logger.child({ component: 'jobs' }),
+        bus,
+        concurrency: config.jobsConcurrency,
+        pollMs: config.jobsPollMs,
+      },
+      definitions,
+      opts.sweeper === false ? [] : periodic,
+    );
+    cleanup.push(() => jobs.stop());
+    if (consume) jobs.start();
 
     const app = await buildApp({
       logger,
@@ -271,7 +276,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     } else {
       await app.ready();
     }
-    return { app, url, database, bus, notifier, gateway, management, logger, sweep, reconcile, stop };
+    return { app, url, database, bus, notifier, gateway, management, logger, jobs, sweep, reconcile, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -4,9 +4,10 @@ import { insertGroup, putSubscription } from '../store/copy.js';
 import { dialects } from '../testing/databases.js';
 import { ADMIN, eventually, startTestPlatform, type TestPlatform } from '../testing/platform.js';
 import { SimFollower, SimMaster, spec } from '../testing/sim.js';
-import { TASK_COMMANDS, TASK_EVENTS } from './tasks.js';
+import { enqueueJob } from './job-worker.js';
+import { TASK_EVENTS, TASK_RUN_JOB } from './tasks.js';
 
-describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
+describe.each(dialects)('tasks as claimed jobs on %s', (dialect) => {
   let tp: TestPlatform | null;
   let token = '';
   beforeEach(async () => {
@@ -135,7 +136,12 @@ describe.each(dialects)('tasks over the embedded bus on %s', (dialect) => {
         finished_at: null,
       })
       .execute();
-    await p.platform.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId: 'pause-group' });
+    await enqueueJob(
+      p.platform.database.db,
+      p.platform.notifier,
+      { kind: TASK_RUN_JOB, payload: { runId } },
+      p.clock.now(),
+    );
     await eventually(async () => (await progressOf(p, runId)).some((e) => e.status === 'failed'));
     const events = await progressOf(p, runId);
     expect(events[0]!.status).toBe('running');

@@ -1,11 +1,11 @@
 /**
- * Operator tasks. `POST /api/admin/tasks/{taskId}/run` records a run and sends a command on
- * the bus; the task consumer picks it up and reports `started → progress (0..1) → completed |
- * failed`, stored on the run and published on `task-events` for the live stream.
+ * Operator tasks. `POST /api/admin/tasks/{taskId}/run` records a run and enqueues a claimed
+ * `task.run` job in the same transaction; the worker that claims it reports `started →
+ * progress (0..1) → completed | failed`, stored on the run and published on `task-events` for
+ * the live stream. A run whose worker dies is taken over when the job's lease lapses.
  */
 import { AppError } from '@kopitra/contracts';
 import { z } from 'zod';
-import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { reconcileFollower } from './copy/reconciler.js';
 import { queueOrder } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -14,11 +14,14 @@ import { getGroup, updateLink } from '../store/copy.js';
 import { newId } from '../store/ids.js';
 import { enqueueOutbox } from '../store/outbox.js';
 import { inTransaction } from '../store/transaction.js';
+import { enqueueJob, type JobDefinition } from './job-worker.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
 import { auditView, runView } from './views.js';
 
-export const TASK_COMMANDS = 'task-commands';
+export const TASK_RUN_JOB = 'task.run';
+/** A run is taken over at most twice after its worker died; task failures are final (the run says why). */
+const TASK_RUN_ATTEMPTS = 3;
 export const TASK_EVENTS = 'task-events';
 
 interface TaskContext {
@@ -250,7 +253,7 @@ async function publishProgress(deps: ManagementDeps, runId: string) {
   });
 }
 
-/** Records a run and sends its command; the consumer does the work. */
+/** Records a run and enqueues its job; a worker does the work. */
 export async function startRun(
   deps: ManagementDeps,
   taskId: string,
@@ -298,7 +301,17 @@ export async function startRun(
       },
       now,
     );
-    await deps.bus.publish(TASK_COMMANDS, { type: 'task.run', runId, taskId }, { db: trx, messageId: runId });
+    await enqueueJob(
+      trx,
+      deps.notifier,
+      {
+        kind: TASK_RUN_JOB,
+        payload: { runId },
+        uniqueKey: `${TASK_RUN_JOB}:${runId}`,
+        maxAttempts: TASK_RUN_ATTEMPTS,
+      },
+      now,
+    );
   });
   return runView(
     await deps.db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow(),
@@ -306,31 +319,45 @@ export async function startRun(
 }
 
 /**
- * The consumer: claims the run in the bus delivery's transaction, then works after commit in
- * its own transactions, so progress is visible while it runs. A redelivered command finds the
- * run already claimed and does nothing.
+ * The `task.run` job. The run is marked running (again, when a worker that died had it) and
+ * executed; a failing task fails its run and completes the job, so only a dead worker makes
+ * the run be tried again.
  */
-export function taskCommandHandler(deps: ManagementDeps) {
-  return async (message: BusMessage, ctx: HandlerContext) => {
-    const body = message.body as { runId?: string };
-    if (!body.runId) return;
-    const claimed = await ctx.db
-      .updateTable('task_runs')
-      .set({ status: 'running', started_at: deps.clock.now() })
-      .where('run_id', '=', body.runId)
-      .where('status', '=', 'queued')
-      .returningAll()
-      .executeTakeFirst();
-    if (!claimed) return;
-    ctx.afterCommit(() =>
-      execute(
+export function taskRunJob(deps: ManagementDeps): JobDefinition {
+  return {
+    kind: TASK_RUN_JOB,
+    maxAttempts: TASK_RUN_ATTEMPTS,
+    run: async (payload) => {
+      const { runId } = payload as { runId: string };
+      const claimed = await deps.db
+        .updateTable('task_runs')
+        .set({ status: 'running', started_at: deps.clock.now() })
+        .where('run_id', '=', runId)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      if (!claimed) return;
+      await execute(
         deps,
         claimed.run_id,
         claimed.task_id,
         JSON.parse(claimed.params) as unknown,
         claimed.requested_by,
-      ),
-    );
+      );
+    },
+    onDead: async ({ trx }, job) => {
+      const { runId } = job.payload as { runId: string };
+      await trx
+        .updateTable('task_runs')
+        .set({
+          status: 'failed',
+          error: 'its worker stopped every time it ran; run it again',
+          finished_at: deps.clock.now(),
+        })
+        .where('run_id', '=', runId)
+        .where('status', 'in', ['queued', 'running'])
+        .execute();
+    },
   };
 }
 
@@ -375,14 +402,4 @@ async function execute(
       finished_at: deps.clock.now(),
     }).catch(() => undefined);
   }
-}
-
-/** Runs a restart interrupted can never finish: report them failed rather than leave them running forever. */
-export async function failInterruptedRuns(deps: ManagementDeps): Promise<number> {
-  const res = await deps.db
-    .updateTable('task_runs')
-    .set({ status: 'failed', error: 'interrupted by a restart; run it again', finished_at: deps.clock.now() })
-    .where('status', '=', 'running')
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows);
 }

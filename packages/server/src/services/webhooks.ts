@@ -1,16 +1,18 @@
 /**
  * Outgoing webhooks: trade and alert events from `trade-agent-events`, signed with
  * HMAC-SHA256 (`X-Kopitra-Signature: t=<unix seconds>,v1=<hex of HMAC(secret, "<t>.<body>")>`),
- * retried with exponential back-off, every attempt recorded in the delivery log.
+ * one claimed `webhook.deliver` job per delivery (retried with the back-off, dead after
+ * MAX_ATTEMPTS), every attempt recorded in the delivery log.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { newId } from '../store/ids.js';
-import type { WebhookDeliveriesTable } from '../store/schema.js';
+import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
+import { enqueueJob, type JobDefinition } from './job-worker.js';
 import type { ManagementDeps } from './management-deps.js';
 
 export const MAX_ATTEMPTS = 10;
-export const WEBHOOK_CHANNEL = 'webhooks:due';
+export const WEBHOOK_DELIVERY_JOB = 'webhook.deliver';
 
 const keyOf = (tokenKey: Uint8Array) => createHmac('sha256', tokenKey).update('webhook-secrets').digest();
 
@@ -31,24 +33,23 @@ export function openSecret(tokenKey: Uint8Array, sealed: string): string {
 export const signature = (secret: string, timestampSec: number, body: string): string =>
   `t=${timestampSec},v1=${createHmac('sha256', secret).update(`${timestampSec}.${body}`).digest('hex')}`;
 
-/** Back-off after the n-th failed attempt: 5 s, 10 s, 20 s … capped at one hour. */
-export const backoffMs = (attempts: number): number =>
-  Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
+/** Retries after 5 s, 10 s, 20 s … capped at one hour. */
+export const WEBHOOK_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 5_000, maxMs: 3_600_000 });
 
-/** Bus consumer: one delivery per matching webhook, recorded in the delivery's transaction (once per message). */
+/** Bus consumer: one delivery and its job per matching webhook, in the message's transaction (once per message). */
 export function webhookFanout(deps: ManagementDeps) {
   return async (message: BusMessage, ctx: HandlerContext) => {
     const type = (message.body as { type?: string }).type;
     if (!type) return;
     const hooks = await ctx.db.selectFrom('webhooks').select(['webhook_id', 'event_types']).execute();
     const now = deps.clock.now();
-    let queued = 0;
     for (const h of hooks) {
       if (!(JSON.parse(h.event_types) as string[]).includes(type)) continue;
-      await ctx.db
+      const deliveryId = newId('dlv');
+      const inserted = await ctx.db
         .insertInto('webhook_deliveries')
         .values({
-          delivery_id: newId('dlv'),
+          delivery_id: deliveryId,
           webhook_id: h.webhook_id,
           message_id: message.messageId,
           event_type: type,
@@ -62,10 +63,21 @@ export function webhookFanout(deps: ManagementDeps) {
           delivered_at: null,
         })
         .onConflict((oc) => oc.columns(['webhook_id', 'message_id']).doNothing())
-        .execute();
-      queued++;
+        .returning('delivery_id')
+        .executeTakeFirst();
+      if (!inserted) continue;
+      await enqueueJob(
+        ctx.db,
+        deps.notifier,
+        {
+          kind: WEBHOOK_DELIVERY_JOB,
+          payload: { deliveryId },
+          uniqueKey: `${WEBHOOK_DELIVERY_JOB}:${deliveryId}`,
+          maxAttempts: MAX_ATTEMPTS,
+        },
+        now,
+      );
     }
-    if (queued) await deps.notifier.notify(ctx.db, WEBHOOK_CHANNEL);
   };
 }
 
@@ -74,23 +86,29 @@ export type Send = (
   init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
 ) => Promise<{ status: number }>;
 
-/** Sends every delivery that is due, once each; returns how many were attempted. */
-export async function dispatchDue(
+/**
+ * The `webhook.deliver` job: one attempt at one delivery. Success commits the delivery with
+ * the unit's completion; a failure is logged on the delivery and thrown, so the unit comes
+ * back after the back-off; once its attempts are spent the delivery is `failed`.
+ */
+export function webhookDeliveryJob(
   deps: ManagementDeps,
   send: Send = (url, init) => fetch(url, init),
-): Promise<number> {
-  const now = deps.clock.now();
-  const due = await deps.db
-    .selectFrom('webhook_deliveries as d')
-    .innerJoin('webhooks as w', 'w.webhook_id', 'd.webhook_id')
-    .select(['d.delivery_id', 'd.attempts', 'd.payload', 'd.event_type', 'w.url', 'w.secret_enc'])
-    .where('d.status', '=', 'pending')
-    .where('d.next_attempt_at', '<=', now)
-    .orderBy('d.next_attempt_at')
-    .limit(20)
-    .execute();
-  await Promise.all(
-    due.map(async (d) => {
+): JobDefinition {
+  return {
+    kind: WEBHOOK_DELIVERY_JOB,
+    maxAttempts: MAX_ATTEMPTS,
+    backoff: WEBHOOK_BACKOFF,
+    run: async (payload, ctx) => {
+      const { deliveryId } = payload as { deliveryId: string };
+      const d = await deps.db
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhooks as w', 'w.webhook_id', 'd.webhook_id')
+        .select(['d.delivery_id', 'd.status', 'd.payload', 'd.event_type', 'w.url', 'w.secret_enc'])
+        .where('d.delivery_id', '=', deliveryId)
+        .executeTakeFirst();
+      // Dropped with its webhook, or already settled: nothing to send.
+      if (!d || d.status !== 'pending') return;
       const body = d.payload;
       const ts = Math.floor(deps.clock.now() / 1000);
       let status: number | null = null;
@@ -105,36 +123,50 @@ export async function dispatchDue(
             'x-kopitra-signature': signature(openSecret(deps.tokenKey, d.secret_enc), ts, body),
           },
           body,
-          signal: AbortSignal.timeout(5000),
+          signal: AbortSignal.any([AbortSignal.timeout(5000), ctx.signal]),
         });
         status = res.status;
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }
-      const attempts = d.attempts + 1;
-      const patch: Partial<WebhookDeliveriesTable> =
-        error === null
-          ? {
+      const attempts = ctx.job.attempts;
+      if (error === null) {
+        await ctx.complete(({ trx }) =>
+          trx
+            .updateTable('webhook_deliveries')
+            .set({
               status: 'delivered',
               attempts,
               last_status: status,
               last_error: null,
               delivered_at: deps.clock.now(),
-            }
-          : {
-              status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
-              attempts,
-              last_status: status,
-              last_error: error,
-              next_attempt_at: deps.clock.now() + backoffMs(attempts),
-            };
+            })
+            .where('delivery_id', '=', deliveryId)
+            .execute(),
+        );
+        return;
+      }
       await deps.db
         .updateTable('webhook_deliveries')
-        .set(patch)
-        .where('delivery_id', '=', d.delivery_id)
+        .set({
+          attempts,
+          last_status: status,
+          last_error: error,
+          next_attempt_at: deps.clock.now() + backoffMs(WEBHOOK_BACKOFF, attempts),
+        })
+        .where('delivery_id', '=', deliveryId)
         .execute();
-    }),
-  );
-  return due.length;
+      throw new Error(`webhook delivery ${deliveryId}: ${error}`);
+    },
+    onDead: async ({ trx }, job) => {
+      const { deliveryId } = job.payload as { deliveryId: string };
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ status: 'failed' })
+        .where('delivery_id', '=', deliveryId)
+        .where('status', '=', 'pending')
+        .execute();
+    },
+  };
 }

@@ -25,6 +25,7 @@ export async function startTestPlatform(
   const config = loadConfig({
     KOPITRA_DATA_DIR: tempDir(),
     KOPITRA_BUS_POLL_MS: '50',
+    KOPITRA_JOBS_POLL_MS: '50',
     KOPITRA_ADMIN_EMAIL: ADMIN.email,
     KOPITRA_ADMIN_PASSWORD: ADMIN.password,
     ...env,
