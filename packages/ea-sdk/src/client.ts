@@ -311,13 +311,16 @@ export class KopitraClient {
     }
   }
 
-  /** Releases the lease (DELETE /sessions/current); idempotent. */
+  /**
+   * Releases the lease; idempotent. Sent as `POST /sessions/current/release`, as the EA sends
+   * it (MQL's WebRequest documents only GET, POST and HEAD).
+   */
   async release(signal?: AbortSignal): Promise<void> {
     const session = this.current;
     if (!session) return;
     await this.transport.send({
-      method: 'DELETE',
-      path: '/sessions/current',
+      method: 'POST',
+      path: '/sessions/current/release',
       token: session.token,
       idempotencyKey: this.newKey(),
       schema: ReleaseResponse,

@@ -83,11 +83,27 @@ export class FollowerExecutor {
     const again = this.replay(p.orderId);
     if (again) return again;
     const base = { orderId: p.orderId };
+    // As the EA: the position's tag is looked up before expiry, so an open that executed
+    // before a crash (journal lost) is reported filled, never expired.
+    const existing = p.comment ? this.account.find(null, p.comment) : undefined;
+    if (existing)
+      return this.done(
+        {
+          ...base,
+          status: 'filled',
+          ticket: existing.ticket,
+          price: existing.openPrice,
+          volume: existing.volume,
+          message: 'already open (found by its comment tag); not opened twice',
+          executedAt: this.now(),
+        },
+        `found open ${existing.symbol} ticket ${existing.ticket} by its tag`,
+      );
     if (this.clock.now() > Date.parse(p.expiresAt)) {
       return this.done(
         {
           ...base,
-          status: 'rejected',
+          status: 'failed',
           errorCode: 'expired',
           message: `signal expired at ${p.expiresAt}`,
           executedAt: this.now(),

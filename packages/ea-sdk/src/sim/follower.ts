@@ -145,8 +145,34 @@ export class SimFollower extends SimTerminal {
         );
         return;
       default:
-        return;
+        return this.unknown(event);
     }
+  }
+
+  /**
+   * A type this terminal does not know (a newer gateway): never acknowledged silently. As the
+   * EA does, an `ea.error` names it and a copy order it carries is reported failed, leaving
+   * the rest to the gateway's policy; then it is acknowledged.
+   */
+  private async unknown(event: OutboxEvent): Promise<void> {
+    const message = `outbox event ${event.type} (${event.eventId}) is not known to this terminal; nothing was executed`;
+    await this.client.reportError(message, 'unknown_event_type', this.signal);
+    const orderId = event.payload['orderId'];
+    if (typeof orderId === 'string' && orderId !== '') {
+      const execution: Execution = {
+        report: {
+          orderId,
+          status: 'failed',
+          errorCode: 'unsupported_event_type',
+          message,
+          executedAt: new Date(this.clock.now()).toISOString(),
+        },
+        line: `failed ${event.type}: unknown event type`,
+        replayed: false,
+      };
+      await this.report(execution, event);
+    }
+    this.log(message);
   }
 
   private async report(execution: Execution, event: OutboxEvent): Promise<void> {

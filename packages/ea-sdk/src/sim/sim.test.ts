@@ -234,6 +234,34 @@ describe('FollowerExecutor', () => {
     expect(f.account.positions.size).toBe(1);
   });
 
+  it('looks for the tagged position before judging expiry: an open done before a crash is reported filled', async () => {
+    const f = follower('recover');
+    const master = script('recover-m');
+    const [open] = run(master, 1);
+    const event = eventFor(open!, 1, '', f.account);
+    const payload = event.payload as { expiresAt: string; comment: string };
+    const first = await f.executor.execute(event);
+    expect(first!.report.status).toBe('filled');
+    // The crash lost the journal, and the replay arrives after expiresAt.
+    f.account.executed.clear();
+    const late = { ...event, payload: { ...payload, expiresAt: new Date(T0 - 1000).toISOString() } };
+    const again = await f.executor.execute(late);
+    expect(again!.report).toMatchObject({ status: 'filled', ticket: first!.report.ticket });
+    expect(f.account.positions.size).toBe(1);
+    // Without the position, a late open is not executed and reported failed: expired.
+    const other = eventFor(run(script('recover-m2'), 1)[0]!, 2, '', f.account);
+    const expired = await f.executor.execute({
+      ...other,
+      payload: {
+        ...(other.payload as object),
+        masterPositionId: 'never-opened',
+        comment: positionTag('never-opened'),
+        expiresAt: new Date(T0 - 1000).toISOString(),
+      },
+    });
+    expect(expired!.report).toMatchObject({ status: 'failed', errorCode: 'expired' });
+  });
+
   it('gives the rest of an MT4 partial close a new ticket and says so', async () => {
     const f = follower('mt4', { mt4: true });
     const tag = positionTag('777');
