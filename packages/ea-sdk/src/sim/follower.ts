@@ -136,6 +136,8 @@ export class SimFollower extends SimTerminal {
       }
       case 'order.command':
         return this.manual(event);
+      case 'order.cancel':
+        return this.cancel(event);
       case 'error.alert':
         this.log(`alert: ${String(event.payload['message'] ?? event.payload['code'] ?? '')}`);
         return;
@@ -147,6 +149,34 @@ export class SimFollower extends SimTerminal {
       default:
         return this.unknown(event);
     }
+  }
+
+  /**
+   * `order.cancel`: a copy order not executed yet will not be (a later `trade.started` for it
+   * is reported failed: cancelled), as the EA does; the outcome goes back as a notice.
+   */
+  private async cancel(event: OutboxEvent): Promise<void> {
+    const orderId = typeof event.payload['orderId'] === 'string' ? event.payload['orderId'] : '';
+    const already = orderId !== '' && this.account.executed.has(orderId);
+    if (orderId !== '' && !already)
+      this.account.executed.set(orderId, {
+        orderId,
+        status: 'failed',
+        errorCode: 'cancelled',
+        message: 'cancelled by order.cancel before it was executed',
+        executedAt: new Date(this.clock.now()).toISOString(),
+      });
+    await this.client.executionNotice(
+      {
+        ...(orderId ? { orderId } : {}),
+        action: 'cancel',
+        status: already ? 'failed' : 'filled',
+        message: already
+          ? `copy order ${orderId} was already executed`
+          : `copy order ${orderId} will not be executed`,
+      },
+      this.signal,
+    );
   }
 
   /**
