@@ -108,7 +108,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const notifier = await openNotifier(database);
     cleanup.push(() => notifier.close());
     const busLogger = logger.child({ component: 'bus' });
-    const { bus, adapter: busAdapter } = openBus(config.bus, {
+    const { bus, adapter: busAdapter } = await openBus(config.bus, {
       db: database.db,
       dialect: database.dialect,
       notifier,

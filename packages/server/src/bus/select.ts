@@ -9,7 +9,6 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Bus } from './bus.js';
 import { EmbeddedBus } from './embedded/embedded-bus.js';
 import type { DeadLetter } from './service-bus/mapping.js';
-import { ServiceBusBus } from './service-bus/service-bus-bus.js';
 
 export interface BusDeps {
   readonly db: Kysely<DB>;
@@ -29,7 +28,8 @@ export interface OpenedBus {
   readonly adapter: 'embedded' | 'service-bus';
 }
 
-export function openBus(setting: BusSetting, deps: BusDeps): OpenedBus {
+/** Broker SDKs are loaded only when their adapter is chosen: the embedded default pays nothing for them. */
+export async function openBus(setting: BusSetting, deps: BusDeps): Promise<OpenedBus> {
   const embedded = new EmbeddedBus({
     db: deps.db,
     dialect: deps.dialect,
@@ -39,6 +39,7 @@ export function openBus(setting: BusSetting, deps: BusDeps): OpenedBus {
     pollMs: deps.pollMs,
   });
   if (setting.kind === 'embedded') return { bus: embedded, adapter: 'embedded' };
+  const { ServiceBusBus } = await import('./service-bus/service-bus-bus.js');
   return {
     adapter: 'service-bus',
     bus: new ServiceBusBus({
