@@ -1,5 +1,5 @@
 /**
- * Tasks that touch followers' books: confirming "Pause a group" or "Close a follower's copied
+ * Operator actions that must reach the API. Tasks that touch followers' books: confirming "Pause a group" or "Close a follower's copied
  * positions" in the console must reach the API — the run is recorded, the group is paused and
  * the audit log says who did it. (Closing the dialog without a request once let an operator
  * believe positions were closed.)
@@ -88,5 +88,31 @@ describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () =
       params: { accountId: 'F-T' },
     });
     expect(run.result).toEqual({ closesQueued: 0 });
+  });
+
+  it("changes the signed-in operator's own password from the console", async () => {
+    await page.getByRole('link', { name: 'Password' }).click();
+    const form = page.getByTestId('password-form');
+    await form.getByLabel('Current password').fill('not-the-password-0123');
+    await form.getByLabel('New password', { exact: true }).fill('a-new-password-0123456');
+    await form.getByLabel('Repeat the new password').fill('a-new-password-0123456');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await waitFor(page, '[data-testid=password-form] [data-testid=error-notice]');
+    expect(await form.getByTestId('error-notice').textContent()).toContain('current_password_wrong');
+
+    await form.getByLabel('Current password').fill(ADMIN.password);
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await waitFor(page, '[data-testid=password-changed]');
+    const login = (password: string) =>
+      fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: ADMIN.email, password }),
+      }).then((r) => r.status);
+    expect(await login(ADMIN.password)).toBe(401);
+    expect(await login('a-new-password-0123456')).toBe(200);
+    // This browser stays signed in.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    await waitFor(page, '[data-testid=task-resync-follower]');
   });
 });

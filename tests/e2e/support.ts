@@ -67,3 +67,44 @@ export async function runKopitra(
 ): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
 }
+
+/** Runs the built command to its end, whatever its exit code. */
+export function runKopitraStatus(
+  args: string[],
+  env: Record<string, string>,
+  command: string[] = [process.execPath, BIN],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      command[0]!,
+      [...command.slice(1), ...args],
+      { env: { ...process.env, ...env }, cwd: ROOT },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Resolves with the first output line matching `pattern` (lines already seen count). */
+export function waitForOutput(spawned: Spawned, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const seen = spawned.logs.find((l) => pattern.test(l));
+  if (seen !== undefined) return Promise.resolve(seen);
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => pattern.test(l));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      spawned.child.stdout!.off('data', onData);
+      resolve(line);
+    };
+    const timer = setTimeout(() => {
+      spawned.child.stdout!.off('data', onData);
+      reject(new Error(`no output matching ${pattern}:\n${spawned.logs.join('\n')}`));
+    }, timeoutMs);
+    spawned.child.stdout!.on('data', onData);
+  });
+}

@@ -155,6 +155,16 @@ export const errorCatalogue = define({
     message: 'The operator token was revoked (signed out).',
     howToFix: 'Sign in again with POST /api/auth/login.',
   },
+  current_password_wrong: {
+    status: 400,
+    message: 'The current password is wrong.',
+    howToFix: 'Type the password you signed in with; an admin can reset it (kopitra admin reset-password).',
+  },
+  password_unchanged: {
+    status: 400,
+    message: 'The new password is the same as the current one.',
+    howToFix: 'Choose a different password.',
+  },
   user_not_found: {
     status: 404,
     message: 'No operator with this id.',

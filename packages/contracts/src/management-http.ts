@@ -92,6 +92,12 @@ export const UserCreateRequest = z.object({
 });
 export type UserCreateRequest = z.infer<typeof UserCreateRequest>;
 
+export const PasswordChangeRequest = z.object({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: z.string().min(12, 'at least 12 characters').max(256),
+});
+export type PasswordChangeRequest = z.infer<typeof PasswordChangeRequest>;
+
 export const UserPatchRequest = z.object({
   displayName: z.string().trim().min(1).max(128).optional(),
   role: Role.optional(),

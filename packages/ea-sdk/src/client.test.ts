@@ -65,7 +65,6 @@ async function startGateway(): Promise<Gateway> {
     sweeper: false,
     consoleDir: null,
     logger: pino({ level: 'silent' }),
-    print: () => undefined,
   });
   return { platform, clock, target, url: platform.url };
 }

@@ -20,6 +20,8 @@ import type { ManagementDeps } from './services/management-deps.js';
 
 export interface AppOptions {
   logger: Logger;
+  /** One log line per request (off by default: the demo alone makes thousands an hour). */
+  logRequests?: boolean;
   bodyLimitBytes: number;
   trustProxy: boolean;
   metrics?: Metrics;
@@ -35,6 +37,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
+    disableRequestLogging: opts.logRequests !== true,
     bodyLimit: opts.bodyLimitBytes,
     // Request ids travel across services: honour a caller's, else mint one.
     requestIdHeader: false,

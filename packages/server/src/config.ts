@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   KOPITRA_HEARTBEAT_INTERVAL_SEC: intFrom(1, 300).default(10),
   KOPITRA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KOPITRA_LOG_REQUESTS: z.enum(['true', 'false', '1', '0']).default('false'),
   KOPITRA_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   KOPITRA_BODY_LIMIT_BYTES: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
   KOPITRA_AUTH_FAILURE_LIMIT: intFrom(1, 10_000).default(10),
@@ -47,6 +48,8 @@ export interface Config {
   readonly bus: BusSetting;
   readonly heartbeatIntervalSec: number;
   readonly logLevel: z.infer<typeof EnvSchema>['KOPITRA_LOG_LEVEL'];
+  /** One info line per HTTP request; refusals and failures are logged either way. */
+  readonly logRequests: boolean;
   /** When unset, a random secret is generated once and kept in the database. */
   readonly secret: string | undefined;
   readonly bodyLimitBytes: number;
@@ -129,6 +132,7 @@ export function loadConfig(
     bus: resolveBus(e.KOPITRA_BUS_URL),
     heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
     logLevel: e.KOPITRA_LOG_LEVEL,
+    logRequests: e.KOPITRA_LOG_REQUESTS === 'true' || e.KOPITRA_LOG_REQUESTS === '1',
     secret: e.KOPITRA_SECRET,
     bodyLimitBytes: e.KOPITRA_BODY_LIMIT_BYTES,
     authFailureLimit: e.KOPITRA_AUTH_FAILURE_LIMIT,

@@ -15,7 +15,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kopitra_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'kopitra_' });
   return {
     registry,
     httpDuration: new Histogram({

@@ -21,7 +21,7 @@ import { applyAuthDecision, sweepExpiredSessions } from './services/sessions.js'
 import { reconcileAll, type ReconcileSummary } from './services/copy/reconciler.js';
 import { createLogger } from './logger.js';
 import { tokenKeyFrom } from './services/operators.js';
-import { ensureFirstAdmin } from './services/first-admin.js';
+import { ensureFirstAdmin, type FirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
 import type { ManagementDeps } from './services/management-deps.js';
 import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
@@ -56,8 +56,6 @@ export interface PlatformOptions {
    * triggers (Azure Functions) turn it off and call `jobs.runOnce()` from a timer.
    */
   consumers?: boolean;
-  /** Where the first admin's one-time password is printed. */
-  print?: (line: string) => void;
 }
 
 export interface Platform {
@@ -71,6 +69,8 @@ export interface Platform {
   readonly logger: Logger;
   /** The claimed-work worker of this process (webhook deliveries, task runs, periodic work). */
   readonly jobs: JobWorker;
+  /** The admin to sign in as (with a just-generated password); null without the management API. */
+  readonly firstAdmin: FirstAdmin | null;
   sweep(): Promise<number>;
   /** One reconciliation pass over every follower (also a periodic job unless disabled). */
   reconcile(): Promise<ReconcileSummary[]>;
@@ -190,9 +190,6 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       subscriptions.push(
         bus.subscribe(topics.authApprovals, 'gateway', (m, ctx) => applyAuthDecision(gateway, m, ctx)),
       );
-    if (serve.management) {
-      await ensureFirstAdmin(management, config, opts.print);
-    }
     if (serve.management && consume) {
       subscriptions.push(
         bus.subscribe(topics.tradeAgentEvents, 'management-audit', tradeAgentEventHandler(management)),
@@ -245,6 +242,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const app = await buildApp({
       logger,
+      logRequests: config.logRequests,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       metrics,
@@ -270,13 +268,27 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       }
     });
     let url = '';
-    if (opts.listen !== false) {
-      url = await app.listen({ port: config.port, host: config.host });
-      logger.info({ url, dialect: database.dialect }, 'kopitra listening');
-    } else {
-      await app.ready();
-    }
-    return { app, url, database, bus, notifier, gateway, management, logger, jobs, sweep, reconcile, stop };
+    // The port is bound before anything is created: a start that cannot listen leaves no
+    // admin behind whose one-time password nobody saw.
+    if (opts.listen !== false) url = await app.listen({ port: config.port, host: config.host });
+    else await app.ready();
+    const firstAdmin = serve.management ? await ensureFirstAdmin(management, config) : null;
+    if (url) logger.info({ url, dialect: database.dialect }, 'kopitra listening');
+    return {
+      app,
+      url,
+      database,
+      bus,
+      notifier,
+      gateway,
+      management,
+      logger,
+      jobs,
+      firstAdmin,
+      sweep,
+      reconcile,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -77,6 +77,9 @@ export function Layout() {
               {user.displayName ?? user.email} <span className="role">{user.role}</span>
             </span>
           )}
+          <NavLink to="/password" className="topbar-link">
+            Password
+          </NavLink>
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>

@@ -4,6 +4,7 @@ import { AccountsPage } from '../features/accounts/accounts-page';
 import { AlertsPage } from '../features/alerts/alerts-page';
 import { AuditPage } from '../features/audit/audit-page';
 import { LoginPage } from '../features/auth/login-page';
+import { PasswordPage } from '../features/auth/password-page';
 import { DashboardPage } from '../features/dashboard/dashboard-page';
 import { GroupPage } from '../features/groups/group-page';
 import { GroupsPage } from '../features/groups/groups-page';
@@ -29,6 +30,7 @@ export function AppRoutes() {
         <Route path="alerts" element={<AlertsPage />} />
         <Route path="tasks" element={<TasksPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="password" element={<PasswordPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

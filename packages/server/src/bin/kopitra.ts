@@ -10,6 +10,7 @@ import { adminCommand } from '../cli/admin.js';
 import { VERSION } from '../version.js';
 import { runEaCommand } from '@kopitra/ea-sdk';
 import { startDemo, type Demo } from '../demo/demo.js';
+import { startupBanner } from '../banner.js';
 
 const USAGE = `kopitra ${VERSION}
 
@@ -18,7 +19,8 @@ usage:
   kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
   kopitra management [--port N] [--data-dir DIR] the management API alone (scale-out)
   kopitra migrate                             apply database migrations and exit
-  kopitra admin create-user --email E --role viewer|operator|admin [--password P]
+  kopitra admin create-user --email E --role viewer|operator|admin [--password P] [--name N]
+  kopitra admin reset-password EMAIL [--password P]   a new password when one is lost
   kopitra sessions list [--status S] [--json] terminals and their sessions
   kopitra sessions approve <sessionId> [--expires-at ISO]
   kopitra sessions reject <sessionId> --reason TEXT
@@ -36,14 +38,20 @@ async function serve(
   let running: Demo | undefined;
   if (demo) {
     try {
-      running = await startDemo(platform, {
-        dataDir: config.dataDir,
-        adminEmail: config.adminEmail ?? 'admin@kopitra.local',
-      });
+      running = await startDemo(platform, { dataDir: config.dataDir });
     } catch (err) {
       platform.logger.error({ err }, 'demo failed to start; the platform keeps running');
     }
   }
+  if (platform.url)
+    console.log(
+      startupBanner({
+        url: platform.url,
+        admin: platform.firstAdmin,
+        demo: running !== undefined,
+        console: serve.management,
+      }),
+    );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -152,7 +160,13 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(err.message);
-    else if (
+    else if ((err as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE') {
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      console.error(
+        `kopitra: cannot listen on ${e.address ?? 'the address'}:${e.port ?? ''}: the port is already in use.\n` +
+          'Stop whatever holds it, or choose another port: PORT=8081 npm start, or kopitra up --port 8081.',
+      );
+    } else if (
       err instanceof TypeError &&
       'code' in err &&
       String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')

@@ -33,9 +33,7 @@ export interface DemoOptions {
   seed?: number;
   /** Share of follower trade requests the simulated brokers reject (default 0.02). */
   rejectRate?: number;
-  /** The first admin's email, for the sign-in instructions. */
-  adminEmail?: string;
-  /** Receives the sign-in instructions (default: stdout). */
+  /** Receives what the demo does and where to look (default: stdout). */
   print?: (line: string) => void;
 }
 
@@ -250,7 +248,6 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
       '',
       `  Demo: ${DEMO_MASTER} trades every ~${((opts.intervalMs ?? 2500) / 1000).toFixed(1)} s; ${followers.length} followers copy it${provisioned ? ' (accounts created)' : ' (restarted)'}:`,
       ...ACCOUNTS.filter((a) => a.role === 'follower').map((a) => `    ${a.accountId.padEnd(12)} ${a.label}`),
-      `  Console: ${gateway}/ — sign in as ${opts.adminEmail ?? 'the first admin'} (the password is KOPITRA_ADMIN_PASSWORD, or the one-time password printed on the first start).`,
       '  Look at: Orders (one copy order per signal and follower, with latency and slippage), Positions (master ↔ follower tickets),',
       '  Analytics (replication rate, latency percentiles), Alerts (reconciliation at work: brokers reject ~2 % of requests), Sessions.',
       '',

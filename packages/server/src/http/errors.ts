@@ -26,7 +26,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const known = toAppError(err);
     if (known) {
-      request.log.warn({ code: known.code, status: known.status, msg: known.message }, 'request refused');
+      request.log.warn({ code: known.code, status: known.status, detail: known.message }, 'request refused');
       if (known.code === 'rate_limited' || known.code === 'session_conflict') {
         const retry = known.details['retryAfterSec'];
         if (typeof retry === 'number') void reply.header('retry-after', String(retry));

@@ -1,22 +1,35 @@
-import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { insertUser } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
 import { appendAudit } from './audit.js';
+import { oneTimePassword } from './passwords.js';
+
+/** Who to sign in as, for the start-up banner; the password only when it was just generated. */
+export interface FirstAdmin {
+  email: string;
+  oneTimePassword: string | null;
+}
 
 /**
  * The first admin: from KOPITRA_ADMIN_EMAIL / KOPITRA_ADMIN_PASSWORD, else with a one-time
- * password printed once on the console (never logged) to be changed after signing in.
+ * password that only the start-up banner shows (never logged), to be changed after signing in.
+ * With operators already there it creates nothing and names the longest-standing active admin.
  */
-export async function ensureFirstAdmin(
-  deps: ManagementDeps,
-  config: Config,
-  print: (line: string) => void = (l) => console.log(l),
-): Promise<void> {
+export async function ensureFirstAdmin(deps: ManagementDeps, config: Config): Promise<FirstAdmin> {
   const any = await deps.db.selectFrom('users').select('user_id').limit(1).executeTakeFirst();
-  if (any) return;
+  if (any) {
+    const admin = await deps.db
+      .selectFrom('users')
+      .select('email')
+      .where('role', '=', 'admin')
+      .where('status', '=', 'active')
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+    return { email: admin?.email ?? '(no active admin)', oneTimePassword: null };
+  }
   const email = config.adminEmail ?? 'admin@kopitra.local';
-  const password = config.adminPassword ?? randomBytes(12).toString('base64url');
+  const password = config.adminPassword ?? oneTimePassword();
   const user = await insertUser(
     deps.db,
     { email, displayName: 'Administrator', role: 'admin', password },
@@ -33,9 +46,5 @@ export async function ensureFirstAdmin(
     },
     deps.clock.now(),
   );
-  if (!config.adminPassword) {
-    print(
-      `\n  First admin created: ${email}\n  One-time password:   ${password}\n  Sign in and change it (PATCH /api/admin/users/${user.user_id}).\n`,
-    );
-  }
+  return { email, oneTimePassword: config.adminPassword ? null : password };
 }

@@ -9,7 +9,12 @@ export function ErrorNotice({ error, title }: { error: unknown; title?: string }
     <div className="notice notice-error" role="alert" data-testid="error-notice">
       {title && <strong>{title}: </strong>}
       <span data-testid="error-message">{message}</span>
-      {api && <code className="error-code">{api.code}</code>}
+      {api && (
+        <>
+          {' '}
+          <code className="error-code">{api.code}</code>
+        </>
+      )}
       {api && api.issues.length > 0 && (
         <ul className="issues" data-testid="error-issues">
           {api.issues.map((i, n) => (

@@ -1,4 +1,10 @@
-import { AppError, LoginRequest, UserCreateRequest, UserPatchRequest } from '@kopitra/contracts';
+import {
+  AppError,
+  LoginRequest,
+  PasswordChangeRequest,
+  UserCreateRequest,
+  UserPatchRequest,
+} from '@kopitra/contracts';
 import { clientIpOf } from '../../http/client-ip.js';
 import { isUniqueViolation } from '../../store/database.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -6,6 +12,7 @@ import { appendAudit } from '../../services/audit.js';
 import { hashPassword, insertUser, login, revoke, type UserRow } from '../../services/operators.js';
 import { userView } from '../../services/views.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
+import { changeOwnPassword } from '../../services/passwords.js';
 import { route } from '../registry.js';
 
 export const authUserRoutes = (deps: ManagementDeps) => [
@@ -55,6 +62,18 @@ export const authUserRoutes = (deps: ManagementDeps) => [
         deps.clock.now(),
       );
       return { signedOut: true };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/api/auth/password',
+    role: 'viewer',
+    tag: 'auth',
+    summary: "Change the signed-in operator's own password; their other sessions are signed out",
+    body: PasswordChangeRequest,
+    handler: async ({ body, operator, request }) => {
+      await changeOwnPassword(deps, operator, body.currentPassword, body.newPassword, clientIpOf(request));
+      return { changed: true };
     },
   }),
   route({

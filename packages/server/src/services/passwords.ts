@@ -1,0 +1,97 @@
+/**
+ * Password changes: an operator changing their own (knowing the current one) and an admin at
+ * the machine resetting anyone's from the command line. A new password signs the operator out
+ * everywhere else.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppError } from '@kopitra/contracts';
+import type { Db } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
+import { appendAudit } from './audit.js';
+import { hashPassword, verifyPassword, type Operator } from './operators.js';
+import type { ManagementDeps } from './management-deps.js';
+
+/** A random password for a first admin or a reset: 16 URL-safe characters. */
+export const oneTimePassword = (): string => randomBytes(12).toString('base64url');
+
+async function storePassword(
+  trx: Db,
+  userId: string,
+  password: string,
+  now: number,
+  keepTokenId?: string,
+): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set({ password_hash: await hashPassword(password), updated_at: now })
+    .where('user_id', '=', userId)
+    .execute();
+  let revoke = trx
+    .updateTable('operator_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
+  if (keepTokenId) revoke = revoke.where('token_id', '!=', keepTokenId);
+  await revoke.execute();
+}
+
+/** The signed-in operator's own change; the token used for it stays valid. */
+export async function changeOwnPassword(
+  deps: ManagementDeps,
+  operator: Operator,
+  current: string,
+  next: string,
+  clientIp: string,
+): Promise<void> {
+  deps.loginFailures.check(operator.email, clientIp);
+  const user = await deps.db
+    .selectFrom('users')
+    .select('password_hash')
+    .where('user_id', '=', operator.userId)
+    .executeTakeFirst();
+  if (!user) throw new AppError('user_not_found');
+  if (!(await verifyPassword(user.password_hash, current))) {
+    deps.loginFailures.record(operator.email, clientIp);
+    throw new AppError('current_password_wrong');
+  }
+  if (current === next) throw new AppError('password_unchanged');
+  await inTransaction(deps.db, async ({ trx }) => {
+    const now = deps.clock.now();
+    await storePassword(trx, operator.userId, next, now, operator.tokenId);
+    await appendAudit(
+      trx,
+      {
+        actor: operator.email,
+        action: 'user.password_change',
+        targetType: 'user',
+        targetId: operator.userId,
+      },
+      now,
+    );
+  });
+}
+
+/** `kopitra admin reset-password EMAIL`: sets a new password and signs the operator out everywhere. */
+export async function resetPassword(
+  db: Db,
+  email: string,
+  password: string,
+  actor: string,
+  now: number,
+): Promise<{ userId: string; email: string }> {
+  return inTransaction(db, async ({ trx }) => {
+    const user = await trx
+      .selectFrom('users')
+      .select(['user_id', 'email'])
+      .where('email', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    if (!user) throw new AppError('user_not_found', `No operator with email ${email}.`);
+    await storePassword(trx, user.user_id, password, now);
+    await appendAudit(
+      trx,
+      { actor, action: 'user.password_reset', targetType: 'user', targetId: user.user_id },
+      now,
+    );
+    return { userId: user.user_id, email: user.email };
+  });
+}
