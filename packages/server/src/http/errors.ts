@@ -56,15 +56,69 @@ export function installErrorHandling(app: FastifyInstance): void {
 const TRAILING_NUL = /\u0000+$/;
 export const stripTrailingNul = (text: string): string => text.replace(TRAILING_NUL, '');
 
+/** Deeper than any request of ours; bounds the work (and the stack) spent on a hostile document. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in a JSON text, counted without parsing it. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return depth;
+}
+
+/** True when any key or string value holds a NUL (PostgreSQL cannot store one in text). */
+function holdsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object')
+      for (const [k, item] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(item);
+      }
+  }
+  return false;
+}
+
 export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = stripTrailingNul(body as string);
     if (text.trim() === '') return done(null, undefined);
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return done(
+        new AppError('invalid_request', `The JSON document is nested deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(new AppError('malformed_json'), undefined);
+      return done(new AppError('malformed_json'), undefined);
     }
+    if (holdsNul(parsed))
+      return done(
+        new AppError('invalid_request', 'Strings may not contain NUL characters (\\u0000).'),
+        undefined,
+      );
+    done(null, parsed);
+  });
+  // A NUL in the path or query string is refused before any route sees it.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/.test(request.url) || request.url.includes('\u0000'))
+      throw new AppError('invalid_request', 'The URL may not contain NUL characters (%00).');
   });
 }

@@ -37,14 +37,14 @@ export async function login(
   password: string,
   clientIp: string,
 ): Promise<{ token: string; expiresAt: number; user: UserRow }> {
-  deps.loginFailures.check(email, clientIp);
+  deps.loginFailures.check(`email:${email.toLowerCase()}`, clientIp);
   const user = await deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   decoyHash ??= hashPassword('decoy-password-for-timing');
   const ok = user
     ? await verifyPassword(user.password_hash, password)
     : (await verifyPassword(await decoyHash, password), false);
   if (!user || !ok || user.status !== 'active') {
-    deps.loginFailures.record(email, clientIp);
+    deps.loginFailures.record(`email:${email.toLowerCase()}`, clientIp);
     deps.logger.warn({ email, clientIp }, 'operator login failed');
     throw new AppError('invalid_credentials');
   }

@@ -52,7 +52,7 @@ export async function createSession(
   deps: GatewayDeps,
   r: { accountId: string; idempotencyKey: string; request: CreateSessionRequest; clientIp: string },
 ): Promise<Reply<CreateSessionResponse>> {
-  deps.failures.check(r.accountId, r.clientIp);
+  deps.failures.check(`account:${r.accountId}`, r.clientIp);
   const fingerprint = keyFingerprint(r.accountId, r.request.authKey);
   const presentedHash = keyHash(deps.secret, r.accountId, r.request.authKey);
   const call: IdempotentCall = {
@@ -86,7 +86,7 @@ export async function createSession(
     };
   } catch (err) {
     if (err instanceof AppError && (err.code === 'key_rejected' || err.code === 'account_disabled')) {
-      deps.failures.record(r.accountId, r.clientIp);
+      deps.failures.record(`account:${r.accountId}`, r.clientIp);
       deps.logger.warn(
         { accountId: r.accountId, fingerprint, clientIp: r.clientIp, code: err.code },
         'session refused',
@@ -298,18 +298,18 @@ export async function authenticate(
   deps: GatewayDeps,
   r: { accountId: string; authorization: string | undefined; clientIp: string; allowEnded: boolean },
 ): Promise<SessionContext> {
-  deps.failures.check(r.accountId, r.clientIp);
+  // A token is cheap to verify, so a valid one is never refused by the limiter; a failed one
+  // counts against the caller's address only — never against the account it names.
+  const failed = (code: 'unauthorized' | 'token_account_mismatch'): never => {
+    deps.failures.record(null, r.clientIp);
+    deps.failures.check(null, r.clientIp);
+    throw new AppError(code);
+  };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(r.authorization ?? '');
   const sessionId = match?.[1] ? verifySessionToken(deps.secret, match[1]) : null;
   const session = sessionId ? await getSession(deps.db, sessionId) : undefined;
-  if (!session) {
-    deps.failures.record(r.accountId, r.clientIp);
-    throw new AppError('unauthorized');
-  }
-  if (session.account_id !== r.accountId) {
-    deps.failures.record(r.accountId, r.clientIp);
-    throw new AppError('token_account_mismatch');
-  }
+  if (!session) return failed('unauthorized');
+  if (session.account_id !== r.accountId) return failed('token_account_mismatch');
   const now = deps.clock.now();
   const access = decideAccess(
     {

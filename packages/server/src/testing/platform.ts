@@ -1,6 +1,6 @@
 /** An in-process platform on a fresh database with a manual clock, driven through `inject`. */
 import type { LightMyRequestResponse } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { ManualClock } from '../clock.js';
 import { loadConfig, type Config } from '../config.js';
 import { startPlatform, type Platform } from '../runtime.js';
@@ -18,6 +18,7 @@ export interface TestPlatform {
 export async function startTestPlatform(
   dialect: DialectName,
   env: Record<string, string> = {},
+  logger?: Logger,
 ): Promise<TestPlatform | null> {
   const target = await freshTarget(dialect);
   if (!target) return null;
@@ -35,7 +36,7 @@ export async function startTestPlatform(
     databaseTarget: target,
     listen: false,
     sweeper: false,
-    logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
+    logger: logger ?? pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
   });
   return {
     platform,

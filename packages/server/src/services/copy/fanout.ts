@@ -48,6 +48,22 @@ function linkedPosition(link: LinkRow | null): LinkedPosition | null {
   };
 }
 
+/**
+ * How far a master's `occurredAt` may stray from server time: a few minutes ahead (terminal
+ * clocks drift), a week behind (a terminal resending what it recorded while offline). Beyond
+ * that the time is wrong, and copying with an expiry derived from it would be too.
+ */
+export const OCCURRED_AT_TOLERANCE = { aheadMs: 5 * 60_000, behindMs: 7 * 24 * 3_600_000 } as const;
+
+function checkOccurredAt(occurredAt: string, now: number): void {
+  const at = Date.parse(occurredAt);
+  if (at <= now + OCCURRED_AT_TOLERANCE.aheadMs && at >= now - OCCURRED_AT_TOLERANCE.behindMs) return;
+  const message = `occurredAt must lie between ${iso(now - OCCURRED_AT_TOLERANCE.behindMs)} and ${iso(now + OCCURRED_AT_TOLERANCE.aheadMs)} (server time ${iso(now)}); check the terminal's clock.`;
+  throw new AppError('invalid_request', message, {
+    issues: [{ path: 'body.occurredAt', message, code: 'out_of_range' }],
+  });
+}
+
 export async function acceptSignal(
   deps: GatewayDeps,
   ctx: SessionContext,
@@ -68,6 +84,7 @@ export async function acceptSignal(
   }
   const masterAccountId = session.account_id;
   const receivedAt = deps.clock.now();
+  checkOccurredAt(req.occurredAt, receivedAt);
   const call = {
     scope: masterAccountId,
     key: idempotencyKey,
