@@ -148,9 +148,9 @@ int KpDigitsAt(const string s, const int start, const int count, bool &ok)
    return v;
   }
 
-bool KpValidClock(const int mon, const int day, const int hour, const int min, const int sec)
+bool KpValidClock(const int mon, const int day, const int hour, const int minute, const int second)
   {
-   return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 && sec <= 60;
+   return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60;
   }
 
 /** Parses ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)" into seconds since 1970 UTC (fractions dropped). */
@@ -165,11 +165,11 @@ bool KpParseIsoSeconds(const string text, long &out)
    int mon = KpDigitsAt(s, 5, 2, ok);
    int day = KpDigitsAt(s, 8, 2, ok);
    int hour = KpDigitsAt(s, 11, 2, ok);
-   int min = KpDigitsAt(s, 14, 2, ok);
-   int sec = KpDigitsAt(s, 17, 2, ok);
+   int minute = KpDigitsAt(s, 14, 2, ok);
+   int second = KpDigitsAt(s, 17, 2, ok);
    ushort t = StringGetCharacter(s, 10);
    if(!ok || StringGetCharacter(s, 4) != '-' || StringGetCharacter(s, 7) != '-' || (t != 'T' && t != 't' && t != ' ')
-      || StringGetCharacter(s, 13) != ':' || StringGetCharacter(s, 16) != ':' || !KpValidClock(mon, day, hour, min, sec))
+      || StringGetCharacter(s, 13) != ':' || StringGetCharacter(s, 16) != ':' || !KpValidClock(mon, day, hour, minute, second))
       return false;
    int i = 19;
    if(i < n && StringGetCharacter(s, i) == '.')
@@ -195,7 +195,7 @@ bool KpParseIsoSeconds(const string text, long &out)
      }
    else if((z != 'Z' && z != 'z') || i + 1 != n)
       return false;
-   out = KpDaysFromCivil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec - offset;
+   out = KpDaysFromCivil(year, mon, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
    return true;
   }
 
@@ -217,11 +217,11 @@ bool KpParseHttpDateSeconds(const string text, long &out)
       return false;
    int year = KpDigitsAt(rest, 7, 4, ok);
    int hour = KpDigitsAt(rest, 12, 2, ok);
-   int min = KpDigitsAt(rest, 15, 2, ok);
-   int sec = KpDigitsAt(rest, 18, 2, ok);
-   if(!ok || !KpValidClock(m / 3 + 1, day, hour, min, sec))
+   int minute = KpDigitsAt(rest, 15, 2, ok);
+   int second = KpDigitsAt(rest, 18, 2, ok);
+   if(!ok || !KpValidClock(m / 3 + 1, day, hour, minute, second))
       return false;
-   out = KpDaysFromCivil(year, m / 3 + 1, day) * 86400 + hour * 3600 + min * 60 + sec;
+   out = KpDaysFromCivil(year, m / 3 + 1, day) * 86400 + hour * 3600 + minute * 60 + second;
    return true;
   }
 
