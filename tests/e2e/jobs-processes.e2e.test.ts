@@ -57,7 +57,7 @@ function startWorker(id: string, target: DatabaseTarget): Promise<Worker> {
 }
 
 /** Re-reads `probe` until it returns a value (the processes work in real time). */
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 45_000): Promise<T> {
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -135,5 +135,5 @@ describe.each(dialects)('two worker processes on %s', (dialect) => {
 
     survivor.child.kill('SIGTERM');
     expect((await survivor.exited).code).toBe(0);
-  });
+  }, 180_000);
 });

@@ -288,6 +288,44 @@ describe.each(dialects)('job worker on %s', (dialect) => {
     ).toBeNull();
   });
 
+  it('does not start a periodic pass while the previous one runs', async (t) => {
+    const env = await setup();
+    if (!env) return t.skip();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const runs: string[] = [];
+    const periodic = [{ kind: 'test.pass', everyMs: 1_000 }] as never[];
+    const a = env.worker(
+      [
+        {
+          kind: 'test.pass',
+          run: async () => {
+            runs.push('a');
+            started();
+            await held;
+          },
+        },
+      ],
+      { workerId: 'a' },
+      periodic,
+    );
+    const b = env.worker(
+      [{ kind: 'test.pass', run: async () => void runs.push('b') }],
+      { workerId: 'b' },
+      periodic,
+    );
+    const first = a.runOnce();
+    await running;
+    env.clock.advance(1_000);
+    expect(await b.runOnce()).toBe(0);
+    release();
+    await first;
+    expect(await b.runOnce()).toBe(1);
+    expect(runs).toEqual(['a', 'b']);
+  });
+
   it('wakes a waiting worker when a unit is enqueued', async (t) => {
     const env = await setup();
     if (!env) return t.skip();

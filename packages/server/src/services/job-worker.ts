@@ -8,7 +8,8 @@
  *   PostgreSQL, delivered on commit to every replica; in-process on SQLite). A poll timer
  *   catches back-offs that end, periodic units and lapsed leases.
  * - Periodic work is a unit per period: `<kind>@<floor(now / everyMs)>` as its unique key, so
- *   however many replicas enqueue it, one unit exists and one claimer runs it.
+ *   however many replicas enqueue it, one unit exists and one claimer runs it. A periodic unit
+ *   is not claimed while another of its kind runs: passes do not overlap.
  * - A failed attempt is queued again after the one back-off (`backoffMs` of the engine); once
  *   `maxAttempts` are spent the unit is dead and an operator alert (`job_dead`) is raised.
  * - `stop()` stops claiming, signals running handlers, waits for them and gives back units
@@ -234,7 +235,13 @@ export class JobWorker {
       return claimDueJobs(
         tx.trx,
         this.opts.dialect,
-        { kinds, workerId: this.workerId, limit: free, leaseMs: this.leaseMs },
+        {
+          kinds,
+          workerId: this.workerId,
+          limit: free,
+          leaseMs: this.leaseMs,
+          exclusiveKinds: this.periodic.map((p) => p.kind),
+        },
         now,
       );
     });

@@ -147,13 +147,21 @@ export async function lockLapsedLastAttempts(
 export async function claimDueJobs(
   trx: Db,
   dialect: Dialect,
-  claim: { kinds: readonly string[]; workerId: string; limit: number; leaseMs: number },
+  claim: {
+    kinds: readonly string[];
+    workerId: string;
+    limit: number;
+    leaseMs: number;
+    /** Kinds of which one unit at most runs at a time (periodic passes must not overlap). */
+    exclusiveKinds?: readonly string[];
+  },
   now: number,
 ): Promise<Job[]> {
   if (claim.kinds.length === 0 || claim.limit <= 0) return [];
+  const exclusive = claim.exclusiveKinds ?? [];
   let q = trx
     .selectFrom('jobs')
-    .select('job_id')
+    .select(['job_id', 'kind'])
     .where('kind', 'in', claim.kinds)
     .where((eb) =>
       eb.or([
@@ -168,8 +176,32 @@ export async function claimDueJobs(
     .orderBy('run_at')
     .orderBy('job_id')
     .limit(claim.limit);
+  if (exclusive.length > 0)
+    q = q.where((eb) =>
+      eb.or([
+        eb('kind', 'not in', exclusive),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('jobs as r')
+              .select('r.job_id')
+              .whereRef('r.kind', '=', 'jobs.kind')
+              .where('r.state', '=', 'running')
+              .where('r.lease_expires_at', '>', now),
+          ),
+        ),
+      ]),
+    );
   if (dialect === 'postgres') q = q.forUpdate().skipLocked();
-  const ids = (await q.execute()).map((r) => r.job_id);
+  const taken = new Set<string>();
+  const ids: string[] = [];
+  for (const r of await q.execute()) {
+    if (exclusive.includes(r.kind)) {
+      if (taken.has(r.kind)) continue;
+      taken.add(r.kind);
+    }
+    ids.push(r.job_id);
+  }
   if (ids.length === 0) return [];
   const rows = await trx
     .updateTable('jobs')
