@@ -25,6 +25,7 @@ export interface AppOptions {
   bodyLimitBytes: number;
   trustProxy: boolean;
   metrics?: Metrics;
+  metricsToken?: string | undefined;
   gateway?: GatewayDeps;
   management?: ManagementDeps;
   checks: HealthCheck[];
@@ -54,7 +55,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
   installErrorHandling(app);
-  if (opts.metrics) installMetrics(app, opts.metrics);
+  if (opts.metrics) installMetrics(app, opts.metrics, opts.metricsToken);
   installJsonParser(app);
   await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
   const startedAt = Date.now();

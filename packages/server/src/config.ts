@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   KOPITRA_RETENTION_JOBS_DAYS: intFrom(1, 36_500).default(7),
   KOPITRA_RETENTION_INTERVAL_SEC: intFrom(60, 7 * 86_400).default(3600),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
+  KOPITRA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KOPITRA_BUS_URL: z.string().optional(),
 });
 
@@ -58,6 +59,8 @@ export interface Config {
   readonly busPollMs: number;
   readonly pgPoolSize: number;
   readonly trustProxy: boolean;
+  /** Bearer token a scraper presents for /metrics; unset serves /metrics to loopback callers only. */
+  readonly metricsToken: string | undefined;
   readonly reconcileIntervalSec: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
@@ -152,6 +155,7 @@ export function loadConfig(
       intervalSec: e.KOPITRA_RETENTION_INTERVAL_SEC,
     }),
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
+    metricsToken: e.KOPITRA_METRICS_TOKEN,
     ...overrides,
   });
 }

@@ -2,6 +2,8 @@
  * Prometheus metrics, one registry per process (no global default registry, so tests and
  * several platforms in one process never share counters). Served at GET /metrics.
  */
+import { timingSafeEqual } from 'node:crypto';
+import { AppError } from '@kopitra/contracts';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -46,7 +48,16 @@ export function createMetrics(): Metrics {
   };
 }
 
-export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
+const isLoopback = (ip: string | undefined): boolean =>
+  ip !== undefined && (ip === '::1' || /^(::ffff:)?127\./.test(ip));
+
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const presented = Buffer.from(/^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+export function installMetrics(app: FastifyInstance, metrics: Metrics, token?: string): void {
   app.addHook('onResponse', async (request, reply) => {
     // Long polls and streams would swamp the latency buckets; they are measured by the benchmarks.
     const route = request.routeOptions.url ?? 'unmatched';
@@ -56,7 +67,11 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
       reply.elapsedTime / 1000,
     );
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  // Metrics describe traffic and accounts: a scraper presents the configured token, else
+  // only a caller on this host may read them.
+  app.get('/metrics', async (request, reply) => {
+    if (token === undefined ? !isLoopback(request.ip) : !bearerMatches(request.headers.authorization, token))
+      throw new AppError('unauthorized', 'GET /metrics needs the metrics token (KOPITRA_METRICS_TOKEN).');
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }

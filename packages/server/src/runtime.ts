@@ -246,6 +246,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       metrics,
+      metricsToken: config.metricsToken,
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),
