@@ -102,17 +102,22 @@ describe('kopitra up: first start', () => {
   });
 
   it('answers admin commands without arguments with usage, not API wording', async () => {
-    for (const args of [['admin'], ['admin', 'create-user'], ['admin', 'reset-password']]) {
-      const res = await runKopitraStatus(args, env);
+    // Each is a fresh Node process: run side by side, the test stays short on a busy machine.
+    const [weak, ...usage] = await Promise.all([
+      runKopitraStatus(
+        ['admin', 'create-user', '--email', 'op@kopitra.local', '--role', 'operator', '--password', 'short'],
+        env,
+      ),
+      ...[['admin'], ['admin', 'create-user'], ['admin', 'reset-password']].map((args) =>
+        runKopitraStatus(args, env),
+      ),
+    ]);
+    for (const res of usage) {
       expect(res.code).toBe(2);
       expect(res.stderr).toContain('usage:');
       expect(res.stderr).toContain('kopitra admin reset-password EMAIL');
       expect(res.stderr).not.toContain('Invalid body');
     }
-    const weak = await runKopitraStatus(
-      ['admin', 'create-user', '--email', 'op@kopitra.local', '--role', 'operator', '--password', 'short'],
-      env,
-    );
     expect(weak.code).toBe(2);
     expect(weak.stderr).toContain('--password: at least 12 characters');
   });
