@@ -525,6 +525,30 @@ const idempotencyRequestHash: Step = async (db) => {
   await db.schema.alterTable('idempotency_keys').addColumn('request_hash', 'text').execute();
 };
 
+const busCommitOrder: Step = async (db, dialect) => {
+  // Positions come from a sequence and can commit out of order on PostgreSQL: a reader that
+  // trusts them skips the late committer. Each message records the id of the transaction that
+  // wrote it; readers order by (tx, position) and read only transactions older than every one
+  // still running, so nothing can commit behind them. SQLite has one writer at a time and
+  // leaves tx at 0, where position order is commit order.
+  await db.schema
+    .alterTable('bus_messages')
+    .addColumn('tx', 'bigint', (c) => c.notNull().defaultTo(0))
+    .execute();
+  if (dialect === 'postgres')
+    await sql`alter table bus_messages alter column tx set default txid_current()`.execute(db);
+  await db.schema
+    .alterTable('bus_subscriptions')
+    .addColumn('last_tx', 'bigint', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .createIndex('bus_messages_by_topic_tx')
+    .on('bus_messages')
+    .columns(['topic', 'tx', 'position'])
+    .execute();
+  await db.schema.dropIndex('bus_messages_by_topic').execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -536,6 +560,7 @@ const steps: Record<string, Step> = {
   '0008_magic_text': magicText,
   '0009_jobs': jobs,
   '0010_idempotency_request_hash': idempotencyRequestHash,
+  '0011_bus_commit_order': busCommitOrder,
 };
 
 export const migrationNames = Object.keys(steps);

@@ -115,6 +115,8 @@ export interface IdempotencyKeysTable {
 
 export interface BusMessagesTable {
   position: Generated<number>;
+  /** The writing transaction's id on PostgreSQL (0 on SQLite): readers order by (tx, position). */
+  tx: Generated<number>;
   message_id: string;
   topic: string;
   body: string;
@@ -125,6 +127,7 @@ export interface BusSubscriptionsTable {
   subscription: string;
   topic: string;
   last_position: number;
+  last_tx: Generated<number>;
   updated_at: number;
 }
 

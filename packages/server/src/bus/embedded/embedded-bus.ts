@@ -1,11 +1,17 @@
 /**
  * The embedded bus: messages live in the same database as everything else and are written
  * before `publish` returns (or with the caller's transaction), so a crash loses nothing.
- * Consumers keep an offset per (subscription, topic) and advance it in the same transaction
+ * Consumers keep a cursor per (subscription, topic) and advance it in the same transaction
  * as the handler's writes.
+ *
+ * Reading order: on PostgreSQL, positions come from a sequence and a later position can
+ * commit before an earlier one. Readers therefore order by (writing transaction id, position)
+ * and read only messages of transactions older than every transaction still running: no
+ * message can later appear before a cursor. A long-running writing transaction delays
+ * delivery; it never causes a skip. On SQLite there is one writer at a time and tx is 0.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { DB, Db } from '../../store/schema.js';
@@ -141,32 +147,24 @@ class Consumer {
     return inTransaction(this.opts.db, async ({ trx, afterCommit }) => {
       let offsetQuery = trx
         .selectFrom('bus_subscriptions')
-        .select('last_position')
+        .select(['last_tx', 'last_position'])
         .where('subscription', '=', this.subscription)
         .where('topic', '=', this.topic);
-      // Replicas sharing a subscription take turns on its offset row.
+      // Replicas sharing a subscription take turns on its cursor row.
       if (this.opts.dialect === 'postgres') offsetQuery = offsetQuery.forUpdate();
       const offset = await offsetQuery.executeTakeFirst();
       if (!offset) return false;
-      const row = await trx
-        .selectFrom('bus_messages')
-        .selectAll()
-        .where('topic', '=', this.topic)
-        .where('position', '>', offset.last_position)
-        .orderBy('position', 'asc')
-        .limit(1)
-        .executeTakeFirst();
-      if (!row) return false;
-      const message: BusMessage = {
-        messageId: row.message_id,
-        topic: row.topic,
-        body: JSON.parse(row.body) as unknown,
-        publishedAt: Number(row.published_at),
-      };
-      await this.handler(message, { db: trx, afterCommit });
+      const cursor = { tx: Number(offset.last_tx), position: Number(offset.last_position) };
+      const [next] = await readAfter(trx, this.opts.dialect, [this.topic], cursor, 1);
+      if (!next) return false;
+      await this.handler(next, { db: trx, afterCommit });
       await trx
         .updateTable('bus_subscriptions')
-        .set({ last_position: Number(row.position), updated_at: this.opts.clock.now() })
+        .set({
+          last_tx: next.cursor.tx,
+          last_position: next.cursor.position,
+          updated_at: this.opts.clock.now(),
+        })
         .where('subscription', '=', this.subscription)
         .where('topic', '=', this.topic)
         .execute();
@@ -175,26 +173,79 @@ class Consumer {
   }
 }
 
-/** Reads messages of a topic after a position (for tests, the CLI and the management stream). */
-export async function readTopic(
+/** Where a reader stands in the bus: the last (transaction id, position) it has read. */
+export interface BusCursor {
+  readonly tx: number;
+  readonly position: number;
+}
+
+export const busStart: BusCursor = { tx: 0, position: 0 };
+
+export type StoredBusMessage = BusMessage & { readonly cursor: BusCursor };
+
+/** Transactions older than every one still running on PostgreSQL: nothing of theirs can still commit. */
+const settled = sql<number>`txid_snapshot_xmin(txid_current_snapshot())`;
+
+/**
+ * Committed messages of `topicList` after `cursor`, in an order no later commit can precede
+ * (see the module comment). The one way to read the embedded bus: consumers, the management
+ * stream and tests.
+ */
+export async function readAfter(
   db: Db,
-  topic: string,
-  afterPosition = 0,
-  limit = 100,
-): Promise<Array<BusMessage & { position: number }>> {
-  const rows = await db
+  dialect: Dialect,
+  topicList: readonly string[],
+  cursor: BusCursor,
+  limit: number,
+): Promise<StoredBusMessage[]> {
+  let query = db
     .selectFrom('bus_messages')
     .selectAll()
-    .where('topic', '=', topic)
-    .where('position', '>', afterPosition)
-    .orderBy('position', 'asc')
-    .limit(limit)
-    .execute();
+    .where('topic', 'in', [...topicList])
+    .where((eb) =>
+      eb.or([
+        eb('tx', '>', cursor.tx),
+        eb.and([eb('tx', '=', cursor.tx), eb('position', '>', cursor.position)]),
+      ]),
+    )
+    .orderBy('tx')
+    .orderBy('position')
+    .limit(limit);
+  if (dialect === 'postgres') query = query.where('tx', '<', settled);
+  const rows = await query.execute();
   return rows.map((r) => ({
     messageId: r.message_id,
     topic: r.topic,
     body: JSON.parse(r.body) as unknown,
     publishedAt: Number(r.published_at),
-    position: Number(r.position),
+    cursor: { tx: Number(r.tx), position: Number(r.position) },
   }));
+}
+
+/** The cursor of the newest settled message of `topicList` (where a live reader starts). */
+export async function latestCursor(
+  db: Db,
+  dialect: Dialect,
+  topicList: readonly string[],
+): Promise<BusCursor> {
+  let query = db
+    .selectFrom('bus_messages')
+    .select(['tx', 'position'])
+    .where('topic', 'in', [...topicList])
+    .orderBy('tx', 'desc')
+    .orderBy('position', 'desc')
+    .limit(1);
+  if (dialect === 'postgres') query = query.where('tx', '<', settled);
+  const row = await query.executeTakeFirst();
+  return row ? { tx: Number(row.tx), position: Number(row.position) } : busStart;
+}
+
+/** Every message of a topic in reading order (for tests and tools). */
+export async function readTopic(
+  db: Db,
+  dialect: Dialect,
+  topic: string,
+  limit = 1000,
+): Promise<StoredBusMessage[]> {
+  return readAfter(db, dialect, [topic], busStart, limit);
 }

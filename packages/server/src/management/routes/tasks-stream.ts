@@ -1,5 +1,6 @@
 import { AppError, TaskRunRequest, topics } from '@kopitra/contracts';
 import { randomUUID } from 'node:crypto';
+import { latestCursor, readAfter, type BusCursor } from '../../bus/embedded/embedded-bus.js';
 import { busChannel, waitFor } from '../../notify/notifier.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
@@ -7,6 +8,12 @@ import { catalogueView, startRun, TASK_EVENTS } from '../../services/tasks.js';
 import { runView } from '../../services/views.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
+
+/** Event ids are the bus cursor, `tx.position`; anything else starts from now. */
+function parseEventId(header: string | string[] | undefined): BusCursor | undefined {
+  const match = typeof header === 'string' ? /^(\d{1,19})\.(\d{1,19})$/.exec(header) : null;
+  return match ? { tx: Number(match[1]), position: Number(match[2]) } : undefined;
+}
 
 export const taskStreamRoutes = (deps: ManagementDeps) => [
   route({
@@ -65,17 +72,9 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
     summary:
       'Live events (Server-Sent Events): session states, copy orders, alerts, task progress. Token in Authorization or ?access_token=',
     handler: async ({ request, reply }) => {
-      const lastEventId = Number(request.headers['last-event-id'] ?? NaN);
-      let position = Number.isFinite(lastEventId)
-        ? lastEventId
-        : Number(
-            (
-              await deps.db
-                .selectFrom('bus_messages')
-                .select((eb) => eb.fn.max('position').as('p'))
-                .executeTakeFirst()
-            )?.p ?? 0,
-          );
+      let cursor =
+        parseEventId(request.headers['last-event-id']) ??
+        (await latestCursor(deps.db, deps.dialect, STREAM_TOPICS));
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -93,18 +92,13 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
         let lastBeat = Date.now();
         while (!abort.signal.aborted) {
           const waits = STREAM_TOPICS.map((t) => waitFor(deps.notifier, busChannel(t), 1000, abort.signal));
-          const rows = await deps.db
-            .selectFrom('bus_messages')
-            .selectAll()
-            .where('topic', 'in', STREAM_TOPICS)
-            .where('position', '>', position)
-            .orderBy('position')
-            .limit(200)
-            .execute();
-          for (const r of rows) {
-            const body = JSON.parse(r.body) as { type?: string };
-            res.write(`id: ${r.position}\nevent: ${body.type ?? r.topic}\ndata: ${r.body}\n\n`);
-            position = Number(r.position);
+          const rows = await readAfter(deps.db, deps.dialect, STREAM_TOPICS, cursor, 200);
+          for (const m of rows) {
+            const body = m.body as { type?: string };
+            res.write(
+              `id: ${m.cursor.tx}.${m.cursor.position}\nevent: ${body.type ?? m.topic}\ndata: ${JSON.stringify(m.body)}\n\n`,
+            );
+            cursor = m.cursor;
           }
           if (rows.length > 0) {
             waits.forEach((w) => w.cancel());
