@@ -28,7 +28,8 @@ import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
 import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
 import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
 import { applyRetention, RETENTION_JOB } from './services/retention.js';
-import { InProcessNotifier, PostgresNotifier, type Notifier } from './notify/notifier.js';
+import { InProcessNotifier, type Notifier } from './notify/notifier.js';
+import { PostgresNotifier } from './notify/postgres-notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
 
@@ -83,9 +84,12 @@ export function databaseTargetFor(config: Config): DatabaseTarget {
     : { dialect: 'postgres', url: config.database.url, poolSize: config.pgPoolSize };
 }
 
-export async function openNotifier(database: Database): Promise<Notifier> {
+export async function openNotifier(
+  database: Database,
+  logger: Logger = createLogger('silent'),
+): Promise<Notifier> {
   return database.connectListener
-    ? PostgresNotifier.connect(database.connectListener)
+    ? PostgresNotifier.connect(database.connectListener, logger)
     : new InProcessNotifier();
 }
 
@@ -99,13 +103,16 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     }
   };
   try {
-    const database = await openDatabase(opts.databaseTarget ?? databaseTargetFor(config));
+    // A broken connection is logged and replaced; requests meanwhile fail and `/health` says 503.
+    const database = await openDatabase(opts.databaseTarget ?? databaseTargetFor(config), (err) =>
+      logger.warn({ err: err.message }, 'database connection lost; a new one is made on next use'),
+    );
     cleanup.push(() => database.close());
     const applied = await migrate(database);
     if (applied.length > 0) logger.info({ applied, dialect: database.dialect }, 'database migrated');
     const secret = await instanceSecret(database.db, config.secret);
 
-    const notifier = await openNotifier(database);
+    const notifier = await openNotifier(database, logger.child({ component: 'notify' }));
     cleanup.push(() => notifier.close());
     const busLogger = logger.child({ component: 'bus' });
     const { bus, adapter: busAdapter } = await openBus(config.bus, {
@@ -252,6 +259,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),
       checks: [
         { name: 'database', check: () => database.ping() },
+        { name: 'notifications', check: () => notifier.ping() },
         { name: 'bus', check: () => bus.ping() },
       ],
     });

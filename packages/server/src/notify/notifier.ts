@@ -1,11 +1,10 @@
 /**
  * Wake-ups for waiting long polls, streams and bus consumers. `notify` is called inside the
- * writing transaction: the PostgreSQL adapter uses pg_notify, which PostgreSQL delivers only
- * on commit, to every replica; the in-process adapter wakes local waiters.
+ * writing transaction: the PostgreSQL adapter (postgres-notifier.ts) uses pg_notify, which
+ * PostgreSQL delivers only on commit, to every replica; the in-process adapter wakes local
+ * waiters.
  */
 import { EventEmitter } from 'node:events';
-import { sql } from 'kysely';
-import type pg from 'pg';
 import type { Db } from '../store/schema.js';
 
 export interface Notifier {
@@ -13,13 +12,15 @@ export interface Notifier {
   notifyMany(db: Db, channels: readonly string[]): Promise<void>;
   /** Calls `listener` on every notification of `channel`; returns the unsubscribe function. */
   on(channel: string, listener: () => void): () => void;
+  /** Rejects while notifications from other processes cannot arrive (for `/health`). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export const accountChannel = (accountId: string): string => `account:${accountId}`;
 export const busChannel = (topic: string): string => `bus:${topic}`;
 
-abstract class EmitterNotifier implements Notifier {
+export abstract class EmitterNotifier implements Notifier {
   protected readonly emitter = new EventEmitter();
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -32,6 +33,7 @@ abstract class EmitterNotifier implements Notifier {
     this.emitter.on(channel, listener);
     return () => this.emitter.off(channel, listener);
   }
+  async ping(): Promise<void> {}
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
   }
@@ -44,39 +46,6 @@ abstract class EmitterNotifier implements Notifier {
 export class InProcessNotifier extends EmitterNotifier {
   async notify(_db: Db, channel: string): Promise<void> {
     setImmediate(() => this.emitter.emit(channel));
-  }
-}
-
-const PG_CHANNEL = 'kopitra_wake';
-
-export class PostgresNotifier extends EmitterNotifier {
-  private constructor(private readonly client: pg.Client) {
-    super();
-  }
-
-  static async connect(connect: () => Promise<pg.Client>): Promise<PostgresNotifier> {
-    const client = await connect();
-    const notifier = new PostgresNotifier(client);
-    client.on('notification', (msg) => {
-      if (msg.channel === PG_CHANNEL && msg.payload) notifier.emitter.emit(msg.payload);
-    });
-    await client.query(`listen ${PG_CHANNEL}`);
-    return notifier;
-  }
-
-  async notify(db: Db, channel: string): Promise<void> {
-    await sql`select pg_notify(${PG_CHANNEL}, ${channel})`.execute(db);
-  }
-
-  /** One statement for a whole fan-out, however many followers it wakes. */
-  override async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
-    if (channels.length === 0) return;
-    await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${[...channels]}::text[]) as c`.execute(db);
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    await this.client.end().catch(() => undefined);
   }
 }
 

@@ -28,6 +28,9 @@ export type DatabaseTarget =
   | { dialect: 'sqlite'; file: string }
   | { dialect: 'postgres'; url: string; schema?: string; poolSize?: number };
 
+/** Told about a PostgreSQL connection that broke (a restart, a failover, an idle kill). */
+export type ConnectionErrorHandler = (err: Error) => void;
+
 export interface Database {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
@@ -117,7 +120,10 @@ function pgConfig(target: Extract<DatabaseTarget, { dialect: 'postgres' }>): pg.
   };
 }
 
-async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgres' }>): Promise<Database> {
+async function openPostgres(
+  target: Extract<DatabaseTarget, { dialect: 'postgres' }>,
+  onConnectionError: ConnectionErrorHandler,
+): Promise<Database> {
   if (target.schema) {
     if (!/^[a-z_][a-z0-9_]*$/.test(target.schema)) throw new Error(`invalid schema name ${target.schema}`);
     const admin = new pg.Client({ connectionString: target.url });
@@ -129,6 +135,11 @@ async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgres
     }
   }
   const pool = new pg.Pool({ ...pgConfig(target), max: target.poolSize ?? 10 });
+  // A broken connection is an event, not a crash: idle clients report through the pool,
+  // checked-out ones on themselves (their query fails and the pool drops them on release).
+  // New connections are made on demand, so the pool heals once PostgreSQL answers again.
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -146,8 +157,11 @@ async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgres
   };
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.dialect === 'sqlite' ? openSqlite(target.file) : openPostgres(target);
+export async function openDatabase(
+  target: DatabaseTarget,
+  onConnectionError: ConnectionErrorHandler = () => undefined,
+): Promise<Database> {
+  return target.dialect === 'sqlite' ? openSqlite(target.file) : openPostgres(target, onConnectionError);
 }
 
 /**

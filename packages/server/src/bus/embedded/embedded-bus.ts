@@ -100,14 +100,14 @@ class Consumer {
   }
 
   private async run(): Promise<void> {
-    await this.ensureOffset().catch((err) =>
-      this.opts.logger.error({ err, topic: this.topic }, 'bus subscription setup failed'),
-    );
+    let registered = false;
     while (this.running) {
       // Subscribe to the wake-up before reading so a message published in between is not slept through.
       const wake = waitFor(this.opts.notifier, busChannel(this.topic), this.opts.pollMs, this.abort.signal);
       let delivered = false;
       try {
+        // Registered inside the loop: a database that is down at start-up is retried with back-off.
+        if (!registered) registered = (await this.ensureOffset(), true);
         delivered = await this.deliverOne();
         this.failures = 0;
       } catch (err) {
@@ -115,7 +115,7 @@ class Consumer {
         const backoff = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
         this.opts.logger.error(
           { err, topic: this.topic, subscription: this.subscription, attempt: this.failures },
-          'bus handler failed; will redeliver',
+          'bus delivery failed; will retry',
         );
         wake.cancel();
         await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
