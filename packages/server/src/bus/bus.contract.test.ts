@@ -98,6 +98,13 @@ describe.each(adapterCases)('bus contract: $name', (adapter) => {
             expected.add(value);
             if (p > 0) await inserted[p - 1]!.promise;
             await inTransaction(database.db, async ({ trx }) => {
+              // Some other write first, as a use case does before it publishes: the
+              // transaction's id is older than the message it is about to write.
+              await trx
+                .insertInto('kv')
+                .values({ key: `race:${value}`, value: '' })
+                .execute();
+              await sleep(5);
               await b.publish(topic, { n: value }, { db: trx, messageId: `race-${value}` });
               inserted[p]!.resolve();
               if (p < adapter.publishers - 1) await committed[p + 1]!.promise;

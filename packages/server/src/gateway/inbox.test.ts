@@ -115,7 +115,7 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
       autotrade_enabled: 1,
     });
     expect((await getSymbolCatalog(db, '100')).get('EURUSD.m')).toEqual(symbol);
-    const published = (await readTopic(db, p.platform.database.dialect, topics.tradeAgentEvents, 100)).map(
+    const published = (await readTopic(db, topics.tradeAgentEvents, 100)).map(
       (m) => m.body as { type: string; eventType?: string },
     );
     expect(published.filter((m) => m.type === 'ea.inbox').map((m) => m.eventType)).toEqual(
@@ -156,7 +156,7 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
       .where('account_id', '=', '102')
       .execute();
     expect(count).toHaveLength(3);
-    const attempts = (await readTopic(db, p.platform.database.dialect, topics.tradeAgentEvents, 100))
+    const attempts = (await readTopic(db, topics.tradeAgentEvents, 100))
       .map((m) => m.body as { type: string; attempted?: string })
       .filter((m) => m.type === 'session.forbidden_attempt');
     expect(attempts).toEqual([expect.objectContaining({ accountId: '102', attempted: 'ea.sync_snapshot' })]);

@@ -28,7 +28,7 @@ describe.each(dialects)('tasks as claimed jobs on %s', (dialect) => {
       payload: { params },
     });
   const progressOf = async (p: TestPlatform, runId: string) =>
-    (await readTopic(p.platform.database.db, p.platform.database.dialect, TASK_EVENTS))
+    (await readTopic(p.platform.database.db, TASK_EVENTS))
       .map((m) => m.body as { runId: string; status: string; progress: number })
       .filter((m) => m.runId === runId);
 

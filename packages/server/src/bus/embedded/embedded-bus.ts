@@ -6,9 +6,10 @@
  *
  * Reading order: on PostgreSQL, positions come from a sequence and a later position can
  * commit before an earlier one. Readers therefore order by (writing transaction id, position)
- * and read only messages of transactions older than every transaction still running: no
- * message can later appear before a cursor. A long-running writing transaction delays
- * delivery; it never causes a skip. On SQLite there is one writer at a time and tx is 0.
+ * and read only messages of transactions older than every transaction still writing in the
+ * schema (`settledHorizon`): no message can later appear before a cursor. A long-running
+ * writing transaction delays delivery; it never causes a skip. On SQLite there is one writer
+ * at a time and tx is 0.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
@@ -20,6 +21,9 @@ import { newId } from '../../store/ids.js';
 import { inTransaction } from '../../store/transaction.js';
 import { busChannel, waitFor, type Notifier } from '../../notify/notifier.js';
 import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
+
+/** How soon a consumer looks again at a message waiting for older transactions to end. */
+const UNSETTLED_RETRY_MS = 5;
 
 export interface EmbeddedBusOptions {
   db: Kysely<DB>;
@@ -104,11 +108,11 @@ class Consumer {
     while (this.running) {
       // Subscribe to the wake-up before reading so a message published in between is not slept through.
       const wake = waitFor(this.opts.notifier, busChannel(this.topic), this.opts.pollMs, this.abort.signal);
-      let delivered = false;
+      let state: 'delivered' | 'unsettled' | 'idle' = 'idle';
       try {
         // Registered inside the loop: a database that is down at start-up is retried with back-off.
         if (!registered) registered = (await this.ensureOffset(), true);
-        delivered = await this.deliverOne();
+        state = await this.deliverOne();
         this.failures = 0;
       } catch (err) {
         this.failures++;
@@ -121,8 +125,14 @@ class Consumer {
         await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
-      if (delivered) {
+      if (state === 'delivered') {
         wake.cancel();
+        continue;
+      }
+      if (state === 'unsettled') {
+        // No notification marks an older transaction ending: look again shortly.
+        wake.cancel();
+        await sleep(UNSETTLED_RETRY_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
       await wake.promise;
@@ -142,8 +152,11 @@ class Consumer {
       .execute();
   }
 
-  /** Delivers the next message in its own transaction; false when there is none. */
-  private async deliverOne(): Promise<boolean> {
+  /**
+   * Delivers the next message in its own transaction: 'idle' when there is none, 'unsettled'
+   * when the next one is committed but an older transaction still runs (it settles soon).
+   */
+  private async deliverOne(): Promise<'delivered' | 'unsettled' | 'idle'> {
     return inTransaction(this.opts.db, async ({ trx, afterCommit }) => {
       let offsetQuery = trx
         .selectFrom('bus_subscriptions')
@@ -153,10 +166,14 @@ class Consumer {
       // Replicas sharing a subscription take turns on its cursor row.
       if (this.opts.dialect === 'postgres') offsetQuery = offsetQuery.forUpdate();
       const offset = await offsetQuery.executeTakeFirst();
-      if (!offset) return false;
+      if (!offset) return 'idle';
       const cursor = { tx: Number(offset.last_tx), position: Number(offset.last_position) };
       const [next] = await readAfter(trx, this.opts.dialect, [this.topic], cursor, 1);
-      if (!next) return false;
+      if (!next) {
+        if (this.opts.dialect !== 'postgres') return 'idle';
+        const waiting = await readAfter(trx, 'unsettled', [this.topic], cursor, 1);
+        return waiting.length > 0 ? 'unsettled' : 'idle';
+      }
       await this.handler(next, { db: trx, afterCommit });
       await trx
         .updateTable('bus_subscriptions')
@@ -168,7 +185,7 @@ class Consumer {
         .where('subscription', '=', this.subscription)
         .where('topic', '=', this.topic)
         .execute();
-      return true;
+      return 'delivered';
     });
   }
 }
@@ -183,8 +200,42 @@ export const busStart: BusCursor = { tx: 0, position: 0 };
 
 export type StoredBusMessage = BusMessage & { readonly cursor: BusCursor };
 
-/** Transactions older than every one still running on PostgreSQL: nothing of theirs can still commit. */
-const settled = sql<number>`txid_snapshot_xmin(txid_current_snapshot())`;
+/**
+ * PostgreSQL: the lowest transaction id that may still write in this schema. Every
+ * transaction with an id here holds a lock on one of the schema's tables (a write locks its
+ * table before the id is assigned) until it ends, so the oldest lock holder bounds what can
+ * still commit; with none, the next id to be assigned does. Scoping to the schema keeps
+ * long transactions elsewhere on the server (a migration in another schema, another
+ * application) from holding delivery back. Ids in pg_locks are 32-bit; the epoch comes from
+ * the snapshot. Run as its own statement, before the read it bounds: the read's snapshot is
+ * then younger than this horizon.
+ */
+async function settledHorizon(db: Db): Promise<number> {
+  const { rows } = await sql<{ horizon: string }>`
+    with snap as (select txid_snapshot_xmax(txid_current_snapshot()) as xmax),
+    writers as (
+      select distinct a.backend_xid::text::bigint as xid
+      from pg_locks l
+      join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'relation'
+        and l.pid <> pg_backend_pid()
+        and a.backend_xid is not null
+        and l.database = (select oid from pg_database where datname = current_database())
+        and l.relation in (
+          select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = current_schema()
+        )
+    )
+    select least(
+      (select xmax from snap),
+      (select min(case
+        when ((select xmax from snap) >> 32 << 32) + w.xid > (select xmax from snap)
+          then ((select xmax from snap) >> 32 << 32) + w.xid - 4294967296
+        else ((select xmax from snap) >> 32 << 32) + w.xid
+      end) from writers w)
+    )::text as horizon`.execute(db);
+  return Number(rows[0]!.horizon);
+}
 
 /**
  * Committed messages of `topicList` after `cursor`, in an order no later commit can precede
@@ -193,7 +244,7 @@ const settled = sql<number>`txid_snapshot_xmin(txid_current_snapshot())`;
  */
 export async function readAfter(
   db: Db,
-  dialect: Dialect,
+  dialect: Dialect | 'unsettled',
   topicList: readonly string[],
   cursor: BusCursor,
   limit: number,
@@ -211,7 +262,7 @@ export async function readAfter(
     .orderBy('tx')
     .orderBy('position')
     .limit(limit);
-  if (dialect === 'postgres') query = query.where('tx', '<', settled);
+  if (dialect === 'postgres') query = query.where('tx', '<', await settledHorizon(db));
   const rows = await query.execute();
   return rows.map((r) => ({
     messageId: r.message_id,
@@ -235,17 +286,15 @@ export async function latestCursor(
     .orderBy('tx', 'desc')
     .orderBy('position', 'desc')
     .limit(1);
-  if (dialect === 'postgres') query = query.where('tx', '<', settled);
+  if (dialect === 'postgres') query = query.where('tx', '<', await settledHorizon(db));
   const row = await query.executeTakeFirst();
   return row ? { tx: Number(row.tx), position: Number(row.position) } : busStart;
 }
 
-/** Every message of a topic in reading order (for tests and tools). */
-export async function readTopic(
-  db: Db,
-  dialect: Dialect,
-  topic: string,
-  limit = 1000,
-): Promise<StoredBusMessage[]> {
-  return readAfter(db, dialect, [topic], busStart, limit);
+/**
+ * Every committed message of a topic, in reading order (for tests and tools). Not a cursor:
+ * it includes messages of transactions that are not settled yet.
+ */
+export async function readTopic(db: Db, topic: string, limit = 1000): Promise<StoredBusMessage[]> {
+  return readAfter(db, 'unsettled', [topic], busStart, limit);
 }
