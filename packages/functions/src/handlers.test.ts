@@ -176,7 +176,7 @@ describe('Azure Functions entry', () => {
     expect(run.result.count).toBeGreaterThan(0);
 
     const events = async () =>
-      (await readTopic(fn.database.db, TASK_EVENTS, 0, 1000))
+      (await readTopic(fn.database.db, TASK_EVENTS))
         .map((m) => m.body as { runId: string; status: string; progress: number })
         .filter((e) => e.runId === runId);
     const seen = await events();
