@@ -411,7 +411,13 @@ export const HealthResponse = z.object({
   uptimeSec: z.number(),
   checks: z.record(
     z.string(),
-    z.object({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }),
+    z.object({
+      ok: z.boolean(),
+      latencyMs: z.number().optional(),
+      error: z.string().optional(),
+      /** Which adapter serves this dependency (the bus: embedded, nats or service-bus). */
+      adapter: z.string().optional(),
+    }),
   ),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, resolveBus } from './config.js';
 
 describe('configuration', () => {
   it('defaults to SQLite under the data directory on port 8080', () => {
@@ -35,5 +35,26 @@ describe('configuration', () => {
       expect(problems).toContain('KOPITRA_HEARTBEAT_INTERVAL_SEC');
       expect(problems).toContain('KOPITRA_SECRET');
     }
+  });
+});
+
+describe('KOPITRA_BUS_URL', () => {
+  it('selects the embedded bus when unset and NATS for nats:// with one or more servers', () => {
+    expect(resolveBus(undefined)).toEqual({ kind: 'embedded' });
+    expect(resolveBus('nats://127.0.0.1:4222')).toEqual({
+      kind: 'nats',
+      target: { servers: ['127.0.0.1:4222'], namespace: 'kopitra' },
+    });
+    expect(resolveBus('nats://a.example:4222,b.example:4223', 'prod')).toEqual({
+      kind: 'nats',
+      target: { servers: ['a.example:4222', 'b.example:4223'], namespace: 'prod' },
+    });
+  });
+
+  it('refuses a malformed NATS URL or namespace with one readable error', () => {
+    expect(() => resolveBus('nats://')).toThrow(ConfigError);
+    expect(() => resolveBus('nats://host-without-port')).toThrow(/nats:\/\/host:port/);
+    expect(() => resolveBus('nats://127.0.0.1:4222', 'a.b')).toThrow(/KOPITRA_BUS_NAMESPACE/);
+    expect(() => resolveBus('amqp://127.0.0.1')).toThrow(/nats:\/\/host:port/);
   });
 });

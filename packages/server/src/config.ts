@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { serviceBusTarget, type ServiceBusTarget } from './bus/service-bus/mapping.js';
+import { natsTarget, type NatsTarget } from './bus/nats/target.js';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -35,9 +36,13 @@ const EnvSchema = z.object({
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
   KOPITRA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KOPITRA_BUS_URL: z.string().optional(),
+  KOPITRA_BUS_NAMESPACE: z.string().default('kopitra'),
 });
 
-export type BusSetting = { kind: 'embedded' } | { kind: 'service-bus'; target: ServiceBusTarget };
+export type BusSetting =
+  | { kind: 'embedded' }
+  | { kind: 'nats'; target: NatsTarget }
+  | { kind: 'service-bus'; target: ServiceBusTarget };
 
 export type DatabaseSetting = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
@@ -99,18 +104,24 @@ export function resolveDatabase(url: string | undefined, dataDir: string): Datab
   return { dialect: 'sqlite', file: path.resolve(url) };
 }
 
-/** `KOPITRA_BUS_URL`: nothing → the embedded bus in the database; a Service Bus connection string or `sb://` namespace → Service Bus. */
-export function resolveBus(url: string | undefined): BusSetting {
+/**
+ * `KOPITRA_BUS_URL`: nothing → the embedded bus in the database; `nats://host:port[,…]` →
+ * NATS JetStream (streams named after `KOPITRA_BUS_NAMESPACE`); a Service Bus connection
+ * string or `sb://` namespace → Service Bus.
+ */
+export function resolveBus(url: string | undefined, namespace = 'kopitra'): BusSetting {
   if (url === undefined || url.trim() === '') return { kind: 'embedded' };
   let target: ServiceBusTarget | null;
   try {
+    const nats = natsTarget(url.trim(), namespace);
+    if (nats) return { kind: 'nats', target: nats };
     target = serviceBusTarget(url);
   } catch (err) {
     throw new ConfigError([(err as Error).message]);
   }
   if (target) return { kind: 'service-bus', target };
   throw new ConfigError([
-    `KOPITRA_BUS_URL: unsupported bus "${url.split(':')[0]}:" (leave unset for the embedded bus, or use an Azure Service Bus connection string or sb://<namespace>)`,
+    `KOPITRA_BUS_URL: unsupported bus "${url.split(':')[0]}:" (leave unset for the embedded bus, or use nats://host:port, an Azure Service Bus connection string or sb://<namespace>)`,
   ]);
 }
 
@@ -132,7 +143,7 @@ export function loadConfig(
     host: e.KOPITRA_HOST,
     dataDir,
     database: resolveDatabase(e.DATABASE_URL, dataDir),
-    bus: resolveBus(e.KOPITRA_BUS_URL),
+    bus: resolveBus(e.KOPITRA_BUS_URL, e.KOPITRA_BUS_NAMESPACE),
     heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
     logLevel: e.KOPITRA_LOG_LEVEL,
     logRequests: e.KOPITRA_LOG_REQUESTS === 'true' || e.KOPITRA_LOG_REQUESTS === '1',

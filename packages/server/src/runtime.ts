@@ -260,7 +260,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       checks: [
         { name: 'database', check: () => database.ping() },
         { name: 'notifications', check: () => notifier.ping() },
-        { name: 'bus', check: () => bus.ping() },
+        { name: 'bus', adapter: busAdapter, check: () => bus.ping() },
       ],
     });
     // Registered last so it runs first: stop taking requests, answer held polls, then close the rest.

@@ -25,7 +25,7 @@ export interface BusDeps {
 export interface OpenedBus {
   readonly bus: Bus;
   /** Named in the health check. */
-  readonly adapter: 'embedded' | 'service-bus';
+  readonly adapter: 'embedded' | 'nats' | 'service-bus';
 }
 
 /** Broker SDKs are loaded only when their adapter is chosen: the embedded default pays nothing for them. */
@@ -39,6 +39,20 @@ export async function openBus(setting: BusSetting, deps: BusDeps): Promise<Opene
     pollMs: deps.pollMs,
   });
   if (setting.kind === 'embedded') return { bus: embedded, adapter: 'embedded' };
+  if (setting.kind === 'nats') {
+    const { NatsBus } = await import('./nats/nats-bus.js');
+    return {
+      adapter: 'nats',
+      bus: new NatsBus({
+        target: setting.target,
+        db: deps.db,
+        outbox: embedded,
+        topics: deps.topics,
+        logger: deps.logger,
+        onDeadLetter: deps.onDeadLetter,
+      }),
+    };
+  }
   const { ServiceBusBus } = await import('./service-bus/service-bus-bus.js');
   return {
     adapter: 'service-bus',

@@ -255,6 +255,9 @@ describe.each(dialects)('EA inbox and bad input on %s', (dialect) => {
     if (!p) return t.skip();
     const res = await p.platform.app.inject({ method: 'GET', url: `${BASE}/health` });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', checks: { database: { ok: true }, bus: { ok: true } } });
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      checks: { database: { ok: true }, notifications: { ok: true }, bus: { ok: true, adapter: 'embedded' } },
+    });
   });
 });

@@ -3,6 +3,8 @@ import type { HealthResponse } from '@kopitra/contracts';
 
 export interface HealthCheck {
   name: string;
+  /** Named in the answer, e.g. which bus adapter is in use. */
+  adapter?: string;
   check(): Promise<void>;
 }
 
@@ -28,9 +30,17 @@ export async function readiness(
             setTimeout(() => reject(new Error('timed out after 2 s')), CHECK_TIMEOUT_MS).unref(),
           ),
         ]);
-        results[c.name] = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+        results[c.name] = {
+          ok: true,
+          latencyMs: Math.round((performance.now() - started) * 100) / 100,
+          ...(c.adapter ? { adapter: c.adapter } : {}),
+        };
       } catch (err) {
-        results[c.name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        results[c.name] = {
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+          ...(c.adapter ? { adapter: c.adapter } : {}),
+        };
       }
     }),
   );

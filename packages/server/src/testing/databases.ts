@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -31,6 +32,38 @@ export function postgresProblem(): Promise<string | null> {
     }
   })();
   return pgAvailable;
+}
+
+export const NATS_URL = process.env['KOPITRA_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+let natsAvailable: Promise<string | null> | undefined;
+
+/** null when a NATS server answers at NATS_URL (its greeting is an INFO line), else why not. */
+export function natsProblem(): Promise<string | null> {
+  natsAvailable ??= new Promise((resolve) => {
+    const [host, port] = NATS_URL.replace(/^nats:\/\//, '')
+      .split(',')[0]!
+      .split(':');
+    const socket = net.connect({ host: host!, port: Number(port) });
+    const done = (problem: string | null) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(2000, () => done(`NATS at ${NATS_URL} did not answer`));
+    socket.once('data', (chunk) =>
+      done(chunk.toString().startsWith('INFO') ? null : `${NATS_URL} is not a NATS server`),
+    );
+    socket.once('error', (err) => done(`NATS at ${NATS_URL} is not reachable (${err.message})`));
+  });
+  return natsAvailable;
+}
+
+/** True to run a NATS suite; false (skip with a message) when absent and not required. */
+export async function natsOrSkip(): Promise<boolean> {
+  const problem = await natsProblem();
+  if (!problem) return true;
+  if (servicesRequired) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
+  console.warn(`skipping NATS suite: ${problem}`);
+  return false;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

@@ -23,7 +23,7 @@ import { busChannel, waitFor, type Notifier } from '../../notify/notifier.js';
 import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
 
 /** How soon a consumer looks again at a message waiting for older transactions to end. */
-const UNSETTLED_RETRY_MS = 5;
+const UNSETTLED_RETRY_MS = 10;
 
 export interface EmbeddedBusOptions {
   db: Kysely<DB>;
@@ -211,17 +211,17 @@ export type StoredBusMessage = BusMessage & { readonly cursor: BusCursor };
  * then younger than this horizon.
  */
 async function settledHorizon(db: Db): Promise<number> {
+  // A transaction with an id holds an exclusive lock on that id (locktype transactionid).
   const { rows } = await sql<{ horizon: string }>`
     with snap as (select txid_snapshot_xmax(txid_current_snapshot()) as xmax),
     writers as (
-      select distinct a.backend_xid::text::bigint as xid
-      from pg_locks l
-      join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'relation'
-        and l.pid <> pg_backend_pid()
-        and a.backend_xid is not null
-        and l.database = (select oid from pg_database where datname = current_database())
-        and l.relation in (
+      select x.transactionid::text::bigint as xid
+      from pg_locks r
+      join pg_locks x on x.pid = r.pid and x.locktype = 'transactionid' and x.mode = 'ExclusiveLock'
+      where r.locktype = 'relation'
+        and r.pid <> pg_backend_pid()
+        and r.database = (select oid from pg_database where datname = current_database())
+        and r.relation in (
           select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
           where n.nspname = current_schema()
         )
