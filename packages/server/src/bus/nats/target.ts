@@ -1,4 +1,5 @@
 /** The NATS bus address, parsed without loading the NATS client (configuration reads it). */
+
 /** Where the broker is: `KOPITRA_BUS_URL=nats://host:port[,host:port…]`. */
 export interface NatsTarget {
   readonly servers: readonly string[];
