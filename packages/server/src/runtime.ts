@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { topics } from '@kopitra/contracts';
 import { defaultFailureWindow } from '@kopitra/engine';
 import { buildApp } from './app.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { defaultConsoleDir } from './console.js';
 import type { Bus, Subscription } from './bus/bus.js';
 import { openBus } from './bus/select.js';
@@ -93,6 +93,111 @@ export async function openNotifier(
     : new InProcessNotifier();
 }
 
+/** What the services need, over resources already open: the servers and the CLI wire them alike. */
+export function serviceDeps(
+  config: Config,
+  r: {
+    database: Database;
+    bus: Bus;
+    notifier: Notifier;
+    clock: Clock;
+    logger: Logger;
+    secret: string;
+    shutdownSignal: AbortSignal;
+    metrics?: Metrics;
+  },
+): { gateway: GatewayDeps; management: ManagementDeps } {
+  const limiter = () =>
+    new FailureLimiter(
+      {
+        ...defaultFailureWindow,
+        limit: config.authFailureLimit,
+        windowMs: config.authFailureWindowSec * 1000,
+      },
+      r.clock,
+    );
+  const gateway: GatewayDeps = {
+    db: r.database.db,
+    dialect: r.database.dialect,
+    bus: r.bus,
+    notifier: r.notifier,
+    clock: r.clock,
+    logger: r.logger.child({ component: 'gateway' }),
+    secret: r.secret,
+    heartbeatIntervalSec: config.heartbeatIntervalSec,
+    failures: limiter(),
+    shutdownSignal: r.shutdownSignal,
+    metrics: r.metrics,
+  };
+  const management: ManagementDeps = {
+    db: r.database.db,
+    dialect: r.database.dialect,
+    bus: r.bus,
+    notifier: r.notifier,
+    clock: r.clock,
+    logger: r.logger.child({ component: 'management' }),
+    tokenKey: tokenKeyFrom(r.secret),
+    tokenTtlSec: config.tokenTtlSec,
+    loginFailures: limiter(),
+    gateway,
+    shutdownSignal: r.shutdownSignal,
+  };
+  return { gateway, management };
+}
+
+export interface Services {
+  readonly gateway: GatewayDeps;
+  readonly management: ManagementDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * The services without the servers, for the CLI: the same database, bus and instance secret,
+ * so a command does exactly what the API does, audit row and bus message included.
+ */
+export async function openServices(
+  config: Config,
+  opts: { clock?: Clock; logger?: Logger } = {},
+): Promise<Services> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger('warn');
+  const database = await openDatabase(databaseTargetFor(config));
+  try {
+    await migrate(database);
+    const secret = await instanceSecret(database.db, config.secret);
+    const notifier = await openNotifier(database);
+    const bus = new EmbeddedBus({
+      db: database.db,
+      dialect: database.dialect,
+      notifier,
+      clock,
+      logger: logger.child({ component: 'bus' }),
+      pollMs: config.busPollMs,
+    });
+    const { gateway, management } = serviceDeps(config, {
+      database,
+      bus,
+      notifier,
+      clock,
+      logger,
+      secret,
+      shutdownSignal: new AbortController().signal,
+    });
+    return {
+      gateway,
+      management,
+      close: async () => {
+        await bus.close();
+        await notifier.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
 export async function startPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -149,48 +254,18 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // Every held long poll listens for shutdown; there is no leak to warn about.
     setMaxListeners(0, shutdown.signal);
     cleanup.push(async () => shutdown.abort());
-    const gateway: GatewayDeps = {
-      db: database.db,
-      dialect: database.dialect,
+    const { gateway, management } = serviceDeps(config, {
+      database,
       bus,
       notifier,
       clock,
-      logger: logger.child({ component: 'gateway' }),
+      logger,
       secret,
-      heartbeatIntervalSec: config.heartbeatIntervalSec,
-      failures: new FailureLimiter(
-        {
-          ...defaultFailureWindow,
-          limit: config.authFailureLimit,
-          windowMs: config.authFailureWindowSec * 1000,
-        },
-        clock,
-      ),
       shutdownSignal: shutdown.signal,
       metrics,
-    };
+    });
 
     const serve = opts.serve ?? { gateway: true, management: true };
-    const management: ManagementDeps = {
-      db: database.db,
-      dialect: database.dialect,
-      bus,
-      notifier,
-      clock,
-      logger: logger.child({ component: 'management' }),
-      tokenKey: tokenKeyFrom(secret),
-      tokenTtlSec: config.tokenTtlSec,
-      loginFailures: new FailureLimiter(
-        {
-          ...defaultFailureWindow,
-          limit: config.authFailureLimit,
-          windowMs: config.authFailureWindowSec * 1000,
-        },
-        clock,
-      ),
-      gateway,
-      shutdownSignal: shutdown.signal,
-    };
     const subscriptions: Subscription[] = [];
     const consume = opts.consumers !== false;
     if (serve.gateway && consume)

@@ -27,6 +27,9 @@ usage:
   kopitra groups list | create --name N --master ID | follow <groupId> <accountId> [--settings JSON] | unfollow <groupId> <accountId>
   kopitra ea master|follower --gateway URL --account ID --key KEY [...]  a simulated terminal (kopitra ea --help)
 
+Operator commands (admin, sessions, groups) go through the same services as the API and
+are written to the audit log as cli:$USER, or as --by NAME.
+
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
 async function serve(
@@ -143,12 +146,14 @@ async function main(argv: string[]): Promise<number> {
         ...(values.role ? { role: values.role } : {}),
         ...(values.password ? { password: values.password } : {}),
         ...(values.name ? { name: values.name } : {}),
+        ...(values.by ? { by: values.by } : {}),
       });
     case 'groups':
       return groupsCommand(config, rest, {
         ...(values.name ? { name: values.name } : {}),
         ...(values.master ? { master: values.master } : {}),
         ...(values.settings ? { settings: values.settings } : {}),
+        ...(values.by ? { by: values.by } : {}),
       });
     default:
       console.error(`kopitra: unknown command "${command}"\n\n${USAGE}`);

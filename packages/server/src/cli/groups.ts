@@ -1,14 +1,14 @@
 /**
- * `kopitra groups …`: decide who copies whom from the command line. Gateways read
+ * `kopitra groups …`: decide who copies whom from the command line, through the same group
+ * service as the API (same validation, audit row and bus message). Gateways read
  * subscriptions at every signal, so a change applies to the next signal without a restart.
  */
 import { AppError, GroupRequest } from '@kopitra/contracts';
 import type { Config } from '../config.js';
-import { iso } from '../clock.js';
-import { createGroup, subscribe } from '../services/groups.js';
-import { migrate, openDatabase } from '../store/database.js';
-import { databaseTargetFor } from '../runtime.js';
 import { parse } from '../http/parse.js';
+import { openServices } from '../runtime.js';
+import { createGroup, listGroups, subscribe, unsubscribe } from '../services/groups.js';
+import { cliActor } from './actor.js';
 
 const USAGE = `usage:
   kopitra groups list
@@ -19,66 +19,54 @@ const USAGE = `usage:
 export async function groupsCommand(
   config: Config,
   args: string[],
-  flags: { name?: string; master?: string; settings?: string },
+  flags: { name?: string; master?: string; settings?: string; by?: string },
 ): Promise<number> {
   const [action, groupId, accountId] = args;
-  const database = await openDatabase(databaseTargetFor(config));
-  try {
-    await migrate(database);
-    const db = database.db;
-    const now = Date.now();
-    switch (action) {
-      case 'list': {
-        const groups = await db.selectFrom('copy_groups').selectAll().orderBy('created_at').execute();
-        const subs = await db.selectFrom('subscriptions').selectAll().execute();
-        for (const g of groups) {
-          console.log(
-            `${g.group_id}\t${g.name}\tmaster ${g.master_account_id}\t${g.status}\tcreated ${iso(g.created_at)}`,
-          );
-          for (const s of subs.filter((x) => x.group_id === g.group_id))
-            console.log(`  follower ${s.follower_account_id}\t${s.settings}`);
-        }
-        return 0;
-      }
-      case 'create': {
-        const group = await createGroup(
-          db,
-          parse(GroupRequest, { name: flags.name, masterAccountId: flags.master }, 'body'),
-          now,
-        );
-        console.log(group.group_id);
-        return 0;
-      }
-      case 'follow': {
-        if (!groupId || !accountId) break;
-        let settings: unknown = {};
-        try {
-          settings = flags.settings ? JSON.parse(flags.settings) : {};
-        } catch {
-          console.error('kopitra: --settings must be JSON');
-          return 2;
-        }
-        await subscribe(db, groupId, accountId, settings, now);
-        console.log(`${accountId} follows ${groupId}`);
-        return 0;
-      }
-      case 'unfollow': {
-        if (!groupId || !accountId) break;
-        const res = await db
-          .deleteFrom('subscriptions')
-          .where('group_id', '=', groupId)
-          .where('follower_account_id', '=', accountId)
-          .executeTakeFirst();
-        console.log(
-          Number(res.numDeletedRows) ? `${accountId} no longer follows ${groupId}` : 'no such subscription',
-        );
-        return 0;
-      }
-      default:
-        break;
-    }
+  const known =
+    action === 'list' ||
+    action === 'create' ||
+    ((action === 'follow' || action === 'unfollow') && groupId && accountId);
+  if (!known) {
     console.error(USAGE);
     return 2;
+  }
+  let settings: unknown = {};
+  if (action === 'follow') {
+    try {
+      settings = flags.settings ? JSON.parse(flags.settings) : {};
+    } catch {
+      console.error('kopitra: --settings must be JSON');
+      return 2;
+    }
+  }
+  const services = await openServices(config);
+  const deps = services.management;
+  const actor = cliActor(flags.by);
+  try {
+    switch (action) {
+      case 'list':
+        for (const g of await listGroups(deps)) {
+          console.log(
+            `${g.groupId}\t${g.name}\tmaster ${g.masterAccountId}\t${g.status}\tcreated ${g.createdAt}`,
+          );
+          for (const f of g.followers ?? [])
+            console.log(`  follower ${f.accountId}\t${JSON.stringify(f.settings)}`);
+        }
+        return 0;
+      case 'create': {
+        const request = parse(GroupRequest, { name: flags.name, masterAccountId: flags.master }, 'body');
+        console.log((await createGroup(deps, actor, request)).groupId);
+        return 0;
+      }
+      case 'follow':
+        await subscribe(deps, actor, groupId!, accountId!, settings);
+        console.log(`${accountId} follows ${groupId}`);
+        return 0;
+      default:
+        await unsubscribe(deps, actor, groupId!, accountId!);
+        console.log(`${accountId} no longer follows ${groupId}`);
+        return 0;
+    }
   } catch (err) {
     if (err instanceof AppError) {
       console.error(`kopitra: ${err.code}: ${err.message}`);
@@ -86,6 +74,6 @@ export async function groupsCommand(
     }
     throw err;
   } finally {
-    await database.close();
+    await services.close();
   }
 }

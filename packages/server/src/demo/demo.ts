@@ -21,7 +21,7 @@ import { insertAccount } from '../store/accounts.js';
 import { insertKey } from '../store/keys.js';
 import { inTransaction } from '../store/transaction.js';
 import { keyFingerprint, keyHash } from '../services/secrets.js';
-import { createGroup, subscribe } from '../services/groups.js';
+import { insertValidGroup, putValidSubscription } from '../services/groups.js';
 import { appendAudit } from '../services/audit.js';
 
 export interface DemoOptions {
@@ -137,9 +137,10 @@ async function provision(platform: Platform): Promise<void> {
         now,
       );
     }
-    const group = await createGroup(trx, { name: 'Demo signals', masterAccountId: DEMO_MASTER }, now);
+    const group = await insertValidGroup(trx, { name: 'Demo signals', masterAccountId: DEMO_MASTER }, now);
     for (const a of ACCOUNTS)
-      if (a.role === 'follower') await subscribe(trx, group.group_id, a.accountId, a.settings ?? {}, now);
+      if (a.role === 'follower')
+        await putValidSubscription(trx, group.group_id, a.accountId, a.settings ?? {}, now);
     await appendAudit(
       trx,
       {

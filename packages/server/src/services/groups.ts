@@ -1,19 +1,47 @@
-/** Copy groups and subscriptions with the validation operators expect. */
-import { AppError, SubscriptionSettings as SettingsSchema, type GroupRequest } from '@kopitra/contracts';
+/**
+ * Copy groups and subscriptions. The steps (`insertValidGroup`, `putValidSubscription`)
+ * validate inside a caller's transaction; the operator actions around them also write the
+ * audit row and tell other consumers on `copy-group-updates`. Gateways read subscriptions at
+ * every signal, so a change applies to the next signal without a restart.
+ */
+import {
+  AppError,
+  SubscriptionSettings as SettingsSchema,
+  topics,
+  type GroupRequest,
+} from '@kopitra/contracts';
 import { settingsProblems, withDefaults, type SubscriptionInput } from '@kopitra/engine';
+import { iso } from '../clock.js';
 import { getAccount } from '../store/accounts.js';
-import { getGroup, insertGroup, putSubscription, type GroupRow } from '../store/copy.js';
+import {
+  deleteGroup as deleteGroupRows,
+  deleteSubscription,
+  followersOf,
+  getGroup,
+  getSubscriptionSettings,
+  insertGroup,
+  listGroupsWithFollowers,
+  putSubscription,
+  updateGroup,
+  type GroupRow,
+} from '../store/copy.js';
 import type { Db } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
 import { parse } from '../http/parse.js';
+import { appendAudit } from './audit.js';
+import type { ManagementDeps } from './management-deps.js';
+import { groupView } from './views.js';
 
-export async function createGroup(db: Db, req: GroupRequest, now: number): Promise<GroupRow> {
+type GroupDeps = Pick<ManagementDeps, 'db' | 'clock' | 'bus'>;
+
+export async function insertValidGroup(db: Db, req: GroupRequest, now: number): Promise<GroupRow> {
   if (!(await getAccount(db, req.masterAccountId)))
     throw new AppError('account_not_found', undefined, { accountId: req.masterAccountId });
   return insertGroup(db, { name: req.name, masterAccountId: req.masterAccountId }, now);
 }
 
 /** Creates or replaces a follower's subscription; `settings` is validated in full before anything changes. */
-export async function subscribe(
+export async function putValidSubscription(
   db: Db,
   groupId: string,
   followerAccountId: string,
@@ -38,4 +66,144 @@ export async function subscribe(
     throw new AppError('account_not_found', undefined, { accountId: followerAccountId });
   await putSubscription(db, { groupId, followerAccountId, settings: input }, now);
   return input;
+}
+
+async function publishMembership(
+  deps: GroupDeps,
+  db: Db,
+  groupId: string,
+  change: string,
+  accountId: string | null,
+): Promise<void> {
+  await deps.bus.publish(
+    topics.copyGroupUpdates,
+    { type: 'group.membership_changed', groupId, change, accountId, occurredAt: iso(deps.clock.now()) },
+    { db },
+  );
+}
+
+export async function listGroups(deps: Pick<ManagementDeps, 'db'>) {
+  return (await listGroupsWithFollowers(deps.db)).map((g) => groupView(g.group, g.followers));
+}
+
+export async function groupDetail(deps: Pick<ManagementDeps, 'db'>, groupId: string) {
+  const g = await getGroup(deps.db, groupId);
+  if (!g) throw new AppError('group_not_found');
+  return groupView(g, await followersOf(deps.db, g.group_id));
+}
+
+export async function createGroup(deps: GroupDeps, actor: string, req: GroupRequest) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const now = deps.clock.now();
+    const g = await insertValidGroup(trx, req, now);
+    await appendAudit(
+      trx,
+      { actor, action: 'group.create', targetType: 'group', targetId: g.group_id, after: groupView(g) },
+      now,
+    );
+    await publishMembership(deps, trx, g.group_id, 'created', null);
+    return groupView(g, []);
+  });
+}
+
+export async function changeGroup(
+  deps: GroupDeps,
+  actor: string,
+  groupId: string,
+  patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined },
+) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const before = await getGroup(trx, groupId);
+    if (!before) throw new AppError('group_not_found');
+    const now = deps.clock.now();
+    const after = await updateGroup(trx, before.group_id, patch, now);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'group.update',
+        targetType: 'group',
+        targetId: before.group_id,
+        before: groupView(before),
+        after: groupView(after),
+      },
+      now,
+    );
+    await publishMembership(deps, trx, before.group_id, patch.status ?? 'updated', null);
+    return groupView(after, await followersOf(trx, after.group_id));
+  });
+}
+
+/** Deletes a group and its subscriptions; copied positions stay open. */
+export async function deleteGroup(deps: GroupDeps, actor: string, groupId: string) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const before = await getGroup(trx, groupId);
+    if (!before) throw new AppError('group_not_found');
+    const followers = await followersOf(trx, before.group_id);
+    await deleteGroupRows(trx, before.group_id);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'group.delete',
+        targetType: 'group',
+        targetId: before.group_id,
+        before: groupView(before, followers),
+      },
+      deps.clock.now(),
+    );
+    await publishMembership(deps, trx, before.group_id, 'deleted', null);
+    return { deleted: true as const, groupId: before.group_id };
+  });
+}
+
+/** Subscribes a follower, or replaces its subscription's settings. */
+export async function subscribe(
+  deps: GroupDeps,
+  actor: string,
+  groupId: string,
+  accountId: string,
+  settings: unknown,
+) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const now = deps.clock.now();
+    const before = await getSubscriptionSettings(trx, groupId, accountId);
+    const input = await putValidSubscription(trx, groupId, accountId, settings, now);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: before ? 'subscription.update' : 'subscription.create',
+        targetType: 'subscription',
+        targetId: `${groupId}/${accountId}`,
+        before: before ? JSON.parse(before) : undefined,
+        after: input,
+      },
+      now,
+    );
+    await publishMembership(deps, trx, groupId, before ? 'follower_updated' : 'follower_added', accountId);
+    return { groupId, accountId, settings: input };
+  });
+}
+
+/** Ends a subscription; copied positions stay open. */
+export async function unsubscribe(deps: GroupDeps, actor: string, groupId: string, accountId: string) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const before = await getSubscriptionSettings(trx, groupId, accountId);
+    if (!before) throw new AppError('not_found', 'This account does not follow this group.');
+    await deleteSubscription(trx, groupId, accountId);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'subscription.delete',
+        targetType: 'subscription',
+        targetId: `${groupId}/${accountId}`,
+        before: JSON.parse(before),
+      },
+      deps.clock.now(),
+    );
+    await publishMembership(deps, trx, groupId, 'follower_removed', accountId);
+    return { deleted: true as const };
+  });
 }

@@ -5,12 +5,30 @@
 import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { AppError, type Role } from '@kopitra/contracts';
+import { AppError, Role } from '@kopitra/contracts';
+import { iso } from '../clock.js';
+import { headlineCounts } from '../store/counts.js';
+import { isUniqueViolation } from '../store/database.js';
 import { newId } from '../store/ids.js';
-import type { Db, UsersTable } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
+import {
+  activeAdminCount,
+  findUserByEmail,
+  getUser,
+  insertToken,
+  insertUserRow,
+  listUsers,
+  revokeToken,
+  revokeTokensOf,
+  tokenWithUser,
+  updateUser,
+  type UserRow,
+} from '../store/users.js';
+import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
+import { userView } from './views.js';
 
-export type UserRow = UsersTable;
 const ARGON2ID = 2;
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
@@ -38,7 +56,7 @@ export async function login(
   clientIp: string,
 ): Promise<{ token: string; expiresAt: number; user: UserRow }> {
   deps.loginFailures.check(`email:${email.toLowerCase()}`, clientIp);
-  const user = await deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  const user = await findUserByEmail(deps.db, email);
   decoyHash ??= hashPassword('decoy-password-for-timing');
   const ok = user
     ? await verifyPassword(user.password_hash, password)
@@ -51,21 +69,8 @@ export async function login(
   const now = deps.clock.now();
   const tokenId = newId('tok');
   const expiresAt = now + deps.tokenTtlSec * 1000;
-  await deps.db
-    .insertInto('operator_tokens')
-    .values({
-      token_id: tokenId,
-      user_id: user.user_id,
-      issued_at: now,
-      expires_at: expiresAt,
-      revoked_at: null,
-    })
-    .execute();
-  await deps.db
-    .updateTable('users')
-    .set({ last_login_at: now })
-    .where('user_id', '=', user.user_id)
-    .execute();
+  await insertToken(deps.db, { tokenId, userId: user.user_id, issuedAt: now, expiresAt });
+  await updateUser(deps.db, user.user_id, { last_login_at: now });
   const token = await new SignJWT({ role: user.role, email: user.email })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(user.user_id)
@@ -95,17 +100,14 @@ export async function authenticateOperator(
     if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired');
     throw new AppError('unauthorized', 'The token is not an operator token of this instance.');
   }
-  const row = await deps.db
-    .selectFrom('operator_tokens as t')
-    .innerJoin('users as u', 'u.user_id', 't.user_id')
-    .select(['t.revoked_at', 't.expires_at', 'u.user_id', 'u.email', 'u.role', 'u.status'])
-    .where('t.token_id', '=', claims.jti ?? '')
-    .executeTakeFirst();
+  const row = await tokenWithUser(deps.db, claims.jti ?? '');
   if (!row || row.user_id !== claims.sub) throw new AppError('unauthorized');
   if (row.revoked_at !== null) throw new AppError('token_revoked');
   if (row.expires_at <= deps.clock.now()) throw new AppError('token_expired');
   if (row.status !== 'active') throw new AppError('token_revoked', 'The operator is disabled.');
-  return { userId: row.user_id, email: row.email, role: row.role as Role, tokenId: claims.jti! };
+  const role = Role.safeParse(row.role);
+  if (!role.success) throw new AppError('unauthorized', 'The operator has no known role.');
+  return { userId: row.user_id, email: row.email, role: role.data, tokenId: claims.jti! };
 }
 
 export function requireRole(operator: Operator, role: Role): void {
@@ -113,33 +115,144 @@ export function requireRole(operator: Operator, role: Role): void {
     throw new AppError('role_forbidden', `This needs the ${role} role; you are ${operator.role}.`);
 }
 
-export async function revoke(deps: ManagementDeps, tokenId: string): Promise<void> {
-  await deps.db
-    .updateTable('operator_tokens')
-    .set({ revoked_at: deps.clock.now() })
-    .where('token_id', '=', tokenId)
-    .where('revoked_at', 'is', null)
-    .execute();
+/** Signs in and records it; the token is signed, expiring and revocable. */
+export async function signIn(deps: ManagementDeps, email: string, password: string, clientIp: string) {
+  const { token, expiresAt, user } = await login(deps, email, password, clientIp);
+  await appendAudit(
+    deps.db,
+    { actor: user.email, action: 'auth.login', targetType: 'user', targetId: user.user_id },
+    deps.clock.now(),
+  );
+  return { token, expiresAt: iso(expiresAt), user: userView(user) };
 }
 
+/** Signs out: the token is revoked at once, and the sign-out recorded. */
+export async function signOut(deps: Pick<ManagementDeps, 'db' | 'clock'>, operator: Operator) {
+  await revokeToken(deps.db, operator.tokenId, deps.clock.now());
+  await appendAudit(
+    deps.db,
+    { actor: operator.email, action: 'auth.logout', targetType: 'user', targetId: operator.userId },
+    deps.clock.now(),
+  );
+  return { signedOut: true as const };
+}
+
+export async function operatorProfile(deps: Pick<ManagementDeps, 'db'>, userId: string) {
+  const user = await getUser(deps.db, userId);
+  if (!user) throw new AppError('user_not_found');
+  return userView(user);
+}
+
+export const listOperators = async (deps: Pick<ManagementDeps, 'db'>) =>
+  (await listUsers(deps.db)).map(userView);
+
+/** Creates an operator with an argon2id password hash; the email must be new. */
+export async function createOperator(
+  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  actor: string,
+  req: { email: string; displayName?: string | undefined; role: Role; password: string },
+) {
+  try {
+    return await inTransaction(
+      deps.db,
+      async ({ trx }) => {
+        const now = deps.clock.now();
+        const user = await insertUser(trx, req, now);
+        await appendAudit(
+          trx,
+          { actor, action: 'user.create', targetType: 'user', targetId: user.user_id, after: userView(user) },
+          now,
+        );
+        return userView(user);
+      },
+      0,
+    );
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('email_taken');
+    throw err;
+  }
+}
+
+/**
+ * Changes an operator. The last active admin cannot be demoted or disabled; a disabled
+ * operator or a changed password signs out everywhere.
+ */
+export async function changeOperator(
+  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  actor: string,
+  userId: string,
+  patch: {
+    displayName?: string | undefined;
+    role?: Role | undefined;
+    status?: 'active' | 'disabled' | undefined;
+    password?: string | undefined;
+  },
+) {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const before = await getUser(trx, userId);
+    if (!before) throw new AppError('user_not_found');
+    const demotes = (patch.role !== undefined && patch.role !== 'admin') || patch.status === 'disabled';
+    if (before.role === 'admin' && demotes && (await activeAdminCount(trx)) <= 1)
+      throw new AppError('last_admin');
+    const now = deps.clock.now();
+    const after = await updateUser(trx, before.user_id, {
+      ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+      ...(patch.role !== undefined ? { role: patch.role } : {}),
+      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password) } : {}),
+      updated_at: now,
+    });
+    if (patch.status === 'disabled' || patch.password !== undefined)
+      await revokeTokensOf(trx, before.user_id, now);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'user.update',
+        targetType: 'user',
+        targetId: before.user_id,
+        before: userView(before),
+        after: userView(after),
+      },
+      now,
+    );
+    return userView(after);
+  });
+}
+
+/** Inserts an operator row with a hashed password (no audit: callers record why). */
 export async function insertUser(
   db: Db,
   u: { email: string; displayName?: string | undefined; role: Role; password: string },
   now: number,
 ): Promise<UserRow> {
-  return db
-    .insertInto('users')
-    .values({
-      user_id: newId('usr'),
+  return insertUserRow(
+    db,
+    {
       email: u.email,
-      display_name: u.displayName ?? u.email.split('@')[0]!,
+      displayName: u.displayName ?? u.email.split('@')[0]!,
       role: u.role,
-      status: 'active',
-      password_hash: await hashPassword(u.password),
-      created_at: now,
-      updated_at: now,
-      last_login_at: null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+      passwordHash: await hashPassword(u.password),
+    },
+    now,
+  );
+}
+
+/** The signed-in operator, the operator directory (details for admins only) and headline counts. */
+export async function snapshot(deps: Pick<ManagementDeps, 'db' | 'clock'>, operator: Operator) {
+  const now = deps.clock.now();
+  const [me, users, counts] = await Promise.all([
+    getUser(deps.db, operator.userId),
+    listUsers(deps.db),
+    headlineCounts(deps.db, now, now - 86_400_000),
+  ]);
+  if (!me) throw new AppError('unauthorized');
+  return {
+    user: userView(me),
+    operators:
+      operator.role === 'admin'
+        ? users.map(userView)
+        : users.map((u) => ({ userId: u.user_id, displayName: u.display_name, role: u.role })),
+    counts,
+  };
 }

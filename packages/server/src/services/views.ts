@@ -3,7 +3,7 @@ import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
 import type { StopOutRow } from '../store/risk.js';
-import type { AuditLogTable, TaskRunsTable, UsersTable } from '../store/schema.js';
+import type { AccountTelemetryTable, AuditLogTable, TaskRunsTable, UsersTable } from '../store/schema.js';
 import type { SessionRow } from '../store/sessions.js';
 
 const t = (ms: number | null | undefined): string | null =>
@@ -197,4 +197,15 @@ export const userView = (u: UsersTable) => ({
   status: u.status,
   createdAt: new Date(u.created_at).toISOString(),
   lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
+});
+
+export const telemetryView = (m: AccountTelemetryTable) => ({
+  balance: m.balance,
+  equity: m.equity,
+  margin: m.margin,
+  freeMargin: m.free_margin,
+  openPositions: m.open_positions,
+  latencyMs: m.latency_ms,
+  autotradeEnabled: m.autotrade_enabled === null ? null : m.autotrade_enabled === 1,
+  lastHeartbeatAt: t(m.last_heartbeat_at),
 });

@@ -1,7 +1,16 @@
-import type { Db } from './schema.js';
-import type { AccountsTable } from './schema.js';
+import { listNewestFirst, type PageInput } from './pagination.js';
+import type { AccountsTable, Db } from './schema.js';
 
 export type AccountRow = AccountsTable;
+
+/** Accounts newest first, one page at a time. */
+export const pageAccounts = <V>(db: Db, input: PageInput, view: (row: AccountRow) => V) =>
+  listNewestFirst(
+    db.selectFrom('accounts').selectAll(),
+    { time: 'created_at', id: 'account_id', key: (r) => ({ t: r.created_at, id: r.account_id }) },
+    input,
+    view,
+  );
 
 export async function getAccount(db: Db, accountId: string): Promise<AccountRow | undefined> {
   return db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();

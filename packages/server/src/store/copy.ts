@@ -62,6 +62,70 @@ export async function putSubscription(
     .execute();
 }
 
+/** Every group newest first, with its followers. */
+export async function listGroupsWithFollowers(db: Db) {
+  const groups = await db.selectFrom('copy_groups').selectAll().orderBy('created_at', 'desc').execute();
+  const subs = await db
+    .selectFrom('subscriptions')
+    .select(['group_id', 'follower_account_id', 'settings', 'created_at', 'updated_at'])
+    .execute();
+  return groups.map((g) => ({ group: g, followers: subs.filter((x) => x.group_id === g.group_id) }));
+}
+
+export const followersOf = (db: Db, groupId: string) =>
+  db
+    .selectFrom('subscriptions')
+    .select(['follower_account_id', 'settings', 'created_at', 'updated_at'])
+    .where('group_id', '=', groupId)
+    .orderBy('created_at')
+    .execute();
+
+export async function updateGroup(
+  db: Db,
+  groupId: string,
+  patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined },
+  now: number,
+): Promise<GroupRow> {
+  return db
+    .updateTable('copy_groups')
+    .set({
+      ...(patch.name ? { name: patch.name } : {}),
+      ...(patch.status ? { status: patch.status } : {}),
+      updated_at: now,
+    })
+    .where('group_id', '=', groupId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Deletes a group with its subscriptions (copied positions and their links stay). */
+export async function deleteGroup(db: Db, groupId: string): Promise<void> {
+  await db.deleteFrom('subscriptions').where('group_id', '=', groupId).execute();
+  await db.deleteFrom('copy_groups').where('group_id', '=', groupId).execute();
+}
+
+export async function getSubscriptionSettings(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('subscriptions')
+    .select('settings')
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .executeTakeFirst();
+  return row?.settings;
+}
+
+export async function deleteSubscription(db: Db, groupId: string, followerAccountId: string): Promise<void> {
+  await db
+    .deleteFrom('subscriptions')
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .execute();
+}
+
 export interface SubscriptionRow {
   group_id: string;
   follower_account_id: string;

@@ -1,4 +1,5 @@
 import type { SessionState } from '@kopitra/engine';
+import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db, SessionsTable } from './schema.js';
 
 export type SessionRow = SessionsTable;
@@ -84,15 +85,38 @@ export async function liveSessionsForKey(
     .execute();
 }
 
-export async function listSessions(
+/** Sessions newest first, one page at a time, optionally of one status or account. */
+export const pageSessions = <V>(
   db: Db,
-  filter: { status?: string; accountId?: string; limit?: number },
-): Promise<SessionRow[]> {
+  input: PageInput & { status?: string | undefined; accountId?: string | undefined },
+  view: (row: SessionRow) => V,
+) => {
   let q = db.selectFrom('sessions').selectAll();
-  if (filter.status) q = q.where('status', '=', filter.status);
-  if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
-  return q
-    .orderBy('created_at', 'desc')
-    .limit(filter.limit ?? 100)
+  if (input.status) q = q.where('status', '=', input.status);
+  if (input.accountId) q = q.where('account_id', '=', input.accountId);
+  return listNewestFirst(
+    q,
+    { time: 'created_at', id: 'session_id', key: (r) => ({ t: r.created_at, id: r.session_id }) },
+    input,
+    view,
+  );
+};
+
+export async function liveSessionsOf(db: Db, accountId: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('status', 'in', LIVE)
     .execute();
+}
+
+export async function latestSession(db: Db, accountId: string): Promise<SessionRow | undefined> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }

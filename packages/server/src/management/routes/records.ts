@@ -10,7 +10,7 @@ import { resetStopOut } from '../../store/risk.js';
 import { inTransaction } from '../../store/transaction.js';
 import { appendAudit } from '../../services/audit.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
-import { listNewestFirst } from '../pagination.js';
+import { listNewestFirst } from '../../store/pagination.js';
 import { route } from '../registry.js';
 import { alertView, auditView, orderView, positionView, stopOutView } from '../../services/views.js';
 import { replicationAnalytics } from '../../services/analytics.js';

@@ -51,11 +51,17 @@ interface NewestFirstQuery<Q, Row> {
   execute(): Promise<Row[]>;
 }
 
+/** What a caller asks of a list: where to continue and how many. */
+export interface PageInput {
+  cursor?: string | undefined;
+  limit: number;
+}
+
 /** One page of a list, newest first by (time, id), with the cursor of the next page. */
 export async function listNewestFirst<Q extends NewestFirstQuery<Q, Row>, Row, View>(
   query: Q,
   order: { time: string; id: string; key: (row: Row) => Cursor },
-  input: { cursor?: string | undefined; limit: number },
+  input: PageInput,
   view: (row: Row) => View,
 ): Promise<{ items: View[]; nextCursor: string | null }> {
   const rows = await afterCursor(query, order.time, order.id, decodeCursor(input.cursor))

@@ -1,0 +1,135 @@
+/**
+ * One operator action, three ways — the management API, the console's own API client, and the
+ * built `kopitra` command — against one spawned server on SQLite and PostgreSQL. Each way goes
+ * through the same service, so each writes the same audit row (only the actor and the ids
+ * differ) and the change is visible to the others.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApiClient } from '../../packages/console/src/shared/api/client.js';
+import {
+  dialects,
+  dropTarget,
+  freshTarget,
+  tempDir,
+  urlWithSchema,
+} from '../../packages/server/src/testing/databases.js';
+import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
+import { runKopitra, spawnKopitra, type Spawned } from './support.js';
+
+const ADMIN = { email: 'admin@audit.local', password: 'admin-password-audit-0123' };
+
+interface AuditItem {
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: Record<string, unknown> | null;
+}
+
+describe.each(dialects)('one operator action by API, console and CLI on %s', (dialect) => {
+  let server: Spawned | undefined;
+  let target: DatabaseTarget | null = null;
+  afterAll(async () => {
+    await server?.kill('SIGTERM');
+    await dropTarget(target);
+  });
+
+  it('writes the same audit row whichever way it comes', async (t) => {
+    target = await freshTarget(dialect);
+    if (!target) return t.skip();
+    const env: Record<string, string> = {
+      KOPITRA_DATA_DIR: tempDir(),
+      DATABASE_URL: target.dialect === 'sqlite' ? target.file : urlWithSchema(target),
+      KOPITRA_ADMIN_EMAIL: ADMIN.email,
+      KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+      KOPITRA_BUS_POLL_MS: '50',
+    };
+    server = await spawnKopitra(['up'], env);
+    const base = server.url;
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    const token = ((await login.json()) as { token: string }).token;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const consoleApi = createApiClient({
+      getToken: () => token,
+      onSignedOut: () => {
+        throw new Error('signed out');
+      },
+      fetch: (input, init) => fetch(`${base}${String(input)}`, init),
+    });
+
+    for (const accountId of ['7001', '7002', '7003', '7004'])
+      expect((await api('POST', '/api/admin/accounts', { accountId, platform: 'MT5' })).status).toBe(201);
+
+    // group.create, three ways
+    const viaApi = await api('POST', '/api/admin/groups', { name: 'by api', masterAccountId: '7001' });
+    expect(viaApi.status).toBe(201);
+    const viaConsole = await consoleApi.post<{ groupId: string }>('/api/admin/groups', {
+      name: 'by console',
+      masterAccountId: '7001',
+    });
+    const created = await runKopitra(['groups', 'create', '--name', 'by cli', '--master', '7001'], env);
+    const viaCliId = created.stdout.trim();
+    expect(viaCliId).toMatch(/^grp_/);
+
+    // subscription.create, three ways
+    const settings = { sizing: { mode: 'multiplier', multiplier: 2 } };
+    const groupIds = [viaApi.body.groupId as string, viaConsole.groupId, viaCliId];
+    expect((await api('PUT', `/api/admin/groups/${groupIds[0]}/followers/7002`, settings)).status).toBe(200);
+    await consoleApi.put(`/api/admin/groups/${groupIds[1]}/followers/7003`, settings);
+    await runKopitra(
+      ['groups', 'follow', groupIds[2]!, '7004', '--settings', JSON.stringify(settings), '--by', 'cli-op'],
+      env,
+    );
+
+    const audit = async (action: string) =>
+      ((await api('GET', `/api/admin/audit?action=${action}`)).body.items as AuditItem[]).reverse();
+    const withoutIds = (e: AuditItem) => {
+      const { groupId, name, createdAt, updatedAt, ...rest } = (e.after ?? {}) as Record<string, unknown>;
+      void groupId;
+      void name;
+      void createdAt;
+      void updatedAt;
+      return { action: e.action, targetType: e.targetType, before: e.before, after: rest };
+    };
+
+    const groupRows = await audit('group.create');
+    expect(groupRows.map((e) => e.targetId)).toEqual(groupIds);
+    expect(groupRows.map((e) => e.actor)).toEqual([ADMIN.email, ADMIN.email, expect.stringMatching(/^cli:/)]);
+    expect(groupRows.map((e) => (e.after as { name: string }).name)).toEqual([
+      'by api',
+      'by console',
+      'by cli',
+    ]);
+    const [g0, ...gRest] = groupRows.map(withoutIds);
+    for (const g of gRest) expect(g).toEqual(g0);
+
+    const subRows = await audit('subscription.create');
+    expect(subRows.map((e) => e.targetId)).toEqual([
+      `${groupIds[0]}/7002`,
+      `${groupIds[1]}/7003`,
+      `${groupIds[2]}/7004`,
+    ]);
+    expect(subRows.at(-1)!.actor).toBe('cli-op');
+    const [s0, ...sRest] = subRows.map(withoutIds);
+    for (const s of sRest) expect(s).toEqual(s0);
+
+    // The running server sees the CLI's group and subscription at once.
+    const cliGroup = await api('GET', `/api/admin/groups/${groupIds[2]}`);
+    expect(cliGroup.body.followers).toEqual([expect.objectContaining({ accountId: '7004', settings })]);
+  });
+});
