@@ -19,24 +19,12 @@ import { reportExecution } from '../services/copy/executions.js';
 import { operatorOf, queueManualOrder } from '../services/manual-orders.js';
 import { acceptSignal } from '../services/copy/fanout.js';
 import { pollOutbox, readOutboxOnce } from '../services/outbox.js';
-import { authenticate, createSession, releaseSession, type SessionContext } from '../services/sessions.js';
+import { createSession, releaseSession, type SessionContext } from '../services/sessions.js';
+import { authenticateRequest } from './authenticate.js';
 import { registerStream } from './stream.js';
 
 const endedCode = (ctx: SessionContext) =>
   ctx.session.status === 'expired' ? 'session_expired' : 'session_terminated';
-
-export function authenticateRequest(
-  deps: GatewayDeps,
-  request: FastifyRequest,
-  allowEnded: boolean,
-): Promise<SessionContext> {
-  return authenticate(deps, {
-    accountId: accountOf(request),
-    authorization: request.headers.authorization,
-    clientIp: clientIpOf(request),
-    allowEnded,
-  });
-}
 
 export async function gatewayRoutes(
   app: FastifyInstance,

@@ -15,7 +15,7 @@ import { inTransaction } from '../store/transaction.js';
 import { accountChannel } from '../notify/notifier.js';
 import type { GatewayDeps } from '../services/deps.js';
 import { readOutboxOnce } from '../services/outbox.js';
-import { authenticateRequest } from './routes.js';
+import { authenticateRequest } from './authenticate.js';
 import type { SessionContext } from '../services/sessions.js';
 
 const SocketAck = z.union([

@@ -1,16 +1,14 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import type { Notifier } from '../notify/notifier.js';
-import type { Dialect } from '../store/database.js';
-import type { DB } from '../store/schema.js';
+import type { Database, Dialect } from '../store/database.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Metrics } from '../metrics.js';
 
 /** Everything the gateway's use cases need, passed explicitly. */
 export interface GatewayDeps {
-  readonly db: Kysely<DB>;
+  readonly db: Database['db'];
   readonly dialect: Dialect;
   readonly bus: Bus;
   readonly notifier: Notifier;

@@ -17,7 +17,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { topics, type AlertRaised } from '@kopitra/contracts';
 import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
@@ -25,7 +24,7 @@ import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import type { Notifier } from '../notify/notifier.js';
 import { raiseAlert } from '../store/copy.js';
-import type { Dialect } from '../store/database.js';
+import type { Database, Dialect } from '../store/database.js';
 import {
   buryJob,
   claimDueJobs,
@@ -40,7 +39,7 @@ import {
   type Job,
   type NewJob,
 } from '../store/jobs.js';
-import type { DB, Db } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import { inTransaction, type Tx } from '../store/transaction.js';
 
 export const JOBS_CHANNEL = 'jobs';
@@ -90,7 +89,7 @@ export interface PeriodicJob {
 }
 
 export interface JobWorkerOptions {
-  readonly db: Kysely<DB>;
+  readonly db: Database['db'];
   readonly dialect: Dialect;
   readonly notifier: Notifier;
   readonly clock: Clock;

@@ -4,7 +4,8 @@ import { markDelivered, pendingOutbox, toOutboxEvent } from '../store/outbox.js'
 import { accountChannel, waitFor } from '../notify/notifier.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
-import { expireOpens, staleOpens } from './copy/expiry.js';
+import { staleOpens } from '../store/copy.js';
+import { expireOpens } from './copy/expiry.js';
 import type { SessionContext } from './sessions.js';
 
 async function readOnce(

@@ -1,4 +1,5 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
+import { sql } from 'kysely';
 import type { SubscriptionInput } from '@kopitra/engine';
 import type {
   AlertsTable,
@@ -463,4 +464,62 @@ export async function raiseAlert(
     .onConflict((oc) => oc.column('dedupe_key').where('acked_at', 'is', null).doNothing())
     .returningAll()
     .executeTakeFirst();
+}
+
+// --- expiry ----------------------------------------------------------------------------
+
+/**
+ * Expires an open that was not received in time: the order (if still waiting), its outbox
+ * event and its unfilled link. Returns the order as updated, or undefined if it had moved on.
+ */
+export async function expireOpenOrder(
+  db: Db,
+  o: CopyOrderRow,
+  detail: string,
+  now: number,
+): Promise<CopyOrderRow | undefined> {
+  const updated = await db
+    .updateTable('copy_orders')
+    .set({ status: 'expired', reason: 'signal_too_old', detail, updated_at: now })
+    .where('order_id', '=', o.order_id)
+    .where('status', 'in', ['queued', 'delivered'])
+    .returningAll()
+    .executeTakeFirst();
+  if (!updated) return undefined;
+  if (o.outbox_event_id) {
+    await db
+      .updateTable('outbox_events')
+      .set({ acked_at: now, acked_by_session: 'gateway:expired' })
+      .where('event_id', '=', o.outbox_event_id)
+      .where('acked_at', 'is', null)
+      .execute();
+  }
+  await db
+    .updateTable('position_links')
+    .set({ status: 'expired', updated_at: now })
+    .where('group_id', '=', o.group_id)
+    .where('follower_account_id', '=', o.follower_account_id)
+    .where('master_position_id', '=', o.master_position_id)
+    .where('open_order_id', '=', o.order_id)
+    .where('ticket', 'is', null)
+    .execute();
+  return updated;
+}
+
+/** Opens still waiting in an outbox after their expiry (followers offline). */
+export async function staleOpens(
+  db: Db,
+  now: number,
+  accountId?: string,
+  limit = 500,
+): Promise<CopyOrderRow[]> {
+  // Literal predicate, the same text as the partial index copy_orders_waiting_opens, so both
+  // SQLite and PostgreSQL can use it.
+  let q = db
+    .selectFrom('copy_orders')
+    .selectAll()
+    .where(sql<boolean>`kind = 'open' and status in ('queued', 'delivered')`)
+    .where('expires_at', '<', now);
+  if (accountId) q = q.where('follower_account_id', '=', accountId);
+  return q.limit(limit).execute();
 }

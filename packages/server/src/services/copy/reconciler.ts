@@ -36,7 +36,8 @@ import { enqueueOutbox } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
-import { expireOpens, staleOpens } from './expiry.js';
+import { staleOpens } from '../../store/copy.js';
+import { expireOpens } from './expiry.js';
 import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
 
