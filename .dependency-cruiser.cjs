@@ -40,13 +40,13 @@ module.exports = {
     {
       name: 'kysely-only-in-store',
       comment:
-        'Tables are read and written in store/ (and by the adapters that own their own tables: the embedded bus, the notifier).',
+        'Tables are read and written in store/ (and by the adapters that own their own tables: the bus adapters, the notifier).',
       severity: 'error',
       from: {
         path: '^packages/',
         pathNot: [
           `${SERVER}store/`,
-          `${SERVER}bus/embedded/`,
+          `${SERVER}bus/`,
           `${SERVER}notify/`,
           `${SERVER}testing/`,
           '[.]test[.]ts$',

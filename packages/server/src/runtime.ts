@@ -145,6 +145,36 @@ export function serviceDeps(
   return { gateway, management };
 }
 
+/** The configured bus over this database; a message the broker gives up on raises an operator alert. */
+function busFor(config: Config, database: Database, notifier: Notifier, clock: Clock, busLogger: Logger) {
+  return openBus(config.bus, {
+    db: database.db,
+    dialect: database.dialect,
+    notifier,
+    clock,
+    logger: busLogger,
+    pollMs: config.busPollMs,
+    topics: [...Object.values(topics), TASK_EVENTS],
+    // A message the broker gave up on is work that did not happen: operators must see it.
+    onDeadLetter: async (d) => {
+      busLogger.error({ deadLetter: d }, 'bus message dead-lettered');
+      await raiseAlert(
+        database.db,
+        {
+          accountId: null,
+          groupId: null,
+          code: 'bus_dead_letter',
+          severity: 'critical',
+          message: `A ${d.subject ?? 'bus'} message on ${d.topic} (${d.subscription}) was dead-lettered after ${d.deliveryCount} deliveries: ${d.reason}`,
+          dedupeKey: `bus_dead_letter:${d.topic}:${d.subscription}:${d.messageId}`,
+          details: { ...d },
+        },
+        clock.now(),
+      );
+    },
+  });
+}
+
 export interface Services {
   readonly gateway: GatewayDeps;
   readonly management: ManagementDeps;
@@ -166,14 +196,7 @@ export async function openServices(
     await migrate(database);
     const secret = await instanceSecret(database.db, config.secret);
     const notifier = await openNotifier(database);
-    const bus = new EmbeddedBus({
-      db: database.db,
-      dialect: database.dialect,
-      notifier,
-      clock,
-      logger: logger.child({ component: 'bus' }),
-      pollMs: config.busPollMs,
-    });
+    const { bus } = await busFor(config, database, notifier, clock, logger.child({ component: 'bus' }));
     const { gateway, management } = serviceDeps(config, {
       database,
       bus,
@@ -220,32 +243,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const notifier = await openNotifier(database, logger.child({ component: 'notify' }));
     cleanup.push(() => notifier.close());
     const busLogger = logger.child({ component: 'bus' });
-    const { bus, adapter: busAdapter } = await openBus(config.bus, {
-      db: database.db,
-      dialect: database.dialect,
-      notifier,
-      clock,
-      logger: busLogger,
-      pollMs: config.busPollMs,
-      topics: [...Object.values(topics), TASK_EVENTS],
-      // A message the broker gave up on is work that did not happen: operators must see it.
-      onDeadLetter: async (d) => {
-        busLogger.error({ deadLetter: d }, 'bus message dead-lettered');
-        await raiseAlert(
-          database.db,
-          {
-            accountId: null,
-            groupId: null,
-            code: 'bus_dead_letter',
-            severity: 'critical',
-            message: `A ${d.subject ?? 'bus'} message on ${d.topic} (${d.subscription}) was dead-lettered after ${d.deliveryCount} deliveries: ${d.reason}`,
-            dedupeKey: `bus_dead_letter:${d.topic}:${d.subscription}:${d.messageId}`,
-            details: { ...d },
-          },
-          clock.now(),
-        );
-      },
-    });
+    const { bus, adapter: busAdapter } = await busFor(config, database, notifier, clock, busLogger);
     busLogger.info({ adapter: busAdapter }, 'bus ready');
     cleanup.push(() => bus.close());
 
