@@ -8,10 +8,10 @@
  * - webhook deliveries that are settled (delivered, failed, dropped): older than `webhookDeliveriesDays`;
  * - jobs that are done: older than `jobsDays` (dead jobs stay for operators to inspect).
  */
-import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { deleteFinishedJobs } from '../store/jobs.js';
-import type { DB, Db } from '../store/schema.js';
+import type { Database } from '../store/database.js';
+import { deleteDeliveriesBatch, deleteInboxBatch } from '../store/retention.js';
 
 export const RETENTION_JOB = 'retention.sweep';
 const BATCH = 1000;
@@ -29,57 +29,6 @@ export interface RetentionSummary {
   jobs: number;
 }
 
-/** Deletes one batch of inbox events older than `before` that a newer event of the same type supersedes. */
-async function deleteInboxBatch(db: Db, before: number): Promise<number> {
-  const res = await db
-    .deleteFrom('inbox_events')
-    .where(
-      'inbox_event_id',
-      'in',
-      db
-        .selectFrom('inbox_events as e')
-        .select('e.inbox_event_id')
-        .where('e.received_at', '<', before)
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('inbox_events as n')
-              .select('n.inbox_event_id')
-              .whereRef('n.account_id', '=', 'e.account_id')
-              .whereRef('n.event_type', '=', 'e.event_type')
-              .where((eb) =>
-                eb.or([
-                  eb('n.occurred_at', '>', eb.ref('e.occurred_at')),
-                  eb.and([
-                    eb('n.occurred_at', '=', eb.ref('e.occurred_at')),
-                    eb('n.received_at', '>', eb.ref('e.received_at')),
-                  ]),
-                ]),
-              ),
-          ),
-        )
-        .limit(BATCH),
-    )
-    .executeTakeFirst();
-  return Number(res.numDeletedRows);
-}
-
-async function deleteDeliveriesBatch(db: Db, before: number): Promise<number> {
-  const res = await db
-    .deleteFrom('webhook_deliveries')
-    .where(
-      'delivery_id',
-      'in',
-      db
-        .selectFrom('webhook_deliveries')
-        .select('delivery_id')
-        .where('status', '!=', 'pending')
-        .where('created_at', '<', before)
-        .limit(BATCH),
-    )
-    .executeTakeFirst();
-  return Number(res.numDeletedRows);
-}
-
 async function drain(batch: () => Promise<number>, signal?: AbortSignal): Promise<number> {
   let total = 0;
   for (;;) {
@@ -91,15 +40,18 @@ async function drain(batch: () => Promise<number>, signal?: AbortSignal): Promis
 
 /** One retention pass over every table with a window. */
 export async function applyRetention(
-  deps: { db: Kysely<DB>; clock: Clock },
+  deps: { db: Database['db']; clock: Clock },
   windows: RetentionWindows,
   signal?: AbortSignal,
 ): Promise<RetentionSummary> {
   const now = deps.clock.now();
   return {
-    inboxEvents: await drain(() => deleteInboxBatch(deps.db, now - windows.inboxDays * DAY_MS), signal),
+    inboxEvents: await drain(
+      () => deleteInboxBatch(deps.db, now - windows.inboxDays * DAY_MS, BATCH),
+      signal,
+    ),
     webhookDeliveries: await drain(
-      () => deleteDeliveriesBatch(deps.db, now - windows.webhookDeliveriesDays * DAY_MS),
+      () => deleteDeliveriesBatch(deps.db, now - windows.webhookDeliveriesDays * DAY_MS, BATCH),
       signal,
     ),
     jobs: await drain(
