@@ -131,7 +131,16 @@ async function counts(prefix) {
   };
 }
 
+/** Fan-out events answered from memory versus read after a wake-up (kopitra_outbox_handoffs_total). */
+async function handoffs() {
+  const metric = platform.gateway.metrics?.outboxHandoffs;
+  const values = metric ? (await metric.get()).values : [];
+  const of = (outcome) => values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  return { taken: of('taken'), read: of('read') };
+}
+
 const handlers = {
+  handoffs: () => handoffs(),
   parked: ({ accounts }) => parked(accounts),
   insertBaseline: ({ n, reps }) => insertBaseline(n, reps),
   counts: ({ prefix }) => counts(prefix),

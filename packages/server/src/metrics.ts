@@ -13,6 +13,7 @@ export interface Metrics {
   readonly signals: Counter<'type'>;
   readonly copyOrders: Counter<'kind' | 'status'>;
   readonly fanoutDuration: Histogram;
+  readonly outboxHandoffs: Counter<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -43,6 +44,12 @@ export function createMetrics(): Metrics {
       name: 'kopitra_fanout_duration_seconds',
       help: 'Signal received to all copy orders committed',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    outboxHandoffs: new Counter({
+      name: 'kopitra_outbox_handoffs_total',
+      help: 'Fan-out events for followers waiting in this process: taken from memory, or read from the outbox after a wake-up',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

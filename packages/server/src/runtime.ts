@@ -28,6 +28,7 @@ import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
 import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
 import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
 import { applyRetention, RETENTION_JOB } from './services/retention.js';
+import { OutboxHandoff } from './notify/handoff.js';
 import { InProcessNotifier, type Notifier } from './notify/notifier.js';
 import { PostgresNotifier } from './notify/postgres-notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
@@ -256,6 +257,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       database,
       bus,
       notifier,
+      handoff: new OutboxHandoff(),
       clock,
       logger,
       secret,

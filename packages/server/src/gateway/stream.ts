@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { OutboxQuery } from '@kopitra/contracts';
 import { stripTrailingNul, toAppError } from '../http/errors.js';
 import { parse } from '../http/parse.js';
-import { ackOutbox } from '../store/outbox.js';
+import { ackOutbox, type OutboxRow } from '../store/outbox.js';
+import { continuesFrom } from '../notify/handoff.js';
 import { inTransaction } from '../store/transaction.js';
 import { accountChannel } from '../notify/notifier.js';
 import type { GatewayDeps } from '../services/deps.js';
@@ -38,6 +39,17 @@ declare module 'fastify' {
 }
 
 export const CLOSE_SESSION_ENDED = 4001;
+
+/** `{ "type": "event", "event": … }` from a stored row, its payload spliced in as stored (no re-parse). */
+function eventFrame(r: OutboxRow): string {
+  const head = JSON.stringify({
+    eventId: r.event_id,
+    sequence: Number(r.sequence),
+    type: r.type,
+    occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+  });
+  return `{"type":"event","event":${head.slice(0, -1)},"payload":${r.payload}}}`;
+}
 
 export async function registerStream(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   app.get(
@@ -82,6 +94,7 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
             }
             if (events.length === 200) again = true;
           } while (again && !closed);
+          parkOnceLive();
         } catch (err) {
           const known = toAppError(err);
           if (known) {
@@ -97,9 +110,37 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
       };
 
       const off = deps.notifier.on(accountChannel(ctx.session.account_id), () => void pump());
+      // Between reads the socket takes events a fan-out in this process hands it, in order
+      // (they must continue from the last one sent), without reading the outbox again.
+      let unpark: (() => void) | undefined;
+      const parkOnceLive = () => {
+        if (unpark || closed || ctx.ended || ctx.session.status !== 'authenticated') return;
+        unpark = deps.handoff.park(ctx.session.account_id, {
+          sessionId: ctx.session.session_id,
+          claim: (rows) => {
+            if (closed || pumping || ctx.ended || !continuesFrom(rows, lastSent, ctx.session.session_id))
+              return false;
+            pumping = true;
+            return true;
+          },
+          take: (rows) => {
+            for (const row of rows) {
+              if (!closed) socket.send(eventFrame(row));
+              lastSent = Number(row.sequence);
+            }
+            pumping = false;
+            if (again) void pump();
+          },
+          release: () => {
+            pumping = false;
+            void pump();
+          },
+        });
+      };
       socket.on('close', () => {
         closed = true;
         off();
+        unpark?.();
       });
       socket.on('message', (data) => {
         void (async () => {

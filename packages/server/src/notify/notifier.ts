@@ -9,7 +9,12 @@ import type { Db } from '../store/schema.js';
 
 export interface Notifier {
   notify(db: Db, channel: string): Promise<void>;
-  notifyMany(db: Db, channels: readonly string[]): Promise<void>;
+  /**
+   * Notifies many channels in one go. Channels in `handledLocally` were already handed to
+   * this process's waiters (see handoff.ts): an adapter need not wake local listeners for
+   * them, but must still wake other processes.
+   */
+  notifyMany(db: Db, channels: readonly string[], handledLocally?: ReadonlySet<string>): Promise<void>;
   /** Calls `listener` on every notification of `channel`; returns the unsubscribe function. */
   on(channel: string, listener: () => void): () => void;
   /** Rejects while notifications from other processes cannot arrive (for `/health`). */
@@ -26,6 +31,7 @@ export abstract class EmitterNotifier implements Notifier {
     this.emitter.setMaxListeners(0);
   }
   abstract notify(db: Db, channel: string): Promise<void>;
+  // Waking a listener that has nothing to read is always safe: the hint may be ignored.
   async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
     for (const channel of channels) await this.notify(db, channel);
   }
@@ -46,6 +52,16 @@ export abstract class EmitterNotifier implements Notifier {
 export class InProcessNotifier extends EmitterNotifier {
   async notify(_db: Db, channel: string): Promise<void> {
     setImmediate(() => this.emitter.emit(channel));
+  }
+
+  /** One timer for a whole fan-out; the channels handed off in process are left alone. */
+  override async notifyMany(
+    _db: Db,
+    channels: readonly string[],
+    handledLocally?: ReadonlySet<string>,
+  ): Promise<void> {
+    const wake = handledLocally?.size ? channels.filter((c) => !handledLocally.has(c)) : channels;
+    if (wake.length) setImmediate(() => wake.forEach((c) => this.emitter.emit(c)));
   }
 }
 

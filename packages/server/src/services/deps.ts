@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
+import type { OutboxHandoff } from '../notify/handoff.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Database, Dialect } from '../store/database.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -12,6 +13,8 @@ export interface GatewayDeps {
   readonly dialect: Dialect;
   readonly bus: Bus;
   readonly notifier: Notifier;
+  /** This process's parked polls and streams, which a fan-out answers from memory. */
+  readonly handoff: OutboxHandoff;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly secret: string;

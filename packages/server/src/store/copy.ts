@@ -1,6 +1,7 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
 import { sql } from 'kysely';
 import type { SubscriptionInput } from '@kopitra/engine';
+import { sql } from 'kysely';
 import type {
   AlertsTable,
   CopyGroupsTable,
@@ -160,6 +161,16 @@ export async function subscriptionsOfFollower(
 
 // --- signals ---------------------------------------------------------------------------
 
+/**
+ * PostgreSQL: makes the transaction the only writer of the master's signals until it ends
+ * (an advisory lock keyed by the master). Signals of other masters do not wait.
+ */
+export async function lockMaster(db: Db, masterAccountId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kopitra:signals:${masterAccountId}`}, 0))`.execute(
+    db,
+  );
+}
+
 /** A signal repeated by `signalId`, or by deal ticket and type (a netting reversal deal is a close and an open). */
 export async function findSignalDuplicate(
   db: Db,
@@ -198,11 +209,14 @@ export async function setSignalResponse(db: Db, signalId: string, response: unkn
 
 // --- copy orders -----------------------------------------------------------------------
 
+/** 500 rows × 38 columns stays under both dialects' bound-parameter limits (SQLite 32766). */
+const ORDER_CHUNK = 500;
+
 export async function insertOrders(db: Db, rows: CopyOrderRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100)
+  for (let i = 0; i < rows.length; i += ORDER_CHUNK)
     await db
       .insertInto('copy_orders')
-      .values(rows.slice(i, i + 100))
+      .values(rows.slice(i, i + ORDER_CHUNK))
       .execute();
 }
 
@@ -335,12 +349,12 @@ export async function getLink(
   return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
-/** Inserts or replaces links, many rows per statement (one round trip per 100 followers). */
+/** Inserts or replaces links, many rows per statement (one round trip per 1000 followers). */
 export async function upsertLinks(db: Db, rows: LinkRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100) {
+  for (let i = 0; i < rows.length; i += 1000) {
     await db
       .insertInto('position_links')
-      .values(rows.slice(i, i + 100))
+      .values(rows.slice(i, i + 1000))
       .onConflict((oc) =>
         oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet((eb) => ({
           master_account_id: eb.ref('excluded.master_account_id'),

@@ -42,10 +42,14 @@ export async function enqueueOutbox(
   return row;
 }
 
+/** Rows per multi-row statement: well under both dialects' bound-parameter limits. */
+const CHUNK = 1000;
+
 /**
- * Queues one event for each of many accounts (a fan-out) in three statements per 100
- * accounts: one sequence allocation and one insert, instead of two round trips per account.
- * Each account may appear once.
+ * Queues one event for each of many accounts (a fan-out) in two statements per 1000
+ * accounts: one sequence allocation and one insert. Each account may appear once. With
+ * `lockInOrder` (PostgreSQL, where transactions run concurrently) the accounts' rows are
+ * locked in id order first, so two fan-outs sharing followers cannot deadlock.
  */
 export async function enqueueOutboxMany(
   db: Db,
@@ -56,18 +60,24 @@ export async function enqueueOutboxMany(
     eventId?: string;
   }>,
   now: number,
+  lockInOrder = false,
 ): Promise<OutboxRow[]> {
   const out: OutboxRow[] = [];
-  for (let i = 0; i < events.length; i += 100) {
-    const chunk = events.slice(i, i + 100);
+  for (let i = 0; i < events.length; i += CHUNK) {
+    const chunk = events.slice(i, i + CHUNK);
+    const ids = chunk.map((e) => e.accountId);
+    if (lockInOrder)
+      await db
+        .selectFrom('accounts')
+        .select('account_id')
+        .where('account_id', 'in', ids)
+        .orderBy('account_id')
+        .forUpdate()
+        .execute();
     const allocated = await db
       .updateTable('accounts')
       .set((eb) => ({ last_sequence: eb('last_sequence', '+', 1) }))
-      .where(
-        'account_id',
-        'in',
-        chunk.map((e) => e.accountId),
-      )
+      .where('account_id', 'in', ids)
       .returning(['account_id', 'last_sequence'])
       .execute();
     const sequenceOf = new Map(allocated.map((a) => [a.account_id, Number(a.last_sequence)]));

@@ -18,6 +18,18 @@ export async function findLiveSession(db: Db, accountId: string): Promise<Sessio
     .executeTakeFirst();
 }
 
+/** The authenticated session with a running lease of each account that has one. */
+export async function liveSessions(db: Db, accountIds: string[], now: number): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select(['account_id', 'session_id'])
+    .where('account_id', 'in', accountIds)
+    .where('status', '=', 'authenticated')
+    .where('lease_expires_at', '>', now)
+    .execute();
+  return new Map(rows.map((r) => [r.account_id, r.session_id]));
+}
+
 export async function insertSession(db: Db, row: SessionRow): Promise<void> {
   await db.insertInto('sessions').values(row).execute();
 }

@@ -17,13 +17,16 @@ import {
   findSignalDuplicate,
   insertOrders,
   insertSignal,
+  lockMaster,
   setSignalResponse,
   upsertLinks,
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
-import { enqueueOutboxMany } from '../../store/outbox.js';
+import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
+import { liveSessions } from '../../store/sessions.js';
+import { handOffOutbox } from '../outbox.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
@@ -92,6 +95,10 @@ export async function acceptSignal(
     requestHash: requestHash(deps.secret, req),
   };
   const { reply, notify } = await inTransaction(deps.db, async (tx) => {
+    // One writer per master on PostgreSQL: its signals queue here instead of deadlocking on
+    // their followers' rows; other masters' signals run in parallel. (SQLite runs one
+    // transaction at a time already.)
+    if (deps.dialect === 'postgres') await lockMaster(tx.trx, masterAccountId);
     const replay = await replayFor(tx.trx, call);
     if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
     const duplicate = await findSignalDuplicate(
@@ -211,10 +218,15 @@ export async function acceptSignal(
     }
     // A follower in two of the master's groups gets two events: queue them in rounds so each
     // round allocates one sequence per account, in the order the groups were planned.
+    const rowsOf = new Map<string, OutboxRow[]>();
     for (let round = events; round.length > 0;) {
       const seen = new Set<string>();
       const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
-      await enqueueOutboxMany(tx.trx, batch, now);
+      for (const row of await enqueueOutboxMany(tx.trx, batch, now, deps.dialect === 'postgres')) {
+        const list = rowsOf.get(row.account_id);
+        if (list) list.push(row);
+        else rowsOf.set(row.account_id, [row]);
+      }
       round = round.filter((e) => !batch.includes(e));
     }
     await insertOrders(tx.trx, orders);
@@ -235,8 +247,18 @@ export async function acceptSignal(
     await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
     const result: Reply<SignalResponse> = { statusCode: 202, body };
     await remember(tx.trx, call, result, now);
+    // Followers parked in this process whose session is live as of this transaction take
+    // their events from memory once it commits; the rest are woken to read them.
+    const parked = deps.handoff.parkedAmong(woken);
+    const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
     const channels = [...woken].map(accountChannel);
-    await deps.notifier.notifyMany(tx.trx, channels);
+    await deps.notifier.notifyMany(tx.trx, channels, new Set([...liveSessionOf.keys()].map(accountChannel)));
+    if (liveSessionOf.size)
+      tx.afterCommit(() => {
+        handOffOutbox(deps, rowsOf, liveSessionOf).catch((err: unknown) =>
+          deps.logger.error({ err }, 'outbox hand-off failed'),
+        );
+      });
     return { reply: result, notify: channels };
   });
   if (deps.metrics && notify.length) {
