@@ -21,7 +21,7 @@ import { insertGroup, putSubscription } from '../packages/server/dist/store/copy
 import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { median, round, summarize, table } from './lib/stats.js';
 import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
-import { Terminal, expectStatus } from './lib/terminal.js';
+import { Terminal, expectStatus, openStream } from './lib/terminal.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const FANOUT_OUT = path.join(HERE, 'results', 'fanout.json');
@@ -52,15 +52,24 @@ const plans = {
       { followers: 100, warmup: 10, samples: 200 },
       { followers: 1000, warmup: 3, samples: 30 },
     ],
-    // The headline is one master connection; the second run, as long (signals get dearer as
-    // history grows, so only runs of one length compare), shows what concurrent requests add.
+    // The same, the followers on the WebSocket stream instead of long polls.
+    streamPoints: [
+      { followers: 10, warmup: 10, samples: 200 },
+      { followers: 100, warmup: 10, samples: 200 },
+      { followers: 1000, warmup: 3, samples: 30 },
+    ],
+    // The headline is one master connection for 60 s (does the rate hold?); the second run
+    // shows what concurrent requests of one master add.
     sustained: {
       followers: 100,
+      decayWindowSec: 10,
       runs: [
-        { lanes: 1, durationSec: 8 },
+        { lanes: 1, durationSec: 60 },
         { lanes: 4, durationSec: 8 },
       ],
     },
+    // Several masters at once, each with signals in flight (PostgreSQL's concurrent writers).
+    masters: { masters: 4, lanes: 4, followers: 100, durationSec: 10 },
     inserts: [
       [1, 20],
       [10, 20],
@@ -75,13 +84,19 @@ const plans = {
       { followers: 10, warmup: 5, samples: 40 },
       { followers: 100, warmup: 4, samples: 20 },
     ],
+    streamPoints: [
+      { followers: 10, warmup: 5, samples: 40 },
+      { followers: 100, warmup: 4, samples: 20 },
+    ],
     sustained: {
       followers: 100,
+      decayWindowSec: 1,
       runs: [
-        { lanes: 1, durationSec: 3 },
+        { lanes: 1, durationSec: 4 },
         { lanes: 4, durationSec: 3 },
       ],
     },
+    masters: { masters: 4, lanes: 4, followers: 100, durationSec: 3 },
     inserts: [
       [1, 5],
       [10, 5],
@@ -249,7 +264,13 @@ async function execute(f, res, copy, repark) {
     );
   }
   await f.t.ack(body.events);
-  const event = trades[0];
+  await reportFill(f, trades[0], copy);
+  f.cursor = body.nextCursor;
+  if (repark) park(f);
+}
+
+/** The fill of a copy, as the EA reports it after executing. */
+async function reportFill(f, event, copy) {
   const opened = event.type === 'trade.started';
   const ticket = opened ? String(++f.tickets) : (event.payload.ticket ?? f.openTicket);
   await f.t.execution({
@@ -261,8 +282,6 @@ async function execute(f, res, copy, repark) {
     executedAt: new Date().toISOString(),
   });
   f.openTicket = opened ? ticket : null;
-  f.cursor = body.nextCursor;
-  if (repark) park(f);
 }
 
 async function pingBare(bareClient) {
@@ -342,10 +361,146 @@ async function measurePoint(server, master, followers, step, bareClient, stats) 
   return s;
 }
 
+/**
+ * As `measurePoint`, the followers on the WebSocket stream: the clock runs from the request
+ * until each follower's socket has received its event. Between signals each follower
+ * acknowledges on the socket, reports the fill, and the next signal waits until every
+ * acknowledgement is answered and every socket is parked again.
+ */
+async function measureStreamPoint(server, master, followers, step, bareClient, stats) {
+  const n = followers.length;
+  const byAccount = new Map(followers.map((f) => [f.accountId, f]));
+  const accounts = followers.map((f) => f.accountId);
+  await server.call('streamsParked', { accounts });
+  const s = { commit: [], last: [], median: [], lastAfterCommit: [], bare: [], parkWaitMs: [] };
+  const total = step.warmup + step.samples;
+  const cycleStarted = performance.now();
+  for (let i = 0; i < total; i++) {
+    const keep = i >= step.warmup;
+    const bareMs = await pingBare(bareClient);
+    const t0 = performance.now();
+    const res = await master.signal(signalBody(String(300_000 + n), i % 2 === 0));
+    const commitAt = res.at;
+    const { body, missing, skipped } = copiesShortfall(res, n, `signal to ${n} streaming followers`);
+    if (missing) {
+      stats.errors += missing;
+      stats.skipReasons.push(...skipped.map((k) => k.reason));
+    }
+    const got = await Promise.all(
+      body.copies.map((c) => {
+        const f = byAccount.get(c.followerAccountId);
+        return f.stream.next(f.cursor);
+      }),
+    );
+    const arrivals = got.map((g) => g.at - t0).sort((a, b) => a - b);
+    if (keep && arrivals.length) {
+      s.commit.push(commitAt - t0);
+      s.last.push(arrivals.at(-1));
+      s.median.push(median(arrivals));
+      s.lastAfterCommit.push(arrivals.at(-1) - (commitAt - t0));
+      s.bare.push(bareMs);
+    }
+    await Promise.all(
+      body.copies.map(async (c, k) => {
+        const f = byAccount.get(c.followerAccountId);
+        const { event } = got[k];
+        if (event.payload.orderId !== c.orderId || event.sequence !== f.cursor + 1)
+          throw new Error(
+            `${f.accountId}: stream pushed ${JSON.stringify(event).slice(0, 300)}, expected the copy ${c.orderId} at ${f.cursor + 1}`,
+          );
+        f.stream.ack(event);
+        await reportFill(f, event, c);
+        f.cursor = event.sequence;
+        f.acked++;
+      }),
+    );
+    const started = performance.now();
+    while (followers.some((f) => f.stream.acks < f.acked)) {
+      if (performance.now() - started > 20_000) throw new Error('stream acknowledgements never answered');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const { waitedMs } = await server.call('streamsParked', { accounts });
+    if (keep) s.parkWaitMs.push(waitedMs);
+  }
+  for (const f of followers) if (f.stream.errors.length) throw new Error(f.stream.errors.join('; '));
+  s.cycleSec = (performance.now() - cycleStarted) / 1000;
+  return s;
+}
+
+/**
+ * `masters` masters at once, each posting open/close pairs back to back on `lanes`
+ * connections (signals in flight) to its own `followers` for `durationSec`. Counts every
+ * answer that is not a 202 with a copy for each follower; deadlocks by their error text.
+ */
+async function measureMasters(masters, followers, durationSec, lanes) {
+  const commit = [];
+  let orders = 0;
+  let errors = 0;
+  let deadlocks = 0;
+  const failures = [];
+  const start = performance.now();
+  const end = start + durationSec * 1000;
+  const done = [];
+  await Promise.all(
+    masters.flatMap((m, mi) => {
+      const conns = [m, ...Array.from({ length: lanes - 1 }, () => m.clone())];
+      return conns.map(async (c, lane) => {
+        for (let k = 0; performance.now() < end; k++) {
+          const position = String(500_000_000 + mi * 10_000_000 + lane * 1_000_000 + k);
+          for (const open of [true, false]) {
+            const t0 = performance.now();
+            const res = await c.signal(signalBody(position, open));
+            if (res.status !== 202 || res.json().copies.length !== followers) {
+              errors++;
+              if (/deadlock/i.test(res.text)) deadlocks++;
+              if (failures.length < 5) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+              continue;
+            }
+            orders += followers;
+            commit.push(res.at - t0);
+            done.push(res.at);
+          }
+        }
+        if (c !== m) await c.close();
+      });
+    }),
+  );
+  const elapsedSec = (Math.max(...done) - start) / 1000;
+  return {
+    masters: masters.length,
+    lanes,
+    followers,
+    durationSec: round(elapsedSec, 2),
+    signals: done.length,
+    signalsPerSec: round(done.length / elapsedSec, 1),
+    ordersPerSec: round(orders / elapsedSec, 0),
+    commitMs: pick(summarize(commit)),
+    errors,
+    deadlocks,
+    failures,
+  };
+}
+
+/** Least-squares slope of `ys` over `xs`. */
+function slopeOf(xs, ys) {
+  const n = xs.length;
+  if (n < 2) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? null : num / den;
+}
+
 /** Back-to-back signals for `durationSec` on `lanes` connections of one master session; followers do not poll. */
-async function measureSustained(master, followers, durationSec, lanes, stats) {
+async function measureSustained(master, followers, durationSec, lanes, stats, windowSec) {
   const conns = [master, ...Array.from({ length: lanes - 1 }, () => master.clone())];
   const done = [];
+  const latencies = [];
   let orders = 0;
   const start = performance.now();
   const end = start + durationSec * 1000;
@@ -355,7 +510,9 @@ async function measureSustained(master, followers, durationSec, lanes, stats) {
       for (let k = 0; performance.now() < end; k++) {
         const position = String(200_000_000 + lanes * 10_000_000 + lane * 1_000_000 + k);
         for (const open of [true, false]) {
+          const t0 = performance.now();
           const res = await c.signal(signalBody(position, open));
+          latencies.push(res.at - t0);
           const { body, missing, skipped } = copiesShortfall(
             res,
             followers,
@@ -375,6 +532,19 @@ async function measureSustained(master, followers, durationSec, lanes, stats) {
   const elapsedSec = Math.max(...done) / 1000;
   const perSecond = [];
   for (const at of done) perSecond[Math.floor(at / 1000)] = (perSecond[Math.floor(at / 1000)] ?? 0) + 1;
+  // No decay: the signals completed in the last whole window against the first.
+  const whole = Array.from(perSecond, (v) => v ?? 0).slice(0, Math.floor(elapsedSec));
+  const first = whole.slice(0, windowSec).reduce((a, b) => a + b, 0) / windowSec;
+  const last = whole.slice(-windowSec).reduce((a, b) => a + b, 0) / windowSec;
+  // Cost per prior signal: the slope of each signal's round trip over how many came before it
+  // (one connection only; with several, queueing blurs it).
+  const slope =
+    lanes === 1
+      ? slopeOf(
+          latencies.map((_, i) => i),
+          latencies,
+        )
+      : null;
   return {
     followers,
     lanes,
@@ -384,6 +554,14 @@ async function measureSustained(master, followers, durationSec, lanes, stats) {
     ordersPerSec: round(orders / elapsedSec, 0),
     // Completed signals in each whole second of the run (the last one may be partial).
     perSecond: Array.from(perSecond, (v) => v ?? 0),
+    decay: {
+      windowSec,
+      firstWindowPerSec: round(first, 1),
+      lastWindowPerSec: round(last, 1),
+      lastOverFirst: first ? round(last / first, 3) : null,
+    },
+    roundTripMs: pick(summarize(latencies)),
+    msPerThousandPriorSignals: slope === null ? null : round(slope * 1000, 3),
   };
 }
 
@@ -427,7 +605,11 @@ function report(ctx) {
     machine: machine(),
     quick: flags.quick,
     points,
+    streamPoints: ctx.streamPoints,
     sustained: { ...headline, concurrent: others },
+    masters: ctx.mastersRun,
+    postgres: ctx.postgres,
+    handoffs: ctx.handoffs,
     baseline: {
       bareRoundTripMs: bareAll,
       zeroFollowerSignalMs: zeroCommit,
@@ -440,9 +622,24 @@ function report(ctx) {
       lastFollower: slope('lastFollowerMs'),
       medianFollower: slope('medianFollowerMs'),
     },
+    // Each figure over its same-run floor: the bare round trip (answers) and N bare rows in one
+    // transaction (commits; the nearest measured row count).
+    ratios: [...points.map((p) => ['poll', p]), ...ctx.streamPoints.map((p) => ['stream', p])].map(
+      ([via, p]) => {
+        const floor = inserts.reduce((a, b) =>
+          Math.abs(b.rows - p.followers) < Math.abs(a.rows - p.followers) ? b : a,
+        );
+        return {
+          via,
+          followers: p.followers,
+          lastFollowerOverBareP50: round(p.lastFollowerMs.p50 / bareAll.p50, 1),
+          commitOverInsertFloorP50: round(p.commitMs.p50 / (floor.batchedMs + bareAll.p50), 1),
+        };
+      },
+    ),
     errors: stats.errors,
     skipReasons: [...new Set(stats.skipReasons)],
-    checks,
+    checks: { ...checks, stream: ctx.streamChecks },
     setup: {
       setupSec: round(setupSec, 1),
       loadAverage,
@@ -485,6 +682,24 @@ function report(ctx) {
     `per follower (p50 slope ${first.followers}→${last.followers}): commit ${result.perFollowerMs.commit} ms, last follower answered ${result.perFollowerMs.lastFollower} ms`,
   );
   log();
+  log('The same over the WebSocket stream (ack on the socket), ms p50 / p99');
+  log(
+    table(
+      ['followers', 'signals', 'commit (202)', 'median follower', 'last follower', 'last − commit'],
+      ctx.streamPoints.map((p) => [
+        p.followers,
+        p.signals,
+        ms(p.commitMs),
+        ms(p.medianFollowerMs),
+        ms(p.lastFollowerMs),
+        ms(p.lastAfterCommitMs),
+      ]),
+    ),
+  );
+  log(
+    `in-process hand-off: ${ctx.handoffs.taken} followers' events answered from memory, ${ctx.handoffs.read} read from the outbox after a wake-up`,
+  );
+  log();
   log('Baselines (same run)');
   log(
     table(
@@ -525,6 +740,40 @@ function report(ctx) {
       ]),
     ),
   );
+  log(
+    `no decay (${headline.lanes} connection): ${headline.decay.firstWindowPerSec} signals/s in the first ${headline.decay.windowSec} s, ${headline.decay.lastWindowPerSec} in the last (${headline.decay.lastOverFirst}); cost per 1000 prior signals ${headline.msPerThousandPriorSignals} ms (round trip p50 ${headline.roundTripMs.p50} ms)`,
+  );
+  log();
+  const pgMasters = ctx.postgres.masters;
+  log('Several masters, signals in flight (copy orders/s; commit ms p50 / p99)');
+  log(
+    table(
+      [
+        'dialect',
+        'masters × in flight',
+        'followers each',
+        'signals',
+        'copy orders/s',
+        'commit',
+        'errors',
+        'deadlocks',
+      ],
+      [
+        [flags.dialect, ctx.mastersRun],
+        ...(flags.dialect !== 'postgres' && pgMasters ? [['postgres', pgMasters]] : []),
+      ].map(([d, r]) => [
+        d,
+        `${r.masters} × ${r.lanes}`,
+        r.followers,
+        r.signals,
+        r.ordersPerSec,
+        ms(r.commitMs),
+        r.errors,
+        r.deadlocks,
+      ]),
+    ),
+  );
+  if (ctx.postgres.skipped) log(`postgres: ${ctx.postgres.skipped}`);
   log();
   log(
     `checks: ${checks.unackedOutbox} unacknowledged outbox events left, copy orders by status ${JSON.stringify(checks.ordersByStatus)}`,
@@ -536,6 +785,63 @@ function report(ctx) {
   );
   return result;
 }
+
+// --- several masters, and the PostgreSQL side run ---------------------------------------------------
+
+function mastersGroups(m) {
+  return Array.from({ length: m.masters }, (_, i) => ({
+    tag: `m${i}`,
+    master: masterOf(`m${i}`),
+    followers: Array.from({ length: m.followers }, (_, k) => followerOf(`m${i}`, k)),
+  }));
+}
+
+/** The several-masters run on PostgreSQL (a gateway of its own on a private schema); skipped when unreachable. */
+async function postgresSide(m, stats) {
+  let opened;
+  try {
+    opened = await openTarget('postgres');
+  } catch (err) {
+    log(`PostgreSQL side run skipped: ${err.message}`);
+    return { skipped: `PostgreSQL unreachable: ${err.message}` };
+  }
+  const cleanup = [opened.drop];
+  try {
+    const groups = mastersGroups(m);
+    await seed(opened.target, groups);
+    const server = await startServer({ env: serverEnv(opened.dataDir), target: opened.target });
+    cleanup.push(async () => {
+      await server.call('stop').catch(() => undefined);
+      await server.worker.terminate();
+    });
+    const masters = [];
+    for (const g of groups) {
+      const c = await connect(server.url, g.master, 'master');
+      cleanup.push(() => c.t.client.destroy());
+      masters.push(c.t);
+    }
+    const r = await measureMasters(masters, m.followers, m.durationSec, m.lanes);
+    log(
+      `${r.masters} masters × ${r.lanes} signals in flight on postgres: ${r.ordersPerSec} copy orders/s, ${r.errors} errors, ${r.deadlocks} deadlocks`,
+    );
+    if (r.errors) stats.errors += r.errors;
+    return { masters: r, pgPoolSize: server.pgPoolSize };
+  } finally {
+    for (const fn of cleanup.reverse()) await fn().catch((err) => console.error('cleanup step failed:', err));
+  }
+}
+
+const serverEnv = (dataDir) => ({
+  PORT: '0',
+  KOPITRA_HOST: '127.0.0.1',
+  KOPITRA_DATA_DIR: dataDir,
+  KOPITRA_LOG_LEVEL: 'silent',
+  KOPITRA_SECRET: SECRET,
+  // Leases of 15 min: a follower idle during another point's run keeps its session.
+  KOPITRA_HEARTBEAT_INTERVAL_SEC: '300',
+  // No reconciliation pass over every follower in the middle of a measurement.
+  KOPITRA_RECONCILE_INTERVAL_SEC: '86400',
+});
 
 // --- main -----------------------------------------------------------------------------------------
 
@@ -558,26 +864,21 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
         master: masterOf(`p${p.followers}`),
         followers: Array.from({ length: p.followers }, (_, i) => followerOf(`p${p.followers}`, i)),
       })),
+      ...plan.streamPoints.map((p) => ({
+        tag: `w${p.followers}`,
+        master: masterOf(`w${p.followers}`),
+        followers: Array.from({ length: p.followers }, (_, i) => followerOf(`w${p.followers}`, i)),
+      })),
       ...plan.sustained.runs.map(({ lanes: l }) => ({
         tag: `s${l}`,
         master: masterOf(`s${l}`),
         followers: Array.from({ length: plan.sustained.followers }, (_, i) => followerOf(`s${l}`, i)),
       })),
+      ...mastersGroups(plan.masters),
     ];
     await seed(target, groups);
 
-    const env = {
-      PORT: '0',
-      KOPITRA_HOST: '127.0.0.1',
-      KOPITRA_DATA_DIR: dataDir,
-      KOPITRA_LOG_LEVEL: 'silent',
-      KOPITRA_SECRET: SECRET,
-      // Leases of 15 min: a follower idle during another point's run keeps its session.
-      KOPITRA_HEARTBEAT_INTERVAL_SEC: '300',
-      // No reconciliation pass over every follower in the middle of a measurement.
-      KOPITRA_RECONCILE_INTERVAL_SEC: '86400',
-    };
-    const server = await startServer({ env, target });
+    const server = await startServer({ env: serverEnv(dataDir), target });
     cleanup.push(async () => {
       await server.call('stop').catch(() => undefined);
       await server.worker.terminate();
@@ -608,6 +909,20 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
       });
       pointFollowers.set(p.followers, list);
     }
+    const streamFollowers = new Map();
+    for (const p of plan.streamPoints) {
+      const ids = groups.find((g) => g.tag === `w${p.followers}`).followers;
+      const list = new Array(ids.length);
+      await eachLimited(ids, SESSION_SETUP_CONCURRENCY, async (id, i) => {
+        const f = await connect(server.url, id, 'follower');
+        terminals.push(f.t);
+        f.stream = await openStream(f.t, f.cursor);
+        f.acked = 0;
+        list[i] = f;
+      });
+      cleanup.push(async () => list.forEach((f) => f.stream.close()));
+      streamFollowers.set(p.followers, list);
+    }
     const setupSec = (performance.now() - setupStarted) / 1000;
     log(
       `set up in ${round(setupSec, 1)} s: ${groups.length} masters, ${[...pointFollowers.values()].reduce((n, l) => n + l.length, 0)} follower sessions, ${plan.sustained.runs.length * plan.sustained.followers} followers without sessions`,
@@ -636,8 +951,28 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
         `${step.followers} followers: ${r.signals} signals in ${r.cycleSec} s, commit p50 ${r.commitMs.p50} ms, last follower p50 ${r.lastFollowerMs.p50} ms`,
       );
     }
+    const streamPoints = [];
+    for (const step of plan.streamPoints) {
+      const s = await measureStreamPoint(
+        server,
+        masters.get(`w${step.followers}`),
+        streamFollowers.get(step.followers),
+        step,
+        bareClient,
+        stats,
+      );
+      bareSamples.push(...s.bare);
+      const r = pointResult(step, s);
+      streamPoints.push(r);
+      log(
+        `${step.followers} streaming followers: ${r.signals} signals in ${r.cycleSec} s, commit p50 ${r.commitMs.p50} ms, last follower p50 ${r.lastFollowerMs.p50} ms`,
+      );
+    }
     const checks = await server.call('counts', { prefix: 'bf-p' });
     if (checks.unackedOutbox) stats.errors += checks.unackedOutbox;
+    const streamChecks = await server.call('counts', { prefix: 'bf-w' });
+    if (streamChecks.unackedOutbox) stats.errors += streamChecks.unackedOutbox;
+    const handoffs = await server.call('handoffs');
 
     const sustained = [];
     for (const { lanes, durationSec } of plan.sustained.runs) {
@@ -647,6 +982,7 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
         durationSec,
         lanes,
         stats,
+        plan.sustained.decayWindowSec,
       );
       sustained.push(r);
       log(
@@ -654,8 +990,27 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
       );
     }
 
+    const mastersRun = await measureMasters(
+      Array.from({ length: plan.masters.masters }, (_, i) => masters.get(`m${i}`)),
+      plan.masters.followers,
+      plan.masters.durationSec,
+      plan.masters.lanes,
+    );
+    log(
+      `${mastersRun.masters} masters × ${mastersRun.lanes} signals in flight on ${dialect}: ${mastersRun.ordersPerSec} copy orders/s, ${mastersRun.errors} errors, ${mastersRun.deadlocks} deadlocks`,
+    );
+    if (mastersRun.errors) stats.errors += mastersRun.errors;
+    // The PostgreSQL figure beside a SQLite run: the same several-masters run on a private schema.
+    const postgres =
+      dialect === 'postgres' ? { masters: mastersRun } : await postgresSide(plan.masters, stats);
+
     const loadAverage = { start: loadAtStart, end: round(os.loadavg()[0], 2) };
     const result = report({
+      streamPoints,
+      streamChecks,
+      handoffs,
+      mastersRun,
+      postgres,
       flags,
       points,
       zero,

@@ -139,8 +139,25 @@ async function handoffs() {
   return { taken: of('taken'), read: of('read') };
 }
 
+/** Resolves once every account's stream is parked for a hand-off (its reads done). */
+async function streamsParked(accounts) {
+  const started = performance.now();
+  const handoff = platform.gateway.handoff;
+  for (;;) {
+    const missing = accounts.length - handoff.parkedAmong(accounts).length;
+    if (missing === 0) break;
+    if (performance.now() - started > 20_000)
+      throw new Error(`${missing} of ${accounts.length} streams never parked`);
+    await nextTurn();
+  }
+  for (let i = 0; i < DRAIN_ROUNDS; i++) await sql`select 1`.execute(db);
+  await sleep(SETTLE_MS);
+  return { waitedMs: performance.now() - started };
+}
+
 const handlers = {
   handoffs: () => handoffs(),
+  streamsParked: ({ accounts }) => streamsParked(accounts),
   parked: ({ accounts }) => parked(accounts),
   insertBaseline: ({ n, reps }) => insertBaseline(n, reps),
   counts: ({ prefix }) => counts(prefix),

@@ -3,7 +3,7 @@
  * the way a real EA holds one connection to the gateway.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'undici';
+import { Client, WebSocket } from 'undici';
 
 const BASE = '/trade-agent/v1';
 
@@ -129,4 +129,56 @@ export class Terminal {
 export function expectStatus(res, status, what) {
   if (res.status !== status)
     throw new Error(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+}
+
+/**
+ * The terminal's outbox over the WebSocket stream (`GET …/stream?cursor=`): collects pushed
+ * events with the instant each arrived, and acknowledges on the socket as an EA may.
+ */
+export async function openStream(terminal, cursor) {
+  const url = `${terminal.url.replace(/^http/, 'ws')}${BASE}/sessions/current/stream?cursor=${cursor}`;
+  const ws = new WebSocket(url, { headers: terminal.authHeaders });
+  const stream = {
+    ws,
+    events: [],
+    acks: 0,
+    errors: [],
+    waiter: null,
+    /** Resolves with `{ event, at }` once an event past `sequence` has arrived. */
+    next(sequence) {
+      const found = stream.events.find((e) => e.event.sequence > sequence);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => (stream.waiter = { sequence, resolve }));
+    },
+    ack(event) {
+      ws.send(JSON.stringify({ type: 'ack', eventId: event.eventId, sequence: event.sequence }));
+    },
+    close() {
+      ws.close();
+    },
+  };
+  ws.addEventListener('message', (m) => {
+    const at = performance.now();
+    const msg = JSON.parse(String(m.data));
+    if (msg.type === 'event') {
+      const item = { event: msg.event, at };
+      stream.events.push(item);
+      if (stream.events.length > 64) stream.events.splice(0, stream.events.length - 64);
+      const w = stream.waiter;
+      if (w && msg.event.sequence > w.sequence) {
+        stream.waiter = null;
+        w.resolve(item);
+      }
+    } else if (msg.type === 'ack_result') {
+      if (msg.result === 'acked' || msg.result === 'already_acked') stream.acks++;
+      else stream.errors.push(`ack ${msg.eventId}: ${msg.result}`);
+    } else if (msg.type === 'error') stream.errors.push(JSON.stringify(msg));
+  });
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve, { once: true });
+    ws.addEventListener('error', (e) => reject(new Error(`stream of ${terminal.accountId}: ${e.message}`)), {
+      once: true,
+    });
+  });
+  return stream;
 }
