@@ -5,6 +5,7 @@
  * waiter is woken, because notifications sent while away are lost and waiters re-read the
  * database (the truth) when woken.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type pg from 'pg';
@@ -18,6 +19,8 @@ const PG_CHANNEL = 'kopitra_wake';
 const reconnectDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
 
 export class PostgresNotifier extends EmitterNotifier {
+  /** Tells this process's notifications from other replicas'. */
+  readonly origin = randomUUID();
   private client: pg.Client | undefined;
   private closed = false;
   private readonly stopping = new AbortController();
@@ -38,7 +41,11 @@ export class PostgresNotifier extends EmitterNotifier {
   private async listen(): Promise<void> {
     const client = await this.connectClient();
     client.on('notification', (msg) => {
-      if (msg.channel === PG_CHANNEL && msg.payload) this.emitter.emit(msg.payload);
+      if (msg.channel !== PG_CHANNEL || !msg.payload) return;
+      // `channel<TAB>origin`: handed off in process `origin` already; only others wake.
+      const tab = msg.payload.indexOf('\t');
+      if (tab < 0) this.emitter.emit(msg.payload);
+      else if (msg.payload.slice(tab + 1) !== this.origin) this.emitter.emit(msg.payload.slice(0, tab));
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client));
@@ -85,10 +92,18 @@ export class PostgresNotifier extends EmitterNotifier {
     await sql`select pg_notify(${PG_CHANNEL}, ${channel})`.execute(db);
   }
 
-  /** One statement for a whole fan-out, however many followers it wakes. */
-  override async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
+  /**
+   * One statement for a whole fan-out, however many followers it wakes. Channels handed off
+   * in this process carry its origin, so its own listener leaves them alone.
+   */
+  override async notifyMany(
+    db: Db,
+    channels: readonly string[],
+    handledLocally?: ReadonlySet<string>,
+  ): Promise<void> {
     if (channels.length === 0) return;
-    await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${[...channels]}::text[]) as c`.execute(db);
+    const payloads = channels.map((c) => (handledLocally?.has(c) ? `${c}\t${this.origin}` : c));
+    await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${payloads}::text[]) as c`.execute(db);
   }
 
   override async ping(): Promise<void> {
