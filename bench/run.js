@@ -1,17 +1,19 @@
 /**
  * Benchmarks of the built gateway (each package's `dist/`). See bench/README.md.
  *
- *   node bench/run.js [session|fanout|all] [--quick] [--dialect sqlite|postgres] [--out FILE]
+ *   node bench/run.js [session|fanout|idle|all] [--quick] [--dialect sqlite|postgres] [--out FILE]
  *
  * `session` (default): outbox long-poll wake latency and idle-poll throughput (bench/session.js).
  * `fanout`: one master signal fanned out to 1…1000 followers (bench/fanout.js).
- * `all`: both, one after the other; with --out, one JSON `{ session, fanout }` in that file.
+ * `idle`: 10,000 idle terminals on the stream held by one gateway process (bench/idle.js).
+ * `all`: session and fanout, one after the other; with --out, one JSON `{ session, fanout }` in that file.
  */
 import { runMain } from './lib/main.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FANOUT_OUT, runFanout } from './fanout.js';
+import { IDLE_OUT, runIdle } from './idle.js';
 import { runSession } from './session.js';
 import { checkDialect, writeResult } from './lib/target.js';
 
@@ -28,9 +30,9 @@ async function main() {
     },
   });
   const which = positionals[0] ?? 'session';
-  if (positionals.length > 1 || !['session', 'fanout', 'all'].includes(which)) {
+  if (positionals.length > 1 || !['session', 'fanout', 'idle', 'all'].includes(which)) {
     console.error(
-      `usage: node bench/run.js [session|fanout|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`,
+      `usage: node bench/run.js [session|fanout|idle|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`,
     );
     process.exit(2);
   }
@@ -43,6 +45,7 @@ async function main() {
   const opts = { quick: flags.quick, dialect: flags.dialect };
   if (which === 'session') await runSession({ ...opts, out: flags.out ?? SESSION_OUT });
   else if (which === 'fanout') await runFanout({ ...opts, out: flags.out ?? FANOUT_OUT });
+  else if (which === 'idle') await runIdle({ ...opts, out: flags.out ?? IDLE_OUT });
   else {
     const combined = flags.out !== undefined;
     const session = await runSession({ ...opts, out: combined ? null : SESSION_OUT });

@@ -100,6 +100,11 @@ function openSqlite(file: string): Database {
   // the WAL, in the OS cache); only a power cut can lose the last commits.
   native.pragma('synchronous = NORMAL');
   native.pragma('busy_timeout = 5000');
+  // A fan-out touches a few index pages per follower in each of copy_orders' and
+  // outbox_events' indexes; SQLite's default 2 MB page cache is outgrown at ~100 followers and
+  // every signal then re-reads pages through the OS. 64 MB keeps them (it is a ceiling, not
+  // an allocation).
+  native.pragma('cache_size = -65536');
   native.pragma('foreign_keys = ON');
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }) });
   return {
