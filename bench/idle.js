@@ -15,7 +15,7 @@ import { Pool, WebSocket } from 'undici';
 import { migrate, openDatabase } from '../packages/server/dist/store/database.js';
 import { insertAccount } from '../packages/server/dist/store/accounts.js';
 import { insertKey } from '../packages/server/dist/store/keys.js';
-import { keyFingerprint, keyHash } from '../packages/server/dist/gateway/secrets.js';
+import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { round, summarize, table } from './lib/stats.js';
 import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
 
