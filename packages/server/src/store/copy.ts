@@ -1,7 +1,6 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
 import { sql } from 'kysely';
 import type { SubscriptionInput } from '@kopitra/engine';
-import { sql } from 'kysely';
 import type {
   AlertsTable,
   CopyGroupsTable,
