@@ -22,7 +22,12 @@ describe('log redaction', () => {
         done();
       },
     });
-    const p = (await startTestPlatform('sqlite', {}, createLogger('debug', 'kopitra', sink)))!;
+    // Request lines are off by default; turned on here so the test sees what they would carry.
+    const p = (await startTestPlatform(
+      'sqlite',
+      { KOPITRA_LOG_REQUESTS: 'true' },
+      createLogger('debug', 'kopitra', sink),
+    ))!;
     try {
       const login = await p.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN });
       const token = login.json().token as string;
