@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool, WebSocket } from 'undici';
+import { Pool, WebSocket, getGlobalDispatcher } from 'undici';
 import { migrate, openDatabase } from '../packages/server/dist/store/database.js';
 import { insertAccount } from '../packages/server/dist/store/accounts.js';
 import { insertKey } from '../packages/server/dist/store/keys.js';
@@ -171,6 +171,8 @@ export async function runIdle({ quick = false, dialect = 'sqlite', out = null } 
 
     // Sessions over a shared pool (the clients' connections are not what is measured), then
     // one WebSocket per terminal, each its own TCP connection, as EAs hold them.
+    // WebSockets open their connections through undici's global dispatcher: close it too.
+    cleanup.push(() => getGlobalDispatcher().close());
     const pool = new Pool(gw.url, { connections: 64, pipelining: 1 });
     cleanup.push(() => pool.close());
     const ids = Array.from({ length: plan.terminals }, (_, i) => accountOf(i));
