@@ -112,7 +112,7 @@ export const errorCatalogue = define({
     status: 409,
     message: 'Another session is live for this account.',
     howToFix:
-      'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current, or set the account policy to takeover.',
+      'Wait retryAfterSec for the old lease to lapse, release it with DELETE /sessions/current (POST /sessions/current/release from MQL, whose WebRequest has no DELETE), or set the account policy to takeover.',
   },
   order_not_found: {
     status: 404,
