@@ -3,6 +3,7 @@ import { insertUser } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
 import { appendAudit } from './audit.js';
 import { oneTimePassword } from './passwords.js';
+import { anyUser, firstActiveAdminEmail } from '../store/users.js';
 
 /** Who to sign in as, for the start-up banner; the password only when it was just generated. */
 export interface FirstAdmin {
@@ -16,17 +17,9 @@ export interface FirstAdmin {
  * With operators already there it creates nothing and names the longest-standing active admin.
  */
 export async function ensureFirstAdmin(deps: ManagementDeps, config: Config): Promise<FirstAdmin> {
-  const any = await deps.db.selectFrom('users').select('user_id').limit(1).executeTakeFirst();
-  if (any) {
-    const admin = await deps.db
-      .selectFrom('users')
-      .select('email')
-      .where('role', '=', 'admin')
-      .where('status', '=', 'active')
-      .orderBy('created_at')
-      .limit(1)
-      .executeTakeFirst();
-    return { email: admin?.email ?? '(no active admin)', oneTimePassword: null };
+  if (await anyUser(deps.db)) {
+    const email = await firstActiveAdminEmail(deps.db);
+    return { email: email ?? '(no active admin)', oneTimePassword: null };
   }
   const email = config.adminEmail ?? 'admin@kopitra.local';
   const password = config.adminPassword ?? oneTimePassword();

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '@kopitra/contracts';
 import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
+import { findUserByEmail, getUser, revokeTokensOf, updateUser } from '../store/users.js';
 import { appendAudit } from './audit.js';
 import { hashPassword, verifyPassword, type Operator } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -21,18 +22,8 @@ async function storePassword(
   now: number,
   keepTokenId?: string,
 ): Promise<void> {
-  await trx
-    .updateTable('users')
-    .set({ password_hash: await hashPassword(password), updated_at: now })
-    .where('user_id', '=', userId)
-    .execute();
-  let revoke = trx
-    .updateTable('operator_tokens')
-    .set({ revoked_at: now })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null);
-  if (keepTokenId) revoke = revoke.where('token_id', '!=', keepTokenId);
-  await revoke.execute();
+  await updateUser(trx, userId, { password_hash: await hashPassword(password), updated_at: now });
+  await revokeTokensOf(trx, userId, now, keepTokenId);
 }
 
 /** The signed-in operator's own change; the token used for it stays valid. */
@@ -44,11 +35,7 @@ export async function changeOwnPassword(
   clientIp: string,
 ): Promise<void> {
   deps.loginFailures.check(operator.email, clientIp);
-  const user = await deps.db
-    .selectFrom('users')
-    .select('password_hash')
-    .where('user_id', '=', operator.userId)
-    .executeTakeFirst();
+  const user = await getUser(deps.db, operator.userId);
   if (!user) throw new AppError('user_not_found');
   if (!(await verifyPassword(user.password_hash, current))) {
     deps.loginFailures.record(operator.email, clientIp);
@@ -80,11 +67,7 @@ export async function resetPassword(
   now: number,
 ): Promise<{ userId: string; email: string }> {
   return inTransaction(db, async ({ trx }) => {
-    const user = await trx
-      .selectFrom('users')
-      .select(['user_id', 'email'])
-      .where('email', '=', email.trim().toLowerCase())
-      .executeTakeFirst();
+    const user = await findUserByEmail(trx, email.trim().toLowerCase());
     if (!user) throw new AppError('user_not_found', `No operator with email ${email}.`);
     await storePassword(trx, user.user_id, password, now);
     await appendAudit(

@@ -227,31 +227,6 @@ export async function updateOrder(db: Db, orderId: string, patch: Partial<CopyOr
   await db.updateTable('copy_orders').set(patch).where('order_id', '=', orderId).execute();
 }
 
-/** Copy orders whose outbox event was just handed to the EA move from queued to delivered. */
-export async function markOrdersDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
-  if (eventIds.length === 0) return;
-  await db
-    .updateTable('copy_orders')
-    .set({ status: 'delivered', delivered_at: now, updated_at: now })
-    .where('outbox_event_id', 'in', eventIds)
-    .where('status', '=', 'queued')
-    .execute();
-}
-
-export async function markOrderAcknowledged(db: Db, eventId: string, now: number): Promise<void> {
-  await db
-    .updateTable('copy_orders')
-    .set({ status: 'acknowledged', acknowledged_at: now, updated_at: now })
-    .where('outbox_event_id', '=', eventId)
-    .where('status', 'in', ['queued', 'delivered'])
-    .execute();
-}
-
-export async function ordersByOutboxEvents(db: Db, eventIds: string[]): Promise<CopyOrderRow[]> {
-  if (eventIds.length === 0) return [];
-  return db.selectFrom('copy_orders').selectAll().where('outbox_event_id', 'in', eventIds).execute();
-}
-
 /** Open times of a follower's copied opens since `since`, per group. */
 export async function recentOpenTimes(
   db: Db,

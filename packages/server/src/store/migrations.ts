@@ -563,8 +563,6 @@ const steps: Record<string, Step> = {
   '0011_bus_commit_order': busCommitOrder,
 };
 
-export const migrationNames = Object.keys(steps);
-
 export class KopitraMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {

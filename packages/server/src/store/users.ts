@@ -18,6 +18,19 @@ export async function anyUser(db: Db): Promise<boolean> {
   return (await db.selectFrom('users').select('user_id').limit(1).executeTakeFirst()) !== undefined;
 }
 
+/** The longest-standing active admin's email. */
+export async function firstActiveAdminEmail(db: Db): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('email')
+    .where('role', '=', 'admin')
+    .where('status', '=', 'active')
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.email;
+}
+
 export async function activeAdminCount(db: Db): Promise<number> {
   const rows = await db
     .selectFrom('users')
@@ -97,12 +110,18 @@ export async function revokeToken(db: Db, tokenId: string, now: number): Promise
     .execute();
 }
 
-/** Revokes every token of an operator: signs them out everywhere. */
-export async function revokeTokensOf(db: Db, userId: string, now: number): Promise<void> {
-  await db
+/** Revokes every token of an operator but `keepTokenId`: signs them out everywhere (else). */
+export async function revokeTokensOf(
+  db: Db,
+  userId: string,
+  now: number,
+  keepTokenId?: string,
+): Promise<void> {
+  let revoke = db
     .updateTable('operator_tokens')
     .set({ revoked_at: now })
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (keepTokenId) revoke = revoke.where('token_id', '!=', keepTokenId);
+  await revoke.execute();
 }
