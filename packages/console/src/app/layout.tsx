@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect } from 'react';
-import { NavLink, Outlet } from 'react-router';
+import { useEffect, useState } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
 import { useSignOut } from '../features/auth/use-sign-out';
 import { useApi } from '../shared/api/api-context';
 import { resources } from '../shared/api/query-keys';
@@ -44,9 +44,37 @@ export function Layout() {
   }, [me.data, store]);
 
   const user = session?.user;
+  // Under the phone breakpoint the navigation is a drawer opened by the menu button; it
+  // closes on navigation and on Escape. Above it, the drawer is the fixed sidebar.
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setMenuOpen(false);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [menuOpen]);
+
+  const account = (where: 'topbar' | 'drawer') => (
+    <div className={`account account-${where}`} data-testid={`account-${where}`}>
+      {user && (
+        <span className="who" data-testid={where === 'topbar' ? 'current-user' : undefined}>
+          {user.displayName ?? user.email} <span className="role">{user.role}</span>
+        </span>
+      )}
+      <NavLink to="/password" className="topbar-link">
+        Password
+      </NavLink>
+      <button type="button" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </div>
+  );
+
   return (
-    <div className="shell">
-      <aside className="sidebar">
+    <div className={menuOpen ? 'shell menu-open' : 'shell'}>
+      <aside className="sidebar" id="main-menu" data-testid="main-menu">
         <div className="brand">Kopitra</div>
         <nav aria-label="Main">
           {NAV.map(([to, label]) => (
@@ -60,9 +88,21 @@ export function Layout() {
             </NavLink>
           ))}
         </nav>
+        {account('drawer')}
       </aside>
+      {menuOpen && <div className="backdrop" aria-hidden onClick={() => setMenuOpen(false)} />}
       <div className="main">
         <header className="topbar">
+          <button
+            type="button"
+            className="menu-button"
+            aria-expanded={menuOpen}
+            aria-controls="main-menu"
+            onClick={() => setMenuOpen(!menuOpen)}
+          >
+            <span aria-hidden>☰</span> Menu
+          </button>
+          <span className="brand-small">Kopitra</span>
           <span
             className={`live live-${live}`}
             data-testid="live-status"
@@ -72,17 +112,7 @@ export function Layout() {
             <span className="dot" aria-hidden /> {LIVE_TEXT[live]}
           </span>
           <span className="spacer" />
-          {user && (
-            <span className="who" data-testid="current-user">
-              {user.displayName ?? user.email} <span className="role">{user.role}</span>
-            </span>
-          )}
-          <NavLink to="/password" className="topbar-link">
-            Password
-          </NavLink>
-          <button type="button" onClick={() => void signOut()}>
-            Sign out
-          </button>
+          {account('topbar')}
         </header>
         <main className="content">
           <Outlet />
