@@ -27,7 +27,7 @@ const PHONE = { width: 390, height: 844 };
 const DESK = { width: 1440, height: 900 };
 
 /** Every page path of the console's route table, in declaration order. */
-export function consoleRoutes(): string[] {
+function consoleRoutes(): string[] {
   const source = fs.readFileSync(path.join(ROOT, 'packages/console/src/app/routes.tsx'), 'utf8');
   const paths = [...source.matchAll(/<Route\b[^>]*?\b(index|path="([^"]*)")/g)].map((m) =>
     m[1] === 'index' ? '/' : `/${m[2]!.replace(/^\//, '')}`,
