@@ -41,6 +41,56 @@ const num = (v: string | undefined, name: string): number | undefined => {
   return n;
 };
 
+const OPTIONS = {
+  gateway: { type: 'string' },
+  account: { type: 'string' },
+  key: { type: 'string' },
+  seed: { type: 'string' },
+  role: { type: 'string' },
+  platform: { type: 'string' },
+  suffix: { type: 'string' },
+  symbols: { type: 'string' },
+  balance: { type: 'string' },
+  trades: { type: 'string' },
+  'interval-ms': { type: 'string' },
+  'reject-rate': { type: 'string' },
+  'latency-ms': { type: 'string' },
+  'slippage-points': { type: 'string' },
+  'snapshot-ms': { type: 'string' },
+  transport: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Joins `--opt VALUE` into `--opt=VALUE` when VALUE starts with `-` but is no option of this
+ * command: keys issued before keys were alphanumeric may start with `-`, and so do suffixes
+ * such as `-ECN`. Plain `parseArgs` refuses those as ambiguous.
+ */
+export function joinDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : null;
+    const next = argv[i + 1];
+    const isString =
+      name !== null &&
+      Object.hasOwn(OPTIONS, name) &&
+      OPTIONS[name as keyof typeof OPTIONS].type === 'string';
+    if (isString && next !== undefined && next.startsWith('-') && next !== '-h' && !isOption(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+const isOption = (arg: string): boolean =>
+  arg.startsWith('--') && Object.hasOwn(OPTIONS, arg.slice(2).split('=')[0]!);
+
 /** Runs `kopitra ea …` with `argv` (after `ea`); resolves with the process exit code. */
 export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}): Promise<number> {
   const out = io.out ?? ((l: string) => console.log(l));
@@ -49,27 +99,9 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: joinDashValues(argv),
       allowPositionals: true,
-      options: {
-        gateway: { type: 'string' },
-        account: { type: 'string' },
-        key: { type: 'string' },
-        seed: { type: 'string' },
-        role: { type: 'string' },
-        platform: { type: 'string' },
-        suffix: { type: 'string' },
-        symbols: { type: 'string' },
-        balance: { type: 'string' },
-        trades: { type: 'string' },
-        'interval-ms': { type: 'string' },
-        'reject-rate': { type: 'string' },
-        'latency-ms': { type: 'string' },
-        'slippage-points': { type: 'string' },
-        'snapshot-ms': { type: 'string' },
-        transport: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     }));
   } catch (e) {
     err(`kopitra ea: ${e instanceof Error ? e.message : String(e)}\n\n${EA_USAGE}`);
@@ -144,43 +176,58 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
       : {}),
     ...(numbers['balance'] !== undefined ? { balance: numbers['balance'] } : {}),
   };
+  const target = numbers['trades'];
+  const terminal =
+    role === 'master'
+      ? new SimMaster({
+          ...common,
+          ...(numbers['interval-ms'] !== undefined ? { intervalMs: numbers['interval-ms'] } : {}),
+        })
+      : new SimFollower({
+          ...common,
+          ...(numbers['reject-rate'] !== undefined ? { rejectRate: numbers['reject-rate'] } : {}),
+          ...(numbers['slippage-points'] !== undefined ? { slippagePoints: numbers['slippage-points'] } : {}),
+          ...(numbers['snapshot-ms'] !== undefined ? { snapshotIntervalMs: numbers['snapshot-ms'] } : {}),
+          ...(latency ? { latencyMs: latency } : {}),
+          onExecution: () => {
+            if (target !== undefined && (terminal as SimFollower).stats.executions >= target) stop.abort();
+          },
+        });
+  // Stopping releases the session, also while the terminal still waits for approval.
+  let stopping: Promise<void> | undefined;
+  const stopTerminal = () => (stopping ??= terminal.stop());
+  stop.signal.addEventListener('abort', () => void stopTerminal().catch(() => undefined), { once: true });
   try {
-    if (role === 'master') {
-      const master = new SimMaster({
-        ...common,
-        ...(numbers['interval-ms'] !== undefined ? { intervalMs: numbers['interval-ms'] } : {}),
-      });
-      stop.signal.addEventListener('abort', () => void master.stop(), { once: true });
-      await master.start();
-      const sent = await master.run(numbers['trades'] !== undefined ? { trades: numbers['trades'] } : {});
-      await master.stop();
-      out(`master ${accountId}: ${sent} signals sent`);
-      return master.fatal ? 1 : 0;
+    try {
+      await terminal.start();
+    } catch (e) {
+      if (!stop.signal.aborted) throw e;
+      const waiting = terminal.awaitingApproval;
+      await stopTerminal();
+      out(`${role} ${accountId}: stopped ${waiting ? 'while waiting for approval' : 'before it started'}`);
+      return 0;
     }
-    const target = numbers['trades'];
-    const follower = new SimFollower({
-      ...common,
-      ...(numbers['reject-rate'] !== undefined ? { rejectRate: numbers['reject-rate'] } : {}),
-      ...(numbers['slippage-points'] !== undefined ? { slippagePoints: numbers['slippage-points'] } : {}),
-      ...(numbers['snapshot-ms'] !== undefined ? { snapshotIntervalMs: numbers['snapshot-ms'] } : {}),
-      ...(latency ? { latencyMs: latency } : {}),
-      onExecution: () => {
-        if (target !== undefined && follower.stats.executions >= target) stop.abort();
-      },
-    });
-    await follower.start();
+    out(`${role} ${accountId}: running (SIGINT or SIGTERM stops it)`);
+    if (terminal instanceof SimMaster) {
+      const sent = await terminal.run(numbers['trades'] !== undefined ? { trades: numbers['trades'] } : {});
+      await stopTerminal();
+      out(`master ${accountId}: ${sent} signals sent`);
+      return terminal.fatal ? 1 : 0;
+    }
+    const follower = terminal as SimFollower;
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted || follower.signal.aborted) return resolve();
       stop.signal.addEventListener('abort', () => resolve(), { once: true });
       follower.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await follower.stop();
+    await stopTerminal();
     const s = follower.stats;
     out(
       `follower ${accountId}: ${s.executions} executions (${s.filled} filled, ${s.rejected} rejected, ${s.failed} failed), ${follower.account.positions.size} positions open, balance ${follower.account.balance}`,
     );
     return follower.fatal ? 1 : 0;
   } catch (e) {
+    await stopTerminal().catch(() => undefined);
     err(`kopitra ea ${role}: ${describe(e)}`);
     return 1;
   } finally {

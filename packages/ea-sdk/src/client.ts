@@ -369,7 +369,8 @@ export class KopitraClient {
         }),
       opts.signal,
     );
-    if (this.current && this.current.status !== res.status)
+    const ended = res.events.some((e) => e.type === 'session.shutdown');
+    if (this.current && this.current.status !== res.status && !ended)
       this.current = { ...this.current, status: res.status };
     return res;
   }
@@ -421,13 +422,23 @@ export class KopitraClient {
     return consumeEvents(this, handler, opts);
   }
 
-  /** Resolves once the session is authenticated (an operator approved a pending key). */
+  /**
+   * Resolves once the session is authenticated (an operator approved a pending key); throws
+   * `SessionShutdownError` when the operator rejects it instead.
+   */
   async waitForApproval(signal?: AbortSignal): Promise<SessionInfo> {
     for (;;) {
       const session = await this.connect(signal);
       if (session.status === 'authenticated') return session;
-      await this.poll({ wait: 30, limit: 1, ...(signal ? { signal } : {}) });
+      const res = await this.poll({ wait: 30, limit: 1, ...(signal ? { signal } : {}) });
       if (signal?.aborted || this.lifetime.signal.aborted) throw new AbortedError();
+      // A rejected session answers its own shutdown and nothing else: apply it, never read
+      // the answer's status as an approval.
+      if (res.events.some((e) => e.type === 'session.shutdown')) {
+        const final = await this.collectShutdown(session.token, signal ?? this.lifetime.signal);
+        if (final) throw final;
+        if (this.current?.token === session.token) this.current = null;
+      }
     }
   }
 

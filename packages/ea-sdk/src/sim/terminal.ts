@@ -55,6 +55,7 @@ export abstract class SimTerminal {
   protected readonly loops: Array<Promise<unknown>> = [];
   /** Set when a background loop ended on an error that reading again cannot cure. */
   fatal: unknown = null;
+  private pending = false;
 
   constructor(
     readonly role: SessionRole,
@@ -82,6 +83,11 @@ export abstract class SimTerminal {
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...options.client,
     });
+  }
+
+  /** True from when `start()` waits for an operator to approve this terminal's new key until approved. */
+  get awaitingApproval(): boolean {
+    return this.pending;
   }
 
   /** The stop signal of this terminal's loops. */
@@ -121,7 +127,9 @@ export abstract class SimTerminal {
     );
     if (session.status === 'pending') {
       this.log('waiting for an operator to approve this terminal');
+      this.pending = true;
       await this.client.waitForApproval(this.signal);
+      this.pending = false;
       this.log('approved');
     }
     await this.client.symbolCatalog(
@@ -168,6 +176,7 @@ export abstract class SimTerminal {
 
 /** A short description of an error for a log line. */
 export function describe(err: unknown): string {
+  if (err instanceof SessionShutdownError) return `${err.reason}: ${err.message}`;
   if (err instanceof KopitraError)
     return `${err.code}${err.status ? ` (${err.status})` : ''}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);

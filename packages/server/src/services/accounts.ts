@@ -2,7 +2,6 @@
  * Trading accounts and their pre-shared keys, as operators manage them. The API, the console
  * (through the API) and the CLI all call these, so each action writes the same audit row.
  */
-import { randomBytes } from 'node:crypto';
 import {
   AppError,
   topics,
@@ -19,7 +18,7 @@ import { latestSession, liveSessionsOf } from '../store/sessions.js';
 import { inTransaction } from '../store/transaction.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
-import { keyFingerprint, keyHash } from './secrets.js';
+import { keyFingerprint, keyHash, newAccountKey } from './secrets.js';
 import { endSession } from './session-control.js';
 import { accountView, keyView, sessionView, telemetryView } from './views.js';
 
@@ -132,7 +131,7 @@ export async function issueKey(
 ) {
   return inTransaction(deps.db, async ({ trx }) => {
     if (!(await getAccount(trx, accountId))) throw new AppError('account_not_found');
-    const key = randomBytes(24).toString('base64url');
+    const key = newAccountKey();
     const now = deps.clock.now();
     const row = await insertKey(
       trx,

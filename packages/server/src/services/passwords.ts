@@ -3,17 +3,17 @@
  * the machine resetting anyone's from the command line. A new password signs the operator out
  * everywhere else.
  */
-import { randomBytes } from 'node:crypto';
 import { AppError } from '@kopitra/contracts';
 import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { findUserByEmail, getUser, revokeTokensOf, updateUser } from '../store/users.js';
 import { appendAudit } from './audit.js';
+import { randomAlphanumeric } from './secrets.js';
 import { hashPassword, verifyPassword, type Operator } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
 
-/** A random password for a first admin or a reset: 16 URL-safe characters. */
-export const oneTimePassword = (): string => randomBytes(12).toString('base64url');
+/** A random password for a first admin or a reset: 16 letters and digits. */
+export const oneTimePassword = (): string => randomAlphanumeric(16);
 
 async function storePassword(
   trx: Db,

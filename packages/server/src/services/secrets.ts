@@ -4,7 +4,29 @@
  * `<sessionId>.<HMAC(sessionId)>`, so it can be verified — and re-issued on an idempotent
  * replay — without being stored.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * `length` random letters and digits. Keys and passwords are typed into shells, option
+ * parsers and MetaTrader's inputs: nothing in them may read as an option (a leading `-`) or
+ * need quoting.
+ */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      // 248 = 4 · 62: bytes above it are dropped so every character is equally likely.
+      if (byte < 248) out += ALPHANUMERIC[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** A new account key: 32 letters and digits (about 190 bits). */
+export const newAccountKey = (): string => randomAlphanumeric(32);
 
 const hmac = (secret: string, data: string) => createHmac('sha256', secret).update(data).digest();
 
