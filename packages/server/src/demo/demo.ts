@@ -17,7 +17,7 @@ import {
   type SimTerminal,
 } from '@kopitra/ea-sdk';
 import type { Platform } from '../runtime.js';
-import { insertAccount } from '../store/accounts.js';
+import { anyAccount, getAccount, insertAccount } from '../store/accounts.js';
 import { insertKey } from '../store/keys.js';
 import { inTransaction } from '../store/transaction.js';
 import { keyFingerprint, keyHash } from '../services/secrets.js';
@@ -175,14 +175,10 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
   const logger = platform.logger.child({ component: 'demo' });
   if (!platform.url) throw new Error('the demo needs a listening platform (its terminals speak HTTP)');
   const db = platform.database.db;
-  const anyAccount = await db.selectFrom('accounts').select('account_id').limit(1).executeTakeFirst();
-  const master = await db
-    .selectFrom('accounts')
-    .select('account_id')
-    .where('account_id', '=', DEMO_MASTER)
-    .executeTakeFirst();
+  const hasAccounts = await anyAccount(db);
+  const master = await getAccount(db, DEMO_MASTER);
   let provisioned = false;
-  if (!anyAccount) {
+  if (!hasAccounts) {
     await provision(platform);
     provisioned = true;
   } else if (!master) {

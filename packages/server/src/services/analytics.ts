@@ -2,6 +2,7 @@
  * Replication analytics computed from copy orders: counts, success rate, latency
  * percentiles per segment, slippage and PnL, over the last 24 hours and per hour.
  */
+import { ordersWrittenSince } from '../store/copy-records.js';
 import type { ManagementDeps } from './management-deps.js';
 
 const percentile = (sorted: number[], p: number): number | null =>
@@ -17,26 +18,7 @@ export async function replicationAnalytics(
   windowMs = 86_400_000,
 ) {
   const now = deps.clock.now();
-  let q = deps.db
-    .selectFrom('copy_orders')
-    .select([
-      'status',
-      'kind',
-      'written_at',
-      'signal_received_at',
-      'delivered_at',
-      'acknowledged_at',
-      'executed_at',
-      'reported_at',
-      'master_deal_at',
-      'slippage_points',
-      'slippage_amount',
-      'profit',
-    ])
-    .where('written_at', '>=', now - windowMs);
-  if (scope.followerAccountId) q = q.where('follower_account_id', '=', scope.followerAccountId);
-  if (scope.groupId) q = q.where('group_id', '=', scope.groupId);
-  const rows = await q.execute();
+  const rows = await ordersWrittenSince(deps.db, now - windowMs, scope);
   const byStatus: Record<string, number> = {};
   for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
   const finished = rows.filter((r) => ['filled', 'rejected', 'failed', 'expired'].includes(r.status));

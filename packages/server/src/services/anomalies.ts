@@ -4,7 +4,8 @@
  * acknowledged). Drawdown pauses are raised by the gateway when a risk limit trips.
  */
 import { topics, type AlertRaised, type CopyOrderUpdated, type SignalAccepted } from '@kopitra/contracts';
-import { raiseAlert } from '../store/copy.js';
+import { getOrder, raiseAlert } from '../store/copy.js';
+import { failedOrderCount, followersWithHeartbeat, recentFillLatencies } from '../store/copy-records.js';
 import type { Db } from '../store/schema.js';
 import type { ManagementDeps } from './management-deps.js';
 
@@ -49,44 +50,23 @@ async function alert(
 export async function onOrderUpdated(deps: ManagementDeps, db: Db, e: CopyOrderUpdated): Promise<void> {
   const now = deps.clock.now();
   if (e.status === 'rejected' || e.status === 'failed') {
-    const recent = await db
-      .selectFrom('copy_orders')
-      .select('order_id')
-      .where('follower_account_id', '=', e.followerAccountId)
-      .where('status', 'in', ['rejected', 'failed'])
-      .where('updated_at', '>=', now - REJECTS_WINDOW_MS)
-      .execute();
-    if (recent.length >= REJECTS_THRESHOLD) {
+    const recent = await failedOrderCount(db, e.followerAccountId, now - REJECTS_WINDOW_MS);
+    if (recent >= REJECTS_THRESHOLD) {
       await alert(deps, db, {
         accountId: e.followerAccountId,
         groupId: e.groupId,
         code: 'repeated_rejects',
-        message: `${recent.length} copy orders of ${e.followerAccountId} were rejected or failed in the last 10 minutes; check the terminal (AutoTrading, margin, symbol settings).`,
+        message: `${recent} copy orders of ${e.followerAccountId} were rejected or failed in the last 10 minutes; check the terminal (AutoTrading, margin, symbol settings).`,
         dedupe: `repeated_rejects:${e.followerAccountId}`,
       });
     }
   }
   if (e.status === 'filled') {
-    const order = await db
-      .selectFrom('copy_orders')
-      .select(['signal_received_at', 'reported_at'])
-      .where('order_id', '=', e.orderId)
-      .executeTakeFirst();
+    const order = await getOrder(db, e.orderId);
     if (!order?.signal_received_at || !order.reported_at) return;
     const latency = order.reported_at - order.signal_received_at;
     if (latency < LATENCY_FLOOR_MS) return;
-    const sample = await db
-      .selectFrom('copy_orders')
-      .select(['signal_received_at', 'reported_at'])
-      .where('status', '=', 'filled')
-      .where('reported_at', 'is not', null)
-      .orderBy('reported_at', 'desc')
-      .limit(200)
-      .execute();
-    const latencies = sample
-      .filter((s) => s.signal_received_at !== null)
-      .map((s) => s.reported_at! - s.signal_received_at!)
-      .sort((a, b) => a - b);
+    const latencies = await recentFillLatencies(db, 200);
     const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
     if (latency > Math.max(LATENCY_FLOOR_MS, median * 10)) {
       await alert(deps, db, {
@@ -103,14 +83,7 @@ export async function onOrderUpdated(deps: ManagementDeps, db: Db, e: CopyOrderU
 export async function onSignalAccepted(deps: ManagementDeps, db: Db, e: SignalAccepted): Promise<void> {
   if (e.copies === 0) return;
   const now = deps.clock.now();
-  const followers = await db
-    .selectFrom('subscriptions as s')
-    .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
-    .leftJoin('account_telemetry as t', 't.account_id', 's.follower_account_id')
-    .select(['s.follower_account_id', 's.group_id', 't.last_heartbeat_at'])
-    .where('g.master_account_id', '=', e.masterAccountId)
-    .where('g.status', '=', 'active')
-    .execute();
+  const followers = await followersWithHeartbeat(db, e.masterAccountId);
   for (const f of followers) {
     if (f.last_heartbeat_at !== null && now - f.last_heartbeat_at <= SILENT_AFTER_MS) continue;
     await alert(deps, db, {

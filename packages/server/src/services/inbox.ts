@@ -9,6 +9,7 @@ import {
   type SessionForbiddenAttempt,
 } from '@kopitra/contracts';
 import { iso } from '../clock.js';
+import { relinkTicket } from '../store/copy.js';
 import { ackOutbox } from '../store/outbox.js';
 import { storeTelemetry } from '../store/inbox.js';
 import { inTransaction } from '../store/transaction.js';
@@ -84,13 +85,7 @@ export async function receiveInbox(
       }
       if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
         // MT4 gives the rest of a partially closed position a new ticket; links follow it.
-        await tx.trx
-          .updateTable('position_links')
-          .set({ ticket: event.payload.ticket, linked_at: now, updated_at: now })
-          .where('follower_account_id', '=', accountId)
-          .where('ticket', '=', event.payload.previousTicket)
-          .where('status', 'in', ['open', 'closing'])
-          .execute();
+        await relinkTicket(tx.trx, accountId, event.payload.previousTicket, event.payload.ticket, now);
       }
       const forwarded: EaInboxForwarded = {
         type: 'ea.inbox',

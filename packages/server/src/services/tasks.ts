@@ -6,13 +6,23 @@
  */
 import { AppError } from '@kopitra/contracts';
 import { z } from 'zod';
-import { reconcileFollower } from './copy/reconciler.js';
-import { queueOrder } from './copy/reconciler.js';
+import { queueOrder, reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
 import { getAccount } from '../store/accounts.js';
-import { getGroup, updateLink } from '../store/copy.js';
+import { countAuditBetween, auditBetween } from '../store/audit.js';
+import { getGroup, updateGroup, updateLink } from '../store/copy.js';
+import { openLinksOf } from '../store/copy-records.js';
 import { newId } from '../store/ids.js';
 import { enqueueOutbox } from '../store/outbox.js';
+import {
+  failUnfinishedRun,
+  getTaskRun,
+  insertTaskRun,
+  markRunRunning,
+  recentTaskRuns,
+  updateTaskRun,
+  type TaskRunRow,
+} from '../store/tasks.js';
 import { inTransaction } from '../store/transaction.js';
 import { enqueueJob, type JobDefinition } from './job-worker.js';
 import { appendAudit } from './audit.js';
@@ -58,11 +68,7 @@ async function setGroupStatus(ctx: TaskContext, groupId: string, status: 'active
     const before = await getGroup(trx, groupId);
     // Deleted between the request and the work: the run fails and says why.
     if (!before) throw new AppError('group_not_found', `Group ${groupId} no longer exists.`);
-    await trx
-      .updateTable('copy_groups')
-      .set({ status, updated_at: ctx.deps.clock.now() })
-      .where('group_id', '=', groupId)
-      .execute();
+    await updateGroup(trx, groupId, { status }, ctx.deps.clock.now());
     await appendAudit(
       trx,
       {
@@ -123,13 +129,7 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
     validate: (deps, p) => requireAccount(deps, p.accountId),
     run: async (ctx, p) => {
       const { deps } = ctx;
-      let q = deps.db
-        .selectFrom('position_links')
-        .selectAll()
-        .where('follower_account_id', '=', p.accountId)
-        .where('status', '=', 'open');
-      if (p.groupId) q = q.where('group_id', '=', p.groupId);
-      const links = await q.execute();
+      const links = await openLinksOf(deps.db, p.accountId, p.groupId);
       let closed = 0;
       for (const l of links) {
         await inTransaction(deps.db, async ({ trx }) => {
@@ -187,29 +187,11 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
     run: async (ctx, p) => {
       const from = Date.parse(p.from);
       const to = Date.parse(p.to);
-      const total = Number(
-        (
-          await ctx.deps.db
-            .selectFrom('audit_log')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('at', '>=', from)
-            .where('at', '<=', to)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+      const total = await countAuditBetween(ctx.deps.db, from, to);
       const entries: ReturnType<typeof auditView>[] = [];
       let after: { at: number; id: string } | null = null;
       for (;;) {
-        let q = ctx.deps.db.selectFrom('audit_log').selectAll().where('at', '>=', from).where('at', '<=', to);
-        const cursor = after;
-        if (cursor)
-          q = q.where((eb) =>
-            eb.or([
-              eb('at', '>', cursor.at),
-              eb.and([eb('at', '=', cursor.at), eb('audit_id', '>', cursor.id)]),
-            ]),
-          );
-        const rows = await q.orderBy('at').orderBy('audit_id').limit(500).execute();
+        const rows = await auditBetween(ctx.deps.db, from, to, after, 500);
         if (rows.length === 0) break;
         entries.push(...rows.map(auditView));
         after = { at: rows.at(-1)!.at, id: rows.at(-1)!.audit_id };
@@ -241,11 +223,8 @@ export const catalogueView = () =>
   }));
 
 async function publishProgress(deps: ManagementDeps, runId: string) {
-  const run = await deps.db
-    .selectFrom('task_runs')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .executeTakeFirstOrThrow();
+  const run = await getTaskRun(deps.db, runId);
+  if (!run) throw new Error(`task run ${runId} not found`);
   await deps.bus.publish(TASK_EVENTS, {
     type: 'task.progress',
     ...runView(run),
@@ -273,23 +252,20 @@ export async function startRun(
   const runId = newId('run');
   const now = deps.clock.now();
   await inTransaction(deps.db, async ({ trx }) => {
-    await trx
-      .insertInto('task_runs')
-      .values({
-        run_id: runId,
-        task_id: taskId,
-        status: 'queued',
-        progress: 0,
-        params: JSON.stringify(parsed.data),
-        result: null,
-        error: null,
-        correlation_id: correlationId,
-        requested_by: actor,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-      })
-      .execute();
+    await insertTaskRun(trx, {
+      run_id: runId,
+      task_id: taskId,
+      status: 'queued',
+      progress: 0,
+      params: JSON.stringify(parsed.data),
+      result: null,
+      error: null,
+      correlation_id: correlationId,
+      requested_by: actor,
+      created_at: now,
+      started_at: null,
+      finished_at: null,
+    });
     await appendAudit(
       trx,
       {
@@ -313,9 +289,7 @@ export async function startRun(
       now,
     );
   });
-  return runView(
-    await deps.db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow(),
-  );
+  return getRun(deps, runId);
 }
 
 /**
@@ -329,13 +303,7 @@ export function taskRunJob(deps: ManagementDeps): JobDefinition {
     maxAttempts: TASK_RUN_ATTEMPTS,
     run: async (payload) => {
       const { runId } = payload as { runId: string };
-      const claimed = await deps.db
-        .updateTable('task_runs')
-        .set({ status: 'running', started_at: deps.clock.now() })
-        .where('run_id', '=', runId)
-        .where('status', 'in', ['queued', 'running'])
-        .returningAll()
-        .executeTakeFirst();
+      const claimed = await markRunRunning(deps.db, runId, deps.clock.now());
       if (!claimed) return;
       await execute(
         deps,
@@ -347,16 +315,12 @@ export function taskRunJob(deps: ManagementDeps): JobDefinition {
     },
     onDead: async ({ trx }, job) => {
       const { runId } = job.payload as { runId: string };
-      await trx
-        .updateTable('task_runs')
-        .set({
-          status: 'failed',
-          error: 'its worker stopped every time it ran; run it again',
-          finished_at: deps.clock.now(),
-        })
-        .where('run_id', '=', runId)
-        .where('status', 'in', ['queued', 'running'])
-        .execute();
+      await failUnfinishedRun(
+        trx,
+        runId,
+        'its worker stopped every time it ran; run it again',
+        deps.clock.now(),
+      );
     },
   };
 }
@@ -369,8 +333,8 @@ async function execute(
   actor: string,
 ): Promise<void> {
   const task = taskCatalogue[taskId]!;
-  const update = async (patch: Record<string, unknown>) => {
-    await deps.db.updateTable('task_runs').set(patch).where('run_id', '=', runId).execute();
+  const update = async (patch: Partial<Omit<TaskRunRow, 'run_id'>>) => {
+    await updateTaskRun(deps.db, runId, patch);
     await publishProgress(deps, runId);
   };
   try {
@@ -402,4 +366,17 @@ async function execute(
       finished_at: deps.clock.now(),
     }).catch(() => undefined);
   }
+}
+
+/** The task catalogue with the 50 most recent runs. */
+export const listTasks = async (deps: Pick<ManagementDeps, 'db'>) => ({
+  items: catalogueView(),
+  recentRuns: (await recentTaskRuns(deps.db, 50)).map(runView),
+  nextCursor: null,
+});
+
+export async function getRun(deps: Pick<ManagementDeps, 'db'>, runId: string) {
+  const run = await getTaskRun(deps.db, runId);
+  if (!run) throw new AppError('not_found', 'No task run with this id.');
+  return runView(run);
 }

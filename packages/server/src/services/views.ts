@@ -5,6 +5,7 @@ import type { KeyRow } from '../store/keys.js';
 import type { StopOutRow } from '../store/risk.js';
 import type { AccountTelemetryTable, AuditLogTable, TaskRunsTable, UsersTable } from '../store/schema.js';
 import type { SessionRow } from '../store/sessions.js';
+import type { DeliveryRow, WebhookRow } from '../store/webhooks.js';
 
 const t = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
@@ -208,4 +209,26 @@ export const telemetryView = (m: AccountTelemetryTable) => ({
   latencyMs: m.latency_ms,
   autotradeEnabled: m.autotrade_enabled === null ? null : m.autotrade_enabled === 1,
   lastHeartbeatAt: t(m.last_heartbeat_at),
+});
+
+export const webhookView = (w: Omit<WebhookRow, 'secret_enc'>) => ({
+  webhookId: w.webhook_id,
+  url: w.url,
+  eventTypes: JSON.parse(w.event_types) as string[],
+  description: w.description,
+  createdBy: w.created_by,
+  createdAt: t(w.created_at),
+});
+
+export const deliveryView = (d: DeliveryRow) => ({
+  deliveryId: d.delivery_id,
+  eventType: d.event_type,
+  messageId: d.message_id,
+  status: d.status,
+  attempts: d.attempts,
+  lastStatus: d.last_status,
+  lastError: d.last_error,
+  nextAttemptAt: t(d.next_attempt_at),
+  createdAt: t(d.created_at),
+  deliveredAt: t(d.delivered_at),
 });

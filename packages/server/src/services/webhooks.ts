@@ -6,7 +6,22 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
+import { AppError, type WebhookRequest } from '@kopitra/contracts';
 import { newId } from '../store/ids.js';
+import { inTransaction } from '../store/transaction.js';
+import {
+  deleteWebhook as deleteWebhookRow,
+  deliveryToSend,
+  getWebhook,
+  insertDelivery,
+  insertWebhook,
+  listWebhookRows,
+  recentDeliveries,
+  updateDelivery,
+  webhookSubscriptions,
+} from '../store/webhooks.js';
+import { appendAudit } from './audit.js';
+import { deliveryView, webhookView } from './views.js';
 import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { enqueueJob, type JobDefinition } from './job-worker.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -41,30 +56,25 @@ export function webhookFanout(deps: ManagementDeps) {
   return async (message: BusMessage, ctx: HandlerContext) => {
     const type = (message.body as { type?: string }).type;
     if (!type) return;
-    const hooks = await ctx.db.selectFrom('webhooks').select(['webhook_id', 'event_types']).execute();
+    const hooks = await webhookSubscriptions(ctx.db);
     const now = deps.clock.now();
     for (const h of hooks) {
       if (!(JSON.parse(h.event_types) as string[]).includes(type)) continue;
       const deliveryId = newId('dlv');
-      const inserted = await ctx.db
-        .insertInto('webhook_deliveries')
-        .values({
-          delivery_id: deliveryId,
-          webhook_id: h.webhook_id,
-          message_id: message.messageId,
-          event_type: type,
-          payload: JSON.stringify(message.body),
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: now,
-          last_status: null,
-          last_error: null,
-          created_at: now,
-          delivered_at: null,
-        })
-        .onConflict((oc) => oc.columns(['webhook_id', 'message_id']).doNothing())
-        .returning('delivery_id')
-        .executeTakeFirst();
+      const inserted = await insertDelivery(ctx.db, {
+        delivery_id: deliveryId,
+        webhook_id: h.webhook_id,
+        message_id: message.messageId,
+        event_type: type,
+        payload: JSON.stringify(message.body),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        last_status: null,
+        last_error: null,
+        created_at: now,
+        delivered_at: null,
+      });
       if (!inserted) continue;
       await enqueueJob(
         ctx.db,
@@ -101,12 +111,7 @@ export function webhookDeliveryJob(
     backoff: WEBHOOK_BACKOFF,
     run: async (payload, ctx) => {
       const { deliveryId } = payload as { deliveryId: string };
-      const d = await deps.db
-        .selectFrom('webhook_deliveries as d')
-        .innerJoin('webhooks as w', 'w.webhook_id', 'd.webhook_id')
-        .select(['d.delivery_id', 'd.status', 'd.payload', 'd.event_type', 'w.url', 'w.secret_enc'])
-        .where('d.delivery_id', '=', deliveryId)
-        .executeTakeFirst();
+      const d = await deliveryToSend(deps.db, deliveryId);
       // Dropped with its webhook, or already settled: nothing to send.
       if (!d || d.status !== 'pending') return;
       const body = d.payload;
@@ -133,40 +138,87 @@ export function webhookDeliveryJob(
       const attempts = ctx.job.attempts;
       if (error === null) {
         await ctx.complete(({ trx }) =>
-          trx
-            .updateTable('webhook_deliveries')
-            .set({
-              status: 'delivered',
-              attempts,
-              last_status: status,
-              last_error: null,
-              delivered_at: deps.clock.now(),
-            })
-            .where('delivery_id', '=', deliveryId)
-            .execute(),
+          updateDelivery(trx, deliveryId, {
+            status: 'delivered',
+            attempts,
+            last_status: status,
+            last_error: null,
+            delivered_at: deps.clock.now(),
+          }),
         );
         return;
       }
-      await deps.db
-        .updateTable('webhook_deliveries')
-        .set({
-          attempts,
-          last_status: status,
-          last_error: error,
-          next_attempt_at: deps.clock.now() + backoffMs(WEBHOOK_BACKOFF, attempts),
-        })
-        .where('delivery_id', '=', deliveryId)
-        .execute();
+      await updateDelivery(deps.db, deliveryId, {
+        attempts,
+        last_status: status,
+        last_error: error,
+        next_attempt_at: deps.clock.now() + backoffMs(WEBHOOK_BACKOFF, attempts),
+      });
       throw new Error(`webhook delivery ${deliveryId}: ${error}`);
     },
     onDead: async ({ trx }, job) => {
       const { deliveryId } = job.payload as { deliveryId: string };
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({ status: 'failed' })
-        .where('delivery_id', '=', deliveryId)
-        .where('status', '=', 'pending')
-        .execute();
+      await updateDelivery(trx, deliveryId, { status: 'failed' }, true);
     },
   };
 }
+
+export const listWebhooks = async (deps: Pick<ManagementDeps, 'db'>) => ({
+  items: (await listWebhookRows(deps.db)).map(webhookView),
+  nextCursor: null,
+});
+
+/** Registers a webhook; the answer carries its signing secret, shown this once. */
+export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor: string) =>
+  inTransaction(deps.db, async ({ trx }) => {
+    const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+    const now = deps.clock.now();
+    const row = {
+      webhook_id: newId('whk'),
+      url: body.url,
+      event_types: JSON.stringify(body.eventTypes),
+      secret_enc: sealSecret(deps.tokenKey, secret),
+      description: body.description ?? null,
+      created_by: actor,
+      created_at: now,
+    };
+    await insertWebhook(trx, row);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'webhook.create',
+        targetType: 'webhook',
+        targetId: row.webhook_id,
+        after: webhookView(row),
+      },
+      now,
+    );
+    return { ...webhookView(row), secret };
+  });
+
+/** Removes a webhook; its pending deliveries are dropped. */
+export const deleteWebhook = (deps: ManagementDeps, webhookId: string, actor: string) =>
+  inTransaction(deps.db, async ({ trx }) => {
+    const row = await getWebhook(trx, webhookId);
+    if (!row) throw new AppError('not_found', 'No webhook with this id.');
+    await deleteWebhookRow(trx, row.webhook_id);
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: 'webhook.delete',
+        targetType: 'webhook',
+        targetId: row.webhook_id,
+        before: webhookView(row),
+      },
+      deps.clock.now(),
+    );
+    return { deleted: true };
+  });
+
+/** A webhook's delivery log, newest first. */
+export const listDeliveries = async (deps: Pick<ManagementDeps, 'db'>, webhookId: string, limit: number) => ({
+  items: (await recentDeliveries(deps.db, webhookId, limit)).map(deliveryView),
+  nextCursor: null,
+});

@@ -92,3 +92,8 @@ export async function nextSequence(db: Db, accountId: string): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.last_sequence);
 }
+
+/** Whether any account exists. */
+export async function anyAccount(db: Db): Promise<boolean> {
+  return (await db.selectFrom('accounts').select('account_id').limit(1).executeTakeFirst()) !== undefined;
+}

@@ -511,3 +511,44 @@ export async function staleOpens(
   if (accountId) q = q.where('follower_account_id', '=', accountId);
   return q.limit(limit).execute();
 }
+
+/** Master positions of one subscription whose copy orders changed after `since`. */
+export async function positionsChangedSince(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+  since: number,
+): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('copy_orders')
+    .select('master_position_id')
+    .distinct()
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('updated_at', '>', since)
+    .execute();
+  return new Set(rows.map((r) => r.master_position_id));
+}
+
+/** Every account that follows a master in some group. */
+export async function subscribedFollowerIds(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('subscriptions').select('follower_account_id').distinct().execute();
+  return rows.map((r) => r.follower_account_id);
+}
+
+/** Re-points the open links of a follower's position when MT4 gives its remainder a new ticket. */
+export async function relinkTicket(
+  db: Db,
+  followerAccountId: string,
+  previousTicket: string,
+  ticket: string,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('position_links')
+    .set({ ticket, linked_at: now, updated_at: now })
+    .where('follower_account_id', '=', followerAccountId)
+    .where('ticket', '=', previousTicket)
+    .where('status', 'in', ['open', 'closing'])
+    .execute();
+}

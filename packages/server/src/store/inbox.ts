@@ -139,3 +139,65 @@ export async function latestInbox(
       }
     : undefined;
 }
+
+/** One symbol's specification in an account's catalog. */
+export async function getSymbolSpec(
+  db: Db,
+  accountId: string,
+  symbol: string,
+): Promise<SymbolSpec | undefined> {
+  const row = await db
+    .selectFrom('account_symbols')
+    .select('spec')
+    .where('account_id', '=', accountId)
+    .where('symbol', '=', symbol)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.spec) as SymbolSpec) : undefined;
+}
+
+/** The specifications of `symbols` in the catalogs of `accountIds`, per account. */
+export async function symbolSpecsOf(
+  db: Db,
+  accountIds: string[],
+  symbols: string[],
+): Promise<Map<string, Map<string, SymbolSpec>>> {
+  const out = new Map<string, Map<string, SymbolSpec>>();
+  if (accountIds.length === 0 || symbols.length === 0) return out;
+  const rows = await db
+    .selectFrom('account_symbols')
+    .select(['account_id', 'symbol', 'spec'])
+    .where('account_id', 'in', accountIds)
+    .where('symbol', 'in', symbols)
+    .execute();
+  for (const row of rows) {
+    const m = out.get(row.account_id) ?? new Map<string, SymbolSpec>();
+    m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
+    out.set(row.account_id, m);
+  }
+  return out;
+}
+
+/** Which of `accountIds` have sent a symbol catalog. */
+export async function accountsWithCatalog(db: Db, accountIds: string[]): Promise<Set<string>> {
+  if (accountIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('account_symbols')
+    .select('account_id')
+    .distinct()
+    .where('account_id', 'in', accountIds)
+    .execute();
+  return new Set(rows.map((r) => r.account_id));
+}
+
+/** Latest balance, equity and init payload of each of `accountIds`. */
+export async function telemetryOf(
+  db: Db,
+  accountIds: string[],
+): Promise<Array<Pick<AccountTelemetryTable, 'account_id' | 'balance' | 'equity' | 'last_init'>>> {
+  if (accountIds.length === 0) return [];
+  return db
+    .selectFrom('account_telemetry')
+    .select(['account_id', 'balance', 'equity', 'last_init'])
+    .where('account_id', 'in', accountIds)
+    .execute();
+}

@@ -1,7 +1,9 @@
 /** Balance/equity history in minute buckets, and stop-outs. */
 import { sql } from 'kysely';
-import type { DrawdownWindow, RiskMetric, StoredStopOut } from '@kopitra/engine';
+import type { DrawdownWindow, RiskMetric, StopOut, StoredStopOut } from '@kopitra/engine';
 import type { Db, StopOutsTable } from './schema.js';
+import { newId } from './ids.js';
+import { listNewestFirst, type PageInput } from './pagination.js';
 
 export type StopOutRow = StopOutsTable;
 
@@ -112,3 +114,39 @@ export async function resetStopOut(
     .returningAll()
     .executeTakeFirst();
 }
+
+/** Records a stop-out the risk guard decided. */
+export async function insertStopOut(
+  db: Db,
+  s: StopOut,
+  scope: { groupId: string; followerAccountId: string },
+): Promise<void> {
+  await db
+    .insertInto('stop_outs')
+    .values({
+      stop_out_id: newId('stp'),
+      group_id: scope.groupId,
+      follower_account_id: scope.followerAccountId,
+      limit_key: s.limitKey,
+      period: s.period,
+      metric: s.metric,
+      action: s.action,
+      details: JSON.stringify(s),
+      at: s.at,
+      reset_at: null,
+      reset_by: null,
+    })
+    .execute();
+}
+
+export const getStopOut = (db: Db, stopOutId: string): Promise<StopOutRow | undefined> =>
+  db.selectFrom('stop_outs').selectAll().where('stop_out_id', '=', stopOutId).executeTakeFirst();
+
+/** Stop-outs newest first, one page at a time. */
+export const pageStopOuts = <V>(db: Db, input: PageInput, view: (row: StopOutRow) => V) =>
+  listNewestFirst(
+    db.selectFrom('stop_outs').selectAll(),
+    { time: 'at', id: 'stop_out_id', key: (r) => ({ t: r.at, id: r.stop_out_id }) },
+    input,
+    view,
+  );

@@ -1,19 +1,16 @@
-import {
-  AlertsQuery,
-  AppError,
-  AuditQuery,
-  ListQuery,
-  OrdersQuery,
-  PositionsQuery,
-} from '@kopitra/contracts';
-import { resetStopOut } from '../../store/risk.js';
-import { inTransaction } from '../../store/transaction.js';
-import { appendAudit } from '../../services/audit.js';
+import { AlertsQuery, AuditQuery, ListQuery, OrdersQuery, PositionsQuery } from '@kopitra/contracts';
 import type { ManagementDeps } from '../../services/management-deps.js';
-import { listNewestFirst } from '../../store/pagination.js';
-import { route } from '../registry.js';
-import { alertView, auditView, orderView, positionView, stopOutView } from '../../services/views.js';
+import {
+  ackAlert,
+  listAlerts,
+  listAudit,
+  listOrders,
+  listPositions,
+  listStopOuts,
+  resetStopOutBy,
+} from '../../services/records.js';
 import { replicationAnalytics } from '../../services/analytics.js';
+import { route } from '../registry.js';
 
 export const recordRoutes = (deps: ManagementDeps) => [
   route({
@@ -23,20 +20,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     tag: 'orders',
     summary: 'Copy orders, newest first (filters: status, follower, master, group, kind)',
     query: OrdersQuery,
-    handler: async ({ query }) => {
-      let q = deps.db.selectFrom('copy_orders').selectAll();
-      if (query.status) q = q.where('status', '=', query.status);
-      if (query.followerAccountId) q = q.where('follower_account_id', '=', query.followerAccountId);
-      if (query.masterAccountId) q = q.where('master_account_id', '=', query.masterAccountId);
-      if (query.groupId) q = q.where('group_id', '=', query.groupId);
-      if (query.kind) q = q.where('kind', '=', query.kind);
-      return listNewestFirst(
-        q,
-        { time: 'written_at', id: 'order_id', key: (r) => ({ t: r.written_at, id: r.order_id }) },
-        query,
-        orderView,
-      );
-    },
+    handler: async ({ query }) => listOrders(deps, query),
   }),
   route({
     method: 'GET',
@@ -45,19 +29,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     tag: 'orders',
     summary: 'Linked positions: master position ↔ follower ticket',
     query: PositionsQuery,
-    handler: async ({ query }) => {
-      let q = deps.db.selectFrom('position_links').selectAll();
-      if (query.status) q = q.where('status', '=', query.status);
-      if (query.followerAccountId) q = q.where('follower_account_id', '=', query.followerAccountId);
-      if (query.groupId) q = q.where('group_id', '=', query.groupId);
-      // A link's open order id is unique among links: the tie-breaker for equal open times.
-      return listNewestFirst(
-        q,
-        { time: 'opened_at', id: 'open_order_id', key: (r) => ({ t: r.opened_at, id: r.open_order_id }) },
-        query,
-        positionView,
-      );
-    },
+    handler: async ({ query }) => listPositions(deps, query),
   }),
   route({
     method: 'GET',
@@ -66,18 +38,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     tag: 'audit',
     summary: 'Audit log, newest first',
     query: AuditQuery,
-    handler: async ({ query }) => {
-      let q = deps.db.selectFrom('audit_log').selectAll();
-      if (query.actor) q = q.where('actor', '=', query.actor);
-      if (query.action) q = q.where('action', '=', query.action);
-      if (query.targetId) q = q.where('target_id', '=', query.targetId);
-      return listNewestFirst(
-        q,
-        { time: 'at', id: 'audit_id', key: (r) => ({ t: r.at, id: r.audit_id }) },
-        query,
-        auditView,
-      );
-    },
+    handler: async ({ query }) => listAudit(deps, query),
   }),
   route({
     method: 'GET',
@@ -86,17 +47,8 @@ export const recordRoutes = (deps: ManagementDeps) => [
     tag: 'alerts',
     summary: 'Alerts, newest first (open=true for unacknowledged)',
     query: AlertsQuery,
-    handler: async ({ query }) => {
-      let q = deps.db.selectFrom('alerts').selectAll();
-      if (query.open === 'true') q = q.where('acked_at', 'is', null);
-      if (query.open === 'false') q = q.where('acked_at', 'is not', null);
-      return listNewestFirst(
-        q,
-        { time: 'created_at', id: 'alert_id', key: (r) => ({ t: r.created_at, id: r.alert_id }) },
-        query,
-        alertView,
-      );
-    },
+    handler: async ({ query }) =>
+      listAlerts(deps, { ...query, open: query.open === undefined ? undefined : query.open === 'true' }),
   }),
   route({
     method: 'POST',
@@ -104,39 +56,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     role: 'operator',
     tag: 'alerts',
     summary: 'Acknowledge an alert',
-    handler: async ({ params, operator }) =>
-      inTransaction(deps.db, async ({ trx }) => {
-        const now = deps.clock.now();
-        const before = await trx
-          .selectFrom('alerts')
-          .selectAll()
-          .where('alert_id', '=', params['alertId']!)
-          .executeTakeFirst();
-        if (!before) throw new AppError('not_found', 'No alert with this id.');
-        const after =
-          before.acked_at !== null
-            ? before
-            : await trx
-                .updateTable('alerts')
-                .set({ acked_at: now, acked_by: operator.email })
-                .where('alert_id', '=', before.alert_id)
-                .returningAll()
-                .executeTakeFirstOrThrow();
-        if (before.acked_at === null)
-          await appendAudit(
-            trx,
-            {
-              actor: operator.email,
-              action: 'alert.ack',
-              targetType: 'alert',
-              targetId: before.alert_id,
-              before: alertView(before),
-              after: alertView(after),
-            },
-            now,
-          );
-        return alertView(after);
-      }),
+    handler: async ({ params, operator }) => ackAlert(deps, params['alertId']!, operator.email),
   }),
   route({
     method: 'GET',
@@ -145,14 +65,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     tag: 'alerts',
     summary: 'Risk-limit stop-outs, newest first',
     query: ListQuery,
-    handler: async ({ query }) => {
-      return listNewestFirst(
-        deps.db.selectFrom('stop_outs').selectAll(),
-        { time: 'at', id: 'stop_out_id', key: (r) => ({ t: r.at, id: r.stop_out_id }) },
-        query,
-        stopOutView,
-      );
-    },
+    handler: async ({ query }) => listStopOuts(deps, query),
   }),
   route({
     method: 'POST',
@@ -160,31 +73,7 @@ export const recordRoutes = (deps: ManagementDeps) => [
     role: 'operator',
     tag: 'alerts',
     summary: 'Reset a stop-out: the subscription may open again',
-    handler: async ({ params, operator }) =>
-      inTransaction(deps.db, async ({ trx }) => {
-        const now = deps.clock.now();
-        const before = await trx
-          .selectFrom('stop_outs')
-          .selectAll()
-          .where('stop_out_id', '=', params['stopoutId']!)
-          .executeTakeFirst();
-        if (!before) throw new AppError('not_found', 'No stop-out with this id.');
-        const after = (await resetStopOut(trx, before.stop_out_id, operator.email, now)) ?? before;
-        if (before.reset_at === null)
-          await appendAudit(
-            trx,
-            {
-              actor: operator.email,
-              action: 'stopout.reset',
-              targetType: 'stop_out',
-              targetId: before.stop_out_id,
-              before: stopOutView(before),
-              after: stopOutView(after),
-            },
-            now,
-          );
-        return stopOutView(after);
-      }),
+    handler: async ({ params, operator }) => resetStopOutBy(deps, params['stopoutId']!, operator.email),
   }),
   route({
     method: 'GET',

@@ -1,11 +1,10 @@
-import { AppError, TaskRunRequest, topics } from '@kopitra/contracts';
+import { TaskRunRequest, topics } from '@kopitra/contracts';
 import { randomUUID } from 'node:crypto';
 import { latestCursor, readAfter, type BusCursor } from '../../bus/embedded/embedded-bus.js';
 import { busChannel, waitFor } from '../../notify/notifier.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
-import { catalogueView, startRun, TASK_EVENTS } from '../../services/tasks.js';
-import { runView } from '../../services/views.js';
+import { getRun, listTasks, startRun, TASK_EVENTS } from '../../services/tasks.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
 
@@ -22,13 +21,7 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
     role: 'viewer',
     tag: 'tasks',
     summary: 'Task catalogue and the most recent runs',
-    handler: async () => ({
-      items: catalogueView(),
-      recentRuns: (
-        await deps.db.selectFrom('task_runs').selectAll().orderBy('created_at', 'desc').limit(50).execute()
-      ).map(runView),
-      nextCursor: null,
-    }),
+    handler: async () => listTasks(deps),
   }),
   route({
     method: 'POST',
@@ -53,15 +46,7 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
     role: 'viewer',
     tag: 'tasks',
     summary: 'One task run with its status, progress and result',
-    handler: async ({ params }) => {
-      const run = await deps.db
-        .selectFrom('task_runs')
-        .selectAll()
-        .where('run_id', '=', params['runId']!)
-        .executeTakeFirst();
-      if (!run) throw new AppError('not_found', 'No task run with this id.');
-      return runView(run);
-    },
+    handler: async ({ params }) => getRun(deps, params['runId']!),
   }),
   route({
     method: 'GET',

@@ -14,6 +14,7 @@ import {
 } from '@kopitra/engine';
 import type { Db } from '../../store/schema.js';
 import { activeStopOutsOf, toStored } from '../../store/risk.js';
+import { accountsWithCatalog, symbolSpecsOf, telemetryOf } from '../../store/inbox.js';
 import {
   linksForMasterPosition,
   openExposure,
@@ -81,26 +82,10 @@ export async function loadFanoutContext(
   const exposureIds = guarded((s) => s.maxOpenPositions !== null || s.maxTotalLots !== null);
   const rateIds = guarded((s) => s.maxTradesPerHour !== null);
 
-  const [telemetry, specs, catalogs, links, exposure, recent, stopOuts] = await Promise.all([
-    db
-      .selectFrom('account_telemetry')
-      .select(['account_id', 'balance', 'equity', 'last_init'])
-      .where('account_id', 'in', accountIds)
-      .execute(),
-    db
-      .selectFrom('account_symbols')
-      .select(['account_id', 'symbol', 'spec'])
-      .where('account_id', 'in', accountIds)
-      .where('symbol', 'in', wantedSymbols)
-      .execute(),
-    followerIds.length
-      ? db
-          .selectFrom('account_symbols')
-          .select('account_id')
-          .distinct()
-          .where('account_id', 'in', followerIds)
-          .execute()
-      : Promise.resolve([] as Array<{ account_id: string }>),
+  const [telemetry, specsOf, withCatalog, links, exposure, recent, stopOuts] = await Promise.all([
+    telemetryOf(db, accountIds),
+    symbolSpecsOf(db, accountIds, wantedSymbols),
+    accountsWithCatalog(db, followerIds),
     linksForMasterPosition(db, masterAccountId, signal.masterPositionId, lock),
     openExposure(db, exposureIds),
     recentOpenTimes(db, rateIds, now - 3_600_000),
@@ -118,18 +103,11 @@ export async function loadFanoutContext(
       t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false,
     ]),
   );
-  const specsOf = new Map<string, Map<string, SymbolSpec>>();
-  for (const row of specs) {
-    const m = specsOf.get(row.account_id) ?? new Map<string, SymbolSpec>();
-    m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
-    specsOf.set(row.account_id, m);
-  }
-  const withCatalog = new Set(catalogs.map((c) => c.account_id));
   const linkOf = new Map(links.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
 
   const followers = subs.map((s): FollowerSlice => {
     const key = `${s.group_id}\n${s.follower_account_id}`;
-    const symbols = new Map(specsOf.get(s.follower_account_id) ?? []);
+    const symbols = new Map<string, SymbolSpec>(specsOf.get(s.follower_account_id) ?? []);
     if (symbols.size === 0 && withCatalog.has(s.follower_account_id)) {
       symbols.set(CATALOG_PRESENT, {
         digits: 0,

@@ -5,6 +5,7 @@
 import { AppError, type ExecutionRequest, type ExecutionResponse } from '@kopitra/contracts';
 import type { SymbolSpec } from '@kopitra/engine';
 import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '../../store/copy.js';
+import { getSymbolSpec } from '../../store/inbox.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
@@ -18,13 +19,7 @@ const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped']);
 
 async function symbolSpec(db: Db, accountId: string, symbol: string | null): Promise<SymbolSpec | null> {
   if (!symbol) return null;
-  const row = await db
-    .selectFrom('account_symbols')
-    .select('spec')
-    .where('account_id', '=', accountId)
-    .where('symbol', '=', symbol)
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.spec) as SymbolSpec) : null;
+  return (await getSymbolSpec(db, accountId, symbol)) ?? null;
 }
 
 /** Slippage against the master's price, in points and in account currency; positive is worse for the follower. */

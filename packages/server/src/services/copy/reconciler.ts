@@ -24,7 +24,10 @@ import {
   inFlightOrders,
   insertOrders,
   linksOfFollower,
+  positionsChangedSince,
   raiseAlert,
+  staleOpens,
+  subscribedFollowerIds,
   subscriptionsOfFollower,
   updateLink,
   type CopyOrderRow,
@@ -36,7 +39,6 @@ import { enqueueOutbox } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
-import { staleOpens } from '../../store/copy.js';
 import { expireOpens } from './expiry.js';
 import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
@@ -69,24 +71,6 @@ function expectedFrom(link: LinkRow): ExpectedPosition {
     closing: link.status === 'closing',
     linkedAt: link.linked_at,
   };
-}
-
-/** Master positions of one subscription whose copy orders changed after `since`. */
-async function positionsChangedSince(
-  db: Db,
-  groupId: string,
-  followerAccountId: string,
-  since: number,
-): Promise<Set<string>> {
-  const rows = await db
-    .selectFrom('copy_orders')
-    .select('master_position_id')
-    .distinct()
-    .where('group_id', '=', groupId)
-    .where('follower_account_id', '=', followerAccountId)
-    .where('updated_at', '>', since)
-    .execute();
-  return new Set(rows.map((r) => r.master_position_id));
 }
 
 /** Reconciles every subscription of one follower. */
@@ -430,12 +414,7 @@ export async function reconcileAll(deps: GatewayDeps): Promise<ReconcileSummary[
   const now = deps.clock.now();
   const stale = await staleOpens(deps.db, now);
   if (stale.length) await inTransaction(deps.db, ({ trx }) => expireOpens(deps, trx, stale, now));
-  const followers = await deps.db
-    .selectFrom('subscriptions')
-    .select('follower_account_id')
-    .distinct()
-    .execute();
   const out: ReconcileSummary[] = [];
-  for (const f of followers) out.push(await reconcileFollower(deps, f.follower_account_id));
+  for (const id of await subscribedFollowerIds(deps.db)) out.push(await reconcileFollower(deps, id));
   return out;
 }

@@ -12,8 +12,7 @@ import {
 } from '@kopitra/engine';
 import { accountChannel } from '../../notify/notifier.js';
 import { linksOfSubscription, subscriptionsOfFollower, updateLink } from '../../store/copy.js';
-import { newId } from '../../store/ids.js';
-import { drawdownWindow, recordMetrics, stopOutsOf, toStored } from '../../store/risk.js';
+import { drawdownWindow, insertStopOut, recordMetrics, stopOutsOf, toStored } from '../../store/risk.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
 import { alert, queueOrder } from './reconciler.js';
@@ -57,22 +56,7 @@ export async function evaluateRisk(
     });
     const scope = { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId };
     for (const s of decision.newStopOuts) {
-      await db
-        .insertInto('stop_outs')
-        .values({
-          stop_out_id: newId('stp'),
-          group_id: sub.group_id,
-          follower_account_id: followerAccountId,
-          limit_key: s.limitKey,
-          period: s.period,
-          metric: s.metric,
-          action: s.action,
-          details: JSON.stringify(s),
-          at: s.at,
-          reset_at: null,
-          reset_by: null,
-        })
-        .execute();
+      await insertStopOut(db, s, { groupId: sub.group_id, followerAccountId });
       const what = `${s.period} ${s.metric.replace('_', ' ')} of ${s.drawdownPercent.toFixed(2)} % (${s.drawdownAmount.toFixed(2)}) reached the limit`;
       if (
         await alert(
