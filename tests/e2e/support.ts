@@ -21,7 +21,8 @@ export async function spawnKopitra(args: string[], env: Record<string, string>):
   });
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kopitra did not start:\n${logs.join('\n')}`)), 30_000);
+    // Generous: on a loaded 2-core machine a cold start (imports, migrations) can take a while.
+    const timer = setTimeout(() => reject(new Error(`kopitra did not start:\n${logs.join('\n')}`)), 60_000);
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -46,7 +47,9 @@ export async function spawnKopitra(args: string[], env: Record<string, string>):
       reject(new Error(`kopitra exited with ${code}:\n${logs.join('\n')}`));
     });
   });
-  const health = await fetch(`${url}/trade-agent/v1/health`);
+  // A management process serves only the management plane's health route.
+  const healthPath = args[0] === 'management' ? '/api/health' : '/trade-agent/v1/health';
+  const health = await fetch(`${url}${healthPath}`);
   if (health.status !== 200) throw new Error(`unhealthy after start: ${await health.text()}`);
   return {
     url,

@@ -17,17 +17,25 @@ export interface FirstAdmin {
  * With operators already there it creates nothing and names the longest-standing active admin.
  */
 export async function ensureFirstAdmin(deps: ManagementDeps, config: Config): Promise<FirstAdmin> {
-  if (await anyUser(deps.db)) {
+  const existing = async () => {
     const email = await firstActiveAdminEmail(deps.db);
     return { email: email ?? '(no active admin)', oneTimePassword: null };
-  }
+  };
+  if (await anyUser(deps.db)) return existing();
   const email = config.adminEmail ?? 'admin@kopitra.local';
   const password = config.adminPassword ?? oneTimePassword();
-  const user = await insertUser(
-    deps.db,
-    { email, displayName: 'Administrator', role: 'admin', password },
-    deps.clock.now(),
-  );
+  let user;
+  try {
+    user = await insertUser(
+      deps.db,
+      { email, displayName: 'Administrator', role: 'admin', password },
+      deps.clock.now(),
+    );
+  } catch (err) {
+    // Management replicas started together: another one created the first admin first.
+    if (await anyUser(deps.db)) return existing();
+    throw err;
+  }
   await appendAudit(
     deps.db,
     {
