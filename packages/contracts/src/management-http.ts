@@ -88,7 +88,8 @@ export const UserCreateRequest = z.object({
   email: z.string().trim().toLowerCase().email().max(254),
   displayName: z.string().trim().min(1).max(128).optional(),
   role: Role,
-  password: z.string().min(12, 'at least 12 characters').max(256),
+  /** Omitted: a one-time password is generated and answered once, to hand to the new operator. */
+  password: z.string().min(12, 'at least 12 characters').max(256).optional(),
 });
 export type UserCreateRequest = z.infer<typeof UserCreateRequest>;
 
@@ -128,6 +129,13 @@ export const SessionsQuery = ListQuery.extend({
   status: z.string().max(32).optional(),
   accountId: z.string().max(64).optional(),
 });
+export const ManualOrdersQuery = ListQuery.extend({
+  accountId: z.string().max(64).optional(),
+});
+export const AnalyticsQuery = z.object({
+  /** The window, in hours back from now: 24 (hourly points) up to 30 days (daily points). */
+  hours: z.coerce.number().int().min(1).max(720).default(24),
+});
 export const OrdersQuery = ListQuery.extend({
   status: z.string().max(32).optional(),
   followerAccountId: z.string().max(64).optional(),
@@ -162,3 +170,5 @@ export const WebhookRequest = z.object({
   description: z.string().max(200).optional(),
 });
 export type WebhookRequest = z.infer<typeof WebhookRequest>;
+export const WebhookPatchRequest = z.object({ status: z.enum(['active', 'disabled']) });
+export type WebhookPatchRequest = z.infer<typeof WebhookPatchRequest>;

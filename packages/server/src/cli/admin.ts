@@ -6,8 +6,8 @@
 import { AppError, UserCreateRequest } from '@kopitra/contracts';
 import type { Config } from '../config.js';
 import { appendAudit } from '../services/audit.js';
-import { insertUser } from '../services/operators.js';
-import { oneTimePassword, resetPassword } from '../services/passwords.js';
+import { insertUser, oneTimePassword } from '../services/operators.js';
+import { resetPassword } from '../services/passwords.js';
 import { isUniqueViolation, migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor } from '../runtime.js';
 
@@ -60,7 +60,7 @@ export async function adminCommand(
     const database = await openDatabase(databaseTargetFor(config));
     try {
       await migrate(database);
-      const user = await insertUser(database.db, request, Date.now());
+      const user = await insertUser(database.db, { ...request, password }, Date.now());
       await appendAudit(
         database.db,
         {

@@ -1,8 +1,7 @@
 import type { Config } from '../config.js';
-import { insertUser } from './operators.js';
+import { insertUser, oneTimePassword } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
 import { appendAudit } from './audit.js';
-import { oneTimePassword } from './passwords.js';
 import { anyUser, firstActiveAdminEmail } from '../store/users.js';
 
 /** Who to sign in as, for the start-up banner; the password only when it was just generated. */

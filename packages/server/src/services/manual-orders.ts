@@ -6,8 +6,10 @@
 import { AppError, topics, type ManualOrderRequest, type ManualOrderResponse } from '@kopitra/contracts';
 import { iso } from '../clock.js';
 import { accountChannel } from '../notify/notifier.js';
+import { appendAudit } from './audit.js';
 import { newId } from '../store/ids.js';
-import { enqueueOutbox } from '../store/outbox.js';
+import { executionNoticesSince } from '../store/inbox.js';
+import { enqueueOutbox, manualCommands } from '../store/outbox.js';
 import { getSession } from '../store/sessions.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
@@ -84,6 +86,17 @@ export async function queueManualOrder(
       },
       { db: tx.trx },
     );
+    await appendAudit(
+      tx.trx,
+      {
+        actor: r.operator,
+        action: 'order.manual',
+        targetType: 'session',
+        targetId: current.session_id,
+        after: { commandId, accountId: current.account_id, ...r.request },
+      },
+      now,
+    );
     await deps.notifier.notify(tx.trx, accountChannel(current.account_id));
     const reply: Reply<ManualOrderResponse> = {
       statusCode: 202,
@@ -97,5 +110,66 @@ export async function queueManualOrder(
     };
     await remember(tx.trx, call, reply, now);
     return reply;
+  });
+}
+
+/** What became of a manual order: queued, delivered to the terminal, acknowledged, then its outcome. */
+type ManualOrderStatus = 'queued' | 'delivered' | 'acknowledged' | 'filled' | 'rejected' | 'failed';
+
+/**
+ * Manual orders, newest first: each queued `order.command` with its delivery, acknowledgement
+ * and the outcome the terminal reported (`ea.execution_notice` carrying the command id).
+ */
+export async function listManualOrders(
+  deps: Pick<ManagementDeps, 'db'>,
+  filter: { accountId?: string | undefined; limit: number },
+) {
+  const commands = await manualCommands(deps.db, filter);
+  if (commands.length === 0) return [];
+  const notices = await executionNoticesSince(
+    deps.db,
+    [...new Set(commands.map((c) => c.account_id))],
+    Math.min(...commands.map((c) => Number(c.occurred_at))),
+  );
+  const outcomes = new Map<string, { payload: Record<string, unknown>; receivedAt: number }>();
+  for (const n of notices) {
+    const payload = JSON.parse(n.payload) as Record<string, unknown>;
+    if (typeof payload['commandId'] === 'string')
+      outcomes.set(payload['commandId'], { payload, receivedAt: Number(n.received_at) });
+  }
+  return commands.map((c) => {
+    const p = JSON.parse(c.payload) as Record<string, unknown>;
+    const commandId = String(p['commandId'] ?? c.event_id);
+    const outcome = outcomes.get(commandId);
+    const reported = outcome?.payload['status'];
+    const status: ManualOrderStatus =
+      reported === 'filled' || reported === 'rejected' || reported === 'failed'
+        ? reported
+        : c.acked_at !== null
+          ? 'acknowledged'
+          : c.delivered_at !== null
+            ? 'delivered'
+            : 'queued';
+    const field = <T>(k: string) => (p[k] ?? null) as T | null;
+    return {
+      commandId,
+      accountId: c.account_id,
+      sessionId: c.target_session_id,
+      sequence: Number(c.sequence),
+      requestedBy: field<string>('requestedBy'),
+      action: field<string>('action'),
+      symbol: field<string>('symbol'),
+      side: field<string>('side'),
+      volume: field<number>('volume'),
+      sl: field<number>('sl'),
+      tp: field<number>('tp'),
+      ticket: (outcome?.payload['ticket'] as string | undefined) ?? field<string>('ticket'),
+      status,
+      message: (outcome?.payload['message'] as string | undefined) ?? null,
+      queuedAt: iso(Number(c.occurred_at)),
+      deliveredAt: c.delivered_at === null ? null : iso(Number(c.delivered_at)),
+      acknowledgedAt: c.acked_at === null ? null : iso(Number(c.acked_at)),
+      reportedAt: outcome ? iso(outcome.receivedAt) : null,
+    };
   });
 }

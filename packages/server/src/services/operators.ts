@@ -26,11 +26,15 @@ import {
   type UserRow,
 } from '../store/users.js';
 import { appendAudit } from './audit.js';
+import { randomAlphanumeric } from './secrets.js';
 import type { ManagementDeps } from './management-deps.js';
 import { userView } from './views.js';
 
 const ARGON2ID = 2;
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** A random password for a first admin, an invited operator or a reset: 16 letters and digits. */
+export const oneTimePassword = (): string => randomAlphanumeric(16);
 
 export const hashPassword = (password: string): Promise<string> => hash(password, { algorithm: ARGON2ID });
 export const verifyPassword = (stored: string, password: string): Promise<boolean> =>
@@ -146,24 +150,29 @@ export async function operatorProfile(deps: Pick<ManagementDeps, 'db'>, userId: 
 export const listOperators = async (deps: Pick<ManagementDeps, 'db'>) =>
   (await listUsers(deps.db)).map(userView);
 
-/** Creates an operator with an argon2id password hash; the email must be new. */
+/**
+ * Creates an operator with an argon2id password hash; the email must be new. Without a password
+ * one is generated and answered once (`oneTimePassword`), for the admin to hand over.
+ */
 export async function createOperator(
   deps: Pick<ManagementDeps, 'db' | 'clock'>,
   actor: string,
-  req: { email: string; displayName?: string | undefined; role: Role; password: string },
-) {
+  req: { email: string; displayName?: string | undefined; role: Role; password?: string | undefined },
+): Promise<ReturnType<typeof userView> & { oneTimePassword?: string }> {
+  const generated = req.password === undefined ? oneTimePassword() : undefined;
+  const password = req.password ?? generated!;
   try {
     return await inTransaction(
       deps.db,
       async ({ trx }) => {
         const now = deps.clock.now();
-        const user = await insertUser(trx, req, now);
+        const user = await insertUser(trx, { ...req, password }, now);
         await appendAudit(
           trx,
           { actor, action: 'user.create', targetType: 'user', targetId: user.user_id, after: userView(user) },
           now,
         );
-        return userView(user);
+        return generated === undefined ? userView(user) : { ...userView(user), oneTimePassword: generated };
       },
       0,
     );

@@ -8,12 +8,8 @@ import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { findUserByEmail, getUser, revokeTokensOf, updateUser } from '../store/users.js';
 import { appendAudit } from './audit.js';
-import { randomAlphanumeric } from './secrets.js';
-import { hashPassword, verifyPassword, type Operator } from './operators.js';
+import { hashPassword, oneTimePassword, verifyPassword, type Operator } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
-
-/** A random password for a first admin or a reset: 16 letters and digits. */
-export const oneTimePassword = (): string => randomAlphanumeric(16);
 
 async function storePassword(
   trx: Db,
@@ -76,5 +72,36 @@ export async function resetPassword(
       now,
     );
     return { userId: user.user_id, email: user.email };
+  });
+}
+
+/**
+ * An admin resets another operator's password from the console: a one-time password is
+ * generated, answered once and never stored in clear; the operator is signed out everywhere
+ * (the admin's own token survives a reset of their own password).
+ */
+export async function resetOperatorPassword(
+  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  actor: Operator,
+  userId: string,
+): Promise<{ userId: string; email: string; oneTimePassword: string }> {
+  const password = oneTimePassword();
+  return inTransaction(deps.db, async ({ trx }) => {
+    const user = await getUser(trx, userId);
+    if (!user) throw new AppError('user_not_found');
+    const now = deps.clock.now();
+    await storePassword(
+      trx,
+      user.user_id,
+      password,
+      now,
+      actor.userId === user.user_id ? actor.tokenId : undefined,
+    );
+    await appendAudit(
+      trx,
+      { actor: actor.email, action: 'user.password_reset', targetType: 'user', targetId: user.user_id },
+      now,
+    );
+    return { userId: user.user_id, email: user.email, oneTimePassword: password };
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oneTimePassword } from './passwords.js';
+import { oneTimePassword } from './operators.js';
 import { newAccountKey, randomAlphanumeric } from './secrets.js';
 
 describe('issued secrets', () => {

@@ -216,6 +216,7 @@ export const webhookView = (w: Omit<WebhookRow, 'secret_enc'>) => ({
   url: w.url,
   eventTypes: JSON.parse(w.event_types) as string[],
   description: w.description,
+  status: w.status,
   createdBy: w.created_by,
   createdAt: t(w.created_at),
 });
@@ -228,7 +229,8 @@ export const deliveryView = (d: DeliveryRow) => ({
   attempts: d.attempts,
   lastStatus: d.last_status,
   lastError: d.last_error,
-  nextAttemptAt: t(d.next_attempt_at),
+  // Only a pending delivery has a next attempt.
+  nextAttemptAt: d.status === 'pending' ? t(d.next_attempt_at) : null,
   createdAt: t(d.created_at),
   deliveredAt: t(d.delivered_at),
 });

@@ -121,7 +121,121 @@ describe.each(dialects)('outgoing webhooks on %s', (dialect) => {
       headers: auth,
     });
     expect(log.json().items).toEqual([
-      expect.objectContaining({ status: 'delivered', attempts: 2, lastStatus: 204 }),
+      expect.objectContaining({ status: 'delivered', attempts: 2, lastStatus: 204, nextAttemptAt: null }),
     ]);
+  });
+
+  it('disables, enables and deletes webhooks with audit rows; the delivery log is for admins only', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const call = (
+      method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+      url: string,
+      token: string,
+      payload?: object,
+    ) =>
+      p.platform.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload ? { payload } : {}),
+      });
+    const admin = (
+      await p.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })
+    ).json().token as string;
+    await call('POST', '/api/admin/users', admin, {
+      email: 'op@w.local',
+      role: 'operator',
+      password: 'operator-password-0123',
+    });
+    const operator = (
+      await p.platform.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: 'op@w.local', password: 'operator-password-0123' },
+      })
+    ).json().token as string;
+    const { webhookId, secret } = (
+      await call('POST', '/api/admin/webhooks', admin, {
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+        eventTypes: ['signal.accepted'],
+      })
+    ).json();
+
+    // The secret is answered once: never in the list, nor in the audit log.
+    const list = await call('GET', '/api/admin/webhooks', operator);
+    expect(list.json().items).toEqual([expect.objectContaining({ webhookId, status: 'active' })]);
+    expect(list.body).not.toContain(secret);
+    expect(list.body).not.toContain('secret');
+
+    // Delivery details: admins only, enforced by the API.
+    const refused = await call('GET', `/api/admin/webhooks/${webhookId}/deliveries`, operator);
+    expect([refused.statusCode, refused.json().error]).toEqual([403, 'role_forbidden']);
+    expect(
+      (await call('PATCH', `/api/admin/webhooks/${webhookId}`, operator, { status: 'disabled' })).statusCode,
+    ).toBe(403);
+    expect((await call('GET', '/api/admin/webhooks/whk_missing/deliveries', admin)).json().error).toBe(
+      'not_found',
+    );
+    expect(
+      (await call('PATCH', `/api/admin/webhooks/${webhookId}`, admin, { status: 'paused' })).statusCode,
+    ).toBe(400);
+
+    const disabled = await call('PATCH', `/api/admin/webhooks/${webhookId}`, admin, { status: 'disabled' });
+    expect(disabled.json()).toMatchObject({ webhookId, status: 'disabled' });
+    // A disabled webhook gets no deliveries.
+    const master = await new SimMaster(p.platform, 'WD').connect();
+    await insertGroup(p.platform.database.db, { name: 'g', masterAccountId: 'WD' }, p.clock.now());
+    const open = (id: string) =>
+      master.signal({
+        type: 'position.opened',
+        masterPositionId: id,
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.1,
+        price: 1.1,
+      });
+    await open('1');
+    const audited = async (action: string) =>
+      (await call('GET', `/api/admin/audit?targetId=${webhookId}`, admin))
+        .json()
+        .items.some((e: { action: string }) => e.action === action);
+    // The webhook consumer has read every event so far: a delivery would exist by now.
+    const fanoutCaughtUp = async () => {
+      const db = p.platform.database.db;
+      const last = await db
+        .selectFrom('bus_messages')
+        .select((eb) => eb.fn.max('position').as('m'))
+        .where('topic', '=', 'trade-agent-events')
+        .executeTakeFirst();
+      const sub = await db
+        .selectFrom('bus_subscriptions')
+        .select('last_position')
+        .where('subscription', '=', 'management-webhooks')
+        .executeTakeFirst();
+      return last?.m != null && sub !== undefined && Number(sub.last_position) >= Number(last.m);
+    };
+    await eventually(fanoutCaughtUp);
+    expect(
+      await call('GET', `/api/admin/webhooks/${webhookId}/deliveries`, admin).then((r) => r.json().items),
+    ).toEqual([]);
+
+    expect(
+      (await call('PATCH', `/api/admin/webhooks/${webhookId}`, admin, { status: 'active' })).json().status,
+    ).toBe('active');
+    await open('2');
+    await eventually(
+      async () =>
+        (await call('GET', `/api/admin/webhooks/${webhookId}/deliveries`, admin)).json().items.length === 1,
+    );
+    expect(await audited('webhook.disable')).toBe(true);
+    expect(await audited('webhook.enable')).toBe(true);
+
+    expect((await call('DELETE', `/api/admin/webhooks/${webhookId}`, operator)).statusCode).toBe(403);
+    expect((await call('DELETE', `/api/admin/webhooks/${webhookId}`, admin)).json()).toEqual({
+      deleted: true,
+    });
+    expect((await call('DELETE', `/api/admin/webhooks/${webhookId}`, admin)).json().error).toBe('not_found');
+    expect(await audited('webhook.delete')).toBe(true);
   });
 });

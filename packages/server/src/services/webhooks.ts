@@ -17,6 +17,7 @@ import {
   insertWebhook,
   listWebhookRows,
   recentDeliveries,
+  setWebhookStatusRow,
   updateDelivery,
   webhookSubscriptions,
 } from '../store/webhooks.js';
@@ -179,6 +180,7 @@ export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor:
       event_types: JSON.stringify(body.eventTypes),
       secret_enc: sealSecret(deps.tokenKey, secret),
       description: body.description ?? null,
+      status: 'active',
       created_by: actor,
       created_at: now,
     };
@@ -201,7 +203,7 @@ export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor:
 export const deleteWebhook = (deps: ManagementDeps, webhookId: string, actor: string) =>
   inTransaction(deps.db, async ({ trx }) => {
     const row = await getWebhook(trx, webhookId);
-    if (!row) throw new AppError('not_found', 'No webhook with this id.');
+    if (!row) throw new AppError('not_found', 'No webhook with this id.', { webhookId });
     await deleteWebhookRow(trx, row.webhook_id);
     await appendAudit(
       trx,
@@ -217,8 +219,37 @@ export const deleteWebhook = (deps: ManagementDeps, webhookId: string, actor: st
     return { deleted: true };
   });
 
-/** A webhook's delivery log, newest first. */
-export const listDeliveries = async (deps: Pick<ManagementDeps, 'db'>, webhookId: string, limit: number) => ({
-  items: (await recentDeliveries(deps.db, webhookId, limit)).map(deliveryView),
-  nextCursor: null,
-});
+/** Enables or disables a webhook; disabling drops its pending deliveries, and it gets no new ones. */
+export const setWebhookStatus = (
+  deps: ManagementDeps,
+  webhookId: string,
+  status: 'active' | 'disabled',
+  actor: string,
+) =>
+  inTransaction(deps.db, async ({ trx }) => {
+    const before = await getWebhook(trx, webhookId);
+    if (!before) throw new AppError('not_found', 'No webhook with this id.', { webhookId });
+    if (before.status === status) return webhookView(before);
+    await setWebhookStatusRow(trx, webhookId, status);
+    const after = { ...before, status };
+    await appendAudit(
+      trx,
+      {
+        actor,
+        action: status === 'disabled' ? 'webhook.disable' : 'webhook.enable',
+        targetType: 'webhook',
+        targetId: webhookId,
+        before: webhookView(before),
+        after: webhookView(after),
+      },
+      deps.clock.now(),
+    );
+    return webhookView(after);
+  });
+
+/** A webhook's delivery log, newest first: status, attempts, the receiver's last answer, next retry. */
+export const listDeliveries = async (deps: Pick<ManagementDeps, 'db'>, webhookId: string, limit: number) => {
+  if (!(await getWebhook(deps.db, webhookId)))
+    throw new AppError('not_found', 'No webhook with this id.', { webhookId });
+  return { items: (await recentDeliveries(deps.db, webhookId, limit)).map(deliveryView), nextCursor: null };
+};

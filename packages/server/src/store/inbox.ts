@@ -201,3 +201,13 @@ export async function telemetryOf(
     .where('account_id', 'in', accountIds)
     .execute();
 }
+
+/** Execution notices the accounts' terminals reported since `since` (outcomes of manual orders). */
+export const executionNoticesSince = (db: Db, accountIds: string[], since: number) =>
+  db
+    .selectFrom('inbox_events')
+    .select(['payload', 'received_at'])
+    .where('event_type', '=', 'ea.execution_notice')
+    .where('account_id', 'in', accountIds)
+    .where('received_at', '>=', since)
+    .execute();

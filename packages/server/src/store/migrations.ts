@@ -549,6 +549,14 @@ const busCommitOrder: Step = async (db, dialect) => {
   await db.schema.dropIndex('bus_messages_by_topic').execute();
 };
 
+const webhookStatus: Step = async (db) => {
+  // Operators pause a webhook without losing its secret: a disabled one gets no new deliveries.
+  await db.schema
+    .alterTable('webhooks')
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -561,6 +569,7 @@ const steps: Record<string, Step> = {
   '0009_jobs': jobs,
   '0010_idempotency_request_hash': idempotencyRequestHash,
   '0011_bus_commit_order': busCommitOrder,
+  '0012_webhook_status': webhookStatus,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -201,3 +201,22 @@ export async function resumeSequence(db: Db, accountId: string, sessionId: strin
     .executeTakeFirst();
   return Number(account?.last_sequence ?? 0);
 }
+
+/** Manual `order.command` events, newest first, optionally of one account. */
+export function manualCommands(db: Db, filter: { accountId?: string | undefined; limit: number }) {
+  let q = db
+    .selectFrom('outbox_events')
+    .select([
+      'event_id',
+      'account_id',
+      'sequence',
+      'payload',
+      'target_session_id',
+      'occurred_at',
+      'delivered_at',
+      'acked_at',
+    ])
+    .where('type', '=', 'order.command');
+  if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
+  return q.orderBy('occurred_at', 'desc').orderBy('event_id', 'desc').limit(filter.limit).execute();
+}

@@ -330,6 +330,8 @@ export interface WebhooksTable {
   /** AES-256-GCM under a key derived from the instance secret: the secret is needed to sign. */
   secret_enc: string;
   description: string | null;
+  /** `active` or `disabled`: a disabled webhook gets no new deliveries. */
+  status: string;
   created_by: string;
   created_at: number;
 }

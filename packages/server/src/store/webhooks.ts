@@ -7,11 +7,11 @@ export type DeliveryRow = WebhookDeliveriesTable;
 export const listWebhookRows = (db: Db): Promise<WebhookRow[]> =>
   db.selectFrom('webhooks').selectAll().orderBy('created_at').execute();
 
-/** The id and event types of every webhook, for matching a bus message. */
+/** The id and event types of every active webhook, for matching a bus message. */
 export const webhookSubscriptions = (
   db: Db,
 ): Promise<Array<Pick<WebhookRow, 'webhook_id' | 'event_types'>>> =>
-  db.selectFrom('webhooks').select(['webhook_id', 'event_types']).execute();
+  db.selectFrom('webhooks').select(['webhook_id', 'event_types']).where('status', '=', 'active').execute();
 
 export async function insertWebhook(db: Db, row: WebhookRow): Promise<void> {
   await db.insertInto('webhooks').values(row).execute();
@@ -20,15 +20,28 @@ export async function insertWebhook(db: Db, row: WebhookRow): Promise<void> {
 export const getWebhook = (db: Db, webhookId: string): Promise<WebhookRow | undefined> =>
   db.selectFrom('webhooks').selectAll().where('webhook_id', '=', webhookId).executeTakeFirst();
 
-/** Deletes a webhook; its pending deliveries are dropped (the log stays). */
-export async function deleteWebhook(db: Db, webhookId: string): Promise<void> {
-  await db.deleteFrom('webhooks').where('webhook_id', '=', webhookId).execute();
-  await db
+const dropPendingDeliveries = (db: Db, webhookId: string) =>
+  db
     .updateTable('webhook_deliveries')
     .set({ status: 'dropped' })
     .where('webhook_id', '=', webhookId)
     .where('status', '=', 'pending')
     .execute();
+
+/** Deletes a webhook; its pending deliveries are dropped (the log stays). */
+export async function deleteWebhook(db: Db, webhookId: string): Promise<void> {
+  await db.deleteFrom('webhooks').where('webhook_id', '=', webhookId).execute();
+  await dropPendingDeliveries(db, webhookId);
+}
+
+/** Enables or disables a webhook; disabling drops its pending deliveries (the log stays). */
+export async function setWebhookStatusRow(
+  db: Db,
+  webhookId: string,
+  status: 'active' | 'disabled',
+): Promise<void> {
+  await db.updateTable('webhooks').set({ status }).where('webhook_id', '=', webhookId).execute();
+  if (status === 'disabled') await dropPendingDeliveries(db, webhookId);
 }
 
 /** Records a delivery unless one for the same webhook and message exists; true when inserted. */
@@ -69,5 +82,6 @@ export const recentDeliveries = (db: Db, webhookId: string, limit: number): Prom
     .selectAll()
     .where('webhook_id', '=', webhookId)
     .orderBy('created_at', 'desc')
+    .orderBy('delivery_id', 'desc')
     .limit(limit)
     .execute();

@@ -4,6 +4,8 @@ import {
   ApproveRequest,
   KeyCreateRequest,
   ListQuery,
+  ManualOrderRequest,
+  ManualOrdersQuery,
   ReasonRequest,
   SessionsQuery,
 } from '@kopitra/contracts';
@@ -16,7 +18,9 @@ import {
   listAccounts,
   revokeKey,
 } from '../../services/accounts.js';
+import { idempotencyKeyOf } from '../../http/ea-headers.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
+import { listManualOrders, queueManualOrder } from '../../services/manual-orders.js';
 import { decideSession, listSessions, terminateSession } from '../../services/session-control.js';
 import { route } from '../registry.js';
 
@@ -129,5 +133,35 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
     body: ReasonRequest,
     handler: async ({ body, params, operator }) =>
       terminateSession(deps, operator.email, params['sessionId']!, body.reason),
+  }),
+  route({
+    method: 'POST',
+    url: '/api/admin/sessions/{sessionId}/orders',
+    role: 'operator',
+    tag: 'sessions',
+    summary: 'Queue a manual order (order.command) to a live session; needs an Idempotency-Key header',
+    body: ManualOrderRequest,
+    status: 202,
+    handler: async ({ body, params, operator, request }) => {
+      const result = await queueManualOrder(deps.gateway, {
+        sessionId: params['sessionId']!,
+        operator: operator.email,
+        idempotencyKey: idempotencyKeyOf(request),
+        request: body,
+      });
+      return result.body;
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/manual-orders',
+    role: 'viewer',
+    tag: 'orders',
+    summary: 'Manual orders, newest first, with delivery and the outcome the terminal reported',
+    query: ManualOrdersQuery,
+    handler: async ({ query }) => ({
+      items: await listManualOrders(deps, { accountId: query.accountId, limit: query.limit }),
+      nextCursor: null,
+    }),
   }),
 ];

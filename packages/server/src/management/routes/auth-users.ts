@@ -10,7 +10,7 @@ import {
   signOut,
   snapshot,
 } from '../../services/operators.js';
-import { changeOwnPassword } from '../../services/passwords.js';
+import { changeOwnPassword, resetOperatorPassword } from '../../services/passwords.js';
 import { route } from '../registry.js';
 
 export const authUserRoutes = (deps: ManagementDeps) => [
@@ -64,7 +64,7 @@ export const authUserRoutes = (deps: ManagementDeps) => [
     url: '/api/admin/users',
     role: 'admin',
     tag: 'users',
-    summary: 'Create an operator',
+    summary: 'Create an operator; without a password, a one-time password is answered once',
     body: UserCreateRequest,
     status: 201,
     handler: async ({ body, operator }) => createOperator(deps, operator.email, body),
@@ -78,6 +78,14 @@ export const authUserRoutes = (deps: ManagementDeps) => [
     body: UserPatchRequest,
     handler: async ({ body, operator, params }) =>
       changeOperator(deps, operator.email, params['userId']!, body),
+  }),
+  route({
+    method: 'POST',
+    url: '/api/admin/users/{userId}/reset-password',
+    role: 'admin',
+    tag: 'users',
+    summary: "Reset an operator's password: answers a one-time password once and signs them out everywhere",
+    handler: async ({ operator, params }) => resetOperatorPassword(deps, operator, params['userId']!),
   }),
   route({
     method: 'GET',

@@ -1,4 +1,11 @@
-import { AlertsQuery, AuditQuery, ListQuery, OrdersQuery, PositionsQuery } from '@kopitra/contracts';
+import {
+  AlertsQuery,
+  AnalyticsQuery,
+  AuditQuery,
+  ListQuery,
+  OrdersQuery,
+  PositionsQuery,
+} from '@kopitra/contracts';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import {
   ackAlert,
@@ -81,7 +88,8 @@ export const recordRoutes = (deps: ManagementDeps) => [
     role: 'viewer',
     tag: 'analytics',
     summary: 'Replication health: copied trades, success rate, latency and slippage, per hour',
-    handler: async () => replicationAnalytics(deps, {}),
+    query: AnalyticsQuery,
+    handler: async ({ query }) => replicationAnalytics(deps, {}, query.hours),
   }),
   route({
     method: 'GET',
@@ -89,7 +97,9 @@ export const recordRoutes = (deps: ManagementDeps) => [
     role: 'viewer',
     tag: 'analytics',
     summary: "A follower's copying: trades, success rate, latency, slippage, PnL",
-    handler: async ({ params }) => replicationAnalytics(deps, { followerAccountId: params['accountId']! }),
+    query: AnalyticsQuery,
+    handler: async ({ params, query }) =>
+      replicationAnalytics(deps, { followerAccountId: params['accountId']! }, query.hours),
   }),
   route({
     method: 'GET',
@@ -97,6 +107,8 @@ export const recordRoutes = (deps: ManagementDeps) => [
     role: 'viewer',
     tag: 'analytics',
     summary: "A group's copying: trades, success rate, latency, slippage, PnL",
-    handler: async ({ params }) => replicationAnalytics(deps, { groupId: params['groupId']! }),
+    query: AnalyticsQuery,
+    handler: async ({ params, query }) =>
+      replicationAnalytics(deps, { groupId: params['groupId']! }, query.hours),
   }),
 ];

@@ -1,6 +1,12 @@
-import { ListQuery, WebhookRequest } from '@kopitra/contracts';
+import { ListQuery, WebhookPatchRequest, WebhookRequest } from '@kopitra/contracts';
 import type { ManagementDeps } from '../../services/management-deps.js';
-import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from '../../services/webhooks.js';
+import {
+  createWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+  setWebhookStatus,
+} from '../../services/webhooks.js';
 import { route } from '../registry.js';
 
 export const webhookRoutes = (deps: ManagementDeps) => [
@@ -23,6 +29,16 @@ export const webhookRoutes = (deps: ManagementDeps) => [
     handler: async ({ body, operator }) => createWebhook(deps, body, operator.email),
   }),
   route({
+    method: 'PATCH',
+    url: '/api/admin/webhooks/{webhookId}',
+    role: 'admin',
+    tag: 'webhooks',
+    summary: 'Enable or disable a webhook (disabling drops its pending deliveries)',
+    body: WebhookPatchRequest,
+    handler: async ({ body, operator, params }) =>
+      setWebhookStatus(deps, params['webhookId']!, body.status, operator.email),
+  }),
+  route({
     method: 'DELETE',
     url: '/api/admin/webhooks/{webhookId}',
     role: 'admin',
@@ -33,9 +49,10 @@ export const webhookRoutes = (deps: ManagementDeps) => [
   route({
     method: 'GET',
     url: '/api/admin/webhooks/{webhookId}/deliveries',
-    role: 'viewer',
+    // Deliveries carry what was sent and the receivers' answers: admins only.
+    role: 'admin',
     tag: 'webhooks',
-    summary: "A webhook's delivery log, newest first",
+    summary: "A webhook's delivery log, newest first (admin only)",
     query: ListQuery,
     handler: async ({ params, query }) => listDeliveries(deps, params['webhookId']!, query.limit),
   }),
