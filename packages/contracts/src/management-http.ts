@@ -142,6 +142,10 @@ export const OrdersQuery = ListQuery.extend({
   masterAccountId: z.string().max(64).optional(),
   groupId: z.string().max(64).optional(),
   kind: z.string().max(32).optional(),
+  /** The server's signal id (`sig_…`) or the master EA's own `signalId`. */
+  signalId: z.string().trim().min(1).max(64).optional(),
+  /** The master's deal ticket of the signal. */
+  dealTicket: z.string().trim().min(1).max(32).optional(),
 });
 export const PositionsQuery = ListQuery.extend({
   status: z.string().max(32).optional(),
@@ -156,6 +160,13 @@ export const AuditQuery = ListQuery.extend({
 export const AlertsQuery = ListQuery.extend({ open: z.enum(['true', 'false']).optional() });
 
 export const TaskRunRequest = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
+export const taskRunStatuses = ['queued', 'running', 'completed', 'failed'] as const;
+/** `GET /api/admin/task-runs`: newest first; `taskId` is one of the catalogue's tasks. */
+export const TaskRunsQuery = ListQuery.extend({
+  status: z.enum(taskRunStatuses).optional(),
+  taskId: z.string().trim().min(1).max(64).optional(),
+});
+export type TaskRunsQuery = z.infer<typeof TaskRunsQuery>;
 
 export const webhookEventTypes = [
   'signal.accepted',

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { positionTag } from './position-tag.js';
-import { reasonCatalogue, reasonCodes, type ReasonCode } from './reasons.js';
+import { explainReason, reasonCatalogue, reasonCodes, type ReasonCode } from './reasons.js';
 import { reconcile, type ExpectedPosition, type ReconcileInput } from './reconcile.js';
 import { withDefaults, type SubscriptionInput } from './subscription.js';
 
@@ -128,5 +128,19 @@ describe('reason catalogue', () => {
 
   it.each(Object.entries(scenarios))('%s is really emitted', (code, scenario) => {
     expect(scenario()).toBe(code);
+  });
+});
+
+describe('explainReason', () => {
+  it('reads as two sentences: the catalogue text, then the detail capitalised and ended', () => {
+    expect(
+      explainReason('copy_order_failed', 'a stop loss / take profit modification failed; check the position'),
+    ).toBe(
+      'A copy order failed or expired and cannot be retried automatically. A stop loss / take profit modification failed; check the position.',
+    );
+    expect(explainReason('mode_frozen', 'Nothing to do.')).toBe(
+      `${reasonCatalogue.mode_frozen.description} Nothing to do.`,
+    );
+    expect(explainReason('mode_frozen', '  ')).toBe(reasonCatalogue.mode_frozen.description);
   });
 });

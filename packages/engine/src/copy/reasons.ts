@@ -179,6 +179,18 @@ export const isReasonCode = (code: string): code is ReasonCode => Object.hasOwn(
 
 export const describeReason = (code: ReasonCode): string => reasonCatalogue[code].description;
 
+/**
+ * The catalogue's sentence followed by the specifics as a sentence of their own: details are
+ * written in lower case to read after a colon, so the first letter is raised and a full stop
+ * added ("… automatically. A stop loss … failed.").
+ */
+export function explainReason(code: ReasonCode, detail: string): string {
+  const d = detail.trim();
+  if (d === '') return describeReason(code);
+  const sentence = d.charAt(0).toUpperCase() + d.slice(1);
+  return `${describeReason(code)} ${/[.!?]$/.test(sentence) ? sentence : `${sentence}.`}`;
+}
+
 /** Why something was not done, with the specifics (values, limits) an operator needs. */
 export interface Skip {
   readonly reason: ReasonCode;

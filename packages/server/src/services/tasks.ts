@@ -4,7 +4,7 @@
  * progress (0..1) → completed | failed`, stored on the run and published on `task-events` for
  * the live stream. A run whose worker dies is taken over when the job's lease lapses.
  */
-import { AppError } from '@kopitra/contracts';
+import { AppError, type TaskRunsQuery } from '@kopitra/contracts';
 import { z } from 'zod';
 import { queueOrder, reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -17,6 +17,7 @@ import { enqueueOutbox } from '../store/outbox.js';
 import {
   failUnfinishedRun,
   getTaskRun,
+  pageTaskRuns,
   insertTaskRun,
   markRunRunning,
   recentTaskRuns,
@@ -221,6 +222,21 @@ export const catalogueView = () =>
     description: t.description,
     params: z.toJSONSchema(t.params, { io: 'input' }),
   }));
+
+/** Task runs, newest first, optionally of one status and one task of the catalogue. */
+export async function listTaskRuns(deps: ManagementDeps, query: TaskRunsQuery) {
+  const { taskId } = query;
+  if (taskId !== undefined && !Object.hasOwn(taskCatalogue, taskId))
+    throw new AppError('invalid_request', `No task "${taskId}"; GET /api/admin/tasks lists them.`, {
+      issues: [
+        {
+          path: 'query.taskId',
+          message: `not a task of the catalogue: ${Object.keys(taskCatalogue).join(', ')}`,
+        },
+      ],
+    });
+  return pageTaskRuns(deps.db, query, runView);
+}
 
 async function publishProgress(deps: ManagementDeps, runId: string) {
   const run = await getTaskRun(deps.db, runId);

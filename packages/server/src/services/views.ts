@@ -1,4 +1,5 @@
 /** Row → wire mappers for the management API. */
+import { isReasonCode, describeReason } from '@kopitra/engine';
 import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
@@ -85,6 +86,8 @@ export const groupView = (
 export const orderView = (o: CopyOrderRow) => ({
   orderId: o.order_id,
   signalId: o.signal_id,
+  masterSignalId: o.master_signal_id,
+  masterDealTicket: o.master_deal_ticket,
   groupId: o.group_id,
   followerAccountId: o.follower_account_id,
   masterAccountId: o.master_account_id,
@@ -93,6 +96,8 @@ export const orderView = (o: CopyOrderRow) => ({
   origin: o.origin,
   status: o.status,
   reason: o.reason,
+  /** The reason catalogue's sentence for `reason`, for operators. */
+  reasonText: o.reason !== null && isReasonCode(o.reason) ? describeReason(o.reason) : null,
   detail: o.detail,
   symbol: o.symbol,
   side: o.side,

@@ -12,6 +12,10 @@ export interface OrderFilter {
   masterAccountId?: string | undefined;
   groupId?: string | undefined;
   kind?: string | undefined;
+  /** The server's signal id (`sig_…`) or the master EA's own `signalId`. */
+  signalId?: string | undefined;
+  /** The master's deal ticket of the signal. */
+  dealTicket?: string | undefined;
 }
 
 /** Copy orders newest first, one page at a time. */
@@ -22,6 +26,10 @@ export function pageOrders<V>(db: Db, input: PageInput & OrderFilter, view: (row
   if (input.masterAccountId) q = q.where('master_account_id', '=', input.masterAccountId);
   if (input.groupId) q = q.where('group_id', '=', input.groupId);
   if (input.kind) q = q.where('kind', '=', input.kind);
+  const signalId = input.signalId;
+  if (signalId)
+    q = q.where((eb) => eb.or([eb('signal_id', '=', signalId), eb('master_signal_id', '=', signalId)]));
+  if (input.dealTicket) q = q.where('master_deal_ticket', '=', input.dealTicket);
   return listNewestFirst(
     q,
     { time: 'written_at', id: 'order_id', key: (r) => ({ t: r.written_at, id: r.order_id }) },

@@ -208,7 +208,7 @@ export async function setSignalResponse(db: Db, signalId: string, response: unkn
 
 // --- copy orders -----------------------------------------------------------------------
 
-/** 500 rows × 38 columns stays under both dialects' bound-parameter limits (SQLite 32766). */
+/** 500 rows × 40 columns stays under both dialects' bound-parameter limits (SQLite 32766). */
 const ORDER_CHUNK = 500;
 
 export async function insertOrders(db: Db, rows: CopyOrderRow[]): Promise<void> {

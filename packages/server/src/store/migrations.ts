@@ -557,6 +557,26 @@ const webhookStatus: Step = async (db) => {
     .execute();
 };
 
+/**
+ * Copy orders carry the master EA's own signal id and deal ticket, so an operator can find
+ * the copies of a trade by what the master's terminal shows; existing rows take them from
+ * their signal.
+ */
+const copyOrderMasterRefs: Step = async (db) => {
+  await db.schema.alterTable('copy_orders').addColumn('master_signal_id', 'text').execute();
+  await db.schema.alterTable('copy_orders').addColumn('master_deal_ticket', 'text').execute();
+  await sql`update copy_orders set
+      master_signal_id = (select s.client_signal_id from signals s where s.signal_id = copy_orders.signal_id),
+      master_deal_ticket = (select s.deal_ticket from signals s where s.signal_id = copy_orders.signal_id)
+    where signal_id is not null`.execute(db);
+  await sql`create index copy_orders_by_master_signal on copy_orders (master_signal_id) where master_signal_id is not null`.execute(
+    db,
+  );
+  await sql`create index copy_orders_by_master_deal on copy_orders (master_deal_ticket) where master_deal_ticket is not null`.execute(
+    db,
+  );
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -570,6 +590,7 @@ const steps: Record<string, Step> = {
   '0010_idempotency_request_hash': idempotencyRequestHash,
   '0011_bus_commit_order': busCommitOrder,
   '0012_webhook_status': webhookStatus,
+  '0013_copy_order_master_refs': copyOrderMasterRefs,
 };
 
 export class KopitraMigrations implements MigrationProvider {

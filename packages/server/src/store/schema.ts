@@ -179,6 +179,10 @@ export interface SignalsTable {
 export interface CopyOrdersTable {
   order_id: string;
   signal_id: string | null;
+  /** The master EA's own id of the signal (`signalId` of `POST /signals`), when it sent one. */
+  master_signal_id: string | null;
+  /** The master's deal ticket of the signal, when the EA sent one. */
+  master_deal_ticket: string | null;
   group_id: string;
   follower_account_id: string;
   master_account_id: string;

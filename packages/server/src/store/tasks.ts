@@ -1,4 +1,5 @@
 /** Operator task runs. */
+import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db, TaskRunsTable } from './schema.js';
 
 export type TaskRunRow = TaskRunsTable;
@@ -12,6 +13,24 @@ export const getTaskRun = (db: Db, runId: string): Promise<TaskRunRow | undefine
 
 export const recentTaskRuns = (db: Db, limit: number): Promise<TaskRunRow[]> =>
   db.selectFrom('task_runs').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
+
+export interface TaskRunFilter {
+  status?: string | undefined;
+  taskId?: string | undefined;
+}
+
+/** Task runs newest first, one page at a time. */
+export function pageTaskRuns<V>(db: Db, input: PageInput & TaskRunFilter, view: (row: TaskRunRow) => V) {
+  let q = db.selectFrom('task_runs').selectAll();
+  if (input.status) q = q.where('status', '=', input.status);
+  if (input.taskId) q = q.where('task_id', '=', input.taskId);
+  return listNewestFirst(
+    q,
+    { time: 'created_at', id: 'run_id', key: (r) => ({ t: r.created_at, id: r.run_id }) },
+    input,
+    view,
+  );
+}
 
 export async function updateTaskRun(
   db: Db,

@@ -25,7 +25,8 @@ export const recordRoutes = (deps: ManagementDeps) => [
     url: '/api/admin/orders',
     role: 'viewer',
     tag: 'orders',
-    summary: 'Copy orders, newest first (filters: status, follower, master, group, kind)',
+    summary:
+      "Copy orders, newest first (filters: status, follower, master, group, kind, the signal's id or the master's own signalId, the master's deal ticket)",
     query: OrdersQuery,
     handler: async ({ query }) => listOrders(deps, query),
   }),

@@ -1,10 +1,10 @@
-import { TaskRunRequest, topics } from '@kopitra/contracts';
+import { TaskRunRequest, TaskRunsQuery, topics } from '@kopitra/contracts';
 import { randomUUID } from 'node:crypto';
 import { latestCursor, readAfter, type BusCursor } from '../../bus/embedded/embedded-bus.js';
 import { busChannel, waitFor } from '../../notify/notifier.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
-import { getRun, listTasks, startRun, TASK_EVENTS } from '../../services/tasks.js';
+import { getRun, listTaskRuns, listTasks, startRun, TASK_EVENTS } from '../../services/tasks.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
 
@@ -39,6 +39,15 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
         operator.email,
         String(request.headers['x-correlation-id'] ?? request.id ?? randomUUID()),
       ),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/task-runs',
+    role: 'viewer',
+    tag: 'tasks',
+    summary: 'Task runs, newest first (filters: status, taskId)',
+    query: TaskRunsQuery,
+    handler: async ({ query }) => listTaskRuns(deps, query),
   }),
   route({
     method: 'GET',

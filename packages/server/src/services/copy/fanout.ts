@@ -183,7 +183,12 @@ export async function acceptSignal(
         });
       const decision = plan(linkedPosition(f.link));
       const orderId = newId('ord');
-      const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, { receivedAt, now });
+      const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
+        receivedAt,
+        now,
+        masterSignalId: req.signalId ?? null,
+        masterDealTicket: req.dealTicket ?? null,
+      });
       if (decision.action === 'skip') {
         orders.push(order);
         body.skipped.push({
@@ -284,7 +289,7 @@ function baseOrder(
   f: FollowerSlice,
   signal: MasterSignal,
   d: CopyDecision,
-  t: { receivedAt: number; now: number },
+  t: { receivedAt: number; now: number; masterSignalId: string | null; masterDealTicket: string | null },
 ): CopyOrderRow {
   const kind = {
     'position.opened': 'open',
@@ -296,6 +301,8 @@ function baseOrder(
   return {
     order_id: orderId,
     signal_id: signalId,
+    master_signal_id: t.masterSignalId,
+    master_deal_ticket: t.masterDealTicket,
     group_id: f.groupId,
     follower_account_id: f.followerAccountId,
     master_account_id: masterAccountId,
@@ -306,8 +313,9 @@ function baseOrder(
     status: isSkip ? 'skipped' : 'queued',
     reason: isSkip ? d.reason : d.action === 'close' ? (d.note ?? null) : null,
     detail: isSkip ? d.detail : null,
-    symbol: isSkip ? null : d.symbol,
-    side: isSkip ? null : d.side,
+    // A skipped order names the master's symbol and side: no follower symbol was mapped.
+    symbol: isSkip ? signal.symbol : d.symbol,
+    side: isSkip ? signal.side : d.side,
     volume: d.action === 'open' || d.action === 'partial_close' || d.action === 'close' ? d.volume : null,
     sl: d.action === 'open' ? d.sl : d.action === 'modify' ? (d.sl ?? null) : null,
     tp: d.action === 'open' ? d.tp : d.action === 'modify' ? (d.tp ?? null) : null,

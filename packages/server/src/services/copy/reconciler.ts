@@ -6,6 +6,7 @@
 import { SnapshotPosition, topics, type AlertRaised } from '@kopitra/contracts';
 import {
   describeReason,
+  explainReason,
   parsePositionTag,
   reconcile,
   tagMatches,
@@ -213,7 +214,7 @@ async function applyCorrection(
         db,
         scope,
         c.reason,
-        `${describeReason(c.reason)} ${c.detail}`,
+        explainReason(c.reason, c.detail),
         c.masterPositionId ?? null,
         now,
       ))
@@ -323,6 +324,8 @@ export async function queueOrder(
   const order: CopyOrderRow = {
     order_id: orderId,
     signal_id: null,
+    master_signal_id: null,
+    master_deal_ticket: null,
     group_id: scope.groupId,
     follower_account_id: scope.followerAccountId,
     master_account_id: scope.masterAccountId,
