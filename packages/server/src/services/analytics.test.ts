@@ -61,6 +61,8 @@ describe.each(dialects)('account and group analytics on %s', (dialect) => {
       return {
         order_id: `ord_a${++n}`,
         signal_id: null,
+        master_signal_id: null,
+        master_deal_ticket: null,
         group_id: group.group_id,
         follower_account_id: follower,
         master_account_id: 'AM',
