@@ -205,11 +205,48 @@ export const errorCatalogue = define({
     message: 'Too many failed attempts; try again later.',
     howToFix: 'Wait retryAfterSec before retrying and check the key the terminal sends.',
   },
+  webhook_target_forbidden: {
+    status: 400,
+    message: 'The webhook URL points at a private, loopback, link-local or metadata address.',
+    howToFix:
+      'Use a public http(s) URL; to deliver inside your own network, list its range in KOPITRA_WEBHOOK_ALLOW_PRIVATE.',
+  },
+  password_too_weak: {
+    status: 400,
+    message: 'The password is too short or too easy to guess.',
+    howToFix: 'Read `feedback` in the response; use a longer passphrase of unrelated words.',
+  },
+  stream_ticket_invalid: {
+    status: 401,
+    message: 'The stream ticket is missing, unknown, used or expired.',
+    howToFix: 'Get a fresh ticket with POST /api/auth/stream-ticket and open the stream within 30 s.',
+  },
+  pending_limit_reached: {
+    status: 429,
+    message: 'Too many terminals are waiting for approval.',
+    howToFix:
+      'Approve or reject the pending terminals in the console, or raise KOPITRA_PENDING_MAX_PER_ADDRESS / KOPITRA_PENDING_MAX_TOTAL.',
+  },
+  pending_quota_exceeded: {
+    status: 429,
+    message: 'A session waiting for approval may not store more.',
+    howToFix: 'Wait for an operator to approve the terminal; it can then report in full.',
+  },
   // --- server side ----------------------------------------------------------------------
   not_ready: {
     status: 503,
     message: 'A dependency is not ready.',
     howToFix: 'Check the `checks` in GET /health; the database or bus is unreachable.',
+  },
+  database_unavailable: {
+    status: 503,
+    message: 'The database cannot be reached.',
+    howToFix: 'Retry with the same Idempotency-Key after a moment; check GET /health and the database.',
+  },
+  storage_full: {
+    status: 503,
+    message: 'The database cannot take writes (the disk is full or failing).',
+    howToFix: 'Free disk space where the database lives; GET /health reports the storage check.',
   },
   internal_error: {
     status: 500,

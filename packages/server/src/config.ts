@@ -3,9 +3,13 @@
  * problem is reported at once in one readable error.
  */
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { serviceBusTarget, type ServiceBusTarget } from './bus/service-bus/mapping.js';
 import { natsTarget, type NatsTarget } from './bus/nats/target.js';
+
+const validRange = (text: string): boolean =>
+  text.includes('/') ? ipaddr.isValidCIDR(text) : ipaddr.isValid(text);
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -35,6 +39,16 @@ const EnvSchema = z.object({
   KOPITRA_RETENTION_INTERVAL_SEC: intFrom(60, 7 * 86_400).default(3600),
   KOPITRA_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
   KOPITRA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KOPITRA_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every(validRange), 'must be a comma-separated list of CIDR ranges'),
   KOPITRA_BUS_URL: z.string().optional(),
   KOPITRA_BUS_NAMESPACE: z.string().default('kopitra'),
 });
@@ -66,6 +80,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Bearer token a scraper presents for /metrics; unset serves /metrics to loopback callers only. */
   readonly metricsToken: string | undefined;
+  /** CIDR ranges webhooks may reach although they are private, loopback or link-local. */
+  readonly webhookAllowPrivate: readonly string[];
   readonly reconcileIntervalSec: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
@@ -167,6 +183,7 @@ export function loadConfig(
     }),
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',
     metricsToken: e.KOPITRA_METRICS_TOKEN,
+    webhookAllowPrivate: Object.freeze(e.KOPITRA_WEBHOOK_ALLOW_PRIVATE),
     ...overrides,
   });
 }

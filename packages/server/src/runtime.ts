@@ -25,6 +25,7 @@ import { ensureFirstAdmin, type FirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
 import type { ManagementDeps } from './services/management-deps.js';
 import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
+import { webhookSender, type Resolve } from './services/webhook-target.js';
 import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
 import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
 import { applyRetention, RETENTION_JOB } from './services/retention.js';
@@ -58,6 +59,8 @@ export interface PlatformOptions {
    * triggers (Azure Functions) turn it off and call `jobs.runOnce()` from a timer.
    */
   consumers?: boolean;
+  /** Name resolution for webhook deliveries (tests stub it to play a rebinding resolver). */
+  resolve?: Resolve;
 }
 
 export interface Platform {
@@ -106,6 +109,7 @@ export function serviceDeps(
     secret: string;
     shutdownSignal: AbortSignal;
     metrics?: Metrics;
+    resolve?: Resolve | undefined;
   },
 ): { gateway: GatewayDeps; management: ManagementDeps } {
   const limiter = () =>
@@ -143,6 +147,10 @@ export function serviceDeps(
     loginFailures: limiter(),
     gateway,
     shutdownSignal: r.shutdownSignal,
+    webhookTargets: {
+      allowPrivate: config.webhookAllowPrivate,
+      ...(r.resolve ? { resolve: r.resolve } : {}),
+    },
   };
   return { gateway, management };
 }
@@ -263,6 +271,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       secret,
       shutdownSignal: shutdown.signal,
       metrics,
+      resolve: opts.resolve,
     });
 
     const serve = opts.serve ?? { gateway: true, management: true };
@@ -298,7 +307,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       every('copy.reconcile', config.reconcileIntervalSec * 1000, reconcile);
     }
     if (serve.management) {
-      definitions.push(webhookDeliveryJob(management), taskRunJob(management));
+      const sender = webhookSender(management.webhookTargets);
+      cleanup.push(() => sender.close());
+      definitions.push(webhookDeliveryJob(management, sender), taskRunJob(management));
       every(RETENTION_JOB, config.retention.intervalSec * 1000, async () => {
         const removed = await applyRetention(management, config.retention);
         const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs;

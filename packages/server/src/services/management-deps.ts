@@ -5,6 +5,7 @@ import type { GatewayDeps } from './deps.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Database, Dialect } from '../store/database.js';
+import type { WebhookTargetPolicy } from './webhook-target.js';
 
 /** Everything the management API needs, passed explicitly. */
 export interface ManagementDeps {
@@ -21,4 +22,6 @@ export interface ManagementDeps {
   /** The gateway's use cases, for tasks that reconcile or close (same database and bus). */
   readonly gateway: GatewayDeps;
   readonly shutdownSignal: AbortSignal;
+  /** Which addresses webhooks may reach. */
+  readonly webhookTargets: WebhookTargetPolicy;
 }

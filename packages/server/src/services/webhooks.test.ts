@@ -22,7 +22,8 @@ describe.each(dialects)('outgoing webhooks on %s', (dialect) => {
   const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
   let failNext = 1;
   beforeEach(async () => {
-    tp = await startTestPlatform(dialect);
+    // Deliveries here go to a loopback listener: only this explicit allowance lets them.
+    tp = await startTestPlatform(dialect, { KOPITRA_WEBHOOK_ALLOW_PRIVATE: '127.0.0.0/8' });
     received.length = 0;
     failNext = 1;
     receiver = http.createServer((req, res) => {
@@ -237,5 +238,50 @@ describe.each(dialects)('outgoing webhooks on %s', (dialect) => {
     });
     expect((await call('DELETE', `/api/admin/webhooks/${webhookId}`, admin)).json().error).toBe('not_found');
     expect(await audited('webhook.delete')).toBe(true);
+  });
+});
+
+describe.each(dialects)('webhook targets on %s', (dialect) => {
+  let tp: TestPlatform | null;
+  beforeEach(async () => {
+    tp = await startTestPlatform(dialect);
+  });
+  afterEach(async () => {
+    await tp?.close();
+  });
+
+  it('refuses private, loopback, link-local and metadata targets by default, storing nothing', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const token = (
+      await p.platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN })
+    ).json().token;
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://localhost:8080/',
+      'http://[::1]/',
+      'http://127.1/',
+      'http://2130706433/',
+      'http://0x7f.0.0.1/',
+      'http://10.0.0.1/',
+      'http://100.64.0.1/',
+      'http://192.168.1.1/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[fe80::1]/',
+      'http://metadata.google.internal/computeMetadata/v1/',
+    ]) {
+      const res = await p.platform.app.inject({
+        method: 'POST',
+        url: '/api/admin/webhooks',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { url, eventTypes: ['signal.accepted'] },
+      });
+      expect({ url, status: res.statusCode, error: res.json().error }).toEqual({
+        url,
+        status: 400,
+        error: 'webhook_target_forbidden',
+      });
+    }
+    expect(await p.platform.database.db.selectFrom('webhooks').selectAll().execute()).toEqual([]);
   });
 });

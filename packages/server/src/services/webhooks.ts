@@ -2,7 +2,8 @@
  * Outgoing webhooks: trade and alert events from `trade-agent-events`, signed with
  * HMAC-SHA256 (`X-Kopitra-Signature: t=<unix seconds>,v1=<hex of HMAC(secret, "<t>.<body>")>`),
  * one claimed `webhook.deliver` job per delivery (retried with the back-off, dead after
- * MAX_ATTEMPTS), every attempt recorded in the delivery log.
+ * MAX_ATTEMPTS), every attempt recorded in the delivery log. Targets are checked by
+ * webhook-target.ts.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
@@ -26,6 +27,7 @@ import { deliveryView, webhookView } from './views.js';
 import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { enqueueJob, type JobDefinition } from './job-worker.js';
 import type { ManagementDeps } from './management-deps.js';
+import { checkWebhookUrl, type WebhookSender } from './webhook-target.js';
 
 export const MAX_ATTEMPTS = 10;
 export const WEBHOOK_DELIVERY_JOB = 'webhook.deliver';
@@ -92,20 +94,7 @@ export function webhookFanout(deps: ManagementDeps) {
   };
 }
 
-export type Send = (
-  url: string,
-  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
-) => Promise<{ status: number }>;
-
-/**
- * The `webhook.deliver` job: one attempt at one delivery. Success commits the delivery with
- * the unit's completion; a failure is logged on the delivery and thrown, so the unit comes
- * back after the back-off; once its attempts are spent the delivery is `failed`.
- */
-export function webhookDeliveryJob(
-  deps: ManagementDeps,
-  send: Send = (url, init) => fetch(url, init),
-): JobDefinition {
+export function webhookDeliveryJob(deps: ManagementDeps, sender: WebhookSender): JobDefinition {
   return {
     kind: WEBHOOK_DELIVERY_JOB,
     maxAttempts: MAX_ATTEMPTS,
@@ -117,25 +106,20 @@ export function webhookDeliveryJob(
       if (!d || d.status !== 'pending') return;
       const body = d.payload;
       const ts = Math.floor(deps.clock.now() / 1000);
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const res = await send(d.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-kopitra-event': d.event_type,
-            'x-kopitra-delivery': d.delivery_id,
-            'x-kopitra-signature': signature(openSecret(deps.tokenKey, d.secret_enc), ts, body),
-          },
-          body,
-          signal: AbortSignal.any([AbortSignal.timeout(5000), ctx.signal]),
-        });
-        status = res.status;
-        if (status < 200 || status >= 300) error = `HTTP ${status}`;
-      } catch (err) {
-        error = err instanceof Error ? err.message : String(err);
-      }
+      const result = await sender.send(d.url, {
+        headers: {
+          'content-type': 'application/json',
+          'x-kopitra-event': d.event_type,
+          'x-kopitra-delivery': d.delivery_id,
+          'x-kopitra-signature': signature(openSecret(deps.tokenKey, d.secret_enc), ts, body),
+        },
+        body,
+        signal: AbortSignal.any([AbortSignal.timeout(5000), ctx.signal]),
+      });
+      const status = 'status' in result ? result.status : null;
+      // A redirect is an answer, not an instruction: it is recorded and never followed.
+      const error =
+        'error' in result ? result.error : status! < 200 || status! >= 300 ? `HTTP ${status}` : null;
       const attempts = ctx.job.attempts;
       if (error === null) {
         await ctx.complete(({ trx }) =>
@@ -169,9 +153,10 @@ export const listWebhooks = async (deps: Pick<ManagementDeps, 'db'>) => ({
   nextCursor: null,
 });
 
-/** Registers a webhook; the answer carries its signing secret, shown this once. */
-export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor: string) =>
-  inTransaction(deps.db, async ({ trx }) => {
+/** Registers a webhook after checking its target (see webhook-target.ts); the secret is shown once. */
+export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor: string) => {
+  checkWebhookUrl(body.url, deps.webhookTargets);
+  return inTransaction(deps.db, async ({ trx }) => {
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const now = deps.clock.now();
     const row = {
@@ -198,6 +183,7 @@ export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor:
     );
     return { ...webhookView(row), secret };
   });
+};
 
 /** Removes a webhook; its pending deliveries are dropped. */
 export const deleteWebhook = (deps: ManagementDeps, webhookId: string, actor: string) =>
