@@ -5,12 +5,19 @@
  * see copied trades on the dashboard, check a viewer gets no write buttons, and sign out.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { SimFollower, SimMaster } from '@kopitra/ea-sdk';
 import { tempDir } from '../../packages/server/src/testing/databases.js';
 import { ROOT, spawnKopitra, type Spawned } from '../e2e/support.js';
-import { chromiumProblem, consoleBuilt, launchChromium, servicesRequired, waitFor } from './support.js';
+import {
+  chromiumProblem,
+  consoleBuilt,
+  launchChromium,
+  servicesRequired,
+  waitFor,
+  watchCsp,
+} from './support.js';
 
 const ADMIN = { email: 'admin@browser.local', password: 'admin-password-browser-0123' };
 const VIEWER = { email: 'viewer@browser.local', password: 'viewer-password-browser-0123' };
@@ -24,6 +31,7 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
   let server: Spawned;
   let browser: Browser;
   let page: Page;
+  let cspViolations: string[] = [];
   let url: string;
   const pageErrors: string[] = [];
   const sims: Array<SimMaster | SimFollower> = [];
@@ -82,8 +90,14 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     ]);
     url = server.url;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    cspViolations = await watchCsp(page);
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+
+  // The console runs under the server's Content-Security-Policy: any violation fails the test.
+  afterEach(() => {
+    expect(cspViolations).toEqual([]);
   });
 
   afterAll(async () => {

@@ -38,6 +38,24 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Collects Content-Security-Policy violations on `page`, from the `securitypolicyviolation`
+ * event and from Chromium's console reports; the browser suites fail when any occurs.
+ */
+export async function watchCsp(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (/Content Security Policy|CSP violation/i.test(text)) violations.push(text);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`),
+    );
+  });
+  return violations;
+}
+
 /** Waits until `selector` matches a visible element (the page updates itself; no reloads). */
 export async function waitFor(page: Page, selector: string, timeout = 10_000): Promise<void> {
   await page.locator(selector).first().waitFor({ state: 'visible', timeout });

@@ -4,7 +4,7 @@
  * the audit log says who did it. (Closing the dialog without a request once let an operator
  * believe positions were closed.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { tempDir } from '../../packages/server/src/testing/databases.js';
 import { spawnKopitra, type Spawned } from '../e2e/support.js';
@@ -17,6 +17,7 @@ import {
   signIn,
   stopServer,
   waitFor,
+  watchCsp,
 } from './support.js';
 
 const ADMIN = { email: 'admin@tasks.local', password: 'admin-password-tasks-0123' };
@@ -27,6 +28,7 @@ describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () =
   let server: Spawned;
   let browser: Browser;
   let page: Page;
+  let cspViolations: string[] = [];
   let api: Awaited<ReturnType<typeof adminApi>>;
   let groupId = '';
 
@@ -49,10 +51,16 @@ describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () =
     const group = await api('POST', '/api/admin/groups', { name: 'Tasks group', masterAccountId: 'M-T' });
     groupId = group.body.groupId;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    cspViolations = await watchCsp(page);
     page.setDefaultTimeout(10_000);
     await page.goto(`${server.url}/login`);
     await signIn(page, ADMIN);
     await page.waitForURL(`${server.url}/`);
+  });
+
+  // The console runs under the server's Content-Security-Policy: any violation fails the test.
+  afterEach(() => {
+    expect(cspViolations).toEqual([]);
   });
 
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
 import { serveConsole } from './console.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { installMetrics, type Metrics } from './metrics.js';
 import { tokenKeyFrom } from './services/operators.js';
 import type { ManagementDeps } from './services/management-deps.js';
@@ -55,6 +56,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
   installErrorHandling(app);
+  await installSecurityHeaders(app);
   if (opts.metrics) installMetrics(app, opts.metrics, opts.metricsToken);
   installJsonParser(app);
   await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });

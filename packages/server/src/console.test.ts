@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveConsole } from './console.js';
 import { installErrorHandling } from './http/errors.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { tempDir } from './testing/databases.js';
 
 describe('serving the console', () => {
@@ -17,10 +18,12 @@ describe('serving the console', () => {
     fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><div id="root"></div>');
     fs.mkdirSync(path.join(dir, 'assets'));
     fs.writeFileSync(path.join(dir, 'assets', 'app.js'), 'console.log(1)');
+    fs.writeFileSync(path.join(dir, 'assets', 'app.js.map'), '{"version":3}');
     const app = Fastify();
     apps.push(app);
     // The error handling owns the one not-found handler; the console must coexist with it.
     installErrorHandling(app);
+    await installSecurityHeaders(app);
     app.get('/api/health', async () => ({ status: 'ok' }));
     await serveConsole(app, dir);
     await app.ready();
@@ -53,5 +56,31 @@ describe('serving the console', () => {
       const res = await app.inject({ method, url });
       expect([method, url, res.statusCode, res.json().error]).toEqual([method, url, 404, 'route_not_found']);
     }
+  });
+
+  it('sends a CSP, frame-ancestors, nosniff and referrer policy with the console and the API', async () => {
+    const app = await appWithConsole();
+    for (const url of ['/', '/sessions', '/assets/app.js', '/api/health', '/api/nope']) {
+      const h = (await app.inject({ method: 'GET', url })).headers;
+      expect(String(h['content-security-policy']), url).toContain("default-src 'self'");
+      expect(String(h['content-security-policy']), url).toContain("script-src 'self'");
+      expect(String(h['content-security-policy']), url).toContain("frame-ancestors 'none'");
+      expect(String(h['content-security-policy']), url).not.toContain('unsafe-inline');
+      expect(h['x-content-type-options'], url).toBe('nosniff');
+      expect(h['referrer-policy'], url).toBe('no-referrer');
+      expect(h['x-frame-options'], url).toBe('SAMEORIGIN');
+    }
+  });
+
+  it('serves no source map even when one is in the build directory', async () => {
+    const app = await appWithConsole();
+    const res = await app.inject({ method: 'GET', url: '/assets/app.js.map' });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).not.toContain('"version"');
+  });
+
+  it('builds the production console without source maps', () => {
+    const config = fs.readFileSync(path.resolve(import.meta.dirname, '../../console/vite.config.ts'), 'utf8');
+    expect(config).toMatch(/sourcemap:\s*false/);
   });
 });

@@ -17,7 +17,14 @@ export async function serveConsole(app: FastifyInstance, dir: string): Promise<v
     app.log.warn({ dir }, 'console not built; run npm run build to serve it');
     return;
   }
-  await app.register(fastifyStatic, { root: dir, prefix: '/', wildcard: false, index: ['index.html'] });
+  // Source maps stay out of production: the build makes none, and one copied in is not served.
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    allowedPath: (pathName) => !pathName.endsWith('.map'),
+  });
   // A catch-all GET route rather than a second not-found handler: the error handling already
   // owns the app's one not-found handler (Fastify refuses two on the same prefix).
   app.get('/*', async (request, reply) => {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { appendAudit } from '../services/audit.js';
 import { insertUser, oneTimePassword } from '../services/operators.js';
 import { resetPassword } from '../services/passwords.js';
+import { assertStrongPassword } from '../services/password-strength.js';
 import { isUniqueViolation, migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor } from '../runtime.js';
 
@@ -57,6 +58,8 @@ export async function adminCommand(
           .join('; '),
       );
     const request = parsed.data;
+    const weak = weakness(password, [request.email, request.displayName ?? '']);
+    if (weak) return usageError(`--password: ${weak}`);
     const database = await openDatabase(databaseTargetFor(config));
     try {
       await migrate(database);
@@ -92,7 +95,8 @@ export async function adminCommand(
     if (extra) return usageError(`unexpected argument "${extra}"`);
     const generated = flags.password === undefined;
     const password = flags.password ?? oneTimePassword();
-    if (password.length < 12) return usageError('--password: at least 12 characters');
+    const weak = weakness(password, [email]);
+    if (weak) return usageError(`--password: ${weak}`);
     const database = await openDatabase(databaseTargetFor(config));
     try {
       await migrate(database);
@@ -112,4 +116,15 @@ export async function adminCommand(
     }
   }
   return usageError(sub ? `unknown subcommand "${sub}"` : 'which subcommand?');
+}
+
+/** Why a chosen password is refused (the API's rule), or undefined when it is strong enough. */
+function weakness(password: string, userInputs: string[]): string | undefined {
+  try {
+    assertStrongPassword(password, userInputs);
+    return undefined;
+  } catch (err) {
+    if (err instanceof AppError) return err.message;
+    throw err;
+  }
 }

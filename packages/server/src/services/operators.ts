@@ -27,6 +27,7 @@ import {
 } from '../store/users.js';
 import { appendAudit } from './audit.js';
 import { randomAlphanumeric } from './secrets.js';
+import { assertStrongPassword } from './password-strength.js';
 import type { ManagementDeps } from './management-deps.js';
 import { userView } from './views.js';
 
@@ -165,6 +166,8 @@ export async function createOperator(
     return await inTransaction(
       deps.db,
       async ({ trx }) => {
+        if (req.password !== undefined)
+          assertStrongPassword(req.password, [req.email, req.displayName ?? '']);
         const now = deps.clock.now();
         const user = await insertUser(trx, { ...req, password }, now);
         await appendAudit(
@@ -203,6 +206,8 @@ export async function changeOperator(
     const demotes = (patch.role !== undefined && patch.role !== 'admin') || patch.status === 'disabled';
     if (before.role === 'admin' && demotes && (await activeAdminCount(trx)) <= 1)
       throw new AppError('last_admin');
+    if (patch.password !== undefined)
+      assertStrongPassword(patch.password, [before.email, patch.displayName ?? before.display_name]);
     const now = deps.clock.now();
     const after = await updateUser(trx, before.user_id, {
       ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),

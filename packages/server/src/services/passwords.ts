@@ -8,6 +8,7 @@ import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { findUserByEmail, getUser, revokeTokensOf, updateUser } from '../store/users.js';
 import { appendAudit } from './audit.js';
+import { assertStrongPassword } from './password-strength.js';
 import { hashPassword, oneTimePassword, verifyPassword, type Operator } from './operators.js';
 import type { ManagementDeps } from './management-deps.js';
 
@@ -38,6 +39,7 @@ export async function changeOwnPassword(
     throw new AppError('current_password_wrong');
   }
   if (current === next) throw new AppError('password_unchanged');
+  assertStrongPassword(next, [operator.email]);
   await inTransaction(deps.db, async ({ trx }) => {
     const now = deps.clock.now();
     await storePassword(trx, operator.userId, next, now, operator.tokenId);
