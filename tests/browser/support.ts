@@ -48,10 +48,9 @@ export async function watchCsp(page: Page): Promise<string[]> {
     const text = message.text();
     if (/Content Security Policy|CSP violation/i.test(text)) violations.push(text);
   });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) =>
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`),
-    );
+  await page.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) =>
+      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));`,
   });
   return violations;
 }
