@@ -2,9 +2,10 @@
 # Kopitra: one image for every process. `docker run kopitra` starts the whole platform
 # (`kopitra up`); `docker run kopitra gateway|management|migrate` runs one part of it.
 #
-# NODE_IMAGE must be a Debian-based Node 20+ image (the default is the official one); on a
-# machine that cannot pull, build a local base and pass --build-arg NODE_IMAGE=<it>.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# NODE_IMAGE must be a Debian-based image of a supported Node line, 22 or 24 (the default is
+# the official Node 24 LTS one); on a machine that cannot pull, build a local base and pass
+# --build-arg NODE_IMAGE=<it>.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: compile native modules (better-sqlite3) and the TypeScript/console bundles -----
 FROM ${NODE_IMAGE} AS build

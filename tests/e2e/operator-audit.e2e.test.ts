@@ -1,6 +1,7 @@
 /**
- * One operator action, three ways — the management API, the console's own API client, and the
- * built `kopitra` command — against one spawned server on SQLite and PostgreSQL. Each way goes
+ * Operator actions (account, key, group, subscription, operator), each done three ways — the
+ * management API, the console's own API client, and the built `kopitra` command — against one
+ * spawned server on SQLite and PostgreSQL. Each way goes
  * through the same service, so each writes the same audit row (only the actor and the ids
  * differ) and the change is visible to the others.
  */
@@ -72,8 +73,19 @@ describe.each(dialects)('one operator action by API, console and CLI on %s', (di
       fetch: (input, init) => fetch(`${base}${String(input)}`, init),
     });
 
-    for (const accountId of ['7001', '7002', '7003', '7004'])
-      expect((await api('POST', '/api/admin/accounts', { accountId, platform: 'MT5' })).status).toBe(201);
+    // account.create, three ways (and one more account by API for the groups below)
+    const account = { platform: 'MT5', broker: 'Broker B', currency: 'USD', sessionPolicy: 'takeover' };
+    expect((await api('POST', '/api/admin/accounts', { accountId: '7001', ...account })).status).toBe(201);
+    await consoleApi.post('/api/admin/accounts', { accountId: '7002', ...account });
+    await runKopitra(
+      ['accounts', 'create', '7003', '--platform', 'mt5', '--broker', 'Broker B', '--currency', 'USD'].concat(
+        ['--session-policy', 'takeover'],
+      ),
+      env,
+    );
+    expect((await api('POST', '/api/admin/accounts', { accountId: '7004', platform: 'MT5' })).status).toBe(
+      201,
+    );
 
     // group.create, three ways
     const viaApi = await api('POST', '/api/admin/groups', { name: 'by api', masterAccountId: '7001' });
@@ -95,6 +107,14 @@ describe.each(dialects)('one operator action by API, console and CLI on %s', (di
       ['groups', 'follow', groupIds[2]!, '7004', '--settings', JSON.stringify(settings), '--by', 'cli-op'],
       env,
     );
+
+    // key.issue, three ways: the key is shown once, its fingerprint is in the row
+    const viaApiKey = await api('POST', '/api/admin/accounts/7001/keys', {});
+    expect(viaApiKey.status).toBe(201);
+    await consoleApi.post('/api/admin/accounts/7002/keys', {});
+    const cliKey = await runKopitra(['accounts', 'keys', 'issue', '7003'], env);
+    const issuedKey = cliKey.stdout.trim().split('\n').at(-1)!;
+    expect(issuedKey).toMatch(/^[A-Za-z0-9]{32}$/);
 
     const audit = async (action: string) =>
       ((await api('GET', `/api/admin/audit?action=${action}`)).body.items as AuditItem[]).reverse();
@@ -127,6 +147,71 @@ describe.each(dialects)('one operator action by API, console and CLI on %s', (di
     expect(subRows.at(-1)!.actor).toBe('cli-op');
     const [s0, ...sRest] = subRows.map(withoutIds);
     for (const s of sRest) expect(s).toEqual(s0);
+
+    const accountRows = (await audit('account.create')).slice(0, 3);
+    expect(accountRows.map((e) => e.targetId)).toEqual(['7001', '7002', '7003']);
+    expect(accountRows.map((e) => e.actor)).toEqual([
+      ADMIN.email,
+      ADMIN.email,
+      expect.stringMatching(/^cli:/),
+    ]);
+    const accountShape = (e: AuditItem) => {
+      const { accountId, createdAt, updatedAt, registeredBy, ...rest } = (e.after ?? {}) as Record<
+        string,
+        unknown
+      >;
+      void accountId;
+      void createdAt;
+      void updatedAt;
+      expect(registeredBy).toBe(e.actor);
+      return { action: e.action, targetType: e.targetType, before: e.before, after: rest };
+    };
+    const [a0, ...aRest] = accountRows.map(accountShape);
+    expect(a0.after).toMatchObject({ platform: 'MT5', broker: 'Broker B', sessionPolicy: 'takeover' });
+    for (const a of aRest) expect(a).toEqual(a0);
+
+    const keyRows = await audit('key.issue');
+    expect(keyRows.map((e) => e.targetId)).toEqual(['7001', '7002', '7003']);
+    expect(keyRows.at(-1)!.actor).toMatch(/^cli:/);
+    const keyShape = (e: AuditItem) => {
+      const { fingerprint, createdAt, decidedBy, decidedAt, ...rest } = (e.after ?? {}) as Record<
+        string,
+        unknown
+      >;
+      void fingerprint;
+      void createdAt;
+      void decidedAt;
+      expect(decidedBy).toBe(e.actor);
+      return { action: e.action, targetType: e.targetType, before: e.before, after: rest };
+    };
+    const [k0, ...kRest] = keyRows.map(keyShape);
+    for (const k of kRest) expect(k).toEqual(k0);
+    const keys = await api('GET', '/api/admin/accounts/7003/keys');
+    expect(keys.body.items).toEqual([expect.objectContaining({ status: 'approved', origin: 'operator' })]);
+    expect(JSON.stringify(keys.body)).not.toContain(issuedKey);
+
+    // user.create, by API and by CLI (the console calls the same route as the API)
+    const operator = { role: 'viewer', displayName: 'Night desk', password: 'Quartz-night-desk-Tulip-4817' };
+    expect((await api('POST', '/api/admin/users', { email: 'api-op@audit.local', ...operator })).status).toBe(
+      201,
+    );
+    await runKopitra(
+      ['admin', 'create-user', '--email', 'cli-op@audit.local', '--role', 'viewer', '--name', 'Night desk'],
+      env,
+    );
+    const userRows = (await audit('user.create')).filter((e) => e.actor !== 'system');
+    expect(userRows.map((e) => (e.after as { email: string }).email)).toEqual([
+      'api-op@audit.local',
+      'cli-op@audit.local',
+    ]);
+    const userShape = (e: AuditItem) => {
+      const { userId, email, createdAt, ...rest } = (e.after ?? {}) as Record<string, unknown>;
+      expect(userId).toBe(e.targetId);
+      void email;
+      void createdAt;
+      return { action: e.action, targetType: e.targetType, before: e.before, after: rest };
+    };
+    expect(userShape(userRows[1]!)).toEqual(userShape(userRows[0]!));
 
     // The running server sees the CLI's group and subscription at once.
     const cliGroup = await api('GET', `/api/admin/groups/${groupIds[2]}`);

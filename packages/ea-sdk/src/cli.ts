@@ -32,6 +32,8 @@ export interface EaCommandIo {
   err?: (line: string) => void;
   /** Stops the terminal (default: SIGINT / SIGTERM). */
   signal?: AbortSignal;
+  /** Only check the command line: 0 when it would run, 2 with the problems otherwise. */
+  checkOnly?: boolean;
 }
 
 const num = (v: string | undefined, name: string): number | undefined => {
@@ -149,6 +151,7 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
     err(`kopitra ea: ${problems.join('; ')}\n\n${EA_USAGE}`);
     return 2;
   }
+  if (io.checkOnly) return 0;
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The `kopitra` command. */
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { migrate, openDatabase } from '../store/database.js';
 import { databaseTargetFor, startPlatform, type Platform } from '../runtime.js';
-import { sessionsCommand } from '../cli/sessions.js';
-import { groupsCommand } from '../cli/groups.js';
+import { AppError } from '@kopitra/contracts';
+import { accountsCommand } from '../cli/accounts.js';
 import { adminCommand } from '../cli/admin.js';
+import { parseCommandLine, usage, UsageError } from '../cli/commands.js';
+import { groupsCommand } from '../cli/groups.js';
+import { sessionsCommand } from '../cli/sessions.js';
 import { VERSION } from '../version.js';
 import { runEaCommand } from '@kopitra/ea-sdk';
 import { startDemo, type Demo } from '../demo/demo.js';
@@ -15,20 +17,10 @@ import { startupBanner } from '../banner.js';
 const USAGE = `kopitra ${VERSION}
 
 usage:
-  kopitra up [--port N] [--data-dir DIR] [--demo]  the whole platform in one process (--demo: a master and followers trading)
-  kopitra gateway [--port N] [--data-dir DIR] the EA gateway alone (scale-out)
-  kopitra management [--port N] [--data-dir DIR] the management API alone (scale-out)
-  kopitra migrate                             apply database migrations and exit
-  kopitra admin create-user --email E --role viewer|operator|admin [--password P] [--name N]
-  kopitra admin reset-password EMAIL [--password P]   a new password when one is lost
-  kopitra sessions list [--status S] [--json] terminals and their sessions
-  kopitra sessions approve <sessionId> [--expires-at ISO]
-  kopitra sessions reject <sessionId> --reason TEXT
-  kopitra groups list | create --name N --master ID | follow <groupId> <accountId> [--settings JSON] | unfollow <groupId> <accountId>
-  kopitra ea master|follower --gateway URL --account ID --key KEY [...]  a simulated terminal (kopitra ea --help)
+${usage()}
 
-Operator commands (admin, sessions, groups) go through the same services as the API and
-are written to the audit log as cli:$USER, or as --by NAME.
+Operator commands (admin, accounts, sessions, groups) go through the same services as the API
+and are written to the audit log as cli:$USER, or as --by NAME.
 
 configuration: environment variables (PORT, DATABASE_URL, KOPITRA_*), see README.`;
 
@@ -78,46 +70,31 @@ async function serve(
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    console.log(USAGE);
+    return 2;
+  }
+  const parsed = parseCommandLine(argv);
   // The simulated terminals parse their own options.
-  if (argv[0] === 'ea') return runEaCommand(argv.slice(1));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'expires-at': { type: 'string' },
-      reason: { type: 'string' },
-      by: { type: 'string' },
-      status: { type: 'string' },
-      json: { type: 'boolean' },
-      name: { type: 'string' },
-      master: { type: 'string' },
-      settings: { type: 'string' },
-      email: { type: 'string' },
-      role: { type: 'string' },
-      password: { type: 'string' },
-      demo: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean' },
-    },
-  });
-  if (values.version) {
+  if (parsed.kind === 'external') return runEaCommand(parsed.argv);
+  if (parsed.kind === 'version') {
     console.log(VERSION);
     return 0;
   }
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
+  if (parsed.kind === 'help') {
+    console.log(parsed.group ? `usage:\n${usage(parsed.group)}` : USAGE);
+    return 0;
   }
+  const { command, args, values } = parsed;
   const env = { ...process.env };
-  if (values.port !== undefined) env['PORT'] = values.port;
-  if (values['data-dir'] !== undefined) env['KOPITRA_DATA_DIR'] = values['data-dir'];
+  if (typeof values['port'] === 'string') env['PORT'] = values['port'];
+  if (typeof values['data-dir'] === 'string') env['KOPITRA_DATA_DIR'] = values['data-dir'];
   const config = loadConfig(env);
-  switch (command) {
+  const [group, ...rest] = command.path;
+  const sub = rest.join(' ');
+  switch (group) {
     case 'up':
-      return serve(config, { gateway: true, management: true }, values.demo === true);
+      return serve(config, { gateway: true, management: true }, values['demo'] === true);
     case 'gateway':
       return serve(config, { gateway: true, management: false });
     case 'management':
@@ -132,52 +109,33 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'sessions':
-      return sessionsCommand(config, rest, {
-        ...(values['expires-at'] ? { expiresAt: values['expires-at'] } : {}),
-        ...(values.reason ? { reason: values.reason } : {}),
-        ...(values.by ? { by: values.by } : {}),
-        ...(values.status ? { status: values.status } : {}),
-        ...(values.json ? { json: true } : {}),
-      });
     case 'admin':
-      return adminCommand(config, rest, {
-        ...(values.email ? { email: values.email } : {}),
-        ...(values.role ? { role: values.role } : {}),
-        ...(values.password ? { password: values.password } : {}),
-        ...(values.name ? { name: values.name } : {}),
-        ...(values.by ? { by: values.by } : {}),
-      });
-    case 'groups':
-      return groupsCommand(config, rest, {
-        ...(values.name ? { name: values.name } : {}),
-        ...(values.master ? { master: values.master } : {}),
-        ...(values.settings ? { settings: values.settings } : {}),
-        ...(values.by ? { by: values.by } : {}),
-      });
+      return adminCommand(config, sub, args, values);
+    case 'accounts':
+      return accountsCommand(config, sub, args, values);
+    case 'sessions':
+      return sessionsCommand(config, sub, args, values);
     default:
-      console.error(`kopitra: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      return groupsCommand(config, sub, args, values);
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) console.error(err.message);
+    if (err instanceof UsageError) {
+      console.error(`kopitra: ${err.message}\n\nusage:\n${err.usage}`);
+      process.exit(2);
+    }
+    if (err instanceof AppError) console.error(`kopitra: ${err.code}: ${err.message}`);
+    else if (err instanceof ConfigError) console.error(err.message);
     else if ((err as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE') {
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       console.error(
         `kopitra: cannot listen on ${e.address ?? 'the address'}:${e.port ?? ''}: the port is already in use.\n` +
           'Stop whatever holds it, or choose another port: PORT=8081 npm start, or kopitra up --port 8081.',
       );
-    } else if (
-      err instanceof TypeError &&
-      'code' in err &&
-      String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')
-    )
-      console.error(`kopitra: ${err.message}\n\n${USAGE}`);
-    else console.error(err);
+    } else console.error(err);
     process.exit(1);
   },
 );

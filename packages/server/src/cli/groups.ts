@@ -3,49 +3,49 @@
  * service as the API (same validation, audit row and bus message). Gateways read
  * subscriptions at every signal, so a change applies to the next signal without a restart.
  */
-import { AppError, GroupRequest } from '@kopitra/contracts';
+import { GroupRequest } from '@kopitra/contracts';
 import type { Config } from '../config.js';
-import { parse } from '../http/parse.js';
 import { openServices } from '../runtime.js';
 import { createGroup, listGroups, subscribe, unsubscribe } from '../services/groups.js';
 import { cliActor } from './actor.js';
-
-const USAGE = `usage:
-  kopitra groups list
-  kopitra groups create --name NAME --master ACCOUNT_ID
-  kopitra groups follow <groupId> <followerAccountId> [--settings '{"sizing":{"mode":"multiplier","multiplier":2}}']
-  kopitra groups unfollow <groupId> <followerAccountId>`;
+import { parseInput, usage, UsageError, type CliValues } from './commands.js';
 
 export async function groupsCommand(
   config: Config,
+  sub: string,
   args: string[],
-  flags: { name?: string; master?: string; settings?: string; by?: string },
+  values: CliValues,
 ): Promise<number> {
-  const [action, groupId, accountId] = args;
-  const known =
-    action === 'list' ||
-    action === 'create' ||
-    ((action === 'follow' || action === 'unfollow') && groupId && accountId);
-  if (!known) {
-    console.error(USAGE);
-    return 2;
-  }
+  const [groupId, accountId] = args;
   let settings: unknown = {};
-  if (action === 'follow') {
+  if (sub === 'follow' && typeof values['settings'] === 'string') {
     try {
-      settings = flags.settings ? JSON.parse(flags.settings) : {};
+      settings = JSON.parse(values['settings']);
     } catch {
-      console.error('kopitra: --settings must be JSON');
-      return 2;
+      throw new UsageError('--settings must be JSON', usage('groups'));
     }
   }
+  const request =
+    sub === 'create'
+      ? parseInput(
+          GroupRequest,
+          { name: values['name'], masterAccountId: values['master'] },
+          { name: '--name', masterAccountId: '--master' },
+          'groups',
+        )
+      : undefined;
   const services = await openServices(config);
   const deps = services.management;
-  const actor = cliActor(flags.by);
+  const actor = cliActor(typeof values['by'] === 'string' ? values['by'] : undefined);
   try {
-    switch (action) {
-      case 'list':
-        for (const g of await listGroups(deps)) {
+    switch (sub) {
+      case 'list': {
+        const groups = await listGroups(deps);
+        if (values['json']) {
+          console.log(JSON.stringify(groups, null, 2));
+          return 0;
+        }
+        for (const g of groups) {
           console.log(
             `${g.groupId}\t${g.name}\tmaster ${g.masterAccountId}\t${g.status}\tcreated ${g.createdAt}`,
           );
@@ -53,11 +53,10 @@ export async function groupsCommand(
             console.log(`  follower ${f.accountId}\t${JSON.stringify(f.settings)}`);
         }
         return 0;
-      case 'create': {
-        const request = parse(GroupRequest, { name: flags.name, masterAccountId: flags.master }, 'body');
-        console.log((await createGroup(deps, actor, request)).groupId);
-        return 0;
       }
+      case 'create':
+        console.log((await createGroup(deps, actor, request!)).groupId);
+        return 0;
       case 'follow':
         await subscribe(deps, actor, groupId!, accountId!, settings);
         console.log(`${accountId} follows ${groupId}`);
@@ -67,12 +66,6 @@ export async function groupsCommand(
         console.log(`${accountId} no longer follows ${groupId}`);
         return 0;
     }
-  } catch (err) {
-    if (err instanceof AppError) {
-      console.error(`kopitra: ${err.code}: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await services.close();
   }

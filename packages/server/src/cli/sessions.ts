@@ -3,38 +3,28 @@
  * them, through the same session service as the API: the decision is published on
  * `ea-auth-approvals` (every running gateway applies it) and written to the audit log.
  */
-import { AppError } from '@kopitra/contracts';
 import type { Config } from '../config.js';
 import { openServices } from '../runtime.js';
 import { decideSession, listSessions } from '../services/session-control.js';
 import { cliActor } from './actor.js';
-
-const USAGE =
-  'usage: kopitra sessions list [--status pending] | approve <sessionId> [--expires-at ISO] | reject <sessionId> --reason TEXT';
+import { usage, UsageError, type CliValues } from './commands.js';
 
 export async function sessionsCommand(
   config: Config,
+  sub: string,
   args: string[],
-  flags: { expiresAt?: string; reason?: string; by?: string; status?: string; json?: boolean },
+  values: CliValues,
 ): Promise<number> {
-  const [action, sessionId] = args;
-  if (action !== 'list' && ((action !== 'approve' && action !== 'reject') || !sessionId)) {
-    console.error(USAGE);
-    return 2;
-  }
-  if (action === 'approve' && flags.expiresAt && Number.isNaN(Date.parse(flags.expiresAt))) {
-    console.error('kopitra: --expires-at must be an ISO-8601 time');
-    return 2;
-  }
-  if (action === 'reject' && !flags.reason) {
-    console.error('kopitra: reject needs --reason');
-    return 2;
-  }
+  const sessionId = args[0];
+  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
+  const expiresAt = str('expires-at');
+  if (expiresAt !== undefined && Number.isNaN(Date.parse(expiresAt)))
+    throw new UsageError('--expires-at must be an ISO-8601 time', usage('sessions'));
   const services = await openServices(config);
   try {
-    if (action === 'list') {
-      const { items } = await listSessions(services.management, { status: flags.status, limit: 200 });
-      if (flags.json) {
+    if (sub === 'list') {
+      const { items } = await listSessions(services.management, { status: str('status'), limit: 200 });
+      if (values['json']) {
         const rows = items.map((r) => ({
           sessionId: r.sessionId,
           accountId: r.accountId,
@@ -51,28 +41,22 @@ export async function sessionsCommand(
       }
       return 0;
     }
-    const actor = cliActor(flags.by);
+    const actor = cliActor(str('by'));
     const decision =
-      action === 'approve'
+      sub === 'approve'
         ? await decideSession(services.management, actor, sessionId!, {
             approve: true,
-            expiresAt: flags.expiresAt ? new Date(flags.expiresAt).toISOString() : null,
+            expiresAt: expiresAt ? new Date(expiresAt).toISOString() : null,
           })
         : await decideSession(services.management, actor, sessionId!, {
             approve: false,
-            reason: flags.reason!,
+            reason: str('reason')!,
           });
-    const what = action === 'approve' ? 'approval' : 'rejection';
+    const what = sub === 'approve' ? 'approval' : 'rejection';
     console.log(
       `${what} for ${decision.accountId} key ${decision.keyFingerprint} published (${decision.messageId})`,
     );
     return 0;
-  } catch (err) {
-    if (err instanceof AppError) {
-      console.error(`kopitra: ${err.code}: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await services.close();
   }

@@ -58,13 +58,13 @@ export async function changeOwnPassword(
 
 /** `kopitra admin reset-password EMAIL`: sets a new password and signs the operator out everywhere. */
 export async function resetPassword(
-  db: Db,
+  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  actor: string,
   email: string,
   password: string,
-  actor: string,
-  now: number,
 ): Promise<{ userId: string; email: string }> {
-  return inTransaction(db, async ({ trx }) => {
+  return inTransaction(deps.db, async ({ trx }) => {
+    const now = deps.clock.now();
     const user = await findUserByEmail(trx, email.trim().toLowerCase());
     if (!user) throw new AppError('user_not_found', `No operator with email ${email}.`);
     await storePassword(trx, user.user_id, password, now);
