@@ -28,7 +28,7 @@ const commandOf = (argv: string[]) =>
   [argv.slice(0, 3).join(' '), argv.slice(0, 2).join(' '), argv[0] ?? ''].find((c) => SAFE.has(c));
 
 describe('kopitra from the repository root', () => {
-  it('npx kopitra --help lists every command', async () => {
+  it('npx kopitra --help lists every command', { timeout: 120_000 }, async () => {
     const res = await runKopitraStatus(['--help'], {}, ['npx', 'kopitra']);
     expect(res.stderr).not.toContain('could not determine executable');
     expect(res.code).toBe(0);
@@ -36,7 +36,8 @@ describe('kopitra from the repository root', () => {
       expect(res.stdout).toContain(`kopitra ${c}`);
   });
 
-  it('runs the safe shell examples of the docs in order, each succeeding', async () => {
+  // One fresh Node process per example: generous on a busy machine.
+  it('runs the safe shell examples of the docs in order, each succeeding', { timeout: 300_000 }, async () => {
     const env = { KOPITRA_DATA_DIR: tempDir(), DATABASE_URL: '' };
     const values: Record<string, string> = {};
     const ran: string[] = [];
@@ -66,20 +67,24 @@ describe('kopitra from the repository root', () => {
     );
   });
 
-  it('answers a wrong command line with its usage in the command line words, and changes nothing', async () => {
-    const env = { KOPITRA_DATA_DIR: tempDir(), DATABASE_URL: '' };
-    const missing = await runKopitraStatus(['accounts', 'create', '1001'], env);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('kopitra accounts create needs --platform MT4|MT5');
-    expect(missing.stderr).toContain('kopitra accounts keys issue ACCOUNT_ID');
-    const bad = await runKopitraStatus(['accounts', 'create', '1001', '--platform', 'MT6'], env);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--platform:');
-    expect(bad.stderr).not.toContain('Invalid body');
-    const unknown = await runKopitraStatus(['accounts', 'keys', 'issue', '1001'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('account_not_found');
-    const list = await runKopitraStatus(['accounts', 'list', '--json'], env);
-    expect(JSON.parse(list.stdout)).toEqual([]);
-  });
+  it(
+    'answers a wrong command line with its usage in the command line words, and changes nothing',
+    { timeout: 300_000 },
+    async () => {
+      const env = { KOPITRA_DATA_DIR: tempDir(), DATABASE_URL: '' };
+      const missing = await runKopitraStatus(['accounts', 'create', '1001'], env);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('kopitra accounts create needs --platform MT4|MT5');
+      expect(missing.stderr).toContain('kopitra accounts keys issue ACCOUNT_ID');
+      const bad = await runKopitraStatus(['accounts', 'create', '1001', '--platform', 'MT6'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--platform:');
+      expect(bad.stderr).not.toContain('Invalid body');
+      const unknown = await runKopitraStatus(['accounts', 'keys', 'issue', '1001'], env);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('account_not_found');
+      const list = await runKopitraStatus(['accounts', 'list', '--json'], env);
+      expect(JSON.parse(list.stdout)).toEqual([]);
+    },
+  );
 });

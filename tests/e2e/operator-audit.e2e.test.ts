@@ -36,7 +36,8 @@ describe.each(dialects)('one operator action by API, console and CLI on %s', (di
     await dropTarget(target);
   });
 
-  it('writes the same audit row whichever way it comes', async (t) => {
+  // Each CLI call is a fresh Node process: generous on a busy machine.
+  it('writes the same audit row whichever way it comes', { timeout: 300_000 }, async (t) => {
     target = await freshTarget(dialect);
     if (!target) return t.skip();
     const env: Record<string, string> = {
@@ -167,7 +168,7 @@ describe.each(dialects)('one operator action by API, console and CLI on %s', (di
       return { action: e.action, targetType: e.targetType, before: e.before, after: rest };
     };
     const [a0, ...aRest] = accountRows.map(accountShape);
-    expect(a0.after).toMatchObject({ platform: 'MT5', broker: 'Broker B', sessionPolicy: 'takeover' });
+    expect(a0!.after).toMatchObject({ platform: 'MT5', broker: 'Broker B', sessionPolicy: 'takeover' });
     for (const a of aRest) expect(a).toEqual(a0);
 
     const keyRows = await audit('key.issue');
