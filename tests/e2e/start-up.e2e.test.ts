@@ -84,22 +84,27 @@ describe('kopitra up: first start', () => {
     await waitForOutput(server, /request completed/);
   });
 
-  it('resets a lost password from the command line; the old one stops working', async () => {
-    const server = running[0]!;
-    const old = bannerValue(
-      server.logs.slice(server.logs.findIndex((l) => l.includes('is running'))),
-      'Password',
-    )!;
-    const res = await runKopitraStatus(['admin', 'reset-password', 'admin@kopitra.local'], env);
-    expect(res.code).toBe(0);
-    const fresh = /password: (\S+)/.exec(res.stdout)![1]!;
-    expect(await login(server.url, 'admin@kopitra.local', old)).toBe(401);
-    expect(await login(server.url, 'admin@kopitra.local', fresh)).toBe(200);
+  // Three CLI processes and three sign-ins: generous on a busy machine.
+  it(
+    'resets a lost password from the command line; the old one stops working',
+    { timeout: 180_000 },
+    async () => {
+      const server = running[0]!;
+      const old = bannerValue(
+        server.logs.slice(server.logs.findIndex((l) => l.includes('is running'))),
+        'Password',
+      )!;
+      const res = await runKopitraStatus(['admin', 'reset-password', 'admin@kopitra.local'], env);
+      expect(res.code).toBe(0);
+      const fresh = /password: (\S+)/.exec(res.stdout)![1]!;
+      expect(await login(server.url, 'admin@kopitra.local', old)).toBe(401);
+      expect(await login(server.url, 'admin@kopitra.local', fresh)).toBe(200);
 
-    const unknown = await runKopitraStatus(['admin', 'reset-password', 'nobody@kopitra.local'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('No operator with email nobody@kopitra.local');
-  });
+      const unknown = await runKopitraStatus(['admin', 'reset-password', 'nobody@kopitra.local'], env);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('No operator with email nobody@kopitra.local');
+    },
+  );
 
   it('answers admin commands without arguments with usage, not API wording', async () => {
     // Each is a fresh Node process: run side by side, the test stays short on a busy machine.
