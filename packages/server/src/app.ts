@@ -10,6 +10,7 @@ import { EA_BASE_PATH } from '@kopitra/contracts';
 import type { GatewayDeps } from './services/deps.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { HealthCheck } from './http/health.js';
+import type { WriteFailures } from './http/write-failures.js';
 import { installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
@@ -30,6 +31,8 @@ export interface AppOptions {
   gateway?: GatewayDeps;
   management?: ManagementDeps;
   checks: HealthCheck[];
+  /** Records storage write failures for the `storage` health check. */
+  writeFailures?: WriteFailures;
   /** Directory of the built console; unset serves none. */
   consoleDir?: string | undefined;
 }
@@ -55,7 +58,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  installErrorHandling(app);
+  installErrorHandling(app, opts.writeFailures);
   await installSecurityHeaders(app);
   if (opts.metrics) installMetrics(app, opts.metrics, opts.metricsToken);
   installJsonParser(app);

@@ -25,6 +25,7 @@ import { ensureFirstAdmin, type FirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
 import type { ManagementDeps } from './services/management-deps.js';
 import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
+import { WriteFailures } from './http/write-failures.js';
 import { webhookSender, type Resolve } from './services/webhook-target.js';
 import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
 import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
@@ -333,6 +334,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     cleanup.push(() => jobs.stop());
     if (consume) jobs.start();
 
+    const writeFailures = new WriteFailures(clock);
     const app = await buildApp({
       logger,
       logRequests: config.logRequests,
@@ -343,8 +345,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),
+      writeFailures,
       checks: [
         { name: 'database', check: () => database.ping() },
+        { name: 'storage', check: () => writeFailures.check() },
         { name: 'notifications', check: () => notifier.ping() },
         { name: 'bus', adapter: busAdapter, check: () => bus.ping() },
       ],

@@ -4,6 +4,7 @@
  */
 import { AppError } from '@kopitra/contracts';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { storageErrorCode, type WriteFailures } from './write-failures.js';
 
 const frameworkCodes: Record<string, AppError['code']> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -15,6 +16,8 @@ const frameworkCodes: Record<string, AppError['code']> = {
 
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  const storage = storageErrorCode(err);
+  if (storage) return new AppError(storage);
   const e = err as Partial<FastifyError> | null;
   if (e?.code && frameworkCodes[e.code]) return new AppError(frameworkCodes[e.code] as AppError['code']);
   if (e?.statusCode === 413) return new AppError('payload_too_large');
@@ -22,9 +25,14 @@ export function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, writeFailures?: WriteFailures): void {
   app.setErrorHandler((err, request, reply) => {
     const known = toAppError(err);
+    if (known?.code === 'storage_full') writeFailures?.record(err);
+    if (known?.code === 'storage_full' || known?.code === 'database_unavailable') {
+      request.log.error({ err, code: known.code }, 'database failure');
+      return reply.status(known.status).send(known.toBody(request.id));
+    }
     if (known) {
       request.log.warn({ code: known.code, status: known.status, detail: known.message }, 'request refused');
       if (known.code === 'rate_limited' || known.code === 'session_conflict') {

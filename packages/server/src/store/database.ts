@@ -50,6 +50,15 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
+  // SQLITE_FULL and some I/O errors roll the transaction back by themselves: a second rollback
+  // would fail and hide the error that matters (the disk is full) behind "no transaction".
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+    } catch (err) {
+      if (!/no transaction is active/.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 class ImmediateSqliteDialect implements KyselyDialect {
