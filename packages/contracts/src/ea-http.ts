@@ -314,6 +314,10 @@ export const SignalRequest = z.object({
 });
 export type SignalRequest = z.infer<typeof SignalRequest>;
 
+/** What a copy order does to the follower's position. */
+export const CopyOrderKind = z.enum(['open', 'modify', 'partial_close', 'close']);
+export type CopyOrderKind = z.infer<typeof CopyOrderKind>;
+
 export const CopyOrderStatus = z.enum([
   'queued',
   'delivered',
@@ -325,6 +329,10 @@ export const CopyOrderStatus = z.enum([
   'skipped',
 ]);
 export type CopyOrderStatus = z.infer<typeof CopyOrderStatus>;
+export const isCopyOrderStatus = (s: string): s is CopyOrderStatus =>
+  (CopyOrderStatus.options as readonly string[]).includes(s);
+export const isCopyOrderKind = (s: string): s is CopyOrderKind =>
+  (CopyOrderKind.options as readonly string[]).includes(s);
 
 export const SignalResponse = z.object({
   signalId: z.string(),

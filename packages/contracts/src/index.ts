@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './ea-http.js';
 export * from './bus.js';
 export * from './management-http.js';
+export * from './time.js';

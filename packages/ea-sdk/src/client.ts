@@ -26,6 +26,7 @@ import {
   type SnapshotPosition,
   type SymbolSpec,
   type TelemetryEvent,
+  isoTime,
 } from '@kopitra/contracts';
 import { systemClock, type Clock } from './clock.js';
 import {
@@ -620,7 +621,7 @@ export class KopitraClient {
   }
 
   private nowIso(): string {
-    return new Date(this.clock.now()).toISOString();
+    return isoTime(this.clock.now());
   }
 }
 

@@ -24,6 +24,3 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', done, { once: true });
     }),
 };
-
-/** ISO-8601 UTC text of an epoch-ms time, as the wire wants it. */
-export const isoTime = (ms: number): string => new Date(ms).toISOString();

@@ -18,5 +18,3 @@ export class ManualClock implements Clock {
     this.current = ms;
   }
 }
-
-export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -11,6 +11,7 @@ import {
   type ExecutionRequest,
   type OutboxEvent,
   type Side,
+  isoTime,
 } from '@kopitra/contracts';
 import type { Clock } from '../clock.js';
 import type { SimAccount, SimPosition } from './account.js';
@@ -64,7 +65,7 @@ export class FollowerExecutor {
   }
 
   private now(): string {
-    return new Date(this.clock.now()).toISOString();
+    return isoTime(this.clock.now());
   }
 
   private done(report: ExecutionRequest, line: string, notice?: Execution['notice']): Execution {

@@ -9,6 +9,7 @@ import {
   SessionInitAckPayload,
   type ExecutionRequest,
   type OutboxEvent,
+  isoTime,
 } from '@kopitra/contracts';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { SimBroker, type BrokerOptions } from './broker.js';
@@ -164,7 +165,7 @@ export class SimFollower extends SimTerminal {
         status: 'failed',
         errorCode: 'cancelled',
         message: 'cancelled by order.cancel before it was executed',
-        executedAt: new Date(this.clock.now()).toISOString(),
+        executedAt: isoTime(this.clock.now()),
       });
     await this.client.executionNotice(
       {
@@ -195,7 +196,7 @@ export class SimFollower extends SimTerminal {
           status: 'failed',
           errorCode: 'unsupported_event_type',
           message,
-          executedAt: new Date(this.clock.now()).toISOString(),
+          executedAt: isoTime(this.clock.now()),
         },
         line: `failed ${event.type}: unknown event type`,
         replayed: false,

@@ -3,6 +3,7 @@
  * closes positions in its own book, and describes each as the `POST /signals` body an EA
  * would send. Pure apart from the book it keeps: the same seed gives the same signals.
  */
+import { isoTime } from '@kopitra/contracts';
 import type { SignalRequest } from '@kopitra/contracts';
 import type { SimAccount, SimPosition } from './account.js';
 import type { PriceFeed } from './price-feed.js';
@@ -69,7 +70,7 @@ export class MasterScript {
       masterPositionId: pos.ticket,
       symbol: pos.symbol,
       side: pos.side,
-      occurredAt: new Date(now).toISOString(),
+      occurredAt: isoTime(now),
       magic: pos.magic,
     };
   }

@@ -3,6 +3,7 @@
  * account and Market Watch, start-up telemetry (`ea.init`, heartbeats with balance and
  * equity, the symbol catalogue) and a graceful or crash-like stop.
  */
+import { isoTime } from '@kopitra/contracts';
 import type { OutboxEvent, Platform, SessionRole } from '@kopitra/contracts';
 import { KopitraClient, type ClientOptions } from '../client.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -97,9 +98,7 @@ export abstract class SimTerminal {
 
   /** Writes one log line, prefixed with the time, role and account. */
   protected log(line: string): void {
-    this.options.log?.(
-      `${new Date(this.clock.now()).toISOString()} ${this.role} ${this.options.accountId} ${line}`,
-    );
+    this.options.log?.(`${isoTime(this.clock.now())} ${this.role} ${this.options.accountId} ${line}`);
   }
 
   /** Connects, announces the terminal, waits for approval if the key is new, then sends the symbol catalogue. */

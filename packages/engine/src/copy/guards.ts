@@ -12,6 +12,7 @@
  *   the dangerous outcome. Reconciliation only reports (alerts, detaches) and never trades,
  *   so an operator can freeze a follower to look at its book without the engine moving it.
  */
+import { isoTime } from '@kopitra/contracts';
 import { skip, type Skip } from './reasons.js';
 import type { ActiveStopOut } from './risk-limits.js';
 import type { CopyMode, Side, SubscriptionSettings } from './subscription.js';
@@ -28,7 +29,7 @@ export function riskHaltGuard(stopOut: ActiveStopOut | null | undefined): Skip |
   if (!stopOut) return null;
   return skip(
     'risk_limit_halted',
-    `${stopOut.period} ${stopOut.metric} limit breached at ${new Date(stopOut.at).toISOString()} (${stopOut.action})`,
+    `${stopOut.period} ${stopOut.metric} limit breached at ${isoTime(stopOut.at)} (${stopOut.action})`,
   );
 }
 

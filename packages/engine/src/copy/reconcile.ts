@@ -12,6 +12,7 @@
  * Modes (see `guards.ts`): `frozen` turns every trading correction into an alert;
  * `close_only` allows closing orphans and trimming excess, not re-opening or adding.
  */
+import type { CopyOrderKind } from '@kopitra/contracts';
 import { slippagePoints, type Quote } from './guards.js';
 import { parsePositionTag, positionTag, tagMatches } from './position-tag.js';
 import type { ReasonCode } from './reasons.js';
@@ -49,10 +50,13 @@ export interface ReportedPosition {
   readonly magic?: string | null;
 }
 
+/** The statuses of a copy order that ended without a fill. */
+export type FailedOrderStatus = 'rejected' | 'failed' | 'expired';
+
 export interface FailedOrder {
   readonly masterPositionId: string;
-  readonly kind: 'open' | 'modify' | 'partial_close' | 'close';
-  readonly status: 'rejected' | 'failed' | 'expired';
+  readonly kind: CopyOrderKind;
+  readonly status: FailedOrderStatus;
   readonly at: number;
   readonly orderId?: string;
 }

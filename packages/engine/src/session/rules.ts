@@ -3,7 +3,17 @@
  * (epoch milliseconds) and act on the decision.
  */
 
-export type SessionState = 'pending' | 'authenticated' | 'retired' | 'terminated' | 'expired' | 'rejected';
+export const SESSION_STATES = [
+  'pending',
+  'authenticated',
+  'retired',
+  'terminated',
+  'expired',
+  'rejected',
+] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+export const isSessionState = (s: string): s is SessionState =>
+  (SESSION_STATES as readonly string[]).includes(s);
 export type KeyStatus = 'pending' | 'approved' | 'rejected';
 export type AccountStatus = 'active' | 'disabled';
 export type SessionPolicy = 'reject' | 'takeover';

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { OutboxQuery } from '@kopitra/contracts';
+import { OutboxQuery, isoTime } from '@kopitra/contracts';
 import { stripTrailingNul, toAppError } from '../http/errors.js';
 import { parse } from '../http/parse.js';
 import { ackOutbox, type OutboxRow } from '../store/outbox.js';
@@ -46,7 +46,7 @@ function eventFrame(r: OutboxRow): string {
     eventId: r.event_id,
     sequence: Number(r.sequence),
     type: r.type,
-    occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+    occurredAt: isoTime(r.occurred_at),
   });
   return `{"type":"event","event":${head.slice(0, -1)},"payload":${r.payload}}}`;
 }

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -15,8 +16,9 @@ import { EmitterNotifier } from './notifier.js';
 
 const PG_CHANNEL = 'kopitra_wake';
 
-/** Reconnection delay after the n-th failed attempt: 100 ms doubling to 5 s. */
-const reconnectDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+/** Reconnection delay: 100 ms before the first attempt, doubling to 5 s. */
+const RECONNECT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 100, maxMs: 5_000 });
+const reconnectDelayMs = (attempt: number): number => backoffMs(RECONNECT_BACKOFF, attempt + 1);
 
 export class PostgresNotifier extends EmitterNotifier {
   /** Tells this process's notifications from other replicas'. */

@@ -3,7 +3,7 @@
  * percentiles per segment, slippage and PnL, over a window (24 hours by default), per hour,
  * and as a series of fixed buckets (hourly up to 48 hours, daily beyond) for charts.
  */
-import { AppError } from '@kopitra/contracts';
+import { AppError, isoTime } from '@kopitra/contracts';
 import { getAccount } from '../store/accounts.js';
 import { getGroup } from '../store/copy.js';
 import { ordersWrittenSince } from '../store/copy-records.js';
@@ -114,7 +114,7 @@ export async function replicationAnalytics(
     hourly: [...perHour.values()]
       .sort((a, b) => a.hour - b.hour)
       .map((h) => ({
-        hour: new Date(h.hour).toISOString(),
+        hour: isoTime(h.hour),
         copied: h.copied,
         failed: h.failed,
         latencyMs: stats(h.latencies),

@@ -3,7 +3,13 @@
  * group trades, and copy latency far above normal become operator alerts (raised once until
  * acknowledged). Drawdown pauses are raised by the gateway when a risk limit trips.
  */
-import { topics, type AlertRaised, type CopyOrderUpdated, type SignalAccepted } from '@kopitra/contracts';
+import {
+  topics,
+  type AlertRaised,
+  type CopyOrderUpdated,
+  type SignalAccepted,
+  isoTime,
+} from '@kopitra/contracts';
 import { getOrder, raiseAlert } from '../store/copy.js';
 import { failedOrderCount, followersWithHeartbeat, recentFillLatencies } from '../store/copy-records.js';
 import type { Db } from '../store/schema.js';
@@ -42,7 +48,7 @@ async function alert(
     code: a.code,
     severity: 'warning',
     message: a.message,
-    occurredAt: new Date(now).toISOString(),
+    occurredAt: isoTime(now),
   };
   await deps.bus.publish(topics.tradeAgentEvents, raised, { db });
 }

@@ -9,9 +9,9 @@ import {
   SubscriptionSettings as SettingsSchema,
   topics,
   type GroupRequest,
+  isoTime,
 } from '@kopitra/contracts';
 import { settingsProblems, withDefaults, type SubscriptionInput } from '@kopitra/engine';
-import { iso } from '../clock.js';
 import { getAccount } from '../store/accounts.js';
 import {
   deleteGroup as deleteGroupRows,
@@ -77,7 +77,7 @@ async function publishMembership(
 ): Promise<void> {
   await deps.bus.publish(
     topics.copyGroupUpdates,
-    { type: 'group.membership_changed', groupId, change, accountId, occurredAt: iso(deps.clock.now()) },
+    { type: 'group.membership_changed', groupId, change, accountId, occurredAt: isoTime(deps.clock.now()) },
     { db },
   );
 }

@@ -7,8 +7,8 @@ import {
   type InboxRequest,
   type InboxResponse,
   type SessionForbiddenAttempt,
+  isoTime,
 } from '@kopitra/contracts';
-import { iso } from '../clock.js';
 import { relinkTicket } from '../store/copy.js';
 import { ackOutbox } from '../store/outbox.js';
 import { storeTelemetry } from '../store/inbox.js';
@@ -93,8 +93,8 @@ export async function receiveInbox(
         sessionId: session.session_id,
         inboxEventId: stored.inboxEventId,
         eventType: event.eventType,
-        occurredAt: iso(stored.occurredAt),
-        receivedAt: iso(now),
+        occurredAt: isoTime(stored.occurredAt),
+        receivedAt: isoTime(now),
         payload: event.payload,
       };
       await deps.bus.publish(topics.tradeAgentEvents, forwarded, {
@@ -122,7 +122,7 @@ export async function logForbiddenAttempt(
     sessionId: ctx.session.session_id,
     attempted,
     reason,
-    occurredAt: iso(deps.clock.now()),
+    occurredAt: isoTime(deps.clock.now()),
   };
   deps.logger.warn(
     { accountId: message.accountId, sessionId: message.sessionId, attempted, reason },

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { topics, type AlertRaised } from '@kopitra/contracts';
+import { topics, type AlertRaised, isoTime } from '@kopitra/contracts';
 import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
@@ -313,7 +313,7 @@ export class JobWorker {
     if (job.attempts < job.maxAttempts) {
       const runAt = now + backoffMs(def.backoff ?? DEFAULT_JOB_BACKOFF, job.attempts);
       await retryJob(this.opts.db, claim, error, runAt, now);
-      log.warn({ err, retryAt: new Date(runAt).toISOString() }, 'job failed; will retry');
+      log.warn({ err, retryAt: isoTime(runAt) }, 'job failed; will retry');
       return;
     }
     await inTransaction(this.opts.db, async (tx) => {
@@ -348,7 +348,7 @@ export class JobWorker {
         code: 'job_dead',
         severity: 'critical',
         message,
-        occurredAt: new Date(now).toISOString(),
+        occurredAt: isoTime(now),
       };
       await this.opts.bus.publish(topics.tradeAgentEvents, raised, { db: tx.trx });
     }

@@ -3,8 +3,13 @@
  * queues a manual `order.command` for one live session, with an operator token (role operator
  * or admin). EA session tokens are refused (403).
  */
-import { AppError, topics, type ManualOrderRequest, type ManualOrderResponse } from '@kopitra/contracts';
-import { iso } from '../clock.js';
+import {
+  AppError,
+  topics,
+  type ManualOrderRequest,
+  type ManualOrderResponse,
+  isoTime,
+} from '@kopitra/contracts';
 import { accountChannel } from '../notify/notifier.js';
 import { appendAudit } from './audit.js';
 import { newId } from '../store/ids.js';
@@ -82,7 +87,7 @@ export async function queueManualOrder(
         sessionId: current.session_id,
         requestedBy: r.operator,
         command: r.request,
-        occurredAt: iso(now),
+        occurredAt: isoTime(now),
       },
       { db: tx.trx },
     );

@@ -5,8 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { AppError, Role } from '@kopitra/contracts';
-import { iso } from '../clock.js';
+import { AppError, Role, isoTime } from '@kopitra/contracts';
 import { headlineCounts } from '../store/counts.js';
 import { isUniqueViolation } from '../store/database.js';
 import { newId } from '../store/ids.js';
@@ -128,7 +127,7 @@ export async function signIn(deps: ManagementDeps, email: string, password: stri
     { actor: user.email, action: 'auth.login', targetType: 'user', targetId: user.user_id },
     deps.clock.now(),
   );
-  return { token, expiresAt: iso(expiresAt), user: userView(user) };
+  return { token, expiresAt: isoTime(expiresAt), user: userView(user) };
 }
 
 /** Signs out: the token is revoked at once, and the sign-out recorded. */

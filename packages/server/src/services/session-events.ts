@@ -1,5 +1,4 @@
-import { topics, type SessionShutdownPayload, type SessionStateChanged } from '@kopitra/contracts';
-import { iso } from '../clock.js';
+import { topics, type SessionShutdownPayload, type SessionStateChanged, isoTime } from '@kopitra/contracts';
 import type { Tx } from '../store/transaction.js';
 import { enqueueOutbox } from '../store/outbox.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -12,7 +11,7 @@ export async function publishStateChange(
   c: { accountId: string; sessionId: string; from: string | null; to: string; reason: string; actor: string },
 ): Promise<void> {
   const now = deps.clock.now();
-  const message: SessionStateChanged = { type: 'session.state_changed', ...c, occurredAt: iso(now) };
+  const message: SessionStateChanged = { type: 'session.state_changed', ...c, occurredAt: isoTime(now) };
   await deps.bus.publish(topics.tradeAgentEvents, message, { db: tx.trx });
   deps.logger.info(
     {

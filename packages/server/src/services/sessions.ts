@@ -7,15 +7,14 @@ import {
   AuthDecision,
   type CreateSessionRequest,
   type CreateSessionResponse,
+  isoTime,
 } from '@kopitra/contracts';
 import {
   decideAccess,
   decideCreateSession,
   leaseDurationMs,
   sessionsAffectedByKeyDecision,
-  type SessionState,
 } from '@kopitra/engine';
-import { iso } from '../clock.js';
 import { getAccount, insertAccount, lockAccount } from '../store/accounts.js';
 import { findKey, insertKey, decideKey } from '../store/keys.js';
 import { findIdempotent, type IdempotencyRow } from '../store/idempotency.js';
@@ -144,18 +143,16 @@ async function createInTransaction(
     now,
     account: account
       ? {
-          status: account.status as 'active' | 'disabled',
-          sessionPolicy: account.session_policy as 'reject' | 'takeover',
+          status: account.status,
+          sessionPolicy: account.session_policy,
         }
       : null,
-    key: key
-      ? { status: key.status as 'pending' | 'approved' | 'rejected', expiresAt: key.expires_at }
-      : null,
+    key: key ? { status: key.status, expiresAt: key.expires_at } : null,
     keyFingerprint: fingerprint,
     live: live
       ? {
           sessionId: live.session_id,
-          state: live.status as SessionState,
+          state: live.status,
           keyFingerprint: live.key_fingerprint,
           leaseExpiresAt: live.lease_expires_at,
           createdAt: live.created_at,
@@ -171,7 +168,7 @@ async function createInTransaction(
   if (decision.kind === 'conflict') {
     throw new AppError('session_conflict', undefined, {
       retryAfterSec: decision.retryAfterSec,
-      activeSince: iso(decision.activeSince),
+      activeSince: isoTime(decision.activeSince),
     });
   }
   if (decision.registerAccount) {
@@ -276,7 +273,7 @@ async function createInTransaction(
       sessionId,
       status: decision.state,
       heartbeatIntervalSec: deps.heartbeatIntervalSec,
-      leaseExpiresAt: iso(leaseExpiresAt),
+      leaseExpiresAt: isoTime(leaseExpiresAt),
       lastSequence: await resumeSequence(trx, r.accountId, sessionId),
     },
   };
@@ -313,7 +310,7 @@ export async function authenticate(
   const now = deps.clock.now();
   const access = decideAccess(
     {
-      state: session.status as SessionState,
+      state: session.status,
       leaseExpiresAt: session.lease_expires_at,
       leaseRenewedAt: session.lease_renewed_at,
     },
@@ -442,7 +439,7 @@ export async function applyAuthDecision(
   const sessions = await liveSessionsForKey(tx.trx, d.accountId, d.authKeyFingerprint);
   const views = sessions.map((s) => ({
     sessionId: s.session_id,
-    state: s.status as SessionState,
+    state: s.status,
     keyFingerprint: s.key_fingerprint,
   }));
   if (d.type === 'AuthApproval') {

@@ -4,7 +4,7 @@
  * progress (0..1) → completed | failed`, stored on the run and published on `task-events` for
  * the live stream. A run whose worker dies is taken over when the job's lease lapses.
  */
-import { AppError, type TaskRunsQuery } from '@kopitra/contracts';
+import { AppError, isoTime, type TaskRunsQuery } from '@kopitra/contracts';
 import { z } from 'zod';
 import { queueOrder, reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -148,7 +148,7 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
               masterPositionId: l.master_position_id,
               ticket: l.ticket,
               symbol: l.symbol,
-              side: l.side as 'buy' | 'sell',
+              side: l.side,
               volume: l.open_volume,
               note: 'operator close',
             },
@@ -244,7 +244,7 @@ async function publishProgress(deps: ManagementDeps, runId: string) {
   await deps.bus.publish(TASK_EVENTS, {
     type: 'task.progress',
     ...runView(run),
-    occurredAt: new Date(deps.clock.now()).toISOString(),
+    occurredAt: isoTime(deps.clock.now()),
   });
 }
 

@@ -1,5 +1,6 @@
 /** Row → wire mappers for the management API. */
 import { isReasonCode, describeReason } from '@kopitra/engine';
+import { isoTime, isoTimeOrNull } from '@kopitra/contracts';
 import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
@@ -8,8 +9,7 @@ import type { AccountTelemetryTable, AuditLogTable, TaskRunsTable, UsersTable } 
 import type { SessionRow } from '../store/sessions.js';
 import type { DeliveryRow, WebhookRow } from '../store/webhooks.js';
 
-const t = (ms: number | null | undefined): string | null =>
-  ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
+const t = isoTimeOrNull;
 const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
 export const accountView = (a: AccountRow) => ({
@@ -201,8 +201,8 @@ export const userView = (u: UsersTable) => ({
   displayName: u.display_name,
   role: u.role,
   status: u.status,
-  createdAt: new Date(u.created_at).toISOString(),
-  lastLoginAt: u.last_login_at === null ? null : new Date(u.last_login_at).toISOString(),
+  createdAt: isoTime(u.created_at),
+  lastLoginAt: t(u.last_login_at),
 });
 
 export const telemetryView = (m: AccountTelemetryTable) => ({

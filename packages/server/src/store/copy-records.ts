@@ -2,6 +2,7 @@
  * Reads of copy orders, position links and alerts for the management API's lists, the
  * replication analytics and the anomaly checks (the copy path's own reads are in copy.ts).
  */
+import { isCopyOrderKind, isCopyOrderStatus } from '@kopitra/contracts';
 import type { AlertRow, CopyOrderRow, LinkRow } from './copy.js';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db } from './schema.js';
@@ -20,12 +21,16 @@ export interface OrderFilter {
 
 /** Copy orders newest first, one page at a time. */
 export function pageOrders<V>(db: Db, input: PageInput & OrderFilter, view: (row: CopyOrderRow) => V) {
+  const { status, kind } = input;
+  // A status or kind that does not exist matches no order.
+  if ((status && !isCopyOrderStatus(status)) || (kind && !isCopyOrderKind(kind)))
+    return Promise.resolve({ items: [] as V[], nextCursor: null });
   let q = db.selectFrom('copy_orders').selectAll();
-  if (input.status) q = q.where('status', '=', input.status);
+  if (status && isCopyOrderStatus(status)) q = q.where('status', '=', status);
   if (input.followerAccountId) q = q.where('follower_account_id', '=', input.followerAccountId);
   if (input.masterAccountId) q = q.where('master_account_id', '=', input.masterAccountId);
   if (input.groupId) q = q.where('group_id', '=', input.groupId);
-  if (input.kind) q = q.where('kind', '=', input.kind);
+  if (kind && isCopyOrderKind(kind)) q = q.where('kind', '=', kind);
   const signalId = input.signalId;
   if (signalId)
     q = q.where((eb) => eb.or([eb('signal_id', '=', signalId), eb('master_signal_id', '=', signalId)]));

@@ -1,6 +1,6 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
 import { sql } from 'kysely';
-import type { SubscriptionInput } from '@kopitra/engine';
+import type { FailedOrderStatus, SubscriptionInput } from '@kopitra/engine';
 import type {
   AlertsTable,
   CopyGroupsTable,
@@ -266,20 +266,24 @@ export async function inFlightOrders(
     .execute();
 }
 
+const FAILED_STATUSES: FailedOrderStatus[] = ['rejected', 'failed', 'expired'];
+const isFailedStatus = (s: string): s is FailedOrderStatus => (FAILED_STATUSES as string[]).includes(s);
+
 export async function failedOrdersSince(
   db: Db,
   groupId: string,
   followerAccountId: string,
   since: number,
-): Promise<CopyOrderRow[]> {
-  return db
+): Promise<Array<CopyOrderRow & { status: FailedOrderStatus }>> {
+  const rows = await db
     .selectFrom('copy_orders')
     .selectAll()
     .where('group_id', '=', groupId)
     .where('follower_account_id', '=', followerAccountId)
-    .where('status', 'in', ['rejected', 'failed', 'expired'])
+    .where('status', 'in', FAILED_STATUSES)
     .where('updated_at', '>=', since)
     .execute();
+  return rows.filter((r): r is CopyOrderRow & { status: FailedOrderStatus } => isFailedStatus(r.status));
 }
 
 // --- position links --------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { isoTime } from '@kopitra/contracts';
 import type { OutboxEvent, OutboxEventType } from '@kopitra/contracts';
 import type { Db, OutboxEventsTable } from './schema.js';
 import { nextSequence } from './accounts.js';
@@ -9,7 +10,7 @@ export const toOutboxEvent = (r: OutboxRow): OutboxEvent => ({
   eventId: r.event_id,
   sequence: Number(r.sequence),
   type: r.type as OutboxEventType,
-  occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+  occurredAt: isoTime(r.occurred_at),
   payload: JSON.parse(r.payload) as Record<string, unknown>,
 });
 

@@ -3,6 +3,8 @@
  * PostgreSQL, INTEGER in SQLite); JSON is stored as text; booleans as 0/1.
  * Domain and wire types live elsewhere; repositories map between them.
  */
+import type { CopyOrderKind, CopyOrderStatus } from '@kopitra/contracts';
+import type { AccountStatus, KeyStatus, SessionPolicy, SessionState, Side } from '@kopitra/engine';
 import type { Generated, Kysely, Transaction } from 'kysely';
 
 export interface AccountsTable {
@@ -12,8 +14,8 @@ export interface AccountsTable {
   broker: string | null;
   server: string | null;
   currency: string | null;
-  status: string;
-  session_policy: string;
+  status: AccountStatus;
+  session_policy: SessionPolicy;
   /** Set when the account was registered by a terminal's first session rather than by an operator. */
   registered_by: string;
   last_sequence: number;
@@ -25,7 +27,7 @@ export interface AccountKeysTable {
   account_id: string;
   fingerprint: string;
   key_hash: string;
-  status: string;
+  status: KeyStatus;
   origin: string;
   expires_at: number | null;
   decided_by: string | null;
@@ -45,7 +47,7 @@ export interface SessionsTable {
   broker: string | null;
   server: string | null;
   client_ip: string | null;
-  status: string;
+  status: SessionState;
   status_reason: string | null;
   token_hash: string;
   lease_expires_at: number;
@@ -163,7 +165,7 @@ export interface SignalsTable {
   type: string;
   master_position_id: string;
   symbol: string;
-  side: string;
+  side: Side;
   volume: number;
   remaining_volume: number | null;
   price: number;
@@ -187,14 +189,14 @@ export interface CopyOrdersTable {
   follower_account_id: string;
   master_account_id: string;
   master_position_id: string;
-  kind: string;
+  kind: CopyOrderKind;
   /** `signal` (fan-out) or `reconcile` (a correction). */
   origin: string;
-  status: string;
+  status: CopyOrderStatus;
   reason: string | null;
   detail: string | null;
   symbol: string | null;
-  side: string | null;
+  side: Side | null;
   volume: number | null;
   sl: number | null;
   tp: number | null;
@@ -225,7 +227,7 @@ export interface PositionLinksTable {
   master_account_id: string;
   master_position_id: string;
   symbol: string;
-  side: string;
+  side: Side;
   ticket: string | null;
   open_volume: number;
   master_volume: number | null;

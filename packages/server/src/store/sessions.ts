@@ -1,3 +1,4 @@
+import { isSessionState } from '@kopitra/engine';
 import type { SessionState } from '@kopitra/engine';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db, SessionsTable } from './schema.js';
@@ -103,8 +104,11 @@ export const pageSessions = <V>(
   input: PageInput & { status?: string | undefined; accountId?: string | undefined },
   view: (row: SessionRow) => V,
 ) => {
+  const { status } = input;
+  // A status that does not exist matches no session.
+  if (status && !isSessionState(status)) return Promise.resolve({ items: [] as V[], nextCursor: null });
   let q = db.selectFrom('sessions').selectAll();
-  if (input.status) q = q.where('status', '=', input.status);
+  if (status && isSessionState(status)) q = q.where('status', '=', status);
   if (input.accountId) q = q.where('account_id', '=', input.accountId);
   return listNewestFirst(
     q,

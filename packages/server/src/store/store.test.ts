@@ -14,7 +14,7 @@ import { ackOutbox, enqueueOutbox, pendingOutbox, resumeSequence } from './outbo
 import { insertSession, type SessionRow } from './sessions.js';
 import { inTransaction } from './transaction.js';
 
-const session = (id: string, accountId: string, status: string): SessionRow => ({
+const session = (id: string, accountId: string, status: SessionRow['status']): SessionRow => ({
   session_id: id,
   account_id: accountId,
   key_fingerprint: 'fp',

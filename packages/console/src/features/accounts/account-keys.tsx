@@ -1,3 +1,4 @@
+import { isoTime } from '@kopitra/contracts';
 import { useState } from 'react';
 import { useCan } from '../../shared/auth/auth-context';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
@@ -62,7 +63,7 @@ export function AccountKeys({ accountId, keys }: { accountId: string; keys: Acco
             title={`Issue a pre-shared key for ${accountId}?`}
             confirmLabel="Issue key"
             onConfirm={async () =>
-              setIssued(await issue.mutateAsync(expiry ? new Date(expiry).toISOString() : null))
+              setIssued(await issue.mutateAsync(expiry ? isoTime(Date.parse(expiry)) : null))
             }
           >
             <p>The key is approved at once and shown to you a single time.</p>

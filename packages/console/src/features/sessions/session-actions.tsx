@@ -1,3 +1,4 @@
+import { isoTime } from '@kopitra/contracts';
 import { useState } from 'react';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { Field } from '../../shared/ui/field';
@@ -6,7 +7,7 @@ import { useSessionDecision, type Session } from './api';
 const LIVE = new Set(['pending', 'authenticated']);
 
 /** datetime-local gives local wall time without a zone; the API wants an ISO instant. */
-const toIso = (local: string): string | null => (local ? new Date(local).toISOString() : null);
+const toIso = (local: string): string | null => (local ? isoTime(Date.parse(local)) : null);
 
 export function SessionActions({ session }: { session: Session }) {
   const decide = useSessionDecision(session.sessionId);

@@ -1,3 +1,4 @@
+import { isoTime } from '@kopitra/contracts';
 import { useState, type FormEvent } from 'react';
 import { useAccountIds } from '../../shared/api/use-account-ids';
 import { ConfirmDialog } from '../../shared/ui/confirm-dialog';
@@ -15,7 +16,7 @@ function toParams(def: TaskDefinition, values: Record<string, string>): Record<s
   for (const [name, schema] of Object.entries(def.params.properties ?? {})) {
     const v = (values[name] ?? '').trim();
     if (v === '') continue;
-    out[name] = schema.format === 'date-time' && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : v;
+    out[name] = schema.format === 'date-time' && !Number.isNaN(Date.parse(v)) ? isoTime(Date.parse(v)) : v;
   }
   return out;
 }

@@ -12,6 +12,7 @@
  * at a time and tx is 0.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
@@ -24,6 +25,8 @@ import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '
 
 /** How soon a consumer looks again at a message waiting for older transactions to end. */
 const UNSETTLED_RETRY_MS = 10;
+/** A consumer whose handler or database failed looks again after 200 ms, doubling to 30 s. */
+const DELIVERY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 200, maxMs: 30_000 });
 
 export interface EmbeddedBusOptions {
   db: Kysely<DB>;
@@ -116,7 +119,7 @@ class Consumer {
         this.failures = 0;
       } catch (err) {
         this.failures++;
-        const backoff = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
+        const backoff = backoffMs(DELIVERY_BACKOFF, this.failures);
         this.opts.logger.error(
           { err, topic: this.topic, subscription: this.subscription, attempt: this.failures },
           'bus delivery failed; will retry',

@@ -26,6 +26,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -50,9 +51,9 @@ export interface NatsBusOptions {
 /** Deliveries before a message is dead-lettered. */
 export const MAX_DELIVERIES = 10;
 const RELAY_SUBSCRIPTION = 'nats-relay';
-/** How long a redelivery waits after the n-th failed delivery: 250 ms doubling to 30 s. */
-const redeliveryDelayMs = (deliveries: number): number =>
-  Math.min(30_000, 250 * 2 ** Math.min(deliveries - 1, 7));
+/** A redelivery, and a consumer that failed, wait 250 ms after the first failure, doubling to 30 s. */
+const RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 250, maxMs: 30_000 });
+const redeliveryDelayMs = (deliveries: number): number => backoffMs(RETRY_BACKOFF, deliveries);
 
 interface Envelope {
   messageId: string;
@@ -226,9 +227,7 @@ export class NatsBus implements Bus {
         if (signal.aborted || this.closed) break;
         failures++;
         this.opts.logger.warn({ err, topic, subscription }, 'NATS consumer failed; retrying');
-        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), undefined, { signal }).catch(
-          () => undefined,
-        );
+        await sleep(backoffMs(RETRY_BACKOFF, failures + 1), undefined, { signal }).catch(() => undefined);
       }
     }
   }

@@ -19,6 +19,7 @@ import {
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
 import { DefaultAzureCredential } from '@azure/identity';
+import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
@@ -50,6 +51,8 @@ export interface ServiceBusBusOptions {
   readonly provision?: boolean;
 }
 
+/** A receive that failed is tried again after 500 ms, doubling to 30 s. */
+const RECEIVE_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000 });
 /** Deliveries before Service Bus dead-letters a message (also set on subscriptions it creates). */
 export const MAX_DELIVERY_COUNT = 10;
 const RELAY_SUBSCRIPTION = 'service-bus-relay';
@@ -211,7 +214,7 @@ export class ServiceBusBus implements Bus {
           continue;
         failures++;
         this.opts.logger.warn({ err, topic, subscription }, 'Service Bus receive failed; retrying');
-        await abortableDelay(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal);
+        await abortableDelay(backoffMs(RECEIVE_BACKOFF, failures), signal);
       } finally {
         await receiver?.close().catch(() => undefined);
       }

@@ -66,7 +66,7 @@ export async function reportExecution(
         statusCode: 200,
         body: {
           orderId: o.order_id,
-          status: o.status as ExecutionResponse['status'],
+          status: o.status,
           ticket: o.ticket,
           slippagePoints: o.slippage_points,
         },

@@ -9,9 +9,9 @@ import {
   type SignalAccepted,
   type SignalRequest,
   type SignalResponse,
+  isoTime,
 } from '@kopitra/contracts';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
-import { iso } from '../../clock.js';
 import { accountChannel } from '../../notify/notifier.js';
 import {
   findSignalDuplicate,
@@ -45,7 +45,7 @@ function linkedPosition(link: LinkRow | null): LinkedPosition | null {
     ticket: link.ticket,
     openVolume: link.open_volume,
     symbol: link.symbol,
-    side: link.side as 'buy' | 'sell',
+    side: link.side,
     detached: link.status === 'detached',
     masterVolume: link.master_volume,
   };
@@ -61,7 +61,7 @@ export const OCCURRED_AT_TOLERANCE = { aheadMs: 5 * 60_000, behindMs: 7 * 24 * 3
 function checkOccurredAt(occurredAt: string, now: number): void {
   const at = Date.parse(occurredAt);
   if (at <= now + OCCURRED_AT_TOLERANCE.aheadMs && at >= now - OCCURRED_AT_TOLERANCE.behindMs) return;
-  const message = `occurredAt must lie between ${iso(now - OCCURRED_AT_TOLERANCE.behindMs)} and ${iso(now + OCCURRED_AT_TOLERANCE.aheadMs)} (server time ${iso(now)}); check the terminal's clock.`;
+  const message = `occurredAt must lie between ${isoTime(now - OCCURRED_AT_TOLERANCE.behindMs)} and ${isoTime(now + OCCURRED_AT_TOLERANCE.aheadMs)} (server time ${isoTime(now)}); check the terminal's clock.`;
   throw new AppError('invalid_request', message, {
     issues: [{ path: 'body.occurredAt', message, code: 'out_of_range' }],
   });
@@ -247,7 +247,7 @@ export async function acceptSignal(
       copies: body.copies.length,
       skipped: body.skipped.length,
       occurredAt: req.occurredAt,
-      receivedAt: iso(receivedAt),
+      receivedAt: isoTime(receivedAt),
     };
     await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
     const result: Reply<SignalResponse> = { statusCode: 202, body };
@@ -291,12 +291,14 @@ function baseOrder(
   d: CopyDecision,
   t: { receivedAt: number; now: number; masterSignalId: string | null; masterDealTicket: string | null },
 ): CopyOrderRow {
-  const kind = {
-    'position.opened': 'open',
-    'position.modified': 'modify',
-    'position.partially_closed': 'partial_close',
-    'position.closed': 'close',
-  }[signal.type];
+  const kind = (
+    {
+      'position.opened': 'open',
+      'position.modified': 'modify',
+      'position.partially_closed': 'partial_close',
+      'position.closed': 'close',
+    } as const
+  )[signal.type];
   const isSkip = d.action === 'skip';
   return {
     order_id: orderId,
@@ -361,7 +363,7 @@ function dormantLink(
     ticket: link.ticket,
     openVolume: link.open_volume,
     symbol: link.symbol,
-    side: link.side as 'buy' | 'sell',
+    side: link.side,
     masterVolume: link.master_volume,
   });
   if (asIfOpen.action === 'skip') return null;

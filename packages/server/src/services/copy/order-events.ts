@@ -1,5 +1,4 @@
-import { topics, type CopyOrderUpdated } from '@kopitra/contracts';
-import { iso } from '../../clock.js';
+import { topics, type CopyOrderUpdated, isoTime } from '@kopitra/contracts';
 import type { CopyOrderRow } from '../../store/copy.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
@@ -17,7 +16,7 @@ export async function publishOrderUpdate(deps: GatewayDeps, db: Db, o: CopyOrder
     status: o.status,
     reason: o.reason,
     ticket: o.ticket,
-    occurredAt: iso(deps.clock.now()),
+    occurredAt: isoTime(deps.clock.now()),
   };
   await deps.bus.publish(topics.tradeAgentEvents, message, { db });
 }

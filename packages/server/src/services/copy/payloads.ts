@@ -1,6 +1,6 @@
+import { isoTime } from '@kopitra/contracts';
 import type { OutboxEventType } from '@kopitra/contracts';
 import type { CopyDecision } from '@kopitra/engine';
-import { iso } from '../../clock.js';
 
 /** The outbox event a (non-skip) copy decision becomes, in the wire shapes of SPEC §2. */
 export function outboxPayloadFor(
@@ -22,7 +22,7 @@ export function outboxPayloadFor(
           tp: d.tp,
           masterPrice: d.masterPrice,
           maxSlippage: d.maxSlippagePoints,
-          expiresAt: iso(d.expiresAt),
+          expiresAt: isoTime(d.expiresAt),
           comment: d.comment,
         },
       };

@@ -3,7 +3,7 @@
  * the book it last reported (`ea.sync_snapshot`) and with failed or expired copy orders,
  * and queues the corrections the engine decides. Runs periodically and on demand.
  */
-import { SnapshotPosition, topics, type AlertRaised } from '@kopitra/contracts';
+import { SnapshotPosition, topics, type AlertRaised, isoTime } from '@kopitra/contracts';
 import {
   describeReason,
   explainReason,
@@ -18,7 +18,6 @@ import {
   type SymbolSpec,
 } from '@kopitra/engine';
 import { z } from 'zod';
-import { iso } from '../../clock.js';
 import { accountChannel } from '../../notify/notifier.js';
 import {
   failedOrdersSince,
@@ -61,7 +60,7 @@ function expectedFrom(link: LinkRow): ExpectedPosition {
   return {
     masterPositionId: link.master_position_id,
     symbol: link.symbol,
-    side: link.side as 'buy' | 'sell',
+    side: link.side,
     volume: link.open_volume,
     ticket: link.status === 'failed' || link.status === 'expired' ? null : link.ticket,
     signalAt: link.signal_at,
@@ -141,8 +140,8 @@ export async function reconcileFollower(
         snapshotAt,
         failedOrders: failed.map((o) => ({
           masterPositionId: o.master_position_id,
-          kind: o.kind as 'open',
-          status: o.status as 'failed',
+          kind: o.kind,
+          status: o.status,
           at: o.updated_at,
           orderId: o.order_id,
         })),
@@ -406,7 +405,7 @@ export async function alert(
     code,
     severity: 'warning',
     message,
-    occurredAt: iso(now),
+    occurredAt: isoTime(now),
   };
   await deps.bus.publish(topics.tradeAgentEvents, raised, { db });
   return true;

@@ -49,7 +49,7 @@ export async function evaluateRisk(
         masterPositionId: l.master_position_id,
         ticket: l.ticket,
         symbol: l.symbol,
-        side: l.side as 'buy' | 'sell',
+        side: l.side,
         volume: l.open_volume,
         closing: l.status === 'closing',
       })),
