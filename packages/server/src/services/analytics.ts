@@ -126,7 +126,7 @@ export async function replicationAnalytics(
     series: series.map((b) => {
       cumulative += b.profit;
       return {
-        at: new Date(b.start).toISOString(),
+        at: isoTime(b.start),
         copied: b.copied,
         failed: b.failed,
         latencyMs: {

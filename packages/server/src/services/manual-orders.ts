@@ -171,10 +171,10 @@ export async function listManualOrders(
       ticket: (outcome?.payload['ticket'] as string | undefined) ?? field<string>('ticket'),
       status,
       message: (outcome?.payload['message'] as string | undefined) ?? null,
-      queuedAt: iso(Number(c.occurred_at)),
-      deliveredAt: c.delivered_at === null ? null : iso(Number(c.delivered_at)),
-      acknowledgedAt: c.acked_at === null ? null : iso(Number(c.acked_at)),
-      reportedAt: outcome ? iso(outcome.receivedAt) : null,
+      queuedAt: isoTime(Number(c.occurred_at)),
+      deliveredAt: c.delivered_at === null ? null : isoTime(Number(c.delivered_at)),
+      acknowledgedAt: c.acked_at === null ? null : isoTime(Number(c.acked_at)),
+      reportedAt: outcome ? isoTime(outcome.receivedAt) : null,
     };
   });
 }
