@@ -4,20 +4,24 @@ import { NavLink, Outlet, useLocation } from 'react-router';
 import { useSignOut } from '../features/auth/use-sign-out';
 import { useApi } from '../shared/api/api-context';
 import { resources } from '../shared/api/query-keys';
-import type { User } from '../shared/api/types';
-import { useSession, useSessionStore } from '../shared/auth/auth-context';
+import type { Role, User } from '../shared/api/types';
+import { useCan, useSession, useSessionStore } from '../shared/auth/auth-context';
 import { useLiveStatus } from '../shared/sse/live-events';
 
-const NAV: Array<[string, string]> = [
+/** Path, label, and the role a link needs (the API enforces the same). */
+const NAV: Array<[string, string, Role?]> = [
   ['/', 'Dashboard'],
   ['/sessions', 'Sessions'],
   ['/accounts', 'Accounts'],
   ['/groups', 'Copy groups'],
   ['/orders', 'Orders'],
   ['/positions', 'Positions'],
+  ['/analytics', 'Analytics'],
   ['/alerts', 'Alerts'],
   ['/tasks', 'Tasks'],
   ['/audit', 'Audit log'],
+  ['/webhooks', 'Webhooks'],
+  ['/operators', 'Operators', 'admin'],
 ];
 
 const LIVE_TEXT = {
@@ -33,6 +37,7 @@ export function Layout() {
   const api = useApi();
   const signOut = useSignOut();
   const live = useLiveStatus();
+  const isAdmin = useCan('admin');
   // Re-reads the operator (role changes, disabled users) and validates a token kept from a previous visit.
   const me = useQuery({
     queryKey: [resources.me],
@@ -77,7 +82,7 @@ export function Layout() {
       <aside className="sidebar" id="main-menu" data-testid="main-menu">
         <div className="brand">Kopitra</div>
         <nav aria-label="Main">
-          {NAV.map(([to, label]) => (
+          {NAV.filter(([, , role]) => role !== 'admin' || isAdmin).map(([to, label]) => (
             <NavLink
               key={to}
               to={to}

@@ -8,6 +8,7 @@ import { Time } from '../../shared/ui/time';
 import { useAccount, useAccountAnalytics, usePatchAccount, type AccountDetail } from './api';
 import { AccountKeys } from './account-keys';
 import { AccountSettings } from './account-settings';
+import { ManualOrderForm, ManualOrdersTable } from '../orders/manual-orders';
 
 function StatusToggle({ account }: { account: AccountDetail }) {
   const patch = usePatchAccount(account.accountId);
@@ -137,7 +138,8 @@ function Overview({ account }: { account: AccountDetail }) {
         )}
         <p>
           <Link to={`/orders?followerAccountId=${encodeURIComponent(account.accountId)}`}>Orders</Link> ·{' '}
-          <Link to={`/positions?followerAccountId=${encodeURIComponent(account.accountId)}`}>Positions</Link>
+          <Link to={`/positions?followerAccountId=${encodeURIComponent(account.accountId)}`}>Positions</Link>{' '}
+          · <Link to={`/analytics?accountId=${encodeURIComponent(account.accountId)}`}>Analytics</Link>
         </p>
       </div>
     </div>
@@ -166,6 +168,13 @@ export function AccountPage() {
               <Time iso={account.createdAt} />
             </p>
             <Overview account={account} />
+            {canWrite && account.latestSession?.status === 'authenticated' && (
+              <ManualOrderForm accountId={account.accountId} sessionId={account.latestSession.sessionId} />
+            )}
+            <div className="card">
+              <h2>Manual orders</h2>
+              <ManualOrdersTable accountId={account.accountId} />
+            </div>
             <AccountKeys accountId={account.accountId} keys={account.keys} />
             <AccountSettings account={account} />
           </>

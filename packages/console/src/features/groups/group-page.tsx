@@ -211,7 +211,8 @@ export function GroupPage() {
               </dl>
               <p>
                 <Link to={`/orders?groupId=${encodeURIComponent(g.groupId)}`}>Orders of this group</Link> ·{' '}
-                <Link to={`/positions?groupId=${encodeURIComponent(g.groupId)}`}>Positions</Link>
+                <Link to={`/positions?groupId=${encodeURIComponent(g.groupId)}`}>Positions</Link> ·{' '}
+                <Link to={`/analytics?groupId=${encodeURIComponent(g.groupId)}`}>Analytics</Link>
               </p>
             </div>
             <Followers group={g} />

@@ -1,6 +1,7 @@
 import { SelectFilter, TextFilter, useUrlFilters } from '../../shared/ui/filters';
 import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
 import { ORDER_KINDS, ORDER_STATUSES, useOrders } from './api';
+import { ManualOrdersTable } from './manual-orders';
 import { OrderRow } from './order-row';
 
 const COLUMNS = [
@@ -85,6 +86,10 @@ export function OrdersPage() {
         </table>
         <LoadMore {...list} />
       </QueryState>
+      <div className="card">
+        <h2>Manual orders</h2>
+        <ManualOrdersTable />
+      </div>
     </section>
   );
 }

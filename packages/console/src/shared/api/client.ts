@@ -33,7 +33,8 @@ export type Query = Record<string, string | number | boolean | null | undefined>
 
 export interface ApiClient {
   get<T>(path: string, query?: Query): Promise<T>;
-  post<T>(path: string, body?: unknown): Promise<T>;
+  /** `headers` adds request headers (an `Idempotency-Key` for a manual order). */
+  post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   put<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body?: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
@@ -57,9 +58,14 @@ export const withQuery = (path: string, query?: Query): string => {
 export function createApiClient(opts: ApiClientOptions): ApiClient {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const token = opts.getToken();
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (token) headers['authorization'] = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -95,7 +101,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
 
   return {
     get: (path, query) => request('GET', withQuery(path, query)),
-    post: (path, body) => request('POST', path, body ?? {}),
+    post: (path, body, headers) => request('POST', path, body ?? {}, headers),
     put: (path, body) => request('PUT', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body ?? {}),
     delete: (path) => request('DELETE', path),

@@ -15,6 +15,9 @@ export const resources = {
   stopouts: 'stopouts',
   tasks: 'tasks',
   audit: 'audit',
+  users: 'users',
+  webhooks: 'webhooks',
+  manualOrders: 'manual-orders',
 } as const;
 
 export type Resource = (typeof resources)[keyof typeof resources];
