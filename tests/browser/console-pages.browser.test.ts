@@ -69,6 +69,7 @@ describe.skipIf(problem !== null && !servicesRequired)(
           KOPITRA_ADMIN_EMAIL: ADMIN.email,
           KOPITRA_ADMIN_PASSWORD: ADMIN.password,
           KOPITRA_BUS_POLL_MS: '50',
+          KOPITRA_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32',
         }),
         launchChromium(),
       ]);
