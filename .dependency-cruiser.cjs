@@ -27,7 +27,7 @@ module.exports = {
       name: 'services-below-adapters',
       comment: 'Services are called by the adapters (planes, CLI, composition root), never the reverse.',
       severity: 'error',
-      from: { path: `${SERVER}(services|store|bus|notify|http)/`, pathNot: '[.]test[.]ts$' },
+      from: { path: `${SERVER}(services|store|bus|notify|http|reports)/`, pathNot: '[.]test[.]ts$' },
       to: { path: ADAPTERS },
     },
     {

@@ -4,6 +4,7 @@
  * the audit log says who did it. (Closing the dialog without a request once let an operator
  * believe positions were closed.)
  */
+import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { tempDir } from '../../packages/server/src/testing/databases.js';
@@ -96,6 +97,41 @@ describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () =
       params: { accountId: 'F-T' },
     });
     expect(run.result).toEqual({ closesQueued: 0 });
+  });
+
+  it('explains an audit export with empty dates in words, then downloads a finished export as a file', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    const card = page.getByTestId('task-export-audit');
+    await card.getByRole('button', { name: 'Run' }).click();
+    await waitFor(page, '[data-testid=task-export-audit] [data-testid=error-notice]');
+    expect(await card.getByTestId('error-message').textContent()).toBe(
+      'Export the audit log: Enter the start date and time (from). Enter the end date and time (to).',
+    );
+    expect(await card.locator('.error-code').textContent()).toBe('invalid_task_params');
+
+    await card.locator('[name=from]').fill('2020-01-01T00:00:00');
+    await card.locator('[name=to]').fill('2099-01-01T00:00:00');
+    await card.locator('[name=format]').selectOption('csv');
+    await card.getByRole('button', { name: 'Run' }).click();
+    const row = '[data-testid=task-run-row][data-task-id=export-audit][data-status=completed]';
+    await waitFor(page, row);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator(`${row} [data-testid=download-report]`).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^run_.+-audit-20\d\d-\d\d-\d\d_2099-01-01\.csv$/);
+    const saved = await download.path();
+    const csv = fs.readFileSync(saved, 'utf8');
+    expect(csv.split('\n')[0]).toBe('at,actor,action,target_type,target_id,before,after');
+    expect(csv).toContain('group.pause');
+    // The run shows the report, not the audit log inline.
+    const runs = await api('GET', '/api/admin/tasks');
+    const run = runs.body.recentRuns.find((r: { taskId: string }) => r.taskId === 'export-audit');
+    expect(run.result.csv).toBeUndefined();
+    expect(run.report).toMatchObject({
+      contentType: 'text/csv; charset=utf-8',
+      size: fs.statSync(saved).size,
+    });
   });
 
   it("changes the signed-in operator's own password from the console", async () => {

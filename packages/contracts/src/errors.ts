@@ -232,6 +232,30 @@ export const errorCatalogue = define({
     message: 'A session waiting for approval may not store more.',
     howToFix: 'Wait for an operator to approve the terminal; it can then report in full.',
   },
+  invalid_task_params: {
+    status: 400,
+    message: "The task's parameters are missing or invalid.",
+    howToFix:
+      'Read `issues`: each names a parameter and what it needs. GET /api/admin/tasks lists every task with its parameters.',
+  },
+  report_not_available: {
+    status: 404,
+    message: 'This task run has no report to download.',
+    howToFix:
+      'Only completed runs of tasks that write a report (export-audit) have one; reports are removed after KOPITRA_RETENTION_REPORTS_DAYS.',
+  },
+  report_link_invalid: {
+    status: 403,
+    message: 'This download link is not valid.',
+    howToFix:
+      'Links cannot be edited: ask for a new one with GET /api/admin/task-runs/{runId}/report (the console does when you click Download).',
+  },
+  report_link_expired: {
+    status: 410,
+    message: 'This download link has expired.',
+    howToFix:
+      'Links are valid for KOPITRA_REPORT_LINK_TTL_SEC (5 minutes by default): click Download again for a new one.',
+  },
   // --- server side ----------------------------------------------------------------------
   not_ready: {
     status: 503,

@@ -7,6 +7,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { serviceBusTarget, type ServiceBusTarget } from './bus/service-bus/mapping.js';
 import { natsTarget, type NatsTarget } from './bus/nats/target.js';
+import type { BlobTarget } from './reports/blob-store.js';
 
 const validRange = (text: string): boolean =>
   text.includes('/') ? ipaddr.isValidCIDR(text) : ipaddr.isValid(text);
@@ -51,12 +52,25 @@ const EnvSchema = z.object({
     .refine((list) => list.every(validRange), 'must be a comma-separated list of CIDR ranges'),
   KOPITRA_BUS_URL: z.string().optional(),
   KOPITRA_BUS_NAMESPACE: z.string().default('kopitra'),
+  KOPITRA_REPORTS_URL: z.string().optional(),
+  KOPITRA_REPORTS_CONTAINER: z
+    .string()
+    .regex(
+      /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+      'must be a Blob Storage container name (3-63 of a-z, 0-9, -)',
+    )
+    .default('reports'),
+  KOPITRA_REPORT_LINK_TTL_SEC: intFrom(10, 86_400).default(300),
+  KOPITRA_RETENTION_REPORTS_DAYS: intFrom(1, 36_500).default(30),
 });
 
 export type BusSetting =
   | { kind: 'embedded' }
   | { kind: 'nats'; target: NatsTarget }
   | { kind: 'service-bus'; target: ServiceBusTarget };
+
+/** Where task reports go: files (default `<data dir>/reports`) or a Blob Storage container. */
+export type ReportsSetting = { kind: 'file'; dir: string } | { kind: 'blob'; target: BlobTarget };
 
 export type DatabaseSetting = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
@@ -66,6 +80,9 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseSetting;
   readonly bus: BusSetting;
+  readonly reports: ReportsSetting;
+  /** How long a download link of a report stays valid. */
+  readonly reportLinkTtlSec: number;
   readonly heartbeatIntervalSec: number;
   readonly logLevel: z.infer<typeof EnvSchema>['KOPITRA_LOG_LEVEL'];
   /** One info line per HTTP request; refusals and failures are logged either way. */
@@ -95,6 +112,7 @@ export interface Config {
     readonly inboxDays: number;
     readonly webhookDeliveriesDays: number;
     readonly jobsDays: number;
+    readonly reportsDays: number;
     readonly intervalSec: number;
   };
 }
@@ -141,6 +159,46 @@ export function resolveBus(url: string | undefined, namespace = 'kopitra'): BusS
   ]);
 }
 
+/**
+ * `KOPITRA_REPORTS_URL`: nothing → files under `<data dir>/reports`; a path or `file:` URL →
+ * files there; a storage connection string (`…AccountName=…` or `UseDevelopmentStorage=true`)
+ * → Blob Storage with the account key; `https://<account>.blob.core.windows.net[/<container>]`
+ * → Blob Storage with the managed identity. The container is the URL's path or
+ * `KOPITRA_REPORTS_CONTAINER`.
+ */
+export function resolveReports(
+  url: string | undefined,
+  dataDir: string,
+  container = 'reports',
+): ReportsSetting {
+  const value = url?.trim() ?? '';
+  if (value === '') return { kind: 'file', dir: path.resolve(dataDir, 'reports') };
+  if (/(^|;)\s*(AccountName|UseDevelopmentStorage|BlobEndpoint)=/i.test(value))
+    return { kind: 'blob', target: { connectionString: value, container } };
+  if (value.startsWith('file:'))
+    return { kind: 'file', dir: path.resolve(value.slice(5).replace(/^\/\//, '')) };
+  if (/^https?:\/\//i.test(value)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError([`KOPITRA_REPORTS_URL: "${value}" is not a URL`]);
+    }
+    if (parsed.search)
+      throw new ConfigError(['KOPITRA_REPORTS_URL: give the account URL without a SAS token']);
+    const [first] = parsed.pathname.split('/').filter(Boolean);
+    return {
+      kind: 'blob',
+      target: { accountUrl: `${parsed.protocol}//${parsed.host}`, container: first ?? container },
+    };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+    throw new ConfigError([
+      `KOPITRA_REPORTS_URL: unsupported store "${value.split(':')[0]}:" (leave unset for files in the data directory, or use a path, a storage connection string or https://<account>.blob.core.windows.net/<container>)`,
+    ]);
+  return { kind: 'file', dir: path.resolve(value) };
+}
+
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Config> = {},
@@ -160,6 +218,8 @@ export function loadConfig(
     dataDir,
     database: resolveDatabase(e.DATABASE_URL, dataDir),
     bus: resolveBus(e.KOPITRA_BUS_URL, e.KOPITRA_BUS_NAMESPACE),
+    reports: resolveReports(e.KOPITRA_REPORTS_URL, dataDir, e.KOPITRA_REPORTS_CONTAINER),
+    reportLinkTtlSec: e.KOPITRA_REPORT_LINK_TTL_SEC,
     heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
     logLevel: e.KOPITRA_LOG_LEVEL,
     logRequests: e.KOPITRA_LOG_REQUESTS === 'true' || e.KOPITRA_LOG_REQUESTS === '1',
@@ -179,6 +239,7 @@ export function loadConfig(
       inboxDays: e.KOPITRA_RETENTION_INBOX_DAYS,
       webhookDeliveriesDays: e.KOPITRA_RETENTION_WEBHOOK_DELIVERIES_DAYS,
       jobsDays: e.KOPITRA_RETENTION_JOBS_DAYS,
+      reportsDays: e.KOPITRA_RETENTION_REPORTS_DAYS,
       intervalSec: e.KOPITRA_RETENTION_INTERVAL_SEC,
     }),
     trustProxy: e.KOPITRA_TRUST_PROXY === 'true' || e.KOPITRA_TRUST_PROXY === '1',

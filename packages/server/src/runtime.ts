@@ -35,6 +35,8 @@ import { InProcessNotifier, type Notifier } from './notify/notifier.js';
 import { PostgresNotifier } from './notify/postgres-notifier.js';
 import { migrate, openDatabase, type Database, type DatabaseTarget } from './store/database.js';
 import { instanceSecret } from './store/kv.js';
+import type { ReportStore } from './reports/report-store.js';
+import { openReportStore } from './reports/select.js';
 
 /** How long `stop()` lets in-flight requests finish before closing the remaining sockets. */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -109,6 +111,7 @@ export function serviceDeps(
     logger: Logger;
     secret: string;
     shutdownSignal: AbortSignal;
+    reports: ReportStore;
     metrics?: Metrics;
     resolve?: Resolve | undefined;
   },
@@ -152,6 +155,8 @@ export function serviceDeps(
       allowPrivate: config.webhookAllowPrivate,
       ...(r.resolve ? { resolve: r.resolve } : {}),
     },
+    reports: r.reports,
+    reportLinkTtlSec: config.reportLinkTtlSec,
   };
   return { gateway, management };
 }
@@ -208,6 +213,7 @@ export async function openServices(
     const secret = await instanceSecret(database.db, config.secret);
     const notifier = await openNotifier(database);
     const { bus } = await busFor(config, database, notifier, clock, logger.child({ component: 'bus' }));
+    const reports = await openReportStore(config.reports, secret);
     const { gateway, management } = serviceDeps(config, {
       database,
       bus,
@@ -216,11 +222,13 @@ export async function openServices(
       logger,
       secret,
       shutdownSignal: new AbortController().signal,
+      reports,
     });
     return {
       gateway,
       management,
       close: async () => {
+        await reports.close();
         await bus.close();
         await notifier.close();
         await database.close();
@@ -257,6 +265,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const { bus, adapter: busAdapter } = await busFor(config, database, notifier, clock, busLogger);
     busLogger.info({ adapter: busAdapter }, 'bus ready');
     cleanup.push(() => bus.close());
+    const reports = await openReportStore(config.reports, secret);
+    cleanup.push(() => reports.close());
 
     const metrics = createMetrics();
     const shutdown = new AbortController();
@@ -271,6 +281,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger,
       secret,
       shutdownSignal: shutdown.signal,
+      reports,
       metrics,
       resolve: opts.resolve,
     });
@@ -313,7 +324,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       definitions.push(webhookDeliveryJob(management, sender), taskRunJob(management));
       every(RETENTION_JOB, config.retention.intervalSec * 1000, async () => {
         const removed = await applyRetention(management, config.retention);
-        const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs;
+        const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs + removed.reports;
         logger[total > 0 ? 'info' : 'debug']({ removed }, 'retention pass');
       });
     }

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { GatewayDeps } from './deps.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Notifier } from '../notify/notifier.js';
+import type { ReportStore } from '../reports/report-store.js';
 import type { Database, Dialect } from '../store/database.js';
 import type { WebhookTargetPolicy } from './webhook-target.js';
 
@@ -24,4 +25,8 @@ export interface ManagementDeps {
   readonly shutdownSignal: AbortSignal;
   /** Which addresses webhooks may reach. */
   readonly webhookTargets: WebhookTargetPolicy;
+  /** Where task reports (audit exports) are written and read. */
+  readonly reports: ReportStore;
+  /** How long a report's download link is valid. */
+  readonly reportLinkTtlSec: number;
 }

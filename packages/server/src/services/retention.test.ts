@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { migrate, openDatabase, type Database } from '../store/database.js';
 import { claimDueJobs, completeJob, insertJob } from '../store/jobs.js';
-import { dialects, dropTarget, freshTarget } from '../testing/databases.js';
+import path from 'node:path';
+import { FileReportStore } from '../reports/file-store.js';
+import { dialects, dropTarget, freshTarget, tempDir } from '../testing/databases.js';
 import { applyRetention } from './retention.js';
 
 const DAY = 86_400_000;
@@ -76,11 +78,50 @@ describe.each(dialects)('retention on %s', (dialect) => {
       );
     await completeJob(db, { jobId: old!.jobId, lockedBy: 'w', attempts: 1 }, now - 8 * DAY);
 
+    const reports = new FileReportStore(path.join(tempDir(), 'reports'), 's'.repeat(32));
+    const runWithReport = async (runId: string, ageDays: number) => {
+      const stored = await reports.put(`${runId}-audit.json`, '[]', 'application/json');
+      await db
+        .insertInto('task_runs')
+        .values({
+          run_id: runId,
+          task_id: 'export-audit',
+          status: 'completed',
+          progress: 1,
+          params: '{}',
+          result: null,
+          error: null,
+          correlation_id: runId,
+          requested_by: 'ops',
+          created_at: now - ageDays * DAY,
+          started_at: now - ageDays * DAY,
+          finished_at: now - ageDays * DAY,
+          report_name: stored.name,
+          report_size: stored.size,
+          report_content_type: stored.contentType,
+        })
+        .execute();
+    };
+    await runWithReport('run_old', 31);
+    await runWithReport('run_new', 29);
+
     const removed = await applyRetention(
-      { db, clock },
-      { inboxDays: 30, webhookDeliveriesDays: 30, jobsDays: 7 },
+      { db, clock, reports },
+      { inboxDays: 30, webhookDeliveriesDays: 30, jobsDays: 7, reportsDays: 30 },
     );
-    expect(removed).toEqual({ inboxEvents: 2, webhookDeliveries: 2, jobs: 1 });
+    expect(removed).toEqual({ inboxEvents: 2, webhookDeliveries: 2, jobs: 1, reports: 1 });
+    expect(await reports.open('run_old-audit.json')).toBeNull();
+    expect(await reports.open('run_new-audit.json')).not.toBeNull();
+    expect(
+      await db
+        .selectFrom('task_runs')
+        .select(['run_id', 'report_name', 'report_size'])
+        .orderBy('run_id')
+        .execute(),
+    ).toEqual([
+      { run_id: 'run_new', report_name: 'run_new-audit.json', report_size: 2 },
+      { run_id: 'run_old', report_name: null, report_size: 2 },
+    ]);
     const ids = (await db.selectFrom('inbox_events').select('inbox_event_id').execute())
       .map((r) => r.inbox_event_id)
       .sort();

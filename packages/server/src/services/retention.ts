@@ -6,12 +6,20 @@
  * - inbox events (telemetry, acknowledgements): older than `inboxDays`, except the newest
  *   event of each type per account, which reconciliation and the console still read;
  * - webhook deliveries that are settled (delivered, failed, dropped): older than `webhookDeliveriesDays`;
- * - jobs that are done: older than `jobsDays` (dead jobs stay for operators to inspect).
+ * - jobs that are done: older than `jobsDays` (dead jobs stay for operators to inspect);
+ * - task reports (audit exports) of runs finished more than `reportsDays` ago: the file or
+ *   blob is deleted and the run no longer offers a download.
  */
 import type { Clock } from '../clock.js';
 import { deleteFinishedJobs } from '../store/jobs.js';
 import type { Database } from '../store/database.js';
-import { deleteDeliveriesBatch, deleteInboxBatch } from '../store/retention.js';
+import type { ReportStore } from '../reports/report-store.js';
+import {
+  clearRunReport,
+  deleteDeliveriesBatch,
+  deleteInboxBatch,
+  expiredReportsBatch,
+} from '../store/retention.js';
 
 export const RETENTION_JOB = 'retention.sweep';
 const BATCH = 1000;
@@ -21,12 +29,14 @@ export interface RetentionWindows {
   readonly inboxDays: number;
   readonly webhookDeliveriesDays: number;
   readonly jobsDays: number;
+  readonly reportsDays: number;
 }
 
 export interface RetentionSummary {
   inboxEvents: number;
   webhookDeliveries: number;
   jobs: number;
+  reports: number;
 }
 
 async function drain(batch: () => Promise<number>, signal?: AbortSignal): Promise<number> {
@@ -40,7 +50,7 @@ async function drain(batch: () => Promise<number>, signal?: AbortSignal): Promis
 
 /** One retention pass over every table with a window. */
 export async function applyRetention(
-  deps: { db: Database['db']; clock: Clock },
+  deps: { db: Database['db']; clock: Clock; reports: ReportStore },
   windows: RetentionWindows,
   signal?: AbortSignal,
 ): Promise<RetentionSummary> {
@@ -58,5 +68,14 @@ export async function applyRetention(
       () => deleteFinishedJobs(deps.db, 'done', now - windows.jobsDays * DAY_MS, BATCH),
       signal,
     ),
+    reports: await drain(async () => {
+      const expired = await expiredReportsBatch(deps.db, now - windows.reportsDays * DAY_MS, BATCH);
+      // The file goes first: a pass that stops between the two leaves a run that retries, not a stray file.
+      for (const r of expired) {
+        await deps.reports.delete(r.report_name);
+        await clearRunReport(deps.db, r.run_id);
+      }
+      return expired.length;
+    }, signal),
   };
 }

@@ -102,7 +102,39 @@ describe.each(dialects)('tasks as claimed jobs on %s', (dialect) => {
     if (!p) return t.skip();
     expect((await run(p, 'resync-follower', { accountId: 'nobody' })).json().error).toBe('account_not_found');
     expect((await run(p, 'no-such-task', {})).statusCode).toBe(404);
-    expect((await run(p, 'export-audit', { from: 'yesterday' })).statusCode).toBe(400);
+    const runsBefore = (await p.platform.database.db.selectFrom('task_runs').select('run_id').execute())
+      .length;
+    const empty = await run(p, 'export-audit', {});
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({
+      error: 'invalid_task_params',
+      message:
+        'Export the audit log: Enter the start date and time (from). Enter the end date and time (to).',
+      issues: [
+        { path: 'params.from', message: 'Enter the start date and time (from).' },
+        { path: 'params.to', message: 'Enter the end date and time (to).' },
+      ],
+    });
+    const bad = await run(p, 'export-audit', { from: 'yesterday', to: '2026-01-01T00:00:00Z' });
+    expect(bad.json().issues).toEqual([
+      {
+        path: 'params.from',
+        message: 'The start (from) must be a date and time such as 2026-01-31T00:00:00Z.',
+        code: 'invalid_format',
+      },
+    ]);
+    const backwards = await run(p, 'export-audit', {
+      from: '2026-02-01T00:00:00Z',
+      to: '2026-01-01T00:00:00Z',
+    });
+    expect(backwards.json().issues).toEqual([
+      { path: 'params.to', message: 'The end (to) must not be before the start (from).', code: 'custom' },
+    ]);
+    // Refused input records nothing.
+    expect((await p.platform.database.db.selectFrom('task_runs').select('run_id').execute()).length).toBe(
+      runsBefore,
+    );
+
     const res = await run(p, 'export-audit', {
       from: '2020-01-01T00:00:00Z',
       to: '2099-01-01T00:00:00Z',
@@ -110,12 +142,36 @@ describe.each(dialects)('tasks as claimed jobs on %s', (dialect) => {
     });
     const exportId = res.json().runId;
     await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
-    const exported = await p.platform.app.inject({
-      method: 'GET',
-      url: `/api/admin/task-runs/${exportId}`,
-      headers: { authorization: `Bearer ${token}` },
+    const exported = (
+      await p.platform.app.inject({
+        method: 'GET',
+        url: `/api/admin/task-runs/${exportId}`,
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json();
+    // The export is a file in the report store, not inline JSON on the run.
+    expect(exported.result.csv).toBeUndefined();
+    expect(exported.report).toMatchObject({
+      name: `${exportId}-audit-2020-01-01_2099-01-01.csv`,
+      contentType: 'text/csv; charset=utf-8',
     });
-    expect(exported.json().result.csv).toContain('user.create');
+    expect(exported.report.size).toBeGreaterThan(0);
+    const link = (
+      await p.platform.app.inject({
+        method: 'GET',
+        url: `/api/admin/task-runs/${exportId}/report`,
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json();
+    expect(link.url).toMatch(/^\/api\/reports\/run_[^?]+\?expires=\d+&signature=[0-9a-f]{64}$/);
+    expect(Date.parse(link.expiresAt) - p.clock.now()).toBe(300_000);
+    const file = await p.platform.app.inject({ method: 'GET', url: link.url });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(file.headers['content-disposition']).toBe(`attachment; filename="${exported.report.name}"`);
+    expect(Number(file.headers['content-length'])).toBe(exported.report.size);
+    expect(file.body.split('\n')[0]).toBe('at,actor,action,target_type,target_id,before,after');
+    expect(file.body).toContain('user.create');
 
     // A run whose group was deleted after it was accepted: queued as the API would, consumed from the bus.
     const runId = 'run_vanished_group';
@@ -146,5 +202,57 @@ describe.each(dialects)('tasks as claimed jobs on %s', (dialect) => {
     const events = await progressOf(p, runId);
     expect(events[0]!.status).toBe('running');
     expect(events.at(-1)).toMatchObject({ status: 'failed', error: 'Group grp_gone no longer exists.' });
+  });
+
+  it('refuses report links that were tampered with or expired, and runs without a report', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const res = await run(p, 'export-audit', { from: '2020-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z' });
+    const exportId = res.json().runId;
+    await eventually(async () => (await progressOf(p, exportId)).some((e) => e.status === 'completed'));
+    const linkOf = async (runId: string) =>
+      p.platform.app.inject({
+        method: 'GET',
+        url: `/api/admin/task-runs/${runId}/report`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const { url } = (await linkOf(exportId)).json() as { url: string };
+    const get = (u: string) => p.platform.app.inject({ method: 'GET', url: u });
+    const body = (await get(url)).json() as { from: string; entries: Array<{ action: string }> };
+    expect(body.from).toBe('2020-01-01T00:00:00Z');
+    expect(body.entries.map((e) => e.action)).toContain('user.create');
+
+    const sig = /signature=([0-9a-f]+)/.exec(url)![1]!;
+    const flipped = sig.slice(0, -1) + (sig.endsWith('0') ? '1' : '0');
+    const expires = /expires=(\d+)/.exec(url)![1]!;
+    const tampered = [
+      url.replace(sig, flipped),
+      url.replace(`expires=${expires}`, `expires=${Number(expires) + 3_600_000}`),
+      url.replace('.json?', '.csv?'),
+      url.replace(/&signature=.*/, ''),
+      url.replace(/\/api\/reports\/[^?]+/, '/api/reports/..%2Fkopitra.db'),
+    ];
+    for (const u of tampered) {
+      const r = await get(u);
+      expect(r.statusCode, u).toBe(403);
+      expect(r.json().error).toBe('report_link_invalid');
+    }
+    p.clock.advance(300_000);
+    expect((await get(url)).statusCode).toBe(200);
+    p.clock.advance(1);
+    const late = await get(url);
+    expect(late.statusCode).toBe(410);
+    expect(late.json().error).toBe('report_link_expired');
+    // A fresh link works again.
+    expect((await get((await linkOf(exportId)).json().url)).statusCode).toBe(200);
+
+    const pause = await run(p, 'resync-follower', { accountId: 'nobody' });
+    expect(pause.json().error).toBe('account_not_found');
+    expect((await linkOf('run_nope')).statusCode).toBe(404);
+    const viewer = await p.platform.app.inject({
+      method: 'GET',
+      url: `/api/admin/task-runs/${exportId}/report`,
+    });
+    expect(viewer.statusCode).toBe(401);
   });
 });

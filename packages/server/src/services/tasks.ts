@@ -28,6 +28,7 @@ import { inTransaction } from '../store/transaction.js';
 import { enqueueJob, type JobDefinition } from './job-worker.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
+import type { StoredReport } from '../reports/report-store.js';
 import { auditView, runView } from './views.js';
 
 export const TASK_RUN_JOB = 'task.run';
@@ -40,6 +41,8 @@ interface TaskContext {
   runId: string;
   actor: string;
   progress(fraction: number, note?: string): Promise<void>;
+  /** Writes the run's report to the report store and records its name, size and type on the run. */
+  saveReport(body: string | Buffer, file: { suffix: string; contentType: string }): Promise<StoredReport>;
 }
 
 interface TaskDefinition<P> {
@@ -52,8 +55,19 @@ interface TaskDefinition<P> {
 }
 
 const define = <P>(d: TaskDefinition<P>) => d as unknown as TaskDefinition<unknown>;
-const AccountParams = z.object({ accountId: z.string().min(1) });
-const GroupParams = z.object({ groupId: z.string().min(1) });
+/** Parameter messages are read by operators in the console: say what to enter, and name the field. */
+const required = (what: string, field: string) =>
+  z.string({ error: `Choose ${what} (${field}).` }).min(1, `Choose ${what} (${field}).`);
+const AccountParams = z.object({ accountId: required('an account', 'accountId') });
+const GroupParams = z.object({ groupId: required('a group', 'groupId') });
+const instant = (what: string, field: string) =>
+  z.iso.datetime({
+    offset: true,
+    error: (issue) =>
+      issue.input === undefined || issue.input === ''
+        ? `Enter the ${what} date and time (${field}).`
+        : `The ${what} (${field}) must be a date and time such as 2026-01-31T00:00:00Z.`,
+  });
 
 async function requireAccount(deps: ManagementDeps, accountId: string) {
   if (!(await getAccount(deps.db, accountId)))
@@ -180,11 +194,20 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
   'export-audit': define({
     title: 'Export the audit log',
     description: 'A JSON or CSV bundle of the audit log for a time range.',
-    params: z.object({
-      from: z.iso.datetime({ offset: true }),
-      to: z.iso.datetime({ offset: true }),
-      format: z.enum(['json', 'csv']).default('json'),
-    }),
+    params: z
+      .object({
+        from: instant('start', 'from'),
+        to: instant('end', 'to'),
+        format: z.enum(['json', 'csv'], { error: 'The format must be json or csv.' }).default('json'),
+      })
+      .refine(
+        // Only when both are dates: a bad date is already reported on its own.
+        (p) => !(Date.parse(p.from) > Date.parse(p.to)),
+        {
+          path: ['to'],
+          message: 'The end (to) must not be before the start (from).',
+        },
+      ),
     run: async (ctx, p) => {
       const from = Date.parse(p.from);
       const to = Date.parse(p.to);
@@ -201,7 +224,14 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
           `${entries.length}/${total} entries`,
         );
       }
-      if (p.format === 'json') return { format: 'json', count: entries.length, entries };
+      const suffix = `${p.from.slice(0, 10)}_${p.to.slice(0, 10)}`.replace(/[^0-9_-]/g, '');
+      if (p.format === 'json') {
+        const report = await ctx.saveReport(
+          JSON.stringify({ from: p.from, to: p.to, count: entries.length, entries }, null, 2),
+          { suffix: `audit-${suffix}.json`, contentType: 'application/json' },
+        );
+        return { format: 'json', count: entries.length, report };
+      }
       const cell = (v: unknown) =>
         `"${(typeof v === 'string' ? v : JSON.stringify(v ?? '')).replace(/"/g, '""')}"`;
       const csv = [
@@ -210,7 +240,11 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
           [e.at, e.actor, e.action, e.targetType, e.targetId, e.before, e.after].map(cell).join(','),
         ),
       ].join('\n');
-      return { format: 'csv', count: entries.length, csv };
+      const report = await ctx.saveReport(`${csv}\n`, {
+        suffix: `audit-${suffix}.csv`,
+        contentType: 'text/csv; charset=utf-8',
+      });
+      return { format: 'csv', count: entries.length, report };
     },
   }),
 };
@@ -259,11 +293,14 @@ export async function startRun(
   const task = taskCatalogue[taskId];
   if (!task) throw new AppError('not_found', `No task "${taskId}"; GET /api/admin/tasks lists them.`);
   const parsed = task.params.safeParse(rawParams);
-  if (!parsed.success)
-    throw new AppError(
-      'invalid_request',
-      `Invalid params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 20)
+      .map((i) => ({ path: ['params', ...i.path.map(String)].join('.'), message: i.message, code: i.code }));
+    throw new AppError('invalid_task_params', `${task.title}: ${issues.map((i) => i.message).join(' ')}`, {
+      issues,
+    });
+  }
   await task.validate?.(deps, parsed.data);
   const runId = newId('run');
   const now = deps.clock.now();
@@ -281,6 +318,9 @@ export async function startRun(
       created_at: now,
       started_at: null,
       finished_at: null,
+      report_name: null,
+      report_size: null,
+      report_content_type: null,
     });
     await appendAudit(
       trx,
@@ -365,6 +405,16 @@ async function execute(
             progress: Math.max(0, Math.min(1, fraction)),
             ...(note ? { result: JSON.stringify({ note }) } : {}),
           }),
+        saveReport: async (body, file) => {
+          // Named after the run: a run taken over after its worker died overwrites, never duplicates.
+          const stored = await deps.reports.put(`${runId}-${file.suffix}`, body, file.contentType);
+          await updateTaskRun(deps.db, runId, {
+            report_name: stored.name,
+            report_size: stored.size,
+            report_content_type: stored.contentType,
+          });
+          return stored;
+        },
       },
       params,
     );

@@ -193,6 +193,11 @@ export const runView = (r: TaskRunsTable) => ({
   createdAt: t(r.created_at),
   startedAt: t(r.started_at),
   finishedAt: t(r.finished_at),
+  /** What the run wrote to the report store; download it through GET /api/admin/task-runs/{runId}/report. */
+  report:
+    r.report_name === null
+      ? null
+      : { name: r.report_name, size: r.report_size ?? 0, contentType: r.report_content_type ?? '' },
 });
 
 export const userView = (u: UsersTable) => ({

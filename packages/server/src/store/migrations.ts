@@ -577,6 +577,16 @@ const copyOrderMasterRefs: Step = async (db) => {
   );
 };
 
+const taskRunReports: Step = async (db) => {
+  // A finished export is a file in the report store, not inline JSON on the run.
+  await db.schema.alterTable('task_runs').addColumn('report_name', 'text').execute();
+  await db.schema.alterTable('task_runs').addColumn('report_size', 'integer').execute();
+  await db.schema.alterTable('task_runs').addColumn('report_content_type', 'text').execute();
+  await sql`create index task_runs_reports on task_runs (finished_at) where report_name is not null`.execute(
+    db,
+  );
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -591,6 +601,7 @@ const steps: Record<string, Step> = {
   '0011_bus_commit_order': busCommitOrder,
   '0012_webhook_status': webhookStatus,
   '0013_copy_order_master_refs': copyOrderMasterRefs,
+  '0014_task_run_reports': taskRunReports,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -51,3 +51,25 @@ export async function deleteDeliveriesBatch(db: Db, before: number, batch: numbe
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
+
+/** One batch of runs whose report finished before `before`: the retention pass removes their files. */
+export async function expiredReportsBatch(
+  db: Db,
+  before: number,
+  batch: number,
+): Promise<Array<{ run_id: string; report_name: string }>> {
+  const rows = await db
+    .selectFrom('task_runs')
+    .select(['run_id', 'report_name'])
+    .where('report_name', 'is not', null)
+    .where('finished_at', '<', before)
+    .orderBy('finished_at')
+    .limit(batch)
+    .execute();
+  return rows.map((r) => ({ run_id: r.run_id, report_name: r.report_name! }));
+}
+
+/** The run keeps its size and content type for the record; without a name it has nothing to download. */
+export async function clearRunReport(db: Db, runId: string): Promise<void> {
+  await db.updateTable('task_runs').set({ report_name: null }).where('run_id', '=', runId).execute();
+}

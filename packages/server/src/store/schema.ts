@@ -327,6 +327,10 @@ export interface TaskRunsTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** The report the run wrote (in the report store), if any; cleared when retention removes it. */
+  report_name: string | null;
+  report_size: number | null;
+  report_content_type: string | null;
 }
 
 export interface WebhooksTable {

@@ -32,6 +32,16 @@ export interface TaskRun {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The file the run wrote (audit export); downloaded through a short-lived link. */
+  report: { name: string; size: number; contentType: string } | null;
+}
+
+export interface ReportLink {
+  name: string;
+  size: number;
+  contentType: string;
+  url: string;
+  expiresAt: string;
 }
 
 interface TasksResponse {
@@ -83,5 +93,26 @@ export function useGroupChoices() {
   return useQuery({
     queryKey: [resources.groups, 'choices'],
     queryFn: async () => (await api.get<Page<{ groupId: string; name: string }>>('/api/admin/groups')).items,
+  });
+}
+
+/**
+ * Downloads a run's report: asks the API for a short-lived link (the bearer token stays in the
+ * console) and lets the browser fetch it as a file.
+ */
+export function useDownloadReport() {
+  const api = useApi();
+  return useMutation({
+    mutationFn: async (runId: string) => {
+      const link = await api.get<ReportLink>(`/api/admin/task-runs/${encodeURIComponent(runId)}/report`);
+      const a = document.createElement('a');
+      a.href = link.url;
+      a.download = link.name;
+      a.rel = 'noopener';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      return link;
+    },
   });
 }

@@ -3,7 +3,35 @@ import { JsonView } from '../../shared/ui/json-view';
 import { ProgressBar } from '../../shared/ui/progress-bar';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { Time } from '../../shared/ui/time';
-import { useTaskProgress, useTasks, type TaskRun } from './api';
+import { ErrorNotice } from '../../shared/ui/error-notice';
+import { useDownloadReport, useTaskProgress, useTasks, type TaskRun } from './api';
+
+const sizeText = (bytes: number) =>
+  bytes < 1024
+    ? `${bytes} B`
+    : bytes < 1024 * 1024
+      ? `${(bytes / 1024).toFixed(1)} KB`
+      : `${(bytes / 1048576).toFixed(1)} MB`;
+
+function DownloadReport({ run }: { run: TaskRun }) {
+  const download = useDownloadReport();
+  if (!run.report || run.status !== 'completed') return null;
+  return (
+    <div className="report-download">
+      <button
+        type="button"
+        className="small"
+        data-testid="download-report"
+        disabled={download.isPending}
+        onClick={() => download.mutate(run.runId)}
+        title={run.report.name}
+      >
+        Download {run.report.name.split('.').pop()?.toUpperCase()} ({sizeText(run.report.size)})
+      </button>
+      <ErrorNotice error={download.error} title="Download failed" />
+    </div>
+  );
+}
 import { RunTaskForm } from './run-task-form';
 
 function RunsTable({ runs, titles }: { runs: TaskRun[]; titles: Map<string, string> }) {
@@ -53,6 +81,7 @@ function RunsTable({ runs, titles }: { runs: TaskRun[]; titles: Map<string, stri
             </td>
             <td>
               {r.error && <span className="text-bad">{r.error}</span>}
+              <DownloadReport run={r} />
               {r.result != null && (
                 <details>
                   <summary className="small">result</summary>

@@ -5,6 +5,7 @@ import { busChannel, waitFor } from '../../notify/notifier.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
 import { getRun, listTaskRuns, listTasks, startRun, TASK_EVENTS } from '../../services/tasks.js';
+import { openLinkedReport, reportLink } from '../../services/reports.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
 
@@ -56,6 +57,35 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
     tag: 'tasks',
     summary: 'One task run with its status, progress and result',
     handler: async ({ params }) => getRun(deps, params['runId']!),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/task-runs/{runId}/report',
+    role: 'viewer',
+    tag: 'tasks',
+    summary:
+      "A short-lived download link to a completed run's report (audit export): name, size, content type, url, expiresAt",
+    handler: async ({ params }) => reportLink(deps, params['runId']!),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/reports/{name}',
+    role: 'public',
+    tag: 'tasks',
+    raw: true,
+    summary:
+      'Downloads a report through a signed link from GET /api/admin/task-runs/{runId}/report (the link is the credential; it expires)',
+    handler: async ({ params, request, reply }) => {
+      const query = (request.query ?? {}) as Record<string, string | undefined>;
+      const report = await openLinkedReport(deps, params['name']!, query['expires'], query['signature']);
+      await reply
+        .header('content-type', report.contentType)
+        .header('content-length', String(report.size))
+        .header('content-disposition', `attachment; filename="${report.name}"`)
+        .header('cache-control', 'private, no-store')
+        .send(report.body);
+      return undefined;
+    },
   }),
   route({
     method: 'GET',
