@@ -202,6 +202,8 @@ describe('Blob Storage report store (Azurite)', () => {
         async () =>
           (await app.inject({ method: 'GET', url: `/api/admin/task-runs/${runId}`, headers: auth })).json()
             .status === 'completed',
+        // Generous: the worker, the emulator and parallel test files share two cores.
+        30_000,
       );
       const link = (
         await app.inject({ method: 'GET', url: `/api/admin/task-runs/${runId}/report`, headers: auth })
@@ -226,7 +228,7 @@ describe('Blob Storage report store (Azurite)', () => {
     } finally {
       await tp?.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('KOPITRA_REPORTS_URL', () => {
