@@ -70,6 +70,7 @@ var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -292,6 +293,7 @@ resource functions 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'KOPITRA_SERVICE_BUS__clientId', value: managementIdentity.properties.clientId }
         { name: 'KOPITRA_BUS_URL', value: 'sb://${serviceBus.name}.servicebus.windows.net' }
         { name: 'AZURE_CLIENT_ID', value: managementIdentity.properties.clientId }
+        { name: 'KOPITRA_REPORTS_URL', value: '${storage.properties.primaryEndpoints.blob}${reportsContainer.name}' }
         { name: 'DATABASE_URL', value: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecret.properties.secretUri})' }
         { name: 'KOPITRA_SECRET', value: '@Microsoft.KeyVault(SecretUri=${signingSecret.properties.secretUri})' }
         { name: 'KOPITRA_ADMIN_EMAIL', value: adminEmail }
@@ -415,7 +417,18 @@ resource managementHostStorage 'Microsoft.Authorization/roleAssignments@2022-04-
   }
 }
 
-// Reports: write exports and sign short-lived download links (user delegation key).
+// Reports (KOPITRA_REPORTS_URL): read and write exports in the reports container, and ask for
+// the user delegation key that signs their short-lived SAS download links (an account-level action).
+resource managementReportLinks 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, managementIdentity.id, roles.storageBlobDelegator)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)
+    principalId: managementIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource managementReports 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(reportsContainer.id, managementIdentity.id, roles.storageBlobDataContributor)
   scope: reportsContainer

@@ -74,6 +74,8 @@ describe('deploy artefacts', () => {
       ['a privileged port', { management: { port: 80 } }, '/management/port'],
       ['a misspelt key', { gateway: { replica: 2 } }, '/gateway'],
       ['a bad CPU quantity', { gateway: { resources: { requests: { cpu: 'lots' } } } }, '/gateway/resources'],
+      ['a bad reports container name', { reports: { container: 'Reports_2026' } }, '/reports/container'],
+      ['a report link valid for a week', { reports: { linkTtlSec: 604800 } }, '/reports/linkTtlSec'],
     ])('refuses %s', (_name, override, where) => {
       const errors = errorsOf(merge(withDatabase, override as Values));
       expect(errors.some((e) => e.startsWith(where))).toBe(true);

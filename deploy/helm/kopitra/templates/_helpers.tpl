@@ -73,6 +73,17 @@ app.kubernetes.io/component: {{ .component }}
       name: {{ default (include "kopitra.secretName" .) .Values.bus.existingSecret }}
       key: {{ .Values.bus.busUrlKey | default "KOPITRA_BUS_URL" }}
 {{- end }}
+{{- if or .Values.reports.url .Values.reports.existingSecret }}
+- name: KOPITRA_REPORTS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "kopitra.secretName" .) .Values.reports.existingSecret }}
+      key: {{ .Values.reports.urlKey | default "KOPITRA_REPORTS_URL" }}
+{{- end }}
+- name: KOPITRA_REPORTS_CONTAINER
+  value: {{ .Values.reports.container | default "reports" | quote }}
+- name: KOPITRA_REPORT_LINK_TTL_SEC
+  value: {{ .Values.reports.linkTtlSec | default 300 | quote }}
 {{- if or .Values.secret.value .Values.secret.existingSecret }}
 - name: KOPITRA_SECRET
   valueFrom:
@@ -91,6 +102,11 @@ app.kubernetes.io/component: {{ .component }}
   emptyDir: {}
 - name: tmp
   emptyDir: {}
+{{- with .Values.reports.existingClaim }}
+- name: reports
+  persistentVolumeClaim:
+    claimName: {{ . }}
+{{- end }}
 {{- end -}}
 
 {{- define "kopitra.volumeMounts" -}}
@@ -98,4 +114,8 @@ app.kubernetes.io/component: {{ .component }}
   mountPath: /data
 - name: tmp
   mountPath: /tmp
+{{- if .Values.reports.existingClaim }}
+- name: reports
+  mountPath: /data/reports
+{{- end }}
 {{- end -}}
