@@ -122,7 +122,12 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     await page.waitForURL(`${url}/login`);
     await signIn({ ...ADMIN, password: 'wrong-password-0123' });
     await waitFor(page, '[data-testid=error-notice]');
-    expect(await page.getByTestId('error-notice').textContent()).toContain('invalid_credentials');
+    expect(await page.getByTestId('error-message').textContent()).toBe(
+      'The email or password is wrong, or the user is disabled.',
+    );
+    expect(await page.getByTestId('error-notice').innerText()).toMatch(
+      /disabled\.\s*\n\s*code\s+invalid_credentials/,
+    );
     await signIn(ADMIN);
     await page.waitForURL(`${url}/sessions`);
     await waitFor(page, '[data-testid=live-status][data-status=live]');
@@ -252,7 +257,10 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
       .locator('[data-testid=stat-orders]')
       .filter({ hasText: /^([89]|[1-9]\d+)$/ })
       .waitFor();
-    await waitFor(page, '[data-testid=latency-chart] circle');
+    await waitFor(
+      page,
+      '[data-testid=latency-chart] [data-testid=chart-bucket][data-empty=false] rect.series-p50',
+    );
     if (process.env['KOPITRA_SCREENSHOT'] === '1') {
       // Let the executions of the last trades land before the picture.
       await new Promise((r) => setTimeout(r, 1000));

@@ -99,9 +99,8 @@ describe.skipIf(problem !== null && !servicesRequired)('the console on a phone a
   /** Waits until the page has its heading and nothing is still loading. */
   const settled = async (page: Page) => {
     await waitFor(page, 'main h1');
-    await page.waitForFunction(
-      '!document.querySelector("main [role=status]")?.textContent?.includes("Loading")',
-    );
+    // Locator waits: the console's CSP refuses the eval a string waitForFunction needs.
+    await page.locator('main [role=status]', { hasText: 'Loading' }).first().waitFor({ state: 'detached' });
   };
 
   it('reads the pages from the route table', () => {

@@ -1,7 +1,7 @@
 /**
  * A small copying set-up for browser tests, made through the same API and EA protocol an
  * operator and a terminal use: a master and a follower (each with an operator-issued key), a
- * copy group whose follower skips GBPUSD, and simulated terminals that trade, so lists, charts
+ * copy group whose follower skips GBPUSD and a second follower that skips all but XAUUSD, and simulated terminals that trade, so lists, charts
  * and detail pages have rows to show.
  */
 import { SimFollower, SimMaster } from '@kopitra/ea-sdk';
@@ -35,6 +35,13 @@ export async function seedCopying(
   await must('PUT', `/api/admin/groups/${group.groupId}/followers/${opts.follower}`, {
     sizing: { mode: 'multiplier', multiplier: 1 },
     symbolFilter: { exclude: ['GBPUSD'] },
+  });
+  // A second follower that copies nothing but XAUUSD, which the master never trades: every
+  // signal leaves it a skipped copy order.
+  const picky = `${opts.follower}-X`;
+  await must('POST', '/api/admin/accounts', { accountId: picky, platform: 'MT5' });
+  await must('PUT', `/api/admin/groups/${group.groupId}/followers/${picky}`, {
+    symbolFilter: { include: ['XAUUSD'] },
   });
   const masterKey = (await must('POST', `/api/admin/accounts/${opts.master}/keys`, {})).key as string;
   const followerKey = (await must('POST', `/api/admin/accounts/${opts.follower}/keys`, {})).key as string;

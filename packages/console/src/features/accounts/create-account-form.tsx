@@ -10,7 +10,8 @@ const blank = {
   platform: 'MT5' as 'MT4' | 'MT5',
   broker: '',
   server: '',
-  currency: '',
+  // Shown and stored: a blank field stores no currency.
+  currency: 'USD',
   sessionPolicy: 'reject' as 'reject' | 'takeover',
 };
 const opt = (v: string) => (v.trim() === '' ? undefined : v.trim());
@@ -83,12 +84,7 @@ export function CreateAccountForm({ onDone }: { onDone(): void }) {
           <input name="server" value={f.server} onChange={(e) => set('server', e.target.value)} />
         </Field>
         <Field label="Currency" issue={issues['currency']}>
-          <input
-            name="currency"
-            value={f.currency}
-            onChange={(e) => set('currency', e.target.value)}
-            placeholder="USD"
-          />
+          <input name="currency" value={f.currency} onChange={(e) => set('currency', e.target.value)} />
         </Field>
         <Field
           label="Second session"

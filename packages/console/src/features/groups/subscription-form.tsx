@@ -84,7 +84,7 @@ export function SubscriptionForm({
           <Field
             label="Mode"
             issue={issues['mode']}
-            hint="close only: no new opens, exits still copied; frozen: nothing copied"
+            hint="close only: no new opens, exits still copied; frozen: no new opens, exits still copied, and reconciliation only alerts"
           >
             <select
               name="mode"

@@ -12,9 +12,13 @@ export interface CopyOrder {
   origin: string;
   status: string;
   reason: string | null;
+  /** The reason catalogue's sentence for `reason`. */
+  reasonText: string | null;
+  masterSignalId: string | null;
+  masterDealTicket: string | null;
   detail: string | null;
-  symbol: string;
-  side: string;
+  symbol: string | null;
+  side: string | null;
   volume: number | null;
   sl: number | null;
   tp: number | null;

@@ -44,12 +44,16 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
         </td>
         <td>{o.kind.replace(/_/g, ' ')}</td>
         <td>
-          {o.symbol} <span className={`side side-${o.side}`}>{o.side}</span>
+          {o.symbol ?? '—'} {o.side && <span className={`side side-${o.side}`}>{o.side}</span>}
         </td>
         <td className="num">{formatNumber(o.volume)}</td>
         <td>
           <StatusBadge status={o.status} />
-          {o.reason && <div className="muted small">{o.reason}</div>}
+          {o.reason && (
+            <div className="muted small" data-testid="order-reason" title={o.reason}>
+              {o.reasonText ?? o.reason}
+            </div>
+          )}
         </td>
         <td className="num">{formatNumber(o.masterPrice, 5)}</td>
         <td className="num">{formatNumber(o.fillPrice, 5)}</td>
@@ -85,6 +89,20 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
                 <dd>
                   <code>{o.signalId ?? '—'}</code>
                 </dd>
+                <dt>Master's signal id</dt>
+                <dd>
+                  <code>{o.masterSignalId ?? '—'}</code>
+                </dd>
+                <dt>Master deal</dt>
+                <dd>{o.masterDealTicket ?? '—'}</dd>
+                {o.reason && (
+                  <>
+                    <dt>Reason code</dt>
+                    <dd>
+                      <code>{o.reason}</code>
+                    </dd>
+                  </>
+                )}
                 <dt>Group</dt>
                 <dd>
                   <Link to={`/groups/${encodeURIComponent(o.groupId)}`}>{o.groupId}</Link>

@@ -24,6 +24,8 @@ export function OrdersPage() {
     'followerAccountId',
     'masterAccountId',
     'groupId',
+    'signalId',
+    'dealTicket',
   ] as const);
   const list = useOrders(filters);
   return (
@@ -54,6 +56,19 @@ export function OrdersPage() {
           onChange={(v) => set('masterAccountId', v)}
         />
         <TextFilter label="Group" value={filters.groupId} onChange={(v) => set('groupId', v)} />
+        <TextFilter
+          label="Signal"
+          value={filters.signalId}
+          onChange={(v) => set('signalId', v)}
+          placeholder="master's signalId or sig_…"
+          testId="order-signal-filter"
+        />
+        <TextFilter
+          label="Deal ticket"
+          value={filters.dealTicket}
+          onChange={(v) => set('dealTicket', v)}
+          testId="order-deal-filter"
+        />
       </div>
       <QueryState
         isPending={list.isPending}

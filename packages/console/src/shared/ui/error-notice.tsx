@@ -10,10 +10,9 @@ export function ErrorNotice({ error, title }: { error: unknown; title?: string }
       {title && <strong>{title}: </strong>}
       <span data-testid="error-message">{message}</span>
       {api && (
-        <>
-          {' '}
-          <code className="error-code">{api.code}</code>
-        </>
+        <div className="error-code-line small">
+          code <code className="error-code">{api.code}</code>
+        </div>
       )}
       {api && api.issues.length > 0 && (
         <ul className="issues" data-testid="error-issues">
