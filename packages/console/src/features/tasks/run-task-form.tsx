@@ -1,4 +1,5 @@
-import { isoTime } from '@kopitra/contracts';
+// The date helper alone: the package's root would bring zod, whose eval probe the CSP refuses.
+import { isoTime } from '@kopitra/contracts/time';
 import { useState, type FormEvent } from 'react';
 import { useAccountIds } from '../../shared/api/use-account-ids';
 import { ConfirmDialog } from '../../shared/ui/confirm-dialog';
