@@ -8,18 +8,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
-import { spawnKopitra, type Spawned } from '../e2e/support.js';
+import type { Spawned } from '../e2e/support.js';
 import { seedCopying, stopSims, type Seeded } from './seed.js';
 import {
   adminApi,
   chromiumProblem,
-  consoleBuilt,
-  launchChromium,
   servicesRequired,
   signIn,
   stopServer,
   waitFor,
+  startSuite,
 } from './support.js';
 
 const ADMIN = { email: 'admin@pages.local', password: 'admin-password-pages-0123' };
@@ -50,9 +48,6 @@ describe.skipIf(problem !== null && !servicesRequired)(
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as { token?: string } }));
 
     beforeAll(async () => {
-      if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
-      if (!consoleBuilt())
-        throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
       receiver = http.createServer((req, res) => {
         let body = '';
         req.on('data', (c) => (body += c));
@@ -63,16 +58,7 @@ describe.skipIf(problem !== null && !servicesRequired)(
         });
       });
       await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-      [server, browser] = await Promise.all([
-        spawnKopitra(['up'], {
-          KOPITRA_DATA_DIR: tempDir(),
-          KOPITRA_ADMIN_EMAIL: ADMIN.email,
-          KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-          KOPITRA_BUS_POLL_MS: '50',
-          KOPITRA_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32',
-        }),
-        launchChromium(),
-      ]);
+      [server, browser] = await startSuite(problem, ADMIN, { KOPITRA_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' });
       api = await adminApi(server.url, ADMIN);
       seeded = await seedCopying(server.url, api, { master: 'M-PG', follower: 'F-PG', trades: 6 });
       admin = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

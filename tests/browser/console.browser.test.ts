@@ -8,16 +8,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { SimFollower, SimMaster } from '@kopitra/ea-sdk';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
-import { ROOT, spawnKopitra, type Spawned } from '../e2e/support.js';
-import {
-  chromiumProblem,
-  consoleBuilt,
-  launchChromium,
-  servicesRequired,
-  waitFor,
-  watchCsp,
-} from './support.js';
+import { ROOT, type Spawned } from '../e2e/support.js';
+import { chromiumProblem, servicesRequired, waitFor, watchCsp, startSuite } from './support.js';
 
 const ADMIN = { email: 'admin@browser.local', password: 'admin-password-browser-0123' };
 const VIEWER = { email: 'viewer@browser.local', password: 'viewer-password-browser-0123' };
@@ -75,19 +67,7 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
   };
 
   beforeAll(async () => {
-    if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
-    // The suite drives the built console; a missing build is a broken run, not a skip.
-    if (!consoleBuilt())
-      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
-    [server, browser] = await Promise.all([
-      spawnKopitra(['up'], {
-        KOPITRA_DATA_DIR: tempDir(),
-        KOPITRA_ADMIN_EMAIL: ADMIN.email,
-        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-        KOPITRA_BUS_POLL_MS: '50',
-      }),
-      launchChromium(),
-    ]);
+    [server, browser] = await startSuite(problem, ADMIN);
     url = server.url;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     cspViolations = await watchCsp(page);

@@ -8,18 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
-import { ROOT, spawnKopitra, type Spawned } from '../e2e/support.js';
+import { ROOT, type Spawned } from '../e2e/support.js';
 import { seedCopying, stopSims, type Seeded } from './seed.js';
 import {
   adminApi,
   chromiumProblem,
-  consoleBuilt,
-  launchChromium,
   servicesRequired,
   signIn,
   stopServer,
   waitFor,
+  startSuite,
 } from './support.js';
 
 const ADMIN = { email: 'admin@phone.local', password: 'admin-password-phone-0123' };
@@ -47,18 +45,7 @@ describe.skipIf(problem !== null && !servicesRequired)('the console on a phone a
   let params: Record<string, string> = {};
 
   beforeAll(async () => {
-    if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
-    if (!consoleBuilt())
-      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
-    [server, browser] = await Promise.all([
-      spawnKopitra(['up'], {
-        KOPITRA_DATA_DIR: tempDir(),
-        KOPITRA_ADMIN_EMAIL: ADMIN.email,
-        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-        KOPITRA_BUS_POLL_MS: '50',
-      }),
-      launchChromium(),
-    ]);
+    [server, browser] = await startSuite(problem, ADMIN);
     const api = await adminApi(server.url, ADMIN);
     seeded = await seedCopying(server.url, api, { master: 'M-PHONE', follower: 'F-PHONE', trades: 6 });
     params = { accountId: seeded.follower, groupId: seeded.groupId };

@@ -6,18 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
-import { spawnKopitra, type Spawned } from '../e2e/support.js';
+import type { Spawned } from '../e2e/support.js';
 import { seedCopying, stopSims, type Seeded } from './seed.js';
 import {
   adminApi,
   chromiumProblem,
-  consoleBuilt,
-  launchChromium,
   servicesRequired,
   signIn,
   stopServer,
   waitFor,
+  startSuite,
 } from './support.js';
 
 const ADMIN = { email: 'admin@edges.local', password: 'admin-password-edges-0123' };
@@ -32,18 +30,7 @@ describe.skipIf(problem !== null && !servicesRequired)('console rough edges in C
   let api: Awaited<ReturnType<typeof adminApi>>;
 
   beforeAll(async () => {
-    if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
-    if (!consoleBuilt())
-      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
-    [server, browser] = await Promise.all([
-      spawnKopitra(['up'], {
-        KOPITRA_DATA_DIR: tempDir(),
-        KOPITRA_ADMIN_EMAIL: ADMIN.email,
-        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-        KOPITRA_BUS_POLL_MS: '50',
-      }),
-      launchChromium(),
-    ]);
+    [server, browser] = await startSuite(problem, ADMIN);
     api = await adminApi(server.url, ADMIN);
     seeded = await seedCopying(server.url, api, { master: 'M-EDGE', follower: 'F-EDGE', trades: 10 });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

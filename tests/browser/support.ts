@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { servicesRequired } from '../../packages/server/src/testing/databases.js';
-import { ROOT, type Spawned } from '../e2e/support.js';
+import { servicesRequired, tempDir } from '../../packages/server/src/testing/databases.js';
+import { ROOT, spawnKopitra, type Spawned } from '../e2e/support.js';
 
 export const CHROMIUM = process.env['KOPITRA_CHROMIUM'] ?? '/usr/bin/chromium';
 export { servicesRequired };
@@ -20,6 +20,31 @@ export function chromiumProblem(): string | null {
 
 export function consoleBuilt(): boolean {
   return fs.existsSync(path.join(ROOT, 'packages/console/dist/index.html'));
+}
+
+/**
+ * A suite's set-up: the whole platform on a fresh data directory with `admin` as its first
+ * operator, and Chromium, started together. A missing browser (`problem`) or console build
+ * is a broken run, not a skip.
+ */
+export function startSuite(
+  problem: string | null,
+  admin: { email: string; password: string },
+  env: Record<string, string> = {},
+): Promise<[Spawned, Browser]> {
+  if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
+  if (!consoleBuilt())
+    throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
+  return Promise.all([
+    spawnKopitra(['up'], {
+      KOPITRA_DATA_DIR: tempDir(),
+      KOPITRA_ADMIN_EMAIL: admin.email,
+      KOPITRA_ADMIN_PASSWORD: admin.password,
+      KOPITRA_BUS_POLL_MS: '50',
+      ...env,
+    }),
+    launchChromium(),
+  ]);
 }
 
 export function launchChromium(): Promise<Browser> {

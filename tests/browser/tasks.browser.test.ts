@@ -7,18 +7,16 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { tempDir } from '../../packages/server/src/testing/databases.js';
-import { spawnKopitra, type Spawned } from '../e2e/support.js';
+import type { Spawned } from '../e2e/support.js';
 import {
   adminApi,
   chromiumProblem,
-  consoleBuilt,
-  launchChromium,
   servicesRequired,
   signIn,
   stopServer,
   waitFor,
   watchCsp,
+  startSuite,
 } from './support.js';
 
 const ADMIN = { email: 'admin@tasks.local', password: 'admin-password-tasks-0123' };
@@ -34,18 +32,7 @@ describe.skipIf(problem !== null && !servicesRequired)('tasks in Chromium', () =
   let groupId = '';
 
   beforeAll(async () => {
-    if (problem) throw new Error(`${problem}; KOPITRA_REQUIRE_SERVICES=1 makes this a failure`);
-    if (!consoleBuilt())
-      throw new Error('packages/console/dist is missing: run `npm run build` before the browser suite');
-    [server, browser] = await Promise.all([
-      spawnKopitra(['up'], {
-        KOPITRA_DATA_DIR: tempDir(),
-        KOPITRA_ADMIN_EMAIL: ADMIN.email,
-        KOPITRA_ADMIN_PASSWORD: ADMIN.password,
-        KOPITRA_BUS_POLL_MS: '50',
-      }),
-      launchChromium(),
-    ]);
+    [server, browser] = await startSuite(problem, ADMIN);
     api = await adminApi(server.url, ADMIN);
     for (const accountId of ['M-T', 'F-T'])
       expect((await api('POST', '/api/admin/accounts', { accountId, platform: 'MT5' })).status).toBe(201);
