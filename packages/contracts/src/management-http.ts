@@ -120,6 +120,7 @@ export const GroupPatchRequest = z.object({
   name: z.string().trim().min(1).max(128).optional(),
   status: z.enum(['active', 'paused']).optional(),
 });
+export type GroupPatchRequest = z.infer<typeof GroupPatchRequest>;
 
 export const ListQuery = z.object({
   cursor: z.string().max(200).optional(),

@@ -4,7 +4,7 @@ import { NavLink, Outlet, useLocation } from 'react-router';
 import { useSignOut } from '../features/auth/use-sign-out';
 import { useApi } from '../shared/api/api-context';
 import { resources } from '../shared/api/query-keys';
-import type { Role, User } from '../shared/api/types';
+import type { Role, User } from '@kopitra/contracts';
 import { useCan, useSession, useSessionStore } from '../shared/auth/auth-context';
 import { useLiveStatus } from '../shared/sse/live-events';
 

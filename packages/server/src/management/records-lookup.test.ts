@@ -4,6 +4,7 @@
  * catalogue's sentence, and the task runs list with its filters and pages.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskRun } from '@kopitra/contracts';
 import { insertGroup, putSubscription } from '../store/copy.js';
 import { dialects } from '../testing/databases.js';
 import { ADMIN, startTestPlatform, type TestPlatform } from '../testing/platform.js';
@@ -99,7 +100,7 @@ describe.each(dialects)('record look-ups on %s', (dialect) => {
     const p = tp;
     if (!p) return t.skip();
     const db = p.platform.database.db;
-    const run = (runId: string, taskId: string, status: string, at: number) => ({
+    const run = (runId: string, taskId: string, status: TaskRun['status'], at: number) => ({
       run_id: runId,
       task_id: taskId,
       status,

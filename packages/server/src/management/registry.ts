@@ -1,8 +1,10 @@
 /**
  * Management routes are declared once — method, path, role, schemas, handler — and that one
- * declaration both registers the Fastify route and generates the OpenAPI document.
+ * declaration both registers the Fastify route and generates the OpenAPI document. A route's
+ * answer is the contract `managementResponses` holds under its `METHOD path`: the handler must
+ * return that type, and the document describes it.
  */
-import { AppError, type Role } from '@kopitra/contracts';
+import { AppError, managementResponses, type ManagementResponses, type Role } from '@kopitra/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parse } from '../http/parse.js';
@@ -18,8 +20,13 @@ export interface HandlerArgs<B, Q> {
   params: Record<string, string>;
 }
 
-export interface RouteSpec<B = unknown, Q = unknown> {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The answer a route owes: its contract's type, or nothing for a route that streams its own. */
+type Answer<K extends string> = K extends keyof ManagementResponses ? ManagementResponses[K] : undefined;
+
+export interface RouteSpec<B = unknown, Q = unknown, R = unknown> {
+  method: Method;
   url: string;
   role: Role | 'public';
   summary: string;
@@ -29,14 +36,26 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   status?: number;
   /** Streams its own response (Server-Sent Events). */
   raw?: boolean;
-  handler(args: HandlerArgs<B, Q>): Promise<unknown>;
+  handler(args: HandlerArgs<B, Q>): Promise<R>;
 }
 
-export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec =>
-  spec as unknown as RouteSpec;
+export const route = <B = undefined, Q = undefined, M extends Method = Method, U extends string = string>(
+  spec: RouteSpec<B, Q, Answer<`${M} ${U}`>> & { method: M; url: U },
+): RouteSpec => spec as unknown as RouteSpec;
+
+/** The contract of a route's answer; undefined for a route that streams its own. */
+export function responseOf(spec: RouteSpec): z.ZodType | undefined {
+  const key = `${spec.method} ${spec.url}`;
+  const schema = Object.hasOwn(managementResponses, key)
+    ? managementResponses[key as keyof typeof managementResponses]
+    : undefined;
+  if (!spec.raw && !schema) throw new Error(`management route ${key} has no response contract`);
+  return spec.raw ? undefined : schema;
+}
 
 export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, routes: RouteSpec[]): void {
   for (const spec of routes) {
+    responseOf(spec);
     app.route({
       method: spec.method,
       url: spec.url.replace(/\{(\w+)\}/g, ':$1'),

@@ -4,14 +4,8 @@
  * audit row and tell other consumers on `copy-group-updates`. Gateways read subscriptions at
  * every signal, so a change applies to the next signal without a restart.
  */
-import {
-  AppError,
-  SubscriptionSettings as SettingsSchema,
-  topics,
-  type GroupRequest,
-  isoTime,
-} from '@kopitra/contracts';
-import { settingsProblems, withDefaults, type SubscriptionInput } from '@kopitra/engine';
+import { AppError, SubscriptionSettings, topics, type GroupRequest, isoTime } from '@kopitra/contracts';
+import { settingsProblems, withDefaults } from '@kopitra/engine';
 import { getAccount } from '../store/accounts.js';
 import {
   deleteGroup as deleteGroupRows,
@@ -30,7 +24,7 @@ import { inTransaction } from '../store/transaction.js';
 import { parse } from '../http/parse.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
-import { groupView } from './views.js';
+import { groupFields, groupView } from './views.js';
 
 type GroupDeps = Pick<ManagementDeps, 'db' | 'clock' | 'bus'>;
 
@@ -47,8 +41,8 @@ export async function putValidSubscription(
   followerAccountId: string,
   settings: unknown,
   now: number,
-): Promise<SubscriptionInput> {
-  const input = parse(SettingsSchema, settings ?? {}, 'body') as SubscriptionInput;
+): Promise<SubscriptionSettings> {
+  const input = parse(SubscriptionSettings, settings ?? {}, 'body');
   const problems = settingsProblems(withDefaults(input));
   if (problems.length) {
     throw new AppError('invalid_request', `Invalid subscription settings: ${problems.join('; ')}`, {
@@ -98,7 +92,7 @@ export async function createGroup(deps: GroupDeps, actor: string, req: GroupRequ
     const g = await insertValidGroup(trx, req, now);
     await appendAudit(
       trx,
-      { actor, action: 'group.create', targetType: 'group', targetId: g.group_id, after: groupView(g) },
+      { actor, action: 'group.create', targetType: 'group', targetId: g.group_id, after: groupFields(g) },
       now,
     );
     await publishMembership(deps, trx, g.group_id, 'created', null);
@@ -124,8 +118,8 @@ export async function changeGroup(
         action: 'group.update',
         targetType: 'group',
         targetId: before.group_id,
-        before: groupView(before),
-        after: groupView(after),
+        before: groupFields(before),
+        after: groupFields(after),
       },
       now,
     );

@@ -4,7 +4,7 @@
  * management plane serves for the file store — so it can be handed to the browser, which
  * downloads without the bearer token.
  */
-import { AppError } from '@kopitra/contracts';
+import { AppError, isoTime } from '@kopitra/contracts';
 import { isReportName, type OpenedReport } from '../reports/report-store.js';
 import { getTaskRun } from '../store/tasks.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -21,7 +21,7 @@ export async function reportLink(deps: ManagementDeps, runId: string) {
   };
   const now = deps.clock.now();
   const link = await deps.reports.link(report, { now, expiresAt: now + deps.reportLinkTtlSec * 1000 });
-  return { ...report, url: link.url, expiresAt: new Date(link.expiresAt).toISOString() };
+  return { ...report, url: link.url, expiresAt: isoTime(link.expiresAt) };
 }
 
 /** The report behind a signed file-store link; a tampered link is 403, an expired one 410. */

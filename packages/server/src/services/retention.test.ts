@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Delivery } from '@kopitra/contracts';
 import { ManualClock } from '../clock.js';
 import { migrate, openDatabase, type Database } from '../store/database.js';
 import { claimDueJobs, completeJob, insertJob } from '../store/jobs.js';
@@ -46,7 +47,7 @@ describe.each(dialects)('retention on %s', (dialect) => {
         inbox('only-b', 'B', 'ea.heartbeat', 100),
       ])
       .execute();
-    const delivery = (id: string, status: string, ageDays: number) => ({
+    const delivery = (id: string, status: Delivery['status'], ageDays: number) => ({
       delivery_id: id,
       webhook_id: 'w',
       message_id: id,

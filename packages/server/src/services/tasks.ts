@@ -4,7 +4,12 @@
  * progress (0..1) → completed | failed`, stored on the run and published on `task-events` for
  * the live stream. A run whose worker dies is taken over when the job's lease lapses.
  */
-import { AppError, isoTime, type TaskRunsQuery } from '@kopitra/contracts';
+import {
+  AppError,
+  isoTime,
+  TaskDefinition as TaskDefinitionView,
+  type TaskRunsQuery,
+} from '@kopitra/contracts';
 import { z } from 'zod';
 import { queueOrder, reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -249,13 +254,15 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
   }),
 };
 
-export const catalogueView = () =>
-  Object.entries(taskCatalogue).map(([taskId, t]) => ({
+let catalogue: TaskDefinitionView[] | undefined;
+/** The catalogue as the API answers it; each task's parameters as JSON Schema, checked against the contract once. */
+export const catalogueView = (): TaskDefinitionView[] =>
+  (catalogue ??= Object.entries(taskCatalogue).map(([taskId, t]) => ({
     taskId,
     title: t.title,
     description: t.description,
-    params: z.toJSONSchema(t.params, { io: 'input' }),
-  }));
+    params: TaskDefinitionView.shape.params.parse(z.toJSONSchema(t.params, { io: 'input' })),
+  })));
 
 /** Task runs, newest first, optionally of one status and one task of the catalogue. */
 export async function listTaskRuns(deps: ManagementDeps, query: TaskRunsQuery) {

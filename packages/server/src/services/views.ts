@@ -1,6 +1,28 @@
-/** Row → wire mappers for the management API. */
+/**
+ * Row → wire mappers for the management API. Each returns the type of its contract in
+ * `@kopitra/contracts` (management-responses.ts), so an answer cannot drift from what the
+ * OpenAPI document and the console declare.
+ */
 import { isReasonCode, describeReason } from '@kopitra/engine';
-import { isoTime, isoTimeOrNull } from '@kopitra/contracts';
+import {
+  isoTime,
+  isoTimeOrNull,
+  type Account,
+  type AccountKey,
+  type AccountTelemetry,
+  type Alert,
+  type AuditEntry,
+  type CopyOrder,
+  type Delivery,
+  type Group,
+  type Position,
+  type Session,
+  type StopOut,
+  type SubscriptionSettings,
+  type TaskRun,
+  type User,
+  type Webhook,
+} from '@kopitra/contracts';
 import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
@@ -11,8 +33,10 @@ import type { DeliveryRow, WebhookRow } from '../store/webhooks.js';
 
 const t = isoTimeOrNull;
 const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+/** JSON text the server itself wrote from an object (task parameters, subscription settings). */
+const jsonObject = <T = Record<string, unknown>>(s: string): T => JSON.parse(s) as T;
 
-export const accountView = (a: AccountRow) => ({
+export const accountView = (a: AccountRow): Account => ({
   accountId: a.account_id,
   displayName: a.display_name,
   platform: a.platform,
@@ -22,11 +46,11 @@ export const accountView = (a: AccountRow) => ({
   status: a.status,
   sessionPolicy: a.session_policy,
   registeredBy: a.registered_by,
-  createdAt: t(a.created_at),
-  updatedAt: t(a.updated_at),
+  createdAt: isoTime(a.created_at),
+  updatedAt: isoTime(a.updated_at),
 });
 
-export const keyView = (k: KeyRow) => ({
+export const keyView = (k: KeyRow): AccountKey => ({
   fingerprint: k.fingerprint,
   status: k.status,
   origin: k.origin,
@@ -34,10 +58,10 @@ export const keyView = (k: KeyRow) => ({
   decidedBy: k.decided_by,
   decidedAt: t(k.decided_at),
   decisionReason: k.decision_reason,
-  createdAt: t(k.created_at),
+  createdAt: isoTime(k.created_at),
 });
 
-export const sessionView = (s: SessionRow) => ({
+export const sessionView = (s: SessionRow): Session => ({
   sessionId: s.session_id,
   accountId: s.account_id,
   role: s.role,
@@ -50,40 +74,40 @@ export const sessionView = (s: SessionRow) => ({
   broker: s.broker,
   server: s.server,
   clientIp: s.client_ip,
-  createdAt: t(s.created_at),
+  createdAt: isoTime(s.created_at),
   authenticatedAt: t(s.authenticated_at),
-  leaseExpiresAt: t(s.lease_expires_at),
+  leaseExpiresAt: isoTime(s.lease_expires_at),
   endedAt: t(s.ended_at),
 });
 
-export const groupView = (
-  g: GroupRow,
-  followers?: Array<{
-    follower_account_id: string;
-    settings: string;
-    created_at: number;
-    updated_at: number;
-  }>,
-) => ({
+type SubscriptionRow = {
+  follower_account_id: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+};
+
+/** A group's own fields, as audit rows record them. */
+export const groupFields = (g: GroupRow): Omit<Group, 'followers'> => ({
   groupId: g.group_id,
   name: g.name,
   masterAccountId: g.master_account_id,
   status: g.status,
-  createdAt: t(g.created_at),
-  updatedAt: t(g.updated_at),
-  ...(followers
-    ? {
-        followers: followers.map((f) => ({
-          accountId: f.follower_account_id,
-          settings: json(f.settings),
-          createdAt: t(f.created_at),
-          updatedAt: t(f.updated_at),
-        })),
-      }
-    : {}),
+  createdAt: isoTime(g.created_at),
+  updatedAt: isoTime(g.updated_at),
 });
 
-export const orderView = (o: CopyOrderRow) => ({
+export const groupView = (g: GroupRow, followers: SubscriptionRow[]): Group => ({
+  ...groupFields(g),
+  followers: followers.map((f) => ({
+    accountId: f.follower_account_id,
+    settings: jsonObject<SubscriptionSettings>(f.settings),
+    createdAt: isoTime(f.created_at),
+    updatedAt: isoTime(f.updated_at),
+  })),
+});
+
+export const orderView = (o: CopyOrderRow): CopyOrder => ({
   orderId: o.order_id,
   signalId: o.signal_id,
   masterSignalId: o.master_signal_id,
@@ -116,7 +140,7 @@ export const orderView = (o: CopyOrderRow) => ({
   times: {
     masterDeal: t(o.master_deal_at),
     signalReceived: t(o.signal_received_at),
-    written: t(o.written_at),
+    written: isoTime(o.written_at),
     delivered: t(o.delivered_at),
     acknowledged: t(o.acknowledged_at),
     executed: t(o.executed_at),
@@ -125,7 +149,7 @@ export const orderView = (o: CopyOrderRow) => ({
   },
 });
 
-export const positionView = (l: LinkRow) => ({
+export const positionView = (l: LinkRow): Position => ({
   groupId: l.group_id,
   followerAccountId: l.follower_account_id,
   masterAccountId: l.master_account_id,
@@ -138,11 +162,11 @@ export const positionView = (l: LinkRow) => ({
   sl: l.sl,
   tp: l.tp,
   status: l.status,
-  openedAt: t(l.opened_at),
+  openedAt: isoTime(l.opened_at),
   closedAt: t(l.closed_at),
 });
 
-export const alertView = (a: AlertRow) => ({
+export const alertView = (a: AlertRow): Alert => ({
   alertId: a.alert_id,
   accountId: a.account_id,
   groupId: a.group_id,
@@ -150,12 +174,12 @@ export const alertView = (a: AlertRow) => ({
   severity: a.severity,
   message: a.message,
   details: json(a.details),
-  createdAt: t(a.created_at),
+  createdAt: isoTime(a.created_at),
   ackedAt: t(a.acked_at),
   ackedBy: a.acked_by,
 });
 
-export const stopOutView = (s: StopOutRow) => ({
+export const stopOutView = (s: StopOutRow): StopOut => ({
   stopOutId: s.stop_out_id,
   groupId: s.group_id,
   followerAccountId: s.follower_account_id,
@@ -163,15 +187,15 @@ export const stopOutView = (s: StopOutRow) => ({
   metric: s.metric,
   action: s.action,
   details: json(s.details),
-  at: t(s.at),
+  at: isoTime(s.at),
   resetAt: t(s.reset_at),
   resetBy: s.reset_by,
   active: s.reset_at === null,
 });
 
-export const auditView = (a: AuditLogTable) => ({
+export const auditView = (a: AuditLogTable): AuditEntry => ({
   auditId: a.audit_id,
-  at: t(a.at),
+  at: isoTime(a.at),
   actor: a.actor,
   action: a.action,
   targetType: a.target_type,
@@ -180,17 +204,17 @@ export const auditView = (a: AuditLogTable) => ({
   after: json(a.after),
 });
 
-export const runView = (r: TaskRunsTable) => ({
+export const runView = (r: TaskRunsTable): TaskRun => ({
   runId: r.run_id,
   taskId: r.task_id,
   status: r.status,
   progress: r.progress,
-  params: json(r.params),
+  params: jsonObject(r.params),
   result: json(r.result),
   error: r.error,
   correlationId: r.correlation_id,
   requestedBy: r.requested_by,
-  createdAt: t(r.created_at),
+  createdAt: isoTime(r.created_at),
   startedAt: t(r.started_at),
   finishedAt: t(r.finished_at),
   /** What the run wrote to the report store; download it through GET /api/admin/task-runs/{runId}/report. */
@@ -200,7 +224,7 @@ export const runView = (r: TaskRunsTable) => ({
       : { name: r.report_name, size: r.report_size ?? 0, contentType: r.report_content_type ?? '' },
 });
 
-export const userView = (u: UsersTable) => ({
+export const userView = (u: UsersTable): User => ({
   userId: u.user_id,
   email: u.email,
   displayName: u.display_name,
@@ -210,7 +234,7 @@ export const userView = (u: UsersTable) => ({
   lastLoginAt: t(u.last_login_at),
 });
 
-export const telemetryView = (m: AccountTelemetryTable) => ({
+export const telemetryView = (m: AccountTelemetryTable): AccountTelemetry => ({
   balance: m.balance,
   equity: m.equity,
   margin: m.margin,
@@ -221,17 +245,17 @@ export const telemetryView = (m: AccountTelemetryTable) => ({
   lastHeartbeatAt: t(m.last_heartbeat_at),
 });
 
-export const webhookView = (w: Omit<WebhookRow, 'secret_enc'>) => ({
+export const webhookView = (w: Omit<WebhookRow, 'secret_enc'>): Webhook => ({
   webhookId: w.webhook_id,
   url: w.url,
-  eventTypes: JSON.parse(w.event_types) as string[],
+  eventTypes: jsonObject<Webhook['eventTypes']>(w.event_types),
   description: w.description,
   status: w.status,
   createdBy: w.created_by,
-  createdAt: t(w.created_at),
+  createdAt: isoTime(w.created_at),
 });
 
-export const deliveryView = (d: DeliveryRow) => ({
+export const deliveryView = (d: DeliveryRow): Delivery => ({
   deliveryId: d.delivery_id,
   eventType: d.event_type,
   messageId: d.message_id,
@@ -241,6 +265,6 @@ export const deliveryView = (d: DeliveryRow) => ({
   lastError: d.last_error,
   // Only a pending delivery has a next attempt.
   nextAttemptAt: d.status === 'pending' ? t(d.next_attempt_at) : null,
-  createdAt: t(d.created_at),
+  createdAt: isoTime(d.created_at),
   deliveredAt: t(d.delivered_at),
 });

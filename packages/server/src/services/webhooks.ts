@@ -165,7 +165,7 @@ export const createWebhook = (deps: ManagementDeps, body: WebhookRequest, actor:
       event_types: JSON.stringify(body.eventTypes),
       secret_enc: sealSecret(deps.tokenKey, secret),
       description: body.description ?? null,
-      status: 'active',
+      status: 'active' as const,
       created_by: actor,
       created_at: now,
     };
@@ -202,7 +202,7 @@ export const deleteWebhook = (deps: ManagementDeps, webhookId: string, actor: st
       },
       deps.clock.now(),
     );
-    return { deleted: true };
+    return { deleted: true as const };
   });
 
 /** Enables or disables a webhook; disabling drops its pending deliveries, and it gets no new ones. */

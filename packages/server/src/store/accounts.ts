@@ -1,3 +1,4 @@
+import type { Platform } from '@kopitra/contracts';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { AccountsTable, Db } from './schema.js';
 
@@ -32,7 +33,7 @@ export async function lockAccount(db: Db, accountId: string, now: number): Promi
 
 export interface NewAccount {
   accountId: string;
-  platform?: string | null;
+  platform?: Platform | null;
   broker?: string | null;
   server?: string | null;
   currency?: string | null;

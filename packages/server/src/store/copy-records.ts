@@ -2,7 +2,7 @@
  * Reads of copy orders, position links and alerts for the management API's lists, the
  * replication analytics and the anomaly checks (the copy path's own reads are in copy.ts).
  */
-import { isCopyOrderKind, isCopyOrderStatus } from '@kopitra/contracts';
+import { isCopyOrderKind, isCopyOrderStatus, positionStatuses, type Position } from '@kopitra/contracts';
 import type { AlertRow, CopyOrderRow, LinkRow } from './copy.js';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db } from './schema.js';
@@ -49,10 +49,16 @@ export interface LinkFilter {
   groupId?: string | undefined;
 }
 
+const isLinkStatus = (s: string): s is Position['status'] =>
+  (positionStatuses as readonly string[]).includes(s);
+
 /** Position links newest first by open time, one page at a time. */
 export function pageLinks<V>(db: Db, input: PageInput & LinkFilter, view: (row: LinkRow) => V) {
+  const { status } = input;
+  // A status that does not exist matches no link.
+  if (status && !isLinkStatus(status)) return Promise.resolve({ items: [] as V[], nextCursor: null });
   let q = db.selectFrom('position_links').selectAll();
-  if (input.status) q = q.where('status', '=', input.status);
+  if (status && isLinkStatus(status)) q = q.where('status', '=', status);
   if (input.followerAccountId) q = q.where('follower_account_id', '=', input.followerAccountId);
   if (input.groupId) q = q.where('group_id', '=', input.groupId);
   // A link's open order id is unique among links: the tie-breaker for equal open times.

@@ -3,14 +3,28 @@
  * PostgreSQL, INTEGER in SQLite); JSON is stored as text; booleans as 0/1.
  * Domain and wire types live elsewhere; repositories map between them.
  */
-import type { CopyOrderKind, CopyOrderStatus } from '@kopitra/contracts';
+import type {
+  AccountKey,
+  Alert,
+  CopyOrderKind,
+  CopyOrderStatus,
+  Delivery,
+  Group,
+  Platform,
+  Position,
+  Role,
+  SessionRole,
+  TaskRun,
+  User,
+  Webhook,
+} from '@kopitra/contracts';
 import type { AccountStatus, KeyStatus, SessionPolicy, SessionState, Side } from '@kopitra/engine';
 import type { Generated, Kysely, Transaction } from 'kysely';
 
 export interface AccountsTable {
   account_id: string;
   display_name: string | null;
-  platform: string | null;
+  platform: Platform | null;
   broker: string | null;
   server: string | null;
   currency: string | null;
@@ -28,7 +42,7 @@ export interface AccountKeysTable {
   fingerprint: string;
   key_hash: string;
   status: KeyStatus;
-  origin: string;
+  origin: AccountKey['origin'];
   expires_at: number | null;
   decided_by: string | null;
   decided_at: number | null;
@@ -40,8 +54,8 @@ export interface SessionsTable {
   session_id: string;
   account_id: string;
   key_fingerprint: string;
-  role: string;
-  platform: string;
+  role: SessionRole;
+  platform: Platform;
   ea_version: string;
   terminal_build: number;
   broker: string | null;
@@ -142,7 +156,7 @@ export interface CopyGroupsTable {
   group_id: string;
   name: string;
   master_account_id: string;
-  status: string;
+  status: Group['status'];
   created_at: number;
   updated_at: number;
 }
@@ -235,8 +249,7 @@ export interface PositionLinksTable {
   tp: number | null;
   master_price: number;
   signal_at: number;
-  /** open | closing | closed | detached | failed */
-  status: string;
+  status: Position['status'];
   open_order_id: string;
   linked_at: number | null;
   opened_at: number;
@@ -249,7 +262,7 @@ export interface AlertsTable {
   account_id: string | null;
   group_id: string | null;
   code: string;
-  severity: string;
+  severity: Alert['severity'];
   message: string;
   dedupe_key: string;
   details: string;
@@ -285,8 +298,8 @@ export interface UsersTable {
   user_id: string;
   email: string;
   display_name: string;
-  role: string;
-  status: string;
+  role: Role;
+  status: User['status'];
   password_hash: string;
   created_at: number;
   updated_at: number;
@@ -317,7 +330,7 @@ export interface AuditLogTable {
 export interface TaskRunsTable {
   run_id: string;
   task_id: string;
-  status: string;
+  status: TaskRun['status'];
   progress: number;
   params: string;
   result: string | null;
@@ -340,8 +353,8 @@ export interface WebhooksTable {
   /** AES-256-GCM under a key derived from the instance secret: the secret is needed to sign. */
   secret_enc: string;
   description: string | null;
-  /** `active` or `disabled`: a disabled webhook gets no new deliveries. */
-  status: string;
+  /** A disabled webhook gets no new deliveries. */
+  status: Webhook['status'];
   created_by: string;
   created_at: number;
 }
@@ -352,7 +365,7 @@ export interface WebhookDeliveriesTable {
   message_id: string;
   event_type: string;
   payload: string;
-  status: string;
+  status: Delivery['status'];
   attempts: number;
   next_attempt_at: number;
   last_status: number | null;

@@ -1,4 +1,5 @@
 /** Operator task runs. */
+import type { TaskRun } from '@kopitra/contracts';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db, TaskRunsTable } from './schema.js';
 
@@ -15,7 +16,7 @@ export const recentTaskRuns = (db: Db, limit: number): Promise<TaskRunRow[]> =>
   db.selectFrom('task_runs').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
 
 export interface TaskRunFilter {
-  status?: string | undefined;
+  status?: TaskRun['status'] | undefined;
   taskId?: string | undefined;
 }
 

@@ -1,13 +1,14 @@
 // The date helper alone: the package's root would bring zod, whose eval probe the CSP refuses.
 import { isoTime } from '@kopitra/contracts/time';
 import { useState } from 'react';
+import type { AccountKey, IssuedKey } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { CopyButton } from '../../shared/ui/copy-button';
 import { Field } from '../../shared/ui/field';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import { useIssueKey, useRevokeKey, type AccountKey, type IssuedKey } from './api';
+import { useIssueKey, useRevokeKey } from './api';
 
 /** The freshly issued key: shown this once, never stored by the console. */
 function IssuedKeyPanel({ issued, onDismiss }: { issued: IssuedKey; onDismiss(): void }) {

@@ -1,11 +1,12 @@
 import { Link, useParams } from 'react-router';
+import type { AccountDetail } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
 import { formatMs, formatNumber, formatPercent } from '../../shared/lib/format';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import { useAccount, useAccountAnalytics, usePatchAccount, type AccountDetail } from './api';
+import { useAccount, useAccountAnalytics, usePatchAccount } from './api';
 import { AccountKeys } from './account-keys';
 import { AccountSettings } from './account-settings';
 import { ManualOrderForm, ManualOrdersTable } from '../orders/manual-orders';

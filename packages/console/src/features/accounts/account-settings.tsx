@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from 'react';
+import type { Account } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
 import { ErrorNotice } from '../../shared/ui/error-notice';
 import { Field, issuesByPath } from '../../shared/ui/field';
-import { usePatchAccount, type Account } from './api';
+import { usePatchAccount } from './api';
 
 /** Details and the session policy; only changed fields are sent. */
 export function AccountSettings({ account }: { account: Account }) {

@@ -1,73 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { AccountPatchRequest, AccountRequest } from '@kopitra/contracts';
+import type {
+  Account,
+  AccountDetail,
+  AccountKey,
+  AccountPatchRequest,
+  AccountRequest,
+  IssuedKey,
+  ReplicationAnalytics,
+} from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
 import { useCursorList } from '../../shared/api/use-cursor-list';
-
-export interface Account {
-  accountId: string;
-  displayName: string | null;
-  platform: 'MT4' | 'MT5';
-  broker: string | null;
-  server: string | null;
-  currency: string | null;
-  status: 'active' | 'disabled';
-  sessionPolicy: 'reject' | 'takeover';
-  registeredBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface AccountKey {
-  fingerprint: string;
-  status: string;
-  origin: string;
-  expiresAt: string | null;
-  decidedBy: string | null;
-  decidedAt: string | null;
-  decisionReason: string | null;
-  createdAt: string;
-}
-
-export interface Telemetry {
-  balance: number | null;
-  equity: number | null;
-  margin: number | null;
-  freeMargin: number | null;
-  openPositions: number | null;
-  latencyMs: number | null;
-  autotradeEnabled: boolean | null;
-  lastHeartbeatAt: string | null;
-}
-
-export interface AccountDetail extends Account {
-  telemetry: Telemetry | null;
-  keys: AccountKey[];
-  latestSession: {
-    sessionId: string;
-    status: string;
-    statusReason: string | null;
-    role: string;
-    createdAt: string;
-    leaseExpiresAt: string | null;
-    endedAt: string | null;
-  } | null;
-}
-
-export interface IssuedKey {
-  key: string;
-  fingerprint: string;
-  expiresAt: string | null;
-}
-
-export interface AccountAnalytics {
-  copiedTrades: number;
-  copyOrders: number;
-  successRate: number | null;
-  latencyMs: Record<string, { p50: number | null; p90: number | null }>;
-  slippagePoints: { p50: number | null };
-  profit: number;
-}
 
 const detailKey = (accountId: string) => [resources.accounts, 'detail', accountId];
 const path = (accountId: string) => `/api/admin/accounts/${encodeURIComponent(accountId)}`;
@@ -84,7 +27,7 @@ export function useAccountAnalytics(accountId: string) {
   return useQuery({
     queryKey: [resources.analytics, 'account', accountId],
     queryFn: () =>
-      api.get<AccountAnalytics>(`/api/admin/analytics/accounts/${encodeURIComponent(accountId)}`),
+      api.get<ReplicationAnalytics>(`/api/admin/analytics/accounts/${encodeURIComponent(accountId)}`),
   });
 }
 

@@ -1,4 +1,5 @@
 import { Link } from 'react-router';
+import type { Alert } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { ErrorNotice } from '../../shared/ui/error-notice';
@@ -7,7 +8,7 @@ import { JsonView } from '../../shared/ui/json-view';
 import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import { useAckAlert, useAlerts, useResetStopOut, useStopOuts, type Alert } from './api';
+import { useAckAlert, useAlerts, useResetStopOut, useStopOuts } from './api';
 
 function AckButton({ alert }: { alert: Alert }) {
   const ack = useAckAlert();

@@ -2,34 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
 import { useCursorList } from '../../shared/api/use-cursor-list';
-import type { Page } from '../../shared/api/types';
-
-export interface Alert {
-  alertId: string;
-  accountId: string | null;
-  groupId: string | null;
-  code: string;
-  severity: 'info' | 'warning' | 'critical';
-  message: string;
-  details: unknown;
-  createdAt: string;
-  ackedAt: string | null;
-  ackedBy: string | null;
-}
-
-export interface StopOut {
-  stopOutId: string;
-  groupId: string;
-  followerAccountId: string;
-  period: string;
-  metric: string;
-  action: string;
-  details: unknown;
-  at: string;
-  resetAt: string | null;
-  resetBy: string | null;
-  active: boolean;
-}
+import type { Alert, Page, StopOut } from '@kopitra/contracts';
 
 export const useAlerts = (open: string) =>
   useCursorList<Alert>(resources.alerts, '/api/admin/alerts', { open });

@@ -1,3 +1,4 @@
+import type { ReplicationAnalytics } from '@kopitra/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
@@ -6,34 +7,6 @@ import { resources } from '../../shared/api/query-keys';
 import { formatMs, formatNumber, formatPercent } from '../../shared/lib/format';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { TimeChart } from '../../shared/ui/time-chart';
-
-interface Point {
-  at: string;
-  copied: number;
-  failed: number;
-  latencyMs: {
-    signalToDelivered: number | null;
-    deliveredToAcknowledged: number | null;
-    acknowledgedToExecuted: number | null;
-    signalToExecuted: number | null;
-  };
-  slippagePoints: number | null;
-  profit: number;
-  cumulativeProfit: number;
-}
-
-interface Analytics {
-  windowHours: number;
-  bucketMinutes: number;
-  copyOrders: number;
-  copiedTrades: number;
-  successRate: number | null;
-  latencyMs: Record<string, { p50: number | null; p90: number | null; p99: number | null }>;
-  slippagePoints: { p50: number | null; p90: number | null };
-  slippageAmount: number;
-  profit: number;
-  series: Point[];
-}
 
 const WINDOWS: Array<[number, string]> = [
   [24, '24 hours'],
@@ -68,7 +41,7 @@ export function AnalyticsPage() {
     queryKey: [resources.analytics, scope?.kind, scope?.id, hours],
     enabled: scope !== null,
     queryFn: () =>
-      api.get<Analytics>(
+      api.get<ReplicationAnalytics>(
         `/api/admin/analytics/${scope!.kind === 'account' ? 'accounts' : 'groups'}/${encodeURIComponent(scope!.id)}`,
         { hours },
       ),

@@ -1,3 +1,4 @@
+import type { AuditEntry } from '@kopitra/contracts';
 import { Fragment, useState } from 'react';
 import { resources } from '../../shared/api/query-keys';
 import { useCursorList } from '../../shared/api/use-cursor-list';
@@ -5,17 +6,6 @@ import { TextFilter, useUrlFilters } from '../../shared/ui/filters';
 import { JsonView } from '../../shared/ui/json-view';
 import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
 import { Time } from '../../shared/ui/time';
-
-interface AuditEntry {
-  auditId: string;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  before: unknown;
-  after: unknown;
-}
 
 function AuditRow({ e }: { e: AuditEntry }) {
   const [open, setOpen] = useState(false);

@@ -2,7 +2,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { useApi } from '../../shared/api/api-context';
-import type { LoginResponse } from '../../shared/api/types';
+import type { LoginResponse } from '@kopitra/contracts';
 import { useSessionSnapshot, useSessionStore } from '../../shared/auth/auth-context';
 import { ErrorNotice } from '../../shared/ui/error-notice';
 

@@ -1,3 +1,4 @@
+import type { ReplicationAnalytics } from '@kopitra/contracts';
 import { Link } from 'react-router';
 import { formatMs, formatNumber, formatPercent } from '../../shared/lib/format';
 import { ErrorNotice } from '../../shared/ui/error-notice';
@@ -5,7 +6,7 @@ import { PageHeader } from '../../shared/ui/states';
 import { useReplication, useSnapshot } from './api';
 import { LatencyChart } from './latency-chart';
 
-const SEGMENTS: Array<[string, string]> = [
+const SEGMENTS: Array<[keyof ReplicationAnalytics['latencyMs'], string]> = [
   ['signalToWritten', 'signal → order written'],
   ['writtenToDelivered', 'written → delivered to EA'],
   ['deliveredToAcknowledged', 'delivered → acknowledged'],

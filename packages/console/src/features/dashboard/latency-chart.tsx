@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { HourlyPoint } from './api';
+import type { ReplicationAnalytics } from '@kopitra/contracts';
 
 const H = 240;
 const PAD = { left: 56, right: 12, top: 12, bottom: 30 };
@@ -47,7 +47,7 @@ export function LatencyChart({
   hours = 24,
   now = Date.now(),
 }: {
-  hourly: HourlyPoint[];
+  hourly: ReplicationAnalytics['hourly'];
   hours?: number;
   now?: number;
 }) {

@@ -1,33 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { SubscriptionSettings } from '@kopitra/contracts';
+import type {
+  Group,
+  GroupPatchRequest,
+  GroupRequest,
+  ManagementResponses,
+  Page,
+  ReplicationAnalytics,
+  SubscriptionPut,
+} from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
-import type { Page } from '../../shared/api/types';
-
-export interface Subscription {
-  accountId: string;
-  settings: SubscriptionSettings;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Group {
-  groupId: string;
-  name: string;
-  masterAccountId: string;
-  status: 'active' | 'paused';
-  createdAt: string;
-  updatedAt: string;
-  followers?: Subscription[];
-}
-
-export interface GroupAnalytics {
-  copiedTrades: number;
-  copyOrders: number;
-  successRate: number | null;
-  latencyMs: Record<string, { p50: number | null; p90: number | null }>;
-  profit: number;
-}
 
 const path = (groupId: string) => `/api/admin/groups/${encodeURIComponent(groupId)}`;
 
@@ -51,7 +33,8 @@ export function useGroupAnalytics(groupId: string) {
   const api = useApi();
   return useQuery({
     queryKey: [resources.analytics, 'group', groupId],
-    queryFn: () => api.get<GroupAnalytics>(`/api/admin/analytics/groups/${encodeURIComponent(groupId)}`),
+    queryFn: () =>
+      api.get<ReplicationAnalytics>(`/api/admin/analytics/groups/${encodeURIComponent(groupId)}`),
   });
 }
 
@@ -65,34 +48,34 @@ function useGroupMutation<V, R>(fn: (v: V) => Promise<R>) {
 
 export function useCreateGroup() {
   const api = useApi();
-  return useGroupMutation((body: { name: string; masterAccountId: string }) =>
-    api.post<Group>('/api/admin/groups', body),
-  );
+  return useGroupMutation((body: GroupRequest) => api.post<Group>('/api/admin/groups', body));
 }
 
 export function usePatchGroup(groupId: string) {
   const api = useApi();
-  return useGroupMutation((body: { name?: string; status?: 'active' | 'paused' }) =>
-    api.patch<Group>(path(groupId), body),
-  );
+  return useGroupMutation((body: GroupPatchRequest) => api.patch<Group>(path(groupId), body));
 }
 
 export function useDeleteGroup(groupId: string) {
   const api = useApi();
-  return useGroupMutation(() => api.delete(path(groupId)));
+  return useGroupMutation(() =>
+    api.delete<ManagementResponses['DELETE /api/admin/groups/{groupId}']>(path(groupId)),
+  );
 }
 
 /** Subscribes a follower or replaces all its settings (unset fields take their defaults). */
 export function usePutFollower(groupId: string) {
   const api = useApi();
   return useGroupMutation((v: { accountId: string; settings: Record<string, unknown> }) =>
-    api.put(`${path(groupId)}/followers/${encodeURIComponent(v.accountId)}`, v.settings),
+    api.put<SubscriptionPut>(`${path(groupId)}/followers/${encodeURIComponent(v.accountId)}`, v.settings),
   );
 }
 
 export function useRemoveFollower(groupId: string) {
   const api = useApi();
   return useGroupMutation((accountId: string) =>
-    api.delete(`${path(groupId)}/followers/${encodeURIComponent(accountId)}`),
+    api.delete<ManagementResponses['DELETE /api/admin/groups/{groupId}/followers/{accountId}']>(
+      `${path(groupId)}/followers/${encodeURIComponent(accountId)}`,
+    ),
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
+import type { Group } from '@kopitra/contracts';
 import { useAccountIds } from '../../shared/api/use-account-ids';
 import { useCan } from '../../shared/auth/auth-context';
 import { formatMs, formatNumber, formatPercent } from '../../shared/lib/format';
@@ -7,14 +8,7 @@ import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import {
-  useDeleteGroup,
-  useGroup,
-  useGroupAnalytics,
-  usePatchGroup,
-  useRemoveFollower,
-  type Group,
-} from './api';
+import { useDeleteGroup, useGroup, useGroupAnalytics, usePatchGroup, useRemoveFollower } from './api';
 import { summarize } from './settings-codec';
 import { SubscriptionForm } from './subscription-form';
 

@@ -1,20 +1,20 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { UserCreateRequest, UserPatchRequest } from '@kopitra/contracts';
+import type {
+  CreatedUser,
+  OneTimePassword,
+  Page,
+  User,
+  UserCreateRequest,
+  UserPatchRequest,
+} from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
-import type { User } from '../../shared/api/types';
-
-/** A password the API generated: answered once, shown once, never kept by the console. */
-export interface OneTimePassword {
-  email: string;
-  oneTimePassword: string;
-}
 
 export function useOperators() {
   const api = useApi();
   return useQuery({
     queryKey: [resources.users],
-    queryFn: () => api.get<{ items: User[] }>('/api/admin/users').then((r) => r.items),
+    queryFn: () => api.get<Page<User>>('/api/admin/users').then((r) => r.items),
   });
 }
 
@@ -27,8 +27,7 @@ export function useInviteOperator() {
   const api = useApi();
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: UserCreateRequest) =>
-      api.post<User & { oneTimePassword?: string }>('/api/admin/users', body),
+    mutationFn: (body: UserCreateRequest) => api.post<CreatedUser>('/api/admin/users', body),
     onSuccess: invalidate,
   });
 }

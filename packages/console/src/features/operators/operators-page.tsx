@@ -1,6 +1,5 @@
 import { useState } from 'react';
-import type { Role } from '@kopitra/contracts';
-import type { User } from '../../shared/api/types';
+import type { OneTimePassword, Role, User } from '@kopitra/contracts';
 import { useCan, useSession } from '../../shared/auth/auth-context';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { CopyButton } from '../../shared/ui/copy-button';
@@ -9,18 +8,14 @@ import { Field, issuesByPath } from '../../shared/ui/field';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import {
-  useInviteOperator,
-  useOperators,
-  usePatchOperator,
-  useResetPassword,
-  type OneTimePassword,
-} from './api';
+import { useInviteOperator, useOperators, usePatchOperator, useResetPassword } from './api';
 
+/** A password the API generated, shown once and never kept by the console. */
+type IssuedPassword = Pick<OneTimePassword, 'email' | 'oneTimePassword'>;
 const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 
 /** A password the API generated: shown this once; the console does not keep it. */
-function PasswordPanel({ issued, onDismiss }: { issued: OneTimePassword; onDismiss(): void }) {
+function PasswordPanel({ issued, onDismiss }: { issued: IssuedPassword; onDismiss(): void }) {
   return (
     <div className="notice notice-warn issued-key" role="alert" data-testid="one-time-password-panel">
       <strong>One-time password for {issued.email} — it will not be shown again.</strong>
@@ -42,7 +37,7 @@ function PasswordPanel({ issued, onDismiss }: { issued: OneTimePassword; onDismi
   );
 }
 
-function InviteForm({ onIssued }: { onIssued(p: OneTimePassword): void }) {
+function InviteForm({ onIssued }: { onIssued(p: IssuedPassword): void }) {
   const invite = useInviteOperator();
   const [email, setEmail] = useState('');
   const [displayName, setDisplayName] = useState('');
@@ -98,7 +93,7 @@ function OperatorRow({
 }: {
   user: User;
   self: boolean;
-  onIssued(p: OneTimePassword): void;
+  onIssued(p: IssuedPassword): void;
 }) {
   const patch = usePatchOperator(user.userId);
   const reset = useResetPassword(user.userId);
@@ -172,7 +167,7 @@ export function OperatorsPage() {
   const isAdmin = useCan('admin');
   const session = useSession();
   const list = useOperators();
-  const [issued, setIssued] = useState<OneTimePassword | null>(null);
+  const [issued, setIssued] = useState<IssuedPassword | null>(null);
   if (!isAdmin)
     return (
       <section>

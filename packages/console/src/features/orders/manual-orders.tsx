@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { ManualOrderRequest, ManualOrderResponse } from '@kopitra/contracts';
+import type { ManualOrder, ManualOrderRequest, ManualOrderResponse, Page } from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
 import { formatNumber } from '../../shared/lib/format';
@@ -10,31 +10,12 @@ import { QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
 
-export interface ManualOrder {
-  commandId: string;
-  accountId: string;
-  sessionId: string | null;
-  requestedBy: string | null;
-  action: string | null;
-  symbol: string | null;
-  side: string | null;
-  volume: number | null;
-  sl: number | null;
-  tp: number | null;
-  ticket: string | null;
-  status: string;
-  message: string | null;
-  queuedAt: string;
-}
-
 export function useManualOrders(accountId?: string) {
   const api = useApi();
   return useQuery({
     queryKey: [resources.manualOrders, accountId ?? ''],
     queryFn: () =>
-      api
-        .get<{ items: ManualOrder[] }>('/api/admin/manual-orders', { accountId, limit: 50 })
-        .then((r) => r.items),
+      api.get<Page<ManualOrder>>('/api/admin/manual-orders', { accountId, limit: 50 }).then((r) => r.items),
     refetchInterval: 5_000,
   });
 }

@@ -1,9 +1,9 @@
 import { Fragment, useState } from 'react';
 import { Link } from 'react-router';
+import type { CopyOrder } from '@kopitra/contracts';
 import { formatMs, formatNumber } from '../../shared/lib/format';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
-import type { CopyOrder } from './api';
 
 const HOPS: Array<[keyof CopyOrder['times'], string]> = [
   ['masterDeal', 'master deal'],

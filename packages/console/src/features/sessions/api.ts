@@ -1,28 +1,17 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { Session } from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
 import { useCursorList } from '../../shared/api/use-cursor-list';
 
-export interface Session {
-  sessionId: string;
-  accountId: string;
-  role: 'master' | 'follower';
-  platform: string;
-  status: string;
-  statusReason: string | null;
-  keyFingerprint: string;
-  eaVersion: string | null;
-  terminalBuild: number | null;
-  broker: string | null;
-  server: string | null;
-  clientIp: string | null;
-  createdAt: string;
-  authenticatedAt: string | null;
-  leaseExpiresAt: string | null;
-  endedAt: string | null;
-}
-
-export const SESSION_STATUSES = ['pending', 'authenticated', 'expired', 'terminated', 'rejected', 'retired'];
+export const SESSION_STATUSES = [
+  'pending',
+  'authenticated',
+  'expired',
+  'terminated',
+  'rejected',
+  'retired',
+] as const satisfies readonly Session['status'][];
 
 export const useSessions = (filters: { status?: string; accountId?: string }) =>
   useCursorList<Session>(resources.sessions, '/api/admin/sessions', filters);

@@ -1,9 +1,10 @@
 // The date helper alone: the package's root would bring zod, whose eval probe the CSP refuses.
 import { isoTime } from '@kopitra/contracts/time';
 import { useState } from 'react';
+import type { Session } from '@kopitra/contracts';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { Field } from '../../shared/ui/field';
-import { useSessionDecision, type Session } from './api';
+import { useSessionDecision } from './api';
 
 const LIVE = new Set(['pending', 'authenticated']);
 

@@ -1,65 +1,20 @@
 import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
-import type { Page } from '../../shared/api/types';
+import type { Page, ReportLink, TaskCatalogue, TaskRun } from '@kopitra/contracts';
 import { useLiveEvent } from '../../shared/sse/live-events';
-
-export interface ParamSchema {
-  type?: string;
-  enum?: string[];
-  format?: string;
-  default?: unknown;
-  description?: string;
-}
-
-export interface TaskDefinition {
-  taskId: string;
-  title: string;
-  description: string;
-  params: { properties?: Record<string, ParamSchema>; required?: string[] };
-}
-
-export interface TaskRun {
-  runId: string;
-  taskId: string;
-  status: 'queued' | 'running' | 'completed' | 'failed';
-  progress: number;
-  params: Record<string, unknown> | null;
-  result: unknown;
-  error: string | null;
-  correlationId: string | null;
-  requestedBy: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  /** The file the run wrote (audit export); downloaded through a short-lived link. */
-  report: { name: string; size: number; contentType: string } | null;
-}
-
-export interface ReportLink {
-  name: string;
-  size: number;
-  contentType: string;
-  url: string;
-  expiresAt: string;
-}
-
-interface TasksResponse {
-  items: TaskDefinition[];
-  recentRuns: TaskRun[];
-}
 
 const key = [resources.tasks];
 const FINISHED = new Set(['completed', 'failed']);
 
 export function useTasks() {
   const api = useApi();
-  return useQuery({ queryKey: key, queryFn: () => api.get<TasksResponse>('/api/admin/tasks') });
+  return useQuery({ queryKey: key, queryFn: () => api.get<TaskCatalogue>('/api/admin/tasks') });
 }
 
 /** Puts a run into the cached list; a late, older report never moves a finished run back. */
 function mergeRun(client: QueryClient, run: TaskRun) {
-  client.setQueryData<TasksResponse>(key, (data) => {
+  client.setQueryData<TaskCatalogue>(key, (data) => {
     if (!data) return data;
     const existing = data.recentRuns.find((r) => r.runId === run.runId);
     if (!existing) return { ...data, recentRuns: [run, ...data.recentRuns] };

@@ -6,7 +6,8 @@ import { ConfirmDialog } from '../../shared/ui/confirm-dialog';
 import { ErrorNotice } from '../../shared/ui/error-notice';
 import { Field } from '../../shared/ui/field';
 import { ProgressBar } from '../../shared/ui/progress-bar';
-import { useGroupChoices, useRunTask, type ParamSchema, type TaskDefinition, type TaskRun } from './api';
+import type { TaskDefinition, TaskParameter, TaskRun } from '@kopitra/contracts';
+import { useGroupChoices, useRunTask } from './api';
 
 /** Tasks whose effect on followers' books calls for a second look before they run. */
 const NEEDS_CONFIRMATION = new Set(['close-follower-positions', 'pause-group']);
@@ -14,7 +15,7 @@ const NEEDS_CONFIRMATION = new Set(['close-follower-positions', 'pause-group']);
 /** datetime-local → ISO instant; everything else is sent as typed for the API to validate. */
 function toParams(def: TaskDefinition, values: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(def.params.properties ?? {})) {
+  for (const [name, schema] of Object.entries(def.params.properties)) {
     const v = (values[name] ?? '').trim();
     if (v === '') continue;
     out[name] = schema.format === 'date-time' && !Number.isNaN(Date.parse(v)) ? isoTime(Date.parse(v)) : v;
@@ -31,7 +32,7 @@ function ParamInput({
 }: {
   taskId: string;
   name: string;
-  schema: ParamSchema;
+  schema: TaskParameter;
   value: string;
   onChange(v: string): void;
 }) {
@@ -96,7 +97,7 @@ export function RunTaskForm({
   runs: TaskRun[];
   canRun: boolean;
 }) {
-  const props = Object.entries(def.params.properties ?? {});
+  const props = Object.entries(def.params.properties);
   const required = new Set(def.params.required ?? []);
   const [values, setValues] = useState<Record<string, string>>(() =>
     Object.fromEntries(props.map(([n, s]) => [n, typeof s.default === 'string' ? s.default : ''])),

@@ -4,7 +4,8 @@ import { ProgressBar } from '../../shared/ui/progress-bar';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { Time } from '../../shared/ui/time';
 import { ErrorNotice } from '../../shared/ui/error-notice';
-import { useDownloadReport, useTaskProgress, useTasks, type TaskRun } from './api';
+import type { TaskRun } from '@kopitra/contracts';
+import { useDownloadReport, useTaskProgress, useTasks } from './api';
 
 const sizeText = (bytes: number) =>
   bytes < 1024

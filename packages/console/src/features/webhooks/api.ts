@@ -1,5 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { WebhookRequest } from '@kopitra/contracts';
+import type {
+  CreatedWebhook,
+  Delivery,
+  ManagementResponses,
+  Page,
+  Webhook,
+  WebhookRequest,
+} from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
 
@@ -13,34 +20,11 @@ export const EVENT_TYPES: WebhookEventType[] = [
   'session.forbidden_attempt',
 ];
 
-export interface Webhook {
-  webhookId: string;
-  url: string;
-  eventTypes: WebhookEventType[];
-  description: string | null;
-  status: 'active' | 'disabled';
-  createdBy: string;
-  createdAt: string;
-}
-
-export interface Delivery {
-  deliveryId: string;
-  eventType: string;
-  messageId: string;
-  status: 'pending' | 'delivered' | 'failed' | 'dropped';
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  deliveredAt: string | null;
-}
-
 export function useWebhooks() {
   const api = useApi();
   return useQuery({
     queryKey: [resources.webhooks],
-    queryFn: () => api.get<{ items: Webhook[] }>('/api/admin/webhooks').then((r) => r.items),
+    queryFn: () => api.get<Page<Webhook>>('/api/admin/webhooks').then((r) => r.items),
   });
 }
 
@@ -50,7 +34,7 @@ export function useDeliveries(webhookId: string) {
     queryKey: [resources.webhooks, 'deliveries', webhookId],
     queryFn: () =>
       api
-        .get<{ items: Delivery[] }>(`/api/admin/webhooks/${encodeURIComponent(webhookId)}/deliveries`, {
+        .get<Page<Delivery>>(`/api/admin/webhooks/${encodeURIComponent(webhookId)}/deliveries`, {
           limit: 50,
         })
         .then((r) => r.items),
@@ -66,7 +50,7 @@ export function useCreateWebhook() {
   const api = useApi();
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: WebhookRequest) => api.post<Webhook & { secret: string }>('/api/admin/webhooks', body),
+    mutationFn: (body: WebhookRequest) => api.post<CreatedWebhook>('/api/admin/webhooks', body),
     onSuccess: invalidate,
   });
 }
@@ -85,7 +69,10 @@ export function useDeleteWebhook(webhookId: string) {
   const api = useApi();
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: () => api.delete<{ deleted: true }>(`/api/admin/webhooks/${encodeURIComponent(webhookId)}`),
+    mutationFn: () =>
+      api.delete<ManagementResponses['DELETE /api/admin/webhooks/{webhookId}']>(
+        `/api/admin/webhooks/${encodeURIComponent(webhookId)}`,
+      ),
     onSuccess: invalidate,
   });
 }

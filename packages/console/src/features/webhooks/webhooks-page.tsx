@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { Webhook } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { CopyButton } from '../../shared/ui/copy-button';
@@ -14,7 +15,6 @@ import {
   useDeliveries,
   useSetWebhookStatus,
   useWebhooks,
-  type Webhook,
   type WebhookEventType,
 } from './api';
 

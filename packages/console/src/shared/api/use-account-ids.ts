@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useApi } from './api-context';
 import { resources } from './query-keys';
-import type { Page } from './types';
+import type { Page } from '@kopitra/contracts';
 
 /** Account ids for pickers (groups, tasks); accounts are few, the first 500 are plenty. */
 export function useAccountIds() {

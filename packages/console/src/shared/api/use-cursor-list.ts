@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useApi } from './api-context';
 import type { Query } from './client';
-import type { Page } from './types';
+import type { Page } from '@kopitra/contracts';
 import type { Resource } from './query-keys';
 
 /** A cursor-paginated list route as one growing list ("load more"), refetched whole on invalidation. */

@@ -1,5 +1,5 @@
 import { createContext, useContext, useSyncExternalStore, type ReactNode } from 'react';
-import type { Role } from '../api/types';
+import type { Role } from '@kopitra/contracts';
 import type { OperatorSession, SessionSnapshot, SessionStore } from './session-store';
 
 const SessionContext = createContext<SessionStore | null>(null);

@@ -2,7 +2,7 @@
  * The signed-in operator's session (token, expiry, user), persisted in localStorage so a
  * reload stays signed in. `notice` says why the console signed out, for the login page.
  */
-import type { User } from '../api/types';
+import type { User } from '@kopitra/contracts';
 
 export interface OperatorSession {
   token: string;
