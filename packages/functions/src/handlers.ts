@@ -2,7 +2,7 @@
  * Azure Functions handlers for the management side, calling the same code as the Node
  * server: the HTTP API through one catch-all trigger, each bus consumer as a Service Bus
  * trigger on its own subscription, and a timer that runs the claimed jobs (webhook
- * deliveries, task runs, retention).
+ * deliveries, task runs, anomaly checks, retention).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { topics } from '@kopitra/contracts';
@@ -119,8 +119,8 @@ export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler)
 
 /**
  * Timer trigger: one pass of the job worker — the periodic units now due are enqueued (one per
- * period across every replica), and due jobs (webhook deliveries, task runs) are claimed and
- * run. The host may freeze the worker between invocations, so jobs run here rather than in a
+ * period across every replica), and due jobs (webhook deliveries, task runs, anomaly checks)
+ * are claimed and run. The host may freeze the worker between invocations, so jobs run here rather than in a
  * background loop; lease sweeps and reconciliation belong to the gateway processes.
  */
 export async function periodicHandler(_timer: Timer, context: InvocationContext): Promise<void> {

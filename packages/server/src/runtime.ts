@@ -23,6 +23,7 @@ import { createLogger } from './logger.js';
 import { tokenKeyFrom } from './services/operators.js';
 import { ensureFirstAdmin, type FirstAdmin } from './services/first-admin.js';
 import { tradeAgentEventHandler } from './services/trade-agent-events.js';
+import { anomalyCheckJob } from './services/anomalies.js';
 import type { ManagementDeps } from './services/management-deps.js';
 import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
 import { WriteFailures } from './http/write-failures.js';
@@ -321,7 +322,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     if (serve.management) {
       const sender = webhookSender(management.webhookTargets);
       cleanup.push(() => sender.close());
-      definitions.push(webhookDeliveryJob(management, sender), taskRunJob(management));
+      definitions.push(
+        webhookDeliveryJob(management, sender),
+        taskRunJob(management),
+        anomalyCheckJob(management),
+      );
       every(RETENTION_JOB, config.retention.intervalSec * 1000, async () => {
         const removed = await applyRetention(management, config.retention);
         const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs + removed.reports;

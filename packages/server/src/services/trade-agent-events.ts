@@ -1,13 +1,13 @@
 /**
  * The management side's consumer of `trade-agent-events`: session state changes and refused
- * attempts go to the audit log, idempotently by bus message id; order and signal events feed
- * anomaly detection.
+ * attempts go to the audit log, idempotently by bus message id; order and signal events
+ * enqueue their anomaly check (a claimed `anomaly.check` job, see anomalies.ts).
  */
 import { TradeAgentEvent } from '@kopitra/contracts';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
-import { onOrderUpdated, onSignalAccepted } from './anomalies.js';
+import { enqueueAnomalyCheck } from './anomalies.js';
 
 export function tradeAgentEventHandler(deps: ManagementDeps) {
   return async (message: BusMessage, ctx: HandlerContext) => {
@@ -46,10 +46,8 @@ export function tradeAgentEventHandler(deps: ManagementDeps) {
         );
         return;
       case 'copy_order.updated':
-        await onOrderUpdated(deps, ctx.db, e);
-        return;
       case 'signal.accepted':
-        await onSignalAccepted(deps, ctx.db, e);
+        await enqueueAnomalyCheck(deps, ctx.db, message.messageId, e);
         return;
       case 'alert.raised':
         await appendAudit(

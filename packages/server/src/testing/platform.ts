@@ -19,6 +19,8 @@ export async function startTestPlatform(
   dialect: DialectName,
   env: Record<string, string> = {},
   logger?: Logger,
+  /** Without consumers, nothing reads the bus or claims jobs: a test drives both itself. */
+  options: { consumers?: boolean } = {},
 ): Promise<TestPlatform | null> {
   const target = await freshTarget(dialect);
   if (!target) return null;
@@ -36,6 +38,7 @@ export async function startTestPlatform(
     databaseTarget: target,
     listen: false,
     sweeper: false,
+    ...options,
     logger: logger ?? pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
   });
   return {
