@@ -20,6 +20,16 @@ export async function spawnKopitra(args: string[], env: Record<string, string>):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  try {
+    return await started(child, args, logs);
+  } catch (err) {
+    // A process that did not come up healthy must not outlive the test that started it.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+async function started(child: ChildProcess, args: string[], logs: string[]): Promise<Spawned> {
   const url = await new Promise<string>((resolve, reject) => {
     // Generous: on a loaded 2-core machine a cold start (imports, migrations) can take a while.
     const timer = setTimeout(() => reject(new Error(`kopitra did not start:\n${logs.join('\n')}`)), 60_000);
@@ -49,8 +59,15 @@ export async function spawnKopitra(args: string[], env: Record<string, string>):
   });
   // A management process serves only the management plane's health route.
   const healthPath = args[0] === 'management' ? '/api/health' : '/trade-agent/v1/health';
-  const health = await fetch(`${url}${healthPath}`);
-  if (health.status !== 200) throw new Error(`unhealthy after start: ${await health.text()}`);
+  // Listening comes before every dependency answers (a broker connection, the LISTEN
+  // connection): wait for the first healthy answer.
+  for (const deadline = Date.now() + 30_000; ;) {
+    const health = await fetch(`${url}${healthPath}`);
+    if (health.status === 200) break;
+    const detail = await health.text();
+    if (Date.now() > deadline) throw new Error(`unhealthy after start: ${detail}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     url,
     child,

@@ -31,7 +31,7 @@ interface AdapterCase {
 
 const logger = pino({ level: 'silent' });
 
-const embedded = (database: Database, notifier: Notifier): Promise<Bus> =>
+const embedded = (database: Database, notifier: Notifier): Promise<EmbeddedBus> =>
   Promise.resolve(
     new EmbeddedBus({
       db: database.db,

@@ -60,8 +60,18 @@ export class EmbeddedBus implements Bus {
     return messageId;
   }
 
-  subscribe(topic: string, subscription: string, handler: BusHandler): Subscription {
-    const consumer = new Consumer(this.opts, topic, subscription, handler);
+  /**
+   * `batch`: messages handed over in one transaction (default 1). A failure rolls the whole
+   * batch back and every message in it is delivered again, so only a handler whose effects
+   * are idempotent by message id outside the transaction too (the NATS relay) takes more.
+   */
+  subscribe(
+    topic: string,
+    subscription: string,
+    handler: BusHandler,
+    opts: { batch?: number } = {},
+  ): Subscription {
+    const consumer = new Consumer(this.opts, topic, subscription, handler, opts.batch ?? 1);
     this.consumers.add(consumer);
     consumer.start();
     return {
@@ -93,6 +103,7 @@ class Consumer {
     private readonly topic: string,
     private readonly subscription: string,
     private readonly handler: BusHandler,
+    private readonly batchSize: number,
   ) {}
 
   start(): void {
@@ -115,7 +126,7 @@ class Consumer {
       try {
         // Registered inside the loop: a database that is down at start-up is retried with back-off.
         if (!registered) registered = (await this.ensureOffset(), true);
-        state = await this.deliverOne();
+        state = await this.deliverBatch();
         this.failures = 0;
       } catch (err) {
         this.failures++;
@@ -156,33 +167,37 @@ class Consumer {
   }
 
   /**
-   * Delivers the next message in its own transaction: 'idle' when there is none, 'unsettled'
-   * when the next one is committed but an older transaction still runs (it settles soon).
+   * Delivers the next messages (up to the batch size) in one transaction with the cursor's
+   * advance: 'idle' when there is none or another replica holds the cursor, 'unsettled' when
+   * the next one is committed but an older transaction still runs (it settles soon).
    */
-  private async deliverOne(): Promise<'delivered' | 'unsettled' | 'idle'> {
+  private async deliverBatch(): Promise<'delivered' | 'unsettled' | 'idle'> {
     return inTransaction(this.opts.db, async ({ trx, afterCommit }) => {
       let offsetQuery = trx
         .selectFrom('bus_subscriptions')
         .select(['last_tx', 'last_position'])
         .where('subscription', '=', this.subscription)
         .where('topic', '=', this.topic);
-      // Replicas sharing a subscription take turns on its cursor row.
-      if (this.opts.dialect === 'postgres') offsetQuery = offsetQuery.forUpdate();
+      // Replicas sharing a subscription take turns on its cursor row. One that finds it taken
+      // goes back to waiting instead of queueing on the lock with a pooled connection: the
+      // holder delivers what is there, and the next publication wakes everyone again.
+      if (this.opts.dialect === 'postgres') offsetQuery = offsetQuery.forUpdate().skipLocked();
       const offset = await offsetQuery.executeTakeFirst();
       if (!offset) return 'idle';
       const cursor = { tx: Number(offset.last_tx), position: Number(offset.last_position) };
-      const [next] = await readAfter(trx, this.opts.dialect, [this.topic], cursor, 1);
-      if (!next) {
+      const batch = await readAfter(trx, this.opts.dialect, [this.topic], cursor, this.batchSize);
+      if (batch.length === 0) {
         if (this.opts.dialect !== 'postgres') return 'idle';
         const waiting = await readAfter(trx, 'unsettled', [this.topic], cursor, 1);
         return waiting.length > 0 ? 'unsettled' : 'idle';
       }
-      await this.handler(next, { db: trx, afterCommit });
+      for (const next of batch) await this.handler(next, { db: trx, afterCommit });
+      const last = batch.at(-1)!;
       await trx
         .updateTable('bus_subscriptions')
         .set({
-          last_tx: next.cursor.tx,
-          last_position: next.cursor.position,
+          last_tx: last.cursor.tx,
+          last_position: last.cursor.position,
           updated_at: this.opts.clock.now(),
         })
         .where('subscription', '=', this.subscription)

@@ -33,6 +33,7 @@ import type { Logger } from 'pino';
 import type { DB } from '../../store/schema.js';
 import { newId } from '../../store/ids.js';
 import { inTransaction } from '../../store/transaction.js';
+import type { EmbeddedBus } from '../embedded/embedded-bus.js';
 import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
 import type { DeadLetter } from '../service-bus/mapping.js';
 import type { NatsTarget } from './target.js';
@@ -41,7 +42,7 @@ export interface NatsBusOptions {
   readonly target: NatsTarget;
   readonly db: Kysely<DB>;
   /** Holds every message until it is relayed; closed with this bus. */
-  readonly outbox: Bus;
+  readonly outbox: EmbeddedBus;
   /** Topics relayed from the outbox (every topic this process publishes to). */
   readonly topics: readonly string[];
   readonly logger: Logger;
@@ -50,6 +51,8 @@ export interface NatsBusOptions {
 
 /** Deliveries before a message is dead-lettered. */
 export const MAX_DELIVERIES = 10;
+/** Outbox messages relayed per transaction (the broker drops a re-sent one by message id). */
+const RELAY_BATCH = 64;
 const RELAY_SUBSCRIPTION = 'nats-relay';
 /** A redelivery, and a consumer that failed, wait 250 ms after the first failure, doubling to 30 s. */
 const RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 250, maxMs: 30_000 });
@@ -78,7 +81,7 @@ export class NatsBus implements Bus {
     // Not awaited by anyone until first use: keep an early failure from being unhandled.
     this.connection.catch(() => undefined);
     this.relays = opts.topics.map((topic) =>
-      opts.outbox.subscribe(topic, RELAY_SUBSCRIPTION, (m) => this.send(m)),
+      opts.outbox.subscribe(topic, RELAY_SUBSCRIPTION, (m) => this.send(m), { batch: RELAY_BATCH }),
     );
   }
 

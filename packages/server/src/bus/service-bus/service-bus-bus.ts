@@ -26,6 +26,7 @@ import type { Clock } from '../../clock.js';
 import type { DB } from '../../store/schema.js';
 import { newId } from '../../store/ids.js';
 import { inTransaction } from '../../store/transaction.js';
+import type { EmbeddedBus } from '../embedded/embedded-bus.js';
 import type { Bus, BusHandler, BusMessage, PublishOptions, Subscription } from '../bus.js';
 import {
   deadLetterOf,
@@ -39,7 +40,7 @@ export interface ServiceBusBusOptions {
   readonly target: ServiceBusTarget;
   readonly db: Kysely<DB>;
   /** Holds messages published inside a transaction until they are relayed; closed with this bus. */
-  readonly outbox: Bus;
+  readonly outbox: EmbeddedBus;
   /** Topics whose outbox messages are relayed (every topic this process publishes to). */
   readonly topics: readonly string[];
   readonly clock: Clock;
@@ -55,6 +56,8 @@ export interface ServiceBusBusOptions {
 const RECEIVE_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000 });
 /** Deliveries before Service Bus dead-letters a message (also set on subscriptions it creates). */
 export const MAX_DELIVERY_COUNT = 10;
+/** Outbox messages relayed per transaction (the broker drops a re-sent one by message id). */
+const RELAY_BATCH = 64;
 const RELAY_SUBSCRIPTION = 'service-bus-relay';
 const RECEIVE_WAIT_MS = 1000;
 
@@ -87,7 +90,9 @@ export class ServiceBusBus implements Bus {
   constructor(private readonly opts: ServiceBusBusOptions) {
     ({ client: this.client, admin: this.admin } = serviceBusClients(opts.target));
     for (const topic of opts.topics)
-      this.relays.push(opts.outbox.subscribe(topic, RELAY_SUBSCRIPTION, (m) => this.send(m)));
+      this.relays.push(
+        opts.outbox.subscribe(topic, RELAY_SUBSCRIPTION, (m) => this.send(m), { batch: RELAY_BATCH }),
+      );
   }
 
   /**
