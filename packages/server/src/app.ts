@@ -19,6 +19,8 @@ import { installSecurityHeaders } from './http/security-headers.js';
 import { installMetrics, type Metrics } from './metrics.js';
 import { tokenKeyFrom } from './services/operators.js';
 import type { ManagementDeps } from './services/management-deps.js';
+import { installHttpTracing } from './telemetry/http.js';
+import type { Tracing } from './telemetry/tracing.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -35,6 +37,8 @@ export interface AppOptions {
   writeFailures?: WriteFailures;
   /** Directory of the built console; unset serves none. */
   consoleDir?: string | undefined;
+  /** A span per API request when on (nothing is installed when off). */
+  tracing?: Tracing | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -58,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  if (opts.tracing?.enabled) installHttpTracing(app, opts.tracing);
   installErrorHandling(app, opts.writeFailures);
   await installSecurityHeaders(app);
   if (opts.metrics) installMetrics(app, opts.metrics, opts.metricsToken);

@@ -62,6 +62,7 @@ const EnvSchema = z.object({
     .default('reports'),
   KOPITRA_REPORT_LINK_TTL_SEC: intFrom(10, 86_400).default(300),
   KOPITRA_RETENTION_REPORTS_DAYS: intFrom(1, 36_500).default(30),
+  KOPITRA_TRACES: z.enum(['off', 'otlp']).optional(),
 });
 
 export type BusSetting =
@@ -72,6 +73,9 @@ export type BusSetting =
 /** Where task reports go: files (default `<data dir>/reports`) or a Blob Storage container. */
 export type ReportsSetting = { kind: 'file'; dir: string } | { kind: 'blob'; target: BlobTarget };
 
+/** OpenTelemetry traces: off (the SDK is not even loaded), or exported over OTLP. */
+export type TracesSetting = { kind: 'off' } | { kind: 'otlp' };
+
 export type DatabaseSetting = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
 export interface Config {
@@ -81,6 +85,7 @@ export interface Config {
   readonly database: DatabaseSetting;
   readonly bus: BusSetting;
   readonly reports: ReportsSetting;
+  readonly traces: TracesSetting;
   /** How long a download link of a report stays valid. */
   readonly reportLinkTtlSec: number;
   readonly heartbeatIntervalSec: number;
@@ -199,6 +204,41 @@ export function resolveReports(
   return { kind: 'file', dir: path.resolve(value) };
 }
 
+/**
+ * Traces, following OpenTelemetry's variables: `KOPITRA_TRACES=otlp|off` decides when set;
+ * otherwise they are on when `OTEL_TRACES_EXPORTER=otlp` or an OTLP endpoint
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and off by
+ * default, with `OTEL_SDK_DISABLED=true` or with `OTEL_TRACES_EXPORTER=none`. Spans are sent
+ * over HTTP/protobuf; another OTLP protocol is refused rather than silently ignored.
+ */
+export function resolveTraces(env: Record<string, string | undefined>): TracesSetting {
+  const value = (name: string) => env[name]?.trim() ?? '';
+  const explicit = value('KOPITRA_TRACES');
+  const exporters = value('OTEL_TRACES_EXPORTER')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  let on: boolean;
+  if (explicit !== '') on = explicit === 'otlp';
+  else if (value('OTEL_SDK_DISABLED').toLowerCase() === 'true') on = false;
+  else if (exporters.length > 0) {
+    const unsupported = exporters.filter((e) => e !== 'otlp' && e !== 'none');
+    if (unsupported.length > 0)
+      throw new ConfigError([
+        `OTEL_TRACES_EXPORTER: "${unsupported.join(',')}" is not supported (use otlp, or none for no traces)`,
+      ]);
+    on = exporters.includes('otlp');
+  } else
+    on = value('OTEL_EXPORTER_OTLP_ENDPOINT') !== '' || value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== '';
+  if (!on) return { kind: 'off' };
+  const protocol = value('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') || value('OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (protocol !== '' && protocol !== 'http/protobuf')
+    throw new ConfigError([
+      `OTEL_EXPORTER_OTLP_PROTOCOL: "${protocol}" is not supported; traces are sent over http/protobuf (point the endpoint at a collector's OTLP/HTTP port, 4318)`,
+    ]);
+  return { kind: 'otlp' };
+}
+
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Config> = {},
@@ -219,6 +259,7 @@ export function loadConfig(
     database: resolveDatabase(e.DATABASE_URL, dataDir),
     bus: resolveBus(e.KOPITRA_BUS_URL, e.KOPITRA_BUS_NAMESPACE),
     reports: resolveReports(e.KOPITRA_REPORTS_URL, dataDir, e.KOPITRA_REPORTS_CONTAINER),
+    traces: resolveTraces(env),
     reportLinkTtlSec: e.KOPITRA_REPORT_LINK_TTL_SEC,
     heartbeatIntervalSec: e.KOPITRA_HEARTBEAT_INTERVAL_SEC,
     logLevel: e.KOPITRA_LOG_LEVEL,

@@ -38,6 +38,9 @@ import { migrate, openDatabase, type Database, type DatabaseTarget } from './sto
 import { instanceSecret } from './store/kv.js';
 import type { ReportStore } from './reports/report-store.js';
 import { openReportStore } from './reports/select.js';
+import { openTracing } from './telemetry/select.js';
+import type { Tracing } from './telemetry/tracing.js';
+import { traceBus, type BusSystem } from './telemetry/traced-bus.js';
 
 /** How long `stop()` lets in-flight requests finish before closing the remaining sockets. */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -65,6 +68,11 @@ export interface PlatformOptions {
   consumers?: boolean;
   /** Name resolution for webhook deliveries (tests stub it to play a rebinding resolver). */
   resolve?: Resolve;
+  /**
+   * Tracing opened by the caller (tests export to memory), left open on `stop()`. Default: as
+   * `config.traces` says, shut down (flushed) last on `stop()`.
+   */
+  tracing?: Tracing;
 }
 
 export interface Platform {
@@ -80,11 +88,23 @@ export interface Platform {
   readonly jobs: JobWorker;
   /** The admin to sign in as (with a just-generated password); null without the management API. */
   readonly firstAdmin: FirstAdmin | null;
+  /** Spans of this process (off unless configured). */
+  readonly tracing: Tracing;
   sweep(): Promise<number>;
   /** One reconciliation pass over every follower (also a periodic job unless disabled). */
   reconcile(): Promise<ReconcileSummary[]>;
   stop(): Promise<void>;
 }
+
+const BUS_SYSTEM: Record<'embedded' | 'nats' | 'service-bus', BusSystem> = {
+  embedded: 'kopitra-embedded',
+  nats: 'nats',
+  'service-bus': 'servicebus',
+};
+
+/** `service.name` of the spans (`OTEL_SERVICE_NAME` overrides it). */
+const serviceNameFor = (serve: { gateway: boolean; management: boolean }): string =>
+  serve.gateway && serve.management ? 'kopitra' : serve.gateway ? 'kopitra-gateway' : 'kopitra-management';
 
 export function databaseTargetFor(config: Config): DatabaseTarget {
   return config.database.dialect === 'sqlite'
@@ -115,6 +135,7 @@ export function serviceDeps(
     reports: ReportStore;
     metrics?: Metrics;
     resolve?: Resolve | undefined;
+    tracing?: Tracing;
   },
 ): { gateway: GatewayDeps; management: ManagementDeps } {
   const limiter = () =>
@@ -139,6 +160,7 @@ export function serviceDeps(
     failures: limiter(),
     shutdownSignal: r.shutdownSignal,
     metrics: r.metrics,
+    tracing: r.tracing,
   };
   const management: ManagementDeps = {
     db: r.database.db,
@@ -251,6 +273,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     }
   };
   try {
+    const serve = opts.serve ?? { gateway: true, management: true };
+    // Opened first so it closes last: spans of the shutdown itself are exported too.
+    let tracing = opts.tracing;
+    if (!tracing) {
+      const opened = await openTracing(config.traces, serviceNameFor(serve));
+      cleanup.push(() => opened.shutdown());
+      tracing = opened;
+    }
     // A broken connection is logged and replaced; requests meanwhile fail and `/health` says 503.
     const database = await openDatabase(opts.databaseTarget ?? databaseTargetFor(config), (err) =>
       logger.warn({ err: err.message }, 'database connection lost; a new one is made on next use'),
@@ -263,7 +293,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const notifier = await openNotifier(database, logger.child({ component: 'notify' }));
     cleanup.push(() => notifier.close());
     const busLogger = logger.child({ component: 'bus' });
-    const { bus, adapter: busAdapter } = await busFor(config, database, notifier, clock, busLogger);
+    const opened = await busFor(config, database, notifier, clock, busLogger);
+    const busAdapter = opened.adapter;
+    const bus = tracing.enabled ? traceBus(opened.bus, tracing, BUS_SYSTEM[busAdapter]) : opened.bus;
     busLogger.info({ adapter: busAdapter }, 'bus ready');
     cleanup.push(() => bus.close());
     const reports = await openReportStore(config.reports, secret);
@@ -285,9 +317,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       reports,
       metrics,
       resolve: opts.resolve,
+      tracing,
     });
 
-    const serve = opts.serve ?? { gateway: true, management: true };
     const subscriptions: Subscription[] = [];
     const consume = opts.consumers !== false;
     if (serve.gateway && consume)
@@ -358,6 +390,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       trustProxy: config.trustProxy,
       metrics,
       metricsToken: config.metricsToken,
+      tracing,
       ...(serve.gateway ? { gateway } : {}),
       ...(serve.management ? { management } : {}),
       consoleDir: opts.consoleDir === null ? undefined : (opts.consoleDir ?? defaultConsoleDir()),
@@ -400,6 +433,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       logger,
       jobs,
       firstAdmin,
+      tracing,
       sweep,
       reconcile,
       stop,

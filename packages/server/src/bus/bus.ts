@@ -11,6 +11,8 @@ export interface BusMessage {
   /** Unparsed: consumers parse it with the contracts' schema for the topic. */
   readonly body: unknown;
   readonly publishedAt: number;
+  /** What the publisher attached besides the body: its trace context (`traceparent`, `tracestate`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HandlerContext {
@@ -29,6 +31,8 @@ export interface PublishOptions {
   /** Publish inside this transaction, so the message exists exactly when the change that caused it commits. */
   readonly db?: Db;
   readonly messageId?: string;
+  /** Carried with the message to every consumer (the trace context; see `BusMessage.headers`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Subscription {

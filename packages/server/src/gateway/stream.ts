@@ -15,7 +15,7 @@ import { continuesFrom } from '../notify/handoff.js';
 import { inTransaction } from '../store/transaction.js';
 import { accountChannel } from '../notify/notifier.js';
 import type { GatewayDeps } from '../services/deps.js';
-import { readOutboxOnce } from '../services/outbox.js';
+import { readOutboxOnce, traceAck } from '../services/outbox.js';
 import { authenticateRequest } from './authenticate.js';
 import type { SessionContext } from '../services/sessions.js';
 
@@ -83,7 +83,7 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
           do {
             again = false;
             ctx = await authenticateRequest(deps, request, true);
-            const events = await readOutboxOnce(deps, ctx, lastSent, 200);
+            const events = await readOutboxOnce(deps, ctx, lastSent, 200, 'stream');
             for (const event of events) {
               send({ type: 'event', event });
               lastSent = event.sequence;
@@ -162,19 +162,23 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
           }
           try {
             ctx = await authenticateRequest(deps, request, true);
-            const result = await inTransaction(deps.db, ({ trx }) =>
-              ackOutbox(
-                trx,
+            const accountId = ctx.session.account_id;
+            const eventId = ack.data.eventId;
+            const result = await inTransaction(deps.db, async (tx) => {
+              const acked = await ackOutbox(
+                tx.trx,
                 {
-                  accountId: ctx.session.account_id,
+                  accountId,
                   sessionId: ctx.session.session_id,
-                  eventId: ack.data.eventId,
+                  eventId,
                   sequence: ack.data.sequence,
                   onlyTargeted: ctx.ended,
                 },
                 deps.clock.now(),
-              ),
-            );
+              );
+              if (acked === 'acked') await traceAck(deps, tx, { accountId, eventId, channel: 'stream' });
+              return acked;
+            });
             send({ type: 'ack_result', eventId: ack.data.eventId, result });
           } catch (err) {
             const known = toAppError(err);

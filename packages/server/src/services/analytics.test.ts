@@ -96,6 +96,7 @@ describe.each(dialects)('account and group analytics on %s', (dialect) => {
         reported_at: at + toDelivery + toAck + toExecution,
         expires_at: null,
         updated_at: at,
+        trace_context: null,
         ...rest,
       };
     };

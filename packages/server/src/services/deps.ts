@@ -6,6 +6,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Database, Dialect } from '../store/database.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Metrics } from '../metrics.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 /** Everything the gateway's use cases need, passed explicitly. */
 export interface GatewayDeps {
@@ -23,4 +24,6 @@ export interface GatewayDeps {
   /** Aborted when the process shuts down, so held long polls answer at once. */
   readonly shutdownSignal: AbortSignal;
   readonly metrics?: Metrics | undefined;
+  /** Spans of the copy path; absent or off, nothing is traced. */
+  readonly tracing?: Tracing | undefined;
 }

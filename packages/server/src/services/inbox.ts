@@ -15,6 +15,7 @@ import { storeTelemetry } from '../store/inbox.js';
 import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
 import { evaluateRisk } from './copy/risk.js';
+import { traceAck } from './outbox.js';
 import { remember, replayFor, requestHash, type Reply } from './idempotent.js';
 import type { SessionContext } from './sessions.js';
 
@@ -69,6 +70,8 @@ export async function receiveInbox(
           },
           now,
         );
+        if (result === 'acked')
+          await traceAck(deps, tx, { accountId, eventId: event.eventId, channel: 'inbox' });
         if (result === 'acked' || result === 'already_acked') acked++;
         else refused.push({ index, eventType: event.eventType, reason: result });
         continue;

@@ -3,10 +3,17 @@
  * fan-out hands it in process), and the hand-off itself.
  */
 import type { OutboxEvent, OutboxQuery, OutboxResponse } from '@kopitra/contracts';
-import { markDelivered, pendingOutbox, toOutboxEvent, type OutboxRow } from '../store/outbox.js';
+import {
+  markDelivered,
+  outboxTraceContext,
+  pendingOutbox,
+  toOutboxEvent,
+  type OutboxRow,
+} from '../store/outbox.js';
 import { continuesFrom } from '../notify/handoff.js';
 import { accountChannel } from '../notify/notifier.js';
-import { inTransaction } from '../store/transaction.js';
+import { inTransaction, type Tx } from '../store/transaction.js';
+import { continueTrace, stepStart } from '../telemetry/tracing.js';
 import type { GatewayDeps } from './deps.js';
 import { staleOpens } from '../store/copy.js';
 import { expireOpens } from './copy/expiry.js';
@@ -17,6 +24,7 @@ async function readOnce(
   ctx: SessionContext,
   cursor: number,
   limit: number,
+  channel: 'poll' | 'stream' = 'poll',
 ): Promise<OutboxEvent[]> {
   // A pending session's outbox stays empty until it is approved.
   if (ctx.session.status === 'pending') return [];
@@ -37,7 +45,50 @@ async function readOnce(
       now,
     );
   }
+  traceDeliveries(deps, rows, channel);
   return rows.map(toOutboxEvent);
+}
+
+/** Each copy order's event handed to its follower, as a step of the signal's trace. */
+function traceDeliveries(deps: GatewayDeps, rows: readonly OutboxRow[], channel: string): void {
+  if (!deps.tracing?.enabled) return;
+  for (const r of rows)
+    continueTrace(deps.tracing, 'copy.deliver', r.trace_context ?? null, {
+      'kopitra.follower_account_id': r.account_id,
+      'kopitra.outbox.event_id': r.event_id,
+      'kopitra.outbox.sequence': Number(r.sequence),
+      'kopitra.outbox.type': r.type,
+      'kopitra.delivery.channel': channel,
+      'kopitra.redelivery': r.delivered_at !== null,
+    });
+}
+
+/**
+ * Once `tx` commits, records a follower's acknowledgement of an event in the trace of the
+ * signal that queued it (no query at all when traces are off).
+ */
+export async function traceAck(
+  deps: GatewayDeps,
+  tx: Tx,
+  ack: { accountId: string; eventId: string; channel: 'inbox' | 'stream' },
+): Promise<void> {
+  if (!deps.tracing?.enabled) return;
+  const start = stepStart(deps.tracing);
+  const stored = await outboxTraceContext(tx.trx, ack.eventId);
+  if (!stored) return;
+  tx.afterCommit(() =>
+    continueTrace(
+      deps.tracing,
+      'copy.acknowledge',
+      stored,
+      {
+        'kopitra.follower_account_id': ack.accountId,
+        'kopitra.outbox.event_id': ack.eventId,
+        'kopitra.ack.channel': ack.channel,
+      },
+      start,
+    ),
+  );
 }
 
 /**
@@ -171,7 +222,10 @@ export async function handOffOutbox(
     for (const c of claimed) for (const r of c.readers) r.release();
     return;
   }
-  for (const c of claimed) for (const r of c.readers) r.take(c.rows);
+  for (const c of claimed) {
+    traceDeliveries(deps, c.rows, 'handoff');
+    for (const r of c.readers) r.take(c.rows);
+  }
   deps.metrics?.outboxHandoffs.inc({ outcome: 'taken' }, claimed.length);
 }
 

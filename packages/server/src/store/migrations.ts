@@ -587,6 +587,17 @@ const taskRunReports: Step = async (db) => {
   );
 };
 
+/**
+ * Traces: a copy order and its outbox event keep the trace context of the signal's fan-out, so
+ * the follower's poll, acknowledgement and execution report — later, on any replica — continue
+ * that trace; a bus message keeps its publisher's context for the consumer.
+ */
+const traceContext: Step = async (db) => {
+  await db.schema.alterTable('outbox_events').addColumn('trace_context', 'text').execute();
+  await db.schema.alterTable('copy_orders').addColumn('trace_context', 'text').execute();
+  await db.schema.alterTable('bus_messages').addColumn('headers', 'text').execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -602,6 +613,7 @@ const steps: Record<string, Step> = {
   '0012_webhook_status': webhookStatus,
   '0013_copy_order_master_refs': copyOrderMasterRefs,
   '0014_task_run_reports': taskRunReports,
+  '0015_trace_context': traceContext,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -23,6 +23,7 @@ export async function enqueueOutbox(
     payload: Record<string, unknown>;
     targetSessionId?: string | null;
     eventId?: string;
+    traceContext?: string | null;
   },
   now: number,
 ): Promise<OutboxRow> {
@@ -38,6 +39,7 @@ export async function enqueueOutbox(
     delivered_at: null,
     acked_at: null,
     acked_by_session: null,
+    trace_context: e.traceContext ?? null,
   };
   await db.insertInto('outbox_events').values(row).execute();
   return row;
@@ -59,6 +61,7 @@ export async function enqueueOutboxMany(
     type: OutboxEventType;
     payload: Record<string, unknown>;
     eventId?: string;
+    traceContext?: string | null;
   }>,
   now: number,
   lockInOrder = false,
@@ -93,6 +96,7 @@ export async function enqueueOutboxMany(
       delivered_at: null,
       acked_at: null,
       acked_by_session: null,
+      trace_context: e.traceContext ?? null,
     }));
     await db.insertInto('outbox_events').values(rows).execute();
     out.push(...rows);
@@ -180,6 +184,16 @@ export async function ackOutbox(
     .where('status', 'in', ['queued', 'delivered'])
     .execute();
   return 'acked';
+}
+
+/** The stored trace context of an event (read for tracing only). */
+export async function outboxTraceContext(db: Db, eventId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select('trace_context')
+    .where('event_id', '=', eventId)
+    .executeTakeFirst();
+  return row?.trace_context ?? null;
 }
 
 /**

@@ -83,6 +83,8 @@ export interface OutboxEventsTable {
   delivered_at: number | null;
   acked_at: number | null;
   acked_by_session: string | null;
+  /** The trace context of the signal that queued the event (JSON carrier); null without traces. */
+  trace_context: string | null;
 }
 
 export interface InboxEventsTable {
@@ -137,6 +139,8 @@ export interface BusMessagesTable {
   topic: string;
   body: string;
   published_at: number;
+  /** The publisher's trace context (`traceparent`, `tracestate`) as JSON; null without traces. */
+  headers?: string | null;
 }
 
 export interface BusSubscriptionsTable {
@@ -233,6 +237,8 @@ export interface CopyOrdersTable {
   reported_at: number | null;
   expires_at: number | null;
   updated_at: number;
+  /** The trace context of the signal's fan-out (JSON carrier); null without traces or for corrections. */
+  trace_context: string | null;
 }
 
 export interface PositionLinksTable {

@@ -53,6 +53,7 @@ export class EmbeddedBus implements Bus {
         topic,
         body: JSON.stringify(body),
         published_at: this.opts.clock.now(),
+        ...(options.headers ? { headers: JSON.stringify(options.headers) } : {}),
       })
       .onConflict((oc) => oc.column('message_id').doNothing())
       .execute();
@@ -287,6 +288,7 @@ export async function readAfter(
     topic: r.topic,
     body: JSON.parse(r.body) as unknown,
     publishedAt: Number(r.published_at),
+    ...(r.headers ? { headers: JSON.parse(r.headers) as Record<string, string> } : {}),
     cursor: { tx: Number(r.tx), position: Number(r.position) },
   }));
 }

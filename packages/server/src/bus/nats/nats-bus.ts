@@ -25,7 +25,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
@@ -63,6 +63,14 @@ interface Envelope {
   topic: string;
   body: unknown;
   publishedAt: number;
+}
+
+/** The trace context headers a relayed message carries (none when the publisher traced nothing). */
+function traceHeadersOf(m: JsMsg): { headers?: Record<string, string> } {
+  const traceparent = m.headers?.get('traceparent');
+  if (!traceparent) return {};
+  const tracestate = m.headers?.get('tracestate');
+  return { headers: { traceparent, ...(tracestate ? { tracestate } : {}) } };
 }
 
 const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -149,6 +157,7 @@ export class NatsBus implements Bus {
       throw new Error(`bus topic ${topic} is not relayed to NATS; add it to the relayed topics`);
     return this.opts.outbox.publish(topic, body, {
       ...(options.db ? { db: options.db } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
       messageId: options.messageId ?? newId('msg'),
     });
   }
@@ -163,9 +172,13 @@ export class NatsBus implements Bus {
       body: message.body,
       publishedAt: message.publishedAt,
     };
+    // The trace context travels as NATS headers, where other NATS tools look for it.
+    let h: ReturnType<typeof natsHeaders> | undefined;
+    for (const [key, value] of Object.entries(message.headers ?? {})) (h ??= natsHeaders()).set(key, value);
     await js.publish(this.subject(message.topic), JSON.stringify(envelope), {
       msgID: message.messageId,
       timeout: 5000,
+      ...(h ? { headers: h } : {}),
     });
   }
 
@@ -242,7 +255,13 @@ export class NatsBus implements Bus {
       const e = m.json<Envelope>();
       if (typeof e.messageId !== 'string' || typeof e.publishedAt !== 'number')
         throw new Error('not an envelope');
-      message = { messageId: e.messageId, topic, body: e.body, publishedAt: e.publishedAt };
+      message = {
+        messageId: e.messageId,
+        topic,
+        body: e.body,
+        publishedAt: e.publishedAt,
+        ...traceHeadersOf(m),
+      };
     } catch (err) {
       await this.deadLetter(topic, subscription, m, 'unreadable', String(err));
       return;

@@ -77,9 +77,12 @@ export function toServiceBusMessage(message: BusMessage): ServiceBusMessage {
     contentType: 'application/json',
     sessionId: sessionIdFor(message.topic, message.body),
     ...(typeof type === 'string' ? { subject: type } : {}),
-    applicationProperties: { [PUBLISHED_AT]: message.publishedAt },
+    // The trace context rides as application properties named as in W3C trace context.
+    applicationProperties: { ...message.headers, [PUBLISHED_AT]: message.publishedAt },
   };
 }
+
+const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
 
 /** A received message as the port hands it to handlers; bodies from other clients may be JSON bytes. */
 export function fromServiceBusMessage(
@@ -92,12 +95,18 @@ export function fromServiceBusMessage(
   if (received.messageId === undefined || received.messageId === null || received.messageId === '')
     throw new Error(`Service Bus message on ${topic} has no message id`);
   const published = received.applicationProperties?.[PUBLISHED_AT];
+  const headers: Record<string, string> = {};
+  for (const key of TRACE_HEADERS) {
+    const value = received.applicationProperties?.[key];
+    if (typeof value === 'string' && value !== '') headers[key] = value;
+  }
   return {
     messageId: String(received.messageId),
     topic,
     body: decodeBody(received.body),
     publishedAt:
       typeof published === 'number' ? published : (received.enqueuedTimeUtc?.getTime() ?? Number.NaN),
+    ...(headers['traceparent'] ? { headers } : {}),
   };
 }
 

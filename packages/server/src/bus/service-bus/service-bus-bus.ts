@@ -105,6 +105,7 @@ export class ServiceBusBus implements Bus {
     return this.opts.outbox.publish(topic, body, {
       messageId: options.messageId ?? newId('msg'),
       ...(options.db ? { db: options.db } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
     });
   }
 

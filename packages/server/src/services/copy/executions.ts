@@ -13,6 +13,7 @@ import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
 import type { SessionContext } from '../sessions.js';
 import { publishOrderUpdate } from './order-events.js';
+import { continueTrace, stepStart } from '../../telemetry/tracing.js';
 
 const EXECUTIONS_ROUTE = 'POST /executions';
 const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped']);
@@ -54,6 +55,7 @@ export async function reportExecution(
     route: EXECUTIONS_ROUTE,
     requestHash: requestHash(deps.secret, req),
   };
+  const start = stepStart(deps.tracing);
   return inTransaction(deps.db, async (tx) => {
     const replay = await replayFor(tx.trx, call);
     if (replay) return replay as Reply<ExecutionResponse>;
@@ -114,6 +116,25 @@ export async function reportExecution(
     await followLink(tx.trx, order, req, ticket, now, deps.dialect === 'postgres');
     const updated = { ...order, ...patch } as CopyOrderRow;
     await publishOrderUpdate(deps, tx.trx, updated);
+    if (deps.tracing?.enabled)
+      tx.afterCommit(() =>
+        continueTrace(
+          deps.tracing,
+          'copy.execution',
+          order.trace_context ?? null,
+          {
+            'kopitra.order_id': order.order_id,
+            'kopitra.follower_account_id': accountId,
+            'kopitra.order.kind': order.kind,
+            'kopitra.order.status': updated.status,
+            ...(updated.ticket ? { 'kopitra.order.ticket': updated.ticket } : {}),
+            ...(updated.slippage_points !== null
+              ? { 'kopitra.slippage_points': updated.slippage_points }
+              : {}),
+          },
+          start,
+        ),
+      );
     return respond(updated);
   });
 }

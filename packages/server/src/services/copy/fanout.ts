@@ -11,6 +11,7 @@ import {
   type SignalResponse,
   isoTime,
 } from '@kopitra/contracts';
+import type { Span } from '@opentelemetry/api';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
 import { accountChannel } from '../../notify/notifier.js';
 import {
@@ -27,6 +28,7 @@ import { newId } from '../../store/ids.js';
 import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
 import { liveSessions } from '../../store/sessions.js';
 import { handOffOutbox } from '../outbox.js';
+import { inSpan, storedContext } from '../../telemetry/tracing.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
@@ -94,178 +96,215 @@ export async function acceptSignal(
     route: SIGNALS_ROUTE,
     requestHash: requestHash(deps.secret, req),
   };
-  const { reply, notify } = await inTransaction(deps.db, async (tx) => {
-    // One writer per master on PostgreSQL: its signals queue here instead of deadlocking on
-    // their followers' rows; other masters' signals run in parallel. (SQLite runs one
-    // transaction at a time already.)
-    if (deps.dialect === 'postgres') await lockMaster(tx.trx, masterAccountId);
-    const replay = await replayFor(tx.trx, call);
-    if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
-    const duplicate = await findSignalDuplicate(
-      tx.trx,
-      masterAccountId,
-      req.signalId,
-      req.dealTicket,
-      req.type,
-    );
-    if (duplicate) {
-      const again: Reply<SignalResponse> = {
-        statusCode: 202,
-        body: JSON.parse(duplicate.response) as SignalResponse,
-      };
-      await remember(tx.trx, call, again, receivedAt);
-      return { reply: again, notify: [] };
-    }
-    const now = deps.clock.now();
-    const signalId = newId('sig');
-    const occurredAt = Date.parse(req.occurredAt);
-    await insertSignal(tx.trx, {
-      signal_id: signalId,
-      master_account_id: masterAccountId,
-      session_id: session.session_id,
-      client_signal_id: req.signalId ?? null,
-      deal_ticket: req.dealTicket ?? null,
-      type: req.type,
-      master_position_id: req.masterPositionId,
-      symbol: req.symbol,
-      side: req.side,
-      volume: req.volume,
-      remaining_volume: req.remainingVolume ?? null,
-      price: req.price,
-      sl: req.sl ?? null,
-      tp: req.tp ?? null,
-      magic: req.magic ?? null,
-      comment: req.comment ?? null,
-      occurred_at: occurredAt,
-      received_at: receivedAt,
-      response: '{}',
-    });
-    const signal: MasterSignal = {
-      type: req.type,
-      masterPositionId: req.masterPositionId,
-      symbol: req.symbol,
-      side: req.side,
-      volume: req.volume,
-      remainingVolume: req.remainingVolume ?? null,
-      price: req.price,
-      sl: req.sl ?? null,
-      tp: req.tp ?? null,
-      magic: req.magic ?? null,
-      occurredAt,
-    };
-    const { followers, master } = await loadFanoutContext(
-      tx.trx,
-      masterAccountId,
-      signal,
-      now,
-      deps.dialect === 'postgres',
-    );
-    const orders: CopyOrderRow[] = [];
-    const links: LinkRow[] = [];
-    const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
-    const woken = new Set<string>();
-    const events: Parameters<typeof enqueueOutboxMany>[1] = [];
-    for (const f of followers) {
-      const plan = (link: LinkedPosition | null) =>
-        planCopy(signal, {
-          settings: f.settings,
-          symbols: f.symbols,
-          masterSymbol: master.symbol,
-          follower: f.metrics,
-          master: master.metrics,
-          link,
-          openPositions: f.exposure.positions,
-          openLots: f.exposure.lots,
-          recentOpenTimes: f.recentOpens,
-          activeStopOut: f.activeStopOut,
-          now,
-          netting: f.netting,
-        });
-      const decision = plan(linkedPosition(f.link));
-      const orderId = newId('ord');
-      const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
-        receivedAt,
-        now,
-        masterSignalId: req.signalId ?? null,
-        masterDealTicket: req.dealTicket ?? null,
+  const fanOut = (span: Span | undefined) =>
+    inTransaction(deps.db, async (tx) => {
+      // One writer per master on PostgreSQL: its signals queue here instead of deadlocking on
+      // their followers' rows; other masters' signals run in parallel. (SQLite runs one
+      // transaction at a time already.)
+      if (deps.dialect === 'postgres') await lockMaster(tx.trx, masterAccountId);
+      const replay = await replayFor(tx.trx, call);
+      if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
+      const duplicate = await findSignalDuplicate(
+        tx.trx,
+        masterAccountId,
+        req.signalId,
+        req.dealTicket,
+        req.type,
+      );
+      if (duplicate) {
+        const again: Reply<SignalResponse> = {
+          statusCode: 202,
+          body: JSON.parse(duplicate.response) as SignalResponse,
+        };
+        await remember(tx.trx, call, again, receivedAt);
+        return { reply: again, notify: [] };
+      }
+      const now = deps.clock.now();
+      const signalId = newId('sig');
+      const traceContext = storedContext(deps.tracing);
+      const occurredAt = Date.parse(req.occurredAt);
+      await insertSignal(tx.trx, {
+        signal_id: signalId,
+        master_account_id: masterAccountId,
+        session_id: session.session_id,
+        client_signal_id: req.signalId ?? null,
+        deal_ticket: req.dealTicket ?? null,
+        type: req.type,
+        master_position_id: req.masterPositionId,
+        symbol: req.symbol,
+        side: req.side,
+        volume: req.volume,
+        remaining_volume: req.remainingVolume ?? null,
+        price: req.price,
+        sl: req.sl ?? null,
+        tp: req.tp ?? null,
+        magic: req.magic ?? null,
+        comment: req.comment ?? null,
+        occurred_at: occurredAt,
+        received_at: receivedAt,
+        response: '{}',
       });
-      if (decision.action === 'skip') {
+      const signal: MasterSignal = {
+        type: req.type,
+        masterPositionId: req.masterPositionId,
+        symbol: req.symbol,
+        side: req.side,
+        volume: req.volume,
+        remainingVolume: req.remainingVolume ?? null,
+        price: req.price,
+        sl: req.sl ?? null,
+        tp: req.tp ?? null,
+        magic: req.magic ?? null,
+        occurredAt,
+      };
+      const { followers, master } = await loadFanoutContext(
+        tx.trx,
+        masterAccountId,
+        signal,
+        now,
+        deps.dialect === 'postgres',
+      );
+      const orders: CopyOrderRow[] = [];
+      const links: LinkRow[] = [];
+      const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
+      const woken = new Set<string>();
+      const events: Parameters<typeof enqueueOutboxMany>[1] = [];
+      for (const f of followers) {
+        const plan = (link: LinkedPosition | null) =>
+          planCopy(signal, {
+            settings: f.settings,
+            symbols: f.symbols,
+            masterSymbol: master.symbol,
+            follower: f.metrics,
+            master: master.metrics,
+            link,
+            openPositions: f.exposure.positions,
+            openLots: f.exposure.lots,
+            recentOpenTimes: f.recentOpens,
+            activeStopOut: f.activeStopOut,
+            now,
+            netting: f.netting,
+          });
+        const decision = plan(linkedPosition(f.link));
+        const orderId = newId('ord');
+        const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
+          receivedAt,
+          now,
+          masterSignalId: req.signalId ?? null,
+          masterDealTicket: req.dealTicket ?? null,
+          traceContext,
+        });
+        if (decision.action === 'skip') {
+          orders.push(order);
+          body.skipped.push({
+            followerAccountId: f.followerAccountId,
+            groupId: f.groupId,
+            orderId,
+            reason: decision.reason,
+            detail: decision.detail,
+          });
+          const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
+          if (dormant) links.push(dormant);
+          continue;
+        }
+        const eventId = newId('evt');
+        events.push({
+          accountId: f.followerAccountId,
+          eventId,
+          traceContext,
+          ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+        });
+        order.outbox_event_id = eventId;
         orders.push(order);
-        body.skipped.push({
+        const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
+        if (link) links.push(link);
+        woken.add(f.followerAccountId);
+        body.copies.push({
           followerAccountId: f.followerAccountId,
           groupId: f.groupId,
           orderId,
-          reason: decision.reason,
-          detail: decision.detail,
+          status: 'queued',
+          ...(order.volume !== null ? { volume: order.volume } : {}),
         });
-        const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
-        if (dormant) links.push(dormant);
-        continue;
       }
-      const eventId = newId('evt');
-      events.push({
-        accountId: f.followerAccountId,
-        eventId,
-        ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+      // A follower in two of the master's groups gets two events: queue them in rounds so each
+      // round allocates one sequence per account, in the order the groups were planned.
+      const rowsOf = new Map<string, OutboxRow[]>();
+      const write = async () => {
+        for (let round = events; round.length > 0;) {
+          const seen = new Set<string>();
+          const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
+          for (const row of await enqueueOutboxMany(tx.trx, batch, now, deps.dialect === 'postgres')) {
+            const list = rowsOf.get(row.account_id);
+            if (list) list.push(row);
+            else rowsOf.set(row.account_id, [row]);
+          }
+          round = round.filter((e) => !batch.includes(e));
+        }
+        await insertOrders(tx.trx, orders);
+        await upsertLinks(tx.trx, links);
+      };
+      await inSpan(
+        deps.tracing,
+        'copy.outbox.write',
+        { attributes: { 'kopitra.outbox.events': events.length, 'kopitra.copy_orders': orders.length } },
+        write,
+      );
+      await setSignalResponse(tx.trx, signalId, body);
+      const accepted: SignalAccepted = {
+        type: 'signal.accepted',
+        signalId: body.signalId,
+        masterAccountId,
+        signalType: req.type,
+        masterPositionId: req.masterPositionId,
+        symbol: req.symbol,
+        copies: body.copies.length,
+        skipped: body.skipped.length,
+        occurredAt: req.occurredAt,
+        receivedAt: isoTime(receivedAt),
+      };
+      await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
+      const result: Reply<SignalResponse> = { statusCode: 202, body };
+      await remember(tx.trx, call, result, now);
+      // Followers parked in this process whose session is live as of this transaction take
+      // their events from memory once it commits; the rest are woken to read them.
+      const parked = deps.handoff.parkedAmong(woken);
+      const liveSessionOf = parked.length
+        ? await liveSessions(tx.trx, parked, now)
+        : new Map<string, string>();
+      const channels = [...woken].map(accountChannel);
+      await deps.notifier.notifyMany(
+        tx.trx,
+        channels,
+        new Set([...liveSessionOf.keys()].map(accountChannel)),
+      );
+      if (liveSessionOf.size)
+        tx.afterCommit(() => {
+          handOffOutbox(deps, rowsOf, liveSessionOf).catch((err: unknown) =>
+            deps.logger.error({ err }, 'outbox hand-off failed'),
+          );
+        });
+      span?.setAttributes({
+        'kopitra.signal_id': signalId,
+        'kopitra.copies': body.copies.length,
+        'kopitra.skipped': body.skipped.length,
       });
-      order.outbox_event_id = eventId;
-      orders.push(order);
-      const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
-      if (link) links.push(link);
-      woken.add(f.followerAccountId);
-      body.copies.push({
-        followerAccountId: f.followerAccountId,
-        groupId: f.groupId,
-        orderId,
-        status: 'queued',
-        ...(order.volume !== null ? { volume: order.volume } : {}),
-      });
-    }
-    // A follower in two of the master's groups gets two events: queue them in rounds so each
-    // round allocates one sequence per account, in the order the groups were planned.
-    const rowsOf = new Map<string, OutboxRow[]>();
-    for (let round = events; round.length > 0;) {
-      const seen = new Set<string>();
-      const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
-      for (const row of await enqueueOutboxMany(tx.trx, batch, now, deps.dialect === 'postgres')) {
-        const list = rowsOf.get(row.account_id);
-        if (list) list.push(row);
-        else rowsOf.set(row.account_id, [row]);
-      }
-      round = round.filter((e) => !batch.includes(e));
-    }
-    await insertOrders(tx.trx, orders);
-    await upsertLinks(tx.trx, links);
-    await setSignalResponse(tx.trx, signalId, body);
-    const accepted: SignalAccepted = {
-      type: 'signal.accepted',
-      signalId: body.signalId,
-      masterAccountId,
-      signalType: req.type,
-      masterPositionId: req.masterPositionId,
-      symbol: req.symbol,
-      copies: body.copies.length,
-      skipped: body.skipped.length,
-      occurredAt: req.occurredAt,
-      receivedAt: isoTime(receivedAt),
-    };
-    await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
-    const result: Reply<SignalResponse> = { statusCode: 202, body };
-    await remember(tx.trx, call, result, now);
-    // Followers parked in this process whose session is live as of this transaction take
-    // their events from memory once it commits; the rest are woken to read them.
-    const parked = deps.handoff.parkedAmong(woken);
-    const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
-    const channels = [...woken].map(accountChannel);
-    await deps.notifier.notifyMany(tx.trx, channels, new Set([...liveSessionOf.keys()].map(accountChannel)));
-    if (liveSessionOf.size)
-      tx.afterCommit(() => {
-        handOffOutbox(deps, rowsOf, liveSessionOf).catch((err: unknown) =>
-          deps.logger.error({ err }, 'outbox hand-off failed'),
-        );
-      });
-    return { reply: result, notify: channels };
-  });
+      return { reply: result, notify: channels };
+    });
+  // One span for the whole fan-out; the follower side continues its trace from the rows.
+  const { reply, notify } = await inSpan(
+    deps.tracing,
+    'copy.fanout',
+    {
+      attributes: {
+        'kopitra.master_account_id': masterAccountId,
+        'kopitra.signal.type': req.type,
+        'kopitra.signal.symbol': req.symbol,
+        'kopitra.master_position_id': req.masterPositionId,
+      },
+    },
+    fanOut,
+  );
   if (deps.metrics && notify.length) {
     deps.metrics.signals.inc({ type: req.type });
     deps.metrics.fanoutDuration.observe((deps.clock.now() - receivedAt) / 1000);
@@ -289,7 +328,13 @@ function baseOrder(
   f: FollowerSlice,
   signal: MasterSignal,
   d: CopyDecision,
-  t: { receivedAt: number; now: number; masterSignalId: string | null; masterDealTicket: string | null },
+  t: {
+    receivedAt: number;
+    now: number;
+    masterSignalId: string | null;
+    masterDealTicket: string | null;
+    traceContext: string | null;
+  },
 ): CopyOrderRow {
   const kind = (
     {
@@ -340,6 +385,7 @@ function baseOrder(
     reported_at: null,
     expires_at: d.action === 'open' ? d.expiresAt : null,
     updated_at: t.now,
+    trace_context: t.traceContext,
   };
 }
 

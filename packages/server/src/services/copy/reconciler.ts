@@ -36,6 +36,7 @@ import {
 import { newId } from '../../store/ids.js';
 import { getSymbolCatalog, latestInbox } from '../../store/inbox.js';
 import { enqueueOutbox } from '../../store/outbox.js';
+import { storedContext } from '../../telemetry/tracing.js';
 import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
@@ -312,10 +313,13 @@ export async function queueOrder(
   now: number,
 ): Promise<string> {
   const orderId = newId('ord');
+  // A correction has no signal: its steps join whatever trace issued it (none for the periodic pass).
+  const traceContext = storedContext(deps.tracing);
   const event = await enqueueOutbox(
     db,
     {
       accountId: scope.followerAccountId,
+      traceContext,
       ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }),
     },
     now,
@@ -358,6 +362,7 @@ export async function queueOrder(
     reported_at: null,
     expires_at: d.action === 'open' ? d.expiresAt : null,
     updated_at: now,
+    trace_context: traceContext,
   };
   await insertOrders(db, [order]);
   await publishOrderUpdate(deps, db, order);
