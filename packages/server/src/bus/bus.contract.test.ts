@@ -232,4 +232,29 @@ describe.each(adapterCases)('bus contract: $name', (adapter) => {
     expect(await seen()).toBe(6);
     await again.close();
   }, 60_000);
+
+  it('hands every subscription the headers a message was published with (the trace context)', async (t) => {
+    if (!target || !bus) return t.skip();
+    const b = bus;
+    const got = new Map<string, BusMessage['headers']>();
+    const subs = ['h1', 'h2'].map((name) =>
+      b.subscribe(topic, name, async (m) => {
+        got.set(`${name}:${m.messageId}`, m.headers);
+      }),
+    );
+    const traced = {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'kopitra=1',
+    };
+    await inTransaction(database.db, ({ trx }) =>
+      b.publish(topic, { n: 1 }, { db: trx, messageId: 'with-headers', headers: traced }),
+    );
+    await b.publish(topic, { n: 2 }, { messageId: 'without-headers' });
+    await eventually(async () => got.size === 4, 20_000);
+    for (const name of ['h1', 'h2']) {
+      expect(got.get(`${name}:with-headers`)).toEqual(traced);
+      expect(got.get(`${name}:without-headers`)).toBeUndefined();
+    }
+    await Promise.all(subs.map((s) => s.close()));
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ManualClock } from '../clock.js';
 import { loadConfig, type Config } from '../config.js';
-import { startPlatform, type Platform } from '../runtime.js';
+import { startPlatform, type Platform, type PlatformOptions } from '../runtime.js';
 import { dropTarget, freshTarget, tempDir, type DialectName } from './databases.js';
 import type { DatabaseTarget } from '../store/database.js';
 
@@ -19,8 +19,11 @@ export async function startTestPlatform(
   dialect: DialectName,
   env: Record<string, string> = {},
   logger?: Logger,
-  /** Without consumers, nothing reads the bus or claims jobs: a test drives both itself. */
-  options: { consumers?: boolean } = {},
+  /**
+   * Without consumers, nothing reads the bus or claims jobs: a test drives both itself. With
+   * `tracing`, spans go where the test's tracing sends them.
+   */
+  options: Pick<PlatformOptions, 'consumers' | 'tracing'> = {},
 ): Promise<TestPlatform | null> {
   const target = await freshTarget(dialect);
   if (!target) return null;

@@ -48,6 +48,26 @@ describe('Service Bus message mapping', () => {
     expect(sent.applicationProperties?.[PUBLISHED_AT]).toBe(message.publishedAt);
   });
 
+  it('carries the trace context as traceparent / tracestate application properties, and none when absent', () => {
+    const headers = {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'kopitra=1',
+    };
+    const sent = toServiceBusMessage({ ...message, headers });
+    expect(sent.applicationProperties).toEqual({ ...headers, [PUBLISHED_AT]: message.publishedAt });
+    expect(fromServiceBusMessage(message.topic, received(sent)).headers).toEqual(headers);
+    // What the Functions trigger hands over: application properties from its metadata.
+    const untraced = fromServiceBusMessage(message.topic, received(toServiceBusMessage(message)));
+    expect(untraced.headers).toBeUndefined();
+    expect(
+      fromServiceBusMessage(message.topic, {
+        messageId: 'x',
+        body: {},
+        applicationProperties: { traceparent: 42 as unknown as string },
+      }).headers,
+    ).toBeUndefined();
+  });
+
   it('round-trips any JSON object body, id and publish time', () => {
     fc.assert(
       fc.property(

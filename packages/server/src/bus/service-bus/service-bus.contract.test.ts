@@ -87,11 +87,15 @@ describe.skipIf(!connection)(
         await bus.publish(topic, { n: 99 }, { db: trx });
         throw new Error('rolled back');
       }).catch(() => undefined);
-      await bus.publish(topic, { n: 3, accountId: 'A' });
+      const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+      await bus.publish(topic, { n: 3, accountId: 'A' }, { headers });
       await eventually(async () => alpha.length >= 3 && beta.length >= 3, 60_000);
       const ns = (list: BusMessage[]) => list.map((m) => (m.body as { n: number }).n).sort();
       expect(ns(alpha)).toEqual([1, 2, 3]);
       expect(ns(beta)).toEqual([1, 2, 3]);
+      // The trace context rides along as application properties.
+      for (const list of [alpha, beta])
+        expect(list.find((m) => (m.body as { n: number }).n === 3)?.headers).toEqual(headers);
       await a.close();
       await b.close();
       expect(deadLetters).toEqual([]);
