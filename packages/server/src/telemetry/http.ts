@@ -59,6 +59,11 @@ export function installHttpTracing(app: FastifyInstance, tracing: Tracing): void
     const span = spans.get(request);
     if (span && (error.statusCode === undefined || error.statusCode >= 500)) span.recordException(error);
   });
+  // A WebSocket upgrade gets no response Fastify sees: its span ends once authenticated, as the
+  // handshake completes (the stream's deliveries and acknowledgements are spans of their own).
+  app.addHook('preHandler', async (request) => {
+    if (request.headers.upgrade?.toLowerCase() === 'websocket') finish(request, 101);
+  });
   app.addHook('onResponse', async (request, reply) => finish(request, reply.statusCode));
   // A client that leaves before the answer (a long poll given up) still ends the span.
   app.addHook('onRequestAbort', async (request) => finish(request, undefined));

@@ -215,6 +215,66 @@ describe.each(dialects)('traces on %s', (dialect) => {
     expect(JSON.parse(row.trace_context!).tracestate).toBe('vendor=1');
   });
 
+  it('traces delivery and acknowledgement over the WebSocket stream, and ends the upgrade’s span', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const master = await new SimMaster(p.platform, 'WM').connect();
+    const follower = await new SimFollower(p.platform, 'WF').connect();
+    await follower.catalog([spec('EURUSD')]);
+    await follower.heartbeat(10_000);
+    await master.heartbeat(10_000);
+    const db = p.platform.database.db;
+    const group = await insertGroup(db, { name: 'streamed', masterAccountId: 'WM' }, p.clock.now());
+    await putSubscription(
+      db,
+      { groupId: group.group_id, followerAccountId: 'WF', settings: { sizing: { mode: 'mirror' } } },
+      p.clock.now(),
+    );
+    const messages: Array<{
+      type: string;
+      event?: { eventId: string; sequence: number; payload: { orderId?: string } };
+    }> = [];
+    const ws = await p.platform.app.injectWS(
+      `${BASE}/sessions/current/stream?cursor=${follower.cursor}`,
+      { headers: follower.headers(false) },
+      { onInit: (socket) => socket.on('message', (data) => messages.push(JSON.parse(String(data)))) },
+    );
+    await eventually(async () => messages.some((m) => m.type === 'hello'));
+    // The upgrade's span ends with the handshake, not with the socket.
+    expect(one('GET /trade-agent/v1/sessions/current/stream').attributes['http.response.status_code']).toBe(
+      101,
+    );
+    exporter.reset();
+
+    const { copies } = await master.signal({
+      type: 'position.opened',
+      masterPositionId: '7002',
+      symbol: 'EURUSD',
+      side: 'sell',
+      volume: 0.2,
+      price: 1.2,
+    });
+    const pushed = await eventually(async () =>
+      messages.find((m) => m.type === 'event' && m.event?.payload.orderId === copies[0].orderId),
+    );
+    ws.send(
+      JSON.stringify({ type: 'ack', eventId: pushed.event!.eventId, sequence: pushed.event!.sequence }),
+    );
+    await eventually(async () => named('copy.acknowledge').length === 1);
+    ws.terminate();
+
+    const fanout = one('copy.fanout');
+    const deliver = one('copy.deliver');
+    const ack = one('copy.acknowledge');
+    for (const step of [deliver, ack]) {
+      expect(ids(step).traceId).toBe(ids(fanout).traceId);
+      expect(parentOf(step)).toBe(ids(fanout).spanId);
+    }
+    // Handed over from memory to the parked stream, or read by it after a wake-up.
+    expect(['handoff', 'stream']).toContain(deliver.attributes['kopitra.delivery.channel']);
+    expect(ack.attributes['kopitra.ack.channel']).toBe('stream');
+  });
+
   it('traces management requests (continuing a caller’s traceparent) but not health checks', async (t) => {
     const p = tp;
     if (!p) return t.skip();
