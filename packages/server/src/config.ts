@@ -62,7 +62,7 @@ const EnvSchema = z.object({
     .default('reports'),
   KOPITRA_REPORT_LINK_TTL_SEC: intFrom(10, 86_400).default(300),
   KOPITRA_RETENTION_REPORTS_DAYS: intFrom(1, 36_500).default(30),
-  KOPITRA_TRACES: z.enum(['off', 'otlp']).optional(),
+  KOPITRA_TRACES: z.enum(['off', 'otlp', '']).optional(),
 });
 
 export type BusSetting =
