@@ -55,6 +55,21 @@ module.exports = {
       to: { path: 'node_modules/kysely/' },
     },
     {
+      name: 'otel-sdk-only-in-telemetry-sdk',
+      comment:
+        'Traces off must cost nothing: only telemetry/sdk.ts (imported dynamically when traces are on) may load the OpenTelemetry SDK; everything else uses @opentelemetry/api.',
+      severity: 'error',
+      from: { path: '^packages/', pathNot: [`${SERVER}telemetry/sdk[.]ts$`, '[.]test[.]ts$'] },
+      to: { path: 'node_modules/@opentelemetry/(sdk-|exporter-|otlp-|resources|core|context-async-hooks)' },
+    },
+    {
+      name: 'telemetry-sdk-loaded-dynamically',
+      comment: 'telemetry/sdk.ts is imported with import() when traces are on, never statically.',
+      severity: 'error',
+      from: { path: '^packages/', pathNot: '[.]test[.]ts$' },
+      to: { path: `${SERVER}telemetry/sdk[.]ts$`, dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
+    {
       name: 'contracts-depend-on-nothing-of-ours',
       severity: 'error',
       from: { path: '^packages/contracts/src/' },

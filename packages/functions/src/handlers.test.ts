@@ -38,7 +38,11 @@ async function deliver(
   message: { messageId: string; body: unknown },
 ) {
   const consumer = busConsumers.find((c) => c.name === name)!;
-  await busTrigger(consumer.topic, consumer.handler)(
+  await busTrigger(
+    consumer.topic,
+    consumer.handler,
+    consumer.subscription,
+  )(
     message.body,
     context(name, {
       messageId: message.messageId,

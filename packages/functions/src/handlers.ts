@@ -11,6 +11,7 @@ import {
   inTransaction,
   loadConfig,
   startPlatform,
+  traceBusHandler,
   tradeAgentEventHandler,
   webhookFanout,
   type BusHandler,
@@ -52,6 +53,11 @@ export async function httpHandler(
     if (!HOP_BY_HOP.has(key)) headers[key] = value;
   });
   headers['x-request-id'] ??= context.invocationId.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 128);
+  // Without a caller's trace context, spans continue the host's invocation (Application Insights).
+  if (!headers['traceparent'] && context.traceContext?.traceParent) {
+    headers['traceparent'] = context.traceContext.traceParent;
+    if (context.traceContext.traceState) headers['tracestate'] = context.traceContext.traceState;
+  }
   const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
   const res = await p.app.inject({
     method: request.method as 'GET',
@@ -105,13 +111,17 @@ export function busMessageOf(topic: string, message: unknown, context: Invocatio
  * host may freeze the worker once the invocation returns. A failure throws, so
  * Service Bus redelivers the message and dead-letters it after its delivery limit.
  */
-export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler) {
+export function busTrigger(topic: string, consumer: (p: Platform) => BusHandler, subscription: string) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     const p = await platformFor();
     const busMessage = busMessageOf(topic, message, context);
     const started: Array<void | Promise<void>> = [];
+    // With traces on, the handler's span continues the publisher's (the message's traceparent).
+    const handler = p.tracing.enabled
+      ? traceBusHandler(p.tracing, 'servicebus', subscription, consumer(p))
+      : consumer(p);
     await inTransaction(p.database.db, ({ trx, afterCommit }) =>
-      consumer(p)(busMessage, { db: trx, afterCommit: (fn) => afterCommit(() => started.push(fn())) }),
+      handler(busMessage, { db: trx, afterCommit: (fn) => afterCommit(() => started.push(fn())) }),
     );
     await Promise.all(started);
   };

@@ -16,6 +16,6 @@ for (const c of busConsumers)
     topicName: c.topic,
     subscriptionName: c.subscription,
     isSessionsEnabled: true,
-    handler: busTrigger(c.topic, c.handler),
+    handler: busTrigger(c.topic, c.handler, c.subscription),
   });
 app.timer('periodic', { schedule: '*/30 * * * * *', handler: periodicHandler });

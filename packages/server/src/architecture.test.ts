@@ -25,6 +25,12 @@ const files: Record<string, string> = {
   'packages/server/src/services/reaches-plane.ts': `import { fromGateway } from '../gateway/probe.js';\nexport const d = fromGateway;\n`,
   'packages/engine/src/reaches-server.ts': `import { fromServices } from '../../server/src/services/probe.js';\nexport const e = fromServices;\n`,
   'packages/server/src/services/uses-kysely.ts': `import { sql } from 'kysely';\nexport const f = sql;\n`,
+  'packages/server/src/services/uses-otel-sdk.ts': `import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';\nexport const i = BasicTracerProvider;\n`,
+  'packages/server/src/telemetry/static-sdk.ts': `import { sdk } from './sdk.js';\nexport const j = sdk;\n`,
+  // Allowed: the SDK inside telemetry/sdk.ts, imported dynamically; the API anywhere.
+  'packages/server/src/telemetry/sdk.ts': `import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';\nexport const sdk = BasicTracerProvider;\n`,
+  'packages/server/src/telemetry/dynamic-sdk.ts': `export const k = () => import('./sdk.js');\n`,
+  'packages/server/src/services/uses-otel-api.ts': `import { trace } from '@opentelemetry/api';\nexport const l = trace;\n`,
   // Allowed: a plane calls a service; the store uses kysely.
   'packages/server/src/management/calls-service.ts': `import { fromServices } from '../services/probe.js';\nexport const g = fromServices;\n`,
   'packages/server/src/store/uses-kysely.ts': `import { sql } from 'kysely';\nexport const h = sql;\n`,
@@ -91,6 +97,18 @@ describe('the layer rules', () => {
     expect(violations.filter((v) => v.from === 'packages/server/src/management/calls-service.ts')).toEqual(
       [],
     );
+  });
+
+  it('reports the OpenTelemetry SDK loaded outside telemetry/sdk.ts, or that file imported statically', () => {
+    const rulesOf = (from: string) => violations.filter((v) => v.from === from).map((v) => v.rule.name);
+    expect(rulesOf('packages/server/src/services/uses-otel-sdk.ts')).toEqual([
+      'otel-sdk-only-in-telemetry-sdk',
+    ]);
+    expect(rulesOf('packages/server/src/telemetry/static-sdk.ts')).toEqual([
+      'telemetry-sdk-loaded-dynamically',
+    ]);
+    for (const allowed of ['telemetry/sdk.ts', 'telemetry/dynamic-sdk.ts', 'services/uses-otel-api.ts'])
+      expect(rulesOf(`packages/server/src/${allowed}`)).toEqual([]);
   });
 
   it('reports a table touched outside store/ (ESLint), and not inside it', async () => {

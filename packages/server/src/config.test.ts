@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, resolveBus } from './config.js';
+import { ConfigError, loadConfig, resolveBus, resolveTraces } from './config.js';
 
 describe('configuration', () => {
   it('defaults to SQLite under the data directory on port 8080', () => {
@@ -56,5 +56,54 @@ describe('KOPITRA_BUS_URL', () => {
     expect(() => resolveBus('nats://host-without-port')).toThrow(/nats:\/\/host:port/);
     expect(() => resolveBus('nats://127.0.0.1:4222', 'a.b')).toThrow(/KOPITRA_BUS_NAMESPACE/);
     expect(() => resolveBus('amqp://127.0.0.1')).toThrow(/nats:\/\/host:port/);
+  });
+});
+
+describe('traces (KOPITRA_TRACES and the OTEL_* variables)', () => {
+  const off = { kind: 'off' };
+  const otlp = { kind: 'otlp' };
+
+  it('are off by default and with OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none', () => {
+    expect(loadConfig({}).traces).toEqual(off);
+    expect(
+      resolveTraces({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+    ).toEqual(off);
+    expect(
+      resolveTraces({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+    ).toEqual(off);
+    expect(resolveTraces({ OTEL_EXPORTER_OTLP_ENDPOINT: '' })).toEqual(off);
+  });
+
+  it('go to OTLP when an endpoint or the OTLP exporter is configured, or KOPITRA_TRACES=otlp', () => {
+    expect(resolveTraces({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual(otlp);
+    expect(resolveTraces({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' })).toEqual(otlp);
+    expect(resolveTraces({ OTEL_TRACES_EXPORTER: 'otlp' })).toEqual(otlp);
+    expect(loadConfig({ KOPITRA_TRACES: 'otlp' }).traces).toEqual(otlp);
+    expect(resolveTraces({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', KOPITRA_TRACES: 'otlp' })).toEqual(
+      otlp,
+    );
+  });
+
+  it('let KOPITRA_TRACES decide over the OTEL_* variables', () => {
+    expect(resolveTraces({ KOPITRA_TRACES: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual(
+      off,
+    );
+    expect(resolveTraces({ KOPITRA_TRACES: 'otlp', OTEL_SDK_DISABLED: 'true' })).toEqual(otlp);
+  });
+
+  it('refuse what they cannot do instead of silently sending nothing', () => {
+    expect(() => loadConfig({ KOPITRA_TRACES: 'jaeger' })).toThrow(/KOPITRA_TRACES/);
+    expect(() => resolveTraces({ OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow(/OTEL_TRACES_EXPORTER: "zipkin"/);
+    expect(() => resolveTraces({ KOPITRA_TRACES: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /http\/protobuf/,
+    );
+    expect(() =>
+      resolveTraces({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      }),
+    ).toThrow(ConfigError);
+    // A protocol of an exporter that is off is nobody's problem.
+    expect(resolveTraces({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual(off);
   });
 });

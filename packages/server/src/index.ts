@@ -17,3 +17,4 @@ export { inTransaction } from './store/transaction.js';
 export { createLogger } from './logger.js';
 export { fromServiceBusMessage } from './bus/service-bus/mapping.js';
 export { TASK_EVENTS } from './services/tasks.js';
+export { traceBusHandler } from './telemetry/traced-bus.js';
