@@ -219,7 +219,8 @@ export const errorCatalogue = define({
   stream_ticket_invalid: {
     status: 401,
     message: 'The stream ticket is missing, unknown, used or expired.',
-    howToFix: 'Get a fresh ticket with POST /api/auth/stream-ticket and open the stream within 30 s.',
+    howToFix:
+      'Get a fresh ticket with POST /api/admin/stream/ticket (bearer token) and open the stream with it within 30 s; each ticket opens one stream.',
   },
   pending_limit_reached: {
     status: 429,

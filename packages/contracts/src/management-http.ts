@@ -169,6 +169,20 @@ export const TaskRunsQuery = ListQuery.extend({
 });
 export type TaskRunsQuery = z.infer<typeof TaskRunsQuery>;
 
+/**
+ * `GET /api/admin/stream`: a browser's EventSource cannot send headers, so it opens the stream
+ * with a single-use ticket from `POST /api/admin/stream/ticket`; `lastEventId` resumes after
+ * an event (as the Last-Event-ID header does).
+ */
+export const StreamQuery = z.object({
+  ticket: z.string().min(1).max(128).optional(),
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,19}\.\d{1,19}$/)
+    .optional(),
+});
+export type StreamQuery = z.infer<typeof StreamQuery>;
+
 export const webhookEventTypes = [
   'signal.accepted',
   'copy_order.updated',

@@ -577,6 +577,8 @@ export const managementResponses = {
   'GET /api/admin/task-runs': pageOf(TaskRun),
   'GET /api/admin/task-runs/{runId}': TaskRun,
   'GET /api/admin/task-runs/{runId}/report': ReportLink,
+  /** A single-use ticket that opens `GET /api/admin/stream?ticket=` (EventSource cannot send headers). */
+  'POST /api/admin/stream/ticket': z.object({ ticket: z.string(), expiresAt: Time }),
 
   'GET /api/admin/webhooks': pageOf(Webhook),
   'POST /api/admin/webhooks': CreatedWebhook,

@@ -32,6 +32,9 @@ const EnvSchema = z.object({
   KOPITRA_ADMIN_EMAIL: z.string().trim().toLowerCase().email().optional(),
   KOPITRA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   KOPITRA_TOKEN_TTL_SEC: intFrom(60, 30 * 86_400).default(12 * 3600),
+  KOPITRA_PENDING_MAX_PER_ADDRESS: intFrom(1, 1_000_000).default(5),
+  KOPITRA_PENDING_MAX_TOTAL: intFrom(1, 1_000_000).default(100),
+  KOPITRA_PENDING_INBOX_BYTES: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
   KOPITRA_JOBS_POLL_MS: intFrom(10, 60_000).default(1000),
   KOPITRA_JOBS_CONCURRENCY: intFrom(1, 64).default(4),
   KOPITRA_RETENTION_INBOX_DAYS: intFrom(1, 36_500).default(30),
@@ -108,6 +111,15 @@ export interface Config {
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly tokenTtlSec: number;
+  /**
+   * What terminals nobody approved yet may take: keys waiting for approval per address (an
+   * IPv6 address's /64) and in all, and telemetry bytes stored per account while pending.
+   */
+  readonly pending: {
+    readonly maxPerAddress: number;
+    readonly maxTotal: number;
+    readonly inboxBytes: number;
+  };
   /** How often each process looks for due jobs without a wake-up. */
   readonly jobsPollMs: number;
   /** Jobs one process runs at once. */
@@ -274,6 +286,11 @@ export function loadConfig(
     adminEmail: e.KOPITRA_ADMIN_EMAIL,
     adminPassword: e.KOPITRA_ADMIN_PASSWORD,
     tokenTtlSec: e.KOPITRA_TOKEN_TTL_SEC,
+    pending: Object.freeze({
+      maxPerAddress: e.KOPITRA_PENDING_MAX_PER_ADDRESS,
+      maxTotal: e.KOPITRA_PENDING_MAX_TOTAL,
+      inboxBytes: e.KOPITRA_PENDING_INBOX_BYTES,
+    }),
     jobsPollMs: e.KOPITRA_JOBS_POLL_MS,
     jobsConcurrency: e.KOPITRA_JOBS_CONCURRENCY,
     retention: Object.freeze({

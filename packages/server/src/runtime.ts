@@ -28,6 +28,7 @@ import type { ManagementDeps } from './services/management-deps.js';
 import { webhookDeliveryJob, webhookFanout } from './services/webhooks.js';
 import { WriteFailures } from './http/write-failures.js';
 import { webhookSender, type Resolve } from './services/webhook-target.js';
+import { intervalTicker, StreamGuard, type Ticker } from './services/stream-access.js';
 import { taskRunJob, TASK_EVENTS } from './services/tasks.js';
 import { JobWorker, type JobDefinition, type PeriodicJob } from './services/job-worker.js';
 import { applyRetention, RETENTION_JOB } from './services/retention.js';
@@ -73,6 +74,8 @@ export interface PlatformOptions {
    * `config.traces` says, shut down (flushed) last on `stop()`.
    */
   tracing?: Tracing;
+  /** Paces the re-check of open live streams' tokens (tests tick it by hand). */
+  ticker?: Ticker;
 }
 
 export interface Platform {
@@ -136,6 +139,7 @@ export function serviceDeps(
     metrics?: Metrics;
     resolve?: Resolve | undefined;
     tracing?: Tracing;
+    ticker?: Ticker | undefined;
   },
 ): { gateway: GatewayDeps; management: ManagementDeps } {
   const limiter = () =>
@@ -158,6 +162,7 @@ export function serviceDeps(
     secret: r.secret,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     failures: limiter(),
+    pendingLimits: config.pending,
     shutdownSignal: r.shutdownSignal,
     metrics: r.metrics,
     tracing: r.tracing,
@@ -174,6 +179,10 @@ export function serviceDeps(
     loginFailures: limiter(),
     gateway,
     shutdownSignal: r.shutdownSignal,
+    streams: new StreamGuard(
+      { db: r.database.db, notifier: r.notifier, clock: r.clock, logger: r.logger },
+      r.ticker ?? intervalTicker,
+    ),
     webhookTargets: {
       allowPrivate: config.webhookAllowPrivate,
       ...(r.resolve ? { resolve: r.resolve } : {}),
@@ -318,6 +327,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       metrics,
       resolve: opts.resolve,
       tracing,
+      ticker: opts.ticker,
     });
 
     const subscriptions: Subscription[] = [];
@@ -361,7 +371,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       );
       every(RETENTION_JOB, config.retention.intervalSec * 1000, async () => {
         const removed = await applyRetention(management, config.retention);
-        const total = removed.inboxEvents + removed.webhookDeliveries + removed.jobs + removed.reports;
+        const total = Object.values(removed).reduce((sum, n) => sum + n, 0);
         logger[total > 0 ? 'info' : 'debug']({ removed }, 'retention pass');
       });
     }

@@ -35,10 +35,9 @@ export function installErrorHandling(app: FastifyInstance, writeFailures?: Write
     }
     if (known) {
       request.log.warn({ code: known.code, status: known.status, detail: known.message }, 'request refused');
-      if (known.code === 'rate_limited' || known.code === 'session_conflict') {
-        const retry = known.details['retryAfterSec'];
-        if (typeof retry === 'number') void reply.header('retry-after', String(retry));
-      }
+      // Limits, conflicts and pending caps say when to try again; HTTP clients read the header.
+      const retry = known.details['retryAfterSec'];
+      if (typeof retry === 'number') void reply.header('retry-after', String(retry));
       return reply.status(known.status).send(known.toBody(request.id));
     }
     request.log.error({ err }, 'request failed');

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { parse } from '../http/parse.js';
 import { authenticateOperator, requireRole, type Operator } from '../services/operators.js';
 import type { ManagementDeps } from '../services/management-deps.js';
+import { redeemStreamTicket } from '../services/stream-access.js';
 
 export interface HandlerArgs<B, Q> {
   request: FastifyRequest;
@@ -36,6 +37,8 @@ export interface RouteSpec<B = unknown, Q = unknown, R = unknown> {
   status?: number;
   /** Streams its own response (Server-Sent Events). */
   raw?: boolean;
+  /** Also opens with `?ticket=` from `POST /api/admin/stream/ticket`, for clients that cannot send headers. */
+  ticket?: boolean;
   handler(args: HandlerArgs<B, Q>): Promise<R>;
 }
 
@@ -62,14 +65,11 @@ export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, route
       handler: async (request, reply) => {
         let operator: Operator = { userId: 'anonymous', email: '', role: 'viewer', tokenId: '' };
         if (spec.role !== 'public') {
-          // EventSource cannot send headers: the stream also takes the token as ?access_token=.
-          const fromQuery = spec.raw
-            ? (request.query as Record<string, string> | undefined)?.['access_token']
-            : undefined;
-          operator = await authenticateOperator(
-            deps,
-            request.headers.authorization ?? (fromQuery ? `Bearer ${fromQuery}` : undefined),
-          );
+          // EventSource cannot send headers: a stream takes a single-use ticket (never a token) in the URL.
+          operator =
+            spec.ticket && request.headers.authorization === undefined
+              ? await redeemStreamTicket(deps, (request.query as Record<string, unknown> | undefined)?.['ticket'])
+              : await authenticateOperator(deps, request.headers.authorization);
           requireRole(operator, spec.role);
         }
         const body = spec.body ? parse(spec.body, request.body, 'body') : undefined;

@@ -24,6 +24,8 @@ export interface Notifier {
 
 export const accountChannel = (accountId: string): string => `account:${accountId}`;
 export const busChannel = (topic: string): string => `bus:${topic}`;
+/** Notified whenever an operator's access shrinks: tokens revoked, operator disabled or re-roled. */
+export const OPERATOR_ACCESS_CHANNEL = 'operator-access';
 
 export abstract class EmitterNotifier implements Notifier {
   protected readonly emitter = new EventEmitter();

@@ -7,6 +7,7 @@ import type { Database, Dialect } from '../store/database.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import type { PendingLimits } from './pending-limits.js';
 
 /** Everything the gateway's use cases need, passed explicitly. */
 export interface GatewayDeps {
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   readonly secret: string;
   readonly heartbeatIntervalSec: number;
   readonly failures: FailureLimiter;
+  /** Caps on registrations waiting for approval and on what their sessions store. */
+  readonly pendingLimits: PendingLimits;
   /** Aborted when the process shuts down, so held long polls answer at once. */
   readonly shutdownSignal: AbortSignal;
   readonly metrics?: Metrics | undefined;

@@ -7,6 +7,7 @@ import {
   type InboxRequest,
   type InboxResponse,
   type SessionForbiddenAttempt,
+  type TelemetryEvent,
   isoTime,
 } from '@kopitra/contracts';
 import { relinkTicket } from '../store/copy.js';
@@ -16,6 +17,7 @@ import { inTransaction } from '../store/transaction.js';
 import type { GatewayDeps } from './deps.js';
 import { evaluateRisk } from './copy/risk.js';
 import { traceAck } from './outbox.js';
+import { assertPendingQuota } from './pending-limits.js';
 import { remember, replayFor, requestHash, type Reply } from './idempotent.js';
 import type { SessionContext } from './sessions.js';
 
@@ -53,6 +55,13 @@ export async function receiveInbox(
   return inTransaction(deps.db, async (tx) => {
     const replay = await replayFor(tx.trx, call);
     if (replay) return replay as Reply<InboxResponse>;
+    if (session.status === 'pending')
+      await assertPendingQuota(
+        deps,
+        tx,
+        accountId,
+        request.events.filter((e): e is TelemetryEvent => e.eventType !== 'OutboxAck'),
+      );
     const now = deps.clock.now();
     let accepted = 0;
     let acked = 0;

@@ -6,6 +6,7 @@ import type { FailureLimiter } from './failure-limiter.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { ReportStore } from '../reports/report-store.js';
 import type { Database, Dialect } from '../store/database.js';
+import type { StreamGuard } from './stream-access.js';
 import type { WebhookTargetPolicy } from './webhook-target.js';
 
 /** Everything the management API needs, passed explicitly. */
@@ -23,6 +24,8 @@ export interface ManagementDeps {
   /** The gateway's use cases, for tasks that reconcile or close (same database and bus). */
   readonly gateway: GatewayDeps;
   readonly shutdownSignal: AbortSignal;
+  /** This process's open live streams, closed when their operator's access shrinks. */
+  readonly streams: StreamGuard;
   /** Which addresses webhooks may reach. */
   readonly webhookTargets: WebhookTargetPolicy;
   /** Where task reports (audit exports) are written and read. */

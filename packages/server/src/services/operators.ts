@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { AppError, Role, isoTime } from '@kopitra/contracts';
+import { OPERATOR_ACCESS_CHANNEL } from '../notify/notifier.js';
 import { headlineCounts } from '../store/counts.js';
 import { isUniqueViolation } from '../store/database.js';
 import { newId } from '../store/ids.js';
@@ -104,18 +105,34 @@ export async function authenticateOperator(
     if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired');
     throw new AppError('unauthorized', 'The token is not an operator token of this instance.');
   }
-  const row = await tokenWithUser(deps.db, claims.jti ?? '');
-  if (!row || row.user_id !== claims.sub) throw new AppError('unauthorized');
+  return operatorFromToken(deps, claims.jti ?? '', claims.sub);
+}
+
+/**
+ * The operator a token id stands for, as they are now: refused when the token is unknown,
+ * revoked or expired, or the operator disabled.
+ */
+export async function operatorFromToken(
+  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  tokenId: string,
+  userId: string | undefined,
+): Promise<Operator> {
+  const row = await tokenWithUser(deps.db, tokenId);
+  if (!row || row.user_id !== userId) throw new AppError('unauthorized');
   if (row.revoked_at !== null) throw new AppError('token_revoked');
   if (row.expires_at <= deps.clock.now()) throw new AppError('token_expired');
   if (row.status !== 'active') throw new AppError('token_revoked', 'The operator is disabled.');
   const role = Role.safeParse(row.role);
   if (!role.success) throw new AppError('unauthorized', 'The operator has no known role.');
-  return { userId: row.user_id, email: row.email, role: role.data, tokenId: claims.jti! };
+  return { userId: row.user_id, email: row.email, role: role.data, tokenId };
 }
 
+/** True when `role` (as stored) is at least `required`. */
+export const roleAtLeast = (role: string, required: Role): boolean =>
+  Object.hasOwn(rank, role) && rank[role as Role] >= rank[required];
+
 export function requireRole(operator: Operator, role: Role): void {
-  if (rank[operator.role] < rank[role])
+  if (!roleAtLeast(operator.role, role))
     throw new AppError('role_forbidden', `This needs the ${role} role; you are ${operator.role}.`);
 }
 
@@ -131,13 +148,18 @@ export async function signIn(deps: ManagementDeps, email: string, password: stri
 }
 
 /** Signs out: the token is revoked at once, and the sign-out recorded. */
-export async function signOut(deps: Pick<ManagementDeps, 'db' | 'clock'>, operator: Operator) {
-  await revokeToken(deps.db, operator.tokenId, deps.clock.now());
-  await appendAudit(
-    deps.db,
-    { actor: operator.email, action: 'auth.logout', targetType: 'user', targetId: operator.userId },
-    deps.clock.now(),
-  );
+export async function signOut(deps: Pick<ManagementDeps, 'db' | 'clock' | 'notifier'>, operator: Operator) {
+  await inTransaction(deps.db, async ({ trx }) => {
+    const now = deps.clock.now();
+    await revokeToken(trx, operator.tokenId, now);
+    await appendAudit(
+      trx,
+      { actor: operator.email, action: 'auth.logout', targetType: 'user', targetId: operator.userId },
+      now,
+    );
+    // Streams opened under this token close, on every replica.
+    await deps.notifier.notify(trx, OPERATOR_ACCESS_CHANNEL);
+  });
   return { signedOut: true as const };
 }
 
@@ -189,7 +211,7 @@ export async function createOperator(
  * operator or a changed password signs out everywhere.
  */
 export async function changeOperator(
-  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  deps: Pick<ManagementDeps, 'db' | 'clock' | 'notifier'>,
   actor: string,
   userId: string,
   patch: {
@@ -217,6 +239,9 @@ export async function changeOperator(
     });
     if (patch.status === 'disabled' || patch.password !== undefined)
       await revokeTokensOf(trx, before.user_id, now);
+    // Their open streams are re-checked on every replica: closed unless still allowed as they were.
+    if (after.role !== before.role || after.status !== before.status || patch.password !== undefined)
+      await deps.notifier.notify(trx, OPERATOR_ACCESS_CHANNEL);
     await appendAudit(
       trx,
       {

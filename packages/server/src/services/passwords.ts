@@ -4,6 +4,7 @@
  * everywhere else.
  */
 import { AppError } from '@kopitra/contracts';
+import { OPERATOR_ACCESS_CHANNEL } from '../notify/notifier.js';
 import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { findUserByEmail, getUser, revokeTokensOf, updateUser } from '../store/users.js';
@@ -13,6 +14,7 @@ import { hashPassword, oneTimePassword, verifyPassword, type Operator } from './
 import type { ManagementDeps } from './management-deps.js';
 
 async function storePassword(
+  deps: Pick<ManagementDeps, 'notifier'>,
   trx: Db,
   userId: string,
   password: string,
@@ -21,6 +23,8 @@ async function storePassword(
 ): Promise<void> {
   await updateUser(trx, userId, { password_hash: await hashPassword(password), updated_at: now });
   await revokeTokensOf(trx, userId, now, keepTokenId);
+  // Streams opened under the revoked tokens close, on every replica.
+  await deps.notifier.notify(trx, OPERATOR_ACCESS_CHANNEL);
 }
 
 /** The signed-in operator's own change; the token used for it stays valid. */
@@ -42,7 +46,7 @@ export async function changeOwnPassword(
   assertStrongPassword(next, [operator.email]);
   await inTransaction(deps.db, async ({ trx }) => {
     const now = deps.clock.now();
-    await storePassword(trx, operator.userId, next, now, operator.tokenId);
+    await storePassword(deps, trx, operator.userId, next, now, operator.tokenId);
     await appendAudit(
       trx,
       {
@@ -58,7 +62,7 @@ export async function changeOwnPassword(
 
 /** `kopitra admin reset-password EMAIL`: sets a new password and signs the operator out everywhere. */
 export async function resetPassword(
-  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  deps: Pick<ManagementDeps, 'db' | 'clock' | 'notifier'>,
   actor: string,
   email: string,
   password: string,
@@ -67,7 +71,7 @@ export async function resetPassword(
     const now = deps.clock.now();
     const user = await findUserByEmail(trx, email.trim().toLowerCase());
     if (!user) throw new AppError('user_not_found', `No operator with email ${email}.`);
-    await storePassword(trx, user.user_id, password, now);
+    await storePassword(deps, trx, user.user_id, password, now);
     await appendAudit(
       trx,
       { actor, action: 'user.password_reset', targetType: 'user', targetId: user.user_id },
@@ -83,7 +87,7 @@ export async function resetPassword(
  * (the admin's own token survives a reset of their own password).
  */
 export async function resetOperatorPassword(
-  deps: Pick<ManagementDeps, 'db' | 'clock'>,
+  deps: Pick<ManagementDeps, 'db' | 'clock' | 'notifier'>,
   actor: Operator,
   userId: string,
 ): Promise<{ userId: string; email: string; oneTimePassword: string }> {
@@ -93,6 +97,7 @@ export async function resetOperatorPassword(
     if (!user) throw new AppError('user_not_found');
     const now = deps.clock.now();
     await storePassword(
+      deps,
       trx,
       user.user_id,
       password,

@@ -105,12 +105,26 @@ describe.each(dialects)('retention on %s', (dialect) => {
     };
     await runWithReport('run_old', 31);
     await runWithReport('run_new', 29);
+    const ticket = (hash: string, expiresAt: number) => ({
+      ticket_hash: hash,
+      user_id: 'usr',
+      token_id: 'tok',
+      expires_at: expiresAt,
+      created_at: expiresAt - 30_000,
+    });
+    await db
+      .insertInto('stream_tickets')
+      .values([ticket('expired', now - 1), ticket('valid', now + 10_000)])
+      .execute();
 
     const removed = await applyRetention(
       { db, clock, reports },
       { inboxDays: 30, webhookDeliveriesDays: 30, jobsDays: 7, reportsDays: 30 },
     );
-    expect(removed).toEqual({ inboxEvents: 2, webhookDeliveries: 2, jobs: 1, reports: 1 });
+    expect(removed).toEqual({ inboxEvents: 2, webhookDeliveries: 2, jobs: 1, reports: 1, streamTickets: 1 });
+    expect(await db.selectFrom('stream_tickets').select('ticket_hash').execute()).toEqual([
+      { ticket_hash: 'valid' },
+    ]);
     expect(await reports.open('run_old-audit.json')).toBeNull();
     expect(await reports.open('run_new-audit.json')).not.toBeNull();
     expect(

@@ -8,12 +8,14 @@
  * - webhook deliveries that are settled (delivered, failed, dropped): older than `webhookDeliveriesDays`;
  * - jobs that are done: older than `jobsDays` (dead jobs stay for operators to inspect);
  * - task reports (audit exports) of runs finished more than `reportsDays` ago: the file or
- *   blob is deleted and the run no longer offers a download.
+ *   blob is deleted and the run no longer offers a download;
+ * - live-stream tickets that expired unused (a used one is deleted when it is taken).
  */
 import type { Clock } from '../clock.js';
 import { deleteFinishedJobs } from '../store/jobs.js';
 import type { Database } from '../store/database.js';
 import type { ReportStore } from '../reports/report-store.js';
+import { deleteExpiredStreamTickets } from '../store/stream-tickets.js';
 import {
   clearRunReport,
   deleteDeliveriesBatch,
@@ -37,6 +39,7 @@ export interface RetentionSummary {
   webhookDeliveries: number;
   jobs: number;
   reports: number;
+  streamTickets: number;
 }
 
 async function drain(batch: () => Promise<number>, signal?: AbortSignal): Promise<number> {
@@ -77,5 +80,6 @@ export async function applyRetention(
       }
       return expired.length;
     }, signal),
+    streamTickets: await drain(() => deleteExpiredStreamTickets(deps.db, now, BATCH), signal),
   };
 }

@@ -42,6 +42,7 @@ import {
   tokenHash,
   verifySessionToken,
 } from './secrets.js';
+import { assertRegistrationAllowed } from './pending-limits.js';
 import { publishStateChange, queueInitAck, queueShutdown } from './session-events.js';
 
 const CREATE_ROUTE = 'POST /sessions';
@@ -171,6 +172,11 @@ async function createInTransaction(
       activeSince: isoTime(decision.activeSince),
     });
   }
+  // Anyone can register: what waits for an operator is capped before anything is written.
+  const registeredFrom =
+    decision.registerAccount || decision.registerKey
+      ? await assertRegistrationAllowed(deps, tx, r.clientIp)
+      : null;
   if (decision.registerAccount) {
     await insertAccount(
       trx,
@@ -194,6 +200,7 @@ async function createInTransaction(
         status: 'pending',
         origin: 'ea',
         expiresAt: null,
+        registeredFrom,
       },
       now,
     );

@@ -1,4 +1,6 @@
 import type { SymbolSpec, TelemetryEvent } from '@kopitra/contracts';
+import { sql } from 'kysely';
+import type { Dialect } from './database.js';
 import type { AccountTelemetryTable, Db } from './schema.js';
 import { newId } from './ids.js';
 
@@ -211,3 +213,26 @@ export const executionNoticesSince = (db: Db, accountIds: string[], since: numbe
     .where('account_id', 'in', accountIds)
     .where('received_at', '>=', since)
     .execute();
+
+/**
+ * Bytes of telemetry payload an account stored through sessions that were never approved
+ * (what a pending terminal has taken so far).
+ */
+export async function unapprovedTelemetryBytes(db: Db, dialect: Dialect, accountId: string): Promise<number> {
+  const size =
+    dialect === 'postgres' ? sql<number>`octet_length(e.payload)` : sql<number>`length(cast(e.payload as blob))`;
+  const row = await db
+    .selectFrom('inbox_events as e')
+    .innerJoin('sessions as s', 's.session_id', 'e.session_id')
+    .select((eb) => eb.fn.sum<number | string | null>(size).as('bytes'))
+    .where('e.account_id', '=', accountId)
+    .where('s.authenticated_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.bytes ?? 0);
+}
+
+/** Serialises a pending account's telemetry writes for the rest of the transaction (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already does). */
+export async function lockAccountTelemetry(db: Db, dialect: Dialect, accountId: string): Promise<void> {
+  if (dialect === 'postgres')
+    await sql`select pg_advisory_xact_lock(7346023, hashtext(${accountId}))`.execute(db);
+}

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import type { Dialect } from './database.js';
 import type { AccountKeysTable, Db } from './schema.js';
 
 export type KeyRow = AccountKeysTable;
@@ -30,6 +32,8 @@ export async function insertKey(
     origin: 'ea' | 'operator';
     expiresAt: number | null;
     decidedBy?: string | null;
+    /** Where a terminal registered the key from (an address bucket); operator keys have none. */
+    registeredFrom?: string | null;
   },
   now: number,
 ): Promise<KeyRow> {
@@ -46,6 +50,7 @@ export async function insertKey(
       decided_at: k.status === 'approved' ? now : null,
       decision_reason: null,
       created_at: now,
+      registered_from: k.registeredFrom ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -71,4 +76,31 @@ export async function decideKey(
     .where('fingerprint', '=', fingerprint)
     .returningAll()
     .executeTakeFirst();
+}
+
+/** Keys terminals registered that wait for an operator: in all, and from one address bucket. */
+export async function countPendingRegistrations(
+  db: Db,
+  registeredFrom: string,
+): Promise<{ total: number; fromAddress: number }> {
+  const row = await db
+    .selectFrom('account_keys')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('total'),
+      eb.fn
+        .sum<number | string | null>(eb.case().when('registered_from', '=', registeredFrom).then(1).else(0).end())
+        .as('from_address'),
+    ])
+    .where('status', '=', 'pending')
+    .where('origin', '=', 'ea')
+    .executeTakeFirstOrThrow();
+  return { total: Number(row.total), fromAddress: Number(row.from_address ?? 0) };
+}
+
+/**
+ * Serialises registrations for the rest of the transaction, so replicas counting pending keys
+ * at the same moment cannot both pass a cap. SQLite's `BEGIN IMMEDIATE` already does.
+ */
+export async function lockPendingRegistrations(db: Db, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7346022)`.execute(db);
 }

@@ -598,6 +598,34 @@ const traceContext: Step = async (db) => {
   await db.schema.alterTable('bus_messages').addColumn('headers', 'text').execute();
 };
 
+/**
+ * Stream tickets: the console opens its live stream with a short-lived, single-use ticket
+ * instead of its token in the URL. Only a hash is kept; the row is bound to the operator token
+ * it was issued under, so revoking the token ends the ticket too.
+ */
+const streamTickets: Step = async (db) => {
+  await db.schema
+    .createTable('stream_tickets')
+    .addColumn('ticket_hash', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('token_id', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('stream_tickets_by_expiry').on('stream_tickets').column('expires_at').execute();
+};
+
+/**
+ * Keys a terminal registered by itself remember the address (an IPv6 address's /64) they came
+ * from, so pending registrations can be capped per address; existing ones count as unknown.
+ */
+const pendingRegistrations: Step = async (db) => {
+  await db.schema.alterTable('account_keys').addColumn('registered_from', 'text').execute();
+  await sql`create index account_keys_pending_by_address on account_keys (registered_from) where status = 'pending'`.execute(
+    db,
+  );
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -614,6 +642,8 @@ const steps: Record<string, Step> = {
   '0013_copy_order_master_refs': copyOrderMasterRefs,
   '0014_task_run_reports': taskRunReports,
   '0015_trace_context': traceContext,
+  '0016_stream_tickets': streamTickets,
+  '0017_pending_registrations': pendingRegistrations,
 };
 
 export class KopitraMigrations implements MigrationProvider {

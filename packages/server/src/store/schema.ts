@@ -48,6 +48,8 @@ export interface AccountKeysTable {
   decided_at: number | null;
   decision_reason: string | null;
   created_at: number;
+  /** The address (an IPv6 address's /64) a terminal registered this key from; null for operator keys. */
+  registered_from: string | null;
 }
 
 export interface SessionsTable {
@@ -399,12 +401,21 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
+export interface StreamTicketsTable {
+  ticket_hash: string;
+  user_id: string;
+  token_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface DB {
   jobs: JobsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;
   operator_tokens: OperatorTokensTable;
+  stream_tickets: StreamTicketsTable;
   audit_log: AuditLogTable;
   task_runs: TaskRunsTable;
   account_metric_minutes: AccountMetricMinutesTable;

@@ -125,3 +125,14 @@ export async function revokeTokensOf(
   if (keepTokenId) revoke = revoke.where('token_id', '!=', keepTokenId);
   await revoke.execute();
 }
+
+/** Several tokens at once, each with its operator's current role and status (for open streams). */
+export const tokensWithUsers = (db: Db, tokenIds: readonly string[]) =>
+  tokenIds.length === 0
+    ? Promise.resolve([])
+    : db
+        .selectFrom('operator_tokens as t')
+        .innerJoin('users as u', 'u.user_id', 't.user_id')
+        .select(['t.token_id', 't.revoked_at', 't.expires_at', 'u.user_id', 'u.role', 'u.status'])
+        .where('t.token_id', 'in', tokenIds)
+        .execute();

@@ -6,10 +6,24 @@ import { loadConfig, type Config } from '../config.js';
 import { startPlatform, type Platform, type PlatformOptions } from '../runtime.js';
 import { dropTarget, freshTarget, tempDir, type DialectName } from './databases.js';
 import type { DatabaseTarget } from '../store/database.js';
+import type { Ticker } from '../services/stream-access.js';
+
+/** Ticks by hand: the live streams' token re-check runs when a test calls `tick()`. */
+export class ManualTicker {
+  private readonly callbacks = new Set<() => void>();
+  readonly ticker: Ticker = (_everyMs, fn) => {
+    this.callbacks.add(fn);
+    return () => void this.callbacks.delete(fn);
+  };
+  tick(): void {
+    for (const fn of [...this.callbacks]) fn();
+  }
+}
 
 export interface TestPlatform {
   platform: Platform;
   clock: ManualClock;
+  ticker: ManualTicker;
   target: DatabaseTarget;
   config: Config;
   close(): Promise<void>;
@@ -28,6 +42,7 @@ export async function startTestPlatform(
   const target = await freshTarget(dialect);
   if (!target) return null;
   const clock = new ManualClock(Date.now());
+  const ticker = new ManualTicker();
   const config = loadConfig({
     KOPITRA_DATA_DIR: tempDir(),
     KOPITRA_BUS_POLL_MS: '50',
@@ -41,12 +56,14 @@ export async function startTestPlatform(
     databaseTarget: target,
     listen: false,
     sweeper: false,
+    ticker: ticker.ticker,
     ...options,
     logger: logger ?? pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
   });
   return {
     platform,
     clock,
+    ticker,
     target,
     config,
     close: async () => {
@@ -54,6 +71,27 @@ export async function startTestPlatform(
       await dropTarget(target);
     },
   };
+}
+
+/**
+ * Another replica of `of`'s platform: the same database, configuration and clock, its own
+ * connections, notifier, bus and ticker (stopped by the caller).
+ */
+export async function startReplica(
+  of: TestPlatform,
+  serve: { gateway: boolean; management: boolean } = { gateway: true, management: true },
+): Promise<{ platform: Platform; ticker: ManualTicker }> {
+  const ticker = new ManualTicker();
+  const platform = await startPlatform(of.config, {
+    clock: of.clock,
+    databaseTarget: of.target,
+    listen: false,
+    sweeper: false,
+    serve,
+    ticker: ticker.ticker,
+    logger: pino({ level: process.env['KOPITRA_TEST_LOG'] ?? 'silent' }),
+  });
+  return { platform, ticker };
 }
 
 export const BASE = '/trade-agent/v1';

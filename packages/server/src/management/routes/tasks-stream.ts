@@ -1,4 +1,4 @@
-import { TaskRunRequest, TaskRunsQuery, topics } from '@kopitra/contracts';
+import { StreamQuery, TaskRunRequest, TaskRunsQuery, topics } from '@kopitra/contracts';
 import { randomUUID } from 'node:crypto';
 import { latestCursor, readAfter, type BusCursor } from '../../bus/embedded/embedded-bus.js';
 import { busChannel, waitFor } from '../../notify/notifier.js';
@@ -6,6 +6,7 @@ import type { ManagementDeps } from '../../services/management-deps.js';
 import { route } from '../registry.js';
 import { getRun, listTaskRuns, listTasks, startRun, TASK_EVENTS } from '../../services/tasks.js';
 import { openLinkedReport, reportLink } from '../../services/reports.js';
+import { issueStreamTicket } from '../../services/stream-access.js';
 
 const STREAM_TOPICS = [topics.tradeAgentEvents, TASK_EVENTS, topics.copyGroupUpdates];
 
@@ -88,17 +89,36 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
     },
   }),
   route({
+    method: 'POST',
+    url: '/api/admin/stream/ticket',
+    role: 'viewer',
+    tag: 'stream',
+    summary:
+      'A single-use ticket for GET /api/admin/stream?ticket= (valid 30 s, bound to this token): ticket, expiresAt',
+    status: 201,
+    handler: async ({ operator }) => issueStreamTicket(deps, operator),
+  }),
+  route({
     method: 'GET',
     url: '/api/admin/stream',
     role: 'viewer',
     tag: 'stream',
     raw: true,
+    ticket: true,
+    query: StreamQuery,
     summary:
-      'Live events (Server-Sent Events): session states, copy orders, alerts, task progress. Token in Authorization or ?access_token=',
-    handler: async ({ request, reply }) => {
+      'Live events (Server-Sent Events): session states, copy orders, alerts, task progress. Opens with ?ticket= from POST /api/admin/stream/ticket (or an Authorization header); closes when the token is revoked or expires, or the operator is disabled or changes role',
+    handler: async ({ request, reply, operator, query }) => {
       let cursor =
-        parseEventId(request.headers['last-event-id']) ??
+        parseEventId(query.lastEventId ?? request.headers['last-event-id']) ??
         (await latestCursor(deps.db, deps.dialect, STREAM_TOPICS));
+      const abort = new AbortController();
+      let closedBecause: string | null = null;
+      // The stream lives only as long as the token and the operator's role allow it.
+      const unwatch = deps.streams.watch(operator, 'viewer', (reason) => {
+        closedBecause = reason;
+        abort.abort();
+      });
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -108,7 +128,6 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
         'x-accel-buffering': 'no',
       });
       res.write(`retry: 2000\n: connected\n\n`);
-      const abort = new AbortController();
       const stop = () => abort.abort();
       res.on('close', stop);
       deps.shutdownSignal.addEventListener('abort', stop);
@@ -117,6 +136,11 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
         while (!abort.signal.aborted) {
           const waits = STREAM_TOPICS.map((t) => waitFor(deps.notifier, busChannel(t), 1000, abort.signal));
           const rows = await readAfter(deps.db, deps.dialect, STREAM_TOPICS, cursor, 200);
+          // The guard may have closed the stream while the read ran: nothing more is sent.
+          if (abort.signal.aborted) {
+            waits.forEach((w) => w.cancel());
+            break;
+          }
           for (const m of rows) {
             const body = m.body as { type?: string };
             res.write(
@@ -136,8 +160,11 @@ export const taskStreamRoutes = (deps: ManagementDeps) => [
           waits.forEach((w) => w.cancel());
         }
       } finally {
+        unwatch();
         res.off('close', stop);
         deps.shutdownSignal.removeEventListener('abort', stop);
+        if (closedBecause !== null && !res.destroyed)
+          res.write(`event: stream.closed\ndata: ${JSON.stringify({ reason: closedBecause })}\n\n`);
         res.end();
       }
       return undefined;
