@@ -26,6 +26,7 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
   let cspViolations: string[] = [];
   let url: string;
   const pageErrors: string[] = [];
+  const streamUrls: string[] = [];
   const sims: Array<SimMaster | SimFollower> = [];
   let masterKey = '';
   let terminalToken = '';
@@ -73,6 +74,9 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     cspViolations = await watchCsp(page);
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/admin/stream') streamUrls.push(r.url());
+    });
   });
 
   // The console runs under the server's Content-Security-Policy: any violation fails the test.
@@ -112,6 +116,12 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     await page.waitForURL(`${url}/sessions`);
     await waitFor(page, '[data-testid=live-status][data-status=live]');
     expect(await page.getByTestId('current-user').textContent()).toContain('admin');
+    // The live stream opens with a single-use ticket: the operator's token is never in a URL.
+    expect(streamUrls.length).toBeGreaterThan(0);
+    for (const u of streamUrls) {
+      expect(new URL(u).searchParams.get('ticket')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(u).not.toContain('access_token');
+    }
   });
 
   it('shows a new pending terminal and approves it, live, without a reload', async () => {

@@ -208,8 +208,10 @@ describe('management API, spawned all-in-one server', () => {
       ['F-300', 0.05],
     ]);
 
-    // The live stream, opened before the task starts.
-    const stream = await fetch(`${url}/api/admin/stream?access_token=${viewer}`);
+    // The live stream, opened before the task starts, with a single-use ticket (never the token).
+    const ticket = await api('POST', '/api/admin/stream/ticket', viewer);
+    expect(ticket.status).toBe(201);
+    const stream = await fetch(`${url}/api/admin/stream?ticket=${ticket.body.ticket}`);
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     const reader = stream.body!.getReader();
     const run = await api('POST', '/api/admin/tasks/resync-follower/run', op, {

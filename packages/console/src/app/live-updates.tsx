@@ -65,23 +65,25 @@ export function LiveUpdates({ token, children }: { token: string; children: Reac
 
   useEffect(() => {
     const invalidator = batchedInvalidator(client, 200);
-    const close = openLiveStream(`/api/admin/stream?access_token=${encodeURIComponent(token)}`, {
+    // Each connection asks for its own single-use ticket; a refused token signs the console out there.
+    const connectUrl = async () => {
+      const { ticket } = await api.post<{ ticket: string }>('/api/admin/stream/ticket');
+      return `/api/admin/stream?ticket=${encodeURIComponent(ticket)}`;
+    };
+    const close = openLiveStream(connectUrl, {
       onEvent: (e) => {
         invalidator.add(staleKeys(e));
         listeners.current.forEach((l) => l(e));
       },
-      onStatus: (s) => {
-        setStatus(s);
-        // The stream was refused: if the token is dead, this request signs the console out.
-        if (s === 'closed') api.get('/api/auth/me').catch(() => undefined);
-      },
-      // Events sent while no stream was open are not replayed: refetch what is on screen.
+      onStatus: setStatus,
+      // (Re)opened: refetch what is on screen (what happened before the first connection is not replayed).
       onOpen: () => void client.invalidateQueries(),
     });
     return () => {
       close();
       invalidator.dispose();
     };
+    // A new token (signed in again) opens a new stream.
   }, [client, api, token]);
 
   const subscribe = useCallback((l: (e: LiveEvent) => void) => {

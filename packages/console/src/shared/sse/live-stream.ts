@@ -1,7 +1,10 @@
 /**
- * One EventSource on `GET /api/admin/stream`. The browser reconnects by itself after a network
- * drop (sending Last-Event-ID, so nothing is missed); an HTTP refusal closes the source for
- * good, so we open a new one after a pause and report `closed` meanwhile.
+ * One EventSource on `GET /api/admin/stream`. A browser's EventSource cannot send the bearer
+ * token, and a token in the URL would land in logs, so each connection opens with a fresh
+ * single-use ticket (`connectUrl`). The browser's own reconnection repeats the spent URL, so on
+ * any error we close the source and open a new one with a new ticket after a pause, resuming
+ * after the last event received (`lastEventId`); the server also ends a stream whose token was
+ * revoked, and then the ticket request is what signs the console out.
  */
 
 /** Event names the management stream sends (`event:` lines). */
@@ -32,12 +35,19 @@ export interface LiveStreamHandlers {
   onOpen(): void;
 }
 
-export function openLiveStream(url: string, handlers: LiveStreamHandlers, retryMs = 3000): () => void {
+export function openLiveStream(
+  connectUrl: () => Promise<string>,
+  handlers: LiveStreamHandlers,
+  retryMs = 2000,
+): () => void {
   let source: EventSource | null = null;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let opened = false;
+  let lastEventId = '';
 
   const dispatch = (type: string) => (e: MessageEvent<string>) => {
+    if (e.lastEventId) lastEventId = e.lastEventId;
     try {
       handlers.onEvent({ type, id: e.lastEventId, data: JSON.parse(e.data) as Record<string, unknown> });
     } catch {
@@ -45,28 +55,42 @@ export function openLiveStream(url: string, handlers: LiveStreamHandlers, retryM
     }
   };
 
-  function connect() {
-    handlers.onStatus(source ? 'reconnecting' : 'connecting');
+  const again = (status: LiveStatus) => {
+    if (stopped) return;
+    handlers.onStatus(status);
+    retry = setTimeout(() => void connect(), retryMs);
+  };
+
+  async function connect() {
+    handlers.onStatus(opened ? 'reconnecting' : 'connecting');
+    let url: string;
+    try {
+      url = await connectUrl();
+    } catch {
+      // No ticket: the API is away, or refused the token (the client has signed out then).
+      again('closed');
+      return;
+    }
+    if (stopped) return;
+    if (lastEventId) url += `${url.includes('?') ? '&' : '?'}lastEventId=${encodeURIComponent(lastEventId)}`;
     const s = new EventSource(url);
     source = s;
     for (const type of LIVE_EVENT_TYPES) s.addEventListener(type, dispatch(type));
     s.onmessage = dispatch('message');
     s.onopen = () => {
+      opened = true;
       handlers.onStatus('live');
       handlers.onOpen();
     };
     s.onerror = () => {
-      if (stopped) return;
-      if (s.readyState === EventSource.CLOSED) {
-        handlers.onStatus('closed');
-        retry = setTimeout(connect, retryMs);
-      } else {
-        handlers.onStatus('reconnecting');
-      }
+      // Its ticket is spent: the browser's own retry would be refused.
+      s.close();
+      if (source === s) source = null;
+      again(opened ? 'reconnecting' : 'closed');
     };
   }
 
-  connect();
+  void connect();
   return () => {
     stopped = true;
     clearTimeout(retry);
