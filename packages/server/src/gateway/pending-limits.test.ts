@@ -45,7 +45,11 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
       method: 'POST',
       url: `${BASE}/sessions`,
       remoteAddress: from,
-      headers: { 'x-tradeagent-account': accountId, 'idempotency-key': idem(), 'content-type': 'application/json' },
+      headers: {
+        'x-tradeagent-account': accountId,
+        'idempotency-key': idem(),
+        'content-type': 'application/json',
+      },
       payload: sessionBody(authKey),
     });
   const inbox = (accountId: string, token: string, events: unknown[]) =>
@@ -80,7 +84,14 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
   const counts = async () => {
     const db = tp!.platform.database.db;
     const n = async (table: 'accounts' | 'account_keys' | 'sessions' | 'inbox_events' | 'bus_messages') =>
-      Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     return {
       accounts: await n('accounts'),
       keys: await n('account_keys'),
@@ -119,9 +130,9 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
 
     // A pre-shared key an operator issued needs no approval: never capped.
     const token = await admin();
-    expect((await manage(token, '/api/admin/accounts', { accountId: 'ISSUED', platform: 'MT5' })).status).toBe(
-      201,
-    );
+    expect(
+      (await manage(token, '/api/admin/accounts', { accountId: 'ISSUED', platform: 'MT5' })).status,
+    ).toBe(201);
     const issued = await manage(token, '/api/admin/accounts/ISSUED/keys');
     expect(issued.status).toBe(201);
     const withIssuedKey = await create('ISSUED', '198.51.100.1', issued.body.key);
@@ -149,7 +160,9 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
     if (!tp) return t.skip();
     expect((await create('V6-1', '2001:db8:7:7::1')).statusCode).toBe(201);
     expect((await create('V6-2', '2001:db8:7:7:ffff::2')).statusCode).toBe(201);
-    expect((await create('V6-3', '2001:db8:7:7:1234:5678:9abc:def0')).json().error).toBe('pending_limit_reached');
+    expect((await create('V6-3', '2001:db8:7:7:1234:5678:9abc:def0')).json().error).toBe(
+      'pending_limit_reached',
+    );
     expect((await create('V6-4', '2001:db8:7:8::1')).statusCode).toBe(201);
   });
 
@@ -160,7 +173,10 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
     expect(created.json().status).toBe('pending');
     const token = created.json().token as string;
     // ~2.5 KB of status summary each (its payload takes any field).
-    const summary = { eventType: 'ea.status_summary', payload: { state: 'waiting', notes: 'x'.repeat(2500) } };
+    const summary = {
+      eventType: 'ea.status_summary',
+      payload: { state: 'waiting', notes: 'x'.repeat(2500) },
+    };
     expect((await inbox('QUOTA-1', token, [summary])).statusCode).toBe(202);
 
     const before = await counts();
@@ -179,7 +195,9 @@ describe.each(dialects)('pending registrations on %s', (dialect) => {
 
     // Approved, the terminal reports in full.
     const admin_ = await admin();
-    expect((await manage(admin_, `/api/admin/sessions/${created.json().sessionId}/approve`)).status).toBe(200);
+    expect((await manage(admin_, `/api/admin/sessions/${created.json().sessionId}/approve`)).status).toBe(
+      200,
+    );
     await eventually(async () => {
       const s = await tp!.platform.database.db
         .selectFrom('sessions')

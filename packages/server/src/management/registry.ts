@@ -68,7 +68,10 @@ export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, route
           // EventSource cannot send headers: a stream takes a single-use ticket (never a token) in the URL.
           operator =
             spec.ticket && request.headers.authorization === undefined
-              ? await redeemStreamTicket(deps, (request.query as Record<string, unknown> | undefined)?.['ticket'])
+              ? await redeemStreamTicket(
+                  deps,
+                  (request.query as Record<string, unknown> | undefined)?.['ticket'],
+                )
               : await authenticateOperator(deps, request.headers.authorization);
           requireRole(operator, spec.role);
         }

@@ -7,13 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isoTime } from '@kopitra/contracts';
 import { dialects } from '../testing/databases.js';
-import {
-  ADMIN,
-  startReplica,
-  startTestPlatform,
-  terminal,
-  type TestPlatform,
-} from '../testing/platform.js';
+import { ADMIN, startReplica, startTestPlatform, terminal, type TestPlatform } from '../testing/platform.js';
 import type { Platform } from '../runtime.js';
 
 interface OpenStream {

@@ -220,7 +220,9 @@ export const executionNoticesSince = (db: Db, accountIds: string[], since: numbe
  */
 export async function unapprovedTelemetryBytes(db: Db, dialect: Dialect, accountId: string): Promise<number> {
   const size =
-    dialect === 'postgres' ? sql<number>`octet_length(e.payload)` : sql<number>`length(cast(e.payload as blob))`;
+    dialect === 'postgres'
+      ? sql<number>`octet_length(e.payload)`
+      : sql<number>`length(cast(e.payload as blob))`;
   const row = await db
     .selectFrom('inbox_events as e')
     .innerJoin('sessions as s', 's.session_id', 'e.session_id')

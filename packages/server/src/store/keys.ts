@@ -88,7 +88,9 @@ export async function countPendingRegistrations(
     .select((eb) => [
       eb.fn.countAll<number | string>().as('total'),
       eb.fn
-        .sum<number | string | null>(eb.case().when('registered_from', '=', registeredFrom).then(1).else(0).end())
+        .sum<number | string | null>(
+          eb.case().when('registered_from', '=', registeredFrom).then(1).else(0).end(),
+        )
         .as('from_address'),
     ])
     .where('status', '=', 'pending')
