@@ -3,12 +3,15 @@
  * makes stale (batched, so a burst of copy orders is one refetch), and is handed to features
  * that want the payload itself (task progress).
  */
+import type { ManagementResponses } from '@kopitra/contracts';
 import { useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useApi } from '../shared/api/api-context';
 import { resources as r } from '../shared/api/query-keys';
 import { LiveEventsProvider } from '../shared/sse/live-events';
 import { openLiveStream, type LiveEvent, type LiveStatus } from '../shared/sse/live-stream';
+
+type StreamTicket = ManagementResponses['POST /api/admin/stream/ticket'];
 
 const FINISHED = new Set(['completed', 'failed']);
 
@@ -67,7 +70,7 @@ export function LiveUpdates({ token, children }: { token: string; children: Reac
     const invalidator = batchedInvalidator(client, 200);
     // Each connection asks for its own single-use ticket; a refused token signs the console out there.
     const connectUrl = async () => {
-      const { ticket } = await api.post<{ ticket: string }>('/api/admin/stream/ticket');
+      const { ticket } = await api.post<StreamTicket>('/api/admin/stream/ticket');
       return `/api/admin/stream?ticket=${encodeURIComponent(ticket)}`;
     };
     const close = openLiveStream(connectUrl, {

@@ -126,6 +126,7 @@ describe.each(dialects)('real answers against their contracts on %s', (dialect) 
     const { token } = await call('POST /api/auth/login', '/api/auth/login', { body: ADMIN });
     const as = { token };
     const me = await call('GET /api/auth/me', '/api/auth/me', as);
+    await call('POST /api/admin/stream/ticket', '/api/admin/stream/ticket', as);
 
     // Operators: one with a password of its own, one invited with a one-time password.
     const viewerPassword = 'viewer-answers-0123';
