@@ -318,6 +318,10 @@ export type SignalRequest = z.infer<typeof SignalRequest>;
 export const CopyOrderKind = z.enum(['open', 'modify', 'partial_close', 'close']);
 export type CopyOrderKind = z.infer<typeof CopyOrderKind>;
 
+/**
+ * `withdrawn`: taken back by the gateway before delivery (the master closed the position
+ * first); the terminal never received it.
+ */
 export const CopyOrderStatus = z.enum([
   'queued',
   'delivered',
@@ -327,6 +331,7 @@ export const CopyOrderStatus = z.enum([
   'failed',
   'expired',
   'skipped',
+  'withdrawn',
 ]);
 export type CopyOrderStatus = z.infer<typeof CopyOrderStatus>;
 export const isCopyOrderStatus = (s: string): s is CopyOrderStatus =>

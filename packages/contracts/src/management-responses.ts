@@ -249,9 +249,14 @@ export const CopyOrder = z.object({
   /** `signal` (fan-out) or `reconcile` (a correction). */
   origin: z.string(),
   status: CopyOrderStatus,
-  reason: text,
+  /**
+   * Why the order was skipped, rejected, failed, expired or withdrawn (or why a close was
+   * sent): always a code of the reason catalogue (docs/errors.md), never free text.
+   */
+  reason: text.describe('A code of the reason catalogue (docs/errors.md), never free text.'),
   /** The reason catalogue's sentence for `reason`, for operators. */
   reasonText: text,
+  /** The specifics in words (values, limits, what the terminal reported). */
   detail: text,
   symbol: text,
   side: Side.nullable(),
@@ -265,8 +270,10 @@ export const CopyOrder = z.object({
   slippagePoints: num,
   slippageAmount: num,
   profit: num,
-  errorCode: text,
-  message: text,
+  /** The follower broker's (or terminal's) own code, as reported; not a catalogue code. */
+  errorCode: text.describe("The follower broker's (or terminal's) own code, as reported."),
+  /** The broker's (or terminal's) message, as reported. */
+  message: text.describe("The follower broker's (or terminal's) message, as reported."),
   /** Per-hop timestamps of the copy. */
   times: z.object({
     masterDeal: TimeOrNull,

@@ -57,8 +57,12 @@ export interface CloseDecision {
   readonly side: Side;
   /** The linked volume; on a netting account this, not the whole net position, is closed. */
   readonly volume: number;
-  /** Why a close came out of something else (a partial close, a risk limit). */
-  readonly note?: string;
+  /**
+   * Why a close came out of something else (a partial close that takes the rest, a risk
+   * limit, an operator, an orphan): a catalogue code, with the specifics in `detail`.
+   */
+  readonly reason?: ReasonCode;
+  readonly detail?: string;
 }
 
 export interface SkipDecision {

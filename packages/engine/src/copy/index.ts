@@ -11,3 +11,4 @@ export * from './position-tag.js';
 export * from './decisions.js';
 export * from './plan.js';
 export * from './reconcile.js';
+export * from './outcomes.js';

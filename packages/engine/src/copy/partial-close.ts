@@ -25,7 +25,7 @@ export type PartialClosePlan =
       readonly remaining: number;
       readonly fraction: number;
     }
-  | { readonly kind: 'full'; readonly volume: number; readonly fraction: number; readonly note: string }
+  | ({ readonly kind: 'full'; readonly volume: number; readonly fraction: number } & Skip)
   | ({ readonly kind: 'skip' } & Skip);
 
 /**
@@ -67,7 +67,12 @@ export function planPartialClose(input: PartialCloseInput): PartialClosePlan {
     };
   if (!(openVolume > 0)) return { kind: 'skip', ...skip('no_open_volume', `open volume ${openVolume}`) };
   if (fraction >= 1 - 1e-9)
-    return { kind: 'full', volume: openVolume, fraction, note: 'master closed all of its position' };
+    return {
+      kind: 'full',
+      volume: openVolume,
+      fraction,
+      ...skip('master_closed_all', `the master closed ${input.closedVolume} lots, all it held`),
+    };
   const share = openVolume * fraction;
   let volume = floorToStep(share, spec.volumeStep);
   if (volume < spec.volumeMin) {
@@ -85,7 +90,7 @@ export function planPartialClose(input: PartialCloseInput): PartialClosePlan {
       kind: 'full',
       volume: openVolume,
       fraction,
-      note: `the rest (${remaining}) would be under the minimum ${spec.volumeMin}`,
+      ...skip('rest_below_minimum', `the rest (${remaining}) would be under the minimum ${spec.volumeMin}`),
     };
   }
   return { kind: 'partial', volume, remaining, fraction };

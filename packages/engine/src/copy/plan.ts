@@ -57,6 +57,11 @@ export interface LinkedPosition {
   readonly detached?: boolean;
   /** The master's position volume as of the last signal; lets a partial close without `remainingVolume` find its fraction. */
   readonly masterVolume?: number | null;
+  /**
+   * The copy's open is still waiting in the follower's outbox, undelivered (the gateway can
+   * still withdraw it). Only a fill gives the link a ticket, so this implies `ticket: null`.
+   */
+  readonly openUndelivered?: boolean;
 }
 
 export interface FollowerContext {
@@ -238,15 +243,22 @@ export function planPartial(
     case 'skip':
       return skipDecision(plan.reason, plan.detail);
     case 'full':
-      return { action: 'close', ...target, volume: plan.volume, note: plan.note };
+      return { action: 'close', ...target, volume: plan.volume, reason: plan.reason, detail: plan.detail };
     case 'partial':
       return { action: 'partial_close', ...target, volume: plan.volume, remainingVolume: plan.remaining };
   }
 }
 
+/**
+ * The master's close wins over an open of the same position that has not reached the
+ * follower yet: nothing is sent, and the gateway withdraws that open (and any order queued
+ * after it) with the same reason, so the follower never opens what the master already closed.
+ */
 export function planClose(signal: MasterSignal, ctx: FollowerContext): CloseDecision | SkipDecision {
   const link = managedLink(ctx);
   if (isSkip(link)) return link;
+  if (link.ticket === null && link.openUndelivered)
+    return skipDecision('master_closed', 'the copy’s open had not been delivered; it is withdrawn');
   return {
     action: 'close',
     masterPositionId: signal.masterPositionId,

@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
+import { executionOutcome, operatorClose } from './outcomes.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { positionTag } from './position-tag.js';
 import { explainReason, reasonCatalogue, reasonCodes, type ReasonCode } from './reasons.js';
 import { reconcile, type ExpectedPosition, type ReconcileInput } from './reconcile.js';
+import { decideRiskLimits } from './risk-limits.js';
 import { withDefaults, type SubscriptionInput } from './subscription.js';
 
 const link: LinkedPosition = { ticket: '9', openVolume: 0.5, symbol: 'EURUSD', side: 'buy', masterVolume: 1 };
@@ -46,8 +48,11 @@ const rep = {
 };
 const recon = (over: Partial<ReconcileInput>): string[] =>
   reconcile({ expected: [], reported: [], snapshotAt: T0, now: T0, settings: withDefaults(), ...over }).map(
-    (c) => (c.kind === 'alert' || c.kind === 'detach' ? c.reason : c.kind),
+    (c) => (c.kind === 'alert' || c.kind === 'detach' || c.kind === 'close_orphan' ? c.reason : c.kind),
   );
+/** The reason on the order a decision becomes: a skip's, or a close's own. */
+const orderReason = (d: ReturnType<typeof planCopy>): string | undefined =>
+  d.action === 'skip' ? d.reason : d.action === 'close' ? d.reason : undefined;
 
 const scenarios = {
   mode_frozen: () => plan({ mode: 'frozen' }),
@@ -95,6 +100,34 @@ const scenarios = {
     ),
   partial_close_fraction_unknown: () =>
     exit('position.partially_closed', { link: { ...link, masterVolume: null } }, { remainingVolume: null }),
+  master_closed_all: () =>
+    orderReason(
+      planCopy(openSignal({ type: 'position.partially_closed', volume: 1, remainingVolume: 0 }), {
+        ...followerContext({}),
+        link,
+      }),
+    ),
+  rest_below_minimum: () =>
+    orderReason(
+      planCopy(openSignal({ type: 'position.partially_closed', volume: 0.5, remainingVolume: 0.5 }), {
+        ...followerContext({}),
+        link: { ...link, openVolume: 0.015 },
+      }),
+    ),
+  risk_limit_close_all: () =>
+    decideRiskLimits({
+      limits: [{ period: 'day', metric: 'equity_drawdown', maxPercent: 5, action: 'close_all' }],
+      now: T0,
+      stopOuts: [
+        { limitKey: 'x', period: 'day', metric: 'equity_drawdown', action: 'close_all', at: T0, resetAt: null },
+      ],
+      windows: {},
+      copiedPositions: [{ masterPositionId: 'm1', ticket: '9', symbol: 'EURUSD', side: 'buy', volume: 0.5 }],
+    }).closes[0]?.reason,
+  operator_close: () =>
+    operatorClose({ masterPositionId: 'm1', ticket: '9', symbol: 'EURUSD', side: 'buy', volume: 0.5 }).reason,
+  master_closed: () => exit('position.closed', { link: { ...link, ticket: null, openUndelivered: true } }),
+  orphan_position: () => recon({ reported: [rep] }).join(),
   position_closed_outside: () => recon({ expected: [exp] }).join(),
   volume_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, volume: 0.2 }] }).at(-1),
   side_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, side: 'sell' }] }).join(),
@@ -112,6 +145,8 @@ const scenarios = {
       reported: [rep],
       failedOrders: [{ masterPositionId: 'm1', kind: 'modify', status: 'failed', at: T0 }],
     }).join(),
+  execution_rejected: () => executionOutcome('open', 'rejected', 10006).reason,
+  execution_failed: () => executionOutcome('close', 'failed', 'position_not_found').reason,
 } satisfies Record<ReasonCode, () => string | undefined>;
 
 describe('reason catalogue', () => {

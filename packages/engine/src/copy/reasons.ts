@@ -5,7 +5,16 @@
  */
 
 export type ReasonCategory =
-  'mode' | 'filter' | 'symbol' | 'sizing' | 'guard' | 'risk' | 'link' | 'reconcile';
+  | 'mode'
+  | 'filter'
+  | 'symbol'
+  | 'sizing'
+  | 'guard'
+  | 'risk'
+  | 'link'
+  | 'close'
+  | 'reconcile'
+  | 'execution';
 
 export interface ReasonDefinition {
   readonly category: ReasonCategory;
@@ -141,7 +150,37 @@ export const reasonCatalogue = define({
     category: 'link',
     description: "The master's remaining volume is unknown, so the fraction to close cannot be computed.",
   },
+  // --- why a close was sent --------------------------------------------------------------
+  master_closed_all: {
+    category: 'close',
+    description:
+      "The master's partial close took all that was left of its position, so the follower's copy closes whole.",
+  },
+  rest_below_minimum: {
+    category: 'close',
+    description:
+      "The partial close would leave less than the follower's minimum volume open, so the whole copy closes.",
+  },
+  risk_limit_close_all: {
+    category: 'risk',
+    description:
+      'A risk limit whose action is close_all was breached, so every copied position of the subscription closes.',
+  },
+  operator_close: {
+    category: 'close',
+    description: "An operator closed the follower's copied positions (the close-follower-positions task).",
+  },
+  master_closed: {
+    category: 'close',
+    description:
+      'The master closed the position before the copy reached the follower: its undelivered orders were withdrawn and nothing is left to close.',
+  },
   // --- reconciliation ---------------------------------------------------------------------
+  orphan_position: {
+    category: 'reconcile',
+    description:
+      'The follower holds a tagged position no live copy stands for (its master position closed, or a duplicate); reconciliation closes it.',
+  },
   position_closed_outside: {
     category: 'reconcile',
     description:
@@ -168,6 +207,17 @@ export const reasonCatalogue = define({
   copy_order_failed: {
     category: 'reconcile',
     description: 'A copy order failed or expired and cannot be retried automatically.',
+  },
+  // --- what the follower's terminal reported ----------------------------------------------
+  execution_rejected: {
+    category: 'execution',
+    description:
+      "The follower's broker or terminal refused the order; errorCode and message carry the broker's code and words.",
+  },
+  execution_failed: {
+    category: 'execution',
+    description:
+      "The follower's terminal could not carry the order out (no such position, gave up after retries); errorCode and message say why.",
   },
 });
 

@@ -75,6 +75,8 @@ describe('reconcile: orphans', () => {
         symbol: 'EURUSD',
         side: 'buy',
         volume: 0.5,
+        reason: 'orphan_position',
+        detail: 'EURUSD buy 0.5 tagged "kopitra:m7" has no live copy',
       },
     ]);
   });
@@ -247,6 +249,8 @@ describe('reconcile: tags and failures', () => {
         symbol: 'EURUSD',
         side: 'buy',
         volume: 0.5,
+        reason: 'orphan_position',
+        detail: expect.stringContaining('has no live copy'),
       },
     ]);
   });

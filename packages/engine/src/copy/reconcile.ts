@@ -92,6 +92,8 @@ export type Correction =
       readonly symbol: string;
       readonly side: Side;
       readonly volume: number;
+      readonly reason: 'orphan_position';
+      readonly detail: string;
     }
   | {
       readonly kind: 'reopen';
@@ -349,7 +351,15 @@ export function reconcile(input: ReconcileInput): Correction[] {
             detail: `orphan ${r.symbol} ${r.side} ${r.volume} not closed: subscription is frozen`,
             ...ids,
           }
-        : { kind: 'close_orphan', ...ids, symbol: r.symbol, side: r.side, volume: r.volume },
+        : {
+            kind: 'close_orphan',
+            ...ids,
+            symbol: r.symbol,
+            side: r.side,
+            volume: r.volume,
+            reason: 'orphan_position',
+            detail: `${r.symbol} ${r.side} ${r.volume} tagged "${r.comment ?? ''}" has no live copy`,
+          },
     );
   }
 

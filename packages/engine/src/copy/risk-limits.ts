@@ -177,8 +177,9 @@ export function decideRiskLimits(input: RiskInput): RiskDecision {
       at: input.now,
     });
   });
-  const closeAll = [...active, ...newStopOuts].some((s) => s.action === 'close_all');
-  const closes: CloseDecision[] = closeAll
+  const closeAll = [...active, ...newStopOuts].filter((s) => s.action === 'close_all');
+  const detail = `close_all limit breached: ${closeAll.map((s) => `${s.period} ${s.metric}`).join(', ')}`;
+  const closes: CloseDecision[] = closeAll.length
     ? input.copiedPositions
         .filter((p) => !p.detached && !p.closing && p.volume > 0)
         .map((p) => ({
@@ -188,7 +189,8 @@ export function decideRiskLimits(input: RiskInput): RiskDecision {
           symbol: p.symbol,
           side: p.side,
           volume: p.volume,
-          note: 'risk limit close_all',
+          reason: 'risk_limit_close_all',
+          detail,
         }))
     : [];
   return { newStopOuts, haltOpens: active.length + newStopOuts.length > 0, closes };

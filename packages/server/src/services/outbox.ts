@@ -38,15 +38,13 @@ async function readOnce(
     cursor,
     limit,
   });
-  if (rows.some((r) => r.delivered_at === null)) {
-    await markDelivered(
-      deps.db,
-      rows.filter((r) => r.delivered_at === null).map((r) => r.event_id),
-      now,
-    );
-  }
-  traceDeliveries(deps, rows, channel);
-  return rows.map(toOutboxEvent);
+  const fresh = rows.filter((r) => r.delivered_at === null).map((r) => r.event_id);
+  // An event the gateway took back after this read (a withdrawn or expired copy order) is
+  // not handed out: only what markDelivered still found unacknowledged is.
+  const delivered = fresh.length > 0 ? await markDelivered(deps.db, fresh, now) : new Set<string>();
+  const handed = rows.filter((r) => r.delivered_at !== null || delivered.has(r.event_id));
+  traceDeliveries(deps, handed, channel);
+  return handed.map(toOutboxEvent);
 }
 
 /** Each copy order's event handed to its follower, as a step of the signal's trace. */
@@ -214,17 +212,23 @@ export async function handOffOutbox(
     await deps.notifier.notifyMany(deps.db, missed);
   }
   if (!claimed.length) return;
+  let delivered: Set<string>;
   try {
     const ids = claimed.flatMap((c) => c.rows.map((r) => r.event_id));
-    await inTransaction(deps.db, ({ trx }) => markDelivered(trx, ids, deps.clock.now()));
+    delivered = await inTransaction(deps.db, ({ trx }) => markDelivered(trx, ids, deps.clock.now()));
   } catch (err) {
     deps.logger.warn({ err }, 'outbox hand-off failed; the followers read their outbox instead');
     for (const c of claimed) for (const r of c.readers) r.release();
     return;
   }
   for (const c of claimed) {
-    traceDeliveries(deps, c.rows, 'handoff');
-    for (const r of c.readers) r.take(c.rows);
+    // A copy order withdrawn since the fan-out committed (its master closed) is not handed out.
+    const rows = c.rows.filter((r) => delivered.has(r.event_id));
+    traceDeliveries(deps, rows, 'handoff');
+    for (const r of c.readers) {
+      if (rows.length) r.take(rows);
+      else r.release();
+    }
   }
   deps.metrics?.outboxHandoffs.inc({ outcome: 'taken' }, claimed.length);
 }

@@ -10,6 +10,7 @@ import {
   TaskDefinition as TaskDefinitionView,
   type TaskRunsQuery,
 } from '@kopitra/contracts';
+import { operatorClose } from '@kopitra/engine';
 import { z } from 'zod';
 import { queueOrder, reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
@@ -162,15 +163,13 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
               masterAccountId: l.master_account_id,
               followerAccountId: l.follower_account_id,
             },
-            {
-              action: 'close',
+            operatorClose({
               masterPositionId: l.master_position_id,
               ticket: l.ticket,
               symbol: l.symbol,
               side: l.side,
               volume: l.open_volume,
-              note: 'operator close',
-            },
+            }),
             now,
           );
           await updateLink(

@@ -1,6 +1,6 @@
 /** Copy groups, subscriptions, signals, copy orders, position links and alerts. */
 import { sql } from 'kysely';
-import type { FailedOrderStatus, SubscriptionInput } from '@kopitra/engine';
+import type { FailedOrderStatus, ReasonCode, SubscriptionInput } from '@kopitra/engine';
 import type {
   AlertsTable,
   CopyGroupsTable,
@@ -241,7 +241,7 @@ export async function recentOpenTimes(
     .where('follower_account_id', 'in', followerIds)
     .where('kind', '=', 'open')
     .where('written_at', '>=', since)
-    .where('status', 'not in', ['skipped', 'rejected', 'failed', 'expired'])
+    .where('status', 'not in', ['skipped', 'rejected', 'failed', 'expired', 'withdrawn'])
     .execute();
   for (const r of rows) {
     const key = `${r.group_id}\n${r.follower_account_id}`;
@@ -284,6 +284,65 @@ export async function failedOrdersSince(
     .where('updated_at', '>=', since)
     .execute();
   return rows.filter((r): r is CopyOrderRow & { status: FailedOrderStatus } => isFailedStatus(r.status));
+}
+
+/**
+ * The copy orders of these followers' copies of one master position still waiting
+ * undelivered in their outboxes. With `lock` (PostgreSQL) they are locked for withdrawal,
+ * skipping any that a poll is marking delivered right now: those are on their way and
+ * cannot be taken back.
+ */
+export async function queuedOrdersOfCopies(
+  db: Db,
+  copies: ReadonlyArray<Pick<LinkRow, 'group_id' | 'follower_account_id'>>,
+  masterPositionId: string,
+  lock: boolean,
+): Promise<CopyOrderRow[]> {
+  if (copies.length === 0) return [];
+  const q = db
+    .selectFrom('copy_orders')
+    .selectAll()
+    .where((eb) =>
+      eb.or(
+        copies.map((c) =>
+          eb.and([eb('group_id', '=', c.group_id), eb('follower_account_id', '=', c.follower_account_id)]),
+        ),
+      ),
+    )
+    .where('master_position_id', '=', masterPositionId)
+    .where('status', '=', 'queued')
+    .orderBy('order_id');
+  return (lock ? q.forUpdate().skipLocked() : q).execute();
+}
+
+/**
+ * Takes back copy orders that were never delivered: each becomes `withdrawn` with the
+ * reason, and its outbox event is acknowledged by the gateway so no poll hands it out.
+ * Orders that moved on meanwhile are left alone. Returns the orders withdrawn.
+ */
+export async function withdrawOrders(
+  db: Db,
+  orderIds: string[],
+  why: { reason: ReasonCode; detail: string },
+  now: number,
+): Promise<CopyOrderRow[]> {
+  if (orderIds.length === 0) return [];
+  const withdrawn = await db
+    .updateTable('copy_orders')
+    .set({ status: 'withdrawn', reason: why.reason, detail: why.detail, updated_at: now })
+    .where('order_id', 'in', orderIds)
+    .where('status', '=', 'queued')
+    .returningAll()
+    .execute();
+  const events = withdrawn.flatMap((o) => (o.outbox_event_id ? [o.outbox_event_id] : []));
+  if (events.length)
+    await db
+      .updateTable('outbox_events')
+      .set({ acked_at: now, acked_by_session: 'gateway:withdrawn' })
+      .where('event_id', 'in', events)
+      .where('acked_at', 'is', null)
+      .execute();
+  return withdrawn;
 }
 
 // --- position links --------------------------------------------------------------------

@@ -626,6 +626,24 @@ const pendingRegistrations: Step = async (db) => {
   );
 };
 
+/**
+ * A copy order's `reason` is a code of the reason catalogue, never free text: the texts
+ * earlier versions wrote (a close's note, an orphan) become their codes; a text with
+ * specifics in it moves to `detail`.
+ */
+const codedReasons: Step = async (db) => {
+  const renamed = [
+    ['orphan', 'orphan_position'],
+    ['operator close', 'operator_close'],
+    ['risk limit close_all', 'risk_limit_close_all'],
+    ['master closed all of its position', 'master_closed_all'],
+  ] as const;
+  for (const [text, code] of renamed)
+    await sql`update copy_orders set reason = ${code} where reason = ${text}`.execute(db);
+  await sql`update copy_orders set detail = coalesce(detail, reason), reason = 'rest_below_minimum'
+    where reason like 'the rest (%'`.execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -644,6 +662,7 @@ const steps: Record<string, Step> = {
   '0015_trace_context': traceContext,
   '0016_stream_tickets': streamTickets,
   '0017_pending_registrations': pendingRegistrations,
+  '0018_coded_reasons': codedReasons,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { isoTime } from '@kopitra/contracts';
 import type { OutboxEvent, OutboxEventType } from '@kopitra/contracts';
 import type { Db, OutboxEventsTable } from './schema.js';
@@ -127,20 +128,29 @@ export async function pendingOutbox(
   return query.orderBy('sequence', 'asc').limit(q.limit).execute();
 }
 
-export async function markDelivered(db: Db, eventIds: string[], now: number): Promise<void> {
-  if (eventIds.length === 0) return;
-  await db
-    .updateTable('outbox_events')
-    .set({ delivered_at: now })
-    .where('event_id', 'in', eventIds)
-    .where('delivered_at', 'is', null)
-    .execute();
+/**
+ * Marks events delivered and their copy orders `delivered`; returns the events that are
+ * still to be handed over. An event acknowledged by the gateway meanwhile (a withdrawn or
+ * expired copy order) is not: the caller must not hand it out. Copy orders are written before
+ * outbox rows, in the order every writer of both uses (withdrawal, expiry), so on PostgreSQL
+ * a poll and a withdrawal of the same order queue behind each other instead of deadlocking.
+ */
+export async function markDelivered(db: Db, eventIds: string[], now: number): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
   await db
     .updateTable('copy_orders')
     .set({ status: 'delivered', delivered_at: now, updated_at: now })
     .where('outbox_event_id', 'in', eventIds)
     .where('status', '=', 'queued')
     .execute();
+  const rows = await db
+    .updateTable('outbox_events')
+    .set({ delivered_at: sql<number>`coalesce(delivered_at, ${now})` })
+    .where('event_id', 'in', eventIds)
+    .where('acked_at', 'is', null)
+    .returning('event_id')
+    .execute();
+  return new Set(rows.map((r) => r.event_id));
 }
 
 export type AckResult = 'acked' | 'already_acked' | 'unknown_event' | 'sequence_mismatch';

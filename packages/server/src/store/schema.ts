@@ -18,6 +18,7 @@ import type {
   User,
   Webhook,
 } from '@kopitra/contracts';
+import type { ReasonCode } from '@kopitra/engine';
 import type { AccountStatus, KeyStatus, SessionPolicy, SessionState, Side } from '@kopitra/engine';
 import type { Generated, Kysely, Transaction } from 'kysely';
 
@@ -213,7 +214,9 @@ export interface CopyOrdersTable {
   /** `signal` (fan-out) or `reconcile` (a correction). */
   origin: string;
   status: CopyOrderStatus;
-  reason: string | null;
+  /** Always a code of the reason catalogue (the compiler holds every writer to it). */
+  reason: ReasonCode | null;
+  /** The specifics in words. */
   detail: string | null;
   symbol: string | null;
   side: Side | null;
@@ -227,6 +230,7 @@ export interface CopyOrdersTable {
   slippage_points: number | null;
   slippage_amount: number | null;
   profit: number | null;
+  /** The broker's (or terminal's) own code and message, as the execution report gave them. */
   error_code: string | null;
   message: string | null;
   outbox_event_id: string | null;

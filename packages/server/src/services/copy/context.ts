@@ -18,8 +18,10 @@ import { accountsWithCatalog, symbolSpecsOf, telemetryOf } from '../../store/inb
 import {
   linksForMasterPosition,
   openExposure,
+  queuedOrdersOfCopies,
   recentOpenTimes,
   subscriptionsOfMaster,
+  type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
 
@@ -30,6 +32,11 @@ export interface FollowerSlice {
   symbols: Map<string, SymbolSpec>;
   metrics: AccountMetrics | null;
   link: LinkRow | null;
+  /**
+   * On a close: this copy's orders still undelivered (locked for withdrawal on PostgreSQL)
+   * when its open has not been filled; otherwise empty.
+   */
+  undelivered: CopyOrderRow[];
   exposure: { positions: number; lots: number };
   recentOpens: number[];
   netting: boolean;
@@ -104,6 +111,10 @@ export async function loadFanoutContext(
     ]),
   );
   const linkOf = new Map(links.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
+  // A close may find copies whose open never reached the follower: those can be withdrawn.
+  const unfilled =
+    signal.type === 'position.closed' ? links.filter((l) => l.status === 'open' && l.ticket === null) : [];
+  const undelivered = await queuedOrdersOfCopies(db, unfilled, signal.masterPositionId, lock);
 
   const followers = subs.map((s): FollowerSlice => {
     const key = `${s.group_id}\n${s.follower_account_id}`;
@@ -128,6 +139,9 @@ export async function loadFanoutContext(
       symbols,
       metrics: metricsOf.get(s.follower_account_id) ?? null,
       link: linkOf.get(key) ?? null,
+      undelivered: undelivered.filter(
+        (o) => o.group_id === s.group_id && o.follower_account_id === s.follower_account_id,
+      ),
       exposure: exposure.get(key) ?? { positions: 0, lots: 0 },
       recentOpens: recent.get(key) ?? [],
       netting: nettingOf.get(s.follower_account_id) ?? false,

@@ -3,7 +3,7 @@
  * follower's own ticket so later modifications and closes address it.
  */
 import { AppError, type ExecutionRequest, type ExecutionResponse } from '@kopitra/contracts';
-import type { SymbolSpec } from '@kopitra/engine';
+import { executionOutcome, type SymbolSpec } from '@kopitra/engine';
 import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '../../store/copy.js';
 import { getSymbolSpec } from '../../store/inbox.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -16,7 +16,9 @@ import { publishOrderUpdate } from './order-events.js';
 import { continueTrace, stepStart } from '../../telemetry/tracing.js';
 
 const EXECUTIONS_ROUTE = 'POST /executions';
-const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped']);
+const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped', 'withdrawn']);
+/** Taken back before or while the terminal had it: a fill reported anyway is still a real position. */
+const TAKEN_BACK = new Set(['expired', 'withdrawn']);
 
 async function symbolSpec(db: Db, accountId: string, symbol: string | null): Promise<SymbolSpec | null> {
   if (!symbol) return null;
@@ -78,8 +80,8 @@ export async function reportExecution(
     };
     if (FINAL.has(order.status)) {
       if (order.status === req.status) return respond(order);
-      // An expired open the EA filled anyway is a real position: the book must know it.
-      if (!(order.status === 'expired' && req.status === 'filled')) {
+      // An expired (or withdrawn) open the EA filled anyway is a real position: the book must know it.
+      if (!(TAKEN_BACK.has(order.status) && req.status === 'filled')) {
         throw new AppError('execution_conflict', `Copy order ${order.order_id} is already ${order.status}.`, {
           orderId: order.order_id,
           status: order.status,
@@ -110,7 +112,10 @@ export async function reportExecution(
         }
       }
     } else {
-      patch.reason = order.reason ?? `execution_${req.status}`;
+      // The reason is a catalogue code; the broker's code and words stay in error_code and message.
+      const outcome = executionOutcome(order.kind, req.status, req.errorCode);
+      patch.reason = outcome.reason;
+      patch.detail = outcome.detail;
     }
     await updateOrder(tx.trx, order.order_id, patch);
     await followLink(tx.trx, order, req, ticket, now, deps.dialect === 'postgres');
@@ -170,6 +175,10 @@ async function followLink(
           updated_at: now,
         });
       }
+      // The master closed while this open was on its way: there is nothing to close and
+      // nothing to re-open, whatever the close that follows reports.
+      else if (link.status === 'closing' || link.status === 'closed')
+        await updateLink(db, key, { status: 'closed', closed_at: link.closed_at ?? now, updated_at: now });
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
       return;

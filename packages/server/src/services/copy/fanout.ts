@@ -21,11 +21,13 @@ import {
   lockMaster,
   setSignalResponse,
   upsertLinks,
+  withdrawOrders,
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
+import type { Db } from '../../store/schema.js';
 import { liveSessions } from '../../store/sessions.js';
 import { handOffOutbox } from '../outbox.js';
 import { inSpan, storedContext } from '../../telemetry/tracing.js';
@@ -35,13 +37,14 @@ import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
 import type { SessionContext } from '../sessions.js';
 import { loadFanoutContext, type FollowerSlice } from './context.js';
+import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
 
 const SIGNALS_ROUTE = 'POST /signals';
 
 const LIVE_LINK = new Set(['open', 'closing', 'detached']);
 
-function linkedPosition(link: LinkRow | null): LinkedPosition | null {
+function linkedPosition(link: LinkRow | null, undelivered: CopyOrderRow[] = []): LinkedPosition | null {
   if (!link || !LIVE_LINK.has(link.status)) return null;
   return {
     ticket: link.ticket,
@@ -50,6 +53,7 @@ function linkedPosition(link: LinkRow | null): LinkedPosition | null {
     side: link.side,
     detached: link.status === 'detached',
     masterVolume: link.master_volume,
+    openUndelivered: undelivered.some((o) => o.order_id === link.open_order_id),
   };
 }
 
@@ -168,6 +172,7 @@ export async function acceptSignal(
       const links: LinkRow[] = [];
       const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
       const woken = new Set<string>();
+      const withdrawn: CopyOrderRow[] = [];
       const events: Parameters<typeof enqueueOutboxMany>[1] = [];
       for (const f of followers) {
         const plan = (link: LinkedPosition | null) =>
@@ -185,7 +190,18 @@ export async function acceptSignal(
             now,
             netting: f.netting,
           });
-        const decision = plan(linkedPosition(f.link));
+        let decision = plan(linkedPosition(f.link, f.undelivered));
+        let closedLink: LinkRow | null = null;
+        if (decision.action === 'skip' && decision.reason === 'master_closed' && f.link) {
+          // The close wins: the copy's open (and what was queued after it) is taken back
+          // before any terminal saw it, and the copy ends here. Should the open have left
+          // meanwhile, the close goes after it as usual.
+          const taken = await withdrawCopy(tx.trx, f.link, f.undelivered, decision.detail, now);
+          withdrawn.push(...taken);
+          if (taken.some((o) => o.order_id === f.link?.open_order_id))
+            closedLink = { ...f.link, status: 'closed', closed_at: now, updated_at: now };
+          else decision = plan(linkedPosition(f.link));
+        }
         const orderId = newId('ord');
         const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
           receivedAt,
@@ -203,6 +219,10 @@ export async function acceptSignal(
             reason: decision.reason,
             detail: decision.detail,
           });
+          if (closedLink) {
+            links.push(closedLink);
+            continue;
+          }
           const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
           if (dormant) links.push(dormant);
           continue;
@@ -243,6 +263,7 @@ export async function acceptSignal(
         }
         await insertOrders(tx.trx, orders);
         await upsertLinks(tx.trx, links);
+        for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
       };
       await inSpan(
         deps.tracing,
@@ -358,8 +379,8 @@ function baseOrder(
     kind: isSkip ? kind : d.action,
     origin: 'signal',
     status: isSkip ? 'skipped' : 'queued',
-    reason: isSkip ? d.reason : d.action === 'close' ? (d.note ?? null) : null,
-    detail: isSkip ? d.detail : null,
+    reason: isSkip ? d.reason : d.action === 'close' ? (d.reason ?? null) : null,
+    detail: isSkip ? d.detail : d.action === 'close' ? (d.detail ?? null) : null,
     // A skipped order names the master's symbol and side: no follower symbol was mapped.
     symbol: isSkip ? signal.symbol : d.symbol,
     side: isSkip ? signal.side : d.side,
@@ -387,6 +408,23 @@ function baseOrder(
     updated_at: t.now,
     trace_context: t.traceContext,
   };
+}
+
+/**
+ * Withdraws a copy's undelivered open and the orders queued after it (a modification, a
+ * partial close): none of them has anything to act on once the open is gone.
+ */
+async function withdrawCopy(
+  db: Db,
+  link: LinkRow,
+  undelivered: CopyOrderRow[],
+  detail: string,
+  now: number,
+): Promise<CopyOrderRow[]> {
+  const open = undelivered.find((o) => o.order_id === link.open_order_id);
+  if (!open) return [];
+  const ids = undelivered.filter((o) => o.written_at >= open.written_at).map((o) => o.order_id);
+  return withdrawOrders(db, ids, { reason: 'master_closed', detail }, now);
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   inFlightOrders,
   insertOrders,
   linksOfFollower,
+  lockMaster,
   positionsChangedSince,
   raiseAlert,
   staleOpens,
@@ -82,12 +83,18 @@ export async function reconcileFollower(
   const summary: ReconcileSummary = { followerAccountId, corrections: [] };
   const now = deps.clock.now();
   await inTransaction(deps.db, async (tx) => {
-    // On PostgreSQL, hold this follower's links for the whole pass: a fan-out closing a link
-    // meanwhile must not be overwritten by a re-open decided from what was read before it.
-    if (deps.dialect === 'postgres') await linksOfFollower(tx.trx, followerAccountId, true);
+    const subs = await subscriptionsOfFollower(tx.trx, followerAccountId);
+    if (deps.dialect === 'postgres') {
+      // The corrections and the masters' state are decided together, in the fan-out's lock
+      // order: each master's signal lock (in id order, so two passes cannot deadlock), then
+      // this follower's links. A master's close waits for this pass or this pass for it, so
+      // a re-open is never decided from a book that a close already changed.
+      for (const masterId of [...new Set(subs.map((s) => s.master_account_id))].sort())
+        await lockMaster(tx.trx, masterId);
+      await linksOfFollower(tx.trx, followerAccountId, true);
+    }
     const stale = await staleOpens(tx.trx, now, followerAccountId);
     if (stale.length) await expireOpens(deps, tx.trx, stale, now);
-    const subs = await subscriptionsOfFollower(tx.trx, followerAccountId);
     if (subs.length === 0) return;
     const allLinks = await linksOfFollower(tx.trx, followerAccountId);
     const snapshot = await latestInbox(tx.trx, followerAccountId, 'ea.sync_snapshot');
@@ -232,7 +239,8 @@ async function applyCorrection(
           symbol: c.symbol,
           side: c.side,
           volume: c.volume,
-          note: 'orphan',
+          reason: c.reason,
+          detail: c.detail,
         },
         now,
       );
@@ -336,8 +344,8 @@ export async function queueOrder(
     kind: d.action,
     origin: 'reconcile',
     status: 'queued',
-    reason: d.action === 'close' ? (d.note ?? null) : null,
-    detail: null,
+    reason: d.action === 'close' ? (d.reason ?? null) : null,
+    detail: d.action === 'close' ? (d.detail ?? null) : null,
     symbol: d.symbol,
     side: d.side,
     volume: d.action === 'modify' ? null : d.volume,
