@@ -119,7 +119,14 @@ const scenarios = {
       limits: [{ period: 'day', metric: 'equity_drawdown', maxPercent: 5, action: 'close_all' }],
       now: T0,
       stopOuts: [
-        { limitKey: 'x', period: 'day', metric: 'equity_drawdown', action: 'close_all', at: T0, resetAt: null },
+        {
+          limitKey: 'x',
+          period: 'day',
+          metric: 'equity_drawdown',
+          action: 'close_all',
+          at: T0,
+          resetAt: null,
+        },
       ],
       windows: {},
       copiedPositions: [{ masterPositionId: 'm1', ticket: '9', symbol: 'EURUSD', side: 'buy', volume: 0.5 }],

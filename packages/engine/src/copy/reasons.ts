@@ -5,16 +5,7 @@
  */
 
 export type ReasonCategory =
-  | 'mode'
-  | 'filter'
-  | 'symbol'
-  | 'sizing'
-  | 'guard'
-  | 'risk'
-  | 'link'
-  | 'close'
-  | 'reconcile'
-  | 'execution';
+  'mode' | 'filter' | 'symbol' | 'sizing' | 'guard' | 'risk' | 'link' | 'close' | 'reconcile' | 'execution';
 
 export interface ReasonDefinition {
   readonly category: ReasonCategory;

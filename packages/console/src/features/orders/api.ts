@@ -11,6 +11,7 @@ export const ORDER_STATUSES = [
   'failed',
   'expired',
   'skipped',
+  'withdrawn',
 ] as const satisfies readonly CopyOrder['status'][];
 export const ORDER_KINDS = [
   'open',

@@ -127,12 +127,18 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
                     <dd>{o.detail}</dd>
                   </>
                 )}
-                {(o.errorCode || o.message) && (
+                {o.errorCode && (
                   <>
-                    <dt>EA error</dt>
+                    <dt>Broker code</dt>
                     <dd>
-                      {o.errorCode} {o.message}
+                      <code>{o.errorCode}</code>
                     </dd>
+                  </>
+                )}
+                {o.message && (
+                  <>
+                    <dt>Broker message</dt>
+                    <dd>{o.message}</dd>
                   </>
                 )}
               </dl>

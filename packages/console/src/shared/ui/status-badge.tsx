@@ -23,6 +23,7 @@ const tone: Record<string, 'ok' | 'wait' | 'off' | 'bad'> = {
   closed: 'off',
   disabled: 'off',
   skipped: 'off',
+  withdrawn: 'off',
   detached: 'off',
   frozen: 'off',
   info: 'off',

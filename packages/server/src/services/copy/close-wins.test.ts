@@ -83,7 +83,12 @@ describe.each(dialects)('the master’s close wins on %s', (dialect) => {
         status: 'withdrawn',
         reason: 'master_closed',
       }),
-      expect.objectContaining({ origin: 'signal', kind: 'close', status: 'skipped', reason: 'master_closed' }),
+      expect.objectContaining({
+        origin: 'signal',
+        kind: 'close',
+        status: 'skipped',
+        reason: 'master_closed',
+      }),
     ]);
     expect((await link(p)).status).toBe('closed');
 
