@@ -69,6 +69,16 @@ static string call(const std::vector<string> &a)
   if (f == "classifyMt4") return resultName(KpClassifyMt4((int)toLong(a[1])));
   if (f == "mt5Result") return resultName(KpMt5Result(toBool(a[1]), (uint)toLong(a[2]), (ulong)toLong(a[3]), toBool(a[4])));
   if (f == "retryDelay") return IntegerToString(KpTradeRetryDelaySec((int)toLong(a[1])));
+  if (f == "placedOrder") {
+    switch (KpPlacedOrderDecision(toBool(a[1]), toLong(a[2]), (int)toLong(a[3]))) {
+      case KP_PLACED_WAIT: return "wait";
+      case KP_PLACED_FILLED: return "filled";
+      case KP_PLACED_REFUSED: return "refused";
+      case KP_PLACED_UNKNOWN: return "unknown";
+      case KP_PLACED_CANCEL: return "cancel";
+    }
+    return "?";
+  }
   if (f == "slippageExceeded")
     return b(KpSlippageExceeded(a[1] == "buy", toDouble(a[2]), toDouble(a[3]), toDouble(a[4]), toDouble(a[5]), toLong(a[6])));
   if (f == "adversePoints") return num(KpAdversePoints(a[1] == "buy", toDouble(a[2]), toDouble(a[3]), toDouble(a[4]), toDouble(a[5])));

@@ -50,6 +50,22 @@ describe('EA source', () => {
       expect(classify).toContain(reason);
   });
 
+  it('finding 13: an order answered PLACED is followed up, never sent again, and an order number never stands in for a position', () => {
+    const open = body('Trade.mqh', 'void CKpTrader::Open(');
+    expect(open).not.toContain('m_order');
+    expect(body('Trade.mqh', 'void CKpTrader::FailFromResult(')).toMatch(
+      /m_rc == 10008[^\n]*\n\s*e\.placedOrder = /,
+    );
+    const handle = body('Follower.mqh', 'int CKpFollower::HandleTradeEvent(');
+    expect(handle).toContain('m_state.Journal(eventId, orderId, "inflight", placed)');
+    expect(handle).toContain('jj.ticket = KP_PLACED_PREFIX');
+    const doOpen = body('Follower.mqh', 'void CKpFollower::DoOpen(');
+    // The placed order is asked about before any lookup or new order.
+    expect(doOpen.indexOf('PlacedOrderDecision(')).toBeGreaterThan(0);
+    expect(doOpen.indexOf('PlacedOrderDecision(')).toBeLessThan(doOpen.indexOf('FindPosition('));
+    expect(doOpen.indexOf('PlacedOrderDecision(')).toBeLessThan(doOpen.indexOf('m_trader.Open('));
+  });
+
   it('finding 9: no StringTrimLeft/Right, whose result differs between MQL4 and MQL5', () => {
     expect(all).not.toMatch(/StringTrim(Left|Right)\s*\(/);
   });

@@ -10,6 +10,7 @@
 #define KP_EA_VERSION      "1.1.0"
 #define KP_BASE_PATH       "/trade-agent/v1"
 #define KP_TAG_PREFIX      "kopitra:"
+#define KP_PLACED_PREFIX   "order:"   // journal: an open answered PLACED, waiting on that exchange order
 // MetaTrader keeps at most 31 characters of an order/position comment.
 #define KP_COMMENT_MAX     31
 

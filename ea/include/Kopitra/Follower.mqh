@@ -29,7 +29,7 @@ protected:
 
    virtual int       HandleTradeEvent(const string type, const string eventId, CKpJson *payload);
    int               DoUnknown(const string type, const string eventId, CKpJson *payload);
-   void              DoOpen(CKpJson *p, const bool recovering, KpExec &e);
+   void              DoOpen(CKpJson *p, const bool recovering, const long placedOrder, const int attempts, KpExec &e);
    void              DoModify(CKpJson *p, KpExec &e);
    void              DoPartialClose(CKpJson *p, const bool recovering, KpExec &e);
    void              DoClose(CKpJson *p, const bool recovering, KpExec &e);
@@ -65,13 +65,15 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
    // executed, so every handler looks for the trade before doing anything.
    bool recovering = (j != NULL && j.state == "inflight");
    int attempts = (j != NULL) ? j.attempts : 0;
+   // An open answered PLACED keeps that order's number here ("order:<n>") until it is decided.
+   string placed = (j != NULL && StringFind(j.ticket, KP_PLACED_PREFIX) == 0) ? j.ticket : "";
    string orderId = payload.GetString("orderId");
    KpExec e;
    KpExecReset(e);
-   m_state.Journal(eventId, orderId, "inflight", "");
+   m_state.Journal(eventId, orderId, "inflight", placed);
    m_state.Save();
    if(type == "trade.started")
-      DoOpen(payload, recovering, e);
+      DoOpen(payload, recovering, placed != "" ? StringToInteger(StringSubstr(placed, StringLen(KP_PLACED_PREFIX))) : 0, attempts, e);
    else if(type == "trade.modified")
       DoModify(payload, e);
    else if(type == "trade.partial_close")
@@ -91,6 +93,8 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
          CKpJournal *jj = m_state.FindJournal(eventId);
          jj.state = (e.status == "retry") ? "retry" : "inflight";
          jj.attempts = attempts;
+         if(e.placedOrder > 0)
+            jj.ticket = KP_PLACED_PREFIX + KpTicketStr(e.placedOrder);
          jj.retryAtMs = NowMs() + (ulong)delay * 1000;
          m_state.Save();
          KpLogThrottled("retry-" + eventId, StringFormat("%s %s: %s %s; trying again in %d s (attempt %d of %d)", type, orderId, e.errorCode, e.message, delay, attempts, KP_TRADE_MAX_DEFERRALS), 30);
@@ -161,7 +165,7 @@ void CKpFollower::FromExisting(const long ticket, const string message, KpExec &
   }
 
 //--- trade.started { orderId, masterAccountId, masterPositionId, symbol, side, volume, sl, tp, masterPrice, maxSlippage, expiresAt, comment }
-void CKpFollower::DoOpen(CKpJson *p, const bool recovering, KpExec &e)
+void CKpFollower::DoOpen(CKpJson *p, const bool recovering, const long placedOrder, const int attempts, KpExec &e)
   {
    string orderId = p.GetString("orderId");
    string masterPositionId = p.GetString("masterPositionId");
@@ -170,6 +174,41 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, KpExec &e)
    string comment = p.GetString("comment");
    if(comment == "")
       comment = KpPositionTag(masterPositionId);
+   // An earlier attempt was answered PLACED: that order decides, and nothing is sent again.
+   if(placedOrder > 0)
+     {
+      long state = -1;
+      int placed = m_trader.PlacedOrderDecision(placedOrder, attempts, state);
+      string order = "order #" + KpTicketStr(placedOrder);
+      if(placed == KP_PLACED_FILLED)
+        {
+         if(!m_trader.FindTaggedDeal(StringSubstr(comment, 0, KP_COMMENT_MAX), symbol, e))
+           {
+            KpExecFail(e, "uncertain", "10008", order + " was filled on the exchange; its deal is not in the history yet");
+            e.placedOrder = placedOrder;
+           }
+         return;
+        }
+      if(placed == KP_PLACED_REFUSED)
+        {
+         KpExecFail(e, "rejected", "10008", StringFormat("%s placed on the exchange ended without a deal (state %d); nothing was opened", order, (int)state));
+         return;
+        }
+      if(placed == KP_PLACED_CANCEL)
+        {
+         string why = "";
+         if(m_trader.DeletePending(placedOrder, why))
+           {
+            KpExecFail(e, "rejected", "10008", order + " was still not filled on the exchange after every attempt; it was deleted and nothing was opened");
+            return;
+           }
+         KpLog(order + " could not be deleted: " + why);
+        }
+      // Still working (or not visible yet): wait for it, never send a second order.
+      KpExecFail(e, "uncertain", "10008", order + " is placed on the exchange without a deal yet; waiting for it");
+      e.placedOrder = placedOrder;
+      return;
+     }
    // The lookup comes before the expiry and cancel checks: an open that did execute before a
    // crash is reported filled, never expired (it would be an orphan no master close touches).
    bool found = false;

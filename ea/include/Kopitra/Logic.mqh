@@ -328,6 +328,36 @@ int KpTradeRetryDelaySec(const int attempt)
   }
 
 //+------------------------------------------------------------------+
+//| An order the trade server answered PLACED (MT5 exchange execution) |
+//+------------------------------------------------------------------+
+#define KP_PLACED_WAIT       0   // still working on the exchange: send nothing new, look again later
+#define KP_PLACED_FILLED     1   // executed (wholly or partly): report the deal it made
+#define KP_PLACED_REFUSED    2   // cancelled, rejected or expired without a deal: nothing was opened
+#define KP_PLACED_UNKNOWN    3   // in neither the orders nor the history (yet): look again later
+#define KP_PLACED_CANCEL     4   // still working at the last attempt: delete it, then report
+
+/**
+ * What became of an order answered TRADE_RETCODE_PLACED (10008): it is on the exchange, no deal
+ * yet, so it is never "filled" and never sent a second time. `active` when it is still among
+ * the terminal's orders; else `state` is its ORDER_STATE in the history, -1 when absent
+ * (https://www.mql5.com/en/docs/constants/tradingconstants/orderproperties#enum_order_state:
+ * STARTED 0, PLACED 1, CANCELED 2, PARTIAL 3, FILLED 4, REJECTED 5, EXPIRED 6, REQUEST_ADD 7,
+ * REQUEST_MODIFY 8, REQUEST_CANCEL 9). `attempts` counts the deferrals so far: an order still
+ * working when they run out is deleted rather than left to fill after the report.
+ */
+int KpPlacedOrderDecision(const bool active, const long state, const int attempts)
+  {
+   bool working = active || state == 0 || state == 1 || (state >= 7 && state <= 9);
+   if(working)
+      return attempts >= KP_TRADE_MAX_DEFERRALS ? KP_PLACED_CANCEL : KP_PLACED_WAIT;
+   if(state == 3 || state == 4)
+      return KP_PLACED_FILLED;
+   if(state == 2 || state == 5 || state == 6)
+      return KP_PLACED_REFUSED;
+   return KP_PLACED_UNKNOWN;
+  }
+
+//+------------------------------------------------------------------+
 //| Prices: slippage, stops and freeze levels                         |
 //+------------------------------------------------------------------+
 /** Points the fill price moved against the follower from the master's price (buy at ask, sell at bid). */

@@ -35,6 +35,7 @@ struct KpExec
    string            errorCode;       // digits → sent as a JSON number (MT retcode / error), else as a string
    string            message;
    bool              unprotected;     // filled, but without the SL/TP the master has (stops level)
+   long              placedOrder;     // MT5: the order answered PLACED (on the exchange, no deal yet), else 0
   };
 
 void KpExecReset(KpExec &e)
@@ -51,6 +52,7 @@ void KpExecReset(KpExec &e)
    e.errorCode = "";
    e.message = "";
    e.unprotected = false;
+   e.placedOrder = 0;
   }
 
 void KpExecFail(KpExec &e, const string status, const string code, const string message)
@@ -196,6 +198,7 @@ public:
    bool              DeletePending(const long ticket, string &why);
    bool              FindRecentOpen(const string tag, const string symbol, KpExec &e);
    bool              FindTaggedDeal(const string tag, const string symbol, KpExec &e);
+   int               PlacedOrderDecision(const long order, const int attempts, long &state);
   };
 
 void CKpTrader::Setup(const int magic, const int defaultDeviation)
@@ -236,7 +239,15 @@ void CKpTrader::FailFromResult(KpExec &e, const string what)
    if(m_class == KP_RC_RETRY_LATER || m_class == KP_RC_RETRY_NOW)
       e.status = "retry";
    else if(m_class == KP_RC_UNCERTAIN)
+     {
       e.status = "uncertain";
+#ifdef __MQL5__
+      // PLACED: the order is on the exchange without a deal. Its number is kept so the next
+      // attempt asks what became of it instead of sending another one (KpPlacedOrderDecision).
+      if(m_rc == 10008 && m_order > 0)
+         e.placedOrder = (long)m_order;
+#endif
+     }
    else if(m_class == KP_RC_NOT_SENT)
      {
       e.status = "failed";
@@ -506,6 +517,19 @@ bool CKpTrader::FindTaggedDeal(const string tag, const string symbol, KpExec &e)
   }
 
 /** Recovery after a crash mid-open: a deal carrying the open's comment means it executed. */
+/**
+ * What became of an order the trade server answered PLACED: still among the terminal's
+ * orders, or its state in the history (`state` -1 when neither has it yet).
+ */
+int CKpTrader::PlacedOrderDecision(const long order, const int attempts, long &state)
+  {
+   state = -1;
+   bool active = order > 0 && OrderSelect((ulong)order);
+   if(!active && order > 0 && HistoryOrderSelect((ulong)order))
+      state = HistoryOrderGetInteger((ulong)order, ORDER_STATE);
+   return KpPlacedOrderDecision(active, state, attempts);
+  }
+
 bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
   {
    if(!FindTaggedDeal(tag, symbol, e))
@@ -572,8 +596,15 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
    if(m_deal > 0 && HistoryDealSelect(m_deal))
       positionId = HistoryDealGetInteger(m_deal, DEAL_POSITION_ID);
    long ticket = KpIsNetting() ? FindPosition("", "", symbol) : PositionTicketById(positionId);
+   // The position's identifier is its ticket; the order's number never stands in for it.
    if(ticket <= 0)
-      ticket = positionId > 0 ? positionId : (long)m_order;
+      ticket = positionId;
+   if(ticket <= 0)
+     {
+      // A deal without a position to show for it yet: the next attempt looks for it by its tag.
+      KpExecFail(e, "uncertain", IntegerToString(m_rc), StringFormat("open %s %s %s: deal #%s executed, its position is not visible yet", side, KpFormatNumber(vol, 8), symbol, KpTicketStr((long)m_deal)));
+      return;
+     }
    e.status = "filled";
    e.ticket = KpTicketStr(ticket);
    if((sendSl != nsl || sendTp != ntp) && ticket > 0)
@@ -862,6 +893,13 @@ bool CKpTrader::PositionInfo(const long ticket, string &symbol, string &side, do
   }
 
 /** An open order carrying `tag` as its comment (MT4 accounts hedge: the order itself is the evidence). */
+/** MT4 has no exchange execution: an order is never answered PLACED. */
+int CKpTrader::PlacedOrderDecision(const long order, const int attempts, long &state)
+  {
+   state = -1;
+   return KP_PLACED_UNKNOWN;
+  }
+
 bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
   {
    for(int i = OrdersTotal() - 1; i >= 0; i--)

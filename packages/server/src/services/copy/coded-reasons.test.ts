@@ -211,5 +211,6 @@ describe.each(dialects)('reasons written by a whole chain on %s', (dialect) => {
       errorCode: '10006',
       message: 'Request rejected',
     });
-  });
+    // A long chain with an operator task on a shared, loaded machine.
+  }, 120_000);
 });
