@@ -253,7 +253,7 @@ export const CopyOrder = z.object({
    * Why the order was skipped, rejected, failed, expired or withdrawn (or why a close was
    * sent): always a code of the reason catalogue (docs/errors.md), never free text.
    */
-  reason: text.describe('A code of the reason catalogue (docs/errors.md), never free text.'),
+  reason: text,
   /** The reason catalogue's sentence for `reason`, for operators. */
   reasonText: text,
   /** The specifics in words (values, limits, what the terminal reported). */
@@ -271,9 +271,9 @@ export const CopyOrder = z.object({
   slippageAmount: num,
   profit: num,
   /** The follower broker's (or terminal's) own code, as reported; not a catalogue code. */
-  errorCode: text.describe("The follower broker's (or terminal's) own code, as reported."),
+  errorCode: text,
   /** The broker's (or terminal's) message, as reported. */
-  message: text.describe("The follower broker's (or terminal's) message, as reported."),
+  message: text,
   /** Per-hop timestamps of the copy. */
   times: z.object({
     masterDeal: TimeOrNull,

@@ -26,7 +26,7 @@ export function renderCatalogues(): string {
     '',
     '## Copy reason codes',
     '',
-    'Given on a skipped copy order (`skipped: [{ followerAccountId, reason }]`) or an alert from reconciliation.',
+    "The `reason` of every copy order that was not done as asked (skipped, rejected, failed, expired, withdrawn) or was sent for a reason of its own (a close), of `skipped: [{ followerAccountId, reason }]` in a signal's answer, and of alerts from reconciliation. The specifics are in the order's `detail`; the broker's own code and message in `errorCode` and `message`.",
     '',
     '| code | category | meaning |',
     '|---|---|---|',
