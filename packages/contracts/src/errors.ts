@@ -55,6 +55,12 @@ export const errorCatalogue = define({
     message: 'No route matches this method and path.',
     howToFix: 'Check the path against the API reference; EA routes live under /trade-agent/v1.',
   },
+  upgrade_required: {
+    status: 426,
+    message: 'This route speaks WebSocket only.',
+    howToFix:
+      'Open it as a WebSocket (Upgrade: websocket), or poll GET /trade-agent/v1/sessions/current/outbox instead.',
+  },
   // --- authentication and sessions -------------------------------------------------------
   unauthorized: {
     status: 401,

@@ -11,7 +11,7 @@ import type { GatewayDeps } from './services/deps.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { HealthCheck } from './http/health.js';
 import type { WriteFailures } from './http/write-failures.js';
-import { installErrorHandling, installJsonParser } from './http/errors.js';
+import { frameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
 import { VERSION } from './version.js';
 import { managementRoutes } from './management/app.js';
 import { serveConsole } from './console.js';
@@ -57,6 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Only behind a known proxy (App Service, a load balancer) may X-Forwarded-For name the client.
     trustProxy: opts.trustProxy,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkError,
     return503OnClosing: true,
   });
   app.addHook('onRequest', async (request, reply) => {

@@ -11,7 +11,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientIpOf } from '../http/client-ip.js';
 import { readiness, type HealthCheck } from '../http/health.js';
-import { parse } from '../http/parse.js';
+import { noBody, parse } from '../http/parse.js';
 import { accountOf, idempotencyKeyOf } from '../http/ea-headers.js';
 import type { GatewayDeps } from '../services/deps.js';
 import { receiveInbox } from '../services/inbox.js';
@@ -54,6 +54,7 @@ export async function gatewayRoutes(
   const release = async (request: FastifyRequest, reply: FastifyReply) => {
     accountOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
+    noBody(request.body);
     const ctx = await authenticateRequest(deps, request, true);
     const result = await releaseSession(deps, ctx, idempotencyKey);
     return reply.status(result.statusCode).send(result.body);

@@ -3,7 +3,7 @@
  * are mapped onto the catalogue, and anything else is a logged 500 that reveals nothing.
  */
 import { AppError } from '@kopitra/contracts';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { storageErrorCode, type WriteFailures } from './write-failures.js';
 
 const frameworkCodes: Record<string, AppError['code']> = {
@@ -23,6 +23,19 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e?.statusCode === 413) return new AppError('payload_too_large');
   if (e?.statusCode === 400 && e.message) return new AppError('invalid_request', e.message);
   return undefined;
+}
+
+/**
+ * Errors Fastify meets before any route or hook runs — a path that is not valid
+ * percent-encoding, a path parameter over the length limit — answered as coded 400s
+ * instead of Fastify's own body (the `frameworkErrors` option of the constructor).
+ */
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter is longer than any id Kopitra issues.'
+      : 'The URL is not valid percent-encoded UTF-8.';
+  void reply.status(400).send(new AppError('invalid_request', message).toBody(request.id));
 }
 
 export function installErrorHandling(app: FastifyInstance, writeFailures?: WriteFailures): void {

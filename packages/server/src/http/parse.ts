@@ -20,3 +20,16 @@ export function parse<S extends z.ZodType>(
     { issues },
   );
 }
+
+/**
+ * A route that takes no body refuses one (anything but nothing or `{}`): fields sent to it
+ * would be silently ignored, and the action done anyway.
+ */
+export function noBody(value: unknown): void {
+  if (value === undefined) return;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+    return;
+  throw new AppError('invalid_request', 'This route takes no request body; send none (or {}).', {
+    issues: [{ path: 'body', message: 'expected no body', code: 'unrecognized_keys' }],
+  });
+}

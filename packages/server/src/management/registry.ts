@@ -7,7 +7,7 @@
 import { AppError, managementResponses, type ManagementResponses, type Role } from '@kopitra/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { parse } from '../http/parse.js';
+import { noBody, parse } from '../http/parse.js';
 import { authenticateOperator, requireRole, type Operator } from '../services/operators.js';
 import type { ManagementDeps } from '../services/management-deps.js';
 import { redeemStreamTicket } from '../services/stream-access.js';
@@ -75,6 +75,7 @@ export function registerRoutes(app: FastifyInstance, deps: ManagementDeps, route
               : await authenticateOperator(deps, request.headers.authorization);
           requireRole(operator, spec.role);
         }
+        if (!spec.body && spec.method !== 'GET') noBody(request.body);
         const body = spec.body ? parse(spec.body, request.body, 'body') : undefined;
         const query = spec.query ? parse(spec.query, request.query ?? {}, 'query') : undefined;
         const result = await spec.handler({
