@@ -23,6 +23,8 @@ export type SessionRole = z.infer<typeof SessionRole>;
 export const Side = z.enum(['buy', 'sell']);
 export type Side = z.infer<typeof Side>;
 const Volume = z.number().positive().max(1_000_000);
+/** The largest value of the 32-bit integer columns these numbers are stored in. */
+const INT32_MAX = 2_147_483_647;
 const Price = z.number().nonnegative();
 const Ticket = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]).transform(String);
 
@@ -48,7 +50,7 @@ export const CreateSessionRequest = z.object({
   platform: Platform,
   role: SessionRole,
   eaVersion: z.string().min(1).max(32),
-  terminalBuild: z.number().int().nonnegative(),
+  terminalBuild: z.number().int().nonnegative().max(INT32_MAX),
   broker: z.string().max(128).optional(),
   server: z.string().max(128).optional(),
 });
@@ -181,7 +183,7 @@ export const HeartbeatPayload = z.object({
   equity: z.number(),
   margin: z.number().nonnegative(),
   freeMargin: z.number().optional(),
-  openPositions: z.number().int().nonnegative(),
+  openPositions: z.number().int().nonnegative().max(INT32_MAX),
   latencyMs: z.number().nonnegative().optional(),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayload>;

@@ -242,6 +242,9 @@ describe.each(dialects)('secrets at rest on %s', (dialect: DialectName) => {
 
     const { found, cells, tables } = await findInDatabase(p, secrets);
     expect(found).toEqual([]);
+    // The scan does see stored text: what is kept in the clear on purpose is found.
+    const probe = await findInDatabase(p, { 'webhook url': hook!.url, 'account id': 'SR-F' });
+    expect(probe.found).toEqual(expect.arrayContaining(['webhook url in webhooks.url', 'account id in accounts.account_id']));
     // The scan saw the chain: every kind of secret was produced and the tables hold its traces.
     expect(Object.keys(secrets).length).toBeGreaterThanOrEqual(14);
     expect(tables).toEqual(expect.arrayContaining(['users', 'operator_tokens', 'account_keys', 'sessions', 'webhooks', 'idempotency_keys', 'audit_log', 'bus_messages', 'webhook_deliveries']));
