@@ -13,7 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dialects, type DialectName } from '../testing/databases.js';
 import { cellText, tableNames, tableRows } from '../testing/db-scan.js';
-import { ADMIN, BASE, eventually, idem, sessionBody, startTestPlatform, type TestPlatform } from '../testing/platform.js';
+import {
+  ADMIN,
+  BASE,
+  eventually,
+  idem,
+  sessionBody,
+  startTestPlatform,
+  type TestPlatform,
+} from '../testing/platform.js';
 import { spec } from '../testing/sim.js';
 import { managementRouteSpecs } from '../management/app.js';
 import { tokenKeyFrom } from './operators.js';
@@ -45,7 +53,10 @@ interface Secrets {
   [name: string]: string;
 }
 
-async function wholeChain(tp: TestPlatform, hookUrl: string): Promise<{ secrets: Secrets; webhookSecret: string }> {
+async function wholeChain(
+  tp: TestPlatform,
+  hookUrl: string,
+): Promise<{ secrets: Secrets; webhookSecret: string }> {
   const { app } = tp.platform;
   const secrets: Secrets = {};
   const call = async (
@@ -77,16 +88,24 @@ async function wholeChain(tp: TestPlatform, hookUrl: string): Promise<{ secrets:
     password: operatorPassword,
   });
   secrets['operator password'] = operatorPassword;
-  const operator = (await call('POST', '/api/auth/login', null, { email: 'operator@test.local', password: operatorPassword }))
-    .token as string;
+  const operator = (
+    await call('POST', '/api/auth/login', null, { email: 'operator@test.local', password: operatorPassword })
+  ).token as string;
   secrets['operator token'] = operator;
   const changed = 'a changed passphrase 9902 osprey';
-  await call('POST', '/api/auth/password', operator, { currentPassword: operatorPassword, newPassword: changed });
+  await call('POST', '/api/auth/password', operator, {
+    currentPassword: operatorPassword,
+    newPassword: changed,
+  });
   secrets['changed password'] = changed;
-  const operator2 = (await call('POST', '/api/auth/login', null, { email: 'operator@test.local', password: changed }))
-    .token as string;
+  const operator2 = (
+    await call('POST', '/api/auth/login', null, { email: 'operator@test.local', password: changed })
+  ).token as string;
   secrets['second operator token'] = operator2;
-  const viewer = await call('POST', '/api/admin/users', admin, { email: 'viewer@test.local', role: 'viewer' });
+  const viewer = await call('POST', '/api/admin/users', admin, {
+    email: 'viewer@test.local',
+    role: 'viewer',
+  });
   secrets['invitation password'] = viewer.oneTimePassword;
   const reset = await call('POST', `/api/admin/users/${viewer.userId}/reset-password`, admin);
   secrets['reset password'] = reset.oneTimePassword ?? reset.password;
@@ -138,9 +157,20 @@ async function wholeChain(tp: TestPlatform, hookUrl: string): Promise<{ secrets:
   secrets['webhook secret'] = webhook.secret;
 
   // A signal copied: master → fan-out → follower polls, fills, reports and acknowledges.
-  const group = await call('POST', '/api/admin/groups', operator2, { name: 'chain', masterAccountId: 'SR-M' });
-  await call('PUT', `/api/admin/groups/${group.groupId}/followers/SR-F`, operator2, { sizing: { mode: 'mirror' } });
-  await call('POST', `${BASE}/sessions/current/inbox`, null, { events: [{ eventType: 'ea.symbol_catalog', payload: { symbols: [spec('EURUSD')] } }] }, ea('SR-F', follower.token));
+  const group = await call('POST', '/api/admin/groups', operator2, {
+    name: 'chain',
+    masterAccountId: 'SR-M',
+  });
+  await call('PUT', `/api/admin/groups/${group.groupId}/followers/SR-F`, operator2, {
+    sizing: { mode: 'mirror' },
+  });
+  await call(
+    'POST',
+    `${BASE}/sessions/current/inbox`,
+    null,
+    { events: [{ eventType: 'ea.symbol_catalog', payload: { symbols: [spec('EURUSD')] } }] },
+    ea('SR-F', follower.token),
+  );
   const signal = await call(
     'POST',
     `${BASE}/signals`,
@@ -157,7 +187,13 @@ async function wholeChain(tp: TestPlatform, hookUrl: string): Promise<{ secrets:
     ea('SR-M', master.token),
   );
   expect(signal.copies).toHaveLength(1);
-  const polled = await call('GET', `${BASE}/sessions/current/outbox?cursor=0`, null, undefined, ea('SR-F', follower.token, false));
+  const polled = await call(
+    'GET',
+    `${BASE}/sessions/current/outbox?cursor=0`,
+    null,
+    undefined,
+    ea('SR-F', follower.token, false),
+  );
   const started = polled.events.find((e: any) => e.type === 'trade.started');
   expect(started).toBeDefined();
   const fill = await call(
@@ -179,7 +215,13 @@ async function wholeChain(tp: TestPlatform, hookUrl: string): Promise<{ secrets:
     'POST',
     `${BASE}/sessions/current/inbox`,
     null,
-    { events: polled.events.map((e: any) => ({ eventType: 'OutboxAck', eventId: e.eventId, sequence: e.sequence })) },
+    {
+      events: polled.events.map((e: any) => ({
+        eventType: 'OutboxAck',
+        eventId: e.eventId,
+        sequence: e.sequence,
+      })),
+    },
     ea('SR-F', follower.token),
   );
 
@@ -210,7 +252,8 @@ async function findInDatabase(tp: TestPlatform, needles: Record<string, string>)
         const text = cellText(value);
         for (const [name, secret] of Object.entries(needles))
           for (const form of encodings(secret))
-            if (text.includes(form)) found.push(`${name} in ${table}.${column}${form === secret ? '' : ' (encoded)'}`);
+            if (text.includes(form))
+              found.push(`${name} in ${table}.${column}${form === secret ? '' : ' (encoded)'}`);
       }
   return { found, cells, tables };
 }
@@ -244,10 +287,24 @@ describe.each(dialects)('secrets at rest on %s', (dialect: DialectName) => {
     expect(found).toEqual([]);
     // The scan does see stored text: what is kept in the clear on purpose is found.
     const probe = await findInDatabase(p, { 'webhook url': hook!.url, 'account id': 'SR-F' });
-    expect(probe.found).toEqual(expect.arrayContaining(['webhook url in webhooks.url', 'account id in accounts.account_id']));
+    expect(probe.found).toEqual(
+      expect.arrayContaining(['webhook url in webhooks.url', 'account id in accounts.account_id']),
+    );
     // The scan saw the chain: every kind of secret was produced and the tables hold its traces.
     expect(Object.keys(secrets).length).toBeGreaterThanOrEqual(14);
-    expect(tables).toEqual(expect.arrayContaining(['users', 'operator_tokens', 'account_keys', 'sessions', 'webhooks', 'idempotency_keys', 'audit_log', 'bus_messages', 'webhook_deliveries']));
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'users',
+        'operator_tokens',
+        'account_keys',
+        'sessions',
+        'webhooks',
+        'idempotency_keys',
+        'audit_log',
+        'bus_messages',
+        'webhook_deliveries',
+      ]),
+    );
     expect(cells).toBeGreaterThan(500);
   });
 
