@@ -36,7 +36,7 @@ const FUZZ_RUNS = Number(process.env['KOPITRA_FUZZ_RUNS'] ?? '0');
 const runsFor = (dialect: DialectName, kind: 'malformed' | 'valid') => {
   const runs = FUZZ_RUNS > 0 ? FUZZ_RUNS : 200;
   const share =
-    dialect === 'sqlite' ? (kind === 'malformed' ? 1 : 1 / 8) : kind === 'malformed' ? 1 / 8 : 1 / 16;
+    dialect === 'sqlite' ? (kind === 'malformed' ? 1 : 1 / 10) : kind === 'malformed' ? 1 / 10 : 1 / 20;
   return Math.ceil(runs * share);
 };
 /** Checksums are compared after every this many requests (and at the end of each route). */

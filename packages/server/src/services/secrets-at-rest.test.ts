@@ -118,6 +118,10 @@ async function wholeChain(
     const issued = await call('POST', ticketRoute.url, operator2, ticketRoute.body ? {} : undefined);
     for (const [k, v] of Object.entries(issued))
       if (typeof v === 'string' && v.length >= 16 && /ticket|token/i.test(k)) secrets[`stream ${k}`] = v;
+    expect(
+      Object.keys(secrets).some((k) => k.startsWith('stream ')),
+      'a stream ticket in the answer',
+    ).toBe(true);
   }
 
   // Terminals: pre-shared keys for a master and a follower; a key the EA generated itself,
