@@ -4,6 +4,14 @@
  * LISTEN re-issued, `ping` fails meanwhile so `/health` answers 503, and once back every
  * waiter is woken, because notifications sent while away are lost and waiters re-read the
  * database (the truth) when woken.
+ *
+ * Sending: a transaction that runs NOTIFY takes a database-wide lock at commit and holds it
+ * until its commit is flushed, so every notifying transaction of every replica commits one
+ * after another, each waiting for its own WAL flush (with five processes on a busy disk this
+ * capped the whole deployment at ~15 follower events/s). Wake-ups written inside a
+ * transaction of `inTransaction` are therefore sent after it commits, coalesced, from one
+ * connection of this process, in a transaction with `synchronous_commit = off`: a wake-up is
+ * a hint, and one lost in a crash is covered by the waiters' periodic re-read.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +20,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../store/schema.js';
+import { afterCommitOf } from '../store/transaction.js';
 import { EmitterNotifier } from './notifier.js';
 
 const PG_CHANNEL = 'kopitra_wake';
@@ -26,6 +35,10 @@ export class PostgresNotifier extends EmitterNotifier {
   private client: pg.Client | undefined;
   private closed = false;
   private readonly stopping = new AbortController();
+  /** Payloads committed and not yet sent; one send at a time takes them all. */
+  private readonly unsent = new Set<string>();
+  private sending: Promise<void> | undefined;
+  private sender: pg.Client | undefined;
 
   private constructor(
     private readonly connectClient: () => Promise<pg.Client>,
@@ -91,7 +104,7 @@ export class PostgresNotifier extends EmitterNotifier {
   }
 
   async notify(db: Db, channel: string): Promise<void> {
-    await sql`select pg_notify(${PG_CHANNEL}, ${channel})`.execute(db);
+    await this.send(db, [channel]);
   }
 
   /**
@@ -104,8 +117,56 @@ export class PostgresNotifier extends EmitterNotifier {
     handledLocally?: ReadonlySet<string>,
   ): Promise<void> {
     if (channels.length === 0) return;
-    const payloads = channels.map((c) => (handledLocally?.has(c) ? `${c}\t${this.origin}` : c));
-    await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${payloads}::text[]) as c`.execute(db);
+    await this.send(
+      db,
+      channels.map((c) => (handledLocally?.has(c) ? `${c}\t${this.origin}` : c)),
+    );
+  }
+
+  private async send(db: Db, payloads: readonly string[]): Promise<void> {
+    const afterCommit = afterCommitOf(db);
+    if (!afterCommit) {
+      await sql`select pg_notify(${PG_CHANNEL}, c) from unnest(${payloads}::text[]) as c`.execute(db);
+      return;
+    }
+    afterCommit(() => {
+      for (const p of payloads) this.unsent.add(p);
+      this.sending ??= this.sendUnsent().finally(() => (this.sending = undefined));
+    });
+  }
+
+  private async connectSender(): Promise<pg.Client> {
+    const client = await this.connectClient();
+    // A broken idle connection must not become an unhandled 'error' event: drop it, and the
+    // next send makes a new one.
+    client.on('error', () => {
+      if (this.sender === client) this.sender = undefined;
+      client.end().catch(() => undefined);
+    });
+    return client;
+  }
+
+  private async sendUnsent(): Promise<void> {
+    while (this.unsent.size > 0 && !this.closed) {
+      const payloads = [...this.unsent];
+      this.unsent.clear();
+      try {
+        this.sender ??= await this.connectSender();
+        await this.sender.query('begin');
+        await this.sender.query('set local synchronous_commit = off');
+        await this.sender.query(`select pg_notify($1, c) from unnest($2::text[]) as c`, [
+          PG_CHANNEL,
+          payloads,
+        ]);
+        await this.sender.query('commit');
+      } catch (err) {
+        // Lost wake-ups: the waiters re-read on their next periodic look.
+        this.logger.warn({ err, wakeUps: payloads.length }, 'sending wake-ups failed');
+        const broken = this.sender;
+        this.sender = undefined;
+        await broken?.end().catch(() => undefined);
+      }
+    }
   }
 
   override async ping(): Promise<void> {
@@ -116,8 +177,11 @@ export class PostgresNotifier extends EmitterNotifier {
     this.closed = true;
     this.stopping.abort();
     await super.close();
+    await this.sending;
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+    await this.sender?.end().catch(() => undefined);
+    this.sender = undefined;
   }
 }

@@ -14,6 +14,15 @@ export interface Tx {
   afterCommit(fn: () => void): void;
 }
 
+const afterCommitHooks = new WeakMap<object, (fn: () => void) => void>();
+
+/**
+ * The after-commit hook of a transaction opened by `inTransaction`, for code handed only its
+ * `trx` (the PostgreSQL notifier sends wake-ups once the writes are visible); undefined for
+ * a plain connection or a transaction opened elsewhere.
+ */
+export const afterCommitOf = (db: object): ((fn: () => void) => void) | undefined => afterCommitHooks.get(db);
+
 /**
  * Opens a transaction at the edge of a use case. A unique-constraint race with another
  * replica (two first sessions for a new account) or a PostgreSQL deadlock is retried: the
@@ -23,9 +32,11 @@ export async function inTransaction<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T
   for (let attempt = 0; ; attempt++) {
     const callbacks: Array<() => void> = [];
     try {
-      const result = await db
-        .transaction()
-        .execute((trx) => fn({ trx, afterCommit: (cb) => callbacks.push(cb) }));
+      const afterCommit = (cb: () => void) => void callbacks.push(cb);
+      const result = await db.transaction().execute((trx) => {
+        afterCommitHooks.set(trx, afterCommit);
+        return fn({ trx, afterCommit });
+      });
       for (const cb of callbacks) cb();
       return result;
     } catch (err) {
