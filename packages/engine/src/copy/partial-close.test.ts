@@ -16,16 +16,34 @@ describe('closed fraction', () => {
 });
 
 describe('planPartialClose', () => {
-  it('closes the same fraction of the follower position, rounded down', () => {
+  it('closes the same fraction of the follower position, to the nearest step', () => {
     expect(plan({ openVolume: 0.5, closedVolume: 1, remainingVolume: 2 })).toMatchObject({
       kind: 'partial',
-      volume: 0.16,
-      remaining: 0.34,
+      volume: 0.17,
+      remaining: 0.33,
+    }); // share 0.1667
+    expect(plan({ openVolume: 0.5, closedVolume: 1, remainingVolume: 4 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.1,
+      remaining: 0.4,
     });
+    expect(plan({ openVolume: 0.7, closedVolume: 0.7, remainingVolume: 0.3 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.49,
+      remaining: 0.21,
+    }); // 0.7 × 0.7 = 0.48999999999999994 in floats
     expect(plan({ openVolume: 0.3, closedVolume: 0.1, remainingVolume: 0.2 })).toMatchObject({
       kind: 'partial',
       volume: 0.1,
       remaining: 0.2,
+    });
+  });
+
+  it('closes half of 0.03 as 0.02, not 0.01: a share half-way between steps closes the larger', () => {
+    expect(plan({ openVolume: 0.03, closedVolume: 0.5, remainingVolume: 0.5 })).toMatchObject({
+      kind: 'partial',
+      volume: 0.02,
+      remaining: 0.01,
     });
   });
 

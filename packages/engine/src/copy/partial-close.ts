@@ -1,10 +1,13 @@
 /**
  * How much of a follower's position a master partial close takes. The follower closes the
- * same fraction of its own position, rounded down to the step, and never leaves a rest its
- * broker could not close later (under the symbol minimum): then the whole position closes.
+ * same fraction of its own position, as closely as its lot step allows (the nearest step; a
+ * share exactly half-way closes the larger amount), never more than it holds, and never
+ * leaves a rest its broker could not close later (under the symbol minimum): then the whole
+ * position closes. Rounding down instead would make every follower lag the master: 50 % of
+ * 0.03 would close 0.01 and leave 0.02 open.
  */
 import { skip, type Skip } from './reasons.js';
-import { floorToStep, subtractVolumes, type SymbolSpec } from './symbol-spec.js';
+import { roundToStep, subtractVolumes, type SymbolSpec } from './symbol-spec.js';
 
 export interface PartialCloseInput {
   /** The follower's linked open volume. */
@@ -52,10 +55,10 @@ export function closedFraction(
 }
 
 /**
- * When the share rounds down below the minimum, the closer of "nothing" and "the minimum"
- * wins: a share of at least half the minimum closes the minimum, a smaller one is skipped
- * (the position then follows the master's later closes, ending with its full close). A
- * position at the minimum therefore closes whole once the master closes half or more.
+ * When the share rounds below the minimum, the closer of "nothing" and "the minimum" wins: a
+ * share of at least half the minimum closes the minimum, a smaller one is skipped (the
+ * position then follows the master's later closes, ending with its full close). A position at
+ * the minimum therefore closes whole once the master closes half or more.
  */
 export function planPartialClose(input: PartialCloseInput): PartialClosePlan {
   const { openVolume, spec } = input;
@@ -74,7 +77,7 @@ export function planPartialClose(input: PartialCloseInput): PartialClosePlan {
       ...skip('master_closed_all', `the master closed ${input.closedVolume} lots, all it held`),
     };
   const share = openVolume * fraction;
-  let volume = floorToStep(share, spec.volumeStep);
+  let volume = Math.min(roundToStep(share, spec.volumeStep), openVolume);
   if (volume < spec.volumeMin) {
     if (share < spec.volumeMin / 2) {
       return {

@@ -24,7 +24,8 @@ import {
   type SymbolCatalog,
   type SymbolSpec,
 } from './symbol-spec.js';
-import { filterOpen, mapSymbol, reverseDirection, type Direction } from './symbols.js';
+import { defaultSymbolSynonyms, resolveSymbol, type SynonymGroups } from './symbol-resolution.js';
+import { filterOpen, reverseDirection, type Direction } from './symbols.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
 
 export type SignalType =
@@ -85,6 +86,8 @@ export interface FollowerContext {
    * netting EA sends as an opposite deal so the net position moves by exactly that much.
    */
   readonly netting?: boolean;
+  /** The deployment's symbol synonym groups, for automatic symbol resolution; built-in when absent. */
+  readonly synonyms?: SynonymGroups;
 }
 
 /** MetaTrader writes "no stop" as 0. */
@@ -115,23 +118,26 @@ export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecisi
 
   if (catalogSize(ctx.symbols) === 0)
     return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
-  const mapped = mapSymbol(signal.symbol, s.symbolMap);
-  const spec = lookupSymbol(ctx.symbols, mapped.symbol);
+  const resolved = resolveSymbol(signal.symbol, s, ctx.symbols, ctx.synonyms ?? defaultSymbolSynonyms);
+  if (resolved.symbol === null)
+    return skipDecision(
+      resolved.candidates.length > 1 ? 'symbol_ambiguous' : 'symbol_unknown',
+      resolved.detail,
+    );
+  const symbol = resolved.symbol;
+  const spec = lookupSymbol(ctx.symbols, symbol);
   if (!spec) {
     return skipDecision(
       'symbol_unknown',
-      mapped.mapped
-        ? `${signal.symbol} maps to ${mapped.symbol}, which the follower does not list`
+      resolved.via === 'map' || resolved.via === 'rules'
+        ? `${signal.symbol} maps to ${symbol}, which the follower does not list`
         : `${signal.symbol} is not listed by the follower and has no symbol map entry`,
     );
   }
   const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
   const dir = s.reverse ? reverseDirection(masterDirection) : masterDirection;
   if (sideBlockedBy(spec.tradeMode, dir.side))
-    return skipDecision(
-      'symbol_trade_disabled',
-      `${mapped.symbol} trade mode ${spec.tradeMode}, side ${dir.side}`,
-    );
+    return skipDecision('symbol_trade_disabled', `${symbol} trade mode ${spec.tradeMode}, side ${dir.side}`);
 
   // Risk sizing uses the stop the trade defines even when SL is not copied: it is still the risk the signal intends.
   const sized = sizeOpen(
@@ -166,7 +172,7 @@ export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecisi
   return {
     action: 'open',
     masterPositionId: signal.masterPositionId,
-    symbol: mapped.symbol,
+    symbol,
     side: dir.side,
     volume: sized.volume,
     rawVolume: sized.raw,

@@ -163,6 +163,67 @@ describe('property: partial close', () => {
   });
 });
 
+describe("property: partial-close shares follow the master's ratio", () => {
+  it('closes the feasible volume nearest to the share, and closes all only when no rest could stay open', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(
+        fc.record({
+          step: stepArb,
+          minSteps: fc.integer({ min: 1, max: 10 }),
+          openSteps: fc.integer({ min: 1, max: 2_000 }),
+          // The master's position and its closed part, in its own (0.01) steps.
+          masterSteps: fc.integer({ min: 2, max: 1_000 }),
+          closedPart: fc.double({ min: 0.001, max: 0.999, noNaN: true }),
+        }),
+        (c) => {
+          const spec = { volumeStep: c.step, volumeMin: Number((c.step * c.minSteps).toFixed(3)) };
+          const openVolume = Number((c.step * c.openSteps).toFixed(3));
+          const masterBefore = c.masterSteps / 100;
+          const closedVolume = Math.max(
+            0.01,
+            Math.min(masterBefore - 0.01, Math.round(masterBefore * c.closedPart * 100) / 100),
+          );
+          const remainingVolume = Number((masterBefore - closedVolume).toFixed(2));
+          const p = planPartialClose({ openVolume, closedVolume, remainingVolume, spec });
+          const ratio = closedVolume / masterBefore;
+          const share = openVolume * ratio;
+          const eps = 1e-9;
+          seen.add(p.kind);
+          if (p.kind === 'skip') {
+            // Only a share nearer to nothing than to the minimum is left open.
+            expect(p.reason).toBe('partial_close_too_small');
+            expect(share).toBeLessThan(spec.volumeMin / 2 + eps);
+            return;
+          }
+          expect(p.volume).toBeLessThanOrEqual(openVolume + eps);
+          if (p.kind === 'full') {
+            // Closing all is right only when the nearest share would leave less than the minimum.
+            const nearest = Math.max(spec.volumeMin, Math.round(share / c.step - 1e-9) * c.step);
+            expect(openVolume - Math.min(nearest, openVolume)).toBeLessThan(
+              spec.volumeMin + c.step / 2 + eps,
+            );
+            return;
+          }
+          // No other volume the broker accepts (on the step, both parts at least the minimum) is nearer the master's ratio.
+          let best = Infinity;
+          for (let n = 1; n * c.step <= openVolume + eps; n++) {
+            const v = n * c.step;
+            if (v >= spec.volumeMin - eps && openVolume - v >= spec.volumeMin - eps)
+              best = Math.min(best, Math.abs(v - share));
+          }
+          expect(Math.abs(p.volume - share)).toBeLessThanOrEqual(best + eps);
+          expect(Math.abs(p.volume / openVolume - ratio)).toBeLessThanOrEqual(
+            Math.max(c.step / 2, spec.volumeMin - share) / openVolume + eps,
+          );
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    expect([...seen].sort()).toEqual(['full', 'partial', 'skip']);
+  });
+});
+
 const hostileArb: fc.Arbitrary<{ settings: SubscriptionInput; ctx: Partial<FollowerContext> }> = fc.record({
   settings: fc.record({
     mode: fc.constantFrom('active' as const, 'close_only' as const, 'frozen' as const),

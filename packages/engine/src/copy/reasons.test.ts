@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
+import { planJoin, type MasterPosition } from './join.js';
 import { executionOutcome, operatorClose } from './outcomes.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { positionTag } from './position-tag.js';
@@ -28,6 +29,19 @@ const exit = (
   signal: Partial<MasterSignal> = {},
   settings: SubscriptionInput = {},
 ) => plan(settings, ctx, { type, ...signal });
+
+const held: MasterPosition = {
+  masterPositionId: 'h1',
+  symbol: 'EURUSD',
+  side: 'buy',
+  volume: 1,
+  openPrice: 1.1,
+  openedAt: T0 - 3_600_000,
+};
+const join = (settings: SubscriptionInput, ctx: Partial<FollowerContext> = {}): string | undefined => {
+  const d = planJoin(held, followerContext(settings, ctx));
+  return d === null ? undefined : d.action === 'skip' ? d.reason : d.action;
+};
 
 const exp: ExpectedPosition = {
   masterPositionId: 'm1',
@@ -60,7 +74,11 @@ const scenarios = {
   symbol_excluded: () => plan({ symbolFilter: { exclude: ['EUR*'] } }),
   magic_excluded: () => plan({ magicFilter: { exclude: ['0'] } }),
   side_not_allowed: () => plan({ allowedSides: ['sell'] }),
+  master_volume_below_minimum: () => plan({ masterVolume: { min: 0.5 } }, {}, { volume: 0.1 }),
+  master_volume_above_maximum: () => plan({ masterVolume: { max: 0.5 } }, {}, { volume: 0.8 }),
   symbol_catalog_missing: () => plan({}, { symbols: {} }),
+  symbol_ambiguous: () =>
+    plan({ symbolRules: { auto: true } }, { symbols: { 'EURUSD.m': eurusd, 'EURUSD.pro': eurusd } }),
   symbol_unknown: () => plan({}, {}, { symbol: 'GBPUSD' }),
   symbol_trade_disabled: () => plan({}, { symbols: { EURUSD: { ...eurusd, tradeMode: 'disabled' } } }),
   symbol_spec_invalid: () =>
@@ -100,6 +118,9 @@ const scenarios = {
     ),
   partial_close_fraction_unknown: () =>
     exit('position.partially_closed', { link: { ...link, masterVolume: null } }, { remainingVolume: null }),
+  join_price_too_far: () =>
+    join({ onJoin: { mode: 'market', maxDistancePoints: 50 } }, { quote: { bid: 1.102, ask: 1.1021 } }),
+  join_limit_unsupported: () => join({ onJoin: { mode: 'limit', expiryMinutes: 30 } }),
   master_closed_all: () =>
     orderReason(
       planCopy(openSignal({ type: 'position.partially_closed', volume: 1, remainingVolume: 0 }), {

@@ -5,7 +5,17 @@
  */
 
 export type ReasonCategory =
-  'mode' | 'filter' | 'symbol' | 'sizing' | 'guard' | 'risk' | 'link' | 'close' | 'reconcile' | 'execution';
+  | 'mode'
+  | 'filter'
+  | 'symbol'
+  | 'sizing'
+  | 'guard'
+  | 'risk'
+  | 'link'
+  | 'join'
+  | 'close'
+  | 'reconcile'
+  | 'execution';
 
 export interface ReasonDefinition {
   readonly category: ReasonCategory;
@@ -39,6 +49,16 @@ export const reasonCatalogue = define({
     category: 'filter',
     description: 'The subscription does not copy trades on this side (buy or sell).',
   },
+  master_volume_below_minimum: {
+    category: 'filter',
+    description:
+      "The master's own volume is below the subscription's masterVolume.min (a filter on the master's lots, not the follower's).",
+  },
+  master_volume_above_maximum: {
+    category: 'filter',
+    description:
+      "The master's own volume is above the subscription's masterVolume.max, e.g. a martingale step (a filter, not the follower's volume cap).",
+  },
   // --- follower symbol --------------------------------------------------------------------
   symbol_catalog_missing: {
     category: 'symbol',
@@ -48,6 +68,11 @@ export const reasonCatalogue = define({
   symbol_unknown: {
     category: 'symbol',
     description: "The (mapped) symbol is not in the follower's symbol catalog; add a symbol map entry.",
+  },
+  symbol_ambiguous: {
+    category: 'symbol',
+    description:
+      'Automatic symbol resolution found several follower symbols that fit equally well; add a symbol map entry or follower affix rules.',
   },
   symbol_trade_disabled: {
     category: 'symbol',
@@ -140,6 +165,17 @@ export const reasonCatalogue = define({
   partial_close_fraction_unknown: {
     category: 'link',
     description: "The master's remaining volume is unknown, so the fraction to close cannot be computed.",
+  },
+  // --- joining late -----------------------------------------------------------------------
+  join_price_too_far: {
+    category: 'join',
+    description:
+      "The follower's price is further from the master's entry than the subscription's onJoin.maxDistancePoints; the held position is not opened.",
+  },
+  join_limit_unsupported: {
+    category: 'join',
+    description:
+      'The onJoin mode limit needs pending orders, which the EA protocol does not carry yet; the held position is not opened.',
   },
   // --- why a close was sent --------------------------------------------------------------
   master_closed_all: {

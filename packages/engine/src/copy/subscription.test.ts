@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsProblems, subscriptionDefaults, withDefaults } from './subscription.js';
+import { settingsProblems, subscriptionDefaults, unsupportedSettings, withDefaults } from './subscription.js';
 
 describe('withDefaults', () => {
   it('fills every field with the documented defaults', () => {
@@ -26,6 +26,28 @@ describe('withDefaults', () => {
   });
 });
 
+describe('new settings keep the old behaviour by default', () => {
+  it('resolves symbols by name only, filters no master volume and joins nothing', () => {
+    expect(withDefaults({}).symbolRules).toEqual({
+      auto: false,
+      masterPrefix: '',
+      masterSuffix: '',
+      followerPrefix: '',
+      followerSuffix: '',
+    });
+    expect(withDefaults({}).masterVolume).toEqual({ min: null, max: null });
+    expect(withDefaults({}).onJoin).toEqual({ mode: 'none', maxDistancePoints: null, expiryMinutes: null });
+  });
+
+  it('fills the parts of a nested setting that are not given', () => {
+    expect(withDefaults({ symbolRules: { followerSuffix: '.m' } }).symbolRules).toMatchObject({
+      auto: false,
+      followerSuffix: '.m',
+    });
+    expect(withDefaults({ masterVolume: { max: 2 } }).masterVolume).toEqual({ min: null, max: 2 });
+  });
+});
+
 describe('settingsProblems', () => {
   it('has none for the defaults', () => {
     expect(settingsProblems(withDefaults())).toEqual([]);
@@ -49,5 +71,23 @@ describe('settingsProblems', () => {
       'symbolMap.EURUSD must name a follower symbol',
       'riskLimits[0] needs maxPercent or maxAmount',
     ]);
+    expect(
+      settingsProblems(
+        withDefaults({ masterVolume: { min: 2, max: 1 }, onJoin: { mode: 'market', expiryMinutes: 0 } }),
+      ),
+    ).toEqual([
+      'masterVolume.min must not exceed masterVolume.max',
+      'onJoin.expiryMinutes must be > 0',
+      'onJoin.maxDistancePoints is required for the market mode',
+    ]);
+  });
+
+  it('tells a limit join apart: valid, but not possible before pending orders exist', () => {
+    const limit = withDefaults({ onJoin: { mode: 'limit', expiryMinutes: 30 } });
+    expect(settingsProblems(limit)).toEqual([]);
+    expect(unsupportedSettings(limit)).toHaveLength(1);
+    expect(unsupportedSettings(withDefaults({ onJoin: { mode: 'market', maxDistancePoints: 20 } }))).toEqual(
+      [],
+    );
   });
 });

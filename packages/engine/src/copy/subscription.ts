@@ -43,6 +43,39 @@ export interface RiskLimit {
 
 export type ManualClosePolicy = 'detach' | 'reopen';
 
+/**
+ * How a master symbol becomes the follower's when the explicit map does not name it (see
+ * `symbol-resolution.ts`). Affixes are literal text: `masterSuffix: '.r'` strips `.r` from
+ * `EURUSD.r`, `followerSuffix: '.m'` makes it `EURUSD.m`. `auto` also searches the follower's
+ * reported catalog (same name, same base with the follower's affixes, synonyms).
+ */
+export interface SymbolRules {
+  readonly auto: boolean;
+  readonly masterPrefix: string;
+  readonly masterSuffix: string;
+  readonly followerPrefix: string;
+  readonly followerSuffix: string;
+}
+
+/** Bounds on the master's own volume per open: a guard against martingale steps. */
+export interface MasterVolumeFilter {
+  readonly min: number | null;
+  readonly max: number | null;
+}
+
+/**
+ * What a follower does about positions the master already holds when it joins (subscribes,
+ * or comes back after its copies expired): `none` leaves them, `market` opens them while the
+ * price is within `maxDistancePoints` of the master's entry, `limit` (a pending order at the
+ * master's entry, `expiryMinutes`) waits for pending orders on the wire and is refused today.
+ */
+export type OnJoinMode = 'none' | 'market' | 'limit';
+export interface OnJoin {
+  readonly mode: OnJoinMode;
+  readonly maxDistancePoints: number | null;
+  readonly expiryMinutes: number | null;
+}
+
 export interface SubscriptionSettings {
   readonly mode: CopyMode;
   readonly sizing: Sizing;
@@ -69,11 +102,19 @@ export interface SubscriptionSettings {
   readonly maxSlippagePoints: number | null;
   readonly riskLimits: readonly RiskLimit[];
   readonly manualClosePolicy: ManualClosePolicy;
+  readonly symbolRules: SymbolRules;
+  readonly masterVolume: MasterVolumeFilter;
+  readonly onJoin: OnJoin;
 }
 
+type Loose<T> = { readonly [K in keyof T]?: T[K] | null };
+type Nested = 'symbolRules' | 'masterVolume' | 'onJoin';
+
 /** What the API accepts: any field may be absent (or `null`) and takes its default. */
-export type SubscriptionInput = {
-  readonly [K in keyof SubscriptionSettings]?: SubscriptionSettings[K] | null;
+export type SubscriptionInput = Loose<Omit<SubscriptionSettings, Nested>> & {
+  readonly symbolRules?: Loose<SymbolRules> | null;
+  readonly masterVolume?: Loose<MasterVolumeFilter> | null;
+  readonly onJoin?: (Loose<OnJoin> & { readonly mode: OnJoinMode }) | null;
 };
 
 /** The documented defaults; docs cite this object. */
@@ -98,6 +139,15 @@ export const subscriptionDefaults: SubscriptionSettings = Object.freeze({
   maxSlippagePoints: null,
   riskLimits: Object.freeze([]),
   manualClosePolicy: 'detach',
+  symbolRules: Object.freeze({
+    auto: false,
+    masterPrefix: '',
+    masterSuffix: '',
+    followerPrefix: '',
+    followerSuffix: '',
+  }),
+  masterVolume: Object.freeze({ min: null, max: null }),
+  onJoin: Object.freeze({ mode: 'none', maxDistancePoints: null, expiryMinutes: null }),
 });
 
 export function withDefaults(input: SubscriptionInput = {}): SubscriptionSettings {
@@ -123,6 +173,22 @@ export function withDefaults(input: SubscriptionInput = {}): SubscriptionSetting
     maxSlippagePoints: input.maxSlippagePoints ?? d.maxSlippagePoints,
     riskLimits: input.riskLimits ?? d.riskLimits,
     manualClosePolicy: input.manualClosePolicy ?? d.manualClosePolicy,
+    symbolRules: {
+      auto: input.symbolRules?.auto ?? d.symbolRules.auto,
+      masterPrefix: input.symbolRules?.masterPrefix ?? d.symbolRules.masterPrefix,
+      masterSuffix: input.symbolRules?.masterSuffix ?? d.symbolRules.masterSuffix,
+      followerPrefix: input.symbolRules?.followerPrefix ?? d.symbolRules.followerPrefix,
+      followerSuffix: input.symbolRules?.followerSuffix ?? d.symbolRules.followerSuffix,
+    },
+    masterVolume: {
+      min: input.masterVolume?.min ?? d.masterVolume.min,
+      max: input.masterVolume?.max ?? d.masterVolume.max,
+    },
+    onJoin: {
+      mode: input.onJoin?.mode ?? d.onJoin.mode,
+      maxDistancePoints: input.onJoin?.maxDistancePoints ?? d.onJoin.maxDistancePoints,
+      expiryMinutes: input.onJoin?.expiryMinutes ?? d.onJoin.expiryMinutes,
+    },
   };
 }
 
@@ -161,6 +227,15 @@ export function settingsProblems(s: SubscriptionSettings): string[] {
   for (const [master, follower] of Object.entries(s.symbolMap)) {
     if (follower.trim() === '') problems.push(`symbolMap.${master} must name a follower symbol`);
   }
+  const mv = s.masterVolume;
+  if (!positive(mv.min)) problems.push('masterVolume.min must be > 0');
+  if (!positive(mv.max)) problems.push('masterVolume.max must be > 0');
+  if (mv.min !== null && mv.max !== null && mv.min > mv.max)
+    problems.push('masterVolume.min must not exceed masterVolume.max');
+  if (!positive(s.onJoin.maxDistancePoints)) problems.push('onJoin.maxDistancePoints must be > 0');
+  if (!positive(s.onJoin.expiryMinutes)) problems.push('onJoin.expiryMinutes must be > 0');
+  if (s.onJoin.mode === 'market' && s.onJoin.maxDistancePoints === null)
+    problems.push('onJoin.maxDistancePoints is required for the market mode');
   s.riskLimits.forEach((l, i) => {
     const hasPercent = l.maxPercent !== null && l.maxPercent !== undefined;
     const hasAmount = l.maxAmount !== null && l.maxAmount !== undefined;
@@ -170,4 +245,16 @@ export function settingsProblems(s: SubscriptionSettings): string[] {
     if (hasAmount && !positive(l.maxAmount)) problems.push(`riskLimits[${i}].maxAmount must be > 0`);
   });
   return problems;
+}
+
+/**
+ * Settings that are valid but cannot work yet: the management API refuses them with their own
+ * code (`setting_unsupported`) rather than store something that silently does nothing.
+ */
+export function unsupportedSettings(s: SubscriptionSettings): string[] {
+  return s.onJoin.mode === 'limit'
+    ? [
+        'onJoin.mode limit places a pending order at the master entry; pending orders are not on the EA protocol yet',
+      ]
+    : [];
 }

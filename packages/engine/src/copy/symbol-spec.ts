@@ -61,6 +61,12 @@ export function floorToStep(volume: number, step: number): number {
   return fromSteps(Math.floor(steps + tolerance(steps)), step);
 }
 
+/** The nearest whole number of steps; a volume exactly half-way rounds up. */
+export function roundToStep(volume: number, step: number): number {
+  const steps = volume / step;
+  return fromSteps(Math.floor(steps + 0.5 + tolerance(steps)), step);
+}
+
 export function ceilToStep(volume: number, step: number): number {
   const steps = volume / step;
   return fromSteps(Math.ceil(steps - tolerance(steps)), step);

@@ -58,6 +58,21 @@ describe('filters', () => {
   });
 });
 
+describe("the master's volume", () => {
+  it('filters opens on the master lots, not the follower lots, and says which bound applied', () => {
+    const s = withDefaults({ masterVolume: { min: 0.05, max: 0.4 } });
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', volume: 0.8 }, s)).toEqual({
+      reason: 'master_volume_above_maximum',
+      detail: 'the master opened 0.8 lots, maximum 0.4',
+    });
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', volume: 0.01 }, s)?.reason).toBe(
+      'master_volume_below_minimum',
+    );
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', volume: 0.4 }, s)).toBeNull();
+    expect(filterOpen({ symbol: 'EURUSD', side: 'buy', volume: 100 }, withDefaults())).toBeNull();
+  });
+});
+
 describe('reverse', () => {
   it('flips the side and swaps stop loss and take profit', () => {
     expect(reverseDirection({ side: 'buy', sl: 1.095, tp: 1.11 })).toEqual({

@@ -4,7 +4,7 @@
  * what the follower's broker calls the same instrument.
  */
 import { skip, type Skip } from './reasons.js';
-import type { ListFilter, Side, SubscriptionSettings } from './subscription.js';
+import type { ListFilter, MasterVolumeFilter, Side, SubscriptionSettings } from './subscription.js';
 
 export interface MappedSymbol {
   readonly symbol: string;
@@ -69,10 +69,29 @@ export interface Direction {
  */
 export const reverseDirection = (d: Direction): Direction => ({ side: flipSide(d.side), sl: d.tp, tp: d.sl });
 
+/**
+ * The master's own volume against the subscription's bounds: a martingale master doubles its
+ * lots after each loss, and the outsized steps are the ones a follower wants to sit out.
+ * Distinct from `minVolume`/`maxVolume`, which bound (and cap) the follower's sized volume.
+ */
+export function masterVolumeAllowed(volume: number, filter: MasterVolumeFilter): Skip | null {
+  if (filter.min !== null && volume < filter.min - 1e-9)
+    return skip('master_volume_below_minimum', `the master opened ${volume} lots, minimum ${filter.min}`);
+  if (filter.max !== null && volume > filter.max + 1e-9)
+    return skip('master_volume_above_maximum', `the master opened ${volume} lots, maximum ${filter.max}`);
+  return null;
+}
+
 /** The master-side filters every new open passes, in the order an operator would check them. */
 export function filterOpen(
-  signal: { readonly symbol: string; readonly side: Side; readonly magic?: string | null },
-  settings: Pick<SubscriptionSettings, 'symbolFilter' | 'magicFilter' | 'allowedSides'>,
+  signal: {
+    readonly symbol: string;
+    readonly side: Side;
+    readonly magic?: string | null;
+    readonly volume?: number;
+  },
+  settings: Pick<SubscriptionSettings, 'symbolFilter' | 'magicFilter' | 'allowedSides'> &
+    Partial<Pick<SubscriptionSettings, 'masterVolume'>>,
 ): Skip | null {
   if (!symbolAllowed(signal.symbol, settings.symbolFilter))
     return skip('symbol_excluded', `${signal.symbol} is filtered out`);
@@ -81,5 +100,7 @@ export function filterOpen(
   // Sides are filtered on the master's side: "copy only the master's buys" stays true when reversed.
   if (!sideAllowed(signal.side, settings.allowedSides))
     return skip('side_not_allowed', `${signal.side} trades are not copied`);
+  if (settings.masterVolume && signal.volume !== undefined)
+    return masterVolumeAllowed(signal.volume, settings.masterVolume);
   return null;
 }
