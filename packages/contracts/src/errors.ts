@@ -196,6 +196,12 @@ export const errorCatalogue = define({
     message: 'The account already follows this group.',
     howToFix: 'Change the existing subscription with PUT, or unsubscribe first.',
   },
+  setting_unsupported: {
+    status: 422,
+    message: 'A subscription setting is valid but cannot work yet, so it was not saved.',
+    howToFix:
+      'Read `issues`: each names the setting. onJoin.mode limit needs pending orders on the EA protocol; use market or none until then.',
+  },
   not_found: {
     status: 404,
     message: 'The requested resource does not exist.',

@@ -33,6 +33,27 @@ export const RiskLimit = z
     message: 'a risk limit needs maxPercent or maxAmount',
   });
 
+const Affix = z.string().max(16).regex(/^\S*$/, 'no spaces');
+/** Strip the master's prefix/suffix, add the follower's; `auto` also searches the follower's catalog. */
+export const SymbolRules = z
+  .object({
+    auto: z.boolean().nullish(),
+    masterPrefix: Affix.nullish(),
+    masterSuffix: Affix.nullish(),
+    followerPrefix: Affix.nullish(),
+    followerSuffix: Affix.nullish(),
+  })
+  .strict();
+
+/** What to do about positions the master holds when a follower joins. */
+export const OnJoin = z
+  .object({
+    mode: z.enum(['none', 'market', 'limit']),
+    maxDistancePoints: Positive.max(1_000_000).nullish(),
+    expiryMinutes: Positive.max(43_200).nullish(),
+  })
+  .strict();
+
 /** A follower's subscription settings; every field is optional and takes its documented default. */
 export const SubscriptionSettings = z
   .object({
@@ -56,9 +77,20 @@ export const SubscriptionSettings = z
     maxSlippagePoints: Positive.nullish(),
     riskLimits: z.array(RiskLimit).max(20).optional(),
     manualClosePolicy: z.enum(['detach', 'reopen']).optional(),
+    symbolRules: SymbolRules.optional(),
+    /** Bounds on the master's own lots per open (skips outside them), not the follower's. */
+    masterVolume: z.object({ min: Positive.nullish(), max: Positive.nullish() }).strict().optional(),
+    onJoin: OnJoin.optional(),
   })
   .strict();
 export type SubscriptionSettings = z.infer<typeof SubscriptionSettings>;
+
+const SynonymName = z.string().trim().min(1).max(64).regex(/^\S+$/, 'no spaces');
+/** The deployment's symbol synonym groups (`XAUUSD`/`GOLD`, …), used by automatic symbol resolution. */
+export const SymbolSynonymsRequest = z
+  .object({ groups: z.array(z.array(SynonymName).min(2).max(20)).max(500) })
+  .strict();
+export type SymbolSynonymsRequest = z.infer<typeof SymbolSynonymsRequest>;
 
 export const AccountRequest = z.object({
   accountId: AccountId,

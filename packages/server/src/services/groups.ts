@@ -5,7 +5,7 @@
  * every signal, so a change applies to the next signal without a restart.
  */
 import { AppError, SubscriptionSettings, topics, type GroupRequest, isoTime } from '@kopitra/contracts';
-import { settingsProblems, withDefaults } from '@kopitra/engine';
+import { settingsProblems, unsupportedSettings, withDefaults } from '@kopitra/engine';
 import { getAccount } from '../store/accounts.js';
 import {
   deleteGroup as deleteGroupRows,
@@ -52,6 +52,20 @@ export async function putValidSubscription(
         code: 'custom',
       })),
     });
+  }
+  const unsupported = unsupportedSettings(withDefaults(input));
+  if (unsupported.length) {
+    throw new AppError(
+      'setting_unsupported',
+      `Unsupported subscription settings: ${unsupported.join('; ')}`,
+      {
+        issues: unsupported.map((message) => ({
+          path: `body.${message.split(/[ [.]/)[0]}`,
+          message,
+          code: 'unsupported',
+        })),
+      },
+    );
   }
   const group = await getGroup(db, groupId);
   if (!group) throw new AppError('group_not_found', undefined, { groupId });

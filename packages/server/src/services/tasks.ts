@@ -12,7 +12,8 @@ import {
 } from '@kopitra/contracts';
 import { operatorClose } from '@kopitra/engine';
 import { z } from 'zod';
-import { queueOrder, reconcileFollower } from './copy/reconciler.js';
+import { queueOrder } from './copy/issued.js';
+import { reconcileFollower } from './copy/reconciler.js';
 import { accountChannel } from '../notify/notifier.js';
 import { getAccount } from '../store/accounts.js';
 import { countAuditBetween, auditBetween } from '../store/audit.js';

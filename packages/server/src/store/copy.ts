@@ -370,6 +370,24 @@ export async function linksForMasterPosition(
   return (lock ? q.forUpdate() : q).execute();
 }
 
+/** The open copy orders (from signals, re-opens and joins) of one subscription for these master positions. */
+export async function openOrdersOfPositions(
+  db: Db,
+  groupId: string,
+  followerAccountId: string,
+  masterPositionIds: string[],
+): Promise<Array<Pick<CopyOrderRow, 'master_position_id' | 'origin' | 'status' | 'reason'>>> {
+  if (masterPositionIds.length === 0) return [];
+  return db
+    .selectFrom('copy_orders')
+    .select(['master_position_id', 'origin', 'status', 'reason'])
+    .where('group_id', '=', groupId)
+    .where('follower_account_id', '=', followerAccountId)
+    .where('master_position_id', 'in', masterPositionIds)
+    .where('kind', '=', 'open')
+    .execute();
+}
+
 export async function getLink(
   db: Db,
   groupId: string,

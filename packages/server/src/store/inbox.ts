@@ -179,6 +179,40 @@ export async function symbolSpecsOf(
   return out;
 }
 
+const likeEscape = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * The symbols of the accounts' catalogs whose names contain one of `terms` (ignoring case),
+ * with their specifications: the candidates automatic symbol resolution picks from, without
+ * loading whole catalogs on every signal.
+ */
+export async function symbolsMatching(
+  db: Db,
+  accountIds: string[],
+  terms: string[],
+): Promise<Map<string, Map<string, SymbolSpec>>> {
+  const out = new Map<string, Map<string, SymbolSpec>>();
+  if (accountIds.length === 0 || terms.length === 0) return out;
+  const rows = await db
+    .selectFrom('account_symbols')
+    .select(['account_id', 'symbol', 'spec'])
+    .where('account_id', 'in', accountIds)
+    .where((eb) =>
+      eb.or(
+        terms.map((t) =>
+          eb(sql`upper(symbol)`, 'like', sql<string>`${`%${likeEscape(t.toUpperCase())}%`} escape '\\'`),
+        ),
+      ),
+    )
+    .execute();
+  for (const row of rows) {
+    const m = out.get(row.account_id) ?? new Map<string, SymbolSpec>();
+    m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
+    out.set(row.account_id, m);
+  }
+  return out;
+}
+
 /** Which of `accountIds` have sent a symbol catalog. */
 export async function accountsWithCatalog(db: Db, accountIds: string[]): Promise<Set<string>> {
   if (accountIds.length === 0) return new Set();

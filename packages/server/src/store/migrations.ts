@@ -644,6 +644,53 @@ const codedReasons: Step = async (db) => {
     where reason like 'the rest (%'`.execute(db);
 };
 
+/**
+ * The master's book as its signals tell it: one row per position it holds, kept in the
+ * transaction that accepts each signal. A follower joining late is offered these positions.
+ * Existing positions are taken from the signals already stored (volume after partial closes,
+ * levels of the latest modification).
+ */
+const masterPositions: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('master_positions')
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_position_id', 'text', (c) => c.notNull())
+    .addColumn('symbol', 'text', (c) => c.notNull())
+    .addColumn('side', 'text', (c) => c.notNull())
+    .addColumn('volume', 'double precision', (c) => c.notNull())
+    .addColumn('open_price', 'double precision', (c) => c.notNull())
+    .addColumn('sl', 'double precision')
+    .addColumn('tp', 'double precision')
+    .addColumn('magic', 'text')
+    .addColumn('opened_at', ms, (c) => c.notNull())
+    .addColumn('received_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addPrimaryKeyConstraint('master_positions_pk', ['master_account_id', 'master_position_id'])
+    .execute();
+  const later = (type: string, column: string) =>
+    `(select x.${column} from signals x where x.master_account_id = o.master_account_id
+        and x.master_position_id = o.master_position_id and x.type = '${type}'
+        and x.${column} is not null order by x.occurred_at desc, x.received_at desc limit 1)`;
+  await sql
+    .raw(
+      `insert into master_positions (master_account_id, master_position_id, symbol, side, volume,
+         open_price, sl, tp, magic, opened_at, received_at, updated_at)
+       select o.master_account_id, o.master_position_id, o.symbol, o.side,
+         coalesce(${later('position.partially_closed', 'remaining_volume')},
+           o.volume - coalesce((select sum(p.volume) from signals p where p.master_account_id = o.master_account_id
+             and p.master_position_id = o.master_position_id and p.type = 'position.partially_closed'), 0)),
+         o.price, coalesce(${later('position.modified', 'sl')}, o.sl), coalesce(${later('position.modified', 'tp')}, o.tp),
+         o.magic, o.occurred_at, o.received_at, o.received_at
+       from signals o
+       where o.type = 'position.opened'
+         and not exists (select 1 from signals c where c.master_account_id = o.master_account_id
+           and c.master_position_id = o.master_position_id and c.type = 'position.closed')
+       on conflict (master_account_id, master_position_id) do nothing`,
+    )
+    .execute(db);
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -663,6 +710,7 @@ const steps: Record<string, Step> = {
   '0016_stream_tickets': streamTickets,
   '0017_pending_registrations': pendingRegistrations,
   '0018_coded_reasons': codedReasons,
+  '0019_master_positions': masterPositions,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -199,6 +199,22 @@ export interface SignalsTable {
   response: string;
 }
 
+/** A position the master holds, folded from its signals (see `master-positions.ts`). */
+export interface MasterPositionsTable {
+  master_account_id: string;
+  master_position_id: string;
+  symbol: string;
+  side: Side;
+  volume: number;
+  open_price: number;
+  sl: number | null;
+  tp: number | null;
+  magic: string | null;
+  opened_at: number;
+  received_at: number;
+  updated_at: number;
+}
+
 export interface CopyOrdersTable {
   order_id: string;
   signal_id: string | null;
@@ -427,6 +443,7 @@ export interface DB {
   copy_groups: CopyGroupsTable;
   subscriptions: SubscriptionsTable;
   signals: SignalsTable;
+  master_positions: MasterPositionsTable;
   copy_orders: CopyOrdersTable;
   position_links: PositionLinksTable;
   alerts: AlertsTable;

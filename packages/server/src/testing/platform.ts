@@ -192,3 +192,33 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The management API as the admin operator, through `inject`. */
+export async function operatorApi(platform: Platform) {
+  const login = await platform.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN });
+  const token = login.json().token as string;
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
+    platform.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
+    });
+  return {
+    get: (url: string) => call('GET', url),
+    post: (url: string, body: unknown) => call('POST', url, body),
+    put: (url: string, body: unknown) => call('PUT', url, body),
+    delete: (url: string) => call('DELETE', url),
+    /** Creates the accounts and a group of `masterAccountId`; answers the group id. */
+    async group(name: string, masterAccountId: string, followerIds: string[]): Promise<string> {
+      for (const accountId of [masterAccountId, ...followerIds]) {
+        const res = await call('POST', '/api/admin/accounts', { accountId, platform: 'MT5' });
+        if (res.statusCode !== 201 && res.json().error !== 'account_exists')
+          throw new Error(`account ${accountId}: ${res.statusCode} ${res.body}`);
+      }
+      const g = await call('POST', '/api/admin/groups', { name, masterAccountId });
+      if (g.statusCode !== 201) throw new Error(`group: ${g.statusCode} ${g.body}`);
+      return g.json().groupId as string;
+    },
+  };
+}

@@ -121,6 +121,11 @@ export interface FollowerBehaviour {
   rejectOpens?: number;
   /** Fill price offset from the master's price. */
   slippage?: number;
+  /**
+   * The broker's current price per symbol: opens fill there, and one further from the
+   * master's price than `maxSlippage` points is refused as the EA refuses it.
+   */
+  prices?: Record<string, number>;
 }
 
 export class SimFollower extends SimTerminal {
@@ -143,7 +148,11 @@ export class SimFollower extends SimTerminal {
     return this;
   }
 
-  async catalog(specs: unknown[]) {
+  /** The specs of the last catalog sent, by symbol. */
+  specs = new Map<string, { point: number }>();
+
+  async catalog(specs: Array<{ symbol: string; point: number }>) {
+    this.specs = new Map(specs.map((s) => [s.symbol, s]));
     return this.inbox([{ eventType: 'ea.symbol_catalog', payload: { symbols: specs } }]);
   }
 
@@ -232,8 +241,20 @@ export class SimFollower extends SimTerminal {
             message: 'Request rejected',
           });
         }
+        const market = this.behaviour.prices?.[p.symbol];
+        const point = this.specs.get(p.symbol)?.point;
+        if (market !== undefined && point && p.maxSlippage !== null) {
+          const points = Math.abs(market - p.masterPrice) / point;
+          if (points > p.maxSlippage + 1e-9)
+            return this.report({
+              orderId: p.orderId,
+              status: 'rejected',
+              errorCode: 'slippage_exceeded',
+              message: `price ${market} is ${points.toFixed(1)} points from ${p.masterPrice}, maximum ${p.maxSlippage}`,
+            });
+        }
         const ticket = String(this.nextTicket++);
-        const price = p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
+        const price = market ?? p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
         this.book.set(ticket, {
           ticket,
           symbol: p.symbol,

@@ -1,4 +1,10 @@
-import { GroupPatchRequest, GroupRequest, ListQuery, SubscriptionSettings } from '@kopitra/contracts';
+import {
+  GroupPatchRequest,
+  GroupRequest,
+  ListQuery,
+  SubscriptionSettings,
+  SymbolSynonymsRequest,
+} from '@kopitra/contracts';
 import {
   changeGroup,
   createGroup,
@@ -9,6 +15,12 @@ import {
   unsubscribe,
 } from '../../services/groups.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
+import {
+  resetSymbolSynonyms,
+  setSymbolSynonyms,
+  symbolResolution,
+  symbolSynonyms,
+} from '../../services/symbols.js';
 import { route } from '../registry.js';
 
 export const groupRoutes = (deps: ManagementDeps) => [
@@ -66,6 +78,39 @@ export const groupRoutes = (deps: ManagementDeps) => [
     body: SubscriptionSettings,
     handler: async ({ body, params, operator }) =>
       subscribe(deps, operator.email, params['groupId']!, params['accountId']!, body),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/groups/{groupId}/followers/{accountId}/symbols',
+    role: 'viewer',
+    tag: 'groups',
+    summary: "How each master symbol resolves to the follower's, and which resolve to nothing",
+    handler: async ({ params }) => symbolResolution(deps, params['groupId']!, params['accountId']!),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/symbol-synonyms',
+    role: 'viewer',
+    tag: 'groups',
+    summary: 'Symbol synonym groups used by automatic symbol resolution (built in until replaced)',
+    handler: async () => symbolSynonyms(deps),
+  }),
+  route({
+    method: 'PUT',
+    url: '/api/admin/symbol-synonyms',
+    role: 'operator',
+    tag: 'groups',
+    summary: "Replace the deployment's symbol synonym groups",
+    body: SymbolSynonymsRequest,
+    handler: async ({ body, operator }) => setSymbolSynonyms(deps, operator.email, body),
+  }),
+  route({
+    method: 'DELETE',
+    url: '/api/admin/symbol-synonyms',
+    role: 'operator',
+    tag: 'groups',
+    summary: 'Go back to the built-in symbol synonym groups',
+    handler: async ({ operator }) => resetSymbolSynonyms(deps, operator.email),
   }),
   route({
     method: 'DELETE',

@@ -4,8 +4,11 @@
  */
 import {
   activeStopOut,
-  mapSymbol,
+  defaultSymbolSynonyms,
+  resolveSymbol,
+  symbolSearchTerms,
   withDefaults,
+  type SynonymGroups,
   type ActiveStopOut,
   type AccountMetrics,
   type SubscriptionInput,
@@ -14,7 +17,8 @@ import {
 } from '@kopitra/engine';
 import type { Db } from '../../store/schema.js';
 import { activeStopOutsOf, toStored } from '../../store/risk.js';
-import { accountsWithCatalog, symbolSpecsOf, telemetryOf } from '../../store/inbox.js';
+import { accountsWithCatalog, symbolSpecsOf, symbolsMatching, telemetryOf } from '../../store/inbox.js';
+import { storedSymbolSynonyms } from '../../store/symbol-synonyms.js';
 import {
   linksForMasterPosition,
   openExposure,
@@ -58,7 +62,7 @@ export async function loadFanoutContext(
   signal: { type: string; symbol: string; masterPositionId: string },
   now: number,
   lock = false,
-): Promise<{ followers: FollowerSlice[]; master: MasterSlice }> {
+): Promise<{ followers: FollowerSlice[]; master: MasterSlice; synonyms: SynonymGroups }> {
   const subs = await subscriptionsOfMaster(db, masterAccountId);
   const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
   const settingsOf = new Map(
@@ -67,15 +71,35 @@ export async function loadFanoutContext(
       withDefaults(JSON.parse(s.settings) as SubscriptionInput),
     ]),
   );
+  // Without automatic resolution a subscription names its symbol by rule (map, affixes, or the
+  // master's name); with it, the follower's catalog is searched for what could fit.
   const wantedSymbols = [
     ...new Set([
       signal.symbol,
-      ...[...settingsOf.values()].map((s) => mapSymbol(signal.symbol, s.symbolMap).symbol),
+      ...[...settingsOf.values()].map((s) => resolveSymbol(signal.symbol, s, []).symbol ?? signal.symbol),
     ]),
   ];
   const accountIds = [...followerIds, masterAccountId];
   // Exposure and trade-rate guards apply to opens only, and only where a subscription sets them.
   const isOpen = signal.type === 'position.opened';
+  const autoSettings = isOpen
+    ? subs.filter((s) => settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!.symbolRules.auto)
+    : [];
+  const synonyms: SynonymGroups =
+    autoSettings.length > 0
+      ? ((await storedSymbolSynonyms(db)) ?? defaultSymbolSynonyms)
+      : defaultSymbolSynonyms;
+  const searchTerms = [
+    ...new Set(
+      autoSettings.flatMap((s) =>
+        symbolSearchTerms(
+          signal.symbol,
+          settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!,
+          synonyms,
+        ),
+      ),
+    ),
+  ];
   const guarded = (pick: (s: ReturnType<typeof withDefaults>) => boolean) =>
     isOpen
       ? [
@@ -89,9 +113,10 @@ export async function loadFanoutContext(
   const exposureIds = guarded((s) => s.maxOpenPositions !== null || s.maxTotalLots !== null);
   const rateIds = guarded((s) => s.maxTradesPerHour !== null);
 
-  const [telemetry, specsOf, withCatalog, links, exposure, recent, stopOuts] = await Promise.all([
+  const [telemetry, specsOf, matching, withCatalog, links, exposure, recent, stopOuts] = await Promise.all([
     telemetryOf(db, accountIds),
     symbolSpecsOf(db, accountIds, wantedSymbols),
+    symbolsMatching(db, [...new Set(autoSettings.map((s) => s.follower_account_id))], searchTerms),
     accountsWithCatalog(db, followerIds),
     linksForMasterPosition(db, masterAccountId, signal.masterPositionId, lock),
     openExposure(db, exposureIds),
@@ -111,6 +136,27 @@ export async function loadFanoutContext(
     ]),
   );
   const linkOf = new Map(links.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
+  const merge = (extra: typeof specsOf) => {
+    for (const [accountId, found] of extra) {
+      const specs = specsOf.get(accountId);
+      if (!specs) specsOf.set(accountId, found);
+      else for (const [symbol, spec] of found) specs.set(symbol, spec);
+    }
+  };
+  merge(matching);
+  // An exit sizes against its link's symbol, which a rule or a resolution since changed may
+  // not have named above: fetch the few that are missing.
+  const missing = links.filter(
+    (l) => l.status !== 'closed' && !specsOf.get(l.follower_account_id)?.has(l.symbol),
+  );
+  if (missing.length) {
+    const extra = await symbolSpecsOf(
+      db,
+      [...new Set(missing.map((l) => l.follower_account_id))],
+      [...new Set(missing.map((l) => l.symbol))],
+    );
+    merge(extra);
+  }
   // A close may find copies whose open never reached the follower: those can be withdrawn.
   const unfilled =
     signal.type === 'position.closed' ? links.filter((l) => l.status === 'open' && l.ticket === null) : [];
@@ -154,6 +200,7 @@ export async function loadFanoutContext(
   });
   return {
     followers,
+    synonyms,
     master: {
       metrics: metricsOf.get(masterAccountId) ?? null,
       symbol: specsOf.get(masterAccountId)?.get(signal.symbol) ?? null,

@@ -179,6 +179,10 @@ async function followLink(
       // nothing to re-open, whatever the close that follows reports.
       else if (link.status === 'closing' || link.status === 'closed')
         await updateLink(db, key, { status: 'closed', closed_at: link.closed_at ?? now, updated_at: now });
+      // A join the follower refused (its price beyond the distance) ends there: re-opening it
+      // later would be at a price the policy did not accept.
+      else if (order.origin === 'join')
+        await updateLink(db, key, { status: 'closed', closed_at: now, updated_at: now });
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
       return;

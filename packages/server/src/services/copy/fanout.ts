@@ -26,6 +26,7 @@ import {
   type LinkRow,
 } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
+import { applyMasterSignal } from '../../store/master-positions.js';
 import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
 import { liveSessions } from '../../store/sessions.js';
@@ -127,7 +128,7 @@ export async function acceptSignal(
       const signalId = newId('sig');
       const traceContext = storedContext(deps.tracing);
       const occurredAt = Date.parse(req.occurredAt);
-      await insertSignal(tx.trx, {
+      const signalRow = {
         signal_id: signalId,
         master_account_id: masterAccountId,
         session_id: session.session_id,
@@ -147,7 +148,9 @@ export async function acceptSignal(
         occurred_at: occurredAt,
         received_at: receivedAt,
         response: '{}',
-      });
+      };
+      await insertSignal(tx.trx, signalRow);
+      await applyMasterSignal(tx.trx, signalRow, now);
       const signal: MasterSignal = {
         type: req.type,
         masterPositionId: req.masterPositionId,
@@ -161,7 +164,7 @@ export async function acceptSignal(
         magic: req.magic ?? null,
         occurredAt,
       };
-      const { followers, master } = await loadFanoutContext(
+      const { followers, master, synonyms } = await loadFanoutContext(
         tx.trx,
         masterAccountId,
         signal,
@@ -189,6 +192,7 @@ export async function acceptSignal(
             activeStopOut: f.activeStopOut,
             now,
             netting: f.netting,
+            synonyms,
           });
         let decision = plan(linkedPosition(f.link, f.undelivered));
         let closedLink: LinkRow | null = null;

@@ -3,7 +3,7 @@
  * the book it last reported (`ea.sync_snapshot`) and with failed or expired copy orders,
  * and queues the corrections the engine decides. Runs periodically and on demand.
  */
-import { SnapshotPosition, topics, type AlertRaised, isoTime } from '@kopitra/contracts';
+import { SnapshotPosition } from '@kopitra/contracts';
 import {
   describeReason,
   explainReason,
@@ -22,34 +22,29 @@ import { accountChannel } from '../../notify/notifier.js';
 import {
   failedOrdersSince,
   inFlightOrders,
-  insertOrders,
   linksOfFollower,
   lockMaster,
   positionsChangedSince,
-  raiseAlert,
   staleOpens,
   subscribedFollowerIds,
   subscriptionsOfFollower,
   updateLink,
-  type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
-import { newId } from '../../store/ids.js';
 import { getSymbolCatalog, latestInbox } from '../../store/inbox.js';
-import { enqueueOutbox } from '../../store/outbox.js';
-import { storedContext } from '../../telemetry/tracing.js';
-import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { expireOpens } from './expiry.js';
-import { publishOrderUpdate } from './order-events.js';
-import { outboxPayloadFor } from './payloads.js';
+import { alert, queueOrder, type Scope } from './issued.js';
+import { joinFollower, type JoinSummary } from './join.js';
 
 const Snapshot = z.object({ positions: z.array(SnapshotPosition) });
 const FAILED_WINDOW_MS = 24 * 3_600_000;
 
 export interface ReconcileSummary {
   followerAccountId: string;
+  /** Positions the master held that the follower was offered on joining (see `join.ts`). */
+  joins: JoinSummary['decisions'];
   corrections: Array<{
     groupId: string;
     kind: Correction['kind'];
@@ -80,7 +75,7 @@ export async function reconcileFollower(
   deps: GatewayDeps,
   followerAccountId: string,
 ): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { followerAccountId, corrections: [] };
+  const summary: ReconcileSummary = { followerAccountId, corrections: [], joins: [] };
   const now = deps.clock.now();
   await inTransaction(deps.db, async (tx) => {
     const subs = await subscriptionsOfFollower(tx.trx, followerAccountId);
@@ -143,7 +138,11 @@ export async function reconcileFollower(
         );
       });
       const corrections = reconcile({
-        expected: live.filter(settled).map(expectedFrom),
+        // An open that expired while the follower was away is a join, when the policy joins.
+        expected: live
+          .filter(settled)
+          .filter((l) => !(l.status === 'expired' && settings.onJoin.mode !== 'none'))
+          .map(expectedFrom),
         reported: judged,
         snapshotAt,
         failedOrders: failed.map((o) => ({
@@ -185,10 +184,9 @@ export async function reconcileFollower(
     if (woke) await deps.notifier.notify(tx.trx, accountChannel(followerAccountId));
   });
   if (summary.corrections.length) deps.logger.info(summary, 'reconciliation corrected a follower');
+  summary.joins = (await joinFollower(deps, followerAccountId)).decisions;
   return summary;
 }
-
-type Scope = { groupId: string; masterAccountId: string; followerAccountId: string };
 
 async function applyCorrection(
   deps: GatewayDeps,
@@ -311,117 +309,6 @@ async function applyCorrection(
       return 'queued';
     }
   }
-}
-
-export async function queueOrder(
-  deps: GatewayDeps,
-  db: Db,
-  scope: Scope,
-  d: Parameters<typeof outboxPayloadFor>[0],
-  now: number,
-): Promise<string> {
-  const orderId = newId('ord');
-  // A correction has no signal: its steps join whatever trace issued it (none for the periodic pass).
-  const traceContext = storedContext(deps.tracing);
-  const event = await enqueueOutbox(
-    db,
-    {
-      accountId: scope.followerAccountId,
-      traceContext,
-      ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }),
-    },
-    now,
-  );
-  const order: CopyOrderRow = {
-    order_id: orderId,
-    signal_id: null,
-    master_signal_id: null,
-    master_deal_ticket: null,
-    group_id: scope.groupId,
-    follower_account_id: scope.followerAccountId,
-    master_account_id: scope.masterAccountId,
-    master_position_id: d.masterPositionId,
-    kind: d.action,
-    origin: 'reconcile',
-    status: 'queued',
-    reason: d.action === 'close' ? (d.reason ?? null) : null,
-    detail: d.action === 'close' ? (d.detail ?? null) : null,
-    symbol: d.symbol,
-    side: d.side,
-    volume: d.action === 'modify' ? null : d.volume,
-    sl: d.action === 'open' ? d.sl : null,
-    tp: d.action === 'open' ? d.tp : null,
-    master_price: d.action === 'open' ? d.masterPrice : null,
-    ticket: d.action === 'open' ? null : d.ticket,
-    fill_price: null,
-    filled_volume: null,
-    slippage_points: null,
-    slippage_amount: null,
-    profit: null,
-    error_code: null,
-    message: null,
-    outbox_event_id: event.event_id,
-    master_deal_at: null,
-    signal_received_at: null,
-    written_at: now,
-    delivered_at: null,
-    acknowledged_at: null,
-    executed_at: null,
-    reported_at: null,
-    expires_at: d.action === 'open' ? d.expiresAt : null,
-    updated_at: now,
-    trace_context: traceContext,
-  };
-  await insertOrders(db, [order]);
-  await publishOrderUpdate(deps, db, order);
-  return orderId;
-}
-
-/** Raises an operator alert once (until acknowledged) and tells the follower's EA. */
-export async function alert(
-  deps: GatewayDeps,
-  db: Db,
-  scope: Scope,
-  code: string,
-  message: string,
-  masterPositionId: string | null,
-  now: number,
-): Promise<boolean> {
-  const row = await raiseAlert(
-    db,
-    {
-      accountId: scope.followerAccountId,
-      groupId: scope.groupId,
-      code,
-      severity: 'warning',
-      message,
-      dedupeKey: `${scope.groupId}:${scope.followerAccountId}:${masterPositionId ?? '-'}:${code}`,
-      details: { masterPositionId },
-    },
-    now,
-  );
-  if (!row) return false;
-  await enqueueOutbox(
-    db,
-    {
-      accountId: scope.followerAccountId,
-      type: 'error.alert',
-      payload: { alertId: row.alert_id, code, message, masterPositionId },
-    },
-    now,
-  );
-  const raised: AlertRaised = {
-    type: 'alert.raised',
-    alertId: row.alert_id,
-    accountId: row.account_id,
-    groupId: row.group_id,
-    code,
-    severity: 'warning',
-    message,
-    occurredAt: isoTime(now),
-  };
-  await deps.bus.publish(topics.tradeAgentEvents, raised, { db });
-  return true;
 }
 
 /** One periodic pass: expire opens nobody picked up in time, then reconcile every follower. */

@@ -15,7 +15,7 @@ import { linksOfSubscription, subscriptionsOfFollower, updateLink } from '../../
 import { drawdownWindow, insertStopOut, recordMetrics, stopOutsOf, toStored } from '../../store/risk.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
-import { alert, queueOrder } from './reconciler.js';
+import { alert, queueOrder } from './issued.js';
 
 export async function evaluateRisk(
   deps: GatewayDeps,

@@ -1,0 +1,127 @@
+/**
+ * Orders and alerts that the gateway issues by itself (reconciliation, risk limits, joins,
+ * operator tasks), each with its copy order or alert row, outbox event and bus message.
+ */
+import { topics, type AlertRaised, isoTime } from '@kopitra/contracts';
+import { insertOrders, raiseAlert, type CopyOrderRow } from '../../store/copy.js';
+import { newId } from '../../store/ids.js';
+import { enqueueOutbox } from '../../store/outbox.js';
+import type { Db } from '../../store/schema.js';
+import { storedContext } from '../../telemetry/tracing.js';
+import type { GatewayDeps } from '../deps.js';
+import { publishOrderUpdate } from './order-events.js';
+import { outboxPayloadFor } from './payloads.js';
+
+export type Scope = { groupId: string; masterAccountId: string; followerAccountId: string };
+
+export async function queueOrder(
+  deps: GatewayDeps,
+  db: Db,
+  scope: Scope,
+  d: Parameters<typeof outboxPayloadFor>[0],
+  now: number,
+  origin: 'reconcile' | 'join' = 'reconcile',
+): Promise<string> {
+  const orderId = newId('ord');
+  // A correction has no signal: its steps join whatever trace issued it (none for the periodic pass).
+  const traceContext = storedContext(deps.tracing);
+  const event = await enqueueOutbox(
+    db,
+    {
+      accountId: scope.followerAccountId,
+      traceContext,
+      ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }),
+    },
+    now,
+  );
+  const order: CopyOrderRow = {
+    order_id: orderId,
+    signal_id: null,
+    master_signal_id: null,
+    master_deal_ticket: null,
+    group_id: scope.groupId,
+    follower_account_id: scope.followerAccountId,
+    master_account_id: scope.masterAccountId,
+    master_position_id: d.masterPositionId,
+    kind: d.action,
+    origin,
+    status: 'queued',
+    reason: d.action === 'close' ? (d.reason ?? null) : null,
+    detail: d.action === 'close' ? (d.detail ?? null) : null,
+    symbol: d.symbol,
+    side: d.side,
+    volume: d.action === 'modify' ? null : d.volume,
+    sl: d.action === 'open' ? d.sl : null,
+    tp: d.action === 'open' ? d.tp : null,
+    master_price: d.action === 'open' ? d.masterPrice : null,
+    ticket: d.action === 'open' ? null : d.ticket,
+    fill_price: null,
+    filled_volume: null,
+    slippage_points: null,
+    slippage_amount: null,
+    profit: null,
+    error_code: null,
+    message: null,
+    outbox_event_id: event.event_id,
+    master_deal_at: null,
+    signal_received_at: null,
+    written_at: now,
+    delivered_at: null,
+    acknowledged_at: null,
+    executed_at: null,
+    reported_at: null,
+    expires_at: d.action === 'open' ? d.expiresAt : null,
+    updated_at: now,
+    trace_context: traceContext,
+  };
+  await insertOrders(db, [order]);
+  await publishOrderUpdate(deps, db, order);
+  return orderId;
+}
+
+/** Raises an operator alert once (until acknowledged) and tells the follower's EA. */
+export async function alert(
+  deps: GatewayDeps,
+  db: Db,
+  scope: Scope,
+  code: string,
+  message: string,
+  masterPositionId: string | null,
+  now: number,
+): Promise<boolean> {
+  const row = await raiseAlert(
+    db,
+    {
+      accountId: scope.followerAccountId,
+      groupId: scope.groupId,
+      code,
+      severity: 'warning',
+      message,
+      dedupeKey: `${scope.groupId}:${scope.followerAccountId}:${masterPositionId ?? '-'}:${code}`,
+      details: { masterPositionId },
+    },
+    now,
+  );
+  if (!row) return false;
+  await enqueueOutbox(
+    db,
+    {
+      accountId: scope.followerAccountId,
+      type: 'error.alert',
+      payload: { alertId: row.alert_id, code, message, masterPositionId },
+    },
+    now,
+  );
+  const raised: AlertRaised = {
+    type: 'alert.raised',
+    alertId: row.alert_id,
+    accountId: row.account_id,
+    groupId: row.group_id,
+    code,
+    severity: 'warning',
+    message,
+    occurredAt: isoTime(now),
+  };
+  await deps.bus.publish(topics.tradeAgentEvents, raised, { db });
+  return true;
+}
