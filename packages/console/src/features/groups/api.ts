@@ -79,3 +79,57 @@ export function useRemoveFollower(groupId: string) {
     ),
   );
 }
+
+export interface SymbolResolutionItem {
+  masterSymbol: string;
+  traded: boolean;
+  followerSymbol: string | null;
+  via: 'map' | 'rules' | 'same' | 'affix' | 'synonym' | 'none';
+  listed: boolean;
+  detail: string;
+  candidates: string[];
+}
+
+export interface SymbolResolution {
+  automatic: boolean;
+  followerCatalogSize: number;
+  masterCatalogSize: number;
+  builtInSynonyms: boolean;
+  unresolved: number;
+  items: SymbolResolutionItem[];
+}
+
+/** How each master symbol resolves for one follower, by the engine's own rules. */
+export function useSymbolResolution(groupId: string, accountId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: [resources.groups, 'symbols', groupId, accountId],
+    queryFn: () =>
+      api.get<SymbolResolution>(`${path(groupId)}/followers/${encodeURIComponent(accountId)}/symbols`),
+  });
+}
+
+export interface SymbolSynonyms {
+  groups: string[][];
+  builtIn: boolean;
+}
+
+const SYNONYMS = '/api/admin/symbol-synonyms';
+
+export function useSymbolSynonyms() {
+  const api = useApi();
+  return useQuery({
+    queryKey: [resources.groups, 'synonyms'],
+    queryFn: () => api.get<SymbolSynonyms>(SYNONYMS),
+  });
+}
+
+export function usePutSymbolSynonyms() {
+  const api = useApi();
+  return useGroupMutation((groups: string[][]) => api.put<SymbolSynonyms>(SYNONYMS, { groups }));
+}
+
+export function useResetSymbolSynonyms() {
+  const api = useApi();
+  return useGroupMutation(() => api.delete<SymbolSynonyms>(SYNONYMS));
+}

@@ -11,6 +11,7 @@ import { Time } from '../../shared/ui/time';
 import { useDeleteGroup, useGroup, useGroupAnalytics, usePatchGroup, useRemoveFollower } from './api';
 import { summarize } from './settings-codec';
 import { SubscriptionForm } from './subscription-form';
+import { SymbolResolutionPanel } from './symbol-resolution-panel';
 
 function GroupActions({ group }: { group: Group }) {
   const patch = usePatchGroup(group.groupId);
@@ -67,6 +68,7 @@ function Followers({ group }: { group: Group }) {
   const remove = useRemoveFollower(group.groupId);
   const accountIds = useAccountIds();
   const [editing, setEditing] = useState<string | null>(null);
+  const [symbolsOf, setSymbolsOf] = useState<string | null>(null);
   const followers = group.followers ?? [];
   const taken = new Set([group.masterAccountId, ...followers.map((f) => f.accountId)]);
   const current = followers.find((f) => f.accountId === editing);
@@ -106,7 +108,7 @@ function Followers({ group }: { group: Group }) {
               <th>mode</th>
               <th>settings</th>
               <th>updated</th>
-              {canWrite && <th />}
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -124,11 +126,20 @@ function Followers({ group }: { group: Group }) {
                 <td>
                   <Time iso={f.updatedAt} relative />
                 </td>
-                {canWrite && (
-                  <td className="actions">
+                <td className="actions">
+                  <button
+                    type="button"
+                    aria-pressed={symbolsOf === f.accountId}
+                    onClick={() => setSymbolsOf(symbolsOf === f.accountId ? null : f.accountId)}
+                  >
+                    Symbols
+                  </button>
+                  {canWrite && (
                     <button type="button" onClick={() => setEditing(f.accountId)} disabled={editing !== null}>
                       Edit
                     </button>
+                  )}
+                  {canWrite && (
                     <ConfirmAction
                       label="Remove"
                       tone="danger"
@@ -142,12 +153,15 @@ function Followers({ group }: { group: Group }) {
                         positions" if needed.
                       </p>
                     </ConfirmAction>
-                  </td>
-                )}
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {symbolsOf && followers.some((f) => f.accountId === symbolsOf) && (
+        <SymbolResolutionPanel key={symbolsOf} groupId={group.groupId} accountId={symbolsOf} />
       )}
     </div>
   );

@@ -7,6 +7,7 @@ import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
 import { useGroups } from './api';
 import { CreateGroupForm } from './create-group-form';
+import { SymbolSynonymsCard } from './symbol-synonyms-card';
 
 export function GroupsPage() {
   const groups = useGroups();
@@ -66,6 +67,7 @@ export function GroupsPage() {
           </tbody>
         </table>
       </QueryState>
+      <SymbolSynonymsCard />
     </section>
   );
 }

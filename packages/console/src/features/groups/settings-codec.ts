@@ -70,6 +70,10 @@ export const NUMBER_FIELDS = [
 ] as const;
 export type NumberField = (typeof NUMBER_FIELDS)[number];
 
+export const AFFIXES = ['masterPrefix', 'masterSuffix', 'followerPrefix', 'followerSuffix'] as const;
+export type Affix = (typeof AFFIXES)[number];
+export type JoinMode = 'none' | 'market' | 'limit';
+
 export interface SettingsForm {
   mode: 'active' | 'close_only' | 'frozen';
   sizingMode: SizingMode;
@@ -88,6 +92,13 @@ export interface SettingsForm {
   manualClosePolicy: 'detach' | 'reopen';
   numbers: Record<NumberField, string>;
   riskLimits: RiskLimitRow[];
+  symbolAuto: boolean;
+  affixes: Record<Affix, string>;
+  masterVolumeMin: string;
+  masterVolumeMax: string;
+  joinMode: JoinMode;
+  joinDistance: string;
+  joinExpiry: string;
 }
 
 const str = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
@@ -121,6 +132,13 @@ export function toForm(s: SubscriptionSettings = {}): SettingsForm {
     forceMinimum: s.forceMinimum ?? false,
     manualClosePolicy: s.manualClosePolicy ?? 'detach',
     numbers: Object.fromEntries(NUMBER_FIELDS.map((k) => [k, str(s[k])])) as Record<NumberField, string>,
+    symbolAuto: s.symbolRules?.auto ?? false,
+    affixes: Object.fromEntries(AFFIXES.map((k) => [k, s.symbolRules?.[k] ?? ''])) as Record<Affix, string>,
+    masterVolumeMin: str(s.masterVolume?.min),
+    masterVolumeMax: str(s.masterVolume?.max),
+    joinMode: s.onJoin?.mode ?? 'none',
+    joinDistance: str(s.onJoin?.maxDistancePoints),
+    joinExpiry: str(s.onJoin?.expiryMinutes),
     riskLimits: (s.riskLimits ?? []).map((l) => ({
       period: l.period,
       metric: l.metric,
@@ -173,6 +191,27 @@ export function toSettings(f: SettingsForm): Record<string, unknown> {
     const v = num(f.numbers[k]);
     if (v !== undefined) out[k] = v;
   }
+  const affixes = Object.fromEntries(
+    AFFIXES.map((k) => [k, f.affixes[k].trim()] as const).filter(([, v]) => v !== ''),
+  );
+  if (f.symbolAuto || Object.keys(affixes).length)
+    out['symbolRules'] = { ...(f.symbolAuto ? { auto: true } : {}), ...affixes };
+  const masterMin = num(f.masterVolumeMin);
+  const masterMax = num(f.masterVolumeMax);
+  if (masterMin !== undefined || masterMax !== undefined)
+    out['masterVolume'] = {
+      ...(masterMin !== undefined ? { min: masterMin } : {}),
+      ...(masterMax !== undefined ? { max: masterMax } : {}),
+    };
+  if (f.joinMode !== 'none') {
+    const distance = num(f.joinDistance);
+    const expiry = num(f.joinExpiry);
+    out['onJoin'] = {
+      mode: f.joinMode,
+      ...(distance !== undefined ? { maxDistancePoints: distance } : {}),
+      ...(expiry !== undefined ? { expiryMinutes: expiry } : {}),
+    };
+  }
   if (f.riskLimits.length) {
     out['riskLimits'] = f.riskLimits.map((l) => ({
       period: l.period,
@@ -199,6 +238,12 @@ export function summarize(s: SubscriptionSettings): string {
   if (s.reverse) parts.push('reversed');
   const mapped = Object.keys(s.symbolMap ?? {}).length;
   if (mapped) parts.push(`${mapped} symbol${mapped > 1 ? 's' : ''} mapped`);
+  if (s.symbolRules?.auto) parts.push('symbols resolved automatically');
+  else if (s.symbolRules && AFFIXES.some((k) => s.symbolRules?.[k])) parts.push('symbol affix rules');
+  if (s.masterVolume?.min != null || s.masterVolume?.max != null)
+    parts.push(`master lots ${s.masterVolume.min ?? 0}–${s.masterVolume.max ?? '∞'}`);
+  if (s.onJoin && s.onJoin.mode !== 'none')
+    parts.push(`joins at ${s.onJoin.mode} within ${s.onJoin.maxDistancePoints ?? '?'} points`);
   if (s.maxSignalAgeSec !== undefined) parts.push(`max age ${s.maxSignalAgeSec} s`);
   const limits = s.riskLimits?.length ?? 0;
   if (limits) parts.push(`${limits} risk limit${limits > 1 ? 's' : ''}`);

@@ -4,8 +4,16 @@ import { ErrorNotice } from '../../shared/ui/error-notice';
 import { Field, issuesByPath } from '../../shared/ui/field';
 import { usePutFollower } from './api';
 import { RiskLimitsFields } from './risk-limits-fields';
-import { SIZING_MODES, toForm, toSettings, type NumberField, type SettingsForm } from './settings-codec';
+import {
+  SIZING_MODES,
+  toForm,
+  toSettings,
+  type JoinMode,
+  type NumberField,
+  type SettingsForm,
+} from './settings-codec';
 import { SymbolMapFields } from './symbol-map-fields';
+import { SymbolRulesFields } from './symbol-rules-fields';
 
 const LIMITS: Array<[NumberField, string, string]> = [
   ['minVolume', 'Min lots per trade', 'no minimum'],
@@ -148,6 +156,13 @@ export function SubscriptionForm({
         )}
       </fieldset>
       <SymbolMapFields rows={f.symbolMap} onChange={(rows) => set('symbolMap', rows)} issues={issues} />
+      <SymbolRulesFields
+        auto={f.symbolAuto}
+        affixes={f.affixes}
+        onAuto={(v) => set('symbolAuto', v)}
+        onAffix={(k, v) => setF((prev) => ({ ...prev, affixes: { ...prev.affixes, [k]: v } }))}
+        issues={issues}
+      />
       <fieldset>
         <legend>Filters</legend>
         <div className="form-grid">
@@ -183,6 +198,32 @@ export function SubscriptionForm({
               onChange={(e) => set('magicExclude', e.target.value)}
             />
           </Field>
+          <Field
+            label="Master lots at least"
+            issue={issues['masterVolume.min'] ?? issues['masterVolume']}
+            hint="skips master trades outside the range; the follower's own lots are limited below"
+          >
+            <input
+              name="masterVolumeMin"
+              inputMode="decimal"
+              placeholder="no minimum"
+              value={f.masterVolumeMin}
+              onChange={(e) => set('masterVolumeMin', e.target.value)}
+            />
+          </Field>
+          <Field
+            label="Master lots at most"
+            issue={issues['masterVolume.max']}
+            hint="a guard against martingale steps"
+          >
+            <input
+              name="masterVolumeMax"
+              inputMode="decimal"
+              placeholder="no maximum"
+              value={f.masterVolumeMax}
+              onChange={(e) => set('masterVolumeMax', e.target.value)}
+            />
+          </Field>
         </div>
       </fieldset>
       <fieldset>
@@ -215,6 +256,41 @@ export function SubscriptionForm({
         </div>
         <div className="checks">
           {check('forceMinimum', 'force the symbol minimum when sizing falls under it')}
+        </div>
+      </fieldset>
+      <fieldset data-testid="on-join">
+        <legend>Joining late</legend>
+        <p className="hint">
+          Positions the master already holds when this follower joins (subscribes, or comes back after its
+          copies expired).
+        </p>
+        <div className="form-grid">
+          <Field label="Held positions" issue={issues['onJoin.mode'] ?? issues['onJoin']}>
+            <select
+              name="joinMode"
+              value={f.joinMode}
+              onChange={(e) => set('joinMode', e.target.value as JoinMode)}
+            >
+              <option value="none">leave them</option>
+              <option value="market">open at market while near the master's entry</option>
+              <option value="limit" disabled>
+                limit order at the master's entry (needs pending orders)
+              </option>
+            </select>
+          </Field>
+          {f.joinMode !== 'none' && (
+            <Field
+              label="Max distance from the master's entry, points"
+              issue={issues['onJoin.maxDistancePoints']}
+            >
+              <input
+                name="joinDistance"
+                inputMode="decimal"
+                value={f.joinDistance}
+                onChange={(e) => set('joinDistance', e.target.value)}
+              />
+            </Field>
+          )}
         </div>
       </fieldset>
       <RiskLimitsFields rows={f.riskLimits} onChange={(rows) => set('riskLimits', rows)} issues={issues} />

@@ -42,7 +42,11 @@ export function OrderRow({ o, columns }: { o: CopyOrder; columns: number }) {
             from {o.masterAccountId} #{o.masterPositionId}
           </div>
         </td>
-        <td>{o.kind.replace(/_/g, ' ')}</td>
+        <td>
+          {o.kind.replace(/_/g, ' ')}
+          {/* Re-opens and late joins are the gateway's own orders, not a master signal's. */}
+          {o.origin !== 'signal' && <div className="muted small">{o.origin}</div>}
+        </td>
         <td>
           {o.symbol ?? '—'} {o.side && <span className={`side side-${o.side}`}>{o.side}</span>}
         </td>

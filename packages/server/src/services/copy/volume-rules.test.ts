@@ -39,7 +39,7 @@ describe.each(dialects)('volume rules on %s', (dialect) => {
     });
 
     // The martingale doubles after each loss: 0.1, 0.2, 0.4, 0.8.
-    const steps = [];
+    const steps: any[] = [];
     for (const [i, volume] of [0.1, 0.2, 0.4, 0.8].entries()) {
       const id = `S${i + 1}`;
       steps.push(
@@ -82,7 +82,7 @@ describe.each(dialects)('volume rules on %s', (dialect) => {
     });
 
     // The exit of the skipped step is not copied either; the copied steps close as usual.
-    const closeAll = [];
+    const closeAll: any[] = [];
     for (const [i, volume] of [0.1, 0.2, 0.4, 0.8].entries())
       closeAll.push(
         await master.signal({
