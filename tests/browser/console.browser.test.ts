@@ -189,13 +189,14 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
     await form.getByLabel('Master symbol').fill('DE40');
     await form.getByLabel('Follower symbol').fill('GER40');
     await form.locator('input[name=maxSignalAgeSec]').fill('30');
+    await form.getByLabel("resolve symbols automatically from the follower's symbol list").check();
     await form.getByRole('button', { name: 'Add risk limit' }).click();
     await form.getByLabel('Limit', { exact: true }).fill('50');
     await form.getByRole('button', { name: 'Add follower' }).click();
     const summary = `[data-testid=follower-row][data-account-id="${FOLLOWER.accountId}"] [data-testid=follower-summary]`;
     await waitFor(page, summary);
     expect(await page.locator(summary).textContent()).toBe(
-      'multiplier ×2 · 1 symbol mapped · max age 30 s · 1 risk limit',
+      'multiplier ×2 · 1 symbol mapped · symbols resolved automatically · max age 30 s · 1 risk limit',
     );
   });
 
@@ -256,6 +257,30 @@ describe.skipIf(problem !== null && !servicesRequired)('ops console in Chromium'
       await new Promise((r) => setTimeout(r, 1000));
       await page.screenshot({ path: path.join(ROOT, 'docs/console.png'), fullPage: true });
     }
+  });
+
+  it("shows how the master's symbols resolve for the follower", async () => {
+    await nav('Copy groups');
+    await page.locator('[data-testid=group-row] a').first().click();
+    const row = page.locator(`[data-testid=follower-row][data-account-id="${FOLLOWER.accountId}"]`);
+    await row.getByRole('button', { name: 'Symbols' }).click();
+    const target =
+      '[data-testid=symbol-resolution] [data-testid=symbol-row][data-symbol=EURUSD] [data-testid=symbol-target]';
+    await waitFor(page, target);
+    expect(await page.locator(target).textContent()).toBe('EURUSD');
+    // Filtered to what resolves to nothing, the resolved EURUSD leaves the table.
+    await page.getByTestId('symbol-resolution').getByLabel('only unresolved').check();
+    expect(
+      await page
+        .locator('[data-testid=symbol-resolution] [data-testid=symbol-row][data-symbol=EURUSD]')
+        .count(),
+    ).toBe(0);
+    await nav('Copy groups');
+    await waitFor(page, '[data-testid=symbol-synonyms] textarea');
+    expect(await page.locator('[data-testid=symbol-synonyms] textarea').inputValue()).toContain(
+      'XAUUSD, GOLD',
+    );
+    await nav('Dashboard');
   });
 
   it('gives a viewer no write buttons', async () => {
