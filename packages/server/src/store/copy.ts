@@ -149,11 +149,17 @@ export async function subscriptionsOfMaster(db: Db, masterAccountId: string): Pr
 export async function subscriptionsOfFollower(
   db: Db,
   followerAccountId: string,
-): Promise<Array<SubscriptionRow & { master_account_id: string }>> {
+): Promise<Array<SubscriptionRow & { master_account_id: string; group_status: string }>> {
   return db
     .selectFrom('subscriptions as s')
     .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
-    .select(['s.group_id', 's.follower_account_id', 's.settings', 'g.master_account_id'])
+    .select([
+      's.group_id',
+      's.follower_account_id',
+      's.settings',
+      'g.master_account_id',
+      'g.status as group_status',
+    ])
     .where('s.follower_account_id', '=', followerAccountId)
     .execute();
 }

@@ -99,7 +99,10 @@ export async function joinFollower(deps: GatewayDeps, followerAccountId: string)
   const summary: JoinSummary = { followerAccountId, decisions: [] };
   const subs = (await subscriptionsOfFollower(deps.db, followerAccountId))
     .map((s) => ({ ...s, parsed: withDefaults(JSON.parse(s.settings) as SubscriptionInput) }))
-    .filter((s) => s.parsed.onJoin.mode !== 'none');
+    // A paused group or a subscription that takes no opens joins later, when it does again.
+    .filter(
+      (s) => s.parsed.onJoin.mode !== 'none' && s.parsed.mode === 'active' && s.group_status === 'active',
+    );
   if (subs.length === 0) return summary;
   const now = deps.clock.now();
   const [live, withCatalog] = await Promise.all([
