@@ -8,6 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../testing/databases.js';
 import { operatorApi, startTestPlatform, type TestPlatform } from '../../testing/platform.js';
 import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
+import type { LinkRow } from '../../store/copy.js';
+import type { MasterPositionRow } from '../../store/master-positions.js';
+import { joinCandidates } from './join.js';
 
 const XAU = spec('XAUUSD', { digits: 2, point: 0.01, tickSize: 0.01, contractSize: 100 });
 const catalog = [spec('EURUSD'), spec('GBPUSD'), XAU];
@@ -30,6 +33,37 @@ async function joinOrders(tp: TestPlatform, followerAccountId: string) {
     .orderBy('master_position_id')
     .execute();
 }
+
+describe('join candidates', () => {
+  const held = (id: string) => ({ master_position_id: id }) as MasterPositionRow;
+  const link = (id: string, status: string) => ({ master_position_id: id, status }) as LinkRow;
+  const order = (id: string, origin: string, status: string, reason: string | null = null) => ({
+    master_position_id: id,
+    origin,
+    status,
+    reason,
+  });
+
+  it('are the held positions the follower missed by being absent, not those it chose to skip', () => {
+    const candidates = joinCandidates(
+      ['new', 'expired', 'copied', 'no-catalog', 'filtered', 'joined', 'refused'].map(held),
+      [link('expired', 'expired'), link('copied', 'open'), link('refused', 'closed')],
+      [
+        order('expired', 'signal', 'expired'),
+        order('copied', 'signal', 'filled'),
+        order('no-catalog', 'signal', 'skipped', 'symbol_catalog_missing'),
+        order('filtered', 'signal', 'skipped', 'symbol_excluded'),
+        order('joined', 'join', 'skipped', 'master_volume_above_maximum'),
+        order('refused', 'join', 'rejected', 'execution_rejected'),
+      ],
+    );
+    expect(candidates.map((c) => [c.position.master_position_id, c.link?.status ?? null])).toEqual([
+      ['new', null],
+      ['expired', 'expired'],
+      ['no-catalog', null],
+    ]);
+  });
+});
 
 describe.each(dialects)('joining late on %s', (dialect) => {
   let tp: TestPlatform | null;
