@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../testing/databases.js';
 import { operatorApi, startTestPlatform, type TestPlatform } from '../../testing/platform.js';
 import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
-import type { LinkRow } from '../../store/copy.js';
+import type { CopyOrderRow, LinkRow } from '../../store/copy.js';
 import type { MasterPositionRow } from '../../store/master-positions.js';
 import { joinCandidates } from './join.js';
 
@@ -37,7 +37,12 @@ async function joinOrders(tp: TestPlatform, followerAccountId: string) {
 describe('join candidates', () => {
   const held = (id: string) => ({ master_position_id: id }) as MasterPositionRow;
   const link = (id: string, status: string) => ({ master_position_id: id, status }) as LinkRow;
-  const order = (id: string, origin: string, status: string, reason: string | null = null) => ({
+  const order = (
+    id: string,
+    origin: string,
+    status: CopyOrderRow['status'],
+    reason: string | null = null,
+  ) => ({
     master_position_id: id,
     origin,
     status,
