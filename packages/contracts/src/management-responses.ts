@@ -234,6 +234,43 @@ export const SubscriptionPut = z.object({
 });
 export type SubscriptionPut = z.infer<typeof SubscriptionPut>;
 
+/** How one master symbol resolves for a follower (see docs/copy-engine.md, Symbols). */
+export const SymbolResolutionItem = z.object({
+  masterSymbol: z.string(),
+  /** The master holds it or traded it lately (else it is only in the master's catalog). */
+  traded: z.boolean(),
+  /** The follower's symbol copies would use; null when none resolves. */
+  followerSymbol: text,
+  via: z.enum(['map', 'rules', 'same', 'affix', 'synonym', 'none']),
+  /** The follower's catalog lists `followerSymbol`, so opens can be copied. */
+  listed: z.boolean(),
+  detail: z.string(),
+  /** Listed symbols that fit equally well, when the choice was refused as ambiguous. */
+  candidates: z.array(z.string()),
+});
+export type SymbolResolutionItem = z.infer<typeof SymbolResolutionItem>;
+
+export const SymbolResolution = z.object({
+  groupId: z.string(),
+  accountId: z.string(),
+  masterAccountId: z.string(),
+  automatic: z.boolean(),
+  followerCatalogSize: z.number().int(),
+  masterCatalogSize: z.number().int(),
+  builtInSynonyms: z.boolean(),
+  /** Master symbols whose opens would be skipped: nothing the follower lists. */
+  unresolved: z.number().int(),
+  items: z.array(SymbolResolutionItem),
+});
+export type SymbolResolution = z.infer<typeof SymbolResolution>;
+
+export const SymbolSynonyms = z.object({
+  groups: z.array(z.array(z.string())),
+  /** True while no operator replaced the built-in groups. */
+  builtIn: z.boolean(),
+});
+export type SymbolSynonyms = z.infer<typeof SymbolSynonyms>;
+
 // --- copying records -------------------------------------------------------------------------
 
 export const CopyOrder = z.object({
@@ -567,6 +604,10 @@ export const managementResponses = {
   'DELETE /api/admin/groups/{groupId}': Deleted.extend({ groupId: z.string() }),
   'PUT /api/admin/groups/{groupId}/followers/{accountId}': SubscriptionPut,
   'DELETE /api/admin/groups/{groupId}/followers/{accountId}': Deleted,
+  'GET /api/admin/groups/{groupId}/followers/{accountId}/symbols': SymbolResolution,
+  'GET /api/admin/symbol-synonyms': SymbolSynonyms,
+  'PUT /api/admin/symbol-synonyms': SymbolSynonyms,
+  'DELETE /api/admin/symbol-synonyms': SymbolSynonyms,
 
   'GET /api/admin/orders': pageOf(CopyOrder),
   'GET /api/admin/positions': pageOf(Position),

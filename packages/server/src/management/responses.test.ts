@@ -243,6 +243,21 @@ describe.each(dialects)('real answers against their contracts on %s', (dialect) 
     const groups = await call('GET /api/admin/groups', '/api/admin/groups', as);
     expect(groups.items[0]?.followers[0]?.settings.magicFilter?.include).toEqual(['7', '8']);
     await call('GET /api/admin/groups/{groupId}', `/api/admin/groups/${group.groupId}`, as);
+    // Symbol resolution: one follower's view and the deployment's synonym groups.
+    const symbols = await call(
+      'GET /api/admin/groups/{groupId}/followers/{accountId}/symbols',
+      `${followerPath}/symbols`,
+      as,
+    );
+    expect(symbols.items.map((i) => [i.masterSymbol, i.followerSymbol, i.listed])).toEqual([
+      ['EURUSD', 'EURUSD', true],
+    ]);
+    await call('GET /api/admin/symbol-synonyms', '/api/admin/symbol-synonyms', as);
+    await call('PUT /api/admin/symbol-synonyms', '/api/admin/symbol-synonyms', {
+      ...as,
+      body: { groups: [['XAUUSD', 'GOLD']] },
+    });
+    await call('DELETE /api/admin/symbol-synonyms', '/api/admin/symbol-synonyms', as);
     await call('PATCH /api/admin/groups/{groupId}', `/api/admin/groups/${group.groupId}`, {
       ...as,
       body: { name: 'answers (renamed)' },

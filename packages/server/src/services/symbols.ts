@@ -3,14 +3,14 @@
  * until replaced), and per subscription how each master symbol resolves to the follower's —
  * by the same engine function the copy engine uses, so the view is what copying will do.
  */
-import { AppError, type SymbolSynonymsRequest } from '@kopitra/contracts';
 import {
-  defaultSymbolSynonyms,
-  resolveSymbol,
-  withDefaults,
-  type ResolutionVia,
-  type SubscriptionInput,
-} from '@kopitra/engine';
+  AppError,
+  type SymbolResolution,
+  type SymbolResolutionItem,
+  type SymbolSynonyms,
+  type SymbolSynonymsRequest,
+} from '@kopitra/contracts';
+import { defaultSymbolSynonyms, resolveSymbol, withDefaults, type SubscriptionInput } from '@kopitra/engine';
 import { getGroup, getSubscriptionSettings } from '../store/copy.js';
 import { getSymbolCatalog } from '../store/inbox.js';
 import { masterSymbolsSince } from '../store/master-positions.js';
@@ -24,13 +24,7 @@ type Deps = Pick<ManagementDeps, 'db' | 'clock'>;
 /** How far back the master's traded symbols are listed (besides its catalog and what it holds). */
 const TRADED_WINDOW_MS = 30 * 24 * 3_600_000;
 
-export interface SynonymsView {
-  groups: string[][];
-  /** True while no operator replaced the built-in groups. */
-  builtIn: boolean;
-}
-
-export async function symbolSynonyms(deps: Pick<ManagementDeps, 'db'>): Promise<SynonymsView> {
+export async function symbolSynonyms(deps: Pick<ManagementDeps, 'db'>): Promise<SymbolSynonyms> {
   const stored = await storedSymbolSynonyms(deps.db);
   return stored
     ? { groups: stored, builtIn: false }
@@ -42,7 +36,7 @@ export async function setSymbolSynonyms(
   deps: Deps,
   actor: string,
   req: SymbolSynonymsRequest,
-): Promise<SynonymsView> {
+): Promise<SymbolSynonyms> {
   const seen = new Map<string, number>();
   const issues: Array<{ path: string; message: string; code: string }> = [];
   req.groups.forEach((group, i) => {
@@ -81,7 +75,7 @@ export async function setSymbolSynonyms(
 }
 
 /** Back to the built-in groups. */
-export async function resetSymbolSynonyms(deps: Deps, actor: string): Promise<SynonymsView> {
+export async function resetSymbolSynonyms(deps: Deps, actor: string): Promise<SymbolSynonyms> {
   return inTransaction(deps.db, async ({ trx }) => {
     const before = await symbolSynonyms({ db: trx });
     await putSymbolSynonyms(trx, null);
@@ -100,25 +94,12 @@ export async function resetSymbolSynonyms(deps: Deps, actor: string): Promise<Sy
   });
 }
 
-export interface SymbolResolutionItem {
-  masterSymbol: string;
-  /** The master holds it or traded it lately (else it is only in the master's catalog). */
-  traded: boolean;
-  /** The follower's symbol copies would use; null when none resolves. */
-  followerSymbol: string | null;
-  via: ResolutionVia;
-  /** The follower's catalog lists `followerSymbol`: opens can be copied. */
-  listed: boolean;
-  detail: string;
-  candidates: string[];
-}
-
 /** How every master symbol resolves for one subscription; unresolved ones are those not `listed`. */
 export async function symbolResolution(
   deps: Pick<ManagementDeps, 'db' | 'clock'>,
   groupId: string,
   accountId: string,
-) {
+): Promise<SymbolResolution> {
   const group = await getGroup(deps.db, groupId);
   if (!group) throw new AppError('group_not_found');
   const raw = await getSubscriptionSettings(deps.db, groupId, accountId);

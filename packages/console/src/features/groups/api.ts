@@ -7,6 +7,8 @@ import type {
   Page,
   ReplicationAnalytics,
   SubscriptionPut,
+  SymbolResolution,
+  SymbolSynonyms,
 } from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
@@ -80,25 +82,6 @@ export function useRemoveFollower(groupId: string) {
   );
 }
 
-export interface SymbolResolutionItem {
-  masterSymbol: string;
-  traded: boolean;
-  followerSymbol: string | null;
-  via: 'map' | 'rules' | 'same' | 'affix' | 'synonym' | 'none';
-  listed: boolean;
-  detail: string;
-  candidates: string[];
-}
-
-export interface SymbolResolution {
-  automatic: boolean;
-  followerCatalogSize: number;
-  masterCatalogSize: number;
-  builtInSynonyms: boolean;
-  unresolved: number;
-  items: SymbolResolutionItem[];
-}
-
 /** How each master symbol resolves for one follower, by the engine's own rules. */
 export function useSymbolResolution(groupId: string, accountId: string) {
   const api = useApi();
@@ -107,11 +90,6 @@ export function useSymbolResolution(groupId: string, accountId: string) {
     queryFn: () =>
       api.get<SymbolResolution>(`${path(groupId)}/followers/${encodeURIComponent(accountId)}/symbols`),
   });
-}
-
-export interface SymbolSynonyms {
-  groups: string[][];
-  builtIn: boolean;
 }
 
 const SYNONYMS = '/api/admin/symbol-synonyms';
