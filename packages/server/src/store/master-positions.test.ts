@@ -85,9 +85,9 @@ describe.each(dialects)("the master's book on %s", (dialect) => {
     if (!target) return t.skip();
     // Back to the schema before the table existed, with a history of signals.
     await sql`drop table master_positions`.execute(database.db);
-    await sql`delete from kopitra_migrations where name = '0015_master_positions'`.execute(database.db);
+    await sql`delete from kopitra_migrations where name = '0019_master_positions'`.execute(database.db);
     for (const s of history()) await insertSignal(database.db, s);
-    expect(await migrate(database)).toEqual(['0015_master_positions']);
+    expect(await migrate(database)).toEqual(['0019_master_positions']);
     expect(
       (await book(database.db)).map((r) => r.map((v) => (typeof v === 'number' ? Number(v.toFixed(8)) : v))),
     ).toEqual(expected);
