@@ -6,6 +6,11 @@ describe('executionOutcome', () => {
   it('names a terminal code that is a catalogue reason by that reason', () => {
     expect(executionOutcome('open', 'rejected', 'slippage_exceeded').reason).toBe('slippage_exceeded');
     expect(executionOutcome('open', 'failed', 'expired').reason).toBe('signal_too_old');
+    // A late join's slippage limit is its distance from the master's entry.
+    expect(executionOutcome('open', 'rejected', 'slippage_exceeded', 'join').reason).toBe(
+      'join_price_too_far',
+    );
+    expect(executionOutcome('open', 'rejected', 10006, 'join').reason).toBe('execution_rejected');
   });
 
   it('falls back to the status, keeping the broker’s code out of the reason', () => {

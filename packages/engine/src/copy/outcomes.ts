@@ -16,16 +16,22 @@ const TERMINAL_REASONS: Readonly<Record<string, ReasonCode>> = {
   expired: 'signal_too_old',
 };
 
-/** Why a copy order ended `rejected` or `failed`, from the terminal's report. */
+/**
+ * Why a copy order ended `rejected` or `failed`, from the terminal's report. A late join's
+ * open (`origin` `join`) refused for slippage was refused for its distance from the master's
+ * entry, which is what its `maxSlippage` carried.
+ */
 export function executionOutcome(
   kind: CopyOrderKind,
   status: 'rejected' | 'failed',
   errorCode?: string | number | null,
+  origin?: string,
 ): Skip {
   const code = errorCode === undefined || errorCode === null ? null : String(errorCode);
-  const reason =
+  const terminal =
     (code !== null && Object.hasOwn(TERMINAL_REASONS, code) ? TERMINAL_REASONS[code] : undefined) ??
     (status === 'rejected' ? 'execution_rejected' : 'execution_failed');
+  const reason = origin === 'join' && terminal === 'slippage_exceeded' ? 'join_price_too_far' : terminal;
   const what = kind.replace('_', ' ');
   return {
     reason,

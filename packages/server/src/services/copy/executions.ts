@@ -113,7 +113,7 @@ export async function reportExecution(
       }
     } else {
       // The reason is a catalogue code; the broker's code and words stay in error_code and message.
-      const outcome = executionOutcome(order.kind, req.status, req.errorCode);
+      const outcome = executionOutcome(order.kind, req.status, req.errorCode, order.origin);
       patch.reason = outcome.reason;
       patch.detail = outcome.detail;
     }

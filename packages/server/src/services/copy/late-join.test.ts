@@ -41,7 +41,7 @@ describe('join candidates', () => {
     id: string,
     origin: string,
     status: CopyOrderRow['status'],
-    reason: string | null = null,
+    reason: CopyOrderRow['reason'] = null,
   ) => ({
     master_position_id: id,
     origin,
@@ -59,7 +59,7 @@ describe('join candidates', () => {
         order('no-catalog', 'signal', 'skipped', 'symbol_catalog_missing'),
         order('filtered', 'signal', 'skipped', 'symbol_excluded'),
         order('joined', 'join', 'skipped', 'master_volume_above_maximum'),
-        order('refused', 'join', 'rejected', 'execution_rejected'),
+        order('refused', 'join', 'rejected', 'join_price_too_far'),
       ],
     );
     expect(candidates.map((c) => [c.position.master_position_id, c.link?.status ?? null])).toEqual([
@@ -186,7 +186,7 @@ describe.each(dialects)('joining late on %s', (dialect) => {
         kind: 'open',
         origin: 'join',
         status: 'rejected',
-        reason: 'execution_rejected',
+        reason: 'join_price_too_far',
         error_code: 'slippage_exceeded',
         volume: 0.2,
         master_price: 2400,
