@@ -12,6 +12,7 @@ import { startPlatform, type Platform } from '../../server/src/runtime.js';
 import { insertAccount } from '../../server/src/store/accounts.js';
 import { decideKey, insertKey } from '../../server/src/store/keys.js';
 import { insertGroup, putSubscription } from '../../server/src/store/copy.js';
+import { enqueueOutbox } from '../../server/src/store/outbox.js';
 import { keyFingerprint, keyHash } from '../../server/src/services/secrets.js';
 import { dropTarget, freshTarget, tempDir } from '../../server/src/testing/databases.js';
 import type { DatabaseTarget } from '../../server/src/store/database.js';
@@ -384,6 +385,37 @@ describe('KopitraClient against a listening gateway', () => {
     expect((await c.heartbeat({ balance: 1, equity: 1, margin: 0, openPositions: 0 })).accepted).toBe(1);
     expect(created).toEqual([first.sessionId, second.sessionId, c.session!.sessionId]);
     expect(new Set(created).size).toBe(3);
+  });
+
+  it('keeps its cursor when an acknowledgement is refused, so events still waiting are read again', async () => {
+    await approvedAccount(g, 'F1');
+    const db = g.platform.database.db;
+    // Two copy events wait before the terminal comes; its session's init ack comes after them.
+    for (const orderId of ['o-1', 'o-2'])
+      await enqueueOutbox(
+        db,
+        { accountId: 'F1', type: 'trade.modified', payload: { orderId, masterPositionId: '1' } },
+        g.clock.now(),
+      );
+    const c = client('F1');
+    const first = await c.connect();
+    // The lease lapses (the gateway was down): the ended session still reads what is addressed
+    // to it, its init ack, and nothing else.
+    g.clock.advance((3 * HEARTBEAT_SEC + 1) * 1000);
+    const ended = await c.poll();
+    expect(ended.events.map((e) => e.type)).toEqual(['session.init_ack']);
+    // Meanwhile a heartbeat replaced the session; the init ack's acknowledgement goes out under
+    // the new one, which may not acknowledge its predecessor's own event.
+    await c.heartbeat({ balance: 1, equity: 1, margin: 0, openPositions: 0 });
+    expect(c.session!.sessionId).not.toBe(first.sessionId);
+    const res = await c.ack(ended.events);
+    expect(res.refused.map((r) => r.reason)).toEqual(['unknown_event']);
+    expect(c.cursor).toBe(0);
+    expect((await c.poll()).events.map((e) => e.payload['orderId'] ?? e.type)).toEqual([
+      'o-1',
+      'o-2',
+      'session.init_ack',
+    ]);
   });
 
   /** Signs in as the configured admin and calls the management API. */

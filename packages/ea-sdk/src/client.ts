@@ -376,7 +376,7 @@ export class KopitraClient {
     return res;
   }
 
-  /** Acknowledges outbox events (OutboxAck through the inbox) and moves the cursor past them. */
+  /** Acknowledges outbox events (OutboxAck through the inbox) and moves the cursor past those the gateway took. */
   async ack(events: OutboxEvent | readonly OutboxEvent[], signal?: AbortSignal): Promise<InboxResponse> {
     const list = Array.isArray(events) ? (events as readonly OutboxEvent[]) : [events as OutboxEvent];
     if (list.length === 0) return { accepted: 0, acked: 0, refused: [] };
@@ -384,7 +384,12 @@ export class KopitraClient {
       list.map((e) => ({ eventType: 'OutboxAck' as const, eventId: e.eventId, sequence: e.sequence })),
       signal,
     );
-    this.noteAcked(Math.max(...list.map((e) => e.sequence)));
+    // Only what the gateway took moves the cursor: an event it refused (one addressed to a
+    // session this client has since replaced) must not carry the cursor past events that are
+    // still waiting, or they would never be read again.
+    const refused = new Set(res.refused.map((r) => r.index));
+    const taken = list.filter((_, i) => !refused.has(i));
+    if (taken.length) this.noteAcked(Math.max(...taken.map((e) => e.sequence)));
     return res;
   }
 
