@@ -1,0 +1,539 @@
+/**
+ * Correctness under churn: the SDK's simulated terminals trade against the spawned,
+ * all-in-one server while the server is SIGKILLed and restarted and followers are killed and
+ * restarted on their books; afterwards every result is checked from the outside (the
+ * operators' API and the terminals' own books), against rules re-derived here rather than
+ * taken from the engine. See bench/README.md ("soak").
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SimFollower, SimMaster, BASE_SYMBOLS } from '../../packages/ea-sdk/dist/index.js';
+import { reasonCatalogue } from '../../packages/engine/dist/index.js';
+import { summarize } from './stats.js';
+import { openTarget } from './target.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'packages/server/dist/bin/kopitra.js');
+const ADMIN = { email: 'admin@soak.local', password: 'admin-password-soak-0123' };
+const REJECT_RATE = 0.05;
+const EPS = 1e-9;
+
+const suffixMap = (suffix) => Object.fromEntries(Object.keys(BASE_SYMBOLS).map((s) => [s, `${s}${suffix}`]));
+
+/**
+ * Ten followers: mixed sizing (each replayable from the master's volume alone), symbol maps,
+ * MT4 and MT5, one reversed, polling and WebSocket. `k`/`lots` restate the sizing for the replay.
+ */
+export const SOAK_FOLLOWERS = [
+  { id: 'S01', settings: {}, k: 1 },
+  {
+    id: 'S02',
+    settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixMap('.m') },
+    k: 2,
+    options: { suffix: '.m' },
+  },
+  {
+    id: 'S03',
+    settings: { sizing: { mode: 'fixed', lots: 0.05 }, symbolMap: suffixMap('-ECN') },
+    lots: 0.05,
+    options: { suffix: '-ECN', platform: 'MT4' },
+  },
+  { id: 'S04', settings: { sizing: { mode: 'multiplier', multiplier: 0.5 }, reverse: true }, k: 0.5 },
+  {
+    id: 'S05',
+    settings: { sizing: { mode: 'multiplier', multiplier: 1.5 } },
+    k: 1.5,
+    options: { transport: 'websocket' },
+  },
+  { id: 'S06', settings: { sizing: { mode: 'contract_size' } }, k: 1 },
+  {
+    id: 'S07',
+    settings: { sizing: { mode: 'multiplier', multiplier: 0.3 }, symbolMap: suffixMap('.pro') },
+    k: 0.3,
+    options: { suffix: '.pro' },
+  },
+  {
+    id: 'S08',
+    settings: { symbolMap: suffixMap('.m') },
+    k: 1,
+    options: { suffix: '.m', platform: 'MT4', transport: 'websocket' },
+  },
+  { id: 'S09', settings: { sizing: { mode: 'fixed', lots: 0.02 } }, lots: 0.02 },
+  {
+    id: 'S10',
+    settings: { sizing: { mode: 'multiplier', multiplier: 3 } },
+    k: 3,
+    options: { platform: 'MT4' },
+  },
+];
+
+/** Volume rounded down to the step, as a broker takes it (here, not from the engine). */
+const floorStep = (v, step) => Number((Math.floor(v / step + EPS) * step).toFixed(8));
+
+/** What a follower's open should be, from the master's volume, its sizing and the symbol. */
+export function replayOpen(f, masterVolume, spec) {
+  const raw = f.lots ?? masterVolume * f.k;
+  const volume = floorStep(Math.min(raw, spec.volumeMax), spec.volumeStep);
+  return volume < spec.volumeMin - EPS ? null : volume;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `kopitra up` on `port` and resolves once it answers healthy. */
+async function startServer(env, port, log) {
+  const child = spawn(process.execPath, [BIN, 'up'], {
+    env: { ...process.env, ...env, PORT: String(port), KOPITRA_HOST: '127.0.0.1', KOPITRA_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', process.env.SOAK_SERVER_LOG ? 'pipe' : 'ignore', 'pipe'],
+  });
+  // SOAK_SERVER_LOG=FILE appends every server's log lines to FILE, for looking into a failed run.
+  if (process.env.SOAK_SERVER_LOG) {
+    const out = fs.createWriteStream(process.env.SOAK_SERVER_LOG, { flags: 'a' });
+    child.stdout.pipe(out);
+  }
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 90_000; ;) {
+    if (child.exitCode !== null) throw new Error(`kopitra exited with ${child.exitCode}: ${stderr}`);
+    const ok = await fetch(`${url}/trade-agent/v1/health`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`kopitra did not become healthy: ${stderr}`);
+    }
+    await sleep(200);
+  }
+  log(`server up on ${url} (pid ${child.pid})`);
+  return {
+    url,
+    kill: (signal) =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs one soak. Returns `{ figures, problems }`: `problems` lists every divergence found (empty
+ * when the run is correct); `figures` are the counts and latencies to print.
+ */
+export async function runSoak({
+  trades,
+  dialect = 'sqlite',
+  serverKills = 2,
+  followerKills = 2,
+  intervalMs = 4,
+  convergeMs = 120_000,
+  log = () => undefined,
+}) {
+  const db = await openTarget(dialect);
+  const env = {
+    DATABASE_URL:
+      db.target.dialect === 'sqlite'
+        ? db.target.file
+        : `${db.target.url}?options=${encodeURIComponent(`-c search_path=${db.target.schema}`)}`,
+    KOPITRA_DATA_DIR: db.dataDir,
+    KOPITRA_ADMIN_EMAIL: ADMIN.email,
+    KOPITRA_ADMIN_PASSWORD: ADMIN.password,
+    KOPITRA_RECONCILE_INTERVAL_SEC: '1',
+    KOPITRA_HEARTBEAT_INTERVAL_SEC: '2',
+  };
+  const port = await freePort();
+  let server = await startServer(env, port, log);
+  const terminals = [];
+  try {
+    let token = '';
+    const api = async (method, p, body) => {
+      const res = await fetch(`${server.url}${p}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const json = await res.json();
+      if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    // The first admin may be written a moment after the server answers healthy.
+    for (let attempt = 1; !token; attempt++) {
+      try {
+        token = (await api('POST', '/api/auth/login', ADMIN)).token;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await sleep(500);
+      }
+    }
+    const keys = new Map();
+    for (const id of ['SM', ...SOAK_FOLLOWERS.map((f) => f.id)]) {
+      const platform = SOAK_FOLLOWERS.find((f) => f.id === id)?.options?.platform ?? 'MT5';
+      await api('POST', '/api/admin/accounts', { accountId: id, platform });
+      keys.set(id, (await api('POST', `/api/admin/accounts/${id}/keys`, {})).key);
+    }
+    const group = await api('POST', '/api/admin/groups', { name: 'soak', masterAccountId: 'SM' });
+    for (const f of SOAK_FOLLOWERS)
+      await api('PUT', `/api/admin/groups/${group.groupId}/followers/${f.id}`, f.settings);
+
+    const gateway = server.url;
+    const optionsOf = (f, account) => ({
+      gateway,
+      accountId: f.id,
+      authKey: keys.get(f.id),
+      seed: `soak-${f.id}`,
+      rejectRate: REJECT_RATE,
+      latencyMs: [1, 5],
+      slippagePoints: 3,
+      snapshotIntervalMs: 1000,
+      wait: 5,
+      ...(process.env.SOAK_VERBOSE ? { log } : {}),
+      ...(account ? { account } : {}),
+      ...f.options,
+    });
+    const followers = new Map();
+    for (const f of SOAK_FOLLOWERS) {
+      const sim = new SimFollower(optionsOf(f));
+      terminals.push(sim);
+      followers.set(f.id, await sim.start());
+    }
+
+    // Churn, at fixed points of the run: the server SIGKILLed and restarted on the same port
+    // and database, followers killed (no release) and restarted on the same broker account.
+    let churn = Promise.resolve();
+    const events = new Map();
+    for (let i = 1; i <= serverKills; i++)
+      events.set(Math.round((trades * i) / (serverKills + 1)), async () => {
+        log(`SIGKILL the server (${i}/${serverKills})`);
+        await server.kill('SIGKILL');
+        await sleep(300);
+        server = await startServer(env, port, log);
+      });
+    for (let i = 1; i <= followerKills; i++) {
+      const f = SOAK_FOLLOWERS[(i * 3) % SOAK_FOLLOWERS.length];
+      events.set(Math.round((trades * (2 * i - 1)) / (2 * followerKills + 2)) + 1, async () => {
+        log(`kill follower ${f.id} (${i}/${followerKills})`);
+        const old = followers.get(f.id);
+        await old.stop({ crash: true });
+        await sleep(300);
+        // The new terminal waits out its predecessor's lease; a server down meanwhile is waited for too.
+        for (let attempt = 1; ; attempt++) {
+          const again = new SimFollower(optionsOf(f, old.account));
+          terminals.push(again);
+          followers.set(f.id, again);
+          try {
+            await again.start();
+            return;
+          } catch (err) {
+            log(`restart of ${f.id} failed (attempt ${attempt}): ${err.message}`);
+            await again.stop().catch(() => undefined);
+            await sleep(1000);
+          }
+        }
+      });
+    }
+    const master = new SimMaster({
+      gateway,
+      accountId: 'SM',
+      authKey: keys.get('SM'),
+      seed: 'soak-master',
+      intervalMs,
+      maxOpenPositions: 8,
+      onSignal: () => {
+        const event = events.get(master.sent.length);
+        // One churn event at a time, in order, while the master keeps trading.
+        if (event) churn = churn.then(event).catch((err) => log(`churn failed: ${err.message}`));
+      },
+    });
+    terminals.push(master);
+    await master.start();
+    const started = Date.now();
+    const sent = await master.run({ trades });
+    await churn;
+    log(`${sent} signals sent in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the books`);
+
+    const pages = async (p) => {
+      const out = [];
+      for (let cursor = null; ;) {
+        const page = await api(
+          'GET',
+          `${p}${p.includes('?') ? '&' : '?'}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        out.push(...page.items);
+        if (!page.nextCursor) return out;
+        cursor = page.nextCursor;
+      }
+    };
+    const bookOf = (id) =>
+      [...followers.get(id).account.positions.values()]
+        .map((p) => `${p.ticket} ${p.symbol} ${p.side} ${p.volume}`)
+        .sort();
+    const linkKey = (l) => `${l.ticket} ${l.symbol} ${l.side} ${l.openVolume}`;
+
+    // Reconciliation runs every second on fresh snapshots: the books must settle.
+    let converged = false;
+    for (const deadline = Date.now() + convergeMs; Date.now() < deadline;) {
+      await sleep(1500);
+      let same = true;
+      for (const f of SOAK_FOLLOWERS) {
+        const links = await pages(`/api/admin/positions?status=open&followerAccountId=${f.id}`);
+        if (JSON.stringify(bookOf(f.id)) !== JSON.stringify(links.map(linkKey).sort())) same = false;
+      }
+      let inFlight = 0;
+      for (const status of ['queued', 'delivered', 'acknowledged'])
+        inFlight += (await api('GET', `/api/admin/orders?status=${status}&limit=10`)).items.length;
+      if (same && inFlight === 0) {
+        converged = true;
+        break;
+      }
+    }
+    const problems = [];
+    for (const [id, f] of followers)
+      if (f.fatal) problems.push(`${id} stopped: ${f.fatal.message ?? f.fatal}`);
+    if (!converged) problems.push(`books did not settle within ${convergeMs / 1000} s`);
+
+    const orders = await pages('/api/admin/orders');
+    const linksAll = await pages('/api/admin/positions');
+    const masterBook = master.account.positions;
+    const report = checkRun({
+      followers,
+      orders,
+      linksAll,
+      masterBook,
+      bookOf,
+      linkKey,
+      signals: master.sent,
+    });
+    problems.push(...report.problems);
+    return {
+      figures: {
+        trades: sent,
+        followers: SOAK_FOLLOWERS.length,
+        serverKills,
+        followerKills,
+        converged,
+        ...report.figures,
+      },
+      problems,
+    };
+  } finally {
+    await Promise.all(terminals.map((t) => t.stop().catch(() => undefined)));
+    await server.kill('SIGTERM');
+    // SOAK_KEEP=1 keeps the database for looking into a failed run.
+    if (process.env.SOAK_KEEP) log(`database kept: ${JSON.stringify(db.target)}`);
+    else await db.drop();
+  }
+}
+
+/** Every check of a finished run; pure over what the API and the terminals report. */
+function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, signals }) {
+  const sent = signals.length;
+  const problems = [];
+  const spec = (symbol) => {
+    const base = Object.keys(BASE_SYMBOLS).find((b) => symbol === b || symbol.startsWith(b));
+    return BASE_SYMBOLS[base].spec;
+  };
+  const sentOf = new Map(signals.map((s) => [s.response.signalId, s.request]));
+  const byCopy = new Map();
+  for (const o of orders) {
+    const key = `${o.followerAccountId} ${o.masterPositionId}`;
+    if (!byCopy.has(key)) byCopy.set(key, []);
+    byCopy.get(key).push(o);
+  }
+  const history = (key) =>
+    (byCopy.get(key) ?? [])
+      .map((o) => {
+        const req = sentOf.get(o.signalId);
+        return (
+          `\n      ${o.times.written} ${o.origin} ${o.kind} ${o.status} ${o.reason ?? ''} vol ${o.volume} ` +
+          `filled ${o.filledVolume} delivered ${o.times.delivered ?? '-'} executed ${o.times.executed ?? '-'}` +
+          (req ? ` (master ${req.type} ${req.volume}/${req.remainingVolume ?? '-'})` : '')
+        );
+      })
+      .join('');
+  let divergences = 0;
+  let doubled = 0;
+  let sizingChecked = 0;
+  let sizingWrong = 0;
+  let reopenedAfterClose = 0;
+  let freeText = 0;
+  const problem = (counter, line) => {
+    if (problems.length < 40) problems.push(line);
+    return counter + 1;
+  };
+
+  // Book = links = the master's book: what a follower holds is what the server links, and
+  // every linked copy belongs to a position the master still holds.
+  for (const f of SOAK_FOLLOWERS) {
+    const open = linksAll.filter((l) => l.followerAccountId === f.id && l.status === 'open');
+    for (const p of followers.get(f.id).account.positions.values())
+      if (!open.some((l) => l.ticket === p.ticket))
+        problem(
+          0,
+          `${f.id} holds ${p.ticket} ${p.comment} with no open link:${history(`${f.id} ${p.comment.replace('kopitra:', '')}`)}`,
+        );
+    if (JSON.stringify(bookOf(f.id)) !== JSON.stringify(open.map(linkKey).sort()))
+      divergences = problem(
+        divergences,
+        `${f.id}: book ${bookOf(f.id).join(' | ')} ≠ links ${open.map(linkKey).sort().join(' | ')}`,
+      );
+    const book = [...followers.get(f.id).account.positions.values()];
+    if (new Set(book.map((p) => p.comment)).size !== book.length)
+      doubled = problem(doubled, `${f.id} holds two copies of one master position`);
+    for (const l of open) {
+      const m = masterBook.get(l.masterPositionId);
+      if (!m)
+        divergences = problem(
+          divergences,
+          `${f.id} holds a copy of closed master position ${l.masterPositionId}`,
+        );
+    }
+    // Every position the master holds is held by the follower, or the follower's orders say why not.
+    for (const [id] of masterBook) {
+      if (open.some((l) => l.masterPositionId === id)) continue;
+      const why = (byCopy.get(`${f.id} ${id}`) ?? []).some((o) => o.reason !== null);
+      if (!why)
+        divergences = problem(divergences, `${f.id} lacks master position ${id} and no order says why`);
+    }
+  }
+
+  // One copy order per signal and follower.
+  const perSignal = new Map();
+  for (const o of orders.filter((x) => x.origin === 'signal')) {
+    const k = `${o.signalId} ${o.followerAccountId}`;
+    perSignal.set(k, (perSignal.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of perSignal)
+    if (n > 1) doubled = problem(doubled, `${n} copy orders for signal and follower ${k}`);
+  if (perSignal.size !== sent * SOAK_FOLLOWERS.length)
+    divergences = problem(
+      divergences,
+      `${perSignal.size} signal copies, expected ${sent * SOAK_FOLLOWERS.length}`,
+    );
+
+  // Reasons: catalogue codes only, on every order not done as asked.
+  for (const o of orders) {
+    const undone = ['skipped', 'rejected', 'failed', 'expired', 'withdrawn'].includes(o.status);
+    if ((o.reason !== null && !Object.hasOwn(reasonCatalogue, o.reason)) || (undone && o.reason === null))
+      freeText = problem(freeText, `order ${o.orderId} (${o.status}) has reason ${JSON.stringify(o.reason)}`);
+  }
+
+  // Sizing replayed from the master's volume: every signal's open, and the share of every
+  // partial close (within one lot step: brokers round to it).
+  for (const f of SOAK_FOLLOWERS) {
+    for (const o of orders.filter(
+      (x) => x.followerAccountId === f.id && x.origin === 'signal' && x.kind === 'open',
+    )) {
+      const req = sentOf.get(o.signalId);
+      if (!req) continue;
+      const expected = replayOpen(f, req.volume, spec(o.symbol ?? req.symbol));
+      const got = o.status === 'skipped' ? null : o.volume;
+      if (o.status === 'skipped' && o.reason !== 'volume_below_minimum') continue; // skipped for another reason
+      sizingChecked++;
+      if (expected !== got)
+        sizingWrong = problem(
+          sizingWrong,
+          `${f.id} open of ${o.masterPositionId}: ${got} lots, replay says ${expected}`,
+        );
+    }
+  }
+  for (const [key, list] of byCopy) {
+    const seq = [...list].sort((x, y) => Date.parse(x.times.written) - Date.parse(y.times.written));
+    // What the link holds as the server plans it: an open's volume (its fill once reported),
+    // less every partial close when it is decided (a refused one is trimmed later by
+    // reconciliation, which the link already counts).
+    let held = 0;
+    for (const o of seq) {
+      if (o.kind === 'open' && o.status === 'filled') held = o.filledVolume ?? o.volume;
+      else if (o.kind === 'open' && !['skipped', 'withdrawn'].includes(o.status)) held = o.volume;
+      else if (o.kind === 'partial_close' && o.origin === 'signal' && o.status !== 'skipped') {
+        const req = sentOf.get(o.signalId);
+        const step = spec(o.symbol).volumeStep;
+        if (req && req.remainingVolume !== undefined && held > 0) {
+          const share = (held * req.volume) / (req.volume + req.remainingVolume);
+          sizingChecked++;
+          if (Math.abs(o.volume - share) > step + EPS || o.volume > held + EPS)
+            sizingWrong = problem(
+              sizingWrong,
+              `${key}: partial close of ${o.volume} of ${held}, share ${share.toFixed(4)}${history(key)}`,
+            );
+        }
+        held = Number((held - o.volume).toFixed(8));
+      }
+    }
+  }
+
+  // Nothing opened after the server heard of the master's close: no open decided after the
+  // close's copy order was written, none delivered when the close withdrew it, and none
+  // executed by the follower after it executed the close.
+  for (const [key, list] of byCopy) {
+    const close = list.find(
+      (o) => o.origin === 'signal' && sentOf.get(o.signalId)?.type === 'position.closed',
+    );
+    if (!close) continue;
+    const closeWritten = Date.parse(close.times.written);
+    const closeExecuted = close.times.executed ? Date.parse(close.times.executed) : null;
+    for (const o of list.filter((x) => x.kind === 'open')) {
+      const what = `${o.origin} open ${o.orderId} (${key})`;
+      let wrong = null;
+      if (Date.parse(o.times.written) > closeWritten) wrong = 'decided after its master’s close';
+      else if (o.status === 'withdrawn' && o.times.delivered !== null) wrong = 'delivered, yet withdrawn';
+      else if (
+        o.status === 'filled' &&
+        closeExecuted !== null &&
+        Date.parse(o.times.executed) > closeExecuted
+      )
+        wrong = 'executed after the follower closed its copy';
+      if (wrong) reopenedAfterClose = problem(reopenedAfterClose, `${what} ${wrong}${history(key)}`);
+    }
+  }
+
+  // From the master's close to each copy's close, as the follower executed it.
+  const latency = [];
+  for (const o of orders)
+    if (
+      o.origin === 'signal' &&
+      o.kind === 'close' &&
+      o.status === 'filled' &&
+      o.times.masterDeal &&
+      o.times.executed
+    )
+      latency.push(Date.parse(o.times.executed) - Date.parse(o.times.masterDeal));
+
+  const byStatus = {};
+  for (const o of orders) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+  return {
+    problems,
+    figures: {
+      copyOrders: orders.length,
+      byStatus,
+      reconcileOrders: orders.filter((o) => o.origin === 'reconcile').length,
+      divergences,
+      doubled,
+      sizingChecked,
+      sizingWrong,
+      reopenedAfterClose,
+      freeTextReasons: freeText,
+      closeToCopiesCloseMs: summarize(latency),
+      masterOpenAtEnd: masterBook.size,
+      brokerRejects: [...followers.values()].reduce((n, f) => n + f.stats.rejected, 0),
+    },
+  };
+}
