@@ -88,7 +88,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
 
   it(
     'copies a few hundred trades to ten followers and reconciles every book',
-    { timeout: 120_000 },
+    { timeout: 240_000 },
     async (t) => {
       target = await freshTarget(dialect);
       if (!target) return t.skip();
