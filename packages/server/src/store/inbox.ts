@@ -157,26 +157,33 @@ export async function getSymbolSpec(
   return row ? (JSON.parse(row.spec) as SymbolSpec) : undefined;
 }
 
-/** The specifications of `symbols` in the catalogs of `accountIds`, per account. */
-export async function symbolSpecsOf(
-  db: Db,
-  accountIds: string[],
-  symbols: string[],
-): Promise<Map<string, Map<string, SymbolSpec>>> {
+/** Catalog rows grouped by account: symbol → specification. */
+function specsByAccount(
+  rows: ReadonlyArray<{ account_id: string; symbol: string; spec: string }>,
+): Map<string, Map<string, SymbolSpec>> {
   const out = new Map<string, Map<string, SymbolSpec>>();
-  if (accountIds.length === 0 || symbols.length === 0) return out;
-  const rows = await db
-    .selectFrom('account_symbols')
-    .select(['account_id', 'symbol', 'spec'])
-    .where('account_id', 'in', accountIds)
-    .where('symbol', 'in', symbols)
-    .execute();
   for (const row of rows) {
     const m = out.get(row.account_id) ?? new Map<string, SymbolSpec>();
     m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
     out.set(row.account_id, m);
   }
   return out;
+}
+
+/** The specifications of `symbols` in the catalogs of `accountIds`, per account. */
+export async function symbolSpecsOf(
+  db: Db,
+  accountIds: string[],
+  symbols: string[],
+): Promise<Map<string, Map<string, SymbolSpec>>> {
+  if (accountIds.length === 0 || symbols.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('account_symbols')
+    .select(['account_id', 'symbol', 'spec'])
+    .where('account_id', 'in', accountIds)
+    .where('symbol', 'in', symbols)
+    .execute();
+  return specsByAccount(rows);
 }
 
 const likeEscape = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -191,8 +198,7 @@ export async function symbolsMatching(
   accountIds: string[],
   terms: string[],
 ): Promise<Map<string, Map<string, SymbolSpec>>> {
-  const out = new Map<string, Map<string, SymbolSpec>>();
-  if (accountIds.length === 0 || terms.length === 0) return out;
+  if (accountIds.length === 0 || terms.length === 0) return new Map();
   const rows = await db
     .selectFrom('account_symbols')
     .select(['account_id', 'symbol', 'spec'])
@@ -205,12 +211,7 @@ export async function symbolsMatching(
       ),
     )
     .execute();
-  for (const row of rows) {
-    const m = out.get(row.account_id) ?? new Map<string, SymbolSpec>();
-    m.set(row.symbol, JSON.parse(row.spec) as SymbolSpec);
-    out.set(row.account_id, m);
-  }
-  return out;
+  return specsByAccount(rows);
 }
 
 /** Which of `accountIds` have sent a symbol catalog. */
