@@ -2,6 +2,7 @@
  * Builders for the copy engine's tests and for demo data: realistic symbols and a follower
  * context in which an open is copied, so each test changes only what it is about.
  */
+import type { MasterOrderSignal, OrderContext } from './pending.js';
 import type { FollowerContext, MasterSignal } from './plan.js';
 import type { SymbolSpec } from './symbol-spec.js';
 import { withDefaults, type SubscriptionInput } from './subscription.js';
@@ -85,4 +86,30 @@ export function followerContext(
     netting: false,
     ...over,
   };
+}
+
+/** A master's buy limit below the market, good for an hour. */
+export function orderSignal(over: Partial<MasterOrderSignal> = {}): MasterOrderSignal {
+  return {
+    type: 'order.placed',
+    masterOrderId: '2001',
+    symbol: 'EURUSD',
+    side: 'buy',
+    orderType: 'limit',
+    volume: 1,
+    price: 1.095,
+    sl: 1.09,
+    tp: 1.105,
+    expiresAt: T0 + 3_600_000,
+    magic: '0',
+    occurredAt: T0 - 500,
+    ...over,
+  };
+}
+
+export function orderContext(
+  settings: SubscriptionInput = {},
+  over: Partial<OrderContext> = {},
+): OrderContext {
+  return { ...followerContext(settings), order: null, ...over };
 }

@@ -12,5 +12,7 @@ export * from './position-tag.js';
 export * from './decisions.js';
 export * from './plan.js';
 export * from './join.js';
+export * from './pending.js';
+export * from './pending-reconcile.js';
 export * from './reconcile.js';
 export * from './outcomes.js';

@@ -3,9 +3,11 @@
  * scenario in which the engine really emits it, so none is dead and none is undocumented.
  */
 import { describe, expect, it } from 'vitest';
-import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
+import { eurusd, followerContext, openSignal, orderContext, orderSignal, T0 } from './fixtures.js';
 import { planJoin, type MasterPosition } from './join.js';
 import { executionOutcome, operatorClose } from './outcomes.js';
+import { planOrder, type LinkedOrder, type MasterOrderSignal, type OrderContext } from './pending.js';
+import { reconcileOrders } from './pending-reconcile.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { positionTag } from './position-tag.js';
 import { explainReason, reasonCatalogue, reasonCodes, type ReasonCode } from './reasons.js';
@@ -64,6 +66,46 @@ const recon = (over: Partial<ReconcileInput>): string[] =>
   reconcile({ expected: [], reported: [], snapshotAt: T0, now: T0, settings: withDefaults(), ...over }).map(
     (c) => (c.kind === 'alert' || c.kind === 'detach' || c.kind === 'close_orphan' ? c.reason : c.kind),
   );
+const linkedOrder: LinkedOrder = {
+  ticket: '77',
+  symbol: 'EURUSD',
+  side: 'buy',
+  orderType: 'limit',
+  volume: 0.5,
+};
+const order = (
+  settings: SubscriptionInput = {},
+  ctx: Partial<OrderContext> = {},
+  signal: Partial<MasterOrderSignal> = {},
+): string => {
+  const d = planOrder(orderSignal(signal), orderContext(settings, ctx));
+  return d.action === 'skip' ? d.reason : 'reason' in d && d.reason !== undefined ? d.reason : d.action;
+};
+const filled = { type: 'order.filled' as const, masterPositionId: '2001', price: 1.0951 };
+const orderRecon = (over: Partial<Parameters<typeof reconcileOrders>[0]>): string | undefined =>
+  reconcileOrders({
+    expected: [],
+    reported: [],
+    positions: [],
+    settings: withDefaults(),
+    snapshotAt: T0,
+    now: T0,
+    ...over,
+  })
+    .map((c) => ('reason' in c ? c.reason : c.kind))
+    .join();
+const expOrder = {
+  masterOrderId: '2001',
+  symbol: 'EURUSD',
+  side: 'buy' as const,
+  orderType: 'limit' as const,
+  volume: 0.5,
+  price: 1.095,
+  ticket: '77',
+  signalAt: T0 - 120_000,
+  expiresAt: null,
+};
+
 /** The reason on the order a decision becomes: a skip's, or a close's own. */
 const orderReason = (d: ReturnType<typeof planCopy>): string | undefined =>
   d.action === 'skip' ? d.reason : d.action === 'close' ? d.reason : undefined;
@@ -155,6 +197,33 @@ const scenarios = {
   operator_close: () =>
     operatorClose({ masterPositionId: 'm1', ticket: '9', symbol: 'EURUSD', side: 'buy', volume: 0.5 }).reason,
   master_closed: () => exit('position.closed', { link: { ...link, ticket: null, openUndelivered: true } }),
+  pending_orders_skipped: () => order({ pendingOrders: 'skip' }),
+  pending_waits_for_fill: () => order({ pendingOrders: 'market_on_fill' }),
+  order_type_unsupported: () =>
+    order({ reverse: true }, {}, { orderType: 'stop_limit', stopLimitPrice: 1.0945 }),
+  order_expired: () => order({}, {}, { expiresAt: T0 - 1 }),
+  no_linked_order: () => order({}, {}, { type: 'order.cancelled' }),
+  order_already_filled: () =>
+    order({}, { order: { ...linkedOrder, filled: true } }, { type: 'order.modified' }),
+  order_left_pending: () => order({}, { order: linkedOrder }, filled),
+  order_filled_at_market: () => order({ pendingOnMasterFill: 'market' }, { order: linkedOrder }, filled),
+  master_order_cancelled: () =>
+    order({}, { order: { ...linkedOrder, ticket: null, undelivered: true } }, { type: 'order.cancelled' }),
+  orphan_order: () =>
+    orderRecon({
+      reported: [
+        {
+          ticket: '5',
+          symbol: 'EURUSD',
+          side: 'buy',
+          orderType: 'limit',
+          volume: 1,
+          price: 1.09,
+          comment: positionTag('x'),
+        },
+      ],
+    }),
+  order_missing: () => orderRecon({ expected: [expOrder] }),
   orphan_position: () => recon({ reported: [rep] }).join(),
   position_closed_outside: () => recon({ expected: [exp] }).join(),
   volume_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, volume: 0.2 }] }).at(-1),

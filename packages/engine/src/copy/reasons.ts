@@ -13,6 +13,7 @@ export type ReasonCategory =
   | 'risk'
   | 'link'
   | 'join'
+  | 'order'
   | 'close'
   | 'reconcile'
   | 'execution';
@@ -176,6 +177,60 @@ export const reasonCatalogue = define({
     category: 'join',
     description:
       'The onJoin mode limit needs pending orders, which the EA protocol does not carry yet; the held position is not opened.',
+  },
+  // --- pending orders ---------------------------------------------------------------------
+  pending_orders_skipped: {
+    category: 'order',
+    description: "The subscription's pendingOrders is skip: the master's pending orders are not copied.",
+  },
+  pending_waits_for_fill: {
+    category: 'order',
+    description:
+      "The subscription's pendingOrders is market_on_fill: nothing is placed; the master's fill is copied as a market open.",
+  },
+  order_type_unsupported: {
+    category: 'order',
+    description:
+      'The follower cannot hold this order type: a stop-limit has no reversed form, and MT4 has no stop-limit orders.',
+  },
+  order_expired: {
+    category: 'order',
+    description: "The master's pending order had expired before the follower's copy could be placed.",
+  },
+  no_linked_order: {
+    category: 'order',
+    description:
+      'The follower has no pending order copied from this master order (its placement was skipped or refused).',
+  },
+  order_already_filled: {
+    category: 'order',
+    description:
+      "The follower's copy of this pending order has already filled; the position is managed instead.",
+  },
+  order_left_pending: {
+    category: 'order',
+    description:
+      "The master's order filled but the follower's has not; pendingOnMasterFill is leave, so it waits for its own price.",
+  },
+  order_filled_at_market: {
+    category: 'order',
+    description:
+      "The master's order filled but the follower's had not; pendingOnMasterFill is market, so it is replaced by a market open within the slippage limit.",
+  },
+  master_order_cancelled: {
+    category: 'order',
+    description:
+      'The master cancelled the order (or it expired) before the copy reached the follower: the undelivered placement was withdrawn.',
+  },
+  orphan_order: {
+    category: 'reconcile',
+    description:
+      'The follower holds a tagged pending order no live copy stands for (its master order is gone); reconciliation cancels it.',
+  },
+  order_missing: {
+    category: 'reconcile',
+    description:
+      "A copied pending order is gone from the follower's book without a fill or an expiry, and is too old to place again.",
   },
   // --- why a close was sent --------------------------------------------------------------
   master_closed_all: {

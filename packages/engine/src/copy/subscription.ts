@@ -76,6 +76,14 @@ export interface OnJoin {
   readonly expiryMinutes: number | null;
 }
 
+/**
+ * The master's pending orders: `copy` places the follower's own pending order, `skip` ignores
+ * them, `market_on_fill` places nothing and copies the position once the master's order fills.
+ */
+export type PendingOrdersMode = 'copy' | 'skip' | 'market_on_fill';
+/** When the master's order fills and the follower's copy has not: leave it, or open at market. */
+export type PendingOnMasterFill = 'leave' | 'market';
+
 export interface SubscriptionSettings {
   readonly mode: CopyMode;
   readonly sizing: Sizing;
@@ -105,6 +113,8 @@ export interface SubscriptionSettings {
   readonly symbolRules: SymbolRules;
   readonly masterVolume: MasterVolumeFilter;
   readonly onJoin: OnJoin;
+  readonly pendingOrders: PendingOrdersMode;
+  readonly pendingOnMasterFill: PendingOnMasterFill;
 }
 
 type Loose<T> = { readonly [K in keyof T]?: T[K] | null };
@@ -148,6 +158,8 @@ export const subscriptionDefaults: SubscriptionSettings = Object.freeze({
   }),
   masterVolume: Object.freeze({ min: null, max: null }),
   onJoin: Object.freeze({ mode: 'none', maxDistancePoints: null, expiryMinutes: null }),
+  pendingOrders: 'copy',
+  pendingOnMasterFill: 'leave',
 });
 
 export function withDefaults(input: SubscriptionInput = {}): SubscriptionSettings {
@@ -189,6 +201,8 @@ export function withDefaults(input: SubscriptionInput = {}): SubscriptionSetting
       maxDistancePoints: input.onJoin?.maxDistancePoints ?? d.onJoin.maxDistancePoints,
       expiryMinutes: input.onJoin?.expiryMinutes ?? d.onJoin.expiryMinutes,
     },
+    pendingOrders: input.pendingOrders ?? d.pendingOrders,
+    pendingOnMasterFill: input.pendingOnMasterFill ?? d.pendingOnMasterFill,
   };
 }
 
