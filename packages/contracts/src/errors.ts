@@ -68,6 +68,18 @@ export const errorCatalogue = define({
     howToFix:
       'Create a session with POST /trade-agent/v1/sessions and send its token as Authorization: Bearer <token>.',
   },
+  signal_auth_failed: {
+    status: 401,
+    message: 'The external signal carries no valid secret or signature for this account.',
+    howToFix:
+      "Send the account's signal secret (Authorization: Bearer, the body's `secret`, or an X-Kopitra-Signature HMAC of the raw body); an admin can rotate it in the console.",
+  },
+  signature_expired: {
+    status: 401,
+    message: "The signature's timestamp lies outside the accepted window.",
+    howToFix:
+      "Sign with the current Unix time (X-Kopitra-Signature: t=<seconds>,v1=<hex>); check the sender's clock (±5 minutes).",
+  },
   token_account_mismatch: {
     status: 401,
     message: 'The bearer token belongs to a different account than X-TradeAgent-Account.',
@@ -185,6 +197,17 @@ export const errorCatalogue = define({
     status: 409,
     message: 'A trading account with this id already exists.',
     howToFix: 'Edit the existing account with PATCH /api/admin/accounts/{accountId}.',
+  },
+  master_position_unknown: {
+    status: 422,
+    message: 'The account holds no open position with this id.',
+    howToFix:
+      'Close, modify or partially close only a position this account opened with its own positionId (for example {{strategy.order.id}}).',
+  },
+  signal_source_not_found: {
+    status: 404,
+    message: 'This account takes no external signals.',
+    howToFix: 'Create its signal secret first (POST /api/admin/accounts/{accountId}/signal-secret).',
   },
   key_not_found: {
     status: 404,

@@ -4,3 +4,4 @@ export * from './bus.js';
 export * from './management-http.js';
 export * from './management-responses.js';
 export * from './time.js';
+export * from './external-signals.js';

@@ -156,8 +156,23 @@ export const AccountTelemetry = z.object({
 });
 export type AccountTelemetry = z.infer<typeof AccountTelemetry>;
 
+/** An account that takes external signals (a virtual master): when its secret last changed. */
+export const SignalSource = z.object({ rotatedAt: Time, rotatedBy: z.string() });
+export type SignalSource = z.infer<typeof SignalSource>;
+
+/** A new or rotated external signal secret: shown once. */
+export const SignalSecretIssued = z.object({
+  accountId: z.string(),
+  secret: z.string(),
+  rotatedAt: Time,
+  /** Where the account's signals go, on the gateway's origin. */
+  signalPath: z.string(),
+});
+export type SignalSecretIssued = z.infer<typeof SignalSecretIssued>;
+
 export const AccountDetail = Account.extend({
   telemetry: AccountTelemetry.nullable(),
+  signalSource: SignalSource.nullable(),
   keys: z.array(AccountKey),
   latestSession: Session.nullable(),
 });
@@ -589,6 +604,11 @@ export const managementResponses = {
   'PATCH /api/admin/accounts/{accountId}': Account,
   'GET /api/admin/accounts/{accountId}/keys': pageOf(AccountKey),
   'POST /api/admin/accounts/{accountId}/keys': IssuedKey,
+  'POST /api/admin/accounts/{accountId}/signal-secret': SignalSecretIssued,
+  'DELETE /api/admin/accounts/{accountId}/signal-secret': z.object({
+    accountId: z.string(),
+    revoked: z.literal(true),
+  }),
   'DELETE /api/admin/accounts/{accountId}/keys/{fingerprint}': AccountKey,
   'GET /api/admin/sessions': pageOf(Session),
   'POST /api/admin/sessions/{sessionId}/approve': SessionDecision,

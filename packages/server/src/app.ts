@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { EA_BASE_PATH } from '@kopitra/contracts';
 import type { GatewayDeps } from './services/deps.js';
 import { gatewayRoutes } from './gateway/routes.js';
+import { externalSignalRoutes } from './gateway/external-signals.js';
 import type { HealthCheck } from './http/health.js';
 import type { WriteFailures } from './http/write-failures.js';
 import { frameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
@@ -80,6 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       startedAt,
       operators: { db: deps.db, clock: deps.clock, tokenKey: tokenKeyFrom(deps.secret) },
     });
+    await app.register(externalSignalRoutes, { deps });
   }
   if (opts.management)
     await app.register(managementRoutes, { deps: opts.management, checks: opts.checks, startedAt });

@@ -113,29 +113,46 @@ function holdsNul(value: unknown): boolean {
   return false;
 }
 
-export function installJsonParser(app: FastifyInstance): void {
+/** A request body's JSON under the shared limits (depth, NUL characters); undefined when empty. */
+function parseJsonBody(raw: string): unknown {
+  const text = stripTrailingNul(raw);
+  if (text.trim() === '') return undefined;
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw new AppError(
+      'invalid_request',
+      `The JSON document is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AppError('malformed_json');
+  }
+  if (holdsNul(parsed))
+    throw new AppError('invalid_request', 'Strings may not contain NUL characters (\\u0000).');
+  return parsed;
+}
+
+const rawBodies = new WeakMap<FastifyRequest, string>();
+
+/** The body as received, on a scope whose parser keeps it (`installJsonParser(scope, true)`). */
+export const rawBodyOf = (request: FastifyRequest): string => rawBodies.get(request) ?? '';
+
+/**
+ * The JSON parser of every route. With `keepRaw`, the body as received is also kept on the
+ * request (`rawBodyOf`), for routes that verify a signature over its bytes.
+ */
+export function installJsonParser(app: FastifyInstance, keepRaw = false): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    const text = stripTrailingNul(body as string);
-    if (text.trim() === '') return done(null, undefined);
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
-      return done(
-        new AppError('invalid_request', `The JSON document is nested deeper than ${MAX_JSON_DEPTH} levels.`),
-        undefined,
-      );
-    let parsed: unknown;
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    if (keepRaw) rawBodies.set(request, body as string);
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      return done(new AppError('malformed_json'), undefined);
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
     }
-    if (holdsNul(parsed))
-      return done(
-        new AppError('invalid_request', 'Strings may not contain NUL characters (\\u0000).'),
-        undefined,
-      );
-    done(null, parsed);
   });
+  if (keepRaw) return;
   // A NUL in the path or query string is refused before any route sees it.
   app.addHook('onRequest', async (request) => {
     if (/%00/.test(request.url) || request.url.includes('\u0000'))

@@ -180,6 +180,16 @@ describe.each(dialects)('real answers against their contracts on %s', (dialect) 
     });
     await call('GET /api/admin/accounts/{accountId}/keys', '/api/admin/accounts/RM/keys', as);
     await call(
+      'POST /api/admin/accounts/{accountId}/signal-secret',
+      '/api/admin/accounts/RM/signal-secret',
+      as,
+    );
+    await call(
+      'DELETE /api/admin/accounts/{accountId}/signal-secret',
+      '/api/admin/accounts/RM/signal-secret',
+      as,
+    );
+    await call(
       'DELETE /api/admin/accounts/{accountId}/keys/{fingerprint}',
       `/api/admin/accounts/RM/keys/${issued.fingerprint}`,
       as,

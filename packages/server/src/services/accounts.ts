@@ -4,6 +4,7 @@
  */
 import {
   AppError,
+  isoTime,
   topics,
   type AccountPatchRequest,
   type AccountRequest,
@@ -15,6 +16,7 @@ import { getTelemetry } from '../store/inbox.js';
 import { decideKey, findKey, insertKey, listKeys } from '../store/keys.js';
 import type { PageInput } from '../store/pagination.js';
 import { latestSession, liveSessionsOf } from '../store/sessions.js';
+import { getSignalSource } from '../store/signal-sources.js';
 import { inTransaction } from '../store/transaction.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -59,14 +61,16 @@ export async function createAccount(deps: AccountDeps, actor: string, req: Accou
 export async function accountDetail(deps: Pick<ManagementDeps, 'db'>, accountId: string) {
   const account = await getAccount(deps.db, accountId);
   if (!account) throw new AppError('account_not_found');
-  const [telemetry, keys, latest] = await Promise.all([
+  const [telemetry, keys, latest, source] = await Promise.all([
     getTelemetry(deps.db, account.account_id),
     listKeys(deps.db, account.account_id),
     latestSession(deps.db, account.account_id),
+    getSignalSource(deps.db, account.account_id),
   ]);
   return {
     ...accountView(account),
     telemetry: telemetry ? telemetryView(telemetry) : null,
+    signalSource: source ? { rotatedAt: isoTime(source.rotated_at), rotatedBy: source.rotated_by } : null,
     keys: keys.map(keyView),
     latestSession: latest ? sessionView(latest) : null,
   };

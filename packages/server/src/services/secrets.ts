@@ -4,7 +4,14 @@
  * `<sessionId>.<HMAC(sessionId)>`, so it can be verified — and re-issued on an idempotent
  * replay — without being stored.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -55,3 +62,29 @@ export function verifySessionToken(secret: string, token: string): string | null
   const sessionId = token.slice(0, dot);
   return safeEqual(sessionToken(secret, sessionId), token) ? sessionId : null;
 }
+
+/**
+ * AES-256-GCM for secrets that must stay usable in the clear (HMAC keys for webhooks and
+ * external signals); `key` is 32 bytes derived from the instance secret for one purpose.
+ */
+export function seal(key: Uint8Array, secret: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64url')).join('.');
+}
+
+/** Opens what `seal` sealed; throws when the key differs or the text was altered. */
+export function unseal(key: Uint8Array, sealed: string): string {
+  const [iv, tag, data] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  const decipher = createDecipheriv('aes-256-gcm', key, iv!);
+  decipher.setAuthTag(tag!);
+  return Buffer.concat([decipher.update(data!), decipher.final()]).toString('utf8');
+}
+
+/** The key sealing external signal secrets (a purpose of its own under the instance secret). */
+export const signalSecretKey = (instanceSecret: string): Buffer =>
+  createHmac('sha256', instanceSecret).update('signal-secrets').digest();
+
+/** A new external signal secret: 40 letters and digits. */
+export const newSignalSecret = (): string => randomAlphanumeric(40);

@@ -5,7 +5,7 @@
  * MAX_ATTEMPTS), every attempt recorded in the delivery log. Targets are checked by
  * webhook-target.ts.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { BusMessage, HandlerContext } from '../bus/bus.js';
 import { AppError, type WebhookRequest } from '@kopitra/contracts';
 import { newId } from '../store/ids.js';
@@ -28,25 +28,16 @@ import { backoffMs, type BackoffPolicy } from '@kopitra/engine';
 import { enqueueJob, type JobDefinition } from './job-worker.js';
 import type { ManagementDeps } from './management-deps.js';
 import { checkWebhookUrl, type WebhookSender } from './webhook-target.js';
+import { seal, unseal } from './secrets.js';
 
 export const MAX_ATTEMPTS = 10;
 export const WEBHOOK_DELIVERY_JOB = 'webhook.deliver';
 
 const keyOf = (tokenKey: Uint8Array) => createHmac('sha256', tokenKey).update('webhook-secrets').digest();
 
-export function sealSecret(tokenKey: Uint8Array, secret: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyOf(tokenKey), iv);
-  const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-  return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64url')).join('.');
-}
+export const sealSecret = (tokenKey: Uint8Array, secret: string): string => seal(keyOf(tokenKey), secret);
 
-export function openSecret(tokenKey: Uint8Array, sealed: string): string {
-  const [iv, tag, data] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
-  const decipher = createDecipheriv('aes-256-gcm', keyOf(tokenKey), iv!);
-  decipher.setAuthTag(tag!);
-  return Buffer.concat([decipher.update(data!), decipher.final()]).toString('utf8');
-}
+export const openSecret = (tokenKey: Uint8Array, sealed: string): string => unseal(keyOf(tokenKey), sealed);
 
 export const signature = (secret: string, timestampSec: number, body: string): string =>
   `t=${timestampSec},v1=${createHmac('sha256', secret).update(`${timestampSec}.${body}`).digest('hex')}`;

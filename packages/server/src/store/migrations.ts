@@ -691,6 +691,23 @@ const masterPositions: Step = async (db) => {
     .execute(db);
 };
 
+/**
+ * External signal sources: an account whose signals arrive on `POST /api/signals/{accountId}`
+ * (a "virtual master", e.g. TradingView alerts) has a secret, sealed under the instance secret
+ * because HMAC signatures need it in the clear to verify.
+ */
+const signalSources: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('signal_sources')
+    .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.account_id'))
+    .addColumn('secret_enc', 'text', (c) => c.notNull())
+    .addColumn('rotated_by', 'text', (c) => c.notNull())
+    .addColumn('rotated_at', ms, (c) => c.notNull())
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -711,6 +728,7 @@ const steps: Record<string, Step> = {
   '0017_pending_registrations': pendingRegistrations,
   '0018_coded_reasons': codedReasons,
   '0019_master_positions': masterPositions,
+  '0020_signal_sources': signalSources,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -429,6 +429,16 @@ export interface StreamTicketsTable {
   created_at: number;
 }
 
+/** An account that takes external signals, with its sealed secret. */
+export interface SignalSourcesTable {
+  account_id: string;
+  /** AES-256-GCM under a key derived from the instance secret: HMAC verification needs the secret. */
+  secret_enc: string;
+  rotated_by: string;
+  rotated_at: number;
+  created_at: number;
+}
+
 export interface DB {
   jobs: JobsTable;
   webhooks: WebhooksTable;
@@ -443,6 +453,7 @@ export interface DB {
   copy_groups: CopyGroupsTable;
   subscriptions: SubscriptionsTable;
   signals: SignalsTable;
+  signal_sources: SignalSourcesTable;
   master_positions: MasterPositionsTable;
   copy_orders: CopyOrdersTable;
   position_links: PositionLinksTable;

@@ -8,6 +8,7 @@ import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
 import { useAccount, useAccountAnalytics, usePatchAccount } from './api';
 import { AccountKeys } from './account-keys';
+import { SignalSourceCard } from './signal-source-card';
 import { AccountSettings } from './account-settings';
 import { ManualOrderForm, ManualOrdersTable } from '../orders/manual-orders';
 
@@ -177,6 +178,7 @@ export function AccountPage() {
               <ManualOrdersTable accountId={account.accountId} />
             </div>
             <AccountKeys accountId={account.accountId} keys={account.keys} />
+            <SignalSourceCard accountId={account.accountId} source={account.signalSource} />
             <AccountSettings account={account} />
           </>
         )}

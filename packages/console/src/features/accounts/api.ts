@@ -7,6 +7,7 @@ import type {
   AccountRequest,
   IssuedKey,
   ReplicationAnalytics,
+  SignalSecretIssued,
 } from '@kopitra/contracts';
 import { useApi } from '../../shared/api/api-context';
 import { resources } from '../../shared/api/query-keys';
@@ -70,6 +71,24 @@ export function useRevokeKey(accountId: string) {
   return useMutation({
     mutationFn: (fingerprint: string) =>
       api.delete<AccountKey>(`${path(accountId)}/keys/${encodeURIComponent(fingerprint)}`),
+    onSuccess: invalidate,
+  });
+}
+
+export function useRotateSignalSecret(accountId: string) {
+  const api = useApi();
+  const invalidate = useInvalidateAccounts();
+  return useMutation({
+    mutationFn: () => api.post<SignalSecretIssued>(`${path(accountId)}/signal-secret`, {}),
+    onSuccess: invalidate,
+  });
+}
+
+export function useRevokeSignalSecret(accountId: string) {
+  const api = useApi();
+  const invalidate = useInvalidateAccounts();
+  return useMutation({
+    mutationFn: () => api.delete<{ accountId: string; revoked: true }>(`${path(accountId)}/signal-secret`),
     onSuccess: invalidate,
   });
 }

@@ -21,6 +21,7 @@ import {
 import { idempotencyKeyOf } from '../../http/ea-headers.js';
 import type { ManagementDeps } from '../../services/management-deps.js';
 import { listManualOrders, queueManualOrder } from '../../services/manual-orders.js';
+import { revokeSignalSecret, rotateSignalSecret } from '../../services/signal-sources.js';
 import { decideSession, listSessions, terminateSession } from '../../services/session-control.js';
 import { route } from '../registry.js';
 
@@ -91,6 +92,23 @@ export const accountSessionRoutes = (deps: ManagementDeps) => [
     summary: 'Revoke a key; sessions using it end',
     handler: async ({ params, operator }) =>
       revokeKey(deps, operator.email, params['accountId']!, params['fingerprint']!),
+  }),
+  route({
+    method: 'POST',
+    url: '/api/admin/accounts/{accountId}/signal-secret',
+    role: 'admin',
+    tag: 'accounts',
+    summary: 'Create or rotate the secret of external signals (a virtual master); it is shown once',
+    status: 201,
+    handler: async ({ params, operator }) => rotateSignalSecret(deps, operator.email, params['accountId']!),
+  }),
+  route({
+    method: 'DELETE',
+    url: '/api/admin/accounts/{accountId}/signal-secret',
+    role: 'admin',
+    tag: 'accounts',
+    summary: 'Stop taking external signals for this account',
+    handler: async ({ params, operator }) => revokeSignalSecret(deps, operator.email, params['accountId']!),
   }),
   route({
     method: 'GET',

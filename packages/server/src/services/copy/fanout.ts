@@ -65,7 +65,7 @@ function linkedPosition(link: LinkRow | null, undelivered: CopyOrderRow[] = []):
  */
 export const OCCURRED_AT_TOLERANCE = { aheadMs: 5 * 60_000, behindMs: 7 * 24 * 3_600_000 } as const;
 
-function checkOccurredAt(occurredAt: string, now: number): void {
+export function checkOccurredAt(occurredAt: string, now: number): void {
   const at = Date.parse(occurredAt);
   if (at <= now + OCCURRED_AT_TOLERANCE.aheadMs && at >= now - OCCURRED_AT_TOLERANCE.behindMs) return;
   const message = `occurredAt must lie between ${isoTime(now - OCCURRED_AT_TOLERANCE.behindMs)} and ${isoTime(now + OCCURRED_AT_TOLERANCE.aheadMs)} (server time ${isoTime(now)}); check the terminal's clock.`;
@@ -92,15 +92,34 @@ export async function acceptSignal(
     await logForbiddenAttempt(deps, ctx, 'POST /signals', `session role is ${session.role}`);
     throw new AppError('role_forbidden', 'Only a master session may send signals.');
   }
-  const masterAccountId = session.account_id;
+  checkOccurredAt(req.occurredAt, deps.clock.now());
+  return fanOutSignal(
+    deps,
+    { masterAccountId: session.account_id, sessionId: session.session_id },
+    { key: idempotencyKey, route: SIGNALS_ROUTE, requestHash: requestHash(deps.secret, req) },
+    req,
+  );
+}
+
+/** Where a signal came from: a master's session, or `external` for `POST /api/signals/{accountId}`. */
+export interface SignalSource {
+  masterAccountId: string;
+  sessionId: string;
+}
+
+/**
+ * Stores one master signal and fans it out to every subscription of the master: the one path
+ * of every signal into the copy engine, whatever sent it.
+ */
+export async function fanOutSignal(
+  deps: GatewayDeps,
+  source: SignalSource,
+  idempotency: { key: string; route: string; requestHash: string },
+  req: SignalRequest,
+): Promise<Reply<SignalResponse>> {
+  const { masterAccountId } = source;
   const receivedAt = deps.clock.now();
-  checkOccurredAt(req.occurredAt, receivedAt);
-  const call = {
-    scope: masterAccountId,
-    key: idempotencyKey,
-    route: SIGNALS_ROUTE,
-    requestHash: requestHash(deps.secret, req),
-  };
+  const call = { scope: masterAccountId, ...idempotency };
   const fanOut = (span: Span | undefined) =>
     inTransaction(deps.db, async (tx) => {
       // One writer per master on PostgreSQL: its signals queue here instead of deadlocking on
@@ -131,7 +150,7 @@ export async function acceptSignal(
       const signalRow = {
         signal_id: signalId,
         master_account_id: masterAccountId,
-        session_id: session.session_id,
+        session_id: source.sessionId,
         client_signal_id: req.signalId ?? null,
         deal_ticket: req.dealTicket ?? null,
         type: req.type,
