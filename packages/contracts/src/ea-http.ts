@@ -361,6 +361,11 @@ export const SignalResponse = z.object({
       detail: z.string(),
     }),
   ),
+  /**
+   * Subscriptions whose copy orders are written after this answer, in further batches (a large
+   * fan-out, or one queued behind an earlier signal of the master still being written).
+   */
+  deferred: z.number().int().positive().optional(),
 });
 export type SignalResponse = z.infer<typeof SignalResponse>;
 

@@ -37,6 +37,7 @@ const EnvSchema = z.object({
   KOPITRA_PENDING_INBOX_BYTES: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
   KOPITRA_JOBS_POLL_MS: intFrom(10, 60_000).default(1000),
   KOPITRA_JOBS_CONCURRENCY: intFrom(1, 64).default(4),
+  KOPITRA_FANOUT_BATCH: intFrom(1, 5000).default(500),
   KOPITRA_RETENTION_INBOX_DAYS: intFrom(1, 36_500).default(30),
   KOPITRA_RETENTION_WEBHOOK_DELIVERIES_DAYS: intFrom(1, 36_500).default(30),
   KOPITRA_RETENTION_JOBS_DAYS: intFrom(1, 36_500).default(7),
@@ -124,6 +125,8 @@ export interface Config {
   readonly jobsPollMs: number;
   /** Jobs one process runs at once. */
   readonly jobsConcurrency: number;
+  /** Subscriptions one fan-out transaction writes copy orders for; more follow in further ones. */
+  readonly fanoutBatch: number;
   /** How long growing tables keep rows (days), and how often the retention job runs. */
   readonly retention: {
     readonly inboxDays: number;
@@ -293,6 +296,7 @@ export function loadConfig(
     }),
     jobsPollMs: e.KOPITRA_JOBS_POLL_MS,
     jobsConcurrency: e.KOPITRA_JOBS_CONCURRENCY,
+    fanoutBatch: e.KOPITRA_FANOUT_BATCH,
     retention: Object.freeze({
       inboxDays: e.KOPITRA_RETENTION_INBOX_DAYS,
       webhookDeliveriesDays: e.KOPITRA_RETENTION_WEBHOOK_DELIVERIES_DAYS,

@@ -19,6 +19,7 @@ import type { GatewayDeps } from './services/deps.js';
 import { FailureLimiter } from './services/failure-limiter.js';
 import { applyAuthDecision, sweepExpiredSessions } from './services/sessions.js';
 import { reconcileAll, type ReconcileSummary } from './services/copy/reconciler.js';
+import { fanoutJob } from './services/copy/fanout-resume.js';
 import { createLogger } from './logger.js';
 import { tokenKeyFrom } from './services/operators.js';
 import { ensureFirstAdmin, type FirstAdmin } from './services/first-admin.js';
@@ -76,6 +77,8 @@ export interface PlatformOptions {
   tracing?: Tracing;
   /** Paces the re-check of open live streams' tokens (tests tick it by hand). */
   ticker?: Ticker;
+  /** See `GatewayDeps.afterFanoutBatch` (tests stop a fan-out half-way with it). */
+  afterFanoutBatch?: GatewayDeps['afterFanoutBatch'];
 }
 
 export interface Platform {
@@ -140,6 +143,7 @@ export function serviceDeps(
     resolve?: Resolve | undefined;
     tracing?: Tracing;
     ticker?: Ticker | undefined;
+    afterFanoutBatch?: GatewayDeps['afterFanoutBatch'];
   },
 ): { gateway: GatewayDeps; management: ManagementDeps } {
   const limiter = () =>
@@ -161,6 +165,8 @@ export function serviceDeps(
     logger: r.logger.child({ component: 'gateway' }),
     secret: r.secret,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
+    fanoutBatch: config.fanoutBatch,
+    afterFanoutBatch: r.afterFanoutBatch,
     failures: limiter(),
     pendingLimits: config.pending,
     shutdownSignal: r.shutdownSignal,
@@ -328,6 +334,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       resolve: opts.resolve,
       tracing,
       ticker: opts.ticker,
+      afterFanoutBatch: opts.afterFanoutBatch,
     });
 
     const subscriptions: Subscription[] = [];
@@ -360,6 +367,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     if (serve.gateway) {
       every('sessions.sweep', config.heartbeatIntervalSec * 1000, sweep);
       every('copy.reconcile', config.reconcileIntervalSec * 1000, reconcile);
+      definitions.push(fanoutJob(gateway));
     }
     if (serve.management) {
       const sender = webhookSender(management.webhookTargets);

@@ -21,6 +21,13 @@ export interface GatewayDeps {
   readonly logger: Logger;
   readonly secret: string;
   readonly heartbeatIntervalSec: number;
+  /** Subscriptions per fan-out transaction (see copy/fanout-resume.ts). */
+  readonly fanoutBatch: number;
+  /**
+   * Called after each further batch of a fan-out commits. Tests throw from it to stop a
+   * fan-out half-way, as a crash between two batches would.
+   */
+  readonly afterFanoutBatch?: ((signalId: string, batch: number) => void) | undefined;
   readonly failures: FailureLimiter;
   /** Caps on registrations waiting for approval and on what their sessions store. */
   readonly pendingLimits: PendingLimits;

@@ -134,16 +134,60 @@ export interface SubscriptionRow {
 }
 
 /** Subscriptions to the master's active groups. */
-export async function subscriptionsOfMaster(db: Db, masterAccountId: string): Promise<SubscriptionRow[]> {
-  return db
+/**
+ * The master's active subscriptions in fan-out order (group, then follower); with `page`, at
+ * most `limit` of them after the cursor `after`.
+ */
+export async function subscriptionsOfMaster(
+  db: Db,
+  masterAccountId: string,
+  page?: { after: { groupId: string; followerAccountId: string } | null; limit: number },
+): Promise<SubscriptionRow[]> {
+  let q = db
     .selectFrom('subscriptions as s')
     .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
     .select(['s.group_id', 's.follower_account_id', 's.settings'])
     .where('g.master_account_id', '=', masterAccountId)
     .where('g.status', '=', 'active')
     .orderBy('s.group_id')
-    .orderBy('s.follower_account_id')
-    .execute();
+    .orderBy('s.follower_account_id');
+  const after = page?.after;
+  if (after)
+    q = q.where((eb) =>
+      eb.or([
+        eb('s.group_id', '>', after.groupId),
+        eb.and([
+          eb('s.group_id', '=', after.groupId),
+          eb('s.follower_account_id', '>', after.followerAccountId),
+        ]),
+      ]),
+    );
+  return (page ? q.limit(page.limit) : q).execute();
+}
+
+/** How many active subscriptions the master has after `after` (all of them without it). */
+export async function countSubscriptionsOfMaster(
+  db: Db,
+  masterAccountId: string,
+  after: { groupId: string; followerAccountId: string } | null,
+): Promise<number> {
+  let q = db
+    .selectFrom('subscriptions as s')
+    .innerJoin('copy_groups as g', 'g.group_id', 's.group_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('g.master_account_id', '=', masterAccountId)
+    .where('g.status', '=', 'active');
+  if (after)
+    q = q.where((eb) =>
+      eb.or([
+        eb('s.group_id', '>', after.groupId),
+        eb.and([
+          eb('s.group_id', '=', after.groupId),
+          eb('s.follower_account_id', '>', after.followerAccountId),
+        ]),
+      ]),
+    );
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 export async function subscriptionsOfFollower(
@@ -198,6 +242,10 @@ export async function findSignalDuplicate(
       ]),
     )
     .executeTakeFirst();
+}
+
+export async function getSignal(db: Db, signalId: string): Promise<SignalRow | undefined> {
+  return db.selectFrom('signals').selectAll().where('signal_id', '=', signalId).executeTakeFirst();
 }
 
 export async function insertSignal(db: Db, row: SignalRow): Promise<void> {
@@ -365,14 +413,20 @@ export async function linksForMasterPosition(
   masterAccountId: string,
   masterPositionId: string,
   lock: LinkLock = false,
+  /** Only these followers' links (one batch of a fan-out); all without it. */
+  followerIds?: readonly string[],
 ): Promise<LinkRow[]> {
-  const q = db
+  let q = db
     .selectFrom('position_links')
     .selectAll()
     .where('master_account_id', '=', masterAccountId)
     .where('master_position_id', '=', masterPositionId)
     .orderBy('follower_account_id')
     .orderBy('group_id');
+  if (followerIds) {
+    if (followerIds.length === 0) return [];
+    q = q.where('follower_account_id', 'in', [...followerIds]);
+  }
   return (lock ? q.forUpdate() : q).execute();
 }
 

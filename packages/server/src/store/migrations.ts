@@ -708,6 +708,35 @@ const signalSources: Step = async (db) => {
     .execute();
 };
 
+/**
+ * Fan-outs written in more than one transaction: one row per signal whose copy orders are not
+ * all written yet (deleted with its last batch). `seq` orders a master's fan-outs (a later
+ * signal waits for the earlier ones, so no follower sees them overtake each other); the
+ * cursor is the last subscription written, in the order fan-out reads them.
+ */
+const fanouts: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('fanouts')
+    .addColumn('signal_id', 'text', (c) => c.primaryKey())
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('after_group_id', 'text')
+    .addColumn('after_follower_id', 'text')
+    .addColumn('batches', 'integer', (c) => c.notNull())
+    .addColumn('orders', 'integer', (c) => c.notNull())
+    .addColumn('trace_context', 'text')
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('fanouts_by_master')
+    .on('fanouts')
+    .columns(['master_account_id', 'seq'])
+    .unique()
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -729,6 +758,7 @@ const steps: Record<string, Step> = {
   '0018_coded_reasons': codedReasons,
   '0019_master_positions': masterPositions,
   '0020_signal_sources': signalSources,
+  '0021_fanouts': fanouts,
 };
 
 export class KopitraMigrations implements MigrationProvider {

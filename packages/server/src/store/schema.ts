@@ -215,6 +215,20 @@ export interface MasterPositionsTable {
   updated_at: number;
 }
 
+/** A fan-out still being written in batches (see `fanouts.ts`). */
+export interface FanoutsTable {
+  signal_id: string;
+  master_account_id: string;
+  seq: number;
+  after_group_id: string | null;
+  after_follower_id: string | null;
+  batches: number;
+  orders: number;
+  trace_context: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface CopyOrdersTable {
   order_id: string;
   signal_id: string | null;
@@ -455,6 +469,7 @@ export interface DB {
   signals: SignalsTable;
   signal_sources: SignalSourcesTable;
   master_positions: MasterPositionsTable;
+  fanouts: FanoutsTable;
   copy_orders: CopyOrdersTable;
   position_links: PositionLinksTable;
   alerts: AlertsTable;

@@ -37,7 +37,7 @@ export async function startTestPlatform(
    * Without consumers, nothing reads the bus or claims jobs: a test drives both itself. With
    * `tracing`, spans go where the test's tracing sends them.
    */
-  options: Pick<PlatformOptions, 'consumers' | 'tracing'> = {},
+  options: Pick<PlatformOptions, 'consumers' | 'tracing' | 'afterFanoutBatch'> = {},
 ): Promise<TestPlatform | null> {
   const target = await freshTarget(dialect);
   if (!target) return null;

@@ -28,6 +28,7 @@ import {
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
+import type { SubscriptionCursor } from '../../store/fanouts.js';
 
 export interface FollowerSlice {
   groupId: string;
@@ -62,8 +63,21 @@ export async function loadFanoutContext(
   signal: { type: string; symbol: string; masterPositionId: string },
   now: number,
   lock = false,
-): Promise<{ followers: FollowerSlice[]; master: MasterSlice; synonyms: SynonymGroups }> {
-  const subs = await subscriptionsOfMaster(db, masterAccountId);
+  /**
+   * One batch of a fan-out: at most `limit` subscriptions after `after`; `more` tells whether
+   * any are left beyond them. Without it, every subscription.
+   */
+  page?: { after: SubscriptionCursor | null; limit: number },
+): Promise<{ followers: FollowerSlice[]; master: MasterSlice; synonyms: SynonymGroups; more: boolean }> {
+  const read = await subscriptionsOfMaster(
+    db,
+    masterAccountId,
+    page && { after: page.after, limit: page.limit + 1 },
+  );
+  const more = page !== undefined && read.length > page.limit;
+  const subs = more ? read.slice(0, page.limit) : read;
+  // A whole fan-out in one batch reads the position's links at once; a part reads its own.
+  const partial = more || page?.after != null;
   const followerIds = [...new Set(subs.map((s) => s.follower_account_id))];
   const settingsOf = new Map(
     subs.map((s) => [
@@ -118,7 +132,13 @@ export async function loadFanoutContext(
     symbolSpecsOf(db, accountIds, wantedSymbols),
     symbolsMatching(db, [...new Set(autoSettings.map((s) => s.follower_account_id))], searchTerms),
     accountsWithCatalog(db, followerIds),
-    linksForMasterPosition(db, masterAccountId, signal.masterPositionId, lock),
+    linksForMasterPosition(
+      db,
+      masterAccountId,
+      signal.masterPositionId,
+      lock,
+      partial ? followerIds : undefined,
+    ),
     openExposure(db, exposureIds),
     recentOpenTimes(db, rateIds, now - 3_600_000),
     isOpen ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),
@@ -201,6 +221,7 @@ export async function loadFanoutContext(
   return {
     followers,
     synonyms,
+    more,
     master: {
       metrics: metricsOf.get(masterAccountId) ?? null,
       symbol: specsOf.get(masterAccountId)?.get(signal.symbol) ?? null,

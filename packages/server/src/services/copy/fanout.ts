@@ -1,7 +1,9 @@
 /**
  * `POST /signals`: one master event becomes, per subscription, one copy order and (unless
- * skipped) one outbox event for the follower, all in the transaction that stores the signal.
- * Followers' waiting polls and streams wake on commit.
+ * skipped) one outbox event for the follower. The transaction that stores the signal writes
+ * the first batch of subscriptions (all of them up to `KOPITRA_FANOUT_BATCH`); the rest are
+ * written by the fan-out job in further batches (fanout-resume.ts). Followers' waiting polls
+ * and streams wake as each batch commits.
  */
 import {
   AppError,
@@ -15,6 +17,7 @@ import type { Span } from '@opentelemetry/api';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
 import { accountChannel } from '../../notify/notifier.js';
 import {
+  countSubscriptionsOfMaster,
   findSignalDuplicate,
   insertOrders,
   insertSignal,
@@ -25,15 +28,22 @@ import {
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
-import { newId } from '../../store/ids.js';
+import {
+  existingOrderIds,
+  hasRunningFanout,
+  insertFanout,
+  type SubscriptionCursor,
+} from '../../store/fanouts.js';
+import { derivedId, newId } from '../../store/ids.js';
 import { applyMasterSignal } from '../../store/master-positions.js';
 import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
 import { liveSessions } from '../../store/sessions.js';
 import { handOffOutbox } from '../outbox.js';
 import { inSpan, storedContext } from '../../telemetry/tracing.js';
-import { inTransaction } from '../../store/transaction.js';
+import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
+import { enqueueJob } from '../job-worker.js';
 import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
 import type { SessionContext } from '../sessions.js';
@@ -42,6 +52,9 @@ import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
 
 const SIGNALS_ROUTE = 'POST /signals';
+
+/** The claimed job that writes the batches of a fan-out after the first. */
+export const FANOUT_JOB = 'copy.fanout';
 
 const LIVE_LINK = new Set(['open', 'closing', 'detached']);
 
@@ -183,117 +196,34 @@ export async function fanOutSignal(
         magic: req.magic ?? null,
         occurredAt,
       };
-      const { followers, master, synonyms } = await loadFanoutContext(
-        tx.trx,
+      const facts: FanoutSignal = {
+        signalId,
         masterAccountId,
         signal,
-        now,
-        deps.dialect === 'postgres',
-      );
-      const orders: CopyOrderRow[] = [];
-      const links: LinkRow[] = [];
-      const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
-      const woken = new Set<string>();
-      const withdrawn: CopyOrderRow[] = [];
-      const events: Parameters<typeof enqueueOutboxMany>[1] = [];
-      for (const f of followers) {
-        const plan = (link: LinkedPosition | null) =>
-          planCopy(signal, {
-            settings: f.settings,
-            symbols: f.symbols,
-            masterSymbol: master.symbol,
-            follower: f.metrics,
-            master: master.metrics,
-            link,
-            openPositions: f.exposure.positions,
-            openLots: f.exposure.lots,
-            recentOpenTimes: f.recentOpens,
-            activeStopOut: f.activeStopOut,
-            now,
-            netting: f.netting,
-            synonyms,
-          });
-        let decision = plan(linkedPosition(f.link, f.undelivered));
-        let closedLink: LinkRow | null = null;
-        if (decision.action === 'skip' && decision.reason === 'master_closed' && f.link) {
-          // The close wins: the copy's open (and what was queued after it) is taken back
-          // before any terminal saw it, and the copy ends here. Should the open have left
-          // meanwhile, the close goes after it as usual.
-          const taken = await withdrawCopy(tx.trx, f.link, f.undelivered, decision.detail, now);
-          withdrawn.push(...taken);
-          if (taken.some((o) => o.order_id === f.link?.open_order_id))
-            closedLink = { ...f.link, status: 'closed', closed_at: now, updated_at: now };
-          else decision = plan(linkedPosition(f.link));
-        }
-        const orderId = newId('ord');
-        const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
-          receivedAt,
-          now,
-          masterSignalId: req.signalId ?? null,
-          masterDealTicket: req.dealTicket ?? null,
-          traceContext,
-        });
-        if (decision.action === 'skip') {
-          orders.push(order);
-          body.skipped.push({
-            followerAccountId: f.followerAccountId,
-            groupId: f.groupId,
-            orderId,
-            reason: decision.reason,
-            detail: decision.detail,
-          });
-          if (closedLink) {
-            links.push(closedLink);
-            continue;
-          }
-          const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
-          if (dormant) links.push(dormant);
-          continue;
-        }
-        const eventId = newId('evt');
-        events.push({
-          accountId: f.followerAccountId,
-          eventId,
-          traceContext,
-          ...outboxPayloadFor(decision, { orderId, masterAccountId }),
-        });
-        order.outbox_event_id = eventId;
-        orders.push(order);
-        const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
-        if (link) links.push(link);
-        woken.add(f.followerAccountId);
-        body.copies.push({
-          followerAccountId: f.followerAccountId,
-          groupId: f.groupId,
-          orderId,
-          status: 'queued',
-          ...(order.volume !== null ? { volume: order.volume } : {}),
-        });
-      }
-      // A follower in two of the master's groups gets two events: queue them in rounds so each
-      // round allocates one sequence per account, in the order the groups were planned.
-      const rowsOf = new Map<string, OutboxRow[]>();
-      const write = async () => {
-        for (let round = events; round.length > 0;) {
-          const seen = new Set<string>();
-          const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
-          for (const row of await enqueueOutboxMany(tx.trx, batch, now, deps.dialect === 'postgres')) {
-            const list = rowsOf.get(row.account_id);
-            if (list) list.push(row);
-            else rowsOf.set(row.account_id, [row]);
-          }
-          round = round.filter((e) => !batch.includes(e));
-        }
-        await insertOrders(tx.trx, orders);
-        await upsertLinks(tx.trx, links);
-        for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
+        receivedAt,
+        masterSignalId: req.signalId ?? null,
+        masterDealTicket: req.dealTicket ?? null,
+        traceContext,
       };
-      await inSpan(
-        deps.tracing,
-        'copy.outbox.write',
-        { attributes: { 'kopitra.outbox.events': events.length, 'kopitra.copy_orders': orders.length } },
-        write,
-      );
+      // The first batch is written here; the rest, and every batch of a signal that arrives
+      // while an earlier one of this master is still being written, by the fan-out job.
+      const behind = await hasRunningFanout(tx.trx, masterAccountId);
+      const first = behind
+        ? null
+        : await loadFanoutContext(tx.trx, masterAccountId, signal, now, deps.dialect === 'postgres', {
+            after: null,
+            limit: deps.fanoutBatch,
+          });
+      const batch = first ? await writeBatch(deps, tx, facts, first, now) : emptyBatch();
+      const deferred =
+        behind || first?.more ? await countSubscriptionsOfMaster(tx.trx, masterAccountId, batch.last) : 0;
+      if (deferred > 0) await deferFanout(deps, tx.trx, facts, batch, now);
+      const body: SignalResponse = {
+        signalId: req.signalId ?? signalId,
+        copies: batch.copies,
+        skipped: batch.skipped,
+        ...(deferred > 0 ? { deferred } : {}),
+      };
       await setSignalResponse(tx.trx, signalId, body);
       const accepted: SignalAccepted = {
         type: 'signal.accepted',
@@ -310,24 +240,7 @@ export async function fanOutSignal(
       await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
       const result: Reply<SignalResponse> = { statusCode: 202, body };
       await remember(tx.trx, call, result, now);
-      // Followers parked in this process whose session is live as of this transaction take
-      // their events from memory once it commits; the rest are woken to read them.
-      const parked = deps.handoff.parkedAmong(woken);
-      const liveSessionOf = parked.length
-        ? await liveSessions(tx.trx, parked, now)
-        : new Map<string, string>();
-      const channels = [...woken].map(accountChannel);
-      await deps.notifier.notifyMany(
-        tx.trx,
-        channels,
-        new Set([...liveSessionOf.keys()].map(accountChannel)),
-      );
-      if (liveSessionOf.size)
-        tx.afterCommit(() => {
-          handOffOutbox(deps, rowsOf, liveSessionOf).catch((err: unknown) =>
-            deps.logger.error({ err }, 'outbox hand-off failed'),
-          );
-        });
+      const channels = await wakeFollowers(deps, tx, batch, now);
       span?.setAttributes({
         'kopitra.signal_id': signalId,
         'kopitra.copies': body.copies.length,
@@ -363,6 +276,228 @@ export async function fanOutSignal(
       'signal fanned out',
     );
   return reply;
+}
+
+/** A signal as every batch of its fan-out sees it. */
+export interface FanoutSignal {
+  signalId: string;
+  masterAccountId: string;
+  signal: MasterSignal;
+  receivedAt: number;
+  masterSignalId: string | null;
+  masterDealTicket: string | null;
+  traceContext: string | null;
+}
+
+/** What one batch wrote. */
+export interface Batch {
+  copies: SignalResponse['copies'];
+  skipped: SignalResponse['skipped'];
+  /** Followers with a new event, and the outbox rows written for each. */
+  woken: Set<string>;
+  rowsOf: Map<string, OutboxRow[]>;
+  /** The last subscription of the batch: where the next one starts. */
+  last: SubscriptionCursor | null;
+}
+
+const emptyBatch = (): Batch => ({
+  copies: [],
+  skipped: [],
+  woken: new Set(),
+  rowsOf: new Map(),
+  last: null,
+});
+
+/**
+ * The ids of a subscription's copy order and outbox event for a signal, derived from the two:
+ * a batch written again after a crash names the same rows.
+ */
+const copyIdsOf = (signalId: string, groupId: string, followerAccountId: string) => ({
+  orderId: derivedId('ord', signalId, groupId, followerAccountId),
+  eventId: derivedId('evt', signalId, groupId, followerAccountId),
+});
+
+/**
+ * Plans and writes the copy orders, outbox events and links of one batch of subscriptions.
+ * With `rerun`, subscriptions whose copy order exists already are left out: their events and
+ * sequences were allocated with it, so nothing is written twice and no sequence is skipped.
+ */
+export async function writeBatch(
+  deps: GatewayDeps,
+  tx: Tx,
+  s: FanoutSignal,
+  context: Pick<Awaited<ReturnType<typeof loadFanoutContext>>, 'followers' | 'master' | 'synonyms'>,
+  now: number,
+  rerun = false,
+): Promise<Batch> {
+  const { signal, signalId, masterAccountId, traceContext } = s;
+  const { master, synonyms } = context;
+  const idsOf = (f: FollowerSlice) => copyIdsOf(signalId, f.groupId, f.followerAccountId);
+  const written = rerun
+    ? await existingOrderIds(
+        tx.trx,
+        context.followers.map((f) => idsOf(f).orderId),
+      )
+    : new Set<string>();
+  const followers = written.size
+    ? context.followers.filter((f) => !written.has(idsOf(f).orderId))
+    : context.followers;
+  const lastSlice = context.followers.at(-1);
+  const batch: Batch = {
+    ...emptyBatch(),
+    last: lastSlice ? { groupId: lastSlice.groupId, followerAccountId: lastSlice.followerAccountId } : null,
+  };
+  const orders: CopyOrderRow[] = [];
+  const links: LinkRow[] = [];
+  const withdrawn: CopyOrderRow[] = [];
+  const events: Parameters<typeof enqueueOutboxMany>[1] = [];
+  for (const f of followers) {
+    const plan = (link: LinkedPosition | null) =>
+      planCopy(signal, {
+        settings: f.settings,
+        symbols: f.symbols,
+        masterSymbol: master.symbol,
+        follower: f.metrics,
+        master: master.metrics,
+        link,
+        openPositions: f.exposure.positions,
+        openLots: f.exposure.lots,
+        recentOpenTimes: f.recentOpens,
+        activeStopOut: f.activeStopOut,
+        now,
+        netting: f.netting,
+        synonyms,
+      });
+    let decision = plan(linkedPosition(f.link, f.undelivered));
+    let closedLink: LinkRow | null = null;
+    if (decision.action === 'skip' && decision.reason === 'master_closed' && f.link) {
+      // The close wins: the copy's open (and what was queued after it) is taken back
+      // before any terminal saw it, and the copy ends here. Should the open have left
+      // meanwhile, the close goes after it as usual.
+      const taken = await withdrawCopy(tx.trx, f.link, f.undelivered, decision.detail, now);
+      withdrawn.push(...taken);
+      if (taken.some((o) => o.order_id === f.link?.open_order_id))
+        closedLink = { ...f.link, status: 'closed', closed_at: now, updated_at: now };
+      else decision = plan(linkedPosition(f.link));
+    }
+    const { orderId, eventId } = idsOf(f);
+    const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
+      receivedAt: s.receivedAt,
+      now,
+      masterSignalId: s.masterSignalId,
+      masterDealTicket: s.masterDealTicket,
+      traceContext,
+    });
+    if (decision.action === 'skip') {
+      orders.push(order);
+      batch.skipped.push({
+        followerAccountId: f.followerAccountId,
+        groupId: f.groupId,
+        orderId,
+        reason: decision.reason,
+        detail: decision.detail,
+      });
+      if (closedLink) {
+        links.push(closedLink);
+        continue;
+      }
+      const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
+      if (dormant) links.push(dormant);
+      continue;
+    }
+    events.push({
+      accountId: f.followerAccountId,
+      eventId,
+      traceContext,
+      ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+    });
+    order.outbox_event_id = eventId;
+    orders.push(order);
+    const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
+    if (link) links.push(link);
+    batch.woken.add(f.followerAccountId);
+    batch.copies.push({
+      followerAccountId: f.followerAccountId,
+      groupId: f.groupId,
+      orderId,
+      status: 'queued',
+      ...(order.volume !== null ? { volume: order.volume } : {}),
+    });
+  }
+  // A follower in two of the master's groups gets two events: queue them in rounds so each
+  // round allocates one sequence per account, in the order the groups were planned.
+  const write = async () => {
+    for (let round = events; round.length > 0;) {
+      const seen = new Set<string>();
+      const part = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
+      for (const row of await enqueueOutboxMany(tx.trx, part, now, deps.dialect === 'postgres')) {
+        const list = batch.rowsOf.get(row.account_id);
+        if (list) list.push(row);
+        else batch.rowsOf.set(row.account_id, [row]);
+      }
+      round = round.filter((e) => !part.includes(e));
+    }
+    await insertOrders(tx.trx, orders);
+    await upsertLinks(tx.trx, links);
+    for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
+  };
+  await inSpan(
+    deps.tracing,
+    'copy.outbox.write',
+    { attributes: { 'kopitra.outbox.events': events.length, 'kopitra.copy_orders': orders.length } },
+    write,
+  );
+  return batch;
+}
+
+/** Records the rest of a fan-out and queues the job that writes it (fanout-resume.ts). */
+async function deferFanout(
+  deps: GatewayDeps,
+  db: Db,
+  s: FanoutSignal,
+  first: Batch,
+  now: number,
+): Promise<void> {
+  await insertFanout(
+    db,
+    {
+      signalId: s.signalId,
+      masterAccountId: s.masterAccountId,
+      after: first.last,
+      batches: first.last ? 1 : 0,
+      orders: first.copies.length + first.skipped.length,
+      traceContext: s.traceContext,
+    },
+    now,
+  );
+  await enqueueJob(
+    db,
+    deps.notifier,
+    {
+      kind: FANOUT_JOB,
+      payload: { masterAccountId: s.masterAccountId },
+      uniqueKey: `${FANOUT_JOB}:${s.signalId}`,
+    },
+    now,
+  );
+}
+
+/**
+ * Followers parked in this process whose session is live as of this transaction take their
+ * events from memory once it commits; the rest are woken to read them. Returns the channels.
+ */
+export async function wakeFollowers(deps: GatewayDeps, tx: Tx, batch: Batch, now: number): Promise<string[]> {
+  const parked = deps.handoff.parkedAmong(batch.woken);
+  const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
+  const channels = [...batch.woken].map(accountChannel);
+  await deps.notifier.notifyMany(tx.trx, channels, new Set([...liveSessionOf.keys()].map(accountChannel)));
+  if (liveSessionOf.size)
+    tx.afterCommit(() => {
+      handOffOutbox(deps, batch.rowsOf, liveSessionOf).catch((err: unknown) =>
+        deps.logger.error({ err }, 'outbox hand-off failed'),
+      );
+    });
+  return channels;
 }
 
 function baseOrder(
