@@ -14,7 +14,7 @@ import type { Bus, Subscription } from './bus/bus.js';
 import { openBus } from './bus/select.js';
 import { raiseAlert } from './store/copy.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import type { BusSetting, Config } from './config.js';
 import type { GatewayDeps } from './services/deps.js';
 import { FailureLimiter } from './services/failure-limiter.js';
 import { applyAuthDecision, sweepExpiredSessions } from './services/sessions.js';
@@ -118,10 +118,19 @@ export function databaseTargetFor(config: Config): DatabaseTarget {
     : { dialect: 'postgres', url: config.database.url, poolSize: config.pgPoolSize };
 }
 
+/**
+ * Cross-replica wake-ups: over NATS core subjects when the bus is NATS, else PostgreSQL
+ * LISTEN/NOTIFY, else (SQLite) in process.
+ */
 export async function openNotifier(
   database: Database,
   logger: Logger = createLogger('silent'),
+  bus: BusSetting = { kind: 'embedded' },
 ): Promise<Notifier> {
+  if (bus.kind === 'nats') {
+    const { NatsNotifier } = await import('./notify/nats-notifier.js');
+    return NatsNotifier.connect(bus.target, logger);
+  }
   return database.connectListener
     ? PostgresNotifier.connect(database.connectListener, logger)
     : new InProcessNotifier();
@@ -249,7 +258,7 @@ export async function openServices(
   try {
     await migrate(database);
     const secret = await instanceSecret(database.db, config.secret);
-    const notifier = await openNotifier(database);
+    const notifier = await openNotifier(database, logger.child({ component: 'notify' }), config.bus);
     const { bus } = await busFor(config, database, notifier, clock, logger.child({ component: 'bus' }));
     const reports = await openReportStore(config.reports, secret);
     const { gateway, management } = serviceDeps(config, {
@@ -305,7 +314,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     if (applied.length > 0) logger.info({ applied, dialect: database.dialect }, 'database migrated');
     const secret = await instanceSecret(database.db, config.secret);
 
-    const notifier = await openNotifier(database, logger.child({ component: 'notify' }));
+    const notifier = await openNotifier(database, logger.child({ component: 'notify' }), config.bus);
     cleanup.push(() => notifier.close());
     const busLogger = logger.child({ component: 'bus' });
     const opened = await busFor(config, database, notifier, clock, busLogger);
