@@ -37,6 +37,7 @@ import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
 import type { StoredReport } from '../reports/report-store.js';
 import { auditView, runView } from './views.js';
+import { runWhatIf, validateWhatIf, WhatIfParams } from './what-if.js';
 
 export const TASK_RUN_JOB = 'task.run';
 /** A run is taken over at most twice after its worker died; task failures are final (the run says why). */
@@ -253,6 +254,15 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
     },
   }),
 };
+
+taskCatalogue['what-if'] = define({
+  title: 'What-if replay',
+  description:
+    "Replays the master's recorded signals over a window with proposed settings for one follower, beside what its current settings did: orders, skips with reasons, exposure and estimated equity.",
+  params: WhatIfParams,
+  validate: (deps, p) => validateWhatIf(deps, p),
+  run: (ctx, p) => runWhatIf(ctx.deps, p, (fraction, note) => ctx.progress(fraction, note)),
+});
 
 let catalogue: TaskDefinitionView[] | undefined;
 /** The catalogue as the API answers it; each task's parameters as JSON Schema, checked against the contract once. */
