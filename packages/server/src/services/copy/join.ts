@@ -117,20 +117,14 @@ export async function joinFollower(deps: GatewayDeps, followerAccountId: string)
       masterAccountId: sub.master_account_id,
       followerAccountId,
     };
+    // Most passes find nothing to join: a read-only look first, so they never take the
+    // master's signal lock (or SQLite's write lock).
+    if ((await candidatesOf(deps.db, scope)).length === 0) continue;
     await inTransaction(deps.db, async (tx) => {
       // The master's signals wait meanwhile (fan-out takes the same lock first): a position
       // it closes now is either still held here or already gone, never opened after its close.
       if (deps.dialect === 'postgres') await lockMaster(tx.trx, sub.master_account_id);
-      const held = await masterPositionsOf(tx.trx, sub.master_account_id);
-      if (held.length === 0) return;
-      const links = await linksOfSubscription(tx.trx, sub.group_id, followerAccountId);
-      const orders = await openOrdersOfPositions(
-        tx.trx,
-        sub.group_id,
-        followerAccountId,
-        held.map((p) => p.master_position_id),
-      );
-      const candidates = joinCandidates(held, links, orders);
+      const candidates = await candidatesOf(tx.trx, scope);
       if (candidates.length === 0) return;
       const decided = await decideJoins(deps, tx.trx, scope, sub.parsed, candidates, now);
       summary.decisions.push(...decided);
@@ -140,6 +134,19 @@ export async function joinFollower(deps: GatewayDeps, followerAccountId: string)
   }
   if (summary.decisions.length) deps.logger.info(summary, 'joined a follower to positions its master holds');
   return summary;
+}
+
+async function candidatesOf(db: Db, scope: Scope): Promise<ReturnType<typeof joinCandidates>> {
+  const held = await masterPositionsOf(db, scope.masterAccountId);
+  if (held.length === 0) return [];
+  const links = await linksOfSubscription(db, scope.groupId, scope.followerAccountId);
+  const orders = await openOrdersOfPositions(
+    db,
+    scope.groupId,
+    scope.followerAccountId,
+    held.map((p) => p.master_position_id),
+  );
+  return joinCandidates(held, links, orders);
 }
 
 async function decideJoins(

@@ -32,6 +32,7 @@ import {
   type LinkRow,
 } from '../../store/copy.js';
 import { getSymbolCatalog, latestInbox } from '../../store/inbox.js';
+import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { expireOpens } from './expiry.js';
@@ -70,122 +71,148 @@ function expectedFrom(link: LinkRow): ExpectedPosition {
   };
 }
 
-/** Reconciles every subscription of one follower. */
+/**
+ * Reconciles every subscription of one follower. A read-only look comes first: most passes
+ * find nothing to do, and those never take the masters' signal locks (on PostgreSQL) or the
+ * write lock (SQLite), so a periodic pass over thousands of followers does not queue a
+ * master's signals behind it. Only a follower with work is decided again, and applied, under
+ * the locks.
+ */
 export async function reconcileFollower(
   deps: GatewayDeps,
   followerAccountId: string,
 ): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { followerAccountId, corrections: [], joins: [] };
-  const now = deps.clock.now();
-  await inTransaction(deps.db, async (tx) => {
-    const subs = await subscriptionsOfFollower(tx.trx, followerAccountId);
-    if (deps.dialect === 'postgres') {
-      // The corrections and the masters' state are decided together, in the fan-out's lock
-      // order: each master's signal lock (in id order, so two passes cannot deadlock), then
-      // this follower's links. A master's close waits for this pass or this pass for it, so
-      // a re-open is never decided from a book that a close already changed.
-      for (const masterId of [...new Set(subs.map((s) => s.master_account_id))].sort())
-        await lockMaster(tx.trx, masterId);
-      await linksOfFollower(tx.trx, followerAccountId, true);
-    }
-    const stale = await staleOpens(tx.trx, now, followerAccountId);
-    if (stale.length) await expireOpens(deps, tx.trx, stale, now);
-    if (subs.length === 0) return;
-    const allLinks = await linksOfFollower(tx.trx, followerAccountId);
-    const snapshot = await latestInbox(tx.trx, followerAccountId, 'ea.sync_snapshot');
-    const parsed = snapshot ? Snapshot.safeParse(snapshot.payload) : undefined;
-    const reportedAll: ReportedPosition[] = parsed?.success
-      ? parsed.data.positions.map((p) => ({ ...p, comment: p.comment ?? null, magic: p.magic ?? null }))
-      : [];
-    const symbols = await getSymbolCatalog(tx.trx, followerAccountId);
-    let woke = false;
-    for (const sub of subs) {
-      const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
-      const mine = allLinks.filter((l) => l.group_id === sub.group_id);
-      const othersAll = allLinks.filter((l) => l.group_id !== sub.group_id);
-      const others = othersAll.filter((l) => l.status !== 'closed');
-      // Positions another group copied are that group's business, never orphans of this one.
-      // Tickets are unique per broker account, so a ticket any other group ever linked is never ours.
-      const reported = reportedAll.filter((r) => {
-        if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
-        const tag = parsePositionTag(r.comment);
-        return !(
-          tag &&
-          others.some((l) => l.master_position_id === tag.masterPositionId) &&
-          !mine.some((l) => l.master_position_id === tag.masterPositionId)
-        );
-      });
-      const busy = new Set(
-        (await inFlightOrders(tx.trx, sub.group_id, followerAccountId)).map((o) => o.master_position_id),
-      );
-      const failed = await failedOrdersSince(tx.trx, sub.group_id, followerAccountId, now - FAILED_WINDOW_MS);
-      // A snapshot cannot judge a position that changed after it arrived (a partial close
-      // executed, a new MT4 ticket reported): it would trim the volume again or relink the old
-      // ticket. Such positions, and what the snapshot shows of them, wait for the next snapshot.
-      const snapshotAt = snapshot?.capturedAt ?? 0;
-      const changed = await positionsChangedSince(tx.trx, sub.group_id, followerAccountId, snapshotAt);
-      const live = mine.filter((l) => l.status !== 'closed');
-      const settled = (l: LinkRow) =>
-        l.ticket === null ||
-        l.status === 'failed' ||
-        l.status === 'expired' ||
-        (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
-      const unsettled = live.filter((l) => !settled(l));
-      const judged = reported.filter((r) => {
-        const tag = parsePositionTag(r.comment);
-        return !unsettled.some(
-          (l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)),
-        );
-      });
-      const corrections = reconcile({
-        // An open that expired while the follower was away is a join, when the policy joins.
-        expected: live
-          .filter(settled)
-          .filter((l) => !(l.status === 'expired' && settings.onJoin.mode !== 'none'))
-          .map(expectedFrom),
-        reported: judged,
-        snapshotAt,
-        failedOrders: failed.map((o) => ({
-          masterPositionId: o.master_position_id,
-          kind: o.kind,
-          status: o.status,
-          at: o.updated_at,
-          orderId: o.order_id,
-        })),
-        recentlyClosed: mine
-          .filter((l) => l.status === 'closed' && l.closed_at !== null)
-          .map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, closedAt: l.closed_at! })),
-        now,
-        settings,
-        symbols,
-      });
-      for (const c of corrections) {
-        const id = 'masterPositionId' in c ? c.masterPositionId : undefined;
-        // One correction at a time per position: wait for the order in flight to finish.
-        if (id !== undefined && busy.has(id) && c.kind !== 'alert') continue;
-        const applied = await applyCorrection(
-          deps,
-          tx,
-          { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
-          c,
-          symbols,
-          now,
-        );
-        if (applied === 'queued') woke = true;
-        if (applied !== 'none')
-          summary.corrections.push({
-            groupId: sub.group_id,
-            kind: c.kind,
-            ...(id !== undefined ? { masterPositionId: id } : {}),
-            ...(c.kind === 'alert' ? { reason: c.reason } : {}),
-          });
-      }
-    }
-    if (woke) await deps.notifier.notify(tx.trx, accountChannel(followerAccountId));
-  });
+  if (await reconcilePass(deps, deps.db, null, followerAccountId, summary)) {
+    await inTransaction(deps.db, (tx) => reconcilePass(deps, tx.trx, tx, followerAccountId, summary));
+  }
   if (summary.corrections.length) deps.logger.info(summary, 'reconciliation corrected a follower');
   summary.joins = (await joinFollower(deps, followerAccountId)).decisions;
   return summary;
+}
+
+/**
+ * One look at a follower's book. Without `tx` it only reads, and answers whether there is
+ * anything to apply (a stale open to expire, a correction to queue); with `tx` it holds the
+ * locks, decides again and applies.
+ */
+async function reconcilePass(
+  deps: GatewayDeps,
+  db: Db,
+  tx: Tx | null,
+  followerAccountId: string,
+  summary: ReconcileSummary,
+): Promise<boolean> {
+  const now = deps.clock.now();
+  const subs = await subscriptionsOfFollower(db, followerAccountId);
+  if (tx && deps.dialect === 'postgres') {
+    // The corrections and the masters' state are decided together, in the fan-out's lock
+    // order: each master's signal lock (in id order, so two passes cannot deadlock), then
+    // this follower's links. A master's close waits for this pass or this pass for it, so
+    // a re-open is never decided from a book that a close already changed.
+    for (const masterId of [...new Set(subs.map((s) => s.master_account_id))].sort())
+      await lockMaster(db, masterId);
+    await linksOfFollower(db, followerAccountId, true);
+  }
+  const stale = await staleOpens(db, now, followerAccountId);
+  if (stale.length) {
+    if (!tx) return true;
+    await expireOpens(deps, db, stale, now);
+  }
+  if (subs.length === 0) return false;
+  const allLinks = await linksOfFollower(db, followerAccountId);
+  const snapshot = await latestInbox(db, followerAccountId, 'ea.sync_snapshot');
+  const parsed = snapshot ? Snapshot.safeParse(snapshot.payload) : undefined;
+  const reportedAll: ReportedPosition[] = parsed?.success
+    ? parsed.data.positions.map((p) => ({ ...p, comment: p.comment ?? null, magic: p.magic ?? null }))
+    : [];
+  const symbols = await getSymbolCatalog(db, followerAccountId);
+  let woke = false;
+  for (const sub of subs) {
+    const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
+    const mine = allLinks.filter((l) => l.group_id === sub.group_id);
+    const othersAll = allLinks.filter((l) => l.group_id !== sub.group_id);
+    const others = othersAll.filter((l) => l.status !== 'closed');
+    // Positions another group copied are that group's business, never orphans of this one.
+    // Tickets are unique per broker account, so a ticket any other group ever linked is never ours.
+    const reported = reportedAll.filter((r) => {
+      if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
+      const tag = parsePositionTag(r.comment);
+      return !(
+        tag &&
+        others.some((l) => l.master_position_id === tag.masterPositionId) &&
+        !mine.some((l) => l.master_position_id === tag.masterPositionId)
+      );
+    });
+    const busy = new Set(
+      (await inFlightOrders(db, sub.group_id, followerAccountId)).map((o) => o.master_position_id),
+    );
+    const failed = await failedOrdersSince(db, sub.group_id, followerAccountId, now - FAILED_WINDOW_MS);
+    // A snapshot cannot judge a position that changed after it arrived (a partial close
+    // executed, a new MT4 ticket reported): it would trim the volume again or relink the old
+    // ticket. Such positions, and what the snapshot shows of them, wait for the next snapshot.
+    const snapshotAt = snapshot?.capturedAt ?? 0;
+    const changed = await positionsChangedSince(db, sub.group_id, followerAccountId, snapshotAt);
+    const live = mine.filter((l) => l.status !== 'closed');
+    const settled = (l: LinkRow) =>
+      l.ticket === null ||
+      l.status === 'failed' ||
+      l.status === 'expired' ||
+      (!changed.has(l.master_position_id) && l.updated_at <= snapshotAt);
+    const unsettled = live.filter((l) => !settled(l));
+    const judged = reported.filter((r) => {
+      const tag = parsePositionTag(r.comment);
+      return !unsettled.some(
+        (l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)),
+      );
+    });
+    const corrections = reconcile({
+      // An open that expired while the follower was away is a join, when the policy joins.
+      expected: live
+        .filter(settled)
+        .filter((l) => !(l.status === 'expired' && settings.onJoin.mode !== 'none'))
+        .map(expectedFrom),
+      reported: judged,
+      snapshotAt,
+      failedOrders: failed.map((o) => ({
+        masterPositionId: o.master_position_id,
+        kind: o.kind,
+        status: o.status,
+        at: o.updated_at,
+        orderId: o.order_id,
+      })),
+      recentlyClosed: mine
+        .filter((l) => l.status === 'closed' && l.closed_at !== null)
+        .map((l) => ({ masterPositionId: l.master_position_id, ticket: l.ticket, closedAt: l.closed_at! })),
+      now,
+      settings,
+      symbols,
+    });
+    for (const c of corrections) {
+      const id = 'masterPositionId' in c ? c.masterPositionId : undefined;
+      // One correction at a time per position: wait for the order in flight to finish.
+      if (id !== undefined && busy.has(id) && c.kind !== 'alert') continue;
+      if (!tx) return true;
+      const applied = await applyCorrection(
+        deps,
+        tx,
+        { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
+        c,
+        symbols,
+        now,
+      );
+      if (applied === 'queued') woke = true;
+      if (applied !== 'none')
+        summary.corrections.push({
+          groupId: sub.group_id,
+          kind: c.kind,
+          ...(id !== undefined ? { masterPositionId: id } : {}),
+          ...(c.kind === 'alert' ? { reason: c.reason } : {}),
+        });
+    }
+  }
+  if (woke) await deps.notifier.notify(db, accountChannel(followerAccountId));
+  return false;
 }
 
 async function applyCorrection(
