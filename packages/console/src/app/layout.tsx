@@ -19,6 +19,7 @@ const NAV: Array<[string, string, Role?]> = [
   ['/analytics', 'Analytics'],
   ['/alerts', 'Alerts'],
   ['/tasks', 'Tasks'],
+  ['/what-if', 'What-if'],
   ['/audit', 'Audit log'],
   ['/webhooks', 'Webhooks'],
   ['/operators', 'Operators', 'admin'],

@@ -14,6 +14,7 @@ import { OrdersPage } from '../features/orders/orders-page';
 import { PositionsPage } from '../features/orders/positions-page';
 import { SessionsPage } from '../features/sessions/sessions-page';
 import { TasksPage } from '../features/tasks/tasks-page';
+import { WhatIfPage } from '../features/what-if/what-if-page';
 import { WebhooksPage } from '../features/webhooks/webhooks-page';
 import { RequireAuth } from './require-auth';
 
@@ -33,6 +34,7 @@ export function AppRoutes() {
         <Route path="analytics" element={<AnalyticsPage />} />
         <Route path="alerts" element={<AlertsPage />} />
         <Route path="tasks" element={<TasksPage />} />
+        <Route path="what-if" element={<WhatIfPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="webhooks" element={<WebhooksPage />} />
         <Route path="operators" element={<OperatorsPage />} />
