@@ -12,13 +12,30 @@ import { useGroupChoices, useRunTask } from './api';
 /** Tasks whose effect on followers' books calls for a second look before they run. */
 const NEEDS_CONFIRMATION = new Set(['close-follower-positions', 'pause-group']);
 
-/** datetime-local → ISO instant; everything else is sent as typed for the API to validate. */
+/** JSON typed into an object parameter (what-if's settings); text that is not JSON goes as typed, for the API to refuse. */
+function objectValue(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/**
+ * datetime-local → ISO instant, an object parameter's JSON → the object; everything else is
+ * sent as typed for the API to validate.
+ */
 function toParams(def: TaskDefinition, values: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(def.params.properties)) {
     const v = (values[name] ?? '').trim();
     if (v === '') continue;
-    out[name] = schema.format === 'date-time' && !Number.isNaN(Date.parse(v)) ? isoTime(Date.parse(v)) : v;
+    out[name] =
+      schema.format === 'date-time' && !Number.isNaN(Date.parse(v))
+        ? isoTime(Date.parse(v))
+        : schema.type === 'object'
+          ? objectValue(v)
+          : v;
   }
   return out;
 }
