@@ -26,6 +26,8 @@ import {
   ManualOrderRequest,
   OutboxEventType,
   OutboxQuery,
+  OrderSignalRequest,
+  OrderSignalType,
   OutboxResponse,
   SessionConflictBody,
   SessionInitAckPayload,
@@ -35,6 +37,7 @@ import {
   SignalType,
   telemetryTypes,
   TradeFollowUpPayload,
+  TradeOrderPayload,
   TradeStartedPayload,
   EA_BASE_PATH,
 } from '@kopitra/contracts';
@@ -72,6 +75,7 @@ const schemas: Record<string, Parser> = {
   InboxRequest,
   InboxResponse,
   SignalRequest,
+  OrderSignalRequest,
   SignalResponse,
   ExecutionRequest,
   ExecutionResponse,
@@ -85,6 +89,9 @@ const payloadSchemas: Record<string, Parser | null> = {
   'trade.modified': TradeFollowUpPayload,
   'trade.partial_close': TradeFollowUpPayload,
   'trade.closed': TradeFollowUpPayload,
+  'trade.order_placed': TradeOrderPayload,
+  'trade.order_modified': TradeOrderPayload,
+  'trade.order_cancelled': TradeOrderPayload,
   'order.command': ManualOrderRequest,
   'session.shutdown': SessionShutdownPayload,
   'order.cancel': null,
@@ -122,7 +129,7 @@ function* entries(value: unknown, key = ''): Generator<[string, unknown]> {
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
-const TICKET_KEYS = new Set(['ticket', 'previousTicket', 'masterPositionId', 'dealTicket']);
+const TICKET_KEYS = new Set(['ticket', 'previousTicket', 'masterPositionId', 'masterOrderId', 'dealTicket']);
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 /**
@@ -212,7 +219,7 @@ describe('EA protocol vectors', () => {
         const parsed = parseOrFail(schema, v.body, v.name);
         expect(droppedKeys(v.body, parsed), 'keys the gateway would silently drop').toEqual([]);
         checkWriterFormat(v.body);
-        if (v.schema === 'SignalRequest')
+        if (v.schema === 'SignalRequest' || v.schema === 'OrderSignalRequest')
           expect(v.headers?.['Idempotency-Key']).toBe(`sig:${v.body.signalId}`);
         if (v.schema === 'ExecutionRequest')
           expect(v.headers?.['Idempotency-Key']).toBe(`exec:${v.body.orderId}:${v.body.status}`);
@@ -279,6 +286,12 @@ describe('EA protocol vectors', () => {
             .map((v) => v.body.type),
         );
         expect([...types].sort(), platform).toEqual([...SignalType.options].sort());
+        const orderTypes = new Set(
+          requests
+            .filter((v) => v.schema === 'OrderSignalRequest' && v.platform === platform)
+            .map((v) => v.body.type),
+        );
+        expect([...orderTypes].sort(), platform).toEqual([...OrderSignalType.options].sort());
       }
     });
 
@@ -317,7 +330,15 @@ describe('EA protocol vectors', () => {
       const seen = new Set(
         requests.filter((v) => v.schema === 'ExecutionRequest').map((v) => `${v.platform}:${v.body.status}`),
       );
-      for (const s of ['MT5:filled', 'MT5:rejected', 'MT4:filled', 'MT4:rejected', 'MT4:failed'])
+      for (const s of [
+        'MT5:filled',
+        'MT5:placed',
+        'MT5:rejected',
+        'MT4:filled',
+        'MT4:placed',
+        'MT4:rejected',
+        'MT4:failed',
+      ])
         expect(seen).toContain(s);
     });
 

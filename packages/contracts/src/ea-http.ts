@@ -91,6 +91,9 @@ export const OutboxEventType = z.enum([
   'trade.modified',
   'trade.partial_close',
   'trade.closed',
+  'trade.order_placed',
+  'trade.order_modified',
+  'trade.order_cancelled',
   'order.command',
   'order.cancel',
   'sync.request',
@@ -130,6 +133,12 @@ export const TradeStartedPayload = z.object({
   maxSlippage: z.number().nullable(),
   expiresAt: Timestamp,
   comment: z.string(),
+  /**
+   * The follower's unfilled copy of the master's pending order this open replaces: the EA
+   * deletes it first and opens only if the delete succeeded (if it filled meanwhile, it
+   * reports that fill instead).
+   */
+  replacesOrder: z.object({ masterOrderId: z.string(), ticket: z.string().nullable() }).optional(),
 });
 export type TradeStartedPayload = z.infer<typeof TradeStartedPayload>;
 
@@ -143,6 +152,31 @@ export const TradeFollowUpPayload = z.object({
   tp: z.number().nullable().optional(),
 });
 export type TradeFollowUpPayload = z.infer<typeof TradeFollowUpPayload>;
+
+export const PendingOrderType = z.enum(['limit', 'stop', 'stop_limit']);
+export type PendingOrderType = z.infer<typeof PendingOrderType>;
+
+/** `trade.order_placed`, `trade.order_modified` and `trade.order_cancelled`: the follower's own pending order. */
+export const TradeOrderPayload = z.object({
+  orderId: z.string(),
+  masterOrderId: z.string(),
+  /** The follower's order ticket, once known (modify and cancel). */
+  ticket: z.string().nullable().optional(),
+  symbol: z.string(),
+  side: Side,
+  orderType: PendingOrderType,
+  volume: z.number(),
+  price: z.number(),
+  stopLimitPrice: z.number().nullable().optional(),
+  sl: z.number().nullable(),
+  tp: z.number().nullable(),
+  /** The order's own expiry; absent or `null`: good till cancelled. */
+  expiresAt: Timestamp.nullable().optional(),
+  /** Only `trade.order_placed`: after this the EA must not place it any more. */
+  placeBy: Timestamp.optional(),
+  comment: z.string(),
+});
+export type TradeOrderPayload = z.infer<typeof TradeOrderPayload>;
 
 export const OutboxEvent = z.object({
   eventId: z.string(),
@@ -316,8 +350,43 @@ export const SignalRequest = z.object({
 });
 export type SignalRequest = z.infer<typeof SignalRequest>;
 
+export const OrderSignalType = z.enum(['order.placed', 'order.modified', 'order.cancelled', 'order.filled']);
+export type OrderSignalType = z.infer<typeof OrderSignalType>;
+
+/** A master's pending order placed, modified, cancelled (or expired) or filled (SPEC §2 "Pending orders"). */
+export const OrderSignalRequest = z.object({
+  signalId: z.string().min(1).max(64).optional(),
+  type: OrderSignalType,
+  masterOrderId: Ticket,
+  /** `order.filled`: the position the order became. */
+  masterPositionId: Ticket.optional(),
+  symbol: z.string().min(1).max(64),
+  side: Side,
+  orderType: PendingOrderType,
+  volume: Volume,
+  /** The order's price; for `order.filled`, the fill price. */
+  price: Price,
+  stopLimitPrice: z.number().nonnegative().nullable().optional(),
+  sl: z.number().nonnegative().nullable().optional(),
+  tp: z.number().nonnegative().nullable().optional(),
+  expiresAt: Timestamp.nullable().optional(),
+  magic: Magic.optional(),
+  comment: z.string().max(64).optional(),
+  occurredAt: Timestamp,
+  dealTicket: Ticket.optional(),
+});
+export type OrderSignalRequest = z.infer<typeof OrderSignalRequest>;
+
 /** What a copy order does to the follower's position. */
-export const CopyOrderKind = z.enum(['open', 'modify', 'partial_close', 'close']);
+export const CopyOrderKind = z.enum([
+  'open',
+  'modify',
+  'partial_close',
+  'close',
+  'place_order',
+  'modify_order',
+  'cancel_order',
+]);
 export type CopyOrderKind = z.infer<typeof CopyOrderKind>;
 
 /**
@@ -369,9 +438,10 @@ export const SignalResponse = z.object({
 });
 export type SignalResponse = z.infer<typeof SignalResponse>;
 
+/** `placed`: a pending order is on the follower's book (its `ticket` is the order's). */
 export const ExecutionRequest = z.object({
   orderId: z.string().min(1).max(64),
-  status: z.enum(['filled', 'rejected', 'failed']),
+  status: z.enum(['filled', 'placed', 'rejected', 'failed']),
   ticket: Ticket.optional(),
   price: Price.optional(),
   volume: z.number().nonnegative().optional(),

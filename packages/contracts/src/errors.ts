@@ -143,6 +143,13 @@ export const errorCatalogue = define({
     message: 'The copy order already has a different final outcome.',
     howToFix: 'Report each copy order once; a retry must carry the same status.',
   },
+  execution_status_invalid: {
+    status: 422,
+    message:
+      'The reported status does not fit the copy order: placed answers the placement of a pending order, and only it.',
+    howToFix:
+      'Report placed (with the order ticket) for trade.order_placed; filled, rejected or failed for every other copy order.',
+  },
   account_not_found: {
     status: 404,
     message: 'No trading account with this id.',

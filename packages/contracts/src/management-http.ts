@@ -81,6 +81,10 @@ export const SubscriptionSettings = z
     /** Bounds on the master's own lots per open (skips outside them), not the follower's. */
     masterVolume: z.object({ min: Positive.nullish(), max: Positive.nullish() }).strict().optional(),
     onJoin: OnJoin.optional(),
+    /** The master's pending orders: copied as pending orders, skipped, or copied only once filled. */
+    pendingOrders: z.enum(['copy', 'skip', 'market_on_fill']).optional(),
+    /** The master's order filled and the follower's has not: leave it, or replace it by a market open. */
+    pendingOnMasterFill: z.enum(['leave', 'market']).optional(),
   })
   .strict();
 export type SubscriptionSettings = z.infer<typeof SubscriptionSettings>;

@@ -4,6 +4,7 @@ import {
   CreateSessionRequest,
   ExecutionRequest,
   ManualOrderRequest,
+  OrderSignalRequest,
   SignalRequest,
   InboxRequest,
   OutboxQuery,
@@ -18,6 +19,7 @@ import { receiveInbox } from '../services/inbox.js';
 import { reportExecution } from '../services/copy/executions.js';
 import { operatorOf, queueManualOrder } from '../services/manual-orders.js';
 import { acceptSignal } from '../services/copy/fanout.js';
+import { acceptOrderSignal } from '../services/copy/order-fanout.js';
 import { pollOutbox, readOutboxOnce } from '../services/outbox.js';
 import { createSession, releaseSession, type SessionContext } from '../services/sessions.js';
 import { authenticateRequest } from './authenticate.js';
@@ -99,6 +101,14 @@ export async function gatewayRoutes(
   app.post('/signals', async (request, reply) => {
     accountOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
+    // Pending-order signals have their own shape; `type` says which one to hold the body to.
+    const type = (request.body as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && type.startsWith('order.')) {
+      const body = parse(OrderSignalRequest, request.body, 'body');
+      const ctx = await authenticateRequest(deps, request, false);
+      const result = await acceptOrderSignal(deps, ctx, idempotencyKey, body);
+      return reply.status(result.statusCode).send(result.body);
+    }
     const body = parse(SignalRequest, request.body, 'body');
     const ctx = await authenticateRequest(deps, request, false);
     const result = await acceptSignal(deps, ctx, idempotencyKey, body);

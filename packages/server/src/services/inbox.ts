@@ -1,4 +1,5 @@
 /** Receiving EA inbox batches: acknowledgements and telemetry, stored and published before the 202. */
+import { followerOrderFilled, ORDER_FILLED } from './copy/order-fills.js';
 import {
   AppError,
   pendingAllowedTelemetry,
@@ -95,6 +96,8 @@ export async function receiveInbox(
           now,
         );
       }
+      if (event.eventType === 'ea.execution_notice' && event.payload.action === ORDER_FILLED)
+        await followerOrderFilled(tx.trx, accountId, event.payload, now);
       if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
         // MT4 gives the rest of a partially closed position a new ticket; links follow it.
         await relinkTicket(tx.trx, accountId, event.payload.previousTicket, event.payload.ticket, now);

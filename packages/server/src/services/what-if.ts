@@ -4,7 +4,12 @@
  * (the copy orders live copying wrote), each with exposure and an equity curve estimated
  * at the master's recorded prices by the same estimator.
  */
-import { AppError, isoTime, SubscriptionSettings as SettingsRequest } from '@kopitra/contracts';
+import {
+  AppError,
+  isoTime,
+  SubscriptionSettings as SettingsRequest,
+  type CopyOrderKind,
+} from '@kopitra/contracts';
 import {
   defaultSymbolSynonyms,
   equityCurve,
@@ -58,6 +63,10 @@ async function currentSettings(deps: ManagementDeps, p: WhatIfParams): Promise<S
     });
   return JSON.parse(stored) as SubscriptionInput;
 }
+
+/** The kinds a position signal's copy orders have (those of pending orders are outside the replay). */
+const isPositionKind = (kind: CopyOrderKind): kind is 'open' | 'modify' | 'partial_close' | 'close' =>
+  kind === 'open' || kind === 'modify' || kind === 'partial_close' || kind === 'close';
 
 export async function validateWhatIf(deps: ManagementDeps, p: WhatIfParams): Promise<void> {
   await currentSettings(deps, p);
@@ -162,7 +171,7 @@ export async function runWhatIf(
 
   const live = await signalOrdersBetween(deps.db, p.groupId, p.followerAccountId, from, to);
   const actual = live.flatMap((o) =>
-    o.symbol === null || o.side === null
+    o.symbol === null || o.side === null || !isPositionKind(o.kind)
       ? []
       : [
           {

@@ -737,6 +737,52 @@ const fanouts: Step = async (db) => {
     .execute();
 };
 
+/**
+ * The follower's copies of the master's pending orders: one row per subscription and master
+ * order, kept with the copy orders that place, move and cancel it. A filled copy moves on to
+ * a position link (`filled`, with the position's ticket).
+ */
+const orderLinks: Step = async (db) => {
+  const ms = 'bigint' as const;
+  await db.schema
+    .createTable('order_links')
+    .addColumn('group_id', 'text', (c) => c.notNull())
+    .addColumn('follower_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_account_id', 'text', (c) => c.notNull())
+    .addColumn('master_order_id', 'text', (c) => c.notNull())
+    .addColumn('master_position_id', 'text')
+    .addColumn('symbol', 'text', (c) => c.notNull())
+    .addColumn('side', 'text', (c) => c.notNull())
+    .addColumn('order_type', 'text', (c) => c.notNull())
+    .addColumn('volume', 'double precision', (c) => c.notNull())
+    .addColumn('master_volume', 'double precision', (c) => c.notNull())
+    .addColumn('price', 'double precision', (c) => c.notNull())
+    .addColumn('stop_limit_price', 'double precision')
+    .addColumn('sl', 'double precision')
+    .addColumn('tp', 'double precision')
+    .addColumn('order_expires_at', ms)
+    .addColumn('ticket', 'text')
+    .addColumn('position_ticket', 'text')
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('place_order_id', 'text', (c) => c.notNull())
+    .addColumn('signal_at', ms, (c) => c.notNull())
+    .addColumn('linked_at', ms)
+    .addColumn('created_at', ms, (c) => c.notNull())
+    .addColumn('updated_at', ms, (c) => c.notNull())
+    .addPrimaryKeyConstraint('order_links_pk', ['group_id', 'follower_account_id', 'master_order_id'])
+    .execute();
+  await db.schema
+    .createIndex('order_links_by_master_order')
+    .on('order_links')
+    .columns(['master_account_id', 'master_order_id'])
+    .execute();
+  await db.schema
+    .createIndex('order_links_by_follower')
+    .on('order_links')
+    .columns(['follower_account_id', 'status'])
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -759,6 +805,7 @@ const steps: Record<string, Step> = {
   '0019_master_positions': masterPositions,
   '0020_signal_sources': signalSources,
   '0021_fanouts': fanouts,
+  '0022_order_links': orderLinks,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -10,6 +10,7 @@ import type {
   CopyOrderStatus,
   Delivery,
   Group,
+  PendingOrderType,
   Platform,
   Position,
   Role,
@@ -299,6 +300,39 @@ export interface PositionLinksTable {
   updated_at: number;
 }
 
+/** The follower's copy of a master's pending order (`order-links.ts`). */
+export interface OrderLinksTable {
+  group_id: string;
+  follower_account_id: string;
+  master_account_id: string;
+  master_order_id: string;
+  /** The position the master's order became, once it filled. */
+  master_position_id: string | null;
+  symbol: string;
+  side: Side;
+  order_type: PendingOrderType;
+  volume: number;
+  master_volume: number;
+  price: number;
+  stop_limit_price: number | null;
+  sl: number | null;
+  tp: number | null;
+  order_expires_at: number | null;
+  /** The follower's order ticket, once reported placed. */
+  ticket: string | null;
+  /** The position the follower's order became, once it filled. */
+  position_ticket: string | null;
+  /** `pending` (placed or on its way), `filled`, `cancelled`, `expired`, `failed`, `replaced`. */
+  status: OrderLinkStatus;
+  place_order_id: string;
+  signal_at: number;
+  linked_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type OrderLinkStatus = 'pending' | 'filled' | 'cancelled' | 'expired' | 'failed' | 'replaced';
+
 export interface AlertsTable {
   alert_id: string;
   account_id: string | null;
@@ -472,6 +506,7 @@ export interface DB {
   fanouts: FanoutsTable;
   copy_orders: CopyOrdersTable;
   position_links: PositionLinksTable;
+  order_links: OrderLinksTable;
   alerts: AlertsTable;
   accounts: AccountsTable;
   account_keys: AccountKeysTable;

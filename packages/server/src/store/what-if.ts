@@ -21,6 +21,8 @@ export const signalsBetween = (db: Db, masterAccountId: string, from: number, to
       'received_at',
     ])
     .where('master_account_id', '=', masterAccountId)
+    // The replay copies positions; the master's pending orders are outside it.
+    .where('type', 'like', 'position.%')
     .where('received_at', '>=', from)
     .where('received_at', '<=', to)
     .orderBy('received_at')
@@ -52,6 +54,7 @@ export const signalOrdersBetween = (
     .where('o.group_id', '=', groupId)
     .where('o.follower_account_id', '=', followerAccountId)
     .where('o.origin', '=', 'signal')
+    .where('s.type', 'like', 'position.%')
     .where('s.received_at', '>=', from)
     .where('s.received_at', '<=', to)
     .orderBy('s.received_at')

@@ -128,8 +128,24 @@ export interface FollowerBehaviour {
   prices?: Record<string, number>;
 }
 
+/** A pending order on the simulated follower's book, with the copy order that placed it. */
+export interface SimOrder {
+  ticket: string;
+  placeOrderId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  orderType: 'limit' | 'stop' | 'stop_limit';
+  volume: number;
+  price: number;
+  sl: number | null;
+  tp: number | null;
+  expiresAt: string | null;
+  comment: string;
+}
+
 export class SimFollower extends SimTerminal {
   book = new Map<string, SimPosition>();
+  orders = new Map<string, SimOrder>();
   cursor = 0;
   nextTicket = 1000;
   received: Array<{ eventId: string; type: string; sequence: number; payload: Record<string, any> }> = [];
@@ -163,6 +179,40 @@ export class SimFollower extends SimTerminal {
         payload: { positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })) },
       },
     ]);
+  }
+
+  private findOrder(ticket: string | null, masterOrderId: string): SimOrder | undefined {
+    if (ticket && this.orders.has(ticket)) return this.orders.get(ticket);
+    return [...this.orders.values()].find((o) => o.comment === `kopitra:${masterOrderId}`.slice(0, 31));
+  }
+
+  /**
+   * The broker fills this follower's copy of a master order (its price was reached): the
+   * order becomes a position with the order's tag, and the EA tells the gateway.
+   */
+  async fillOrder(masterOrderId: string, price?: number): Promise<SimPosition> {
+    const order = this.findOrder(null, masterOrderId);
+    if (!order) throw new Error(`${this.accountId} holds no copy of master order ${masterOrderId}`);
+    this.orders.delete(order.ticket);
+    const ticket = String(this.nextTicket++);
+    const position: SimPosition = {
+      ticket,
+      symbol: order.symbol,
+      side: order.side,
+      volume: order.volume,
+      openPrice: price ?? order.price,
+      sl: order.sl,
+      tp: order.tp,
+      comment: order.comment,
+    };
+    this.book.set(ticket, position);
+    await this.inbox([
+      {
+        eventType: 'ea.execution_notice',
+        payload: { orderId: order.placeOrderId, action: 'order_filled', ticket, volume: order.volume },
+      },
+    ]);
+    return position;
   }
 
   private find(ticket: string | null, masterPositionId: string): SimPosition | undefined {
@@ -231,7 +281,47 @@ export class SimFollower extends SimTerminal {
 
   private async execute(type: string, p: Record<string, any>): Promise<void> {
     switch (type) {
+      case 'trade.order_placed': {
+        const ticket = String(this.nextTicket++);
+        this.orders.set(ticket, {
+          ticket,
+          placeOrderId: p.orderId,
+          symbol: p.symbol,
+          side: p.side,
+          orderType: p.orderType,
+          volume: p.volume,
+          price: p.price,
+          sl: p.sl,
+          tp: p.tp,
+          expiresAt: p.expiresAt ?? null,
+          comment: p.comment,
+        });
+        return this.report({
+          orderId: p.orderId,
+          status: 'placed',
+          ticket,
+          price: p.price,
+          volume: p.volume,
+        });
+      }
+      case 'trade.order_modified': {
+        const order = this.findOrder(p.ticket, p.masterOrderId);
+        if (!order) return this.report({ orderId: p.orderId, status: 'failed', message: 'order not found' });
+        Object.assign(order, { price: p.price, sl: p.sl, tp: p.tp, expiresAt: p.expiresAt ?? null });
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: order.ticket });
+      }
+      case 'trade.order_cancelled': {
+        const order = this.findOrder(p.ticket, p.masterOrderId);
+        if (!order) return this.report({ orderId: p.orderId, status: 'failed', message: 'order not found' });
+        this.orders.delete(order.ticket);
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: order.ticket });
+      }
       case 'trade.started': {
+        // Replacing the unfilled copy of a master order: delete it first, as the EA does.
+        if (p.replacesOrder) {
+          const order = this.findOrder(p.replacesOrder.ticket, p.replacesOrder.masterOrderId);
+          if (order) this.orders.delete(order.ticket);
+        }
         if (this.behaviour.rejectOpens && this.behaviour.rejectOpens > 0) {
           this.behaviour.rejectOpens--;
           return this.report({

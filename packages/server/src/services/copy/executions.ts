@@ -6,6 +6,7 @@ import { AppError, type ExecutionRequest, type ExecutionResponse } from '@kopitr
 import { executionOutcome, type SymbolSpec } from '@kopitra/engine';
 import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '../../store/copy.js';
 import { getSymbolSpec } from '../../store/inbox.js';
+import { getOrderLink, updateOrderLink } from '../../store/order-links.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/schema.js';
 import type { GatewayDeps } from '../deps.js';
@@ -78,8 +79,20 @@ export async function reportExecution(
       await remember(tx.trx, call, reply, now);
       return reply;
     };
+    // `placed` answers a placement only: its pending order is on the book, the copy order done.
+    const placed = req.status === 'placed';
+    if (placed !== (order.kind === 'place_order'))
+      throw new AppError(
+        'execution_status_invalid',
+        placed
+          ? `Copy order ${order.order_id} is a ${order.kind}, not a pending order: report filled, rejected or failed.`
+          : `Copy order ${order.order_id} places a pending order: report placed, rejected or failed.`,
+        { orderId: order.order_id, kind: order.kind },
+      );
+    // A placement's copy order is done once its pending order is on the follower's book.
+    const status = req.status === 'placed' ? 'filled' : req.status;
     if (FINAL.has(order.status)) {
-      if (order.status === req.status) return respond(order);
+      if (order.status === status) return respond(order);
       // An expired (or withdrawn) open the EA filled anyway is a real position: the book must know it.
       if (!(TAKEN_BACK.has(order.status) && req.status === 'filled')) {
         throw new AppError('execution_conflict', `Copy order ${order.order_id} is already ${order.status}.`, {
@@ -90,7 +103,7 @@ export async function reportExecution(
     }
     const ticket = req.ticket ?? order.ticket;
     const patch: Partial<CopyOrderRow> = {
-      status: req.status,
+      status,
       ticket,
       executed_at: Date.parse(req.executedAt),
       reported_at: now,
@@ -100,7 +113,7 @@ export async function reportExecution(
       profit: req.profit ?? null,
       acknowledged_at: order.acknowledged_at ?? now,
     };
-    if (req.status === 'filled') {
+    if (status === 'filled') {
       const volume = req.volume ?? order.volume ?? 0;
       patch.filled_volume = volume;
       if (req.price !== undefined) {
@@ -113,7 +126,7 @@ export async function reportExecution(
       }
     } else {
       // The reason is a catalogue code; the broker's code and words stay in error_code and message.
-      const outcome = executionOutcome(order.kind, req.status, req.errorCode, order.origin);
+      const outcome = executionOutcome(order.kind, status, req.errorCode, order.origin);
       patch.reason = outcome.reason;
       patch.detail = outcome.detail;
     }
@@ -152,6 +165,8 @@ async function followLink(
   now: number,
   lock: boolean,
 ): Promise<void> {
+  if (order.kind === 'place_order' || order.kind === 'modify_order' || order.kind === 'cancel_order')
+    return followOrderLink(db, order, req, ticket, now);
   const key = {
     groupId: order.group_id,
     followerAccountId: order.follower_account_id,
@@ -197,5 +212,28 @@ async function followLink(
       return;
     default:
       return;
+  }
+}
+
+/** The follower's copy of a master's pending order follows its placement and cancel reports. */
+async function followOrderLink(
+  db: Db,
+  order: CopyOrderRow,
+  req: ExecutionRequest,
+  ticket: string | null,
+  now: number,
+): Promise<void> {
+  const key = {
+    groupId: order.group_id,
+    followerAccountId: order.follower_account_id,
+    masterOrderId: order.master_position_id,
+  };
+  const link = await getOrderLink(db, key);
+  if (!link) return;
+  const done = req.status === 'placed' || req.status === 'filled';
+  if (order.kind === 'place_order' && link.place_order_id === order.order_id) {
+    if (done) await updateOrderLink(db, key, { ticket, linked_at: now, updated_at: now });
+    // Refused by the broker (stops or freeze level, a price on the wrong side): nothing is pending.
+    else if (link.status === 'pending') await updateOrderLink(db, key, { status: 'failed', updated_at: now });
   }
 }

@@ -3,6 +3,7 @@
  * operator tasks), each with its copy order or alert row, outbox event and bus message.
  */
 import { topics, type AlertRaised, isoTime } from '@kopitra/contracts';
+import type { CopyDecision } from '@kopitra/engine';
 import { insertOrders, raiseAlert, type CopyOrderRow } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { enqueueOutbox } from '../../store/outbox.js';
@@ -18,7 +19,7 @@ export async function queueOrder(
   deps: GatewayDeps,
   db: Db,
   scope: Scope,
-  d: Parameters<typeof outboxPayloadFor>[0],
+  d: Exclude<CopyDecision, { action: 'skip' }>,
   now: number,
   origin: 'reconcile' | 'join' = 'reconcile',
 ): Promise<string> {

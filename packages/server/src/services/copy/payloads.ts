@@ -1,10 +1,10 @@
 import { isoTime } from '@kopitra/contracts';
 import type { OutboxEventType } from '@kopitra/contracts';
-import type { CopyDecision } from '@kopitra/engine';
+import type { CopyDecision, OrderDecision } from '@kopitra/engine';
 
 /** The outbox event a (non-skip) copy decision becomes, in the wire shapes of SPEC §2. */
 export function outboxPayloadFor(
-  d: Exclude<CopyDecision, { action: 'skip' }>,
+  d: Exclude<CopyDecision | OrderDecision, { action: 'skip' }>,
   ids: { orderId: string; masterAccountId: string },
 ): { type: OutboxEventType; payload: Record<string, unknown> } {
   switch (d.action) {
@@ -24,8 +24,18 @@ export function outboxPayloadFor(
           maxSlippage: d.maxSlippagePoints,
           expiresAt: isoTime(d.expiresAt),
           comment: d.comment,
+          ...('replacesOrder' in d ? { replacesOrder: d.replacesOrder } : {}),
         },
       };
+    case 'place_order':
+      return {
+        type: 'trade.order_placed',
+        payload: { ...orderPayload(d, ids.orderId, null), placeBy: isoTime(d.expiresAt) },
+      };
+    case 'modify_order':
+      return { type: 'trade.order_modified', payload: orderPayload(d, ids.orderId, d.ticket) };
+    case 'cancel_order':
+      return { type: 'trade.order_cancelled', payload: orderPayload(d, ids.orderId, d.ticket) };
     case 'modify':
       return {
         type: 'trade.modified',
@@ -61,4 +71,27 @@ export function outboxPayloadFor(
         },
       };
   }
+}
+
+/** The follower's pending order in the wire shape of `trade.order_*` (`TradeOrderPayload`). */
+function orderPayload(
+  d: Extract<OrderDecision, { action: 'place_order' | 'modify_order' | 'cancel_order' }>,
+  orderId: string,
+  ticket: string | null,
+): Record<string, unknown> {
+  return {
+    orderId,
+    masterOrderId: d.masterOrderId,
+    ticket,
+    symbol: d.symbol,
+    side: d.side,
+    orderType: d.orderType,
+    volume: d.volume,
+    price: d.price,
+    stopLimitPrice: d.stopLimitPrice,
+    sl: d.sl,
+    tp: d.tp,
+    expiresAt: d.orderExpiresAt === null ? null : isoTime(d.orderExpiresAt),
+    comment: d.comment,
+  };
 }
