@@ -99,6 +99,8 @@ export interface SettingsForm {
   joinMode: JoinMode;
   joinDistance: string;
   joinExpiry: string;
+  pendingOrders: 'copy' | 'skip' | 'market_on_fill';
+  pendingOnMasterFill: 'leave' | 'market';
 }
 
 const str = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
@@ -139,6 +141,8 @@ export function toForm(s: SubscriptionSettings = {}): SettingsForm {
     joinMode: s.onJoin?.mode ?? 'none',
     joinDistance: str(s.onJoin?.maxDistancePoints),
     joinExpiry: str(s.onJoin?.expiryMinutes),
+    pendingOrders: s.pendingOrders ?? 'copy',
+    pendingOnMasterFill: s.pendingOnMasterFill ?? 'leave',
     riskLimits: (s.riskLimits ?? []).map((l) => ({
       period: l.period,
       metric: l.metric,
@@ -212,6 +216,9 @@ export function toSettings(f: SettingsForm): Record<string, unknown> {
       ...(expiry !== undefined ? { expiryMinutes: expiry } : {}),
     };
   }
+  // Defaults stay unsaid, so a subscription saved before pending orders reads the same.
+  if (f.pendingOrders !== 'copy') out['pendingOrders'] = f.pendingOrders;
+  if (f.pendingOnMasterFill !== 'leave') out['pendingOnMasterFill'] = f.pendingOnMasterFill;
   if (f.riskLimits.length) {
     out['riskLimits'] = f.riskLimits.map((l) => ({
       period: l.period,

@@ -293,6 +293,44 @@ export function SubscriptionForm({
           )}
         </div>
       </fieldset>
+      <fieldset data-testid="pending-orders">
+        <legend>Pending orders</legend>
+        <p className="hint">
+          The master's limit and stop orders. A reversed copy turns a buy limit into a sell stop (and a buy
+          stop into a sell limit) at the same price.
+        </p>
+        <div className="form-grid">
+          <Field label="The master's pending orders" issue={issues['pendingOrders']}>
+            <select
+              name="pendingOrders"
+              value={f.pendingOrders}
+              onChange={(e) => set('pendingOrders', e.target.value as SettingsForm['pendingOrders'])}
+            >
+              <option value="copy">place a pending order of its own</option>
+              <option value="market_on_fill">place nothing; open at market once the master's fills</option>
+              <option value="skip">do not copy them</option>
+            </select>
+          </Field>
+          {f.pendingOrders === 'copy' && (
+            <Field
+              label="The master's order filled, the follower's not"
+              issue={issues['pendingOnMasterFill']}
+              hint="market: within the maximum slippage"
+            >
+              <select
+                name="pendingOnMasterFill"
+                value={f.pendingOnMasterFill}
+                onChange={(e) =>
+                  set('pendingOnMasterFill', e.target.value as SettingsForm['pendingOnMasterFill'])
+                }
+              >
+                <option value="leave">leave it waiting for its price</option>
+                <option value="market">replace it with a market open</option>
+              </select>
+            </Field>
+          )}
+        </div>
+      </fieldset>
       <RiskLimitsFields rows={f.riskLimits} onChange={(rows) => set('riskLimits', rows)} issues={issues} />
       <ErrorNotice error={put.error} />
       <div className="form-actions">
