@@ -164,6 +164,8 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
     const terminals: Array<{ stop(opts?: { crash?: boolean }): Promise<void> }> = [];
     cleanups.push(() => Promise.all(terminals.map((x) => x.stop({ crash: true }))));
     const followers = new Map<string, SimFollower>();
+    // What the terminals said, for a failure's message.
+    const terminalLog: string[] = [];
     // Request times by route, for the log when KOPITRA_E2E_VERBOSE is set.
     const timings = new Map<string, number[]>();
     const timed = async (input: string, init: RequestInit) => {
@@ -188,6 +190,7 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
       wait: 10,
       transport: i % 3 === 2 ? 'websocket' : 'poll',
       fetch: timed,
+      log: (line) => terminalLog.push(line),
     });
     await Promise.all(
       ids.map(async (id, i) => {
@@ -210,6 +213,9 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
     followers.set(LATE, await lateStarted);
     step('pending terminal on gateway 3 approved through management 2 and woken');
 
+    let natsDown = false;
+    let acceptedWhileNatsDown = 0;
+    let healthWhileNatsDown = '';
     const master = new SimMaster({
       gateway: g1!.url,
       accountId: 'M1',
@@ -224,13 +230,22 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
           step('SIGKILL gateway 2');
           void g2!.kill('SIGKILL');
         }
+        if (natsDown) acceptedWhileNatsDown++;
         if (run.outages && sent === 90) {
           step('NATS stopped');
-          void nats.stop().then(() => {
-            setTimeout(() => {
-              step('NATS started again');
-              void nats.start();
-            }, 20_000);
+          natsDown = true;
+          void nats.stop().then(async () => {
+            const restart = new Promise((r) => setTimeout(r, 20_000));
+            // The gateway says so while the broker is away, and goes on copying.
+            await eventually(async () => {
+              const health = await fetch(`${g1!.url}/trade-agent/v1/health`);
+              healthWhileNatsDown = `${health.status} ${await health.text()}`;
+              return health.status === 503;
+            }, 15_000).catch(() => undefined);
+            await restart;
+            step(`NATS started again; ${acceptedWhileNatsDown} signals accepted meanwhile`);
+            natsDown = false;
+            await nats.start();
           });
         }
         if (run.outages && sent === 110) {
@@ -274,7 +289,9 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
     let mismatch = '';
     for (const deadline = Date.now() + 120_000; stable < 2;) {
       if (Date.now() > deadline)
-        throw new Error(`books did not converge:\n${mismatch}\nsteps:\n${format(steps)}`);
+        throw new Error(
+          `books did not converge:\n${mismatch}\nsteps:\n${format(steps)}\n${diagnostics(processes, terminalLog)}`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
       mismatch = '';
       for (const id of ids) {
@@ -384,12 +401,20 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
     );
     expect(approved).toBe(1);
 
+    // Followers carried on with the sessions they had: a gateway lost, NATS or PostgreSQL
+    // away for a while, none had to register again.
+    expect(timings.get('POST /sessions')?.length).toBe(FOLLOWERS + 1);
+
     // The replicas that were not killed are still the processes that were started.
     for (const [name, p] of processes)
       if (name !== 'g2') expect(p.child.exitCode, `${name} exited`).toBeNull();
     if (run.outages) {
-      // Wake-ups go over NATS when the bus is NATS: the outage of NATS is what they recover from.
+      // Copying went on without the broker; its health named the bus meanwhile.
+      expect(acceptedWhileNatsDown).toBeGreaterThan(0);
+      expect(healthWhileNatsDown).toMatch(/^503 .*bus/);
+      // Wake-ups go over NATS when the bus is NATS: they recovered from its outage.
       expect(g3!.logs.join('\n')).toContain('NATS wake-ups reconnected');
+      // Gateway 3 recovered from losing its PostgreSQL connections without a restart.
       expect((await fetch(`${g3!.url}/trade-agent/v1/health`)).status).toBe(200);
     }
     step('checked');
@@ -405,6 +430,18 @@ function describeTimings(timings: Map<string, number[]>): string {
       return `${route} n=${list.length} p50=${at(0.5)} p99=${at(0.99)} ms`;
     })
     .join('; ');
+}
+
+/** The warnings and errors of every process and the terminals' notable lines, for a failure's message. */
+function diagnostics(processes: Map<string, Spawned>, terminalLog: string[]): string {
+  const notable = (line: string) => !/ (executed|filled|opened|closed|modified|sent) /.test(line);
+  const lines = [...processes].flatMap(([name, p]) =>
+    p.logs
+      .filter((l) => /"level":(40|50|60)/.test(l))
+      .slice(-15)
+      .map((l) => `${name} ${l.slice(0, 300)}`),
+  );
+  return `process warnings:\n${lines.join('\n')}\nterminals:\n${terminalLog.filter(notable).slice(-60).join('\n')}`;
 }
 
 function format(steps: Step[]): string {

@@ -1,6 +1,6 @@
 /**
  * A short soak on each dialect (bench/lib/soak.js, `npm run soak` for the long one): the SDK's
- * master trades a few hundred times to ten followers while the server is SIGKILLed twice and
+ * master trades 150 times to ten followers while the server is SIGKILLed twice and
  * followers are killed and restarted; then every book matches the server's links and the
  * master's book, every copy order matches an independent sizing replay, nothing is doubled,
  * nothing is opened after its master's close and no reason is free text.
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../bench/lib/soak.js';
 import { dialects, postgresProblem, servicesRequired } from '../../packages/server/src/testing/databases.js';
 
-const TRADES = 300;
+const TRADES = 150;
 
 describe.each(dialects)('soak under churn on %s', (dialect) => {
   it(

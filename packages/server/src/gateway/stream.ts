@@ -40,6 +40,8 @@ declare module 'fastify' {
 }
 
 export const CLOSE_SESSION_ENDED = 4001;
+/** The standard code for a server that cannot serve the socket for now (RFC 6455 registry). */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** `{ "type": "event", "event": … }` from a stored row, its payload spliced in as stored (no re-parse). */
 function eventFrame(r: OutboxRow): string {
@@ -106,7 +108,9 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
         const known = toAppError(err);
         if (known) {
           send({ type: 'error', ...known.toBody(request.id) });
-          socket.close(CLOSE_SESSION_ENDED, known.code);
+          // A dependency that is down (the database, 503) is not the end of the session: the
+          // terminal reconnects with the same one once it is back ("try again later").
+          socket.close(known.status >= 500 ? CLOSE_TRY_AGAIN_LATER : CLOSE_SESSION_ENDED, known.code);
         } else {
           request.log.error({ err }, 'stream failed');
           socket.close(1011, 'internal_error');
