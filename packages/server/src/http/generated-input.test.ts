@@ -88,7 +88,7 @@ async function startFixture(dialect: DialectName): Promise<Fixture | null> {
   const api = (method: 'POST' | 'PUT' | 'PATCH', url: string, body: unknown = {}) =>
     call(tp, method, url, admin, body);
 
-  const accounts = ['FZ-M', 'FZ-F', 'FZ-V', 'FZ-F2'];
+  const accounts = ['FZ-M', 'FZ-F', 'FZ-V', 'FZ-F2', 'FZ-X'];
   const keys: Record<string, { key: string; fingerprint: string }> = {};
   for (const accountId of accounts) {
     await api('POST', '/api/admin/accounts', { accountId, platform: 'MT5' });
@@ -133,10 +133,13 @@ async function startFixture(dialect: DialectName): Promise<Fixture | null> {
     alertId: fc.constant('alert-none'),
     stopoutId: fc.constant('stopout-none'),
   };
+  // A virtual master: external signals are sent for it with its secret.
+  const signalSource = await api('POST', '/api/admin/accounts/FZ-X/signal-secret', {});
   const follower = { accountId: 'FZ-F', token: f.token as string, sessionId: f.sessionId as string };
   return {
     tp,
     adminToken: admin,
+    signalSecret: signalSource.secret as string,
     master: { accountId: 'FZ-M', token: m.token },
     follower,
     revive: async () => {
@@ -148,6 +151,7 @@ async function startFixture(dialect: DialectName): Promise<Fixture | null> {
       if (name === 'sessionId' && url.endsWith('/orders'))
         return fc.constant(null).map(() => follower.sessionId);
       if (name === 'accountId' && url.includes('/followers/')) return fc.constant('FZ-F2');
+      if (name === 'accountId' && url.startsWith('/api/signals/')) return fc.constant('FZ-X');
       return real[name];
     },
     bodyLimitBytes: tp.config.bodyLimitBytes,

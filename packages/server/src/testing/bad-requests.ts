@@ -15,6 +15,8 @@ import {
   InboxRequest,
   ManualOrderRequest,
   OutboxQuery,
+  ExternalAlertSignal,
+  ExternalNativeSignal,
   SignalRequest,
   errorCatalogue,
 } from '@kopitra/contracts';
@@ -26,7 +28,7 @@ import { BASE, idem } from './platform.js';
 
 // --- what each route takes --------------------------------------------------------------------
 
-export type Auth = 'none' | 'master' | 'follower' | 'admin';
+export type Auth = 'none' | 'master' | 'follower' | 'admin' | 'signal';
 
 export interface Target {
   method: string;
@@ -154,6 +156,17 @@ export interface Plan {
   stale: string[];
 }
 
+/** Gateway routes outside the EA protocol's base path, by hand like the EA plane's. */
+export const GATEWAY_API_ROUTES: Record<string, Omit<Target, 'method' | 'url'>> = {
+  'POST /api/signals/:accountId': {
+    auth: 'signal',
+    account: false,
+    idempotent: false,
+    body: z.union([ExternalNativeSignal, ExternalAlertSignal]),
+    query: null,
+  },
+};
+
 export function plan(app: FastifyInstance, specs: RouteSpec[]): Plan {
   const served = servedRoutes(app);
   const specByRoute = new Map(specs.map((s) => [`${s.method} ${fastifyUrl(s)}`, s]));
@@ -166,6 +179,8 @@ export function plan(app: FastifyInstance, specs: RouteSpec[]): Plan {
       const ea = EA_ROUTES[key];
       if (ea) targets.push({ method: r.method, url: r.url, ...ea });
       else missing.push(key);
+    } else if (GATEWAY_API_ROUTES[key]) {
+      targets.push({ method: r.method, url: r.url, ...GATEWAY_API_ROUTES[key] });
     } else if (r.url.startsWith('/api/') && WRITE_METHODS.has(r.method)) {
       const spec = specByRoute.get(key);
       if (!spec) {
@@ -194,7 +209,9 @@ export function plan(app: FastifyInstance, specs: RouteSpec[]): Plan {
     }
   }
   const servedKeys = new Set(served.map((r) => `${r.method} ${r.url}`));
-  const stale = Object.keys(EA_ROUTES).filter((k) => !servedKeys.has(k));
+  const stale = [...Object.keys(EA_ROUTES), ...Object.keys(GATEWAY_API_ROUTES)].filter(
+    (k) => !servedKeys.has(k),
+  );
   return { targets, missing, stale };
 }
 
@@ -255,6 +272,8 @@ const BAD_IDS = [
 /** What requests are made with: real credentials and real ids of a running platform. */
 export interface World {
   adminToken: string;
+  /** The secret of the virtual master that external signals are sent for. */
+  signalSecret: string;
   master: { accountId: string; token: string };
   follower: { accountId: string; token: string; sessionId: string };
   /** Real ids for path parameters, by route pattern and parameter name. */
@@ -427,6 +446,7 @@ export function requestArb(t: Target, fx: World, mode: Mode): fc.Arbitrary<Gener
       if (g.contentType !== undefined) headers['content-type'] = g.contentType;
       const session = t.auth === 'master' ? fx.master : t.auth === 'follower' ? fx.follower : null;
       if (t.auth === 'admin') headers['authorization'] = `Bearer ${fx.adminToken}`;
+      if (t.auth === 'signal') headers['authorization'] = `Bearer ${fx.signalSecret}`;
       if (session) headers['authorization'] = `Bearer ${session.token}`;
       if (t.account) {
         // A session create without a session: a new account each time, so valid ones get past the one-live-session rule.
