@@ -172,6 +172,7 @@ async function send(app: FastifyInstance, g: Generated, s: RouteStats): Promise<
     url: g.url,
     headers: g.headers,
     ...(g.payload !== undefined ? { payload: g.payload } : {}),
+    ...(g.remoteAddress !== undefined ? { remoteAddress: g.remoteAddress } : {}),
   });
   const ms = performance.now() - started;
   s.injectMs += ms;

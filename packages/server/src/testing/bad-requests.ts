@@ -47,6 +47,12 @@ export interface Target {
   websocket?: boolean;
   /** Takes no input at all: junk must not change its answer. */
   inputless?: boolean;
+  /**
+   * The client address to send from (default: the test client's). A route whose refused
+   * credentials count against the sender's address in the failure limiter gets its own, so
+   * its failures do not lock the other routes' sessions out.
+   */
+  remoteAddress?: string;
 }
 
 /** The EA plane is not a registry of specs: each route's inputs, by hand. A new route fails coverage until it is listed. */
@@ -164,6 +170,8 @@ export const GATEWAY_API_ROUTES: Record<string, Omit<Target, 'method' | 'url'>> 
     idempotent: false,
     body: z.union([ExternalNativeSignal, ExternalAlertSignal]),
     query: null,
+    // Bad secrets count against the sender's address: not the address the EA cases come from.
+    remoteAddress: '127.0.0.9',
   },
 };
 
@@ -293,6 +301,7 @@ export interface Generated {
   why: string[];
   /** A short description for failure messages. */
   label: string;
+  remoteAddress?: string;
 }
 
 export const BAD_ACCOUNTS = ['', ' ', 'a'.repeat(65), 'acc ount', 'äccount', 'a/b', 'a,b'];
@@ -490,6 +499,7 @@ export function requestArb(t: Target, fx: World, mode: Mode): fc.Arbitrary<Gener
         ...(payload !== undefined ? { payload } : {}),
         why,
         label: `${t.method} ${url.slice(0, 300)} ${JSON.stringify(headers)} ${JSON.stringify(shown)} [${why.join(', ')}]`,
+        ...(t.remoteAddress !== undefined ? { remoteAddress: t.remoteAddress } : {}),
       };
     });
 }
