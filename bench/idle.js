@@ -33,6 +33,8 @@ const plans = {
 const accountOf = (i) => `bi-${String(i).padStart(5, '0')}`;
 const keyOf = (accountId) => `bench-key-${accountId}-0123456789abcdef`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** A timeout to race against: unref'd, so one left pending does not keep the process alive. */
+const timeout = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 async function seed(target, n) {
   const database = await openDatabase(target);
@@ -159,7 +161,7 @@ export async function runIdle({ quick = false, dialect = 'sqlite', out = null } 
       gw.child.removeAllListeners('exit');
       const exited = new Promise((r) => gw.child.once('exit', r));
       gw.child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
+      await Promise.race([exited, timeout(10_000)]);
       gw.child.kill('SIGKILL');
     });
     // The floor: the same gateway process, listening, no terminal connected.
@@ -206,7 +208,7 @@ export async function runIdle({ quick = false, dialect = 'sqlite', out = null } 
           if (s.ws.readyState === WebSocket.CLOSED) return undefined;
           const closed = new Promise((r) => s.ws.addEventListener('close', r, { once: true }));
           s.ws.close();
-          return Promise.race([closed, sleep(5000)]);
+          return Promise.race([closed, timeout(5000)]);
         }),
       );
     });
