@@ -27,7 +27,7 @@ import {
 } from '../../packages/server/src/testing/databases.js';
 import { eventually } from '../../packages/server/src/testing/platform.js';
 import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
-import { runKopitra, spawnKopitra, type Spawned } from './support.js';
+import { allPages, runKopitra, spawnKopitra, type Spawned } from './support.js';
 
 const NATS_BIN = '/usr/sbin/nats-server';
 const ADMIN = { email: 'admin@replicas.local', password: 'admin-password-replicas-0123' };
@@ -337,16 +337,7 @@ describe('replicas on PostgreSQL + NATS JetStream', () => {
 
     // One copy order per signal and follower.
     type Order = { orderId: string; signalId: string | null; followerAccountId: string; origin: string };
-    const orders: Order[] = [];
-    for (let cursor: string | null = null; ;) {
-      const page: { items: Order[]; nextCursor: string | null } = await admin1(
-        'GET',
-        `/api/admin/orders?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
-      orders.push(...page.items);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
+    const orders = await allPages<Order>((path) => admin1('GET', path), '/api/admin/orders?limit=500');
     expect(new Set(orders.map((o) => o.orderId)).size).toBe(orders.length);
     const fromSignals = orders.filter((o) => o.origin === 'signal');
     expect(fromSignals).toHaveLength(SIGNALS * FOLLOWERS);

@@ -21,7 +21,7 @@ import {
   urlWithSchema,
 } from '../../packages/server/src/testing/databases.js';
 import type { DatabaseTarget } from '../../packages/server/src/store/database.js';
-import { spawnKopitra, type Spawned } from './support.js';
+import { allPages, spawnKopitra, type Spawned } from './support.js';
 
 const ADMIN = { email: 'admin@sdk-e2e.local', password: 'admin-password-sdk-0123' };
 const TRADES = 300;
@@ -337,16 +337,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         kind: string;
         status: string;
       };
-      const orders: Order[] = [];
-      for (let cursor: string | null = null; ;) {
-        const page: { items: Order[]; nextCursor: string | null } = await api(
-          'GET',
-          `/api/admin/orders?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        );
-        orders.push(...page.items);
-        if (!page.nextCursor) break;
-        cursor = page.nextCursor;
-      }
+      const orders = await allPages<Order>((path) => api('GET', path), '/api/admin/orders?limit=500');
       expect(new Set(orders.map((o) => o.orderId)).size).toBe(orders.length);
       const fromSignals = orders.filter((o) => o.origin === 'signal');
       expect(fromSignals).toHaveLength(TRADES * FOLLOWERS.length);

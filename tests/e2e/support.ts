@@ -128,3 +128,18 @@ export function waitForOutput(spawned: Spawned, pattern: RegExp, timeoutMs = 20_
     spawned.child.stdout!.on('data', onData);
   });
 }
+
+/** Every item of a paged management list (`items`, `nextCursor`), page after page. */
+export async function allPages<T>(
+  get: (path: string) => Promise<{ items: T[]; nextCursor: string | null }>,
+  path: string,
+): Promise<T[]> {
+  const items: T[] = [];
+  const join = path.includes('?') ? '&' : '?';
+  for (let cursor: string | null = null; ;) {
+    const page = await get(`${path}${cursor ? `${join}cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    if (!page.nextCursor) return items;
+    cursor = page.nextCursor;
+  }
+}

@@ -14,6 +14,21 @@ import { newId } from './ids.js';
 export type GroupRow = CopyGroupsTable;
 export type SignalRow = SignalsTable;
 export type CopyOrderRow = CopyOrdersTable;
+
+/** The fields of a copy order that only its delivery, acknowledgement and execution fill in. */
+export const NOT_YET_EXECUTED = {
+  fill_price: null,
+  filled_volume: null,
+  slippage_points: null,
+  slippage_amount: null,
+  profit: null,
+  error_code: null,
+  message: null,
+  delivered_at: null,
+  acknowledged_at: null,
+  executed_at: null,
+  reported_at: null,
+} as const satisfies Partial<CopyOrderRow>;
 export type LinkRow = PositionLinksTable;
 export type AlertRow = AlertsTable;
 

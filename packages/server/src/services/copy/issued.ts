@@ -4,7 +4,7 @@
  */
 import { topics, type AlertRaised, isoTime } from '@kopitra/contracts';
 import type { CopyDecision } from '@kopitra/engine';
-import { insertOrders, raiseAlert, type CopyOrderRow } from '../../store/copy.js';
+import { insertOrders, NOT_YET_EXECUTED, raiseAlert, type CopyOrderRow } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { enqueueOutbox } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
@@ -56,21 +56,11 @@ export async function queueOrder(
     tp: d.action === 'open' ? d.tp : null,
     master_price: d.action === 'open' ? d.masterPrice : null,
     ticket: d.action === 'open' ? null : d.ticket,
-    fill_price: null,
-    filled_volume: null,
-    slippage_points: null,
-    slippage_amount: null,
-    profit: null,
-    error_code: null,
-    message: null,
+    ...NOT_YET_EXECUTED,
     outbox_event_id: event.event_id,
     master_deal_at: null,
     signal_received_at: null,
     written_at: now,
-    delivered_at: null,
-    acknowledged_at: null,
-    executed_at: null,
-    reported_at: null,
     expires_at: d.action === 'open' ? d.expiresAt : null,
     updated_at: now,
     trace_context: traceContext,
