@@ -270,7 +270,28 @@ export const SnapshotPosition = z.object({
   magic: Magic.optional(),
 });
 export type SnapshotPosition = z.infer<typeof SnapshotPosition>;
-export const SyncSnapshotPayload = z.object({ positions: z.array(SnapshotPosition).max(10_000) });
+/** A pending order on the terminal's book (`ea.sync_snapshot.orders`). */
+export const SnapshotOrder = z.object({
+  ticket: Ticket,
+  symbol: z.string().min(1).max(64),
+  side: Side,
+  orderType: PendingOrderType,
+  volume: Volume,
+  price: Price,
+  stopLimitPrice: z.number().nonnegative().nullable().optional(),
+  sl: z.number().nullable().optional(),
+  tp: z.number().nullable().optional(),
+  expiresAt: Timestamp.nullable().optional(),
+  comment: z.string().max(64).optional(),
+  magic: Magic.optional(),
+});
+export type SnapshotOrder = z.infer<typeof SnapshotOrder>;
+/** `orders` is optional: a terminal that does not send it says nothing about its pending orders. */
+export const SyncSnapshotPayload = z.object({
+  positions: z.array(SnapshotPosition).max(10_000),
+  orders: z.array(SnapshotOrder).max(10_000).optional(),
+});
+export type SyncSnapshotPayload = z.infer<typeof SyncSnapshotPayload>;
 export const EaErrorPayload = z.object({
   code: z.union([z.string(), z.number()]).optional(),
   message: z.string().max(2048),

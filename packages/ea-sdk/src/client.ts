@@ -22,7 +22,9 @@ import {
   type OutboxEvent,
   type Platform,
   type SessionRole,
+  type OrderSignalRequest,
   type SignalRequest,
+  type SnapshotOrder,
   type SnapshotPosition,
   type SymbolSpec,
   type TelemetryEvent,
@@ -500,10 +502,18 @@ export class KopitraClient {
     );
   }
 
-  /** Sends `ea.sync_snapshot`: every open position, for reconciliation. */
-  syncSnapshot(positions: readonly SnapshotPosition[], signal?: AbortSignal): Promise<InboxResponse> {
+  /** Sends `ea.sync_snapshot`: every open position and, when given, every pending order, for reconciliation. */
+  syncSnapshot(
+    positions: readonly SnapshotPosition[],
+    signal?: AbortSignal,
+    orders?: readonly SnapshotOrder[],
+  ): Promise<InboxResponse> {
     return this.sendTelemetry(
-      { eventType: 'ea.sync_snapshot', occurredAt: this.nowIso(), payload: { positions: [...positions] } },
+      {
+        eventType: 'ea.sync_snapshot',
+        occurredAt: this.nowIso(),
+        payload: { positions: [...positions], ...(orders ? { orders: [...orders] } : {}) },
+      },
       signal,
     );
   }
@@ -567,13 +577,13 @@ export class KopitraClient {
   // --- trade messages ---------------------------------------------------------------------
 
   /**
-   * POST /signals (master): one trade event. The idempotency key defaults to the deal ticket
+   * POST /signals (master): one trade or pending-order event. The idempotency key defaults to the deal ticket
    * (`deal-<dealTicket>-<digest of the body>`), else the signal id, so a retry replays the
    * original answer; a deal resent with another body (a restarted terminal's new timestamp) is
    * a new key, and the server's deal-ticket deduplication still copies it only once.
    */
   signal(
-    req: SignalRequest,
+    req: SignalRequest | OrderSignalRequest,
     opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<SignalResponse> {
     const key =

@@ -3,7 +3,14 @@
  * outlives any one terminal process, so a restarted terminal finds its positions — and the
  * copy orders it already executed — exactly as an EA finds them in MetaTrader's history.
  */
-import type { ExecutionRequest, HeartbeatPayload, Side, SnapshotPosition } from '@kopitra/contracts';
+import type {
+  ExecutionRequest,
+  HeartbeatPayload,
+  Side,
+  SnapshotOrder,
+  SnapshotPosition,
+} from '@kopitra/contracts';
+import { snapshotOrder, type SimOrder } from './orders.js';
 import type { PriceFeed } from './price-feed.js';
 import { roundVolume, type SimSymbol } from './symbols.js';
 
@@ -48,6 +55,8 @@ export interface SimAccountState {
   nextTicket: number;
   nextDeal: number;
   positions: SimPosition[];
+  /** Absent in books saved before pending orders were simulated. */
+  orders?: SimOrder[];
   executed: ExecutionRequest[];
 }
 
@@ -57,6 +66,8 @@ export class SimAccount {
   readonly currency: string;
   readonly leverage: number;
   readonly positions = new Map<string, SimPosition>();
+  /** Pending orders, by ticket. */
+  readonly orders = new Map<string, SimOrder>();
   /** Execution reports already produced, by copy order id (the EA's deal history). */
   readonly executed = new Map<string, ExecutionRequest>();
   private nextTicket: number;
@@ -81,6 +92,7 @@ export class SimAccount {
       firstDeal: state.nextDeal,
     });
     for (const p of state.positions) a.positions.set(p.ticket, { ...p });
+    for (const o of state.orders ?? []) a.orders.set(o.ticket, { ...o });
     for (const e of state.executed) a.executed.set(e.orderId, e);
     return a;
   }
@@ -94,6 +106,7 @@ export class SimAccount {
       nextTicket: this.nextTicket,
       nextDeal: this.nextDeal,
       positions: [...this.positions.values()],
+      orders: [...this.orders.values()],
       executed: [...this.executed.values()].slice(-keepExecuted),
     };
   }
@@ -111,6 +124,46 @@ export class SimAccount {
   /** Adds a position at `price` and returns it. */
   open(p: Omit<SimPosition, 'ticket'>): SimPosition {
     const pos: SimPosition = { ...p, ticket: this.issueTicket() };
+    this.positions.set(pos.ticket, pos);
+    return pos;
+  }
+
+  /** Adds a pending order and returns it. */
+  placeOrder(o: Omit<SimOrder, 'ticket'>): SimOrder {
+    const order: SimOrder = { ...o, ticket: this.issueTicket() };
+    this.orders.set(order.ticket, order);
+    return order;
+  }
+
+  /** The pending order with this ticket, else the one whose comment is this tag (a cut tag matches by prefix). */
+  findOrder(ticket: string | null | undefined, tag: string | null | undefined): SimOrder | undefined {
+    if (ticket && this.orders.has(ticket)) return this.orders.get(ticket);
+    if (!tag) return undefined;
+    return [...this.orders.values()].find(
+      (o) => o.comment === tag || (o.comment.length >= 31 && tag.startsWith(o.comment)),
+    );
+  }
+
+  /**
+   * The order's price was reached: it becomes a position at `price` with the order's ticket,
+   * its stops and its comment, as MetaTrader gives the position its order's ticket.
+   */
+  fillOrder(ticket: string, price: number, now: number): SimPosition {
+    const o = this.orders.get(ticket);
+    if (!o) throw new Error(`no order ${ticket}`);
+    this.orders.delete(ticket);
+    const pos: SimPosition = {
+      ticket: o.ticket,
+      symbol: o.symbol,
+      side: o.side,
+      volume: o.volume,
+      openPrice: price,
+      sl: o.sl,
+      tp: o.tp,
+      comment: o.comment,
+      magic: o.magic,
+      openedAt: now,
+    };
     this.positions.set(pos.ticket, pos);
     return pos;
   }
@@ -188,6 +241,11 @@ export class SimAccount {
       openPositions: this.positions.size,
       ...(latencyMs !== undefined ? { latencyMs } : {}),
     };
+  }
+
+  /** The `ea.sync_snapshot` orders. */
+  snapshotOrders(): SnapshotOrder[] {
+    return [...this.orders.values()].map(snapshotOrder);
   }
 
   /** The `ea.sync_snapshot` positions. */

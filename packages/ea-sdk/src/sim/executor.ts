@@ -1,12 +1,15 @@
 /**
  * What a follower EA does with `trade.*` events: open (tagging the position with the
  * event's comment), modify by ticket or tag, partially close (on MT4 the rest gets a new
- * ticket), close — against the simulated broker — and the execution report for each.
+ * ticket), close, and place, move and delete pending orders (honouring the broker's stops
+ * level) — against the simulated broker — and the execution report for each. Its pending
+ * orders fill when the price walk reaches them (`fillReached`).
  * A copy order already executed (found in the account's history) is reported again as it
  * was, never executed twice.
  */
 import {
   TradeFollowUpPayload,
+  TradeOrderPayload,
   TradeStartedPayload,
   type ExecutionRequest,
   type OutboxEvent,
@@ -16,22 +19,41 @@ import {
 import type { Clock } from '../clock.js';
 import type { SimAccount, SimPosition } from './account.js';
 import type { SimBroker } from './broker.js';
+import {
+  crossed,
+  placementRefusal,
+  RETCODE_INVALID_ORDER,
+  RETCODE_INVALID_PRICE,
+  type SimOrder,
+} from './orders.js';
 import type { PriceFeed } from './price-feed.js';
 
 /** The tag a copy carries, as the gateway writes it (MetaTrader keeps 31 characters of a comment). */
 export const positionTag = (masterPositionId: string): string => `kopitra:${masterPositionId}`.slice(0, 31);
 
+/** An `ea.execution_notice` an execution leaves to send. */
+export interface ExecutionNotice {
+  orderId: string;
+  /** `order_filled`: a pending order became a position; absent: MT4's new ticket for the rest of a partial close. */
+  action?: 'order_filled';
+  ticket: string;
+  previousTicket?: string;
+  symbol: string;
+  volume: number;
+}
+
+/** A follower pending order the price walk reached: now a position. */
+export interface OrderFill {
+  readonly order: SimOrder;
+  readonly position: SimPosition;
+  /** The copy order that placed it, from the account's history; null for an order nobody copied. */
+  readonly notice: ExecutionNotice | null;
+}
+
 /** What executing one event produced. */
 export interface Execution {
   readonly report: ExecutionRequest;
-  /** MT4's new ticket for the rest of a partial close. */
-  readonly notice?: {
-    orderId: string;
-    ticket: string;
-    previousTicket: string;
-    symbol: string;
-    volume: number;
-  };
+  readonly notice?: ExecutionNotice;
   /** A one-line summary for logs. */
   readonly line: string;
   /** True when the order had been executed before (a replay after a restart). */
@@ -47,7 +69,11 @@ export class FollowerExecutor {
     readonly feed: PriceFeed,
     readonly broker: SimBroker,
     readonly clock: Clock,
-    readonly options: { newTicketOnPartialClose?: boolean } = {},
+    readonly options: {
+      newTicketOnPartialClose?: boolean;
+      /** SYMBOL_TRADE_STOPS_LEVEL: how near the market, in points, a pending order may be placed (default 0). */
+      stopsLevelPoints?: number;
+    } = {},
   ) {}
 
   /** Executes a `trade.*` event; null for any other type. */
@@ -59,6 +85,11 @@ export class FollowerExecutor {
       case 'trade.partial_close':
       case 'trade.closed':
         return this.followUp(event.type, TradeFollowUpPayload.parse(event.payload));
+      case 'trade.order_placed':
+        return this.placeOrder(TradeOrderPayload.parse(event.payload));
+      case 'trade.order_modified':
+      case 'trade.order_cancelled':
+        return this.changeOrder(event.type, TradeOrderPayload.parse(event.payload));
       default:
         return null;
     }
@@ -100,6 +131,12 @@ export class FollowerExecutor {
         },
         `found open ${existing.symbol} ticket ${existing.ticket} by its tag`,
       );
+    // Replacing the unfilled copy of a master order: it is deleted first (found gone, it
+    // filled — and then the tag lookup above already reported that position).
+    if (p.replacesOrder) {
+      const order = this.account.findOrder(p.replacesOrder.ticket, p.comment);
+      if (order) this.account.orders.delete(order.ticket);
+    }
     if (this.clock.now() > Date.parse(p.expiresAt)) {
       return this.done(
         {
@@ -270,5 +307,209 @@ export class FollowerExecutor {
       { orderId: p.orderId, status: 'filled', ticket: pos.ticket, executedAt: this.now() },
       `filled modify ticket ${pos.ticket} sl ${pos.sl ?? '-'} tp ${pos.tp ?? '-'}`,
     );
+  }
+
+  /** `trade.order_placed`: a pending order of the follower's own, unless the broker refuses its price. */
+  private placeOrder(p: TradeOrderPayload): Execution {
+    const again = this.replay(p.orderId);
+    if (again) return again;
+    const base = { orderId: p.orderId };
+    const existing = this.account.findOrder(null, p.comment);
+    if (existing)
+      return this.done(
+        {
+          ...base,
+          status: 'placed',
+          ticket: existing.ticket,
+          price: existing.price,
+          volume: existing.volume,
+          message: 'already placed (found by its comment tag); not placed twice',
+          executedAt: this.now(),
+        },
+        `found order ${existing.symbol} ticket ${existing.ticket} by its tag`,
+      );
+    const filled = this.account.find(null, p.comment);
+    if (filled)
+      return this.done(
+        {
+          ...base,
+          status: 'failed',
+          errorCode: 'order_filled',
+          message: `the order already filled as position ${filled.ticket}`,
+          executedAt: this.now(),
+        },
+        `refused placement ${p.symbol}: already filled as ${filled.ticket}`,
+      );
+    if (p.placeBy !== undefined && this.clock.now() > Date.parse(p.placeBy))
+      return this.done(
+        {
+          ...base,
+          status: 'failed',
+          errorCode: 'expired',
+          message: `placement expired at ${p.placeBy}`,
+          executedAt: this.now(),
+        },
+        `refused expired placement ${p.symbol}`,
+      );
+    const symbol = this.feed.symbol(p.symbol);
+    if (!symbol)
+      return this.done(
+        {
+          ...base,
+          status: 'failed',
+          errorCode: 10013,
+          message: `unknown symbol ${p.symbol}`,
+          executedAt: this.now(),
+        },
+        `failed placement: unknown symbol ${p.symbol}`,
+      );
+    if (p.orderType === 'stop_limit')
+      return this.done(
+        {
+          ...base,
+          status: 'rejected',
+          errorCode: RETCODE_INVALID_PRICE,
+          message: 'this broker takes no stop-limit orders',
+          executedAt: this.now(),
+        },
+        `rejected stop-limit ${p.symbol}`,
+      );
+    const shape = { side: p.side, orderType: p.orderType, price: p.price };
+    const refusal = placementRefusal(
+      shape,
+      this.feed.quote(p.symbol),
+      symbol.spec.point,
+      this.options.stopsLevelPoints ?? 0,
+    );
+    if (refusal)
+      return this.done(
+        {
+          ...base,
+          status: 'rejected',
+          errorCode: refusal.code,
+          message: refusal.message,
+          executedAt: this.now(),
+        },
+        `rejected placement ${p.symbol} ${p.side} ${p.orderType} @ ${p.price}: ${refusal.code}`,
+      );
+    const order = this.account.placeOrder({
+      symbol: p.symbol,
+      side: p.side,
+      orderType: p.orderType,
+      volume: p.volume,
+      price: p.price,
+      sl: p.sl,
+      tp: p.tp,
+      expiresAt: p.expiresAt ? Date.parse(p.expiresAt) : null,
+      comment: p.comment,
+      magic: '0',
+      placedAt: this.clock.now(),
+    });
+    return this.done(
+      {
+        ...base,
+        status: 'placed',
+        ticket: order.ticket,
+        price: order.price,
+        volume: order.volume,
+        executedAt: this.now(),
+      },
+      `placed ${p.symbol} ${p.side} ${p.orderType} ${p.volume} @ ${p.price} ticket ${order.ticket}`,
+    );
+  }
+
+  /** `trade.order_modified` / `trade.order_cancelled`: the order found by ticket, else by its tag. */
+  private changeOrder(
+    type: 'trade.order_modified' | 'trade.order_cancelled',
+    p: TradeOrderPayload,
+  ): Execution {
+    const again = this.replay(p.orderId);
+    if (again) return again;
+    const kind = type === 'trade.order_modified' ? 'modify order' : 'delete order';
+    const order = this.account.findOrder(p.ticket, p.comment);
+    if (!order)
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'failed',
+          errorCode: RETCODE_INVALID_ORDER,
+          message: `order not found (ticket ${p.ticket ?? 'unknown'}, master order ${p.masterOrderId})`,
+          executedAt: this.now(),
+        },
+        `failed ${kind}: no order for master order ${p.masterOrderId}`,
+      );
+    if (type === 'trade.order_cancelled') {
+      this.account.orders.delete(order.ticket);
+      return this.done(
+        { orderId: p.orderId, status: 'filled', ticket: order.ticket, executedAt: this.now() },
+        `deleted order ${order.ticket}`,
+      );
+    }
+    const symbol = this.feed.symbol(order.symbol);
+    const refusal = symbol
+      ? placementRefusal(
+          { side: order.side, orderType: order.orderType, price: p.price },
+          this.feed.quote(order.symbol),
+          symbol.spec.point,
+          this.options.stopsLevelPoints ?? 0,
+        )
+      : null;
+    if (refusal)
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'rejected',
+          errorCode: refusal.code,
+          message: refusal.message,
+          ticket: order.ticket,
+          executedAt: this.now(),
+        },
+        `rejected modify order ${order.ticket} @ ${p.price}: ${refusal.code}`,
+      );
+    order.price = p.price;
+    order.sl = p.sl;
+    order.tp = p.tp;
+    order.expiresAt = p.expiresAt ? Date.parse(p.expiresAt) : null;
+    return this.done(
+      { orderId: p.orderId, status: 'filled', ticket: order.ticket, executedAt: this.now() },
+      `modified order ${order.ticket} @ ${order.price} sl ${order.sl ?? '-'} tp ${order.tp ?? '-'}`,
+    );
+  }
+
+  /**
+   * The broker's side of the price walk: every order the market reached becomes a position
+   * (with the order's ticket), and orders past their own expiry are deleted. A copied order's
+   * fill is to be told to the gateway as `order_filled` of the copy order that placed it.
+   */
+  fillReached(): OrderFill[] {
+    const now = this.clock.now();
+    const fills: OrderFill[] = [];
+    for (const order of [...this.account.orders.values()]) {
+      if (order.expiresAt !== null && order.expiresAt <= now) {
+        this.account.orders.delete(order.ticket);
+        continue;
+      }
+      if (!this.feed.symbol(order.symbol)) continue;
+      const q = this.feed.quote(order.symbol);
+      if (!crossed(order, q)) continue;
+      const position = this.account.fillOrder(order.ticket, order.side === 'buy' ? q.ask : q.bid, now);
+      const placement = [...this.account.executed.values()].find(
+        (r) => r.status === 'placed' && r.ticket === order.ticket,
+      );
+      fills.push({
+        order,
+        position,
+        notice: placement
+          ? {
+              orderId: placement.orderId,
+              action: 'order_filled',
+              ticket: position.ticket,
+              symbol: position.symbol,
+              volume: position.volume,
+            }
+          : null,
+      });
+    }
+    return fills;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * A simulated follower terminal: executes the `trade.*` events of its outbox against the
  * simulated broker (latency, slippage, rejections), reports every execution, acknowledges,
- * heartbeats with balance and equity, and sends its book as `ea.sync_snapshot` on
- * `sync.request`, at start and periodically.
+ * heartbeats with balance and equity, and sends its book (positions and pending orders) as
+ * `ea.sync_snapshot` on `sync.request`, at start and periodically. While it holds pending
+ * orders its prices walk, and an order the walk reaches fills and is told as `order_filled`.
  */
 import {
   ManualOrderRequest,
@@ -13,7 +14,7 @@ import {
 } from '@kopitra/contracts';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { SimBroker, type BrokerOptions } from './broker.js';
-import { FollowerExecutor, type Execution } from './executor.js';
+import { FollowerExecutor, type Execution, type ExecutionNotice } from './executor.js';
 import { SimTerminal, describe, type TerminalOptions } from './terminal.js';
 
 export interface FollowerOptions extends TerminalOptions, BrokerOptions {
@@ -21,6 +22,10 @@ export interface FollowerOptions extends TerminalOptions, BrokerOptions {
   newTicketOnPartialClose?: boolean;
   /** Send `ea.sync_snapshot` this often (default 30 000 ms; 0 = only at start and on request). */
   snapshotIntervalMs?: number;
+  /** While pending orders are on the book, move prices one step this often (default 1000 ms; 0 = never). */
+  priceTickMs?: number;
+  /** SYMBOL_TRADE_STOPS_LEVEL: how near the market, in points, a pending order may be placed (default 0). */
+  stopsLevelPoints?: number;
   /** Called after each execution was reported. */
   onExecution?: (execution: Execution, event: OutboxEvent) => void;
 }
@@ -34,6 +39,9 @@ export interface FollowerStats {
   failed: number;
   replayed: number;
   snapshots: number;
+  /** Pending orders placed, and filled by the price walk. */
+  placed: number;
+  ordersFilled: number;
 }
 
 /** A follower terminal. */
@@ -47,6 +55,8 @@ export class SimFollower extends SimTerminal {
     failed: 0,
     replayed: 0,
     snapshots: 0,
+    placed: 0,
+    ordersFilled: 0,
   };
   private lane: Promise<unknown> = Promise.resolve();
 
@@ -60,6 +70,7 @@ export class SimFollower extends SimTerminal {
     });
     this.executor = new FollowerExecutor(this.account, this.feed, broker, this.clock, {
       newTicketOnPartialClose: followerOptions.newTicketOnPartialClose ?? followerOptions.platform === 'MT4',
+      stopsLevelPoints: followerOptions.stopsLevelPoints ?? 0,
     });
   }
 
@@ -80,7 +91,41 @@ export class SimFollower extends SimTerminal {
         })(),
       );
     }
+    const tick = this.followerOptions.priceTickMs ?? 1000;
+    if (tick > 0) {
+      this.background(
+        (async () => {
+          while (!this.signal.aborted) {
+            await this.clock.sleep(tick, this.signal);
+            if (this.signal.aborted) break;
+            if (this.account.orders.size === 0) continue;
+            await this.serial(() => this.walk()).catch((err: unknown) =>
+              this.log(`order fill notice failed: ${describe(err)}`),
+            );
+          }
+        })(),
+      );
+    }
     return this;
+  }
+
+  /**
+   * One step of the price walk: orders it reaches become positions and each copied one is
+   * told to the gateway. Runs in turn with executions, as the EA's OnTick does between them.
+   */
+  private async walk(): Promise<void> {
+    this.feed.tick();
+    for (const fill of this.executor.fillReached()) {
+      this.stats.ordersFilled++;
+      this.log(
+        `order ${fill.order.ticket} filled: ${fill.position.symbol} ${fill.position.side} ${fill.position.volume} @ ${fill.position.openPrice}`,
+      );
+      if (fill.notice) await this.notify(fill.notice);
+    }
+  }
+
+  private async notify(notice: ExecutionNotice): Promise<void> {
+    await this.client.executionNotice({ ...notice }, this.signal);
   }
 
   /**
@@ -101,7 +146,7 @@ export class SimFollower extends SimTerminal {
   }
 
   private async sendSnapshot(): Promise<void> {
-    await this.client.syncSnapshot(this.account.snapshot(), this.signal);
+    await this.client.syncSnapshot(this.account.snapshot(), this.signal, this.account.snapshotOrders());
     this.stats.snapshots++;
   }
 
@@ -116,7 +161,10 @@ export class SimFollower extends SimTerminal {
       case 'trade.started':
       case 'trade.modified':
       case 'trade.partial_close':
-      case 'trade.closed': {
+      case 'trade.closed':
+      case 'trade.order_placed':
+      case 'trade.order_modified':
+      case 'trade.order_cancelled': {
         const execution = await this.executor.execute(event);
         if (execution) await this.report(execution, event);
         return;
@@ -215,11 +263,11 @@ export class SimFollower extends SimTerminal {
       if (!(err instanceof ConflictError) && !(err instanceof NotFoundError)) throw err;
       this.log(`execution report for ${r.orderId} not taken: ${describe(err)}`);
     }
-    if (execution.notice && !execution.replayed)
-      await this.client.executionNotice(execution.notice, this.signal);
+    if (execution.notice && !execution.replayed) await this.notify(execution.notice);
     this.stats.executions++;
     if (execution.replayed) this.stats.replayed++;
     else if (r.status === 'filled') this.stats.filled++;
+    else if (r.status === 'placed') this.stats.placed++;
     else if (r.status === 'rejected') this.stats.rejected++;
     else this.stats.failed++;
     this.log(`${execution.line} (order ${r.orderId}, ${event.type} #${event.sequence})`);

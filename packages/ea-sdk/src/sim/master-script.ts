@@ -1,11 +1,13 @@
 /**
  * A master trader on a seeded random schedule: opens, modifies SL/TP, partially closes and
- * closes positions in its own book, and describes each as the `POST /signals` body an EA
- * would send. Pure apart from the book it keeps: the same seed gives the same signals.
+ * closes positions in its own book, places, moves and cancels pending orders (which fill when
+ * its price walk reaches them, or expire), and describes each as the `POST /signals` body an
+ * EA would send. Pure apart from the book it keeps: the same seed gives the same signals.
  */
 import { isoTime } from '@kopitra/contracts';
-import type { SignalRequest } from '@kopitra/contracts';
+import type { OrderSignalRequest, SignalRequest } from '@kopitra/contracts';
 import type { SimAccount, SimPosition } from './account.js';
+import { crossed, type SimOrder } from './orders.js';
 import type { PriceFeed } from './price-feed.js';
 import type { Prng } from './prng.js';
 import { floorVolume, roundPrice, type SimSymbol } from './symbols.js';
@@ -17,11 +19,17 @@ export interface MasterScriptOptions {
   slRate?: number;
   /** Magic number of the master's trades (default 0: placed by hand). */
   magic?: string;
+  /** Share of steps that place, move or cancel a pending order (default 0: market trades only). */
+  pendingRate?: number;
+  /** Most pending orders at once (default 3). */
+  maxPendingOrders?: number;
+  /** Range of a pending order's own lifetime in ms, for the share that has one (default 1–15 min). */
+  orderLifetimeMs?: readonly [number, number];
 }
 
 /** One planned master action. */
 export interface MasterStep {
-  readonly request: SignalRequest;
+  readonly request: SignalRequest | OrderSignalRequest;
   /** A one-line summary for logs. */
   readonly line: string;
 }
@@ -38,6 +46,23 @@ export class MasterScript {
   /** The next action at time `now` (epoch ms), already applied to the book. */
   next(now: number): MasterStep {
     this.feed.tick();
+    // The broker comes first: an order whose price was reached fills, one past its time expires.
+    const orders = [...this.account.orders.values()];
+    const reached = orders.find((o) => crossed(o, this.feed.quote(o.symbol)));
+    if (reached) return this.fill(now, reached);
+    const lapsed = orders.find((o) => o.expiresAt !== null && o.expiresAt <= now);
+    if (lapsed) return this.cancelOrder(now, lapsed, 'expired');
+    const rate = this.options.pendingRate ?? 0;
+    // Drawn only when pending orders are on, so a seed's market trades stay as they were.
+    if (rate > 0 && this.prng.chance(rate)) {
+      if (
+        orders.length === 0 ||
+        (orders.length < (this.options.maxPendingOrders ?? 3) && this.prng.chance(0.5))
+      )
+        return this.placeOrder(now);
+      const o = this.prng.pick(orders);
+      return this.prng.chance(0.6) ? this.modifyOrder(now, o) : this.cancelOrder(now, o, 'cancelled');
+    }
     const open = [...this.account.positions.values()];
     const max = this.options.maxOpenPositions ?? 6;
     const roll = this.prng.next();
@@ -159,6 +184,97 @@ export class MasterScript {
         dealTicket: deal,
       },
       line: `close #${pos.ticket} ${pos.symbol} ${result.closedVolume} @ ${price} profit ${result.profit}`,
+    };
+  }
+
+  /** A limit or stop order some volatility steps away from the market, on its proper side. */
+  private orderPrice(side: 'buy' | 'sell', orderType: 'limit' | 'stop', s: SimSymbol): number {
+    const q = this.feed.quote(s.spec.symbol);
+    const distance = this.prng.int(2, 10) * s.volatilityPoints * s.spec.point;
+    const below = side === 'buy' ? orderType === 'limit' : orderType === 'stop';
+    const market = side === 'buy' ? q.ask : q.bid;
+    return roundPrice(below ? market - distance : market + distance, s.spec.digits);
+  }
+
+  private orderBase(now: number, o: SimOrder): Omit<OrderSignalRequest, 'type'> {
+    return {
+      masterOrderId: o.ticket,
+      symbol: o.symbol,
+      side: o.side,
+      orderType: o.orderType,
+      volume: o.volume,
+      price: o.price,
+      sl: o.sl,
+      tp: o.tp,
+      expiresAt: o.expiresAt === null ? null : isoTime(o.expiresAt),
+      magic: o.magic,
+      occurredAt: isoTime(now),
+    };
+  }
+
+  private placeOrder(now: number): MasterStep {
+    const s = this.prng.pick(this.feed.symbols);
+    const side = this.prng.chance(0.5) ? 'buy' : 'sell';
+    const orderType = this.prng.chance(0.5) ? 'limit' : 'stop';
+    const volume = this.prng.pick(s.lots.filter((l) => l >= s.spec.volumeMin));
+    const price = this.orderPrice(side, orderType, s);
+    const { sl, tp } = this.levels(side, price, s);
+    const [lo, hi] = this.options.orderLifetimeMs ?? [60_000, 900_000];
+    const expiresAt = this.prng.chance(0.3) ? now + this.prng.int(lo, hi) : null;
+    const o = this.account.placeOrder({
+      symbol: s.spec.symbol,
+      side,
+      orderType,
+      volume,
+      price,
+      sl,
+      tp,
+      expiresAt,
+      comment: '',
+      magic: this.options.magic ?? '0',
+      placedAt: now,
+    });
+    return {
+      request: { ...this.orderBase(now, o), type: 'order.placed', signalId: `oplace-${o.ticket}` },
+      line: `place #${o.ticket} ${o.symbol} ${side} ${orderType} ${volume} @ ${price}${expiresAt !== null ? ` until ${isoTime(expiresAt)}` : ''}`,
+    };
+  }
+
+  private modifyOrder(now: number, o: SimOrder): MasterStep {
+    const s = this.feed.symbol(o.symbol)!;
+    o.price = this.orderPrice(o.side, o.orderType, s);
+    Object.assign(o, this.levels(o.side, o.price, s));
+    return {
+      request: {
+        ...this.orderBase(now, o),
+        type: 'order.modified',
+        signalId: `omod-${o.ticket}-${this.account.issueDeal()}`,
+      },
+      line: `move order #${o.ticket} ${o.symbol} to ${o.price} sl ${o.sl ?? '-'} tp ${o.tp ?? '-'}`,
+    };
+  }
+
+  private cancelOrder(now: number, o: SimOrder, why: 'cancelled' | 'expired'): MasterStep {
+    this.account.orders.delete(o.ticket);
+    return {
+      request: { ...this.orderBase(now, o), type: 'order.cancelled', signalId: `ocancel-${o.ticket}` },
+      line: `${why === 'expired' ? 'expired' : 'cancel'} order #${o.ticket} ${o.symbol} ${o.side} ${o.orderType}`,
+    };
+  }
+
+  private fill(now: number, o: SimOrder): MasterStep {
+    const q = this.feed.quote(o.symbol);
+    const price = o.side === 'buy' ? q.ask : q.bid;
+    const pos = this.account.fillOrder(o.ticket, price, now);
+    return {
+      request: {
+        ...this.orderBase(now, o),
+        type: 'order.filled',
+        masterPositionId: pos.ticket,
+        price,
+        dealTicket: this.account.issueDeal(),
+      },
+      line: `order #${o.ticket} filled: ${o.symbol} ${o.side} ${o.volume} @ ${price}`,
     };
   }
 }

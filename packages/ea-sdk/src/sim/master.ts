@@ -4,7 +4,7 @@
  * lost answer is never copied twice. Signals go out strictly in order; one that cannot be
  * delivered is retried (same key) before the next is sent.
  */
-import type { OutboxEvent, SignalRequest, SignalResponse } from '@kopitra/contracts';
+import type { OrderSignalRequest, OutboxEvent, SignalRequest, SignalResponse } from '@kopitra/contracts';
 import { isFatal } from '../outbox.js';
 import { backoffDelay } from '../transport.js';
 import { MasterScript, type MasterScriptOptions } from './master-script.js';
@@ -17,14 +17,14 @@ export interface MasterOptions extends TerminalOptions, MasterScriptOptions {
   /** Mean pause between trades in ms (each pause is 0.5–1.5 × this; default 2000). */
   intervalMs?: number;
   /** Called after each signal was accepted. */
-  onSignal?: (request: SignalRequest, response: SignalResponse) => void;
+  onSignal?: (request: SignalRequest | OrderSignalRequest, response: SignalResponse) => void;
 }
 
 /** A master terminal. */
 export class SimMaster extends SimTerminal {
   readonly script: MasterScript;
   /** Every signal sent, with the gateway's answer. */
-  readonly sent: Array<{ request: SignalRequest; response: SignalResponse }> = [];
+  readonly sent: Array<{ request: SignalRequest | OrderSignalRequest; response: SignalResponse }> = [];
   private readonly schedule: Prng;
 
   /** Creates the terminal; `start()` connects it and `run()` trades. */
@@ -66,7 +66,7 @@ export class SimMaster extends SimTerminal {
   }
 
   /** Sends one signal until it is accepted; null when the terminal stopped first. */
-  private async deliver(request: SignalRequest): Promise<SignalResponse | null> {
+  private async deliver(request: SignalRequest | OrderSignalRequest): Promise<SignalResponse | null> {
     for (let attempt = 1; !this.signal.aborted; attempt++) {
       try {
         return await this.client.signal(request, { signal: this.signal });
