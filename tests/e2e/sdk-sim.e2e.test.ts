@@ -7,6 +7,7 @@
  * with no copy order doubled and analytics counting every one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import type { OrderSignalRequest, SignalRequest } from '@kopitra/contracts';
 import {
   SimFollower,
   SimMaster,
@@ -74,6 +75,10 @@ const FOLLOWERS: FollowerSpec[] = [
   },
 ];
 const RESTARTED = 'F10';
+
+/** The master position (or, for a pending order, the master order) a signal is about. */
+const masterIdOf = (req: SignalRequest | OrderSignalRequest): string =>
+  'masterOrderId' in req ? (req.masterPositionId ?? req.masterOrderId) : req.masterPositionId;
 const MIRROR = 'F01';
 
 describe.each(dialects)('SDK simulators against the spawned all-in-one server on %s', (dialect) => {
@@ -250,10 +255,10 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
           )
         ).items.filter((o) => ids.has(String(o['masterPositionId'])));
         const signals = master.sent
-          .filter((x) => ids.has(x.request.masterPositionId))
+          .filter((x) => ids.has(masterIdOf(x.request)))
           .map(
             (x) =>
-              `      master ${x.request.type} vol ${x.request.volume} rest ${x.request.remainingVolume ?? '-'} at ${x.request.occurredAt}`,
+              `      master ${x.request.type} vol ${x.request.volume} rest ${'remainingVolume' in x.request ? (x.request.remainingVolume ?? '-') : '-'} at ${x.request.occurredAt}`,
           );
         return [...ids]
           .map((mp) =>

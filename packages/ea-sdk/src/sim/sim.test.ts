@@ -26,7 +26,7 @@ function script(seed: number | string, suffix = '') {
 }
 
 const run = (s: MasterScript, steps: number) =>
-  Array.from({ length: steps }, (_, i) => s.next(T0 + i * 1000).request);
+  Array.from({ length: steps }, (_, i) => SignalRequest.parse(s.next(T0 + i * 1000).request));
 
 describe('Prng', () => {
   it('repeats its stream for a seed and differs between seeds', () => {
