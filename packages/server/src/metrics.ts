@@ -14,6 +14,8 @@ export interface Metrics {
   readonly copyOrders: Counter<'kind' | 'status'>;
   readonly fanoutDuration: Histogram;
   readonly outboxHandoffs: Counter<'outcome'>;
+  readonly outboxReads: Counter<'channel'>;
+  readonly outboxRecheckWakeups: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -50,6 +52,17 @@ export function createMetrics(): Metrics {
       name: 'kopitra_outbox_handoffs_total',
       help: 'Fan-out events for followers waiting in this process: taken from memory, or read from the outbox after a wake-up',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    outboxReads: new Counter({
+      name: 'kopitra_outbox_reads_total',
+      help: 'Reads of a follower outbox by a poll or stream (hand-offs answer without one)',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    outboxRecheckWakeups: new Counter({
+      name: 'kopitra_outbox_recheck_wakeups_total',
+      help: 'Parked followers the periodic re-check found behind their outbox (a wake-up was lost or raced)',
       registers: [registry],
     }),
   };

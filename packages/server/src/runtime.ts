@@ -18,6 +18,7 @@ import type { BusSetting, Config } from './config.js';
 import type { GatewayDeps } from './services/deps.js';
 import { FailureLimiter } from './services/failure-limiter.js';
 import { applyAuthDecision, sweepExpiredSessions } from './services/sessions.js';
+import { takeCarriedRows, watchParked } from './services/outbox.js';
 import { reconcileAll, type ReconcileSummary } from './services/copy/reconciler.js';
 import { fanoutJob } from './services/copy/fanout-resume.js';
 import { createLogger } from './logger.js';
@@ -345,6 +346,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       ticker: opts.ticker,
       afterFanoutBatch: opts.afterFanoutBatch,
     });
+
+    if (serve.gateway) {
+      // Followers parked here take the rows other replicas carry in their wake-ups, and are
+      // re-checked against the outbox now and then in case a wake-up was lost.
+      notifier.receiveRows((rowsOf) => takeCarriedRows(gateway, rowsOf));
+      cleanup.push(watchParked(gateway, opts.ticker ?? intervalTicker));
+    }
 
     const subscriptions: Subscription[] = [];
     const consume = opts.consumers !== false;

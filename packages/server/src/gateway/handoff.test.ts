@@ -2,10 +2,12 @@
  * A fan-out hands its committed events to the long polls and streams parked in this
  * process; they answer exactly what a read of the outbox would have returned (order,
  * delivery marks, acknowledgements), and anything they cannot take is read from the outbox.
+ * The periodic re-check wakes a parked reader the outbox has moved past with no wake-up.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import type { OutboxRow } from '../store/outbox.js';
+import { enqueueOutbox, type OutboxRow } from '../store/outbox.js';
+import { recheckParked } from '../services/outbox.js';
 import { insertGroup, putSubscription } from '../store/copy.js';
 import { dialects } from '../testing/databases.js';
 import { BASE, eventually, startTestPlatform, type TestPlatform } from '../testing/platform.js';
@@ -214,5 +216,39 @@ describe.each(dialects)('in-process outbox hand-off on %s', (dialect) => {
       .where('acked_at', 'is', null)
       .execute();
     expect(unacked).toEqual([]);
+  });
+
+  it('re-checks parked readers against the outbox: wakes the one behind, not the one up to date', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const { followers } = await setup(p, 2);
+    const [behind, upToDate] = followers as [SimFollower, SimFollower];
+    const polls = followers.map((f) => longPoll(p, f));
+    await parkedCount(p, 2);
+    const gateway = p.platform.gateway!;
+    expect(await recheckParked(gateway)).toBe(0);
+    // Queued with no wake-up at all, as if it had been lost; the other follower's new event is
+    // addressed to another of its sessions, so its reader has nothing to read.
+    const db = p.platform.database.db;
+    const lost = await enqueueOutbox(
+      db,
+      { accountId: behind.accountId, type: 'trade.started', payload: { orderId: 'ord_lost' } },
+      p.clock.now(),
+    );
+    await enqueueOutbox(
+      db,
+      {
+        accountId: upToDate.accountId,
+        type: 'session.shutdown',
+        payload: { reason: 'test' },
+        targetSessionId: 'ses_elsewhere',
+      },
+      p.clock.now(),
+    );
+    expect(await recheckParked(gateway)).toBe(1);
+    const res = await polls[0]!;
+    expect(res.json().events.map((e: { eventId: string }) => e.eventId)).toEqual([lost.event_id]);
+    expect(gateway.handoff.size).toBe(1);
+    expect(await recheckParked(gateway)).toBe(0);
   });
 });

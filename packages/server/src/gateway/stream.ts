@@ -128,6 +128,9 @@ export async function registerStream(app: FastifyInstance, deps: GatewayDeps): P
       if (unpark || closed || ctx.ended || ctx.session.status !== 'authenticated') return;
       unpark = deps.handoff.park(ctx.session.account_id, {
         sessionId: ctx.session.session_id,
+        get cursor() {
+          return lastSent;
+        },
         claim: (rows) => {
           if (closed || pumping || ctx.ended || !continuesFrom(rows, lastSent, ctx.session.session_id))
             return false;

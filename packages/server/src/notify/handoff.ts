@@ -7,12 +7,17 @@
  * A reader takes events only when they continue exactly from the last sequence it has seen,
  * so what it answers is what a database read would have returned. Anything else — a gap, a
  * reader busy reading, a session that is no longer live — falls back to the notifier.
+ *
+ * The rows come from a fan-out committed in this process, or carried from another replica in
+ * its wake-up (nats-notifier.ts): both go through the same claim, delivery mark and take.
  */
 import type { OutboxRow } from '../store/outbox.js';
 
 export interface ParkedReader {
   /** The session the reader answers for; events go only to the account's live session. */
   readonly sessionId: string;
+  /** The last sequence the reader has seen: it waits for what comes after. */
+  readonly cursor: number;
   /**
    * Reserves the reader for `rows` (ascending, contiguous sequences of one account). Returns
    * false when it cannot take them as they are; once it returns true, exactly one of `take`
@@ -50,6 +55,24 @@ export class OutboxHandoff {
   parkedAmong(accountIds: Iterable<string>): string[] {
     const out: string[] = [];
     for (const id of accountIds) if (this.readers.has(id)) out.push(id);
+    return out;
+  }
+
+  /**
+   * Every account with readers parked here: the lowest cursor among them and their sessions
+   * (what the periodic re-check compares with the outbox).
+   */
+  waiting(): Map<string, { cursor: number; sessionIds: Set<string> }> {
+    const out = new Map<string, { cursor: number; sessionIds: Set<string> }>();
+    for (const [accountId, set] of this.readers) {
+      let cursor = Infinity;
+      const sessionIds = new Set<string>();
+      for (const reader of set) {
+        cursor = Math.min(cursor, reader.cursor);
+        sessionIds.add(reader.sessionId);
+      }
+      out.set(accountId, { cursor, sessionIds });
+    }
     return out;
   }
 

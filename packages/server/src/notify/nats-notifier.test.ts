@@ -1,22 +1,21 @@
 /**
  * Wake-ups over NATS core subjects against a real nats-server: sent on commit only, to the
  * other replicas (this process wakes its own listeners directly), none for a rolled-back
- * transaction; and through two gateway replicas on PostgreSQL with the NATS bus, a follower
- * parked on one replica is woken by a signal accepted on the other.
+ * transaction; the outbox rows they carry arrive intact, split under the size cap, a follower
+ * too big for any message woken plainly and a malformed message taken as a plain wake-up.
+ * Through two gateway replicas see cross-replica.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { natsTarget } from '../bus/nats/target.js';
+import { connect } from '@nats-io/transport-node';
 import { openDatabase, migrate, type Database } from '../store/database.js';
-import { insertGroup, putSubscription } from '../store/copy.js';
+import type { OutboxRow } from '../store/outbox.js';
 import { inTransaction } from '../store/transaction.js';
 import { NATS_URL, dropTarget, freshTarget, natsOrSkip } from '../testing/databases.js';
-import { BASE, startReplica, startTestPlatform, type TestPlatform } from '../testing/platform.js';
-import { SimFollower, SimMaster, spec } from '../testing/sim.js';
 import type { DatabaseTarget } from '../store/database.js';
-import type { Platform } from '../runtime.js';
-import { accountChannel, waitFor } from './notifier.js';
+import { accountChannel, waitFor, type OutboxRowsOf } from './notifier.js';
 import { NatsNotifier } from './nats-notifier.js';
 
 const silent = pino({ level: 'silent' });
@@ -76,59 +75,118 @@ describe('NATS wake-ups', () => {
   });
 });
 
-describe('cross-replica wake-ups over NATS on PostgreSQL', () => {
-  let tp: TestPlatform | null = null;
-  let replica: Platform | undefined;
+/** `n` committed-looking rows of `accountId`, from `sequence` on, each with a payload of `bytes`. */
+function rowsFor(accountId: string, sequence: number, n: number, bytes = 40): OutboxRow[] {
+  return Array.from({ length: n }, (_, k) => ({
+    event_id: `evt_${accountId}_${sequence + k}`,
+    account_id: accountId,
+    sequence: sequence + k,
+    type: 'trade.started',
+    payload: JSON.stringify({ orderId: `ord_${k}`, note: 'é"\\'.padEnd(bytes, 'x') }),
+    target_session_id: null,
+    occurred_at: 1_767_600_000_000 + k,
+    delivered_at: null,
+    acked_at: null,
+    acked_by_session: null,
+    trace_context: k % 2 ? null : '{"traceparent":"00-aa-bb-01"}',
+  }));
+}
+
+describe('outbox rows carried in NATS wake-ups', () => {
+  let target: DatabaseTarget | null = null;
+  let database: Database | undefined;
+  const notifiers: NatsNotifier[] = [];
   afterEach(async () => {
-    await replica?.stop();
-    await tp?.close();
+    for (const n of notifiers.splice(0)) await n.close();
+    await database?.close();
+    await dropTarget(target);
   });
 
-  it('wakes a follower parked on replica B when replica A accepts the signal', async (t) => {
+  async function pair(maxMessageBytes: number) {
+    target = await freshTarget('sqlite');
+    database = await openDatabase(target!);
+    await migrate(database);
+    const nats = natsTarget(NATS_URL, namespace())!;
+    const a = await NatsNotifier.connect(nats, silent, { maxMessageBytes });
+    const b = await NatsNotifier.connect(nats, silent);
+    notifiers.push(a, b);
+    return { a, b, nats };
+  }
+
+  it('splits a fan-out under the size cap, every row intact once, a follower too big woken plainly', async (t) => {
     if (!(await natsOrSkip())) return t.skip();
-    tp = await startTestPlatform('postgres', {
-      KOPITRA_BUS_URL: NATS_URL,
-      KOPITRA_BUS_NAMESPACE: namespace(),
+    const { a, b } = await pair(4096);
+    const received: OutboxRowsOf[] = [];
+    // The receiver takes over every channel it is offered, as a gateway with parked readers would.
+    b.receiveRows((rowsOf) => {
+      received.push(rowsOf);
+      return new Set([...rowsOf.keys()].map(accountChannel));
     });
-    if (!tp) return t.skip();
-    const p = tp;
-    replica = (await startReplica(p, { gateway: true, management: false })).platform;
-    expect(p.platform.notifier).toBeInstanceOf(NatsNotifier);
-    expect(replica.notifier).toBeInstanceOf(NatsNotifier);
+    const accounts = Array.from({ length: 12 }, (_, i) => `acc_${i}`);
+    const rowsOf = new Map(accounts.map((id, i) => [id, rowsFor(id, 10 + i, 3)]));
+    rowsOf.set('acc_big', rowsFor('acc_big', 1, 2, 5000));
+    const channels = [...rowsOf.keys(), 'acc_none'].map(accountChannel);
+    const plain = channels.map((c) => counter(b, c));
+    const big = waitFor(b, accountChannel('acc_big'), 10_000).promise;
+    const none = waitFor(b, accountChannel('acc_none'), 10_000).promise;
+    // acc_0 was handed off in the sending process: the others wake for it, without its rows.
+    await inTransaction(database!.db, async ({ trx }) => {
+      await a.notifyMany(trx, channels, new Set([accountChannel('acc_0')]), rowsOf);
+    });
+    expect(await big).toBe(true);
+    expect(await none).toBe(true);
+    const marker = waitFor(b, 'marker', 10_000).promise;
+    await a.notify(database!.db, 'marker');
+    expect(await marker).toBe(true);
 
-    const master = await new SimMaster(p.platform, 'XM').connect();
-    await master.heartbeat(10_000);
-    const follower = await new SimFollower(p.platform, 'XF').connect();
-    await follower.catalog([spec('EURUSD')]);
-    await follower.heartbeat(10_000);
-    await follower.drain();
-    const db = p.platform.database.db;
-    const g = await insertGroup(db, { name: 'x', masterAccountId: master.accountId }, p.clock.now());
-    await putSubscription(
-      db,
-      { groupId: g.group_id, followerAccountId: follower.accountId, settings: {} },
-      p.clock.now(),
+    expect(received.length).toBeGreaterThan(1);
+    const carried = new Map<string, readonly OutboxRow[]>();
+    for (const m of received)
+      for (const [id, rows] of m) {
+        expect(carried.has(id)).toBe(false);
+        carried.set(id, rows);
+      }
+    expect([...carried.keys()].sort()).toEqual(accounts.slice(1).sort());
+    for (const [id, rows] of carried) expect(rows).toEqual(rowsOf.get(id));
+    // Plain wake-ups exactly for what was not carried: the handed-off, the too big, the row-less.
+    expect(plain.map((c) => c.count)).toEqual(
+      channels.map((c) => (['acc_0', 'acc_big', 'acc_none'].map(accountChannel).includes(c) ? 1 : 0)),
     );
+  });
 
-    // The follower's long poll waits on replica B; the wake-up has to come from A over NATS.
-    const woken = waitFor(replica.notifier, accountChannel(follower.accountId), 30_000).promise;
-    const parked = replica.app.inject({
-      method: 'GET',
-      url: `${BASE}/sessions/current/outbox?cursor=${follower.cursor}&wait=20`,
-      headers: follower.headers(false),
+  it('takes a malformed message as a plain wake-up and ignores rows without a receiver', async (t) => {
+    if (!(await natsOrSkip())) return t.skip();
+    const { b, nats } = await pair(1024 * 1024);
+    const offered: OutboxRowsOf[] = [];
+    b.receiveRows((rowsOf) => {
+      offered.push(rowsOf);
+      return new Set([...rowsOf.keys()].map(accountChannel));
     });
-    await master.signal({
-      signalId: 'x1',
-      type: 'position.opened',
-      masterPositionId: 'x1',
-      symbol: 'EURUSD',
-      side: 'buy',
-      volume: 0.1,
-      price: 1.1,
-    });
-    expect(await woken).toBe(true);
-    const res = await parked;
-    expect(res.statusCode).toBe(200);
-    expect(res.json().events.map((e: { type: string }) => e.type)).toEqual(['trade.started']);
+    const raw = await connect({ servers: [...nats.servers] });
+    try {
+      const woken = counter(b, accountChannel('acc_x'));
+      const good = [['acc_x', 'evt_1', 1, 'trade.started', 1, '{}', null, null]];
+      const bad = [
+        [['acc_x', 'evt_1', 0, 'trade.started', 1, '{}', null, null]],
+        [['acc_x', 'evt_1', 1, 'trade.started', 1, 7, null, null]],
+        [['acc_x', 'evt_1', 1, 'trade.started', 1, '{}', null]],
+        'rows',
+        [...good, null],
+      ];
+      for (const e of bad)
+        raw.publish(`${nats.namespace}.wake`, JSON.stringify({ o: 'peer', c: ['account:acc_x'], e }));
+      raw.publish(`${nats.namespace}.wake`, JSON.stringify({ o: 'peer', c: ['account:acc_x'], e: good }));
+      await raw.flush();
+      const marker = waitFor(b, 'marker', 10_000).promise;
+      raw.publish(`${nats.namespace}.wake`, JSON.stringify({ o: 'peer', c: ['marker'] }));
+      expect(await marker).toBe(true);
+      expect(woken.count).toBe(bad.length);
+      expect(offered).toHaveLength(1);
+      expect(offered[0]!.get('acc_x')!.map((r) => [r.event_id, r.sequence, r.delivered_at])).toEqual([
+        ['evt_1', 1, null],
+      ]);
+    } finally {
+      await raw.close();
+    }
   });
 });

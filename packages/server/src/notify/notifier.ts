@@ -5,16 +5,38 @@
  * waiters.
  */
 import { EventEmitter } from 'node:events';
+import type { OutboxRow } from '../store/outbox.js';
 import type { Db } from '../store/schema.js';
+
+/** A fan-out's committed outbox rows, by follower account (ascending sequences each). */
+export type OutboxRowsOf = ReadonlyMap<string, readonly OutboxRow[]>;
+
+/**
+ * Takes outbox rows another process committed and carried in its wake-up, and returns the
+ * channels it will wake itself (the accounts it hands the rows to, see handoff.ts); the
+ * adapter wakes the rest at once.
+ */
+export type PeerRowsReceiver = (rowsOf: OutboxRowsOf) => ReadonlySet<string>;
 
 export interface Notifier {
   notify(db: Db, channel: string): Promise<void>;
   /**
    * Notifies many channels in one go. Channels in `handledLocally` were already handed to
    * this process's waiters (see handoff.ts): an adapter need not wake local listeners for
-   * them, but must still wake other processes.
+   * them, but must still wake other processes. `rowsOf` are the rows the wake-ups are for: an
+   * adapter that reaches other processes may carry them (NATS does), so a follower parked there
+   * is answered without a read; a wake-up that cannot carry them is a plain hint.
    */
-  notifyMany(db: Db, channels: readonly string[], handledLocally?: ReadonlySet<string>): Promise<void>;
+  notifyMany(
+    db: Db,
+    channels: readonly string[],
+    handledLocally?: ReadonlySet<string>,
+    rowsOf?: OutboxRowsOf,
+  ): Promise<void>;
+  /** Wakes this process's listeners of `channels` now, and no other process. */
+  wakeHere(channels: Iterable<string>): void;
+  /** Sets who takes rows carried from other processes; an adapter that never carries any ignores it. */
+  receiveRows(receiver: PeerRowsReceiver): void;
   /** Calls `listener` on every notification of `channel`; returns the unsubscribe function. */
   on(channel: string, listener: () => void): () => void;
   /** Rejects while notifications from other processes cannot arrive (for `/health`). */
@@ -29,6 +51,7 @@ export const OPERATOR_ACCESS_CHANNEL = 'operator-access';
 
 export abstract class EmitterNotifier implements Notifier {
   protected readonly emitter = new EventEmitter();
+  protected peerRows: PeerRowsReceiver | undefined;
   constructor() {
     this.emitter.setMaxListeners(0);
   }
@@ -36,6 +59,12 @@ export abstract class EmitterNotifier implements Notifier {
   // Waking a listener that has nothing to read is always safe: the hint may be ignored.
   async notifyMany(db: Db, channels: readonly string[]): Promise<void> {
     for (const channel of channels) await this.notify(db, channel);
+  }
+  wakeHere(channels: Iterable<string>): void {
+    for (const channel of channels) this.emitter.emit(channel);
+  }
+  receiveRows(receiver: PeerRowsReceiver): void {
+    this.peerRows = receiver;
   }
   on(channel: string, listener: () => void): () => void {
     this.emitter.on(channel, listener);

@@ -1,23 +1,27 @@
 /**
  * Reading the outbox: one poll, a long poll that wakes on commit (or takes the events a
- * fan-out hands it in process), and the hand-off itself.
+ * fan-out hands it), the hand-off itself — of rows committed in this process or carried from
+ * another replica — and the periodic re-check that no parked reader is left behind.
  */
 import type { OutboxEvent, OutboxQuery, OutboxResponse } from '@kopitra/contracts';
 import {
   markDelivered,
+  newestPending,
   outboxTraceContext,
   pendingOutbox,
   toOutboxEvent,
   type OutboxRow,
 } from '../store/outbox.js';
 import { continuesFrom } from '../notify/handoff.js';
-import { accountChannel } from '../notify/notifier.js';
+import { accountChannel, type OutboxRowsOf } from '../notify/notifier.js';
+import { liveSessions } from '../store/sessions.js';
 import { inTransaction, type Tx } from '../store/transaction.js';
 import { continueTrace, stepStart } from '../telemetry/tracing.js';
 import type { GatewayDeps } from './deps.js';
 import { staleOpens } from '../store/copy.js';
 import { expireOpens } from './copy/expiry.js';
 import type { SessionContext } from './sessions.js';
+import type { Ticker } from './stream-access.js';
 
 async function readOnce(
   deps: GatewayDeps,
@@ -28,6 +32,7 @@ async function readOnce(
 ): Promise<OutboxEvent[]> {
   // A pending session's outbox stays empty until it is approved.
   if (ctx.session.status === 'pending') return [];
+  deps.metrics?.outboxReads.inc({ channel });
   const now = deps.clock.now();
   const stale = await staleOpens(deps.db, now, ctx.session.account_id);
   if (stale.length > 0) await inTransaction(deps.db, ({ trx }) => expireOpens(deps, trx, stale, now));
@@ -165,6 +170,7 @@ function park(
       state = 'parked';
       unpark = deps.handoff.park(ctx.session.account_id, {
         sessionId: ctx.session.session_id,
+        cursor: q.cursor,
         claim: (rows) => {
           if (state !== 'parked' || rows.length > q.limit) return false;
           if (!continuesFrom(rows, q.cursor, ctx.session.session_id)) return false;
@@ -186,17 +192,18 @@ function park(
 
 /**
  * After a fan-out commits: hands each follower's new rows to the readers parked in this
- * process for its live session (`liveSessionOf`, read in the writing transaction), marks
- * them delivered in one transaction, then answers them. Followers nobody here could take
- * are woken through the notifier instead, so they read the database.
+ * process for its live session (`liveSessionOf`: read in the writing transaction, or once for
+ * a whole message of carried rows), marks them delivered in one transaction, then answers
+ * them. Readers here that could not take them are woken instead, so they read the database
+ * (other processes were woken by the fan-out itself).
  */
 export async function handOffOutbox(
   deps: GatewayDeps,
-  rowsOf: ReadonlyMap<string, OutboxRow[]>,
+  rowsOf: OutboxRowsOf,
   liveSessionOf: ReadonlyMap<string, string>,
 ): Promise<void> {
   const claimed: Array<{
-    rows: OutboxRow[];
+    rows: readonly OutboxRow[];
     readers: ReturnType<GatewayDeps['handoff']['claim']>['readers'];
   }> = [];
   const missed: string[] = [];
@@ -209,7 +216,7 @@ export async function handOffOutbox(
   }
   if (missed.length) {
     deps.metrics?.outboxHandoffs.inc({ outcome: 'read' }, missed.length);
-    await deps.notifier.notifyMany(deps.db, missed);
+    deps.notifier.wakeHere(missed);
   }
   if (!claimed.length) return;
   let delivered: Set<string>;
@@ -231,6 +238,75 @@ export async function handOffOutbox(
     }
   }
   deps.metrics?.outboxHandoffs.inc({ outcome: 'taken' }, claimed.length);
+}
+
+/**
+ * Rows another replica committed, carried in its wake-up: offered to the readers parked here
+ * by the same hand-off as a local fan-out's, after one read of those accounts' live sessions
+ * for the whole message. Returns the channels it wakes itself (accounts with a reader parked
+ * here); the notifier wakes the rest. Rows that are not the next a reader expects (a message
+ * lost, repeated or overtaken) are refused by its claim, and the reader reads the database.
+ */
+export function takeCarriedRows(deps: GatewayDeps, rowsOf: OutboxRowsOf): ReadonlySet<string> {
+  const parked = deps.handoff.parkedAmong(rowsOf.keys());
+  if (parked.length === 0) return new Set();
+  const channels = new Set(parked.map(accountChannel));
+  void (async () => {
+    const live = await liveSessions(deps.db, parked, deps.clock.now());
+    const ended = parked.filter((a) => !live.has(a)).map(accountChannel);
+    if (ended.length) {
+      deps.metrics?.outboxHandoffs.inc({ outcome: 'read' }, ended.length);
+      deps.notifier.wakeHere(ended);
+    }
+    if (live.size) await handOffOutbox(deps, rowsOf, live);
+  })().catch((err: unknown) => {
+    deps.logger.warn({ err }, 'carried outbox rows not handed off; the followers read their outbox instead');
+    deps.notifier.wakeHere(channels);
+  });
+  return channels;
+}
+
+/** How often a gateway re-checks its parked readers against the outbox (see `watchParked`). */
+export const PARKED_RECHECK_MS = 5_000;
+
+/**
+ * The safety net under wake-ups: wakes every reader parked in this process that the outbox
+ * has moved past — a wake-up lost on the way (a broker hiccup, a replica reconnecting), or a
+ * hand-off that raced a second reader of the account. One statement for all of them (per
+ * 1000 accounts), whatever their number; returns how many accounts it woke.
+ */
+export async function recheckParked(deps: GatewayDeps): Promise<number> {
+  const waiting = deps.handoff.waiting();
+  if (waiting.size === 0) return 0;
+  const newest = await newestPending(deps.db, waiting);
+  const behind: string[] = [];
+  for (const [accountId, sequence] of newest)
+    if (sequence > waiting.get(accountId)!.cursor) behind.push(accountChannel(accountId));
+  if (behind.length) {
+    deps.metrics?.outboxRecheckWakeups.inc(behind.length);
+    deps.notifier.wakeHere(behind);
+  }
+  return behind.length;
+}
+
+/**
+ * Runs `recheckParked` every `PARKED_RECHECK_MS` plus up to half again, drawn once per process
+ * so replicas do not re-check in step; one pass at a time. Returns the function that stops it
+ * (and waits for a pass under way).
+ */
+export function watchParked(deps: GatewayDeps, ticker: Ticker): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const everyMs = PARKED_RECHECK_MS + Math.floor(Math.random() * (PARKED_RECHECK_MS / 2));
+  const stop = ticker(everyMs, () => {
+    running ??= recheckParked(deps)
+      .then(() => undefined)
+      .catch((err: unknown) => deps.logger.warn({ err }, 're-checking parked readers failed'))
+      .finally(() => (running = undefined));
+  });
+  return async () => {
+    stop();
+    await running;
+  };
 }
 
 function respond(

@@ -129,6 +129,33 @@ export async function pendingOutbox(
 }
 
 /**
+ * The newest unacknowledged event of each of `waiting`'s accounts that one of its sessions
+ * may see, by account (accounts with none are left out). One statement per 1000 accounts,
+ * on the index of unacknowledged events.
+ */
+export async function newestPending(
+  db: Db,
+  waiting: ReadonlyMap<string, { sessionIds: ReadonlySet<string> }>,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const accounts = [...waiting.keys()];
+  for (let i = 0; i < accounts.length; i += CHUNK) {
+    const ids = accounts.slice(i, i + CHUNK);
+    const sessions = [...new Set(ids.flatMap((a) => [...waiting.get(a)!.sessionIds]))];
+    const rows = await db
+      .selectFrom('outbox_events')
+      .select((eb) => ['account_id', eb.fn.max('sequence').as('newest')])
+      .where('account_id', 'in', ids)
+      .where('acked_at', 'is', null)
+      .where((eb) => eb.or([eb('target_session_id', 'is', null), eb('target_session_id', 'in', sessions)]))
+      .groupBy('account_id')
+      .execute();
+    for (const r of rows) out.set(r.account_id, Number(r.newest));
+  }
+  return out;
+}
+
+/**
  * Marks events delivered and their copy orders `delivered`; returns the events that are
  * still to be handed over. An event acknowledged by the gateway meanwhile (a withdrawn or
  * expired copy order) is not: the caller must not hand it out. Copy orders are written before

@@ -15,7 +15,7 @@ import {
 } from '@kopitra/contracts';
 import type { Span } from '@opentelemetry/api';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
-import { accountChannel } from '../../notify/notifier.js';
+import { accountChannel, type OutboxRowsOf } from '../../notify/notifier.js';
 import {
   countSubscriptionsOfMaster,
   findSignalDuplicate,
@@ -485,13 +485,25 @@ async function deferFanout(
 
 /**
  * Followers parked in this process whose session is live as of this transaction take their
- * events from memory once it commits; the rest are woken to read them. Returns the channels.
+ * events from memory once it commits; the rest are woken, the rows carried to the other
+ * replicas where the notifier can (their parked followers take them from memory there), else
+ * to read them. Returns the channels.
  */
-export async function wakeFollowers(deps: GatewayDeps, tx: Tx, batch: Batch, now: number): Promise<string[]> {
+export async function wakeFollowers(
+  deps: GatewayDeps,
+  tx: Tx,
+  batch: { woken: ReadonlySet<string>; rowsOf: OutboxRowsOf },
+  now: number,
+): Promise<string[]> {
   const parked = deps.handoff.parkedAmong(batch.woken);
   const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
   const channels = [...batch.woken].map(accountChannel);
-  await deps.notifier.notifyMany(tx.trx, channels, new Set([...liveSessionOf.keys()].map(accountChannel)));
+  await deps.notifier.notifyMany(
+    tx.trx,
+    channels,
+    new Set([...liveSessionOf.keys()].map(accountChannel)),
+    batch.rowsOf,
+  );
   if (liveSessionOf.size)
     tx.afterCommit(() => {
       handOffOutbox(deps, batch.rowsOf, liveSessionOf).catch((err: unknown) =>

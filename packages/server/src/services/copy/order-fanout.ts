@@ -20,7 +20,6 @@ import {
   type MasterOrderSignal,
   type OrderDecision,
 } from '@kopitra/engine';
-import { accountChannel } from '../../notify/notifier.js';
 import {
   findSignalDuplicate,
   getOrder,
@@ -38,16 +37,14 @@ import { newId } from '../../store/ids.js';
 import { applyMasterSignal } from '../../store/master-positions.js';
 import { linksForMasterOrder, upsertOrderLinks, type OrderLinkRow } from '../../store/order-links.js';
 import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
-import { liveSessions } from '../../store/sessions.js';
 import { inTransaction } from '../../store/transaction.js';
 import { storedContext } from '../../telemetry/tracing.js';
 import type { GatewayDeps } from '../deps.js';
 import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
 import { logForbiddenAttempt } from '../inbox.js';
-import { handOffOutbox } from '../outbox.js';
 import type { SessionContext } from '../sessions.js';
 import { loadFanoutContext, type FollowerSlice } from './context.js';
-import { checkOccurredAt } from './fanout.js';
+import { checkOccurredAt, wakeFollowers } from './fanout.js';
 import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
 
@@ -313,16 +310,7 @@ export async function acceptOrderSignal(
     await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
     const result: Reply<SignalResponse> = { statusCode: 202, body };
     await remember(tx.trx, call, result, now);
-    const parked = deps.handoff.parkedAmong(woken);
-    const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
-    const channels = [...woken].map(accountChannel);
-    await deps.notifier.notifyMany(tx.trx, channels, new Set([...liveSessionOf.keys()].map(accountChannel)));
-    if (liveSessionOf.size)
-      tx.afterCommit(() => {
-        handOffOutbox(deps, rowsOf, liveSessionOf).catch((err: unknown) =>
-          deps.logger.error({ err }, 'outbox hand-off failed'),
-        );
-      });
+    const channels = await wakeFollowers(deps, tx, { woken, rowsOf }, now);
     return { reply: result, notify: channels };
   });
   if (notify.length)
