@@ -19,6 +19,7 @@ import { insertAccount } from '../packages/server/dist/store/accounts.js';
 import { insertKey } from '../packages/server/dist/store/keys.js';
 import { insertGroup, putSubscription } from '../packages/server/dist/store/copy.js';
 import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
+import { loadConfig } from '../packages/server/dist/config.js';
 import { median, round, summarize, table } from './lib/stats.js';
 import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
 import { Terminal, expectStatus, openStream } from './lib/terminal.js';
@@ -256,35 +257,54 @@ const answered = (body, open) =>
 function copiesShortfall(res, followers, what) {
   expectStatus(res, 202, what);
   const body = res.json();
+  const deferred = body.deferred ?? 0;
   return {
     body,
-    missing: Math.max(0, followers - body.copies.length) + body.skipped.length,
+    missing: Math.max(0, followers - body.copies.length - deferred) + body.skipped.length,
     skipped: body.skipped,
   };
 }
 
-/** What an EA does with a copy: acknowledge the event, execute it, report the fill, poll again. */
-async function execute(f, res, copy, repark) {
+/**
+ * The followers a signal's copies go to, each with the copy's order id where the 202 names it.
+ * Past `KOPITRA_FANOUT_BATCH` subscriptions the 202 names the first batch and counts the rest
+ * as `deferred`; the fan-out job writes them, so every follower not skipped gets one
+ * (order id null: taken from its event).
+ */
+function copyTargets(body, followers) {
+  const named = new Map(body.copies.map((c) => [c.followerAccountId, c.orderId]));
+  if (!body.deferred) return body.copies.map((c) => ({ accountId: c.followerAccountId, orderId: c.orderId }));
+  const skipped = new Set(body.skipped.map((k) => k.followerAccountId));
+  return followers
+    .filter((f) => !skipped.has(f.accountId))
+    .map((f) => ({ accountId: f.accountId, orderId: named.get(f.accountId) ?? null }));
+}
+
+/**
+ * What an EA does with a copy: acknowledge the event, execute it, report the fill, poll again.
+ * `orderId`: the copy order the 202 named, or null for a deferred one (any one copy).
+ */
+async function execute(f, res, orderId, repark) {
   expectStatus(res, 200, `long poll of ${f.accountId}`);
   const body = res.json();
   const trades = body.events.filter((e) => e.type.startsWith('trade.'));
-  if (trades.length !== 1 || trades[0].payload.orderId !== copy.orderId) {
+  if (trades.length !== 1 || (orderId !== null && trades[0].payload.orderId !== orderId)) {
     throw new Error(
-      `${f.accountId}: long poll answered without exactly the copy order ${copy.orderId}: ${res.text.slice(0, 400)}`,
+      `${f.accountId}: long poll answered without exactly the copy order ${orderId ?? '(deferred)'}: ${res.text.slice(0, 400)}`,
     );
   }
   await f.t.ack(body.events);
-  await reportFill(f, trades[0], copy);
+  await reportFill(f, trades[0]);
   f.cursor = body.nextCursor;
   if (repark) park(f);
 }
 
 /** The fill of a copy, as the EA reports it after executing. */
-async function reportFill(f, event, copy) {
+async function reportFill(f, event) {
   const opened = event.type === 'trade.started';
   const ticket = opened ? String(++f.tickets) : (event.payload.ticket ?? f.openTicket);
   await f.t.execution({
-    orderId: copy.orderId,
+    orderId: event.payload.orderId,
     status: 'filled',
     ticket,
     price: 1.1,
@@ -349,7 +369,8 @@ async function measurePoint(server, master, followers, step, bareClient, stats) 
       stats.skipReasons.push(...skipped.map((k) => k.reason));
     }
     // Only followers that got a copy are woken; the others' polls stay parked.
-    const answers = await Promise.all(body.copies.map((c) => byAccount.get(c.followerAccountId).pending));
+    const targets = copyTargets(body, followers);
+    const answers = await Promise.all(targets.map((c) => byAccount.get(c.accountId).pending));
     const arrivals = answers.map((a) => a.at - t0).sort((a, b) => a - b);
     if (keep && arrivals.length) {
       s.commit.push(commitAt - t0);
@@ -360,7 +381,7 @@ async function measurePoint(server, master, followers, step, bareClient, stats) 
     }
     const repark = i < total - 1;
     await Promise.all(
-      body.copies.map((c, k) => execute(byAccount.get(c.followerAccountId), answers[k], c, repark)),
+      targets.map((c, k) => execute(byAccount.get(c.accountId), answers[k], c.orderId, repark)),
     );
     if (repark) {
       const { waitedMs } = await server.call('parked', { accounts });
@@ -396,9 +417,10 @@ async function measureStreamPoint(server, master, followers, step, bareClient, s
       stats.errors += missing;
       stats.skipReasons.push(...skipped.map((k) => k.reason));
     }
+    const targets = copyTargets(body, followers);
     const got = await Promise.all(
-      body.copies.map((c) => {
-        const f = byAccount.get(c.followerAccountId);
+      targets.map((c) => {
+        const f = byAccount.get(c.accountId);
         return f.stream.next(f.cursor);
       }),
     );
@@ -411,15 +433,15 @@ async function measureStreamPoint(server, master, followers, step, bareClient, s
       s.bare.push(bareMs);
     }
     await Promise.all(
-      body.copies.map(async (c, k) => {
-        const f = byAccount.get(c.followerAccountId);
+      targets.map(async (c, k) => {
+        const f = byAccount.get(c.accountId);
         const { event } = got[k];
-        if (event.payload.orderId !== c.orderId || event.sequence !== f.cursor + 1)
+        if ((c.orderId !== null && event.payload.orderId !== c.orderId) || event.sequence !== f.cursor + 1)
           throw new Error(
-            `${f.accountId}: stream pushed ${JSON.stringify(event).slice(0, 300)}, expected the copy ${c.orderId} at ${f.cursor + 1}`,
+            `${f.accountId}: stream pushed ${JSON.stringify(event).slice(0, 300)}, expected the copy ${c.orderId ?? '(deferred)'} at ${f.cursor + 1}`,
           );
         f.stream.ack(event);
-        await reportFill(f, event, c);
+        await reportFill(f, event);
         f.cursor = event.sequence;
         f.acked++;
       }),
@@ -656,6 +678,8 @@ function report(ctx) {
       reconcileIntervalSec: 86400,
       pgPoolSize,
       followerConnections: 'one keep-alive undici Client (pipelining 1) per follower',
+      // Past this many subscriptions the 202 follows the first batch; the fan-out job writes the rest.
+      fanoutBatch: loadConfig(serverEnv(os.tmpdir())).fanoutBatch,
     },
   };
 

@@ -9,6 +9,7 @@ import type {
   PositionLinksTable,
   SignalsTable,
 } from './schema.js';
+import { columnsOf, insertMany, type BulkInsert } from './bulk.js';
 import { newId } from './ids.js';
 
 export type GroupRow = CopyGroupsTable;
@@ -280,12 +281,53 @@ export async function setSignalResponse(db: Db, signalId: string, response: unkn
 /** 500 rows × 40 columns stays under both dialects' bound-parameter limits (SQLite 32766). */
 const ORDER_CHUNK = 500;
 
+const ORDER_INSERT: BulkInsert<CopyOrderRow> = {
+  table: 'copy_orders',
+  columns: columnsOf<CopyOrderRow>({
+    order_id: true,
+    signal_id: true,
+    master_signal_id: true,
+    master_deal_ticket: true,
+    group_id: true,
+    follower_account_id: true,
+    master_account_id: true,
+    master_position_id: true,
+    kind: true,
+    origin: true,
+    status: true,
+    reason: true,
+    detail: true,
+    symbol: true,
+    side: true,
+    volume: true,
+    sl: true,
+    tp: true,
+    master_price: true,
+    ticket: true,
+    fill_price: true,
+    filled_volume: true,
+    slippage_points: true,
+    slippage_amount: true,
+    profit: true,
+    error_code: true,
+    message: true,
+    outbox_event_id: true,
+    master_deal_at: true,
+    signal_received_at: true,
+    written_at: true,
+    delivered_at: true,
+    acknowledged_at: true,
+    executed_at: true,
+    reported_at: true,
+    expires_at: true,
+    updated_at: true,
+    trace_context: true,
+  }),
+  chunk: ORDER_CHUNK,
+};
+
 export async function insertOrders(db: Db, rows: CopyOrderRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ORDER_CHUNK)
-    await db
-      .insertInto('copy_orders')
-      .values(rows.slice(i, i + ORDER_CHUNK))
-      .execute();
+  await insertMany(db, ORDER_INSERT, rows);
 }
 
 export async function getOrder(db: Db, orderId: string): Promise<CopyOrderRow | undefined> {
@@ -480,33 +522,35 @@ export async function getLink(
 }
 
 /** Inserts or replaces links, many rows per statement (one round trip per 1000 followers). */
+const LINK_UPSERT: BulkInsert<LinkRow> = {
+  table: 'position_links',
+  columns: columnsOf<LinkRow>({
+    group_id: true,
+    follower_account_id: true,
+    master_account_id: true,
+    master_position_id: true,
+    symbol: true,
+    side: true,
+    ticket: true,
+    open_volume: true,
+    master_volume: true,
+    sl: true,
+    tp: true,
+    master_price: true,
+    signal_at: true,
+    status: true,
+    open_order_id: true,
+    linked_at: true,
+    opened_at: true,
+    closed_at: true,
+    updated_at: true,
+  }),
+  chunk: 1000,
+  upsertOn: ['group_id', 'follower_account_id', 'master_position_id'],
+};
+
 export async function upsertLinks(db: Db, rows: LinkRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) {
-    await db
-      .insertInto('position_links')
-      .values(rows.slice(i, i + 1000))
-      .onConflict((oc) =>
-        oc.columns(['group_id', 'follower_account_id', 'master_position_id']).doUpdateSet((eb) => ({
-          master_account_id: eb.ref('excluded.master_account_id'),
-          symbol: eb.ref('excluded.symbol'),
-          side: eb.ref('excluded.side'),
-          ticket: eb.ref('excluded.ticket'),
-          open_volume: eb.ref('excluded.open_volume'),
-          master_volume: eb.ref('excluded.master_volume'),
-          sl: eb.ref('excluded.sl'),
-          tp: eb.ref('excluded.tp'),
-          master_price: eb.ref('excluded.master_price'),
-          signal_at: eb.ref('excluded.signal_at'),
-          status: eb.ref('excluded.status'),
-          open_order_id: eb.ref('excluded.open_order_id'),
-          linked_at: eb.ref('excluded.linked_at'),
-          opened_at: eb.ref('excluded.opened_at'),
-          closed_at: eb.ref('excluded.closed_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
+  await insertMany(db, LINK_UPSERT, rows);
 }
 
 export async function updateLink(

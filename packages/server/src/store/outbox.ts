@@ -3,6 +3,7 @@ import { isoTime } from '@kopitra/contracts';
 import type { OutboxEvent, OutboxEventType } from '@kopitra/contracts';
 import type { Db, OutboxEventsTable } from './schema.js';
 import { nextSequence } from './accounts.js';
+import { columnsOf, insertMany, type BulkInsert } from './bulk.js';
 import { newId } from './ids.js';
 
 export type OutboxRow = OutboxEventsTable;
@@ -48,6 +49,24 @@ export async function enqueueOutbox(
 
 /** Rows per multi-row statement: well under both dialects' bound-parameter limits. */
 const CHUNK = 1000;
+
+const OUTBOX_INSERT: BulkInsert<OutboxRow> = {
+  table: 'outbox_events',
+  columns: columnsOf<OutboxRow>({
+    event_id: true,
+    account_id: true,
+    sequence: true,
+    type: true,
+    payload: true,
+    target_session_id: true,
+    occurred_at: true,
+    delivered_at: true,
+    acked_at: true,
+    acked_by_session: true,
+    trace_context: true,
+  }),
+  chunk: CHUNK,
+};
 
 /**
  * Queues one event for each of many accounts (a fan-out) in two statements per 1000
@@ -99,7 +118,7 @@ export async function enqueueOutboxMany(
       acked_by_session: null,
       trace_context: e.traceContext ?? null,
     }));
-    await db.insertInto('outbox_events').values(rows).execute();
+    await insertMany(db, OUTBOX_INSERT, rows);
     out.push(...rows);
   }
   return out;
