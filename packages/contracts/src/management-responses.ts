@@ -361,6 +361,45 @@ export const Position = z.object({
 });
 export type Position = z.infer<typeof Position>;
 
+export const pendingOrderStatuses = [
+  'pending',
+  'filled',
+  'cancelled',
+  'expired',
+  'failed',
+  'replaced',
+] as const;
+
+/**
+ * A follower's copy of a master's pending order: `pending` (placed, or on its way), `filled`
+ * (it became position `positionTicket`), `replaced` (by a market open when the master's
+ * filled), `cancelled`, `expired` or `failed` (the broker refused it).
+ */
+export const PendingOrder = z.object({
+  groupId: z.string(),
+  followerAccountId: z.string(),
+  masterAccountId: z.string(),
+  masterOrderId: z.string(),
+  /** The position the master's order became, once it filled. */
+  masterPositionId: text,
+  symbol: z.string(),
+  side: Side,
+  orderType: z.enum(['limit', 'stop', 'stop_limit']),
+  volume: z.number(),
+  masterVolume: z.number(),
+  price: z.number(),
+  stopLimitPrice: num,
+  sl: num,
+  tp: num,
+  expiresAt: TimeOrNull,
+  ticket: text,
+  positionTicket: text,
+  status: z.enum(pendingOrderStatuses),
+  placedAt: Time,
+  updatedAt: Time,
+});
+export type PendingOrder = z.infer<typeof PendingOrder>;
+
 export const AuditEntry = z.object({
   auditId: z.string(),
   at: Time,
@@ -572,6 +611,7 @@ export const managementComponents = {
   Group,
   CopyOrder,
   Position,
+  PendingOrder,
   AuditEntry,
   Alert,
   StopOut,
@@ -631,6 +671,7 @@ export const managementResponses = {
 
   'GET /api/admin/orders': pageOf(CopyOrder),
   'GET /api/admin/positions': pageOf(Position),
+  'GET /api/admin/pending-orders': pageOf(PendingOrder),
   'GET /api/admin/audit': pageOf(AuditEntry),
   'GET /api/admin/alerts': pageOf(Alert),
   'POST /api/admin/alerts/{alertId}/ack': Alert,

@@ -141,6 +141,29 @@ describe('follow-ups of a copied order', () => {
     });
   });
 
+  it("cancelled on the master after the follower's copy filled: the position it became is closed", () => {
+    const cancel = orderSignal({ type: 'order.cancelled' });
+    const filled = { ...linked, filled: true };
+    const position = { ticket: '91', openVolume: 0.4, symbol: 'EURUSD.m', side: 'buy' as const };
+    expect(planOrder(cancel, orderContext({}, { order: filled, link: position }))).toMatchObject({
+      action: 'close',
+      masterPositionId: cancel.masterOrderId,
+      ticket: '91',
+      symbol: 'EURUSD.m',
+      side: 'buy',
+      volume: 0.4,
+      reason: 'order_fill_unmatched',
+    });
+    // Closed by hand (detached) or not linked: nothing to close, nothing to delete.
+    expect(
+      planOrder(cancel, orderContext({}, { order: filled, link: { ...position, detached: true } })),
+    ).toMatchObject({ action: 'skip', reason: 'order_already_filled' });
+    expect(planOrder(cancel, orderContext({}, { order: filled }))).toMatchObject({
+      action: 'skip',
+      reason: 'order_already_filled',
+    });
+  });
+
   it('filled on the master: market_on_fill opens the position like any open', () => {
     const fill = orderSignal({ type: 'order.filled', masterPositionId: '2001', price: 1.0951 });
     expect(planOrder(fill, orderContext({ pendingOrders: 'market_on_fill' }))).toMatchObject({

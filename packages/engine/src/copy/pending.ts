@@ -11,7 +11,7 @@
  * `pendingOnMasterFill` decides: `leave` keeps the follower's order waiting for its own
  * price, `market` replaces it with a market open within the slippage limit.
  */
-import { skipDecision, type OpenDecision, type SkipDecision } from './decisions.js';
+import { skipDecision, type CloseDecision, type OpenDecision, type SkipDecision } from './decisions.js';
 import { bookGuards, preSizingGuards } from './guards.js';
 import { planOpen, type FollowerContext } from './plan.js';
 import { positionTag } from './position-tag.js';
@@ -139,6 +139,7 @@ export type OrderDecision =
   | CancelOrderDecision
   | OpenDecision
   | FillAtMarketDecision
+  | CloseDecision
   | SkipDecision;
 
 /** MetaTrader writes "no stop" (and "no limit price") as 0. */
@@ -340,11 +341,24 @@ export function planOrderModify(
 /**
  * Cancelled or expired on the master: the follower's copy is deleted. One still undelivered
  * is withdrawn instead (nothing reaches the terminal), like an open the master closed first.
+ * A copy that already filled (the follower's broker reached the price, the master's never
+ * did) became a position the master does not hold: it is closed.
  */
 export function planOrderCancel(
   signal: MasterOrderSignal,
   ctx: OrderContext,
-): CancelOrderDecision | SkipDecision {
+): CancelOrderDecision | CloseDecision | SkipDecision {
+  if (ctx.order?.filled && ctx.link && !ctx.link.detached)
+    return {
+      action: 'close',
+      masterPositionId: signal.masterPositionId ?? signal.masterOrderId,
+      ticket: ctx.link.ticket,
+      symbol: ctx.link.symbol,
+      side: ctx.link.side,
+      volume: ctx.link.openVolume,
+      reason: 'order_fill_unmatched',
+      detail: `the follower's copy filled as ticket ${ctx.link.ticket ?? ctx.order.ticket ?? '?'}; the master's order ${signal.masterOrderId} ended unfilled`,
+    };
   const link = managedOrder(signal, ctx);
   if (isSkip(link)) return link;
   if (link.ticket === null && link.undelivered)

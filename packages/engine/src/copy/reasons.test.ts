@@ -209,6 +209,8 @@ const scenarios = {
   order_filled_at_market: () => order({ pendingOnMasterFill: 'market' }, { order: linkedOrder }, filled),
   master_order_cancelled: () =>
     order({}, { order: { ...linkedOrder, ticket: null, undelivered: true } }, { type: 'order.cancelled' }),
+  order_fill_unmatched: () =>
+    order({}, { order: { ...linkedOrder, filled: true }, link }, { type: 'order.cancelled' }),
   orphan_order: () =>
     orderRecon({
       reported: [

@@ -233,6 +233,11 @@ export const reasonCatalogue = define({
       "A copied pending order is gone from the follower's book without a fill or an expiry, and is too old to place again.",
   },
   // --- why a close was sent --------------------------------------------------------------
+  order_fill_unmatched: {
+    category: 'close',
+    description:
+      "The follower's copy of a pending order filled, but the master's order was cancelled or expired unfilled, or the position it became is closed: the follower's position copies nothing and is closed.",
+  },
   master_closed_all: {
     category: 'close',
     description:

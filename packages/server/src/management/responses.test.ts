@@ -286,6 +286,25 @@ describe.each(dialects)('real answers against their contracts on %s', (dialect) 
       expect(analytics.copyOrders).toBe(1);
     }
 
+    // A pending order the master placed, copied to the follower's book.
+    await master.signal({
+      type: 'order.placed',
+      masterOrderId: '2',
+      symbol: 'EURUSD',
+      side: 'sell',
+      orderType: 'limit',
+      volume: 0.1,
+      price: 1.12,
+      expiresAt: '2099-01-01T00:00:00Z',
+      magic: 7,
+    });
+    await follower.drain();
+    const pendingOrders = await call('GET /api/admin/pending-orders', '/api/admin/pending-orders', as);
+    expect(pendingOrders.items).toEqual([
+      expect.objectContaining({ masterOrderId: '2', status: 'pending', volume: 0.2, orderType: 'limit' }),
+    ]);
+    expect(pendingOrders.items[0]!.ticket).not.toBeNull();
+
     // Manual orders to the follower's live session, then the session ended.
     await call(
       'POST /api/admin/sessions/{sessionId}/orders',

@@ -97,7 +97,7 @@ export async function receiveInbox(
         );
       }
       if (event.eventType === 'ea.execution_notice' && event.payload.action === ORDER_FILLED)
-        await followerOrderFilled(tx.trx, accountId, event.payload, now);
+        await followerOrderFilled(deps, tx.trx, accountId, event.payload, now);
       if (event.eventType === 'ea.execution_notice' && event.payload.previousTicket && event.payload.ticket) {
         // MT4 gives the rest of a partially closed position a new ticket; links follow it.
         await relinkTicket(tx.trx, accountId, event.payload.previousTicket, event.payload.ticket, now);

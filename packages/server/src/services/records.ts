@@ -9,6 +9,7 @@ import {
   getAlert,
   pageAlerts,
   pageLinks,
+  pageOrderLinks,
   pageOrders,
   type LinkFilter,
   type OrderFilter,
@@ -18,7 +19,7 @@ import { getStopOut, pageStopOuts, resetStopOut } from '../store/risk.js';
 import { inTransaction } from '../store/transaction.js';
 import { appendAudit } from './audit.js';
 import type { ManagementDeps } from './management-deps.js';
-import { alertView, auditView, orderView, positionView, stopOutView } from './views.js';
+import { alertView, auditView, orderView, pendingOrderView, positionView, stopOutView } from './views.js';
 
 type Reader = Pick<ManagementDeps, 'db'>;
 
@@ -27,6 +28,9 @@ export const listOrders = (deps: Reader, input: PageInput & OrderFilter) =>
 
 export const listPositions = (deps: Reader, input: PageInput & LinkFilter) =>
   pageLinks(deps.db, input, positionView);
+
+export const listPendingOrders = (deps: Reader, input: PageInput & LinkFilter) =>
+  pageOrderLinks(deps.db, input, pendingOrderView);
 
 export const listAudit = (deps: Reader, input: PageInput & AuditFilter) =>
   pageAudit(deps.db, input, auditView);

@@ -15,6 +15,7 @@ import {
   type CopyOrder,
   type Delivery,
   type Group,
+  type PendingOrder,
   type Position,
   type Session,
   type StopOut,
@@ -26,6 +27,7 @@ import {
 import type { AccountRow } from '../store/accounts.js';
 import type { AlertRow, CopyOrderRow, GroupRow, LinkRow } from '../store/copy.js';
 import type { KeyRow } from '../store/keys.js';
+import type { OrderLinkRow } from '../store/order-links.js';
 import type { StopOutRow } from '../store/risk.js';
 import type { AccountTelemetryTable, AuditLogTable, TaskRunsTable, UsersTable } from '../store/schema.js';
 import type { SessionRow } from '../store/sessions.js';
@@ -164,6 +166,29 @@ export const positionView = (l: LinkRow): Position => ({
   status: l.status,
   openedAt: isoTime(l.opened_at),
   closedAt: t(l.closed_at),
+});
+
+export const pendingOrderView = (o: OrderLinkRow): PendingOrder => ({
+  groupId: o.group_id,
+  followerAccountId: o.follower_account_id,
+  masterAccountId: o.master_account_id,
+  masterOrderId: o.master_order_id,
+  masterPositionId: o.master_position_id,
+  symbol: o.symbol,
+  side: o.side,
+  orderType: o.order_type,
+  volume: o.volume,
+  masterVolume: o.master_volume,
+  price: o.price,
+  stopLimitPrice: o.stop_limit_price,
+  sl: o.sl,
+  tp: o.tp,
+  expiresAt: t(o.order_expires_at),
+  ticket: o.ticket,
+  positionTicket: o.position_ticket,
+  status: o.status,
+  placedAt: isoTime(o.created_at),
+  updatedAt: isoTime(o.updated_at),
 });
 
 export const alertView = (a: AlertRow): Alert => ({

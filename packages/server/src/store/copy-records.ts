@@ -2,8 +2,16 @@
  * Reads of copy orders, position links and alerts for the management API's lists, the
  * replication analytics and the anomaly checks (the copy path's own reads are in copy.ts).
  */
-import { isCopyOrderKind, isCopyOrderStatus, positionStatuses, type Position } from '@kopitra/contracts';
+import {
+  isCopyOrderKind,
+  isCopyOrderStatus,
+  pendingOrderStatuses,
+  positionStatuses,
+  type PendingOrder,
+  type Position,
+} from '@kopitra/contracts';
 import type { AlertRow, CopyOrderRow, LinkRow } from './copy.js';
+import type { OrderLinkRow } from './order-links.js';
 import { listNewestFirst, type PageInput } from './pagination.js';
 import type { Db } from './schema.js';
 
@@ -65,6 +73,26 @@ export function pageLinks<V>(db: Db, input: PageInput & LinkFilter, view: (row: 
   return listNewestFirst(
     q,
     { time: 'opened_at', id: 'open_order_id', key: (r) => ({ t: r.opened_at, id: r.open_order_id }) },
+    input,
+    view,
+  );
+}
+
+const isOrderLinkStatus = (s: string): s is PendingOrder['status'] =>
+  (pendingOrderStatuses as readonly string[]).includes(s);
+
+/** Order links (followers' copies of pending orders) newest first by placement, one page at a time. */
+export function pageOrderLinks<V>(db: Db, input: PageInput & LinkFilter, view: (row: OrderLinkRow) => V) {
+  const { status } = input;
+  if (status && !isOrderLinkStatus(status)) return Promise.resolve({ items: [] as V[], nextCursor: null });
+  let q = db.selectFrom('order_links').selectAll();
+  if (status && isOrderLinkStatus(status)) q = q.where('status', '=', status);
+  if (input.followerAccountId) q = q.where('follower_account_id', '=', input.followerAccountId);
+  if (input.groupId) q = q.where('group_id', '=', input.groupId);
+  // The placement's copy order id is unique among order links: the tie-breaker.
+  return listNewestFirst(
+    q,
+    { time: 'created_at', id: 'place_order_id', key: (r) => ({ t: r.created_at, id: r.place_order_id }) },
     input,
     view,
   );

@@ -94,6 +94,21 @@ export function masterPositionsOf(db: Db, masterAccountId: string): Promise<Mast
     .execute();
 }
 
+/** Whether the master still holds this position (a closed one is gone from its book). */
+export async function masterHolds(
+  db: Db,
+  masterAccountId: string,
+  masterPositionId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('master_positions')
+    .select('master_position_id')
+    .where('master_account_id', '=', masterAccountId)
+    .where('master_position_id', '=', masterPositionId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The symbols the master holds or traded since `since`, for the symbol resolution view. */
 export async function masterSymbolsSince(db: Db, masterAccountId: string, since: number): Promise<string[]> {
   const [held, traded] = await Promise.all([

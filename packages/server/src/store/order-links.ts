@@ -81,3 +81,17 @@ export async function updateOrderLink(
     .where('master_order_id', '=', key.masterOrderId)
     .execute();
 }
+
+/** A follower's order links that are pending, or changed since `since`, for reconciliation. */
+export async function orderLinksOfFollower(
+  db: Db,
+  followerAccountId: string,
+  since: number,
+): Promise<OrderLinkRow[]> {
+  return db
+    .selectFrom('order_links')
+    .selectAll()
+    .where('follower_account_id', '=', followerAccountId)
+    .where((eb) => eb.or([eb('status', '=', 'pending'), eb('updated_at', '>=', since)]))
+    .execute();
+}

@@ -176,7 +176,10 @@ export class SimFollower extends SimTerminal {
     return this.inbox([
       {
         eventType: 'ea.sync_snapshot',
-        payload: { positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })) },
+        payload: {
+          positions: [...this.book.values()].map((p) => ({ ...p, sl: p.sl, tp: p.tp })),
+          orders: [...this.orders.values()].map(({ placeOrderId: _placed, ...o }) => o),
+        },
       },
     ]);
   }
@@ -190,7 +193,11 @@ export class SimFollower extends SimTerminal {
    * The broker fills this follower's copy of a master order (its price was reached): the
    * order becomes a position with the order's tag, and the EA tells the gateway.
    */
-  async fillOrder(masterOrderId: string, price?: number): Promise<SimPosition> {
+  async fillOrder(
+    masterOrderId: string,
+    price?: number,
+    opts: { tell?: boolean } = {},
+  ): Promise<SimPosition> {
     const order = this.findOrder(null, masterOrderId);
     if (!order) throw new Error(`${this.accountId} holds no copy of master order ${masterOrderId}`);
     this.orders.delete(order.ticket);
@@ -206,6 +213,8 @@ export class SimFollower extends SimTerminal {
       comment: order.comment,
     };
     this.book.set(ticket, position);
+    // `tell: false`: the notice is lost (the terminal died first); only a snapshot shows the fill.
+    if (opts.tell === false) return position;
     await this.inbox([
       {
         eventType: 'ea.execution_notice',

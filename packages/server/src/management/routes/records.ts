@@ -12,6 +12,7 @@ import {
   listAlerts,
   listAudit,
   listOrders,
+  listPendingOrders,
   listPositions,
   listStopOuts,
   resetStopOutBy,
@@ -38,6 +39,16 @@ export const recordRoutes = (deps: ManagementDeps) => [
     summary: 'Linked positions: master position ↔ follower ticket',
     query: PositionsQuery,
     handler: async ({ query }) => listPositions(deps, query),
+  }),
+  route({
+    method: 'GET',
+    url: '/api/admin/pending-orders',
+    role: 'viewer',
+    tag: 'orders',
+    summary:
+      "Followers' copies of the master's pending orders and their state (pending, filled, replaced, cancelled, expired, failed)",
+    query: PositionsQuery,
+    handler: async ({ query }) => listPendingOrders(deps, query),
   }),
   route({
     method: 'GET',

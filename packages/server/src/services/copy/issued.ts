@@ -3,7 +3,7 @@
  * operator tasks), each with its copy order or alert row, outbox event and bus message.
  */
 import { topics, type AlertRaised, isoTime } from '@kopitra/contracts';
-import type { CopyDecision } from '@kopitra/engine';
+import type { CopyDecision, OrderDecision } from '@kopitra/engine';
 import { insertOrders, NOT_YET_EXECUTED, raiseAlert, type CopyOrderRow } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { enqueueOutbox } from '../../store/outbox.js';
@@ -19,7 +19,7 @@ export async function queueOrder(
   deps: GatewayDeps,
   db: Db,
   scope: Scope,
-  d: Exclude<CopyDecision, { action: 'skip' }>,
+  d: Exclude<CopyDecision | OrderDecision, { action: 'skip' }>,
   now: number,
   origin: 'reconcile' | 'join' = 'reconcile',
 ): Promise<string> {
@@ -43,25 +43,26 @@ export async function queueOrder(
     group_id: scope.groupId,
     follower_account_id: scope.followerAccountId,
     master_account_id: scope.masterAccountId,
-    master_position_id: d.masterPositionId,
+    // Pending-order corrections name the master order.
+    master_position_id: 'masterPositionId' in d ? d.masterPositionId : d.masterOrderId,
     kind: d.action,
     origin,
     status: 'queued',
-    reason: d.action === 'close' ? (d.reason ?? null) : null,
-    detail: d.action === 'close' ? (d.detail ?? null) : null,
+    reason: d.action === 'close' || d.action === 'cancel_order' ? (d.reason ?? null) : null,
+    detail: d.action === 'close' || d.action === 'cancel_order' ? (d.detail ?? null) : null,
     symbol: d.symbol,
     side: d.side,
     volume: d.action === 'modify' ? null : d.volume,
-    sl: d.action === 'open' ? d.sl : null,
-    tp: d.action === 'open' ? d.tp : null,
-    master_price: d.action === 'open' ? d.masterPrice : null,
-    ticket: d.action === 'open' ? null : d.ticket,
+    sl: d.action === 'open' || d.action === 'place_order' ? d.sl : null,
+    tp: d.action === 'open' || d.action === 'place_order' ? d.tp : null,
+    master_price: d.action === 'open' ? d.masterPrice : d.action === 'place_order' ? d.price : null,
+    ticket: d.action === 'open' || d.action === 'place_order' ? null : d.ticket,
     ...NOT_YET_EXECUTED,
     outbox_event_id: event.event_id,
     master_deal_at: null,
     signal_received_at: null,
     written_at: now,
-    expires_at: d.action === 'open' ? d.expiresAt : null,
+    expires_at: d.action === 'open' || d.action === 'place_order' ? d.expiresAt : null,
     updated_at: now,
     trace_context: traceContext,
   };

@@ -277,6 +277,9 @@ export async function acceptOrderSignal(
       else if (linkNow) nextOrderLinks.push(linkNow);
       if (decision.action === 'open')
         links.push(openedLink(f, masterAccountId, signal, decision, orderId, now));
+      // A copy that filled while the master's order ended unfilled: its position is closing.
+      if (decision.action === 'close' && f.link)
+        links.push({ ...f.link, status: 'closing', updated_at: now });
     }
     const rowsOf = new Map<string, OutboxRow[]>();
     // A follower in two of the master's groups gets two events: one sequence per account per round.
@@ -337,9 +340,12 @@ function copyOrder(
   },
 ): CopyOrderRow {
   const isSkip = d.action === 'skip';
-  const opens = d.action === 'open';
   const reason = isSkip ? d.reason : 'reason' in d ? (d.reason ?? null) : null;
-  const detail = isSkip ? d.detail : d.action === 'cancel_order' ? (d.detail ?? null) : null;
+  const detail = isSkip
+    ? d.detail
+    : d.action === 'cancel_order' || d.action === 'close'
+      ? (d.detail ?? null)
+      : null;
   return {
     order_id: orderId,
     signal_id: signalId,
@@ -348,8 +354,9 @@ function copyOrder(
     group_id: f.groupId,
     follower_account_id: f.followerAccountId,
     master_account_id: masterAccountId,
-    // Orders name the master order; the open a fill becomes names the master position.
-    master_position_id: opens ? d.masterPositionId : signal.masterOrderId,
+    // Orders name the master order; the open a fill becomes (or the close of a copy that
+    // filled alone) names the master position.
+    master_position_id: 'masterPositionId' in d ? d.masterPositionId : signal.masterOrderId,
     kind: isSkip ? KIND[signal.type] : d.action,
     origin: 'signal',
     status: isSkip ? 'skipped' : 'queued',
@@ -358,10 +365,11 @@ function copyOrder(
     symbol: isSkip ? signal.symbol : d.symbol,
     side: isSkip ? signal.side : d.side,
     volume: isSkip ? null : d.volume,
-    sl: isSkip ? null : (d.sl ?? null),
-    tp: isSkip ? null : (d.tp ?? null),
+    sl: 'sl' in d ? (d.sl ?? null) : null,
+    tp: 'tp' in d ? (d.tp ?? null) : null,
     master_price: signal.price,
-    ticket: d.action === 'modify_order' || d.action === 'cancel_order' ? d.ticket : null,
+    ticket:
+      d.action === 'modify_order' || d.action === 'cancel_order' || d.action === 'close' ? d.ticket : null,
     ...NOT_YET_EXECUTED,
     outbox_event_id: null,
     master_deal_at: signal.occurredAt,

@@ -2,15 +2,22 @@
  * The follower's own pending order filled (`ea.execution_notice` with `action:
  * "order_filled"`, `orderId` the placement's copy order, `ticket` the position): the order link
  * is done and a position link takes over, so the master's later modifications and closes
- * address the follower's position.
+ * address the follower's position. When the master's side had already ended — its order
+ * cancelled or expired unfilled, or the position it became closed — before this fill was
+ * told, the new position copies nothing and is closed at once.
  */
+import { accountChannel } from '../../notify/notifier.js';
 import { getLink, getOrder, upsertLinks } from '../../store/copy.js';
+import { masterHolds } from '../../store/master-positions.js';
 import { getOrderLink, updateOrderLink } from '../../store/order-links.js';
 import type { Db } from '../../store/schema.js';
+import type { GatewayDeps } from '../deps.js';
+import { queueOrder } from './issued.js';
 
 export const ORDER_FILLED = 'order_filled';
 
 export async function followerOrderFilled(
+  deps: GatewayDeps,
   db: Db,
   accountId: string,
   notice: { orderId?: string | undefined; ticket?: string | undefined; volume?: number | undefined },
@@ -31,6 +38,11 @@ export async function followerOrderFilled(
   const masterPositionId = link.master_position_id ?? link.master_order_id;
   // A market open that replaced this order already holds the position link.
   if (await getLink(db, link.group_id, accountId, masterPositionId)) return;
+  const ended =
+    link.status === 'cancelled' ||
+    link.status === 'expired' ||
+    (link.master_position_id !== null && !(await masterHolds(db, link.master_account_id, masterPositionId)));
+  const volume = notice.volume ?? link.volume;
   await upsertLinks(db, [
     {
       group_id: link.group_id,
@@ -40,13 +52,13 @@ export async function followerOrderFilled(
       symbol: link.symbol,
       side: link.side,
       ticket: notice.ticket,
-      open_volume: notice.volume ?? link.volume,
+      open_volume: volume,
       master_volume: link.master_volume,
       sl: link.sl,
       tp: link.tp,
       master_price: link.price,
       signal_at: link.signal_at,
-      status: 'open',
+      status: ended ? 'closing' : 'open',
       open_order_id: link.place_order_id,
       linked_at: now,
       opened_at: now,
@@ -54,4 +66,22 @@ export async function followerOrderFilled(
       updated_at: now,
     },
   ]);
+  if (!ended) return;
+  await queueOrder(
+    deps,
+    db,
+    { groupId: link.group_id, masterAccountId: link.master_account_id, followerAccountId: accountId },
+    {
+      action: 'close',
+      masterPositionId,
+      ticket: notice.ticket,
+      symbol: link.symbol,
+      side: link.side,
+      volume,
+      reason: 'order_fill_unmatched',
+      detail: `the follower's copy of master order ${link.master_order_id} filled as ticket ${notice.ticket} after the master's ${link.master_position_id === null ? 'order ended unfilled' : 'position closed'}`,
+    },
+    now,
+  );
+  await deps.notifier.notify(db, accountChannel(accountId));
 }

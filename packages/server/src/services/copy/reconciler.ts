@@ -3,7 +3,7 @@
  * the book it last reported (`ea.sync_snapshot`) and with failed or expired copy orders,
  * and queues the corrections the engine decides. Runs periodically and on demand.
  */
-import { SnapshotPosition } from '@kopitra/contracts';
+import { SyncSnapshotPayload } from '@kopitra/contracts';
 import {
   describeReason,
   explainReason,
@@ -13,11 +13,11 @@ import {
   withDefaults,
   type Correction,
   type ExpectedPosition,
+  type OrderCorrection,
   type ReportedPosition,
   type SubscriptionInput,
   type SymbolSpec,
 } from '@kopitra/engine';
-import { z } from 'zod';
 import { accountChannel } from '../../notify/notifier.js';
 import {
   failedOrdersSince,
@@ -32,14 +32,15 @@ import {
   type LinkRow,
 } from '../../store/copy.js';
 import { getSymbolCatalog, latestInbox } from '../../store/inbox.js';
+import { orderLinksOfFollower } from '../../store/order-links.js';
 import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { expireOpens } from './expiry.js';
 import { alert, queueOrder, type Scope } from './issued.js';
 import { joinFollower, type JoinSummary } from './join.js';
+import { applyOrderWork, planOrderPass } from './order-reconciler.js';
 
-const Snapshot = z.object({ positions: z.array(SnapshotPosition) });
 const FAILED_WINDOW_MS = 24 * 3_600_000;
 
 export interface ReconcileSummary {
@@ -48,7 +49,7 @@ export interface ReconcileSummary {
   joins: JoinSummary['decisions'];
   corrections: Array<{
     groupId: string;
-    kind: Correction['kind'];
+    kind: Correction['kind'] | OrderCorrection['kind'] | 'cancel_ended_order';
     masterPositionId?: string;
     reason?: string;
   }>;
@@ -122,11 +123,12 @@ async function reconcilePass(
   if (subs.length === 0) return false;
   const allLinks = await linksOfFollower(db, followerAccountId);
   const snapshot = await latestInbox(db, followerAccountId, 'ea.sync_snapshot');
-  const parsed = snapshot ? Snapshot.safeParse(snapshot.payload) : undefined;
+  const parsed = snapshot ? SyncSnapshotPayload.safeParse(snapshot.payload) : undefined;
   const reportedAll: ReportedPosition[] = parsed?.success
     ? parsed.data.positions.map((p) => ({ ...p, comment: p.comment ?? null, magic: p.magic ?? null }))
     : [];
   const symbols = await getSymbolCatalog(db, followerAccountId);
+  const orderLinks = await orderLinksOfFollower(db, followerAccountId, now - FAILED_WINDOW_MS);
   let woke = false;
   for (const sub of subs) {
     const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
@@ -135,9 +137,13 @@ async function reconcilePass(
     const others = othersAll.filter((l) => l.status !== 'closed');
     // Positions another group copied are that group's business, never orphans of this one.
     // Tickets are unique per broker account, so a ticket any other group ever linked is never ours.
+    // A position carrying the tag of a copied order still pending here is that order's fill,
+    // not yet told: the order pass links it; it is nobody's orphan.
+    const waiting = orderLinks.filter((l) => l.group_id === sub.group_id && l.status === 'pending');
     const reported = reportedAll.filter((r) => {
       if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
       const tag = parsePositionTag(r.comment);
+      if (tag && waiting.some((l) => tagMatches(tag, l.master_order_id))) return false;
       return !(
         tag &&
         others.some((l) => l.master_position_id === tag.masterPositionId) &&
@@ -188,6 +194,34 @@ async function reconcilePass(
       settings,
       symbols,
     });
+    const orderPass = {
+      scope: { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
+      settings,
+      links: orderLinks,
+      reported: parsed?.success ? (parsed.data.orders ?? null) : null,
+      positions: reportedAll,
+      snapshotAt,
+      busy,
+      now,
+    };
+    const orderWork = await planOrderPass(db, orderPass);
+    if (orderWork.length) {
+      if (!tx) return true;
+      if (await applyOrderWork(deps, tx.trx, orderPass, orderWork)) woke = true;
+      for (const w of orderWork) {
+        const masterOrderId =
+          w.kind === 'ended'
+            ? w.link.master_order_id
+            : 'masterOrderId' in w.correction
+              ? w.correction.masterOrderId
+              : null;
+        summary.corrections.push({
+          groupId: sub.group_id,
+          kind: w.kind === 'ended' ? 'cancel_ended_order' : w.correction.kind,
+          ...(masterOrderId ? { masterPositionId: masterOrderId } : {}),
+        });
+      }
+    }
     for (const c of corrections) {
       const id = 'masterPositionId' in c ? c.masterPositionId : undefined;
       // One correction at a time per position: wait for the order in flight to finish.
