@@ -44,7 +44,8 @@ const reads = async (m: Metrics | undefined) =>
 const taken = async (m: Metrics | undefined) =>
   (await m!.outboxHandoffs.get()).values.find((v) => v.labels['outcome'] === 'taken')?.value ?? 0;
 
-describe('cross-replica hand-off over NATS on PostgreSQL', () => {
+// Two platforms on PostgreSQL and NATS each: slow to start on a busy machine.
+describe('cross-replica hand-off over NATS on PostgreSQL', { timeout: 60_000 }, () => {
   let tp: TestPlatform | null = null;
   let replica: Platform | undefined;
   let relay: NatsConnection | undefined;
@@ -157,7 +158,7 @@ describe('cross-replica hand-off over NATS on PostgreSQL', () => {
 
   /**
    * A and B on separate wake-up subjects, the test relaying A's messages to B: plain wake-ups
-   * at once, the ones carrying rows when and as often as the test says.
+   * at once (unless `holdHints.on`), the ones carrying rows when and as often as the test says.
    */
   async function relayed() {
     const nsA = namespace();
@@ -181,11 +182,12 @@ describe('cross-replica hand-off over NATS on PostgreSQL', () => {
     const nc = await connect({ servers: [NATS_URL.replace(/^nats:\/\//, '')] });
     relay = nc;
     const carried: Msg[] = [];
+    const holdHints = { on: false };
     nc.subscribe(`${nsA}.wake`, {
       callback: (err, msg) => {
         if (err) return;
         if ('e' in (msg.json() as object)) carried.push(msg);
-        else nc.publish(`${nsB}.wake`, msg.data);
+        else if (!holdHints.on) nc.publish(`${nsB}.wake`, msg.data);
       },
     });
     await nc.flush();
@@ -193,7 +195,7 @@ describe('cross-replica hand-off over NATS on PostgreSQL', () => {
       nc.publish(`${nsB}.wake`, msg.data);
       await nc.flush();
     };
-    return { p, b: replica, ticker, carried, pass };
+    return { p, b: replica, ticker, carried, pass, holdHints };
   }
 
   it('delivers exactly once and in order when wake-ups are repeated, overtaken or lost', async (t) => {
@@ -280,5 +282,38 @@ describe('cross-replica hand-off over NATS on PostgreSQL', () => {
       accepted.copies[0].orderId,
     ]);
     expect((await b.gateway.metrics!.outboxRecheckWakeups.get()).values[0]!.value).toBe(1);
+  });
+
+  it('does not hand carried rows to a reader whose session ended before they arrived', async (t) => {
+    if (!(await natsOrSkip())) return t.skip();
+    const r = await relayed();
+    if (!r) return t.skip();
+    const { p, b, carried, pass, holdHints } = r;
+    const { master, follower } = await setup(p);
+    const s = await stream(b, follower);
+    let closedWith: number | undefined;
+    s.ws.on('close', (code) => (closedWith = code));
+    await eventually(async () => b.gateway.handoff.size === 1);
+    // The session ends on A, and B does not hear of it before the next fan-out's rows.
+    holdHints.on = true;
+    const released = await p.platform.app.inject({
+      method: 'DELETE',
+      url: `${BASE}/sessions/current`,
+      headers: follower.headers(),
+    });
+    expect(released.statusCode).toBeLessThan(300);
+    const accepted = await master.signal(opened('e1'));
+    await eventually(async () => carried.length === 1);
+    await pass(carried[0]!);
+    await eventually(async () => closedWith !== undefined);
+    expect(closedWith).toBe(4001);
+    expect(s.events().filter((e) => e.type === 'trade.started')).toEqual([]);
+    expect(await taken(b.gateway.metrics)).toBe(0);
+    const order = await p.platform.database.db
+      .selectFrom('copy_orders')
+      .select(['status', 'delivered_at'])
+      .where('order_id', '=', accepted.copies[0].orderId)
+      .executeTakeFirstOrThrow();
+    expect(order).toEqual({ status: 'queued', delivered_at: null });
   });
 });
