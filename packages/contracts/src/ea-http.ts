@@ -88,6 +88,7 @@ export type OutboxQuery = z.infer<typeof OutboxQuery>;
 export const OutboxEventType = z.enum([
   'session.init_ack',
   'trade.started',
+  'trade.increased',
   'trade.modified',
   'trade.partial_close',
   'trade.closed',
@@ -142,12 +143,29 @@ export const TradeStartedPayload = z.object({
 });
 export type TradeStartedPayload = z.infer<typeof TradeStartedPayload>;
 
+/**
+ * `trade.increased`: the master (a netting account) added to the position this copy follows.
+ * A hedging follower opens a second position of `volume` carrying the same `comment` (tag); a
+ * netting follower deals `volume` more on its net position. `ticket` is the copy's first
+ * position, once known.
+ */
+export const TradeIncreasedPayload = TradeStartedPayload.omit({ replacesOrder: true }).extend({
+  ticket: z.string().nullable(),
+});
+export type TradeIncreasedPayload = z.infer<typeof TradeIncreasedPayload>;
+
 export const TradeFollowUpPayload = z.object({
   orderId: z.string(),
   masterPositionId: z.string(),
   ticket: z.string().nullable(),
   symbol: z.string(),
   volume: z.number().optional(),
+  /**
+   * `trade.partial_close` and `trade.closed` of a copy spanning several follower positions (a
+   * hedging follower's adds, all tagged alike): the partial close is spread over them newest
+   * first, the close closes them all. Absent: the copy is the one position.
+   */
+  positions: z.number().int().min(2).optional(),
   sl: z.number().nullable().optional(),
   tp: z.number().nullable().optional(),
 });
@@ -347,6 +365,7 @@ export type InboxResponse = z.infer<typeof InboxResponse>;
 
 export const SignalType = z.enum([
   'position.opened',
+  'position.increased',
   'position.modified',
   'position.partially_closed',
   'position.closed',
@@ -401,6 +420,7 @@ export type OrderSignalRequest = z.infer<typeof OrderSignalRequest>;
 /** What a copy order does to the follower's position. */
 export const CopyOrderKind = z.enum([
   'open',
+  'increase',
   'modify',
   'partial_close',
   'close',

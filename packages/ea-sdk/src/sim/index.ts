@@ -5,6 +5,7 @@ export * from './price-feed.js';
 export * from './account.js';
 export * from './broker.js';
 export * from './executor.js';
+export * from './spread.js';
 export * from './master-script.js';
 export * from './terminal.js';
 export * from './master.js';

@@ -1,7 +1,8 @@
 /**
  * What the copy engine decides for one follower. The gateway turns every decision except
  * `skip` into one copy order and one outbox event (`trade.started`, `trade.modified`,
- * `trade.partial_close`, `trade.closed`); a `skip` becomes a copy order in state `skipped`.
+ * `trade.partial_close`, `trade.closed`, `trade.increased`); a `skip` becomes a copy order in
+ * state `skipped`.
  */
 import type { ReasonCode } from './reasons.js';
 import type { Side } from './subscription.js';
@@ -27,6 +28,32 @@ export interface OpenDecision {
   readonly comment: string;
 }
 
+/**
+ * A netting master added to its position (`position.increased`): the follower adds the sized
+ * volume to its copy. A hedging follower opens a second position with the same tag; a netting
+ * follower's net position grows by the volume. Risk guards apply as to an open: it adds exposure.
+ */
+export interface IncreaseDecision {
+  readonly action: 'increase';
+  readonly masterPositionId: string;
+  /** The copy's first position (`null` until its open is reported filled). */
+  readonly ticket: string | null;
+  readonly symbol: string;
+  /** The linked position's side: an add never turns a copy around. */
+  readonly side: Side;
+  /** The added volume, sized like an open of the master's added volume. */
+  readonly volume: number;
+  readonly rawVolume: number;
+  readonly capped: boolean;
+  readonly forced: boolean;
+  readonly sl: number | null;
+  readonly tp: number | null;
+  readonly masterPrice: number;
+  readonly maxSlippagePoints: number | null;
+  readonly expiresAt: number;
+  readonly comment: string;
+}
+
 /** An absent `sl` or `tp` means "leave as it is"; `null` means "remove it". */
 export interface ModifyDecision {
   readonly action: 'modify';
@@ -39,7 +66,20 @@ export interface ModifyDecision {
   readonly tp?: number | null;
 }
 
-export interface PartialCloseDecision {
+/**
+ * How many follower positions an exit spans, when more than one: a hedging follower holds one
+ * per add of the master (all with the copy's tag), and the EA spreads a partial close over them
+ * newest first and closes them all on a close.
+ */
+export interface SpansPositions {
+  readonly positions?: number;
+}
+
+/** `positions` for an exit of a copy spanning several follower positions; nothing otherwise. */
+export const spans = (p: { readonly positions?: number | null }): SpansPositions =>
+  typeof p.positions === 'number' && p.positions > 1 ? { positions: p.positions } : {};
+
+export interface PartialCloseDecision extends SpansPositions {
   readonly action: 'partial_close';
   readonly masterPositionId: string;
   readonly ticket: string | null;
@@ -49,7 +89,7 @@ export interface PartialCloseDecision {
   readonly remainingVolume: number;
 }
 
-export interface CloseDecision {
+export interface CloseDecision extends SpansPositions {
   readonly action: 'close';
   readonly masterPositionId: string;
   readonly ticket: string | null;
@@ -72,7 +112,7 @@ export interface SkipDecision {
 }
 
 export type CopyDecision =
-  OpenDecision | ModifyDecision | PartialCloseDecision | CloseDecision | SkipDecision;
+  OpenDecision | IncreaseDecision | ModifyDecision | PartialCloseDecision | CloseDecision | SkipDecision;
 
 export type CopyAction = CopyDecision['action'];
 

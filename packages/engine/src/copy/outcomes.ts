@@ -46,6 +46,7 @@ export const operatorClose = (p: {
   symbol: string;
   side: Side;
   volume: number;
+  positions?: number;
 }): CloseDecision => ({
   action: 'close',
   ...p,

@@ -5,8 +5,10 @@
  */
 import {
   skipDecision,
+  spans,
   type CloseDecision,
   type CopyDecision,
+  type IncreaseDecision,
   type ModifyDecision,
   type OpenDecision,
   type PartialCloseDecision,
@@ -29,7 +31,11 @@ import { filterOpen, reverseDirection, type Direction } from './symbols.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
 
 export type SignalType =
-  'position.opened' | 'position.modified' | 'position.partially_closed' | 'position.closed';
+  | 'position.opened'
+  | 'position.increased'
+  | 'position.modified'
+  | 'position.partially_closed'
+  | 'position.closed';
 
 /** A master signal with times as epoch ms (the wire's ISO strings parsed at the edge). */
 export interface MasterSignal {
@@ -37,8 +43,9 @@ export interface MasterSignal {
   readonly masterPositionId: string;
   readonly symbol: string;
   readonly side: Side;
-  /** The position's volume for an open, the closed volume for a partial close. */
+  /** The position's volume for an open, the added volume for an add, the closed volume for a partial close. */
   readonly volume: number;
+  /** The master position's volume after this event (partial close, add), when the terminal says. */
   readonly remainingVolume?: number | null;
   readonly price: number;
   readonly sl?: number | null;
@@ -58,6 +65,8 @@ export interface LinkedPosition {
   readonly detached?: boolean;
   /** The master's position volume as of the last signal; lets a partial close without `remainingVolume` find its fraction. */
   readonly masterVolume?: number | null;
+  /** Follower positions the copy spans (a hedging follower's adds); 1 when absent. */
+  readonly positions?: number;
   /**
    * The copy's open is still waiting in the follower's outbox, undelivered (the gateway can
    * still withdraw it). Only a fill gives the link a ticket, so this implies `ticket: null`.
@@ -244,6 +253,7 @@ export function planPartial(
     ticket: link.ticket,
     symbol: link.symbol,
     side: link.side,
+    ...spans(link),
   };
   switch (plan.kind) {
     case 'skip':
@@ -272,6 +282,83 @@ export function planClose(signal: MasterSignal, ctx: FollowerContext): CloseDeci
     symbol: link.symbol,
     side: link.side,
     volume: link.openVolume,
+    ...spans(link),
+  };
+}
+
+/**
+ * A netting master added to its position. The add is new exposure, so it meets the opening
+ * guards (mode, stop-out, signal age, trades per hour, total lots, slippage; open positions only
+ * on a hedging follower, where it becomes a position of its own) and is sized like an open of
+ * the added volume. Symbol filters and the magic filter are not asked again: the position they
+ * let through is the one that grows. Side and symbol are the link's.
+ */
+export function planIncrease(signal: MasterSignal, ctx: FollowerContext): IncreaseDecision | SkipDecision {
+  const link = managedLink(ctx);
+  if (isSkip(link)) return link;
+  const s = ctx.settings;
+  const early = preSizingGuards({
+    settings: s,
+    now: ctx.now,
+    occurredAt: signal.occurredAt,
+    activeStopOut: ctx.activeStopOut,
+  });
+  if (early) return skipFrom(early);
+  if (catalogSize(ctx.symbols) === 0)
+    return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
+  const spec = lookupSymbol(ctx.symbols, link.symbol);
+  if (!spec) return skipDecision('symbol_unknown', `${link.symbol} is not listed by the follower any more`);
+  if (sideBlockedBy(spec.tradeMode, link.side))
+    return skipDecision(
+      'symbol_trade_disabled',
+      `${link.symbol} trade mode ${spec.tradeMode}, side ${link.side}`,
+    );
+  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
+  const dir = link.side === signal.side ? masterDirection : reverseDirection(masterDirection);
+  const sized = sizeOpen(
+    {
+      sizing: s.sizing,
+      masterVolume: signal.volume,
+      entryPrice: signal.price,
+      stopLoss: dir.sl,
+      follower: ctx.follower,
+      master: ctx.master,
+      followerSpec: spec,
+      masterSpec: ctx.masterSymbol ?? null,
+    },
+    s,
+  );
+  if (!sized.ok) return skipFrom(sized);
+  const blocked = bookGuards({
+    // A netting follower's net position grows; no position is added to count.
+    settings: ctx.netting ? { ...s, maxOpenPositions: null } : s,
+    now: ctx.now,
+    side: link.side,
+    volume: sized.volume,
+    masterPrice: signal.price,
+    point: spec.point,
+    openPositions: ctx.openPositions,
+    openLots: ctx.openLots,
+    recentOpenTimes: ctx.recentOpenTimes,
+    quote: ctx.quote ?? null,
+  });
+  if (blocked) return skipFrom(blocked);
+  return {
+    action: 'increase',
+    masterPositionId: signal.masterPositionId,
+    ticket: link.ticket,
+    symbol: link.symbol,
+    side: link.side,
+    volume: sized.volume,
+    rawVolume: sized.raw,
+    capped: sized.capped,
+    forced: sized.forced,
+    sl: s.copySl && dir.sl !== null ? roundToDigits(dir.sl, spec.digits) : null,
+    tp: s.copyTp && dir.tp !== null ? roundToDigits(dir.tp, spec.digits) : null,
+    masterPrice: signal.price,
+    maxSlippagePoints: s.maxSlippagePoints,
+    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
+    comment: positionTag(signal.masterPositionId),
   };
 }
 
@@ -279,6 +366,8 @@ export function planCopy(signal: MasterSignal, ctx: FollowerContext): CopyDecisi
   switch (signal.type) {
     case 'position.opened':
       return planOpen(signal, ctx);
+    case 'position.increased':
+      return planIncrease(signal, ctx);
     case 'position.modified':
       return planModify(signal, ctx);
     case 'position.partially_closed':

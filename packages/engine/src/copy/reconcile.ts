@@ -2,7 +2,8 @@
  * Reconciliation: compare the book a follower should have (its live links) with the book
  * its EA reports (`ea.sync_snapshot`) and decide corrections. Positions are matched by
  * ticket first, then by their tag (`position-tag.ts`); a position matched by neither is the
- * follower's own manual trade and is never touched.
+ * follower's own manual trade and is never touched. A copy that spans several positions (a
+ * hedging follower of a master that added to its position) is judged on their summed volume.
  *
  * The rule that matters most: a copied position that disappeared without a copy order
  * closing it was closed outside Kopitra (by hand, by its SL/TP, by a broker stop-out). It
@@ -13,6 +14,7 @@
  * `close_only` allows closing orphans and trimming excess, not re-opening or adding.
  */
 import type { CopyOrderKind } from '@kopitra/contracts';
+import { spans } from './decisions.js';
 import { slippagePoints, type Quote } from './guards.js';
 import { parsePositionTag, positionTag, tagMatches } from './position-tag.js';
 import type { ReasonCode } from './reasons.js';
@@ -38,6 +40,11 @@ export interface ExpectedPosition {
   readonly closing?: boolean;
   /** When the current ticket was reported; a snapshot taken before it cannot show the position yet. */
   readonly linkedAt?: number | null;
+  /**
+   * Follower positions the copy spans (a hedging follower of a master that added to its
+   * position holds one per add, all tagged alike); 1 when absent. Their volumes are summed.
+   */
+  readonly positions?: number;
 }
 
 export interface ReportedPosition {
@@ -108,7 +115,10 @@ export type Correction =
       readonly expiresAt: number;
       readonly comment: string;
     }
-  /** `to < from` trims by a partial close of the difference; `to > from` adds the difference. */
+  /**
+   * `to < from` trims by a partial close of the difference; `to > from` adds the difference.
+   * `positions`: the copy spans several follower positions, summed in `from`.
+   */
   | {
       readonly kind: 'adjust_volume';
       readonly masterPositionId: string;
@@ -117,6 +127,7 @@ export type Correction =
       readonly side: Side;
       readonly from: number;
       readonly to: number;
+      readonly positions?: number;
     }
   /** Bookkeeping only: the link now points at this ticket and volume (a new MT4 ticket, an accepted manual change). */
   | {
@@ -230,6 +241,7 @@ function compareMatched(
     side: e.side,
     from: r.volume,
     to: e.volume,
+    ...spans(e),
   };
   if (diff > 0) {
     // Excess is exposure nobody asked for (a partial close that failed): trim it unless frozen.
@@ -296,6 +308,21 @@ export function reconcile(input: ReconcileInput): Correction[] {
         previousTicket: e.ticket,
         volume: r.volume,
       });
+  }
+
+  // A copy spanning several positions: its other tagged positions are part of it, not orphans,
+  // and its volume is compared summed over them all.
+  for (const [e, r] of match) {
+    if (e.detached || (e.positions ?? 1) <= 1) continue;
+    let volume = r.volume;
+    for (const other of reported) {
+      const tag = tags.get(other);
+      if (used.has(other) || !tag || !tagMatches(tag, e.masterPositionId)) continue;
+      if (expected.filter((x) => !x.detached && tagMatches(tag, x.masterPositionId)).length > 1) continue;
+      used.add(other);
+      volume += other.volume;
+    }
+    match.set(e, { ...r, volume: Number(volume.toFixed(8)) });
   }
 
   for (const e of expected) {

@@ -15,7 +15,7 @@ export interface RecordedSignal extends MasterSignal {
   readonly receivedAt: number;
 }
 
-export type ReplayAction = 'open' | 'modify' | 'partial_close' | 'close' | 'skip';
+export type ReplayAction = 'open' | 'increase' | 'modify' | 'partial_close' | 'close' | 'skip';
 
 /** One copy order as the replay (or live copying) produced it. */
 export interface ReplayOrder {
@@ -77,6 +77,14 @@ export function replayOrders(signals: readonly RecordedSignal[], ctx: ReplayCont
     const base = { signalId: signal.signalId, at: now, masterPositionId: signal.masterPositionId };
     switch (d.action) {
       case 'skip':
+        // A skipped add still grows the master's position: later partial closes are fractions of it.
+        if (link && signal.type === 'position.increased')
+          links.set(signal.masterPositionId, {
+            ...link,
+            masterVolume:
+              signal.remainingVolume ??
+              (link.masterVolume != null ? link.masterVolume + signal.volume : null),
+          });
         orders.push({
           ...base,
           action: 'skip',
@@ -98,6 +106,25 @@ export function replayOrders(signals: readonly RecordedSignal[], ctx: ReplayCont
         orders.push({
           ...base,
           action: 'open',
+          symbol: d.symbol,
+          side: d.side,
+          volume: d.volume,
+          reason: null,
+        });
+        continue;
+      case 'increase':
+        if (link)
+          links.set(signal.masterPositionId, {
+            ...link,
+            openVolume: Number((link.openVolume + d.volume).toFixed(8)),
+            masterVolume:
+              signal.remainingVolume ??
+              (link.masterVolume != null ? link.masterVolume + signal.volume : null),
+          });
+        opens.push(now);
+        orders.push({
+          ...base,
+          action: 'increase',
           symbol: d.symbol,
           side: d.side,
           volume: d.volume,
@@ -186,6 +213,10 @@ export function equityCurve(
           openPrice: s.price,
           value,
         });
+      } else if (held && o.action === 'increase' && o.volume !== null) {
+        const volume = held.volume + o.volume;
+        const openPrice = (held.openPrice * held.volume + s.price * o.volume) / volume;
+        book.set(o.masterPositionId, { ...held, volume, openPrice });
       } else if (held && (o.action === 'partial_close' || o.action === 'close') && o.volume !== null) {
         const closed = Math.min(held.volume, o.volume);
         realized += (s.price - held.openPrice) * held.dir * closed * held.value;

@@ -8,7 +8,7 @@
  * window then starts at the reset, not at the period start. Without that, resetting a
  * daily limit while still in drawdown would trip it again on the very next evaluation.
  */
-import type { CloseDecision } from './decisions.js';
+import { spans, type CloseDecision } from './decisions.js';
 import { periodStart } from './periods.js';
 import type { RiskAction, RiskLimit, RiskMetric, RiskPeriod, Side } from './subscription.js';
 
@@ -118,6 +118,8 @@ export interface CopiedPosition {
   readonly detached?: boolean;
   /** A close copy order is already in flight for it. */
   readonly closing?: boolean;
+  /** Follower positions the copy spans (a hedging follower's adds); 1 when absent. */
+  readonly positions?: number;
 }
 
 export interface RiskInput {
@@ -189,6 +191,7 @@ export function decideRiskLimits(input: RiskInput): RiskDecision {
           symbol: p.symbol,
           side: p.side,
           volume: p.volume,
+          ...spans(p),
           reason: 'risk_limit_close_all',
           detail,
         }))

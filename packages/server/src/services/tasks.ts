@@ -171,6 +171,7 @@ export const taskCatalogue: Record<string, TaskDefinition<unknown>> = {
               symbol: l.symbol,
               side: l.side,
               volume: l.open_volume,
+              positions: l.position_count,
             }),
             now,
           );

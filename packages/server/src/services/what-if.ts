@@ -65,8 +65,10 @@ async function currentSettings(deps: ManagementDeps, p: WhatIfParams): Promise<S
 }
 
 /** The kinds a position signal's copy orders have (those of pending orders are outside the replay). */
-const isPositionKind = (kind: CopyOrderKind): kind is 'open' | 'modify' | 'partial_close' | 'close' =>
-  kind === 'open' || kind === 'modify' || kind === 'partial_close' || kind === 'close';
+const isPositionKind = (
+  kind: CopyOrderKind,
+): kind is 'open' | 'increase' | 'modify' | 'partial_close' | 'close' =>
+  kind === 'open' || kind === 'increase' || kind === 'modify' || kind === 'partial_close' || kind === 'close';
 
 export async function validateWhatIf(deps: ManagementDeps, p: WhatIfParams): Promise<void> {
   await currentSettings(deps, p);
@@ -95,6 +97,7 @@ const wirePoint = (c: EquityPoint) => ({ ...c, at: isoTime(c.at) });
 
 const POSITION_SIGNALS: ReadonlySet<string> = new Set<SignalType>([
   'position.opened',
+  'position.increased',
   'position.modified',
   'position.partially_closed',
   'position.closed',

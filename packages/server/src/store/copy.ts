@@ -338,7 +338,7 @@ export async function updateOrder(db: Db, orderId: string, patch: Partial<CopyOr
   await db.updateTable('copy_orders').set(patch).where('order_id', '=', orderId).execute();
 }
 
-/** Open times of a follower's copied opens since `since`, per group. */
+/** Times of a follower's copied opens and adds since `since`, per group. */
 export async function recentOpenTimes(
   db: Db,
   followerIds: string[],
@@ -350,7 +350,7 @@ export async function recentOpenTimes(
     .selectFrom('copy_orders')
     .select(['group_id', 'follower_account_id', 'written_at'])
     .where('follower_account_id', 'in', followerIds)
-    .where('kind', '=', 'open')
+    .where('kind', 'in', ['open', 'increase'])
     .where('written_at', '>=', since)
     .where('status', 'not in', ['skipped', 'rejected', 'failed', 'expired', 'withdrawn'])
     .execute();
@@ -534,6 +534,7 @@ const LINK_UPSERT: BulkInsert<LinkRow> = {
     ticket: true,
     open_volume: true,
     master_volume: true,
+    position_count: true,
     sl: true,
     tp: true,
     master_price: true,
@@ -567,7 +568,7 @@ export async function updateLink(
     .execute();
 }
 
-/** Open links per (group, follower): count and lots, for the open guards. */
+/** Open links per (group, follower): follower positions and lots, for the open guards. */
 export async function openExposure(
   db: Db,
   followerIds: string[],
@@ -579,7 +580,7 @@ export async function openExposure(
     .select([
       'group_id',
       'follower_account_id',
-      (eb) => eb.fn.countAll<number>().as('n'),
+      (eb) => eb.fn.sum<number>('position_count').as('n'),
       (eb) => eb.fn.sum<number>('open_volume').as('lots'),
     ])
     .where('follower_account_id', 'in', followerIds)

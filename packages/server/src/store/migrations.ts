@@ -783,6 +783,17 @@ const orderLinks: Step = async (db) => {
     .execute();
 };
 
+/**
+ * How many follower positions a link spans: a hedging follower copying a netting master's
+ * adds holds one position per add, all carrying the link's tag (`position.increased`).
+ */
+const linkPositionCount: Step = async (db) => {
+  await db.schema
+    .alterTable('position_links')
+    .addColumn('position_count', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -806,6 +817,7 @@ const steps: Record<string, Step> = {
   '0020_signal_sources': signalSources,
   '0021_fanouts': fanouts,
   '0022_order_links': orderLinks,
+  '0023_link_position_count': linkPositionCount,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -288,6 +288,11 @@ export interface PositionLinksTable {
   ticket: string | null;
   open_volume: number;
   master_volume: number | null;
+  /**
+   * The follower positions the link spans (all tagged alike): 1, plus one per add the master
+   * made (`position.increased`) on a hedging follower. A netting follower's adds grow one position.
+   */
+  position_count: number;
   sl: number | null;
   tp: number | null;
   master_price: number;

@@ -4,6 +4,7 @@
  * as an EA would. Only the broker behind the EA is simulated. Speaks HTTP through `inject`.
  */
 import { topics } from '@kopitra/contracts';
+import { spreadClose } from '@kopitra/ea-sdk';
 import type { Platform } from '../runtime.js';
 import { getSession } from '../store/sessions.js';
 import { BASE, eventually, idem, sessionBody } from './platform.js';
@@ -119,6 +120,8 @@ export class SimMaster extends SimTerminal {
 export interface FollowerBehaviour {
   /** Reject the next N opens (the broker refuses). */
   rejectOpens?: number;
+  /** Reject the next N adds (`trade.increased`). */
+  rejectAdds?: number;
   /** Fill price offset from the master's price. */
   slippage?: number;
   /**
@@ -126,6 +129,11 @@ export interface FollowerBehaviour {
    * master's price than `maxSlippage` points is refused as the EA refuses it.
    */
   prices?: Record<string, number>;
+  /**
+   * An MT5 netting account (announced in `ea.init`): one position per symbol, which an open or
+   * an add on the same side grows and an exit shrinks by its volume.
+   */
+  netting?: boolean;
 }
 
 /** A pending order on the simulated follower's book, with the copy order that placed it. */
@@ -161,7 +169,49 @@ export class SimFollower extends SimTerminal {
   override async connect(): Promise<this> {
     await super.connect();
     this.cursor = this.lastSequence;
+    if (this.behaviour.netting !== undefined)
+      await this.inbox([
+        { eventType: 'ea.init', payload: { marginMode: this.behaviour.netting ? 'netting' : 'hedging' } },
+      ]);
     return this;
+  }
+
+  /** Every position carrying this master position's tag (a hedging copy that was added to holds several). */
+  private tagged(ticket: string | null, masterPositionId: string): SimPosition[] {
+    const tag = `kopitra:${masterPositionId}`.slice(0, 31);
+    return [...this.book.values()].filter((p) => p.ticket === ticket || p.comment === tag);
+  }
+
+  /** Opens a position, or on a netting account grows the symbol's one position on that side. */
+  private fill(p: Record<string, any>, price: number): SimPosition {
+    const net = this.behaviour.netting
+      ? [...this.book.values()].find((x) => x.symbol === p.symbol && x.side === p.side)
+      : undefined;
+    if (net) {
+      const volume = Math.round((net.volume + p.volume) * 100) / 100;
+      net.openPrice = (net.openPrice * net.volume + price * p.volume) / volume;
+      net.volume = volume;
+      return net;
+    }
+    const ticket = String(this.nextTicket++);
+    const pos = {
+      ticket,
+      symbol: p.symbol,
+      side: p.side,
+      volume: p.volume,
+      openPrice: price,
+      sl: p.sl,
+      tp: p.tp,
+      comment: p.comment,
+    };
+    this.book.set(ticket, pos);
+    return pos;
+  }
+
+  /** Takes `volume` off a position; it goes when nothing is left. */
+  private reduce(pos: SimPosition, volume: number): void {
+    pos.volume = Math.round((pos.volume - volume) * 100) / 100;
+    if (pos.volume <= 1e-9) this.book.delete(pos.ticket);
   }
 
   /** The specs of the last catalog sent, by symbol. */
@@ -352,19 +402,36 @@ export class SimFollower extends SimTerminal {
               message: `price ${market} is ${points.toFixed(1)} points from ${p.masterPrice}, maximum ${p.maxSlippage}`,
             });
         }
-        const ticket = String(this.nextTicket++);
         const price = market ?? p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
-        this.book.set(ticket, {
-          ticket,
-          symbol: p.symbol,
-          side: p.side,
+        const pos = this.fill(p, price);
+        return this.report({
+          orderId: p.orderId,
+          status: 'filled',
+          ticket: pos.ticket,
+          price,
           volume: p.volume,
-          openPrice: price,
-          sl: p.sl,
-          tp: p.tp,
-          comment: p.comment,
         });
-        return this.report({ orderId: p.orderId, status: 'filled', ticket, price, volume: p.volume });
+      }
+      case 'trade.increased': {
+        if (this.behaviour.rejectAdds && this.behaviour.rejectAdds > 0) {
+          this.behaviour.rejectAdds--;
+          return this.report({
+            orderId: p.orderId,
+            status: 'rejected',
+            errorCode: 10019,
+            message: 'No money',
+          });
+        }
+        // Hedging: a position of its own with the same tag. Netting: the net position grows.
+        const price = p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
+        const pos = this.fill(p, price);
+        return this.report({
+          orderId: p.orderId,
+          status: 'filled',
+          ticket: pos.ticket,
+          price,
+          volume: p.volume,
+        });
       }
       case 'trade.modified': {
         const pos = this.find(p.ticket, p.masterPositionId);
@@ -376,14 +443,33 @@ export class SimFollower extends SimTerminal {
       case 'trade.partial_close': {
         const pos = this.find(p.ticket, p.masterPositionId);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        pos.volume = Math.round((pos.volume - p.volume) * 100) / 100;
-        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: p.volume });
+        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.masterPositionId) : [pos];
+        // Several positions of one copy: newest first, as the EA spreads it.
+        const plan =
+          legs.length > 1
+            ? spreadClose(
+                legs.map((l) => ({ ticket: l.ticket, volume: l.volume, openedAt: Number(l.ticket) })),
+                p.volume,
+                { volumeMin: 0.01, volumeStep: 0.01 },
+              )
+            : [{ ticket: pos.ticket, volume: Math.min(p.volume, pos.volume) }];
+        for (const c of plan) this.reduce(this.book.get(c.ticket)!, c.volume);
+        const closed = Math.round(plan.reduce((sum, c) => sum + c.volume, 0) * 100) / 100;
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: closed });
       }
       case 'trade.closed': {
         const pos = this.find(p.ticket, p.masterPositionId);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        this.book.delete(pos.ticket);
-        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: pos.volume });
+        // Netting: only this copy's volume leaves the net position. Hedging: every position of the copy.
+        if (this.behaviour.netting) {
+          const volume = Math.min(p.volume ?? pos.volume, pos.volume);
+          this.reduce(pos, volume);
+          return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume });
+        }
+        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.masterPositionId) : [pos];
+        for (const l of legs) this.book.delete(l.ticket);
+        const volume = Math.round(legs.reduce((sum, l) => sum + l.volume, 0) * 100) / 100;
+        return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume });
       }
       case 'sync.request':
         await this.snapshot();

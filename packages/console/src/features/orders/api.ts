@@ -15,6 +15,7 @@ export const ORDER_STATUSES = [
 ] as const satisfies readonly CopyOrder['status'][];
 export const ORDER_KINDS = [
   'open',
+  'increase',
   'modify',
   'partial_close',
   'close',

@@ -94,8 +94,9 @@ export async function loadFanoutContext(
     ]),
   ];
   const accountIds = [...followerIds, masterAccountId];
-  // Exposure and trade-rate guards apply to opens only, and only where a subscription sets them.
+  // Exposure and trade-rate guards apply to opens and adds only, and only where a subscription sets them.
   const isOpen = signal.type === 'position.opened';
+  const addsExposure = isOpen || signal.type === 'position.increased';
   const autoSettings = isOpen
     ? subs.filter((s) => settingsOf.get(`${s.group_id}\n${s.follower_account_id}`)!.symbolRules.auto)
     : [];
@@ -115,7 +116,7 @@ export async function loadFanoutContext(
     ),
   ];
   const guarded = (pick: (s: ReturnType<typeof withDefaults>) => boolean) =>
-    isOpen
+    addsExposure
       ? [
           ...new Set(
             subs
@@ -141,7 +142,7 @@ export async function loadFanoutContext(
     ),
     openExposure(db, exposureIds),
     recentOpenTimes(db, rateIds, now - 3_600_000),
-    isOpen ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),
+    addsExposure ? activeStopOutsOf(db, followerIds) : Promise.resolve([]),
   ]);
   const metricsOf = new Map(
     telemetry.map((t) => [

@@ -20,6 +20,8 @@ const EXECUTIONS_ROUTE = 'POST /executions';
 const FINAL = new Set(['filled', 'rejected', 'failed', 'expired', 'skipped', 'withdrawn']);
 /** Taken back before or while the terminal had it: a fill reported anyway is still a real position. */
 const TAKEN_BACK = new Set(['expired', 'withdrawn']);
+/** Links whose volume is still the follower's to hold. */
+const LIVE = new Set(['open', 'closing']);
 
 async function symbolSpec(db: Db, accountId: string, symbol: string | null): Promise<SymbolSpec | null> {
   if (!symbol) return null;
@@ -118,7 +120,7 @@ export async function reportExecution(
       patch.filled_volume = volume;
       if (req.price !== undefined) {
         patch.fill_price = req.price;
-        if (order.kind === 'open') {
+        if (order.kind === 'open' || order.kind === 'increase') {
           const s = slippage(order, req.price, volume, await symbolSpec(tx.trx, accountId, order.symbol));
           patch.slippage_points = s.points;
           patch.slippage_amount = s.amount;
@@ -201,6 +203,21 @@ async function followLink(
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
       return;
+    case 'increase': {
+      // The add was counted when planned: a fill of another volume corrects it, a refusal takes
+      // it back (the master's volume stays grown: its position did grow).
+      const fill = filled ? (req.volume ?? order.volume ?? 0) : 0;
+      const change = fill - (order.volume ?? 0);
+      if (!filled && !LIVE.has(link.status)) return;
+      await updateLink(db, key, {
+        open_volume: Math.max(0, Number((link.open_volume + change).toFixed(8))),
+        ...(filled ? {} : { position_count: Math.max(1, link.position_count - 1) }),
+        // A hedging add is a position of its own; the link keeps its first ticket unless it had none.
+        ...(filled && link.ticket === null && ticket ? { ticket, linked_at: now } : {}),
+        updated_at: now,
+      });
+      return;
+    }
     case 'partial_close':
       // On MT4 the rest of a partially closed position gets a new ticket; the link follows it.
       if (filled && ticket && ticket !== link.ticket)

@@ -68,6 +68,7 @@ function linkedPosition(link: LinkRow | null, undelivered: CopyOrderRow[] = []):
     side: link.side,
     detached: link.status === 'detached',
     masterVolume: link.master_volume,
+    positions: link.position_count,
     openUndelivered: undelivered.some((o) => o.order_id === link.open_order_id),
   };
 }
@@ -402,7 +403,8 @@ export async function writeBatch(
         links.push(closedLink);
         continue;
       }
-      const dormant = dormantLink(f, signal, plan, orderId, masterAccountId, now);
+      const dormant =
+        dormantLink(f, signal, plan, orderId, masterAccountId, now) ?? masterAdded(f, signal, now);
       if (dormant) links.push(dormant);
       continue;
     }
@@ -531,6 +533,7 @@ function baseOrder(
   const kind = (
     {
       'position.opened': 'open',
+      'position.increased': 'increase',
       'position.modified': 'modify',
       'position.partially_closed': 'partial_close',
       'position.closed': 'close',
@@ -555,17 +558,17 @@ function baseOrder(
     // A skipped order names the master's symbol and side: no follower symbol was mapped.
     symbol: isSkip ? signal.symbol : d.symbol,
     side: isSkip ? signal.side : d.side,
-    volume: d.action === 'open' || d.action === 'partial_close' || d.action === 'close' ? d.volume : null,
-    sl: d.action === 'open' ? d.sl : d.action === 'modify' ? (d.sl ?? null) : null,
-    tp: d.action === 'open' ? d.tp : d.action === 'modify' ? (d.tp ?? null) : null,
+    volume: 'volume' in d ? d.volume : null,
+    sl: d.action === 'open' || d.action === 'increase' || d.action === 'modify' ? (d.sl ?? null) : null,
+    tp: d.action === 'open' || d.action === 'increase' || d.action === 'modify' ? (d.tp ?? null) : null,
     master_price: signal.price,
-    ticket: d.action === 'modify' || d.action === 'partial_close' || d.action === 'close' ? d.ticket : null,
+    ticket: 'ticket' in d ? d.ticket : null,
     ...NOT_YET_EXECUTED,
     outbox_event_id: null,
     master_deal_at: signal.occurredAt,
     signal_received_at: t.receivedAt,
     written_at: t.now,
-    expires_at: d.action === 'open' ? d.expiresAt : null,
+    expires_at: d.action === 'open' || d.action === 'increase' ? d.expiresAt : null,
     updated_at: t.now,
     trace_context: t.traceContext,
   };
@@ -610,11 +613,23 @@ function dormantLink(
     symbol: link.symbol,
     side: link.side,
     masterVolume: link.master_volume,
+    positions: link.position_count,
   });
   if (asIfOpen.action === 'skip') return null;
   if (asIfOpen.action === 'close') return { ...link, status: 'closed', closed_at: now, updated_at: now };
   return nextLink(f, signal, asIfOpen, orderId, masterAccountId, now);
 }
+
+/** The master's position grew, whatever the follower did about it: later partial closes are fractions of the larger whole. */
+function masterAdded(f: FollowerSlice, signal: MasterSignal, now: number): LinkRow | null {
+  const link = f.link;
+  if (!link || signal.type !== 'position.increased' || !LIVE_LINK.has(link.status)) return null;
+  return { ...link, master_volume: grownMasterVolume(link, signal), updated_at: now };
+}
+
+const grownMasterVolume = (link: LinkRow, signal: MasterSignal): number | null =>
+  signal.remainingVolume ??
+  (link.master_volume !== null ? Number((link.master_volume + signal.volume).toFixed(8)) : null);
 
 /** The link as the expected book now has it. */
 function nextLink(
@@ -638,6 +653,7 @@ function nextLink(
         ticket: null,
         open_volume: d.volume,
         master_volume: signal.volume,
+        position_count: 1,
         sl: d.sl,
         tp: d.tp,
         master_price: signal.price,
@@ -649,6 +665,17 @@ function nextLink(
         closed_at: null,
         updated_at: now,
       };
+    case 'increase':
+      // Counted when planned, like a partial close: the expected book is what was sent.
+      return link
+        ? {
+            ...link,
+            open_volume: Number((link.open_volume + d.volume).toFixed(8)),
+            master_volume: grownMasterVolume(link, signal),
+            position_count: f.netting ? link.position_count : link.position_count + 1,
+            updated_at: now,
+          }
+        : null;
     case 'modify':
       return link
         ? {

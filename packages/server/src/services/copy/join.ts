@@ -228,6 +228,7 @@ async function decideJoins(
         ticket: null,
         open_volume: decision.volume,
         master_volume: position.volume,
+        position_count: 1,
         sl: decision.sl,
         tp: decision.tp,
         master_price: position.open_price,

@@ -469,6 +469,7 @@ function openedLink(
     ticket: null,
     open_volume: d.volume,
     master_volume: signal.volume,
+    position_count: 1,
     sl: d.sl,
     tp: d.tp,
     master_price: signal.price,

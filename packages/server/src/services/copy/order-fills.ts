@@ -54,6 +54,7 @@ export async function followerOrderFilled(
       ticket: notice.ticket,
       open_volume: volume,
       master_volume: link.master_volume,
+      position_count: 1,
       sl: link.sl,
       tp: link.tp,
       master_price: link.price,

@@ -1,6 +1,6 @@
 import { isoTime } from '@kopitra/contracts';
 import type { OutboxEventType } from '@kopitra/contracts';
-import type { CopyDecision, OrderDecision } from '@kopitra/engine';
+import { spans, type CopyDecision, type OrderDecision } from '@kopitra/engine';
 
 /** The outbox event a (non-skip) copy decision becomes, in the wire shapes of SPEC §2. */
 export function outboxPayloadFor(
@@ -25,6 +25,25 @@ export function outboxPayloadFor(
           expiresAt: isoTime(d.expiresAt),
           comment: d.comment,
           ...('replacesOrder' in d ? { replacesOrder: d.replacesOrder } : {}),
+        },
+      };
+    case 'increase':
+      return {
+        type: 'trade.increased',
+        payload: {
+          orderId: ids.orderId,
+          masterAccountId: ids.masterAccountId,
+          masterPositionId: d.masterPositionId,
+          ticket: d.ticket,
+          symbol: d.symbol,
+          side: d.side,
+          volume: d.volume,
+          sl: d.sl,
+          tp: d.tp,
+          masterPrice: d.masterPrice,
+          maxSlippage: d.maxSlippagePoints,
+          expiresAt: isoTime(d.expiresAt),
+          comment: d.comment,
         },
       };
     case 'place_order':
@@ -57,6 +76,7 @@ export function outboxPayloadFor(
           ticket: d.ticket,
           symbol: d.symbol,
           volume: d.volume,
+          ...spans(d),
         },
       };
     case 'close':
@@ -68,6 +88,7 @@ export function outboxPayloadFor(
           ticket: d.ticket,
           symbol: d.symbol,
           volume: d.volume,
+          ...spans(d),
         },
       };
   }

@@ -9,6 +9,7 @@ import {
   explainReason,
   parsePositionTag,
   reconcile,
+  spans,
   tagMatches,
   withDefaults,
   type Correction,
@@ -69,6 +70,7 @@ function expectedFrom(link: LinkRow): ExpectedPosition {
     detached: link.status === 'detached',
     closing: link.status === 'closing',
     linkedAt: link.linked_at,
+    positions: link.position_count,
   };
 }
 
@@ -330,7 +332,15 @@ async function applyCorrection(
       await updateLink(
         db,
         { ...key, masterPositionId: c.masterPositionId },
-        { status: 'open', ticket: null, open_order_id: orderId, linked_at: null, updated_at: now },
+        {
+          status: 'open',
+          ticket: null,
+          open_order_id: orderId,
+          linked_at: null,
+          // The whole expected volume comes back as one position.
+          position_count: 1,
+          updated_at: now,
+        },
       );
       return 'queued';
     }
@@ -364,6 +374,7 @@ async function applyCorrection(
           side: c.side,
           volume: Number(volume.toFixed(8)),
           remainingVolume: c.to,
+          ...spans(c),
         },
         now,
       );

@@ -52,6 +52,7 @@ export async function evaluateRisk(
         side: l.side,
         volume: l.open_volume,
         closing: l.status === 'closing',
+        positions: l.position_count,
       })),
     });
     const scope = { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId };
