@@ -96,6 +96,11 @@ static string call(const std::vector<string> &a)
     int d = KpOpenDecision(toBool(a[1]), toBool(a[2]), toBool(a[3]));
     return d == KP_OPEN_EXECUTE ? "execute" : d == KP_OPEN_ALREADY ? "already" : d == KP_OPEN_CANCELLED ? "cancelled" : "expired";
   }
+  if (f == "increase") {
+    int d = KpIncreaseDecision(toBool(a[1]), toBool(a[2]), toBool(a[3]), toBool(a[4]), toBool(a[5]));
+    return d == KP_OPEN_EXECUTE ? "execute" : d == KP_OPEN_ALREADY ? "already" : d == KP_OPEN_CANCELLED ? "cancelled" : d == KP_OPEN_EXPIRED ? "expired" : "unknown";
+  }
+  if (f == "spreadTake") return num(KpSpreadTake(toDouble(a[1]), toDouble(a[2]), toDouble(a[3]), toDouble(a[4])));
   if (f == "close") {
     int d = KpCloseDecision(toBool(a[1]), toBool(a[2]), toBool(a[3]), toBool(a[4]), toBool(a[5]));
     return d == KP_CLOSE_EXECUTE ? "execute" : d == KP_CLOSE_ALREADY ? "already" : d == KP_CLOSE_NOT_FOUND ? "not_found" : "unknown";

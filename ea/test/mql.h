@@ -32,3 +32,5 @@ inline string CharToString(uchar c) { return string(1, (char)c); }
 inline string IntegerToString(long v) { return std::to_string(v); }
 inline double MathRound(double v) { return std::round(v); }
 inline double MathAbs(double v) { return std::fabs(v); }
+inline double MathFloor(double v) { return std::floor(v); }
+inline double MathMin(double a, double b) { return a < b ? a : b; }

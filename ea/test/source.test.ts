@@ -44,6 +44,18 @@ describe('EA source', () => {
     expect(body('Session.mqh', 'void CKpClient::Timer(')).toContain('m_shutdownFetchDue');
   });
 
+  it('finding 21: a netting add is reported as position.increased, and followers execute trade.increased and spread exits over the copy', () => {
+    const classify = body('Master.mqh', 'int CKpApp::ClassifyDeal(');
+    expect(classify).toContain('QueueSignal("position.increased"');
+    expect(classify).not.toContain('netting_add_on_not_copied');
+    const handle = body('Follower.mqh', 'int CKpFollower::HandleTradeEvent(');
+    expect(handle).toContain('DoIncrease(payload, recovering, e)');
+    expect(body('Follower.mqh', 'void CKpFollower::DoIncrease(')).toContain('KpIncreaseDecision(');
+    expect(body('Follower.mqh', 'void CKpFollower::DoPartialClose(')).toContain('SpreadPartialClose(');
+    expect(body('Follower.mqh', 'void CKpFollower::DoClose(')).toContain('CloseAllTagged(');
+    expect(body('Follower.mqh', 'void CKpFollower::SpreadPartialClose(')).toContain('KpSpreadTake(');
+  });
+
   it('finding 16: rollover, variation margin and split deals are not classified as trades', () => {
     const classify = body('Master.mqh', 'int CKpApp::ClassifyDeal(');
     for (const reason of ['DEAL_REASON_ROLLOVER', 'DEAL_REASON_VMARGIN', 'DEAL_REASON_SPLIT'])

@@ -37,6 +37,7 @@ import {
   SignalType,
   telemetryTypes,
   TradeFollowUpPayload,
+  TradeIncreasedPayload,
   TradeOrderPayload,
   TradeStartedPayload,
   EA_BASE_PATH,
@@ -86,6 +87,7 @@ const schemas: Record<string, Parser> = {
 const payloadSchemas: Record<string, Parser | null> = {
   'session.init_ack': SessionInitAckPayload,
   'trade.started': TradeStartedPayload,
+  'trade.increased': TradeIncreasedPayload,
   'trade.modified': TradeFollowUpPayload,
   'trade.partial_close': TradeFollowUpPayload,
   'trade.closed': TradeFollowUpPayload,
@@ -285,7 +287,9 @@ describe('EA protocol vectors', () => {
             .filter((v) => v.schema === 'SignalRequest' && v.platform === platform)
             .map((v) => v.body.type),
         );
-        expect([...types].sort(), platform).toEqual([...SignalType.options].sort());
+        // MT4 has no netting accounts, so its masters never add to a position.
+        const expected = SignalType.options.filter((t) => platform === 'MT5' || t !== 'position.increased');
+        expect([...types].sort(), platform).toEqual([...expected].sort());
         const orderTypes = new Set(
           requests
             .filter((v) => v.schema === 'OrderSignalRequest' && v.platform === platform)

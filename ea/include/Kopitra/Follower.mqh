@@ -30,6 +30,9 @@ protected:
    virtual int       HandleTradeEvent(const string type, const string eventId, CKpJson *payload);
    int               DoUnknown(const string type, const string eventId, CKpJson *payload);
    void              DoOpen(CKpJson *p, const bool recovering, const long placedOrder, const int attempts, KpExec &e);
+   void              DoIncrease(CKpJson *p, const bool recovering, KpExec &e);
+   void              SpreadPartialClose(CKpJson *p, const long first, const double volume, const string tag, KpExec &e);
+   void              CloseAllTagged(CKpJson *p, const long first, const string tag, KpExec &e);
    void              DoModify(CKpJson *p, KpExec &e);
    void              DoPartialClose(CKpJson *p, const bool recovering, KpExec &e);
    void              DoClose(CKpJson *p, const bool recovering, KpExec &e);
@@ -74,6 +77,8 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
    m_state.Save();
    if(type == "trade.started")
       DoOpen(payload, recovering, placed != "" ? StringToInteger(StringSubstr(placed, StringLen(KP_PLACED_PREFIX))) : 0, attempts, e);
+   else if(type == "trade.increased")
+      DoIncrease(payload, recovering, e);
    else if(type == "trade.modified")
       DoModify(payload, e);
    else if(type == "trade.partial_close")
@@ -253,6 +258,188 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, const long placedOrd
       KpLog(StringFormat("copy of %s %s %s NOT opened: %s %s", masterPositionId, side, symbol, e.errorCode, e.message));
   }
 
+//--- trade.increased { orderId, masterAccountId, masterPositionId, ticket, symbol, side, volume, sl, tp, masterPrice, maxSlippage, expiresAt, comment }
+//    A netting master added to the position this copy follows. Netting: a deal of the volume on
+//    the net position, carrying the order's tag so a replay finds it. Hedging (and MT4): another
+//    position carrying the copy's tag, so the copy's exits and reconciliation count it.
+void CKpFollower::DoIncrease(CKpJson *p, const bool recovering, KpExec &e)
+  {
+   string orderId = p.GetString("orderId");
+   string masterPositionId = p.GetString("masterPositionId");
+   string symbol = p.GetString("symbol");
+   string side = p.GetString("side");
+   bool netting = KpIsNetting();
+   string orderTag = KpOrderTag(orderId);
+   string comment = p.GetString("comment");
+   if(comment == "")
+      comment = KpPositionTag(masterPositionId);
+   bool dealFound = recovering && netting && m_trader.FindTaggedDeal(orderTag, symbol, e);
+   datetime expiresAt = 0;
+   bool expired = KpParseIso(p.GetString("expiresAt"), expiresAt) && KpNowUtc() > expiresAt;
+   int decision = KpIncreaseDecision(recovering, netting, dealFound, m_state.IsCancelled(orderId), expired);
+   if(decision == KP_OPEN_ALREADY)
+      return;
+   if(decision == KP_OPEN_UNKNOWN)
+     {
+      KpExecFail(e, "failed", "outcome_unknown", "add interrupted by a restart; not repeated (reconciliation compares the book)");
+      return;
+     }
+   if(decision == KP_OPEN_CANCELLED)
+     {
+      KpExecFail(e, "failed", "cancelled", "cancelled by order.cancel before it was executed");
+      return;
+     }
+   if(decision == KP_OPEN_EXPIRED)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("signal expired at %s (now %s): not added", KpIso(expiresAt), KpNowIso()));
+      return;
+     }
+   if(side != "buy" && side != "sell")
+     {
+      KpExecFail(e, "failed", "invalid_side", "unknown side '" + side + "'");
+      return;
+     }
+   long maxSlippage = p.HasNull("maxSlippage") || !p.Has("maxSlippage") ? -1 : p.GetLong("maxSlippage", -1);
+   m_trader.Open(symbol, side, p.GetDouble("volume"), Level(p, "sl"), Level(p, "tp"), netting ? orderTag : comment, maxSlippage, p.GetDouble("masterPrice"), e);
+   if(e.status == "filled")
+      KpLog(StringFormat("added to copy of %s: %s %s %s -> #%s at %s", masterPositionId, side, KpFormatNumber(e.volume, 8), symbol, e.ticket, KpFormatNumber(e.price, 8)));
+   else if(e.status != "retry" && e.status != "uncertain")
+      KpLog(StringFormat("add to copy of %s %s %s NOT made: %s %s", masterPositionId, side, symbol, e.errorCode, e.message));
+  }
+
+/**
+ * Hedging: a partial close of a copy spanning several positions (`positions` in the payload),
+ * spread as the SDK simulator's spreadClose: the later positions whole, newest first, while
+ * they fit; the rest from the first; what it cannot give from the later ones left (KpSpreadTake).
+ * Once anything closed, a later failure is reported as what was done, never retried (a retry
+ * would close the first part again); reconciliation compares the book.
+ */
+void CKpFollower::SpreadPartialClose(CKpJson *p, const long first, const double volume, const string tag, KpExec &e)
+  {
+   string symbol = p.GetString("symbol");
+   long tickets[];
+   int n = m_trader.TaggedPositions(p.GetString("masterPositionId"), symbol, tickets);
+   bool hasFirst = false;
+   for(int i = 0; i < n; i++)
+      hasFirst = hasFirst || tickets[i] == first;
+   if(!hasFirst)
+     {
+      // MT4 rewrites the comment of a partial close's rest; the gateway follows it by ticket.
+      ArrayResize(tickets, n + 1);
+      tickets[n++] = first;
+     }
+   double volumeMin = SymbolInfoDouble(symbol, SYMBOL_VOLUME_MIN);
+   double step = SymbolInfoDouble(symbol, SYMBOL_VOLUME_STEP);
+   double remaining = volume, closed = 0.0;
+   string reported = KpTicketStr(first);
+   bool taken[];
+   ArrayResize(taken, n);
+   for(int i = 0; i < n; i++)
+      taken[i] = false;
+   // Pass 0: the later positions whole, newest first; pass 1: the first; pass 2: the later ones left.
+   for(int pass = 0; pass < 3; pass++)
+     {
+      for(int i = 0; i < n; i++)
+        {
+         bool isFirst = tickets[i] == first;
+         if(taken[i] || (pass == 1 && !isFirst) || (pass != 1 && isFirst))
+            continue;
+         string s2, d2;
+         double held, op2, sl2, tp2;
+         if(!m_trader.PositionInfo(tickets[i], s2, d2, held, op2, sl2, tp2))
+            continue;
+         double take = pass == 0 ? (held <= remaining + 1e-9 ? held : 0.0) : KpSpreadTake(remaining, held, volumeMin, step);
+         if(take <= 0.0)
+            continue;
+         KpExec one;
+         KpExecReset(one);
+         m_trader.ClosePartial(tickets[i], take, m_trader.Deviation(-1), tag, one);
+         if(one.status != "filled")
+           {
+            if(closed <= 0.0)
+              {
+               KpExecFail(e, one.status, one.errorCode, one.message);
+               e.placedOrder = one.placedOrder;
+               return;
+              }
+            e.message = StringFormat("closed %s of %s; then #%s: %s %s", KpFormatNumber(closed, 8), KpFormatNumber(volume, 8), KpTicketStr(tickets[i]), one.errorCode, one.message);
+            pass = 3;
+            break;
+           }
+         taken[i] = true;
+         closed += take;
+         remaining = MathMax(0.0, remaining - take);
+         // MT4: the rest of the first position has a new ticket; the gateway's link follows it.
+         if(tickets[i] == first && one.previousTicket != "")
+           {
+            reported = one.ticket;
+            e.previousTicket = one.previousTicket;
+           }
+         e.price = one.price;
+         e.hasPrice = one.hasPrice;
+        }
+     }
+   if(closed <= 0.0)
+     {
+      KpExecFail(e, "rejected", "volume_below_minimum", StringFormat("%s lots cannot be taken from the copy's %d positions within the symbol's minimum and step", KpFormatNumber(volume, 8), n));
+      return;
+     }
+   e.status = "filled";
+   e.ticket = reported;
+   e.volume = closed;
+   e.hasVolume = true;
+  }
+
+/** Hedging: closes every position of a copy spanning several (`positions` in the payload). */
+void CKpFollower::CloseAllTagged(CKpJson *p, const long first, const string tag, KpExec &e)
+  {
+   long tickets[];
+   int n = m_trader.TaggedPositions(p.GetString("masterPositionId"), p.GetString("symbol"), tickets);
+   bool hasFirst = false;
+   for(int i = 0; i < n; i++)
+      hasFirst = hasFirst || tickets[i] == first;
+   if(!hasFirst)
+     {
+      ArrayResize(tickets, n + 1);
+      tickets[n++] = first;
+     }
+   double closed = 0.0;
+   int failed = 0;
+   string why = "";
+   for(int i = 0; i < n; i++)
+     {
+      KpExec one;
+      KpExecReset(one);
+      m_trader.Close(tickets[i], 0.0, m_trader.Deviation(-1), tag, one);
+      if(one.status == "filled")
+        {
+         closed += one.volume;
+         e.price = one.price;
+         e.hasPrice = one.hasPrice;
+         continue;
+        }
+      // Nothing closed yet and a temporary error: the whole close is tried again later.
+      if(closed <= 0.0 && failed == 0 && (one.status == "retry" || one.status == "uncertain"))
+        {
+         KpExecFail(e, one.status, one.errorCode, one.message);
+         return;
+        }
+      failed++;
+      why = "#" + KpTicketStr(tickets[i]) + ": " + one.errorCode + " " + one.message;
+     }
+   if(closed <= 0.0)
+     {
+      KpExecFail(e, "rejected", "close_failed", why);
+      return;
+     }
+   e.status = "filled";
+   e.ticket = KpTicketStr(first);
+   e.volume = closed;
+   e.hasVolume = true;
+   if(failed > 0)
+      e.message = StringFormat("%d of %d positions not closed (%s); reconciliation closes what is left", failed, n, why);
+  }
+
 //--- trade.modified { orderId, masterPositionId, ticket, symbol, sl?, tp? } — an absent key keeps the level, null removes it
 void CKpFollower::DoModify(CKpJson *p, KpExec &e)
   {
@@ -295,7 +482,10 @@ void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
       KpExecFail(e, "failed", "invalid_volume", "trade.partial_close without a volume");
       return;
      }
-   m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), tag, e);
+   if(!netting && p.GetLong("positions", 1) > 1)
+      SpreadPartialClose(p, ticket, volume, tag, e);
+   else
+      m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), tag, e);
    KpLog(StringFormat("partial close #%s %s (master %s): %s%s %s", KpTicketStr(ticket), KpFormatNumber(volume, 8), p.GetString("masterPositionId"), e.status,
                       e.previousTicket != "" ? ", rest is now #" + e.ticket : "", e.message));
   }
@@ -325,9 +515,13 @@ void CKpFollower::DoClose(CKpJson *p, const bool recovering, KpExec &e)
       KpExecFail(e, "failed", "position_not_found", "no open position for master position " + p.GetString("masterPositionId") + " (closed by hand, SL/TP or stop-out?)");
       return;
      }
-   // Hedging: the whole copy closes. Netting: only this copy's volume leaves the net position.
+   // Hedging: the whole copy closes (every position of it). Netting: only this copy's volume
+   // leaves the net position.
    double volume = netting ? p.GetDouble("volume", 0.0) : 0.0;
-   m_trader.Close(ticket, volume, m_trader.Deviation(-1), tag, e);
+   if(!netting && p.GetLong("positions", 1) > 1)
+      CloseAllTagged(p, ticket, tag, e);
+   else
+      m_trader.Close(ticket, volume, m_trader.Deviation(-1), tag, e);
    KpLog(StringFormat("close #%s (master %s): %s %s", KpTicketStr(ticket), p.GetString("masterPositionId"), e.status, e.message));
   }
 

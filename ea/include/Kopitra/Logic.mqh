@@ -452,6 +452,7 @@ int KpFillingMode(const int execMode, const long mask)
 #define KP_OPEN_ALREADY    1   // a position or deal carries the tag: report it, never open twice
 #define KP_OPEN_CANCELLED  2
 #define KP_OPEN_EXPIRED    3
+#define KP_OPEN_UNKNOWN    4   // may have happened and cannot be told: report failed, do not repeat
 
 /**
  * trade.started. The lookup comes first: after a crash, an open that did execute is reported
@@ -495,6 +496,48 @@ int KpCloseDecision(const bool recovering, const bool netting, const bool partia
    return KP_CLOSE_EXECUTE;
   }
 
+/**
+ * trade.increased (a netting master added to its position). Netting: the add is a deal carrying
+ * the order's tag, so `dealFound` tells a replay it happened. Hedging: the add is a position
+ * with the same tag as the copy's first, so an interrupted one cannot be told apart; it is
+ * reported failed rather than repeated (the gateway takes it back off the link, and
+ * reconciliation trims the volume if it did happen).
+ */
+int KpIncreaseDecision(const bool recovering, const bool netting, const bool dealFound, const bool cancelled, const bool expired)
+  {
+   if(dealFound)
+      return KP_OPEN_ALREADY;
+   if(recovering && !netting)
+      return KP_OPEN_UNKNOWN;
+   if(cancelled)
+      return KP_OPEN_CANCELLED;
+   if(expired)
+      return KP_OPEN_EXPIRED;
+   return KP_OPEN_EXECUTE;
+  }
+
+/**
+ * A partial close of a copy spanning several hedging positions (`positions` in the payload) is
+ * spread newest position first: this is what to take from one position, given what is still to
+ * close. At most what is still to close and what the position holds, floored to the step; a
+ * position is never left under the minimum (it keeps the minimum, the rest comes from the next
+ * older one), and less than the minimum is never closed (0: leave this position). The same rule
+ * as the SDK simulator's spreadClose.
+ */
+double KpSpreadTake(const double remaining, const double positionVolume, const double volumeMin, const double volumeStep)
+  {
+   double eps = 1e-9;
+   if(volumeStep <= 0.0 || remaining < volumeMin - eps)
+      return 0.0;
+   double take = MathFloor(MathMin(remaining, positionVolume) / volumeStep + eps) * volumeStep;
+   double rest = positionVolume - take;
+   if(rest > eps && rest < volumeMin - eps)
+      take = MathFloor((positionVolume - volumeMin) / volumeStep + eps) * volumeStep;
+   if(take < volumeMin - eps)
+      return 0.0;
+   return MathRound(take / volumeStep) * volumeStep;
+  }
+
 /** The comment of a deal the EA sends for a copy order or a command, so a replay can find it (≤ 31 characters). */
 string KpOrderTag(const string orderOrCommandId)
   {
@@ -512,7 +555,7 @@ string KpOrderTag(const string orderOrCommandId)
 
 int KpEventKind(const string type)
   {
-   if(type == "trade.started" || type == "trade.modified" || type == "trade.partial_close" || type == "trade.closed")
+   if(type == "trade.started" || type == "trade.increased" || type == "trade.modified" || type == "trade.partial_close" || type == "trade.closed")
       return KP_TYPE_TRADE;
    if(type == "order.command")
       return KP_TYPE_COMMAND;

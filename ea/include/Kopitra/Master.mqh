@@ -9,6 +9,7 @@
 //| OnTimer classifies each deal from the deal history and queues one  |
 //| POST /signals per master event:                                    |
 //|   DEAL_ENTRY_IN                      → position.opened              |
+//|   DEAL_ENTRY_IN into an open position → position.increased (netting)|
 //|   DEAL_ENTRY_OUT / OUT_BY, rest > 0  → position.partially_closed    |
 //|   DEAL_ENTRY_OUT / OUT_BY, rest = 0  → position.closed              |
 //|   DEAL_ENTRY_INOUT (netting reversal)→ position.closed + opened     |
@@ -378,13 +379,18 @@ int CKpApp::ClassifyDeal(const long ticket)
         }
       else
         {
-         // Netting: an IN deal on an open position adds to it. The protocol has no "increase"
-         // signal (a second position.opened would be skipped as already_copied); the later
-         // closes carry remainingVolume, so followers still close in proportion.
-         string msg = StringFormat("netting add-on: deal #%s added %s lots to position %s (now %s); followers do not scale in",
-                                   dt, KpFormatNumber(volume, 8), pid, KpFormatNumber(MathAbs(after), 8));
-         KpLog(msg);
-         QueueError("netting_add_on_not_copied", msg);
+         // Netting: an IN deal on an open position adds to it (the position id stays). Followers
+         // add the sized volume: a hedging one opens a second tagged position, a netting one
+         // grows its own. The position's current levels go with it, for the added part.
+         string positionSide = before > 0 ? "buy" : "sell";
+         double psl = sl, ptp = tp;
+         if(PositionSelectByTicket((ulong)positionId))
+           {
+            psl = PositionGetDouble(POSITION_SL);
+            ptp = PositionGetDouble(POSITION_TP);
+           }
+         QueueSignal("position.increased", "mt5-d" + dt, pid, symbol, positionSide, volume, MathAbs(after), price, true, psl, ptp, magic, comment, occurredAt, dt);
+         KpLog(StringFormat("netting add: deal #%s added %s lots to position %s (now %s)", dt, KpFormatNumber(volume, 8), pid, KpFormatNumber(MathAbs(after), 8)));
         }
      }
    else if(entry == DEAL_ENTRY_OUT || entry == DEAL_ENTRY_OUT_BY)

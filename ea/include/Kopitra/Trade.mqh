@@ -62,6 +62,23 @@ void KpExecFail(KpExec &e, const string status, const string code, const string 
    e.message = message;
   }
 
+/** Adds `ticket` opened at `openedAt` to `tickets`, kept newest first (ties: the higher ticket first). */
+void KpInsertNewestFirst(long &tickets[], long &times[], const long ticket, const long openedAt)
+  {
+   int n = ArraySize(tickets);
+   ArrayResize(tickets, n + 1);
+   ArrayResize(times, n + 1);
+   int at = n;
+   while(at > 0 && (times[at - 1] < openedAt || (times[at - 1] == openedAt && tickets[at - 1] < ticket)))
+     {
+      tickets[at] = tickets[at - 1];
+      times[at] = times[at - 1];
+      at--;
+     }
+   tickets[at] = ticket;
+   times[at] = openedAt;
+  }
+
 bool KpIsDigits(const string s)
   {
    int n = StringLen(s);
@@ -189,6 +206,7 @@ public:
    void              Setup(const int magic, const int defaultDeviation);
    int               Deviation(const long maxSlippage) { return maxSlippage >= 0 ? (int)maxSlippage : m_defaultDeviation; }
    long              FindPosition(const string ticketStr, const string masterPositionId, const string symbol);
+   int               TaggedPositions(const string masterPositionId, const string symbol, long &tickets[]);
    bool              PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp);
    void              Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e);
    void              Modify(const long ticket, const bool setSl, const double sl, const bool setTp, const double tp, KpExec &e);
@@ -464,6 +482,25 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          return (long)pt;
      }
    return 0;
+  }
+
+/** Hedging: every open position carrying this master position's tag, newest first (a copy the master added to holds several). */
+int CKpTrader::TaggedPositions(const string masterPositionId, const string symbol, long &tickets[])
+  {
+   long times[];
+   ArrayResize(tickets, 0);
+   ArrayResize(times, 0);
+   for(int i = PositionsTotal() - 1; i >= 0; i--)
+     {
+      ulong pt = PositionGetTicket(i);
+      if(pt == 0)
+         continue;
+      if(symbol != "" && PositionGetString(POSITION_SYMBOL) != symbol)
+         continue;
+      if(KpTagMatches(PositionGetString(POSITION_COMMENT), masterPositionId))
+         KpInsertNewestFirst(tickets, times, (long)pt, PositionGetInteger(POSITION_TIME_MSC));
+     }
+   return ArraySize(tickets);
   }
 
 bool CKpTrader::PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp)
@@ -875,6 +912,48 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          return OrderTicket();
      }
    return 0;
+  }
+
+/**
+ * Every open market order carrying this master position's tag, newest first (a copy the master
+ * added to holds several). The rest of a partial close has the comment "from #<old>": it is
+ * the copy's when the order it came from carried the tag.
+ */
+int CKpTrader::TaggedPositions(const string masterPositionId, const string symbol, long &tickets[])
+  {
+   long times[], open[], opened[];
+   string comments[];
+   ArrayResize(tickets, 0);
+   ArrayResize(times, 0);
+   int n = 0;
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || (OrderType() != OP_BUY && OrderType() != OP_SELL))
+         continue;
+      if(symbol != "" && OrderSymbol() != symbol)
+         continue;
+      ArrayResize(open, n + 1);
+      ArrayResize(opened, n + 1);
+      ArrayResize(comments, n + 1);
+      open[n] = OrderTicket();
+      opened[n] = (long)OrderOpenTime();
+      comments[n] = OrderComment();
+      n++;
+     }
+   for(int k = 0; k < n; k++)
+     {
+      string comment = comments[k];
+      for(int hop = 0; hop < 10 && !KpTagMatches(comment, masterPositionId); hop++)
+        {
+         long from = KpCommentRef(comment, "from #");
+         if(from <= 0 || !OrderSelect((int)from, SELECT_BY_TICKET))
+            break;
+         comment = OrderComment();
+        }
+      if(KpTagMatches(comment, masterPositionId))
+         KpInsertNewestFirst(tickets, times, open[k], opened[k]);
+     }
+   return ArraySize(tickets);
   }
 
 bool CKpTrader::PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp)

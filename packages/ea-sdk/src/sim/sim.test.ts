@@ -135,6 +135,26 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
           comment: positionTag(req.masterPositionId),
         },
       };
+    case 'position.increased':
+      return {
+        ...base,
+        type: 'trade.increased',
+        payload: {
+          orderId,
+          masterAccountId: 'M',
+          masterPositionId: req.masterPositionId,
+          ticket: linked,
+          symbol,
+          side: req.side,
+          volume: req.volume,
+          sl: req.sl ?? null,
+          tp: req.tp ?? null,
+          masterPrice: req.price,
+          maxSlippage: null,
+          expiresAt: new Date(T0 + 3_600_000).toISOString(),
+          comment: positionTag(req.masterPositionId),
+        },
+      };
     case 'position.modified':
       return {
         ...base,

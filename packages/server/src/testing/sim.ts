@@ -444,14 +444,18 @@ export class SimFollower extends SimTerminal {
         const pos = this.find(p.ticket, p.masterPositionId);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
         const legs = p.positions > 1 ? this.tagged(pos.ticket, p.masterPositionId) : [pos];
-        // Several positions of one copy: newest first, as the EA spreads it.
+        // Several positions of one copy: spread as the EA spreads it (adds whole, newest first).
+        const spread = (l: SimPosition) => ({
+          ticket: l.ticket,
+          volume: l.volume,
+          openedAt: Number(l.ticket),
+        });
         const plan =
           legs.length > 1
-            ? spreadClose(
-                legs.map((l) => ({ ticket: l.ticket, volume: l.volume, openedAt: Number(l.ticket) })),
-                p.volume,
-                { volumeMin: 0.01, volumeStep: 0.01 },
-              )
+            ? spreadClose(spread(pos), legs.filter((l) => l !== pos).map(spread), p.volume, {
+                volumeMin: 0.01,
+                volumeStep: 0.01,
+              })
             : [{ ticket: pos.ticket, volume: Math.min(p.volume, pos.volume) }];
         for (const c of plan) this.reduce(this.book.get(c.ticket)!, c.volume);
         const closed = Math.round(plan.reduce((sum, c) => sum + c.volume, 0) * 100) / 100;

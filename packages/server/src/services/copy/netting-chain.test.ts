@@ -136,7 +136,8 @@ describe.each(dialects)('netting master adds on %s', (dialect) => {
       status: 'open',
     });
 
-    // 0.8 of the master's 2 lots: 40 % of each copy, the hedging one's from its newest positions.
+    // 0.8 of the master's 2 lots: 40 % of each copy; the hedging one closes its newest add
+    // whole and takes the rest from its first position (the older add would not close whole).
     p.clock.advance(1000);
     await master.signal({
       type: 'position.partially_closed',
@@ -148,8 +149,8 @@ describe.each(dialects)('netting master adds on %s', (dialect) => {
     });
     await drain();
     expect(book(hedging).map((x) => [x.ticket, x.volume])).toEqual([
-      ['1000', 2],
-      ['1001', 0.4],
+      ['1000', 1.4],
+      ['1001', 1],
     ]);
     expect(book(netting).map((x) => [x.ticket, x.volume])).toEqual([['1000', 0.54]]);
     // The hedging EA is told its copy spans three positions; the netting one holds one.
