@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimFollower, SimMaster, BASE_SYMBOLS } from '../../packages/ea-sdk/dist/index.js';
+import { SimFollower, SimMaster, BASE_SYMBOLS, positionTag } from '../../packages/ea-sdk/dist/index.js';
 import { reasonCatalogue } from '../../packages/engine/dist/index.js';
 import { summarize } from './stats.js';
 import { openTarget } from './target.js';
@@ -25,7 +25,8 @@ const suffixMap = (suffix) => Object.fromEntries(Object.keys(BASE_SYMBOLS).map((
 
 /**
  * Ten followers: mixed sizing (each replayable from the master's volume alone), symbol maps,
- * MT4 and MT5, one reversed, polling and WebSocket. `k`/`lots` restate the sizing for the replay.
+ * MT4 and MT5, hedging and one netting account, one reversed, polling and WebSocket.
+ * `k`/`lots` restate the sizing for the replay.
  */
 export const SOAK_FOLLOWERS = [
   { id: 'S01', settings: {}, k: 1 },
@@ -48,7 +49,7 @@ export const SOAK_FOLLOWERS = [
     k: 1.5,
     options: { transport: 'websocket' },
   },
-  { id: 'S06', settings: { sizing: { mode: 'contract_size' } }, k: 1 },
+  { id: 'S06', settings: { sizing: { mode: 'contract_size' } }, k: 1, options: { netting: true } },
   {
     id: 'S07',
     settings: { sizing: { mode: 'multiplier', multiplier: 0.3 }, symbolMap: suffixMap('.pro') },
@@ -141,6 +142,8 @@ export async function runSoak({
   serverKills = 2,
   followerKills = 2,
   intervalMs = 4,
+  /** Share of the master's steps that add to a position (it is an MT5 netting account). */
+  addRate = 0.1,
   convergeMs = 120_000,
   log = () => undefined,
 }) {
@@ -256,6 +259,8 @@ export async function runSoak({
       seed: 'soak-master',
       intervalMs,
       maxOpenPositions: 8,
+      netting: true,
+      addRate,
       onSignal: () => {
         const event = events.get(master.sent.length);
         // One churn event at a time, in order, while the master keeps trading.
@@ -281,11 +286,17 @@ export async function runSoak({
         cursor = page.nextCursor;
       }
     };
-    const bookOf = (id) =>
-      [...followers.get(id).account.positions.values()]
-        .map((p) => `${p.ticket} ${p.symbol} ${p.side} ${p.volume}`)
-        .sort();
-    const linkKey = (l) => `${l.ticket} ${l.symbol} ${l.side} ${l.openVolume}`;
+    // A copy is every position with its tag: a hedging follower holds one per add of the master.
+    const bookOf = (id) => {
+      const copies = new Map();
+      for (const p of followers.get(id).account.positions.values()) {
+        const c = copies.get(p.comment);
+        if (c) c.volume = Number((c.volume + p.volume).toFixed(8));
+        else copies.set(p.comment, { symbol: p.symbol, side: p.side, volume: p.volume });
+      }
+      return [...copies].map(([tag, c]) => `${tag} ${c.symbol} ${c.side} ${c.volume}`).sort();
+    };
+    const linkKey = (l) => `${positionTag(l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`;
 
     // Reconciliation runs every second on fresh snapshots: the books must settle.
     let converged = false;
@@ -379,12 +390,15 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
     return counter + 1;
   };
 
+  const added = new Set(
+    signals.filter((s) => s.request.type === 'position.increased').map((s) => s.request.masterPositionId),
+  );
   // Book = links = the master's book: what a follower holds is what the server links, and
   // every linked copy belongs to a position the master still holds.
   for (const f of SOAK_FOLLOWERS) {
     const open = linksAll.filter((l) => l.followerAccountId === f.id && l.status === 'open');
     for (const p of followers.get(f.id).account.positions.values())
-      if (!open.some((l) => l.ticket === p.ticket))
+      if (!open.some((l) => l.ticket === p.ticket || positionTag(l.masterPositionId) === p.comment))
         problem(
           0,
           `${f.id} holds ${p.ticket} ${p.comment} with no open link:${history(`${f.id} ${p.comment.replace('kopitra:', '')}`)}`,
@@ -394,9 +408,11 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
         divergences,
         `${f.id}: book ${bookOf(f.id).join(' | ')} ≠ links ${open.map(linkKey).sort().join(' | ')}`,
       );
+    // Several positions with one tag are a copy the master added to (hedging), never a second copy.
     const book = [...followers.get(f.id).account.positions.values()];
-    if (new Set(book.map((p) => p.comment)).size !== book.length)
-      doubled = problem(doubled, `${f.id} holds two copies of one master position`);
+    for (const tag of new Set(book.map((p) => p.comment)))
+      if (book.filter((p) => p.comment === tag).length > 1 && !added.has(tag.replace('kopitra:', '')))
+        doubled = problem(doubled, `${f.id} holds two copies of ${tag}`);
     for (const l of open) {
       const m = masterBook.get(l.masterPositionId);
       if (!m)
@@ -438,8 +454,12 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
   // Sizing replayed from the master's volume: every signal's open, and the share of every
   // partial close (within one lot step: brokers round to it).
   for (const f of SOAK_FOLLOWERS) {
+    // An add is sized as an open of the added volume.
     for (const o of orders.filter(
-      (x) => x.followerAccountId === f.id && x.origin === 'signal' && x.kind === 'open',
+      (x) =>
+        x.followerAccountId === f.id &&
+        x.origin === 'signal' &&
+        (x.kind === 'open' || sentOf.get(x.signalId)?.type === 'position.increased'),
     )) {
       const req = sentOf.get(o.signalId);
       if (!req) continue;
@@ -450,18 +470,33 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
       if (expected !== got)
         sizingWrong = problem(
           sizingWrong,
-          `${f.id} open of ${o.masterPositionId}: ${got} lots, replay says ${expected}`,
+          `${f.id} ${o.kind} of ${o.masterPositionId}: ${got} lots, replay says ${expected}`,
         );
     }
   }
   for (const [key, list] of byCopy) {
     const seq = [...list].sort((x, y) => Date.parse(x.times.written) - Date.parse(y.times.written));
     // What the link holds as the server plans it: an open's volume (its fill once reported),
-    // less every partial close when it is decided (a refused one is trimmed later by
-    // reconciliation, which the link already counts).
+    // plus every add when it is decided (a refused one taken back when reported), less every
+    // partial close when it is decided (a refused one is trimmed later by reconciliation,
+    // which the link already counts).
     let held = 0;
+    let takenBack = [];
     for (const o of seq) {
-      if (o.kind === 'open' && o.status === 'filled') held = o.filledVolume ?? o.volume;
+      const at = Date.parse(o.times.written);
+      held = Number(
+        (held - takenBack.filter((t) => t.at <= at).reduce((n, t) => n + t.volume, 0)).toFixed(8),
+      );
+      takenBack = takenBack.filter((t) => t.at > at);
+      if (o.kind === 'increase') {
+        if (['skipped', 'withdrawn'].includes(o.status)) continue;
+        held = Number((held + (o.status === 'filled' ? (o.filledVolume ?? o.volume) : o.volume)).toFixed(8));
+        if (['rejected', 'failed', 'expired'].includes(o.status))
+          takenBack.push({
+            at: Date.parse(o.times.reported ?? o.times.executed ?? o.times.written),
+            volume: o.volume,
+          });
+      } else if (o.kind === 'open' && o.status === 'filled') held = o.filledVolume ?? o.volume;
       else if (o.kind === 'open' && !['skipped', 'withdrawn'].includes(o.status)) held = o.volume;
       else if (o.kind === 'partial_close' && o.origin === 'signal' && o.status !== 'skipped') {
         const req = sentOf.get(o.signalId);

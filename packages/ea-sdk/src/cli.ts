@@ -20,6 +20,8 @@ options:
   --balance N          starting balance (default 100000 master, 10000 follower)
   --trades N           master: signals to send; follower: executions to make; then exit
   --interval-ms N      master: mean pause between trades (default 2000)
+  --netting            an MT5 netting account (one position per symbol)
+  --add-rate R         master: share of steps that add to a position (default 0)
   --reject-rate R      follower: share of trade requests the broker rejects (default 0)
   --latency-ms A-B     follower: fill latency range (default 5-30)
   --slippage-points N  follower: largest adverse slippage (default 3)
@@ -55,6 +57,8 @@ const OPTIONS = {
   balance: { type: 'string' },
   trades: { type: 'string' },
   'interval-ms': { type: 'string' },
+  netting: { type: 'boolean' },
+  'add-rate': { type: 'string' },
   'reject-rate': { type: 'string' },
   'latency-ms': { type: 'string' },
   'slippage-points': { type: 'string' },
@@ -134,9 +138,16 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
   let numbers: Record<string, number | undefined> = {};
   try {
     numbers = Object.fromEntries(
-      ['seed', 'balance', 'trades', 'interval-ms', 'reject-rate', 'slippage-points', 'snapshot-ms'].map(
-        (k) => [k, num(values[k] as string | undefined, k)],
-      ),
+      [
+        'seed',
+        'balance',
+        'trades',
+        'interval-ms',
+        'add-rate',
+        'reject-rate',
+        'slippage-points',
+        'snapshot-ms',
+      ].map((k) => [k, num(values[k] as string | undefined, k)]),
     );
     const l = values['latency-ms'] as string | undefined;
     if (l !== undefined) {
@@ -178,6 +189,7 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
         }
       : {}),
     ...(numbers['balance'] !== undefined ? { balance: numbers['balance'] } : {}),
+    ...(values['netting'] ? { netting: true } : {}),
   };
   const target = numbers['trades'];
   const terminal =
@@ -185,6 +197,7 @@ export async function runEaCommand(argv: readonly string[], io: EaCommandIo = {}
       ? new SimMaster({
           ...common,
           ...(numbers['interval-ms'] !== undefined ? { intervalMs: numbers['interval-ms'] } : {}),
+          ...(numbers['add-rate'] !== undefined ? { addRate: numbers['add-rate'] } : {}),
         })
       : new SimFollower({
           ...common,

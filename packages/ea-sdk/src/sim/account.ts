@@ -45,6 +45,8 @@ export interface SimAccountOptions {
   firstTicket?: number;
   /** First deal number this account hands out. */
   firstDeal?: number;
+  /** An MT5 netting account: one position per symbol, which deals grow, shrink or turn (default hedging). */
+  netting?: boolean;
 }
 
 /** Everything a `SimAccount` holds, as JSON (to keep a book across process restarts). */
@@ -57,6 +59,8 @@ export interface SimAccountState {
   positions: SimPosition[];
   /** Absent in books saved before pending orders were simulated. */
   orders?: SimOrder[];
+  /** Absent in books saved before netting accounts were simulated (hedging). */
+  netting?: boolean;
   executed: ExecutionRequest[];
 }
 
@@ -65,6 +69,7 @@ export class SimAccount {
   balance: number;
   readonly currency: string;
   readonly leverage: number;
+  readonly netting: boolean;
   readonly positions = new Map<string, SimPosition>();
   /** Pending orders, by ticket. */
   readonly orders = new Map<string, SimOrder>();
@@ -78,6 +83,7 @@ export class SimAccount {
     this.balance = opts.balance ?? 10_000;
     this.currency = opts.currency ?? 'USD';
     this.leverage = opts.leverage ?? 100;
+    this.netting = opts.netting ?? false;
     this.nextTicket = opts.firstTicket ?? 1_000_001;
     this.nextDeal = opts.firstDeal ?? 7_000_001;
   }
@@ -90,6 +96,7 @@ export class SimAccount {
       leverage: state.leverage,
       firstTicket: state.nextTicket,
       firstDeal: state.nextDeal,
+      netting: state.netting ?? false,
     });
     for (const p of state.positions) a.positions.set(p.ticket, { ...p });
     for (const o of state.orders ?? []) a.orders.set(o.ticket, { ...o });
@@ -107,6 +114,7 @@ export class SimAccount {
       nextDeal: this.nextDeal,
       positions: [...this.positions.values()],
       orders: [...this.orders.values()],
+      netting: this.netting,
       executed: [...this.executed.values()].slice(-keepExecuted),
     };
   }
@@ -166,6 +174,34 @@ export class SimAccount {
     };
     this.positions.set(pos.ticket, pos);
     return pos;
+  }
+
+  /**
+   * A market deal: on a hedging account a new position; on a netting account the symbol's
+   * position grows (same side, at the volume-weighted price), shrinks or turns round (the other
+   * side), or is opened. Returns the position the deal leaves, null when it closed it.
+   */
+  deal(p: Omit<SimPosition, 'ticket'>, spec: SimSymbol): SimPosition | null {
+    const net = this.netting ? [...this.positions.values()].find((x) => x.symbol === p.symbol) : undefined;
+    if (!net) return this.open(p);
+    const step = spec.spec.volumeStep;
+    if (net.side === p.side) {
+      const volume = roundVolume(net.volume + p.volume, step);
+      net.openPrice = (net.openPrice * net.volume + p.openPrice * p.volume) / volume;
+      net.volume = volume;
+      return net;
+    }
+    const closed = this.close(net.ticket, Math.min(p.volume, net.volume), p.openPrice, spec);
+    const beyond = roundVolume(p.volume - closed.closedVolume, step);
+    if (closed.rest || beyond < spec.spec.volumeMin - 1e-9) return closed.rest;
+    return this.open({ ...p, volume: beyond });
+  }
+
+  /** Every open position carrying this tag (a copy the master added to holds several on a hedging account). */
+  tagged(tag: string): SimPosition[] {
+    return [...this.positions.values()].filter(
+      (p) => p.comment === tag || (p.comment.length >= 31 && tag.startsWith(p.comment)),
+    );
   }
 
   /** The position with this ticket, else the one whose comment is this tag (a cut tag matches by prefix). */

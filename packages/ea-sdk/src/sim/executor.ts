@@ -9,6 +9,7 @@
  */
 import {
   TradeFollowUpPayload,
+  TradeIncreasedPayload,
   TradeOrderPayload,
   TradeStartedPayload,
   type ExecutionRequest,
@@ -27,6 +28,8 @@ import {
   type SimOrder,
 } from './orders.js';
 import type { PriceFeed } from './price-feed.js';
+import { spreadClose } from './spread.js';
+import { roundVolume, type SimSymbol } from './symbols.js';
 
 /** The tag a copy carries, as the gateway writes it (MetaTrader keeps 31 characters of a comment). */
 export const positionTag = (masterPositionId: string): string => `kopitra:${masterPositionId}`.slice(0, 31);
@@ -81,6 +84,8 @@ export class FollowerExecutor {
     switch (event.type) {
       case 'trade.started':
         return this.open(TradeStartedPayload.parse(event.payload));
+      case 'trade.increased':
+        return this.open(TradeIncreasedPayload.parse(event.payload), true);
       case 'trade.modified':
       case 'trade.partial_close':
       case 'trade.closed':
@@ -111,13 +116,20 @@ export class FollowerExecutor {
       : null;
   }
 
-  private async open(p: TradeStartedPayload): Promise<Execution> {
+  /**
+   * An open, or with `add` an add to the copy (`trade.increased`): on a hedging account a
+   * position of its own with the copy's tag, on a netting account more volume on the symbol's
+   * position. The account's history (`executed`) answers a replay of either.
+   */
+  private async open(p: TradeStartedPayload | TradeIncreasedPayload, add = false): Promise<Execution> {
     const again = this.replay(p.orderId);
     if (again) return again;
     const base = { orderId: p.orderId };
+    const what = add ? 'add' : 'open';
     // As the EA: the position's tag is looked up before expiry, so an open that executed
-    // before a crash (journal lost) is reported filled, never expired.
-    const existing = p.comment ? this.account.find(null, p.comment) : undefined;
+    // before a crash (journal lost) is reported filled, never expired. (An add's tag is its
+    // copy's, found whether or not the add happened: its history entry answers instead.)
+    const existing = p.comment && !add ? this.account.find(null, p.comment) : undefined;
     if (existing)
       return this.done(
         {
@@ -133,7 +145,7 @@ export class FollowerExecutor {
       );
     // Replacing the unfilled copy of a master order: it is deleted first (found gone, it
     // filled — and then the tag lookup above already reported that position).
-    if (p.replacesOrder) {
+    if ('replacesOrder' in p && p.replacesOrder) {
       const order = this.account.findOrder(p.replacesOrder.ticket, p.comment);
       if (order) this.account.orders.delete(order.ticket);
     }
@@ -146,7 +158,7 @@ export class FollowerExecutor {
           message: `signal expired at ${p.expiresAt}`,
           executedAt: this.now(),
         },
-        `refused expired open ${p.symbol}`,
+        `refused expired ${what} ${p.symbol}`,
       );
     }
     const symbol = this.feed.symbol(p.symbol);
@@ -159,13 +171,13 @@ export class FollowerExecutor {
           message: `unknown symbol ${p.symbol}`,
           executedAt: this.now(),
         },
-        `failed open: unknown symbol ${p.symbol}`,
+        `failed ${what}: unknown symbol ${p.symbol}`,
       );
     const deal = await this.broker.deal(p.symbol, p.side, p.masterPrice);
     if (!deal.ok)
       return this.done(
         { ...base, status: 'rejected', errorCode: deal.code, message: deal.message, executedAt: this.now() },
-        `rejected open ${p.symbol} ${p.side} ${p.volume}`,
+        `rejected ${what} ${p.symbol} ${p.side} ${p.volume}`,
       );
     const slipPoints =
       (p.side === 'buy' ? deal.price - p.masterPrice : p.masterPrice - deal.price) / symbol.spec.point;
@@ -178,30 +190,34 @@ export class FollowerExecutor {
           message: `price moved ${slipPoints.toFixed(1)} points, maximum ${p.maxSlippage}`,
           executedAt: this.now(),
         },
-        `refused open ${p.symbol}: slippage`,
+        `refused ${what} ${p.symbol}: slippage`,
       );
     }
-    const pos = this.account.open({
-      symbol: p.symbol,
-      side: p.side,
-      volume: p.volume,
-      openPrice: deal.price,
-      sl: p.sl,
-      tp: p.tp,
-      comment: p.comment,
-      magic: '0',
-      openedAt: this.clock.now(),
-    });
+    const pos = this.account.deal(
+      {
+        symbol: p.symbol,
+        side: p.side,
+        volume: p.volume,
+        openPrice: deal.price,
+        sl: p.sl,
+        tp: p.tp,
+        comment: p.comment,
+        magic: '0',
+        openedAt: this.clock.now(),
+      },
+      symbol,
+    );
+    // The deal's own volume: on a netting account the position holds more (or, turned, less).
     return this.done(
       {
         ...base,
         status: 'filled',
-        ticket: pos.ticket,
+        ...(pos ? { ticket: pos.ticket } : {}),
         price: deal.price,
-        volume: pos.volume,
+        volume: p.volume,
         executedAt: this.now(),
       },
-      `filled open ${p.symbol} ${p.side} ${p.volume} @ ${deal.price} ticket ${pos.ticket}`,
+      `filled ${what} ${p.symbol} ${p.side} ${p.volume} @ ${deal.price} ticket ${pos?.ticket ?? '(closed)'}`,
     );
   }
 
@@ -255,7 +271,13 @@ export class FollowerExecutor {
         },
         `rejected ${kind} ticket ${pos.ticket}`,
       );
-    const whole = type === 'trade.closed' || p.volume === undefined || p.volume >= pos.volume - 1e-9;
+    if ((p.positions ?? 1) > 1 && !this.account.netting)
+      return this.spread(type === 'trade.closed' ? 'close' : 'partial close', p, pos, symbol, deal.price);
+    // Netting: the net position may hold other copies; only this copy's volume leaves it.
+    const whole =
+      (type === 'trade.closed' && !(this.account.netting && p.volume !== undefined)) ||
+      p.volume === undefined ||
+      p.volume >= pos.volume - 1e-9;
     const volume = whole ? pos.volume : p.volume!;
     const ticket = pos.ticket;
     const result = this.account.close(ticket, volume, deal.price, symbol, {
@@ -285,6 +307,61 @@ export class FollowerExecutor {
           }
         : undefined;
     return this.done(report, `filled ${what} @ ${deal.price} profit ${result.profit}`, notice);
+  }
+
+  /**
+   * An exit of a copy spanning several positions (`positions`): a close closes every position
+   * with the copy's tag; a partial close is spread by `spreadClose` (the adds whole, newest
+   * first, then the first position, then the adds left), as the MQL EAs do.
+   */
+  private spread(
+    kind: 'close' | 'partial close',
+    p: TradeFollowUpPayload,
+    first: SimPosition,
+    symbol: SimSymbol,
+    price: number,
+  ): Execution {
+    const later = this.account.tagged(positionTag(p.masterPositionId)).filter((x) => x !== first);
+    const plan =
+      kind === 'close'
+        ? [first, ...later].map((x) => ({ ticket: x.ticket, volume: x.volume }))
+        : spreadClose(first, later, p.volume ?? 0, symbol.spec);
+    let closed = 0;
+    let profit = 0;
+    let ticket = first.ticket;
+    let notice: Execution['notice'];
+    for (const c of plan) {
+      const result = this.account.close(c.ticket, c.volume, price, symbol, {
+        newTicket: this.options.newTicketOnPartialClose === true,
+      });
+      closed += result.closedVolume;
+      profit += result.profit;
+      // MT4: the rest of the first position has a new ticket, which the gateway's link follows.
+      if (c.ticket === first.ticket && result.rest && result.rest.ticket !== first.ticket) {
+        ticket = result.rest.ticket;
+        notice = {
+          orderId: p.orderId,
+          ticket,
+          previousTicket: first.ticket,
+          symbol: first.symbol,
+          volume: result.rest.volume,
+        };
+      }
+    }
+    const volume = roundVolume(closed, symbol.spec.volumeStep);
+    return this.done(
+      {
+        orderId: p.orderId,
+        status: 'filled',
+        ticket,
+        price,
+        volume,
+        profit: Math.round(profit * 100) / 100,
+        executedAt: this.now(),
+      },
+      `filled ${kind} of ${plan.length} positions (${plan.map((c) => `${c.ticket}: ${c.volume}`).join(', ')}) @ ${price}`,
+      notice,
+    );
   }
 
   private async modify(p: TradeFollowUpPayload, pos: SimPosition): Promise<Execution> {

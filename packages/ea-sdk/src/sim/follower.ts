@@ -159,6 +159,7 @@ export class SimFollower extends SimTerminal {
     this.stats.events++;
     switch (event.type) {
       case 'trade.started':
+      case 'trade.increased':
       case 'trade.modified':
       case 'trade.partial_close':
       case 'trade.closed':

@@ -10,7 +10,7 @@ import type { SimAccount, SimPosition } from './account.js';
 import { crossed, type SimOrder } from './orders.js';
 import type { PriceFeed } from './price-feed.js';
 import type { Prng } from './prng.js';
-import { floorVolume, roundPrice, type SimSymbol } from './symbols.js';
+import { floorVolume, roundPrice, roundVolume, type SimSymbol } from './symbols.js';
 
 export interface MasterScriptOptions {
   /** Most positions open at once (default 6). */
@@ -25,6 +25,11 @@ export interface MasterScriptOptions {
   maxPendingOrders?: number;
   /** Range of a pending order's own lifetime in ms, for the share that has one (default 1–15 min). */
   orderLifetimeMs?: readonly [number, number];
+  /**
+   * Share of steps that add to an open position (`position.increased`), as a netting master
+   * does (default 0). On a netting account opens also keep to one position per symbol.
+   */
+  addRate?: number;
 }
 
 /** One planned master action. */
@@ -64,9 +69,18 @@ export class MasterScript {
       return this.prng.chance(0.6) ? this.modifyOrder(now, o) : this.cancelOrder(now, o, 'cancelled');
     }
     const open = [...this.account.positions.values()];
+    const addRate = this.options.addRate ?? 0;
+    // Drawn only when adds are on, so a seed's other trades stay as they were.
+    if (addRate > 0 && open.length > 0 && this.prng.chance(addRate)) {
+      const pos = this.prng.pick(open);
+      const s = this.feed.symbol(pos.symbol)!;
+      if (pos.volume < s.spec.volumeMax / 2) return this.add(now, pos, s);
+    }
     const max = this.options.maxOpenPositions ?? 6;
     const roll = this.prng.next();
-    if (open.length === 0 || (open.length < max && roll < 0.4)) return this.open(now);
+    // A netting account holds one position per symbol: with every symbol taken, nothing opens.
+    const full = this.account.netting && this.freeSymbols().length === 0;
+    if (open.length === 0 || (open.length < max && roll < 0.4 && !full)) return this.open(now);
     const pos = this.prng.pick(open);
     const s = this.feed.symbol(pos.symbol)!;
     if (roll < 0.6) return this.modify(now, pos, s);
@@ -100,8 +114,37 @@ export class MasterScript {
     };
   }
 
+  private freeSymbols(): SimSymbol[] {
+    const held = new Set([...this.account.positions.values()].map((p) => p.symbol));
+    return this.feed.symbols.filter((s) => !held.has(s.spec.symbol));
+  }
+
+  /** A netting add: a deal on the position's side grows it (at the volume-weighted price). */
+  private add(now: number, pos: SimPosition, s: SimSymbol): MasterStep {
+    const volume = this.prng.pick(s.lots.filter((l) => l >= s.spec.volumeMin));
+    const q = this.feed.quote(pos.symbol);
+    const price = pos.side === 'buy' ? q.ask : q.bid;
+    const total = roundVolume(pos.volume + volume, s.spec.volumeStep);
+    pos.openPrice = roundPrice((pos.openPrice * pos.volume + price * volume) / total, s.spec.digits);
+    pos.volume = total;
+    const deal = this.account.issueDeal();
+    return {
+      request: {
+        ...this.base(now, pos),
+        type: 'position.increased',
+        volume,
+        remainingVolume: total,
+        price,
+        sl: pos.sl,
+        tp: pos.tp,
+        dealTicket: deal,
+      },
+      line: `add #${pos.ticket} ${pos.symbol} ${pos.side} ${volume} @ ${price} (now ${total})`,
+    };
+  }
+
   private open(now: number): MasterStep {
-    const s = this.prng.pick(this.feed.symbols);
+    const s = this.prng.pick(this.account.netting ? this.freeSymbols() : this.feed.symbols);
     const side = this.prng.chance(0.5) ? 'buy' : 'sell';
     const volume = this.prng.pick(s.lots.filter((l) => l >= s.spec.volumeMin));
     const q = this.feed.quote(s.spec.symbol);

@@ -114,6 +114,9 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
   const symbol = suffixSymbolMap(suffix)[req.symbol] ?? req.symbol;
   const orderId = `ord-${seq}`;
   const linked = follower.find(null, positionTag(req.masterPositionId))?.ticket ?? null;
+  // As the gateway says it: the copy spans several positions (a hedging follower's adds).
+  const held = follower.netting ? 1 : follower.tagged(positionTag(req.masterPositionId)).length;
+  const spans = held > 1 ? { positions: held } : {};
   const base = { eventId: `evt-${seq}`, sequence: seq, occurredAt: req.occurredAt };
   switch (req.type) {
     case 'position.opened':
@@ -178,6 +181,7 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
           ticket: linked,
           symbol,
           volume: req.volume,
+          ...spans,
         },
       };
     case 'position.closed':
@@ -190,15 +194,19 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
           ticket: linked,
           symbol,
           volume: req.volume,
+          ...spans,
         },
       };
   }
 }
 
-function follower(seed: string, opts: { suffix?: string; mt4?: boolean; rejectRate?: number } = {}) {
+function follower(
+  seed: string,
+  opts: { suffix?: string; mt4?: boolean; rejectRate?: number; netting?: boolean } = {},
+) {
   const prng = new Prng(seed);
   const feed = new PriceFeed(prng.fork('prices'), symbolCatalogue({ suffix: opts.suffix ?? '' }));
-  const account = new SimAccount();
+  const account = new SimAccount({ netting: opts.netting ?? false });
   const broker = new SimBroker(prng.fork('broker'), feed, clock, {
     rejectRate: opts.rejectRate ?? 0,
     slippagePoints: 3,
@@ -351,5 +359,69 @@ describe('FollowerExecutor', () => {
     expect(b.executed.get('o1')).toEqual(a.executed.get('o1'));
     expect(b.issueTicket()).toBe(a.issueTicket());
     expect(Number(b.issueDeal())).toBe(Number(deal) + 1);
+  });
+});
+
+describe('netting masters that add to a position', () => {
+  function nettingScript(seed: number | string) {
+    const prng = new Prng(seed);
+    const feed = new PriceFeed(prng.fork('prices'), symbolCatalogue({ suffix: '' }));
+    const account = new SimAccount({ balance: 100_000, netting: true });
+    return new MasterScript(prng.fork('trades'), account, feed, { addRate: 0.25 });
+  }
+
+  it('adds to its one position per symbol and says what the position holds after each add', () => {
+    const s = nettingScript('adds');
+    const held = new Map<string, number>();
+    let adds = 0;
+    for (const req of run(s, 300)) {
+      const spec = s.feed.symbol(req.symbol)!.spec;
+      if (req.type === 'position.opened') {
+        expect(held.has(req.masterPositionId)).toBe(false);
+        held.set(req.masterPositionId, req.volume);
+      } else if (req.type === 'position.increased') {
+        adds++;
+        expect(req.remainingVolume).toBe(
+          roundVolume(held.get(req.masterPositionId)! + req.volume, spec.volumeStep),
+        );
+        held.set(req.masterPositionId, req.remainingVolume!);
+      } else if (req.type === 'position.partially_closed')
+        held.set(req.masterPositionId, req.remainingVolume!);
+      else if (req.type === 'position.closed') held.delete(req.masterPositionId);
+      const symbols = [...s.account.positions.values()].map((p) => p.symbol);
+      expect(new Set(symbols).size, 'one position per symbol').toBe(symbols.length);
+    }
+    expect(adds).toBeGreaterThan(10);
+    expect([...held.keys()].sort()).toEqual([...s.account.positions.keys()].sort());
+  });
+
+  it('a hedging follower holds the copy in several tagged positions, a netting one in one; both hold the master’s volume', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 150 }),
+        async (seed, netting, mt4, steps) => {
+          const master = nettingScript(seed);
+          const f = follower(`n${seed}`, { netting, mt4: mt4 && !netting });
+          let seq = 0;
+          for (const req of run(master, steps)) {
+            const done = await f.executor.execute(eventFor(req, ++seq, '', f.account));
+            if (done?.report.status !== 'filled') return false;
+          }
+          const byTag = new Map<string, number>();
+          for (const p of f.account.positions.values())
+            byTag.set(p.comment, roundVolume((byTag.get(p.comment) ?? 0) + p.volume, 0.01));
+          const want = [...master.account.positions.values()]
+            .map((p) => `${positionTag(p.ticket)} ${p.volume}`)
+            .sort();
+          expect([...byTag].map(([tag, v]) => `${tag} ${v}`).sort()).toEqual(want);
+          if (netting) expect(byTag.size).toBe(f.account.positions.size);
+          return true;
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -30,6 +30,12 @@ export interface TerminalOptions {
   symbols?: readonly string[];
   /** Starting balance of a new account (default 10 000). */
   balance?: number;
+  /**
+   * An MT5 netting account (announced as `marginMode: "netting"`): one position per symbol. A
+   * netting master adds to its positions (`position.increased`, see `addRate`); a netting
+   * follower's copies grow and shrink its one position per symbol.
+   */
+  netting?: boolean;
   /** The broker account to trade on; pass the previous terminal's to restart on the same book. */
   account?: SimAccount;
   /** How the outbox is read (default `poll`). */
@@ -69,7 +75,9 @@ export abstract class SimTerminal {
       ...(options.symbols ? { symbols: options.symbols } : {}),
     });
     this.feed = new PriceFeed(this.prng.fork('prices'), this.symbols);
-    this.account = options.account ?? new SimAccount({ balance: options.balance ?? 10_000 });
+    this.account =
+      options.account ??
+      new SimAccount({ balance: options.balance ?? 10_000, netting: options.netting ?? false });
     this.client = new KopitraClient({
       gateway: options.gateway,
       accountId: options.accountId,
@@ -112,7 +120,7 @@ export abstract class SimTerminal {
         eaVersion: 'sim-1.0.0',
         accountCurrency: this.account.currency,
         leverage: this.account.leverage,
-        marginMode: 'hedging',
+        marginMode: this.account.netting ? 'netting' : 'hedging',
         tradeAllowed: true,
         accountName: `sim ${this.options.accountId}`,
       },
