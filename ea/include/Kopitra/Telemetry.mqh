@@ -94,6 +94,11 @@ void KpWriteHeartbeat(CKpJsonWriter &w, const uint latencyMs)
    w.Num("freeMargin", AccountInfoDouble(ACCOUNT_MARGIN_FREE), 2);
    w.Int("openPositions", KpOpenPositionCount());
    w.Int("latencyMs", (long)latencyMs);
+   // Risk-limit days, weeks and months start at the broker's midnight: the server needs the
+   // trade server's offset from UTC. Left out until it is known (MT4 before its first quote).
+   int offset = KpServerUtcOffset();
+   if(g_kpServerOffset != -1)
+      w.Int("serverUtcOffsetSec", offset);
    w.EndObject();
    w.EndObject();
   }

@@ -230,6 +230,8 @@ export const EaInitPayload = z.object({
   marginMode: z.enum(['netting', 'hedging', 'exchange']).optional(),
   tradeAllowed: z.boolean().optional(),
 });
+/** Clocks run from UTC−12 to UTC+14. */
+const MAX_UTC_OFFSET_SEC = 14 * 3600;
 export const HeartbeatPayload = z.object({
   balance: z.number(),
   equity: z.number(),
@@ -237,6 +239,17 @@ export const HeartbeatPayload = z.object({
   freeMargin: z.number().optional(),
   openPositions: z.number().int().nonnegative().max(INT32_MAX),
   latencyMs: z.number().nonnegative().optional(),
+  /**
+   * The trade server's clock minus UTC, in seconds (EAs round it to 15 minutes): risk-limit
+   * days, weeks and months of this account start at the broker's midnight, not UTC's.
+   */
+  serverUtcOffsetSec: z
+    .number()
+    .int()
+    .min(-MAX_UTC_OFFSET_SEC)
+    .max(MAX_UTC_OFFSET_SEC)
+    .refine((s) => s % 60 === 0, 'a whole number of minutes')
+    .optional(),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayload>;
 export const StatusSummaryPayload = z

@@ -153,6 +153,8 @@ export const AccountTelemetry = z.object({
   latencyMs: num,
   autotradeEnabled: z.boolean().nullable(),
   lastHeartbeatAt: TimeOrNull,
+  /** The trade server's clock minus UTC in seconds (risk-limit periods follow it); null: not told, UTC. */
+  serverUtcOffsetSec: num,
 });
 export type AccountTelemetry = z.infer<typeof AccountTelemetry>;
 

@@ -47,6 +47,8 @@ export interface SimAccountOptions {
   firstDeal?: number;
   /** An MT5 netting account: one position per symbol, which deals grow, shrink or turn (default hedging). */
   netting?: boolean;
+  /** The broker's clock minus UTC in seconds, told in heartbeats (as an EA does); absent: not told. */
+  serverUtcOffsetSec?: number;
 }
 
 /** Everything a `SimAccount` holds, as JSON (to keep a book across process restarts). */
@@ -56,6 +58,7 @@ export interface SimAccountState {
   leverage: number;
   nextTicket: number;
   nextDeal: number;
+  serverUtcOffsetSec?: number;
   positions: SimPosition[];
   /** Absent in books saved before pending orders were simulated. */
   orders?: SimOrder[];
@@ -70,6 +73,7 @@ export class SimAccount {
   readonly currency: string;
   readonly leverage: number;
   readonly netting: boolean;
+  readonly serverUtcOffsetSec: number | undefined;
   readonly positions = new Map<string, SimPosition>();
   /** Pending orders, by ticket. */
   readonly orders = new Map<string, SimOrder>();
@@ -86,6 +90,7 @@ export class SimAccount {
     this.netting = opts.netting ?? false;
     this.nextTicket = opts.firstTicket ?? 1_000_001;
     this.nextDeal = opts.firstDeal ?? 7_000_001;
+    this.serverUtcOffsetSec = opts.serverUtcOffsetSec;
   }
 
   /** Restores an account saved with `toJSON()`. */
@@ -97,6 +102,7 @@ export class SimAccount {
       firstTicket: state.nextTicket,
       firstDeal: state.nextDeal,
       netting: state.netting ?? false,
+      ...(state.serverUtcOffsetSec !== undefined ? { serverUtcOffsetSec: state.serverUtcOffsetSec } : {}),
     });
     for (const p of state.positions) a.positions.set(p.ticket, { ...p });
     for (const o of state.orders ?? []) a.orders.set(o.ticket, { ...o });
@@ -112,6 +118,7 @@ export class SimAccount {
       leverage: this.leverage,
       nextTicket: this.nextTicket,
       nextDeal: this.nextDeal,
+      ...(this.serverUtcOffsetSec !== undefined ? { serverUtcOffsetSec: this.serverUtcOffsetSec } : {}),
       positions: [...this.positions.values()],
       orders: [...this.orders.values()],
       netting: this.netting,
@@ -276,6 +283,7 @@ export class SimAccount {
       freeMargin: Math.round((equity - margin) * 100) / 100,
       openPositions: this.positions.size,
       ...(latencyMs !== undefined ? { latencyMs } : {}),
+      ...(this.serverUtcOffsetSec !== undefined ? { serverUtcOffsetSec: this.serverUtcOffsetSec } : {}),
     };
   }
 

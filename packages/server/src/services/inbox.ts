@@ -93,6 +93,7 @@ export async function receiveInbox(
           tx.trx,
           accountId,
           { balance: event.payload.balance, equity: event.payload.equity },
+          stored.serverUtcOffsetSec,
           now,
         );
       }

@@ -268,6 +268,7 @@ export const telemetryView = (m: AccountTelemetryTable): AccountTelemetry => ({
   latencyMs: m.latency_ms,
   autotradeEnabled: m.autotrade_enabled === null ? null : m.autotrade_enabled === 1,
   lastHeartbeatAt: t(m.last_heartbeat_at),
+  serverUtcOffsetSec: m.server_utc_offset_sec,
 });
 
 export const webhookView = (w: Omit<WebhookRow, 'secret_enc'>): Webhook => ({

@@ -9,8 +9,9 @@ export async function storeTelemetry(
   db: Db,
   t: { accountId: string; sessionId: string; event: TelemetryEvent },
   now: number,
-): Promise<{ inboxEventId: string; occurredAt: number }> {
+): Promise<{ inboxEventId: string; occurredAt: number; serverUtcOffsetSec: number | null }> {
   const inboxEventId = newId('inb');
+  let serverUtcOffsetSec: number | null = null;
   const occurredAt = t.event.occurredAt ? Date.parse(t.event.occurredAt) : now;
   await db
     .insertInto('inbox_events')
@@ -28,7 +29,7 @@ export async function storeTelemetry(
   const e = t.event;
   switch (e.eventType) {
     case 'ea.heartbeat':
-      await upsertTelemetry(
+      serverUtcOffsetSec = await upsertTelemetry(
         db,
         t.accountId,
         {
@@ -39,6 +40,10 @@ export async function storeTelemetry(
           open_positions: e.payload.openPositions,
           latency_ms: e.payload.latencyMs ?? null,
           last_heartbeat_at: now,
+          // An EA that does not tell it keeps the offset last told (or none: UTC).
+          ...(e.payload.serverUtcOffsetSec !== undefined
+            ? { server_utc_offset_sec: e.payload.serverUtcOffsetSec }
+            : {}),
         },
         now,
       );
@@ -61,17 +66,25 @@ export async function storeTelemetry(
     default:
       break;
   }
-  return { inboxEventId, occurredAt };
+  return { inboxEventId, occurredAt, serverUtcOffsetSec };
 }
 
 type TelemetryPatch = Partial<Omit<AccountTelemetryTable, 'account_id' | 'updated_at'>>;
 
-async function upsertTelemetry(db: Db, accountId: string, patch: TelemetryPatch, now: number): Promise<void> {
-  await db
+/** Returns the account's broker clock offset as stored after the patch. */
+async function upsertTelemetry(
+  db: Db,
+  accountId: string,
+  patch: TelemetryPatch,
+  now: number,
+): Promise<number | null> {
+  const row = await db
     .insertInto('account_telemetry')
     .values({ account_id: accountId, ...patch, updated_at: now })
     .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...patch, updated_at: now }))
-    .execute();
+    .returning('server_utc_offset_sec')
+    .executeTakeFirstOrThrow();
+  return row.server_utc_offset_sec;
 }
 
 /** A catalog is the terminal's whole Market Watch: it replaces the previous one. */

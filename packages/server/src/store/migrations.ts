@@ -794,6 +794,11 @@ const linkPositionCount: Step = async (db) => {
     .execute();
 };
 
+/** The trade server's clock offset from UTC, as the terminal last reported it (risk-limit periods). */
+const brokerTime: Step = async (db) => {
+  await db.schema.alterTable('account_telemetry').addColumn('server_utc_offset_sec', 'integer').execute();
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -818,6 +823,7 @@ const steps: Record<string, Step> = {
   '0021_fanouts': fanouts,
   '0022_order_links': orderLinks,
   '0023_link_position_count': linkPositionCount,
+  '0024_broker_time': brokerTime,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -114,6 +114,8 @@ export interface AccountTelemetryTable {
   last_init: string | null;
   last_status_summary: string | null;
   last_sync_snapshot_at: number | null;
+  /** The trade server's clock minus UTC in seconds, from the last heartbeat that told it. */
+  server_utc_offset_sec: number | null;
   updated_at: number;
 }
 

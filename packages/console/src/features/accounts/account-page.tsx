@@ -1,7 +1,7 @@
 import { Link, useParams } from 'react-router';
 import type { AccountDetail } from '@kopitra/contracts';
 import { useCan } from '../../shared/auth/auth-context';
-import { formatMs, formatNumber, formatPercent } from '../../shared/lib/format';
+import { formatMs, formatNumber, formatPercent, formatUtcOffset } from '../../shared/lib/format';
 import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
@@ -77,6 +77,12 @@ function Overview({ account }: { account: AccountDetail }) {
             </dd>
             <dt>EA latency</dt>
             <dd>{formatMs(t.latencyMs)}</dd>
+            <dt>Broker time</dt>
+            <dd data-testid="account-broker-time">
+              {t.serverUtcOffsetSec === null
+                ? 'not reported (risk-limit days start at UTC midnight)'
+                : `${formatUtcOffset(t.serverUtcOffsetSec)} (risk-limit days start at the broker's midnight)`}
+            </dd>
             <dt>Last heartbeat</dt>
             <dd>
               <Time iso={t.lastHeartbeatAt} relative />

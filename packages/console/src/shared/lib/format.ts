@@ -41,6 +41,15 @@ export function formatMs(v: number | null | undefined): string {
   return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
 }
 
+/** A clock's offset from UTC: `UTC+03:00`, `UTC−05:30`, `UTC` for zero. */
+export function formatUtcOffset(sec: number): string {
+  if (sec === 0) return 'UTC';
+  const minutes = Math.round(Math.abs(sec) / 60);
+  const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+  const mm = String(minutes % 60).padStart(2, '0');
+  return `UTC${sec > 0 ? '+' : '\u2212'}${hh}:${mm}`;
+}
+
 export function formatPercent(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`;
 }

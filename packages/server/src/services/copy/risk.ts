@@ -22,8 +22,11 @@ export async function evaluateRisk(
   db: Db,
   followerAccountId: string,
   metrics: { balance: number; equity: number },
+  /** The broker's clock minus UTC (null: unknown, UTC): periods start at the broker's midnight. */
+  serverUtcOffsetSec: number | null,
   now: number,
 ): Promise<void> {
+  const offsetMinutes = Math.round((serverUtcOffsetSec ?? 0) / 60);
   await recordMetrics(db, followerAccountId, now, metrics.balance, metrics.equity);
   const subs = await subscriptionsOfFollower(db, followerAccountId);
   let woke = false;
@@ -32,7 +35,7 @@ export async function evaluateRisk(
     if (settings.riskLimits.length === 0) continue;
     const stored = (await stopOutsOf(db, followerAccountId, sub.group_id)).map(toStored);
     const windows = new Map<string, DrawdownWindow>();
-    for (const w of riskWindows(settings.riskLimits, now, stored)) {
+    for (const w of riskWindows(settings.riskLimits, now, stored, offsetMinutes)) {
       const current = w.metric === 'equity_drawdown' ? metrics.equity : metrics.balance;
       const window = await drawdownWindow(db, followerAccountId, w.metric, w.from, current);
       if (window) windows.set(w.limitKey, window);
@@ -43,6 +46,7 @@ export async function evaluateRisk(
     const decision = decideRiskLimits({
       limits: settings.riskLimits,
       now,
+      offsetMinutes,
       stopOuts: stored,
       windows,
       copiedPositions: links.map((l) => ({
