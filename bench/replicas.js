@@ -8,7 +8,9 @@
  * - per follower, the same latency on the master's replica and on the others (p50 ratio);
  * - sustained copy orders/s: one master per gateway, each sending signals back to back, all
  *   followers subscribed to every master; orders counted once delivered to every follower.
- * The same-run floor is a bare Fastify route's round trip on this machine. See bench/README.md.
+ * The same-run floors are a bare Fastify route's round trip and what the NATS server carries on
+ * this machine (core messages and acknowledged JetStream publishes per second,
+ * bench/lib/nats-floor.js). See bench/README.md.
  *
  *   node bench/run.js replicas [--quick] [--out FILE]
  */
@@ -25,6 +27,7 @@ import { insertKey } from '../packages/server/dist/store/keys.js';
 import { insertGroup, putSubscription } from '../packages/server/dist/store/copy.js';
 import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { startBareApp } from './lib/baseline.js';
+import { natsFloor } from './lib/nats-floor.js';
 import { round, summarize, table } from './lib/stats.js';
 import { machine, openTarget, writeResult } from './lib/target.js';
 import { Terminal, expectStatus, openStream } from './lib/terminal.js';
@@ -377,6 +380,12 @@ export async function runReplicas({ quick = false, out = null } = {}) {
     });
     const floor = await floorMs(plan.floorSamples);
     log(`floor: bare Fastify route round trip p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+    const nats = await natsFloor(NATS_URL, quick);
+    log(
+      `NATS on this machine: core ${nats.core.perSec} msgs/s of ${nats.core.bytes} B, ` +
+        `${nats.coreLarge.perSec} msgs/s of ${nats.coreLarge.bytes / 1024} KB (${nats.coreLarge.mbPerSec} MB/s); ` +
+        `JetStream ${nats.jetStream.perSec} acknowledged publishes/s of ${nats.jetStream.bytes} B (${nats.jetStream.inFlight} in flight)`,
+    );
     gateways.push(await startGateway(env, target));
     const one = await phase(gateways, plan, 'g1');
     load.push(round(os.loadavg()[0], 2));
@@ -400,7 +409,7 @@ export async function runReplicas({ quick = false, out = null } = {}) {
       quick,
       followers: plan.followers,
       rounds: plan.rounds,
-      floor: { bareRouteMs: floor },
+      floor: { bareRouteMs: floor, nats },
       oneGateway: strip(one),
       threeGateways: strip(three),
       crossToSameReplicaP50: ratio,
