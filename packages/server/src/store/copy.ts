@@ -683,6 +683,25 @@ export async function expireOpenOrder(
       .where('acked_at', 'is', null)
       .execute();
   }
+  if (o.kind === 'increase') {
+    // The add was counted on the link when planned: it is taken back, as a refused one is.
+    const link = await getLink(db, o.group_id, o.follower_account_id, o.master_position_id);
+    if (link && (link.status === 'open' || link.status === 'closing'))
+      await updateLink(
+        db,
+        {
+          groupId: o.group_id,
+          followerAccountId: o.follower_account_id,
+          masterPositionId: o.master_position_id,
+        },
+        {
+          open_volume: Math.max(0, Number((link.open_volume - (o.volume ?? 0)).toFixed(8))),
+          position_count: Math.max(1, link.position_count - 1),
+          updated_at: now,
+        },
+      );
+    return updated;
+  }
   await db
     .updateTable('position_links')
     .set({ status: 'expired', updated_at: now })
@@ -695,22 +714,24 @@ export async function expireOpenOrder(
   return updated;
 }
 
-/** Opens still waiting in an outbox after their expiry (followers offline). */
+/** Opens and adds (`increase`) still waiting in an outbox after their expiry (followers offline). */
 export async function staleOpens(
   db: Db,
   now: number,
   accountId?: string,
   limit = 500,
 ): Promise<CopyOrderRow[]> {
-  // Literal predicate, the same text as the partial index copy_orders_waiting_opens, so both
-  // SQLite and PostgreSQL can use it.
-  let q = db
-    .selectFrom('copy_orders')
-    .selectAll()
-    .where(sql<boolean>`kind = 'open' and status in ('queued', 'delivered')`)
-    .where('expires_at', '<', now);
-  if (accountId) q = q.where('follower_account_id', '=', accountId);
-  return q.limit(limit).execute();
+  // Literal predicates, the same texts as the partial indexes copy_orders_waiting_opens and
+  // copy_orders_waiting_adds, so both SQLite and PostgreSQL can use them.
+  const waiting = (predicate: ReturnType<typeof sql<boolean>>) => {
+    let q = db.selectFrom('copy_orders').selectAll().where(predicate).where('expires_at', '<', now);
+    if (accountId) q = q.where('follower_account_id', '=', accountId);
+    return q.limit(limit).execute();
+  };
+  const opens = await waiting(sql<boolean>`kind = 'open' and status in ('queued', 'delivered')`);
+  if (opens.length >= limit) return opens;
+  const adds = await waiting(sql<boolean>`kind = 'increase' and status in ('queued', 'delivered')`);
+  return [...opens, ...adds].slice(0, limit);
 }
 
 /** Master positions of one subscription whose copy orders changed after `since`. */

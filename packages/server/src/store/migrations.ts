@@ -799,6 +799,13 @@ const brokerTime: Step = async (db) => {
   await db.schema.alterTable('account_telemetry').addColumn('server_utc_offset_sec', 'integer').execute();
 };
 
+const waitingAddsIndex: Step = async (db) => {
+  // Adds expire undelivered as opens do (staleOpens): only those rows belong in the index.
+  await sql`create index copy_orders_waiting_adds on copy_orders (follower_account_id, expires_at) where kind = 'increase' and status in ('queued', 'delivered')`.execute(
+    db,
+  );
+};
+
 const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_copy_engine': copyEngine,
@@ -824,6 +831,7 @@ const steps: Record<string, Step> = {
   '0022_order_links': orderLinks,
   '0023_link_position_count': linkPositionCount,
   '0024_broker_time': brokerTime,
+  '0025_waiting_adds_index': waitingAddsIndex,
 };
 
 export class KopitraMigrations implements MigrationProvider {

@@ -207,11 +207,14 @@ async function followLink(
       // The add was counted when planned: a fill of another volume corrects it, a refusal takes
       // it back (the master's volume stays grown: its position did grow).
       const fill = filled ? (req.volume ?? order.volume ?? 0) : 0;
-      const change = fill - (order.volume ?? 0);
-      if (!filled && !LIVE.has(link.status)) return;
+      // An add that expired undelivered was taken back then; filled anyway, it counts again.
+      const takenBack = TAKEN_BACK.has(order.status);
+      const change = fill - (takenBack ? 0 : (order.volume ?? 0));
+      if ((!filled && !LIVE.has(link.status)) || (takenBack && !filled)) return;
       await updateLink(db, key, {
         open_volume: Math.max(0, Number((link.open_volume + change).toFixed(8))),
         ...(filled ? {} : { position_count: Math.max(1, link.position_count - 1) }),
+        ...(takenBack && ticket && ticket !== link.ticket ? { position_count: link.position_count + 1 } : {}),
         // A hedging add is a position of its own; the link keeps its first ticket unless it had none.
         ...(filled && link.ticket === null && ticket ? { ticket, linked_at: now } : {}),
         updated_at: now,

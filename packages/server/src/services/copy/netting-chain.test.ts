@@ -268,4 +268,48 @@ describe.each(dialects)('netting master adds on %s', (dialect) => {
     await capped.drain();
     expect([...capped.book.values()].map((x) => x.volume)).toEqual([0.5]);
   });
+  it('expires an add the follower could not receive in time, and takes it back off the link', async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const db = p.platform.database.db;
+    const master = await new SimMaster(p.platform, 'NM3').connect();
+    await master.heartbeat(20_000);
+    const away = await new SimFollower(p.platform, 'F-away', { netting: false }).connect();
+    await away.catalog([spec('EURUSD')]);
+    await away.heartbeat(10_000);
+    await away.drain();
+    const g = await insertGroup(db, { name: 'away', masterAccountId: master.accountId }, p.clock.now());
+    await putSubscription(
+      db,
+      { groupId: g.group_id, followerAccountId: away.accountId, settings: {} },
+      p.clock.now(),
+    );
+    const position = { masterPositionId: '7201', symbol: 'EURUSD', side: 'buy' };
+    await master.signal({ type: 'position.opened', ...position, volume: 1, price: 1.1, dealTicket: 21 });
+    await away.drain();
+    p.clock.advance(1000);
+    // The follower is away while the master adds, and for longer than the maximum signal age.
+    await master.signal({ type: 'position.increased', ...position, volume: 0.5, price: 1.1, dealTicket: 22 });
+    p.clock.advance(61_000);
+    await p.platform.reconcile();
+    const add = await db
+      .selectFrom('copy_orders')
+      .select(['status', 'reason'])
+      .where('follower_account_id', '=', away.accountId)
+      .where('kind', '=', 'increase')
+      .executeTakeFirstOrThrow();
+    expect(add).toEqual({ status: 'expired', reason: 'signal_too_old' });
+    expect(
+      await db
+        .selectFrom('position_links')
+        .select(['open_volume', 'master_volume', 'position_count'])
+        .where('follower_account_id', '=', away.accountId)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ open_volume: 1, master_volume: 1.5, position_count: 1 });
+    // Back online: the add is not delivered late.
+    await away.connect();
+    await away.drain();
+    expect(away.received.filter((e) => e.type === 'trade.increased')).toEqual([]);
+    expect([...away.book.values()].map((x) => x.volume)).toEqual([1]);
+  });
 });
