@@ -36,6 +36,8 @@ export interface TerminalOptions {
    * follower's copies grow and shrink its one position per symbol.
    */
   netting?: boolean;
+  /** The broker's clock minus UTC in seconds, told in heartbeats (default: not told, as a terminal that cannot know it yet). */
+  serverUtcOffsetSec?: number;
   /** The broker account to trade on; pass the previous terminal's to restart on the same book. */
   account?: SimAccount;
   /** How the outbox is read (default `poll`). */
@@ -77,7 +79,13 @@ export abstract class SimTerminal {
     this.feed = new PriceFeed(this.prng.fork('prices'), this.symbols);
     this.account =
       options.account ??
-      new SimAccount({ balance: options.balance ?? 10_000, netting: options.netting ?? false });
+      new SimAccount({
+        balance: options.balance ?? 10_000,
+        netting: options.netting ?? false,
+        ...(options.serverUtcOffsetSec !== undefined
+          ? { serverUtcOffsetSec: options.serverUtcOffsetSec }
+          : {}),
+      });
     this.client = new KopitraClient({
       gateway: options.gateway,
       accountId: options.accountId,

@@ -51,6 +51,8 @@ interface DemoAccount {
   broker: string;
   suffix: string;
   balance: number;
+  /** The broker's clock minus UTC the terminal reports (brokers commonly run at UTC+2/+3). */
+  serverUtcOffsetSec?: number;
   settings?: Record<string, unknown>;
   label: string;
 }
@@ -84,6 +86,7 @@ const ACCOUNTS: readonly DemoAccount[] = [
     broker: 'Other Broker (.m)',
     suffix: '.m',
     balance: 50_000,
+    serverUtcOffsetSec: 2 * 3600,
     settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') },
     label: 'multiplier 2, symbols EURUSD → EURUSD.m',
   },
@@ -94,6 +97,7 @@ const ACCOUNTS: readonly DemoAccount[] = [
     broker: 'ECN Broker (-ECN)',
     suffix: '-ECN',
     balance: 50_000,
+    serverUtcOffsetSec: 3 * 3600,
     settings: { sizing: { mode: 'equity_ratio', multiplier: 1 }, symbolMap: suffixSymbolMap('-ECN') },
     label: 'equity ratio (half the master), MT4, symbols EURUSD → EURUSD-ECN',
   },
@@ -206,6 +210,7 @@ export async function startDemo(platform: Platform, opts: DemoOptions = {}): Pro
         suffix: a.suffix,
         log,
         balance: a.balance,
+        ...(a.serverUtcOffsetSec !== undefined ? { serverUtcOffsetSec: a.serverUtcOffsetSec } : {}),
         ...(state ? { account: SimAccount.fromJSON(state) } : {}),
         rejectRate: opts.rejectRate ?? 0.02,
         latencyMs: [20, 120],
