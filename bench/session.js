@@ -13,7 +13,7 @@ import { Client } from 'undici';
 import { accountChannel, loadConfig, startPlatform } from '../packages/server/dist/index.js';
 import { enqueueOutbox } from '../packages/server/dist/store/outbox.js';
 import { inTransaction } from '../packages/server/dist/store/transaction.js';
-import { positionTag } from '../packages/engine/dist/index.js';
+import { positionTag } from '../packages/contracts/dist/index.js';
 import { startBareApp } from './lib/baseline.js';
 import { load } from './lib/load.js';
 import { median, round, summarize, table } from './lib/stats.js';
@@ -107,7 +107,7 @@ async function writeTradeStarted(platform, accountId, i) {
           masterPrice: 1.08345,
           maxSlippage: null,
           expiresAt: new Date(now + 30_000).toISOString(),
-          comment: positionTag(masterPositionId),
+          comment: positionTag('bench-group', masterPositionId),
         },
       },
       now,

@@ -64,7 +64,7 @@ const PAYLOAD = JSON.stringify({
   masterPrice: 1.1,
   maxSlippage: null,
   expiresAt: '2026-01-01T00:00:00.000Z',
-  comment: 'kopitra:1000001',
+  comment: 'kp:0123abcd:1000001',
   pad: 'x'.repeat(200),
 });
 let scratchRows = 0;

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimFollower, SimMaster, BASE_SYMBOLS, positionTag } from '../../packages/ea-sdk/dist/index.js';
+import { SimFollower, SimMaster, BASE_SYMBOLS } from '../../packages/ea-sdk/dist/index.js';
+import { parsePositionTag, positionTag } from '../../packages/contracts/dist/index.js';
 import { reasonCatalogue } from '../../packages/engine/dist/index.js';
 import { summarize } from './stats.js';
 import { openTarget } from './target.js';
@@ -296,7 +297,8 @@ export async function runSoak({
       }
       return [...copies].map(([tag, c]) => `${tag} ${c.symbol} ${c.side} ${c.volume}`).sort();
     };
-    const linkKey = (l) => `${positionTag(l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`;
+    const linkKey = (l) =>
+      `${positionTag(l.groupId, l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`;
 
     // Reconciliation runs every second on fresh snapshots: the books must settle.
     let converged = false;
@@ -398,10 +400,12 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
   for (const f of SOAK_FOLLOWERS) {
     const open = linksAll.filter((l) => l.followerAccountId === f.id && l.status === 'open');
     for (const p of followers.get(f.id).account.positions.values())
-      if (!open.some((l) => l.ticket === p.ticket || positionTag(l.masterPositionId) === p.comment))
+      if (
+        !open.some((l) => l.ticket === p.ticket || positionTag(l.groupId, l.masterPositionId) === p.comment)
+      )
         problem(
           0,
-          `${f.id} holds ${p.ticket} ${p.comment} with no open link:${history(`${f.id} ${p.comment.replace('kopitra:', '')}`)}`,
+          `${f.id} holds ${p.ticket} ${p.comment} with no open link:${history(`${f.id} ${parsePositionTag(p.comment)?.masterPositionId ?? p.comment}`)}`,
         );
     if (JSON.stringify(bookOf(f.id)) !== JSON.stringify(open.map(linkKey).sort()))
       divergences = problem(

@@ -54,6 +54,17 @@ static string call(const std::vector<string> &a)
   if (f == "fileSafeId") return KpFileSafeId(a[1]);
   if (f == "shortHash") return KpShortHash(a[1]);
   if (f == "orderTag") return KpOrderTag(a[1]);
+  if (f == "legacyTag") return KpLegacyTag(a[1]);
+  if (f == "isPositionTag") return b(KpIsPositionTag(a[1]));
+  if (f == "copyTagged") return b(KpCopyTagged(a[1], a[2], a[3]));
+  if (f == "tagMatch") {
+    switch (KpTagMatch(a[1], a[2], a[3])) {
+      case KP_TAG_EXACT: return "exact";
+      case KP_TAG_LEGACY: return "legacy";
+      case KP_TAG_NONE: return "none";
+    }
+    return "?";
+  }
   if (f == "magic") {
     bool u = toBool(a[2]);
     long v = u ? (long)std::strtoull(a[1].c_str(), nullptr, 10) : toLong(a[1]);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCatalogue } from '@kopitra/contracts';
+import { errorCatalogue, positionTag, shortHash } from '@kopitra/contracts';
 
 interface Decision {
   finding: number;
@@ -95,6 +95,16 @@ describe.skipIf(!hasGpp && !required)('EA decisions (Logic.mqh under g++)', () =
       expect(magics.length).toBeGreaterThan(0);
       expect(run(magics.map((m) => ['magic', m, String(unsigned)]))).toEqual(magics);
     }
+  });
+
+  it("hashes as the gateway does, so the group part of the tags it sends is the EA's KpShortHash", () => {
+    const inputs = ['', 'a', 'grp_01JH4K7Q2W3E5R6T7Y8U9I0OPA', 'g'.repeat(80), 'grupo:ñ/€'];
+    // The driver's strings are bytes: the gateway's UTF-16 agrees where a byte is a code unit (ASCII).
+    const ascii = inputs.filter((s) => /^[\x00-\x7f]*$/.test(s));
+    expect(run(ascii.map((s) => ['shortHash', s]))).toEqual(ascii.map(shortHash));
+    const tag = positionTag('grp_01JH4K7Q2W3E5R6T7Y8U9I0OPA', '1184327701');
+    expect(run([['tagMatch', tag, tag, '1184327701']])[0]).toBe('exact');
+    expect(run([['tagMatch', positionTag('grp_other', '1184327701'), tag, '1184327701']])[0]).toBe('none');
   });
 
   it('keeps order and command tags within the 31 characters MetaTrader keeps of a comment', () => {

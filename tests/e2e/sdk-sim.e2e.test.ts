@@ -8,11 +8,15 @@
  * with no copy order doubled and analytics counting every one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { OrderSignalRequest, SignalRequest } from '@kopitra/contracts';
+import {
+  parsePositionTag,
+  positionTag,
+  type OrderSignalRequest,
+  type SignalRequest,
+} from '@kopitra/contracts';
 import {
   SimFollower,
   SimMaster,
-  positionTag,
   suffixSymbolMap,
   type FollowerOptions,
 } from '../../packages/ea-sdk/src/index.js';
@@ -201,6 +205,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         expect(response.copies.length + response.skipped.length).toBe(FOLLOWERS.length);
 
       type Link = {
+        groupId: string;
         followerAccountId: string;
         masterPositionId: string;
         ticket: string | null;
@@ -228,7 +233,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
       };
       const expectedOf = async (id: string) =>
         (await linksOf(id, 'open'))
-          .map((l) => `${positionTag(l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`)
+          .map((l) => `${positionTag(l.groupId, l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`)
           .sort();
       const inFlight = async () => {
         let n = 0;
@@ -247,7 +252,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         );
         return history(
           id,
-          [...tags].map((t) => t.replace('kopitra:', '')),
+          [...tags].map((t) => parsePositionTag(t)?.masterPositionId ?? t),
         );
       };
       const history = async (id: string, masterPositionIds: string[]) => {
@@ -329,7 +334,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
           ).toBe(true);
           // The link names one of the copy's positions.
           expect(
-            book.filter((p) => p.comment === positionTag(l.masterPositionId)).map((p) => p.ticket),
+            book.filter((p) => p.comment === positionTag(l.groupId, l.masterPositionId)).map((p) => p.ticket),
             `${f.id} link of ${l.masterPositionId}`,
           ).toContain(l.ticket);
         }

@@ -9,10 +9,7 @@
 
 #define KP_EA_VERSION      "1.1.0"
 #define KP_BASE_PATH       "/trade-agent/v1"
-#define KP_TAG_PREFIX      "kopitra:"
 #define KP_PLACED_PREFIX   "order:"   // journal: an open answered PLACED, waiting on that exchange order
-// MetaTrader keeps at most 31 characters of an order/position comment.
-#define KP_COMMENT_MAX     31
 
 #ifdef __MQL5__
    #define KP_MAGIC_UNSIGNED true
@@ -147,25 +144,6 @@ int KpStepDigits(const double step)
       if(MathAbs(step * MathPow(10, d) - MathRound(step * MathPow(10, d))) < 1e-7)
          return d;
    return 8;
-  }
-
-/** The comment that tags a copied position with its master position (as the gateway's position-tag.ts). */
-string KpPositionTag(const string masterPositionId)
-  {
-   return StringSubstr(KP_TAG_PREFIX + masterPositionId, 0, KP_COMMENT_MAX);
-  }
-
-/** True when `comment` is the tag of `masterPositionId`; a tag cut at 31 characters matches by prefix. */
-bool KpTagMatches(const string comment, const string masterPositionId)
-  {
-   if(StringFind(comment, KP_TAG_PREFIX) != 0)
-      return false;
-   string id = StringSubstr(comment, StringLen(KP_TAG_PREFIX));
-   if(id == "")
-      return false;
-   if(StringLen(comment) >= KP_COMMENT_MAX)
-      return StringFind(masterPositionId, id) == 0;
-   return id == masterPositionId;
   }
 
 /** True when every character of s is printable ASCII 0x21..0x7E (Idempotency-Key, account id). */

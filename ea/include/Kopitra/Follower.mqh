@@ -14,7 +14,7 @@
 //| ("inflight" before the trade, "done" after) in the state file, so  |
 //| an event replayed after a crash or a lost acknowledgement is only  |
 //| re-acknowledged; a trade interrupted mid-way is recognised by the  |
-//| position's comment tag kopitra:<masterPositionId>.                 |
+//| position's comment tag kp:<group>:<masterPositionId>.              |
 //+------------------------------------------------------------------+
 #ifndef KOPITRA_FOLLOWER_MQH
 #define KOPITRA_FOLLOWER_MQH
@@ -178,7 +178,7 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, const long placedOrd
    string side = p.GetString("side");
    string comment = p.GetString("comment");
    if(comment == "")
-      comment = KpPositionTag(masterPositionId);
+      comment = KpLegacyTag(masterPositionId);
    // An earlier attempt was answered PLACED: that order decides, and nothing is sent again.
    if(placedOrder > 0)
      {
@@ -220,7 +220,8 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, const long placedOrd
    if(!KpIsNetting())
      {
       // Hedging: a position carrying this master position's tag means the open happened.
-      long existing = m_trader.FindPosition("", masterPositionId, symbol);
+      // Only this open's own tag counts: a legacy tag of the same id may be another group's copy.
+      long existing = m_trader.FindPosition("", StringSubstr(comment, 0, KP_COMMENT_MAX), "", symbol);
       if(existing > 0)
         {
          FromExisting(existing, "already open (found by its comment tag); not opened twice", e);
@@ -272,7 +273,7 @@ void CKpFollower::DoIncrease(CKpJson *p, const bool recovering, KpExec &e)
    string orderTag = KpOrderTag(orderId);
    string comment = p.GetString("comment");
    if(comment == "")
-      comment = KpPositionTag(masterPositionId);
+      comment = KpLegacyTag(masterPositionId);
    bool dealFound = recovering && netting && m_trader.FindTaggedDeal(orderTag, symbol, e);
    datetime expiresAt = 0;
    bool expired = KpParseIso(p.GetString("expiresAt"), expiresAt) && KpNowUtc() > expiresAt;
@@ -318,7 +319,7 @@ void CKpFollower::SpreadPartialClose(CKpJson *p, const long first, const double 
   {
    string symbol = p.GetString("symbol");
    long tickets[];
-   int n = m_trader.TaggedPositions(p.GetString("masterPositionId"), symbol, tickets);
+   int n = m_trader.TaggedPositions(p.GetString("comment"), p.GetString("masterPositionId"), symbol, tickets);
    bool hasFirst = false;
    for(int i = 0; i < n; i++)
       hasFirst = hasFirst || tickets[i] == first;
@@ -394,7 +395,7 @@ void CKpFollower::SpreadPartialClose(CKpJson *p, const long first, const double 
 void CKpFollower::CloseAllTagged(CKpJson *p, const long first, const string tag, KpExec &e)
   {
    long tickets[];
-   int n = m_trader.TaggedPositions(p.GetString("masterPositionId"), p.GetString("symbol"), tickets);
+   int n = m_trader.TaggedPositions(p.GetString("comment"), p.GetString("masterPositionId"), p.GetString("symbol"), tickets);
    bool hasFirst = false;
    for(int i = 0; i < n; i++)
       hasFirst = hasFirst || tickets[i] == first;
@@ -440,10 +441,10 @@ void CKpFollower::CloseAllTagged(CKpJson *p, const long first, const string tag,
       e.message = StringFormat("%d of %d positions not closed (%s); reconciliation closes what is left", failed, n, why);
   }
 
-//--- trade.modified { orderId, masterPositionId, ticket, symbol, sl?, tp? } — an absent key keeps the level, null removes it
+//--- trade.modified { orderId, masterPositionId, ticket, symbol, comment, sl?, tp? } — an absent key keeps the level, null removes it
 void CKpFollower::DoModify(CKpJson *p, KpExec &e)
   {
-   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
+   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("comment"), p.GetString("masterPositionId"), p.GetString("symbol"));
    if(ticket <= 0)
      {
       KpExecFail(e, "failed", "position_not_found", "no open position for master position " + p.GetString("masterPositionId"));
@@ -453,12 +454,12 @@ void CKpFollower::DoModify(CKpJson *p, KpExec &e)
    KpLog(StringFormat("modify #%s (master %s): %s %s", KpTicketStr(ticket), p.GetString("masterPositionId"), e.status, e.message));
   }
 
-//--- trade.partial_close { orderId, masterPositionId, ticket, symbol, volume }
+//--- trade.partial_close { orderId, masterPositionId, ticket, symbol, comment, volume }
 void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
   {
    string tag = KpOrderTag(p.GetString("orderId"));
    bool netting = KpIsNetting();
-   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
+   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("comment"), p.GetString("masterPositionId"), p.GetString("symbol"));
    // Netting partial closes carry the order's tag: the deal tells whether it happened.
    bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, p.GetString("symbol"), e);
    int decision = KpCloseDecision(recovering, netting, true, ticket > 0, dealFound);
@@ -490,12 +491,12 @@ void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
                       e.previousTicket != "" ? ", rest is now #" + e.ticket : "", e.message));
   }
 
-//--- trade.closed { orderId, masterPositionId, ticket, symbol, volume? }
+//--- trade.closed { orderId, masterPositionId, ticket, symbol, comment, volume? }
 void CKpFollower::DoClose(CKpJson *p, const bool recovering, KpExec &e)
   {
    string tag = KpOrderTag(p.GetString("orderId"));
    bool netting = KpIsNetting();
-   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("masterPositionId"), p.GetString("symbol"));
+   long ticket = m_trader.FindPosition(p.GetString("ticket"), p.GetString("comment"), p.GetString("masterPositionId"), p.GetString("symbol"));
    // Netting: the net position outlives this copy's close, so only the tagged deal tells a
    // replay that the volume already left it (closing it again would take another copy's).
    bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, p.GetString("symbol"), e);
@@ -544,7 +545,7 @@ void CKpFollower::DoCommand(CKpJson *p, const bool recovering, KpExec &e)
      {
       bool partial = p.Has("volume") && !p.HasNull("volume");
       bool netting = KpIsNetting();
-      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", p.GetString("symbol"));
+      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", "", p.GetString("symbol"));
       bool dealFound = recovering && netting && m_trader.FindTaggedDeal(tag, "", e);
       int decision = KpCloseDecision(recovering, netting, partial, ticket > 0, dealFound);
       if(decision == KP_CLOSE_ALREADY)
@@ -568,7 +569,7 @@ void CKpFollower::DoCommand(CKpJson *p, const bool recovering, KpExec &e)
    else if(action == "modify")
      {
       // Setting levels twice sets the same levels: a replay just does it again.
-      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", p.GetString("symbol"));
+      long ticket = m_trader.FindPosition(p.GetString("ticket"), "", "", p.GetString("symbol"));
       if(ticket <= 0)
          KpExecFail(e, "failed", "position_not_found", "no open position #" + p.GetString("ticket"));
       else

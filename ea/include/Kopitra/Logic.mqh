@@ -56,6 +56,66 @@ string KpShortHash(const string s)
    return out;
   }
 
+//+------------------------------------------------------------------+
+//| Position tags                                                     |
+//+------------------------------------------------------------------+
+// A copied position's comment: kp:<KpShortHash(copy group id)>:<masterPositionId>, cut to
+// 31 characters (packages/contracts/src/position-tag.ts writes it; the gateway sends it in
+// trade.started and in every follow-up, so the EA never needs the group id). Positions opened
+// before group tags carry the legacy kopitra:<masterPositionId>, which names no group.
+#define KP_TAG_PREFIX        "kp:"
+#define KP_LEGACY_TAG_PREFIX "kopitra:"
+// MetaTrader keeps at most 31 characters of an order/position comment.
+#define KP_COMMENT_MAX       31
+
+#define KP_TAG_NONE          0   // not this copy's tag
+#define KP_TAG_EXACT         1   // the tag the gateway sent: this group's copy
+#define KP_TAG_LEGACY        2   // a legacy tag of this master position id: this copy only if no other fits
+
+/** True when a comment is a Kopitra position tag (new or legacy): close_all counts it as managed. */
+bool KpIsPositionTag(const string comment)
+  {
+   return StringFind(comment, KP_TAG_PREFIX) == 0 || StringFind(comment, KP_LEGACY_TAG_PREFIX) == 0;
+  }
+
+/** The legacy tag of a master position (a gateway that sends no comment predates group tags). */
+string KpLegacyTag(const string masterPositionId)
+  {
+   return StringSubstr(KP_LEGACY_TAG_PREFIX + masterPositionId, 0, KP_COMMENT_MAX);
+  }
+
+/**
+ * How a position's comment fits the copy an event addresses: `tag` is the comment the gateway
+ * sent (empty from an older gateway), `masterPositionId` the event's (empty: no legacy match,
+ * as for an open, whose own tag is the only evidence). A cut comment matches by prefix.
+ */
+int KpTagMatch(const string comment, const string tag, const string masterPositionId)
+  {
+   int n = StringLen(comment);
+   if(n == 0)
+      return KP_TAG_NONE;
+   if(tag != "" && (comment == tag || (n >= KP_COMMENT_MAX && StringFind(tag, comment) == 0)))
+      return KP_TAG_EXACT;
+   if(masterPositionId == "" || StringFind(comment, KP_LEGACY_TAG_PREFIX) != 0)
+      return KP_TAG_NONE;
+   string id = StringSubstr(comment, StringLen(KP_LEGACY_TAG_PREFIX));
+   if(id == "")
+      return KP_TAG_NONE;
+   if(n >= KP_COMMENT_MAX)
+      return StringFind(masterPositionId, id) == 0 ? KP_TAG_LEGACY : KP_TAG_NONE;
+   return id == masterPositionId ? KP_TAG_LEGACY : KP_TAG_NONE;
+  }
+
+/**
+ * Whether a position is one of a copy's positions (a hedging copy the master added to holds
+ * several, all tagged alike): with the group's tag, that exact tag only; from an older gateway
+ * (no tag), the legacy tag of the id.
+ */
+bool KpCopyTagged(const string comment, const string tag, const string masterPositionId)
+  {
+   return KpTagMatch(comment, tag, tag == "" ? masterPositionId : "") != KP_TAG_NONE;
+  }
+
 /**
  * An account id as part of a file name. Windows refuses ':' (and \ / * ? " < > |) in names,
  * which the gateway allows in ids: such characters become '_' and a hash of the original id

@@ -205,8 +205,9 @@ public:
                      CKpTrader(void) { m_magic = 0; m_defaultDeviation = 30; m_deviation = 30; m_class = KP_RC_FINAL; m_slippage = false; m_adverse = 0; m_lastErr = 0; }
    void              Setup(const int magic, const int defaultDeviation);
    int               Deviation(const long maxSlippage) { return maxSlippage >= 0 ? (int)maxSlippage : m_defaultDeviation; }
-   long              FindPosition(const string ticketStr, const string masterPositionId, const string symbol);
-   int               TaggedPositions(const string masterPositionId, const string symbol, long &tickets[]);
+   /** By ticket, else (hedging) by the tag the gateway sent, else by a legacy tag that only one position has. */
+   long              FindPosition(const string ticketStr, const string tag, const string masterPositionId, const string symbol);
+   int               TaggedPositions(const string tag, const string masterPositionId, const string symbol, long &tickets[]);
    bool              PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp);
    void              Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e);
    void              Modify(const long ticket, const bool setSl, const double sl, const bool setTp, const double tp, KpExec &e);
@@ -455,7 +456,7 @@ void CKpTrader::DealDetails(KpExec &e)
    e.hasVolume = e.volume > 0.0;
   }
 
-long CKpTrader::FindPosition(const string ticketStr, const string masterPositionId, const string symbol)
+long CKpTrader::FindPosition(const string ticketStr, const string tag, const string masterPositionId, const string symbol)
   {
    // A ticket first, on netting accounts too: a manual order.command names only the ticket.
    long t = StringToInteger(ticketStr);
@@ -468,9 +469,13 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          return PositionGetInteger(POSITION_TICKET);
       return 0;
      }
-   if(masterPositionId == "")
+   if(tag == "" && masterPositionId == "")
       return 0;
-   // After a restart (or before the fill was reported) the comment tag kopitra:<masterPositionId> finds it.
+   // After a restart (or before the fill was reported) the comment tag finds it: the group's
+   // tag kp:<group>:<id>, or a legacy kopitra:<id> only when no other position has it (a
+   // follower of two masters that use the same position id may hold two of those).
+   long legacy = 0;
+   int legacyCount = 0;
    for(int i = PositionsTotal() - 1; i >= 0; i--)
      {
       ulong pt = PositionGetTicket(i);
@@ -478,14 +483,20 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          continue;
       if(symbol != "" && PositionGetString(POSITION_SYMBOL) != symbol)
          continue;
-      if(KpTagMatches(PositionGetString(POSITION_COMMENT), masterPositionId))
+      int m = KpTagMatch(PositionGetString(POSITION_COMMENT), tag, masterPositionId);
+      if(m == KP_TAG_EXACT)
          return (long)pt;
+      if(m == KP_TAG_LEGACY)
+        {
+         legacy = (long)pt;
+         legacyCount++;
+        }
      }
-   return 0;
+   return legacyCount == 1 ? legacy : 0;
   }
 
 /** Hedging: every open position carrying this master position's tag, newest first (a copy the master added to holds several). */
-int CKpTrader::TaggedPositions(const string masterPositionId, const string symbol, long &tickets[])
+int CKpTrader::TaggedPositions(const string tag, const string masterPositionId, const string symbol, long &tickets[])
   {
    long times[];
    ArrayResize(tickets, 0);
@@ -497,7 +508,7 @@ int CKpTrader::TaggedPositions(const string masterPositionId, const string symbo
          continue;
       if(symbol != "" && PositionGetString(POSITION_SYMBOL) != symbol)
          continue;
-      if(KpTagMatches(PositionGetString(POSITION_COMMENT), masterPositionId))
+      if(KpCopyTagged(PositionGetString(POSITION_COMMENT), tag, masterPositionId))
          KpInsertNewestFirst(tickets, times, (long)pt, PositionGetInteger(POSITION_TIME_MSC));
      }
    return ArraySize(tickets);
@@ -573,7 +584,7 @@ bool CKpTrader::FindRecentOpen(const string tag, const string symbol, KpExec &e)
       return false;
    if(KpIsNetting())
      {
-      long t = FindPosition("", "", symbol);
+      long t = FindPosition("", "", "", symbol);
       if(t > 0)
          e.ticket = KpTicketStr(t);
      }
@@ -632,7 +643,7 @@ void CKpTrader::Open(const string symbol, const string side, const double volume
    long positionId = 0;
    if(m_deal > 0 && HistoryDealSelect(m_deal))
       positionId = HistoryDealGetInteger(m_deal, DEAL_POSITION_ID);
-   long ticket = KpIsNetting() ? FindPosition("", "", symbol) : PositionTicketById(positionId);
+   long ticket = KpIsNetting() ? FindPosition("", "", "", symbol) : PositionTicketById(positionId);
    // The position's identifier is its ticket; the order's number never stands in for it.
    if(ticket <= 0)
       ticket = positionId;
@@ -746,7 +757,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
      }
    DealDetails(e);
    e.status = "filled";
-   long still = KpIsNetting() ? FindPosition("", "", symbol) : ticket;
+   long still = KpIsNetting() ? FindPosition("", "", "", symbol) : ticket;
    e.ticket = KpTicketStr(still > 0 ? still : ticket);
   }
 
@@ -789,7 +800,7 @@ void CKpTrader::Close(const long ticket, const double volume, const int deviatio
    e.ticket = KpTicketStr(ticket);
   }
 
-/** order.command close_all: closes the positions Kopitra manages (its magic or a kopitra: tag). */
+/** order.command close_all: closes the positions Kopitra manages (its magic or a position tag, kp: or legacy kopitra:). */
 int CKpTrader::CloseAllManaged(const string symbolFilter, const int deviation, string &report)
   {
    int closed = 0;
@@ -802,7 +813,7 @@ int CKpTrader::CloseAllManaged(const string symbolFilter, const int deviation, s
       string symbol = PositionGetString(POSITION_SYMBOL);
       if(symbolFilter != "" && symbol != symbolFilter)
          continue;
-      if(PositionGetInteger(POSITION_MAGIC) != m_magic && StringFind(PositionGetString(POSITION_COMMENT), KP_TAG_PREFIX) != 0)
+      if(PositionGetInteger(POSITION_MAGIC) != m_magic && !KpIsPositionTag(PositionGetString(POSITION_COMMENT)))
          continue;
       KpExec e;
       KpExecReset(e);
@@ -886,7 +897,7 @@ long CKpTrader::FindRest(const long ticket)
    return 0;
   }
 
-long CKpTrader::FindPosition(const string ticketStr, const string masterPositionId, const string symbol)
+long CKpTrader::FindPosition(const string ticketStr, const string tag, const string masterPositionId, const string symbol)
   {
    long t = StringToInteger(ticketStr);
    // Follow "to #" links: the gateway may still know the ticket from before a partial close.
@@ -898,8 +909,11 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          return (OrderType() == OP_BUY || OrderType() == OP_SELL) ? t : 0;
       t = KpCommentRef(OrderComment(), "to #");
      }
-   if(masterPositionId == "")
+   if(tag == "" && masterPositionId == "")
       return 0;
+   // The group's tag, or a legacy tag only one open order has (see the MT5 FindPosition).
+   long legacy = 0;
+   int legacyCount = 0;
    for(int i = OrdersTotal() - 1; i >= 0; i--)
      {
       if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES))
@@ -908,10 +922,16 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
          continue;
       if(symbol != "" && OrderSymbol() != symbol)
          continue;
-      if(KpTagMatches(OrderComment(), masterPositionId))
+      int m = KpTagMatch(OrderComment(), tag, masterPositionId);
+      if(m == KP_TAG_EXACT)
          return OrderTicket();
+      if(m == KP_TAG_LEGACY)
+        {
+         legacy = OrderTicket();
+         legacyCount++;
+        }
      }
-   return 0;
+   return legacyCount == 1 ? legacy : 0;
   }
 
 /**
@@ -919,7 +939,7 @@ long CKpTrader::FindPosition(const string ticketStr, const string masterPosition
  * added to holds several). The rest of a partial close has the comment "from #<old>": it is
  * the copy's when the order it came from carried the tag.
  */
-int CKpTrader::TaggedPositions(const string masterPositionId, const string symbol, long &tickets[])
+int CKpTrader::TaggedPositions(const string tag, const string masterPositionId, const string symbol, long &tickets[])
   {
    long times[], open[], opened[];
    string comments[];
@@ -943,14 +963,14 @@ int CKpTrader::TaggedPositions(const string masterPositionId, const string symbo
    for(int k = 0; k < n; k++)
      {
       string comment = comments[k];
-      for(int hop = 0; hop < 10 && !KpTagMatches(comment, masterPositionId); hop++)
+      for(int hop = 0; hop < 10 && !KpCopyTagged(comment, tag, masterPositionId); hop++)
         {
          long from = KpCommentRef(comment, "from #");
          if(from <= 0 || !OrderSelect((int)from, SELECT_BY_TICKET))
             break;
          comment = OrderComment();
         }
-      if(KpTagMatches(comment, masterPositionId))
+      if(KpCopyTagged(comment, tag, masterPositionId))
          KpInsertNewestFirst(tickets, times, open[k], opened[k]);
      }
    return ArraySize(tickets);
@@ -1283,7 +1303,7 @@ int CKpTrader::CloseAllManaged(const string symbolFilter, const int deviation, s
          continue;
       if(symbolFilter != "" && OrderSymbol() != symbolFilter)
          continue;
-      if(OrderMagicNumber() != m_magic && StringFind(OrderComment(), KP_TAG_PREFIX) != 0)
+      if(OrderMagicNumber() != m_magic && !KpIsPositionTag(OrderComment()))
          continue;
       KpPush(tickets, (long)OrderTicket());
      }

@@ -168,6 +168,8 @@ export const TradeFollowUpPayload = z.object({
   positions: z.number().int().min(2).optional(),
   sl: z.number().nullable().optional(),
   tp: z.number().nullable().optional(),
+  /** The position's tag (`positionTag`): finds this copy group's position while the ticket is unknown. */
+  comment: z.string().optional(),
 });
 export type TradeFollowUpPayload = z.infer<typeof TradeFollowUpPayload>;
 

@@ -5,3 +5,4 @@ export * from './management-http.js';
 export * from './management-responses.js';
 export * from './time.js';
 export * from './external-signals.js';
+export * from './position-tag.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { OutboxEvent } from '@kopitra/contracts';
+import { positionTag, type OutboxEvent } from '@kopitra/contracts';
 import { ManualClock } from '../../server/src/clock.js';
 import { loadConfig } from '../../server/src/config.js';
 import { startPlatform, type Platform } from '../../server/src/runtime.js';
@@ -653,7 +653,7 @@ describe('KopitraClient against a listening gateway', () => {
         symbol: 'EURUSD',
         side: 'sell',
         volume: 0.6,
-        comment: 'kopitra:601',
+        comment: positionTag(grp.group_id, '601'),
       });
       expect(follower.cursor).toBe(seen[0]!.sequence);
 

@@ -8,6 +8,7 @@
  * was, never executed twice.
  */
 import {
+  LEGACY_TAG_PREFIX,
   TradeFollowUpPayload,
   TradeIncreasedPayload,
   TradeOrderPayload,
@@ -30,9 +31,6 @@ import {
 import type { PriceFeed } from './price-feed.js';
 import { spreadClose } from './spread.js';
 import { roundVolume, type SimSymbol } from './symbols.js';
-
-/** The tag a copy carries, as the gateway writes it (MetaTrader keeps 31 characters of a comment). */
-export const positionTag = (masterPositionId: string): string => `kopitra:${masterPositionId}`.slice(0, 31);
 
 /** An `ea.execution_notice` an execution leaves to send. */
 export interface ExecutionNotice {
@@ -232,7 +230,8 @@ export class FollowerExecutor {
       'trade.partial_close': 'partial close',
       'trade.closed': 'close',
     }[type];
-    const pos = this.account.find(p.ticket, positionTag(p.masterPositionId));
+    // The payload's tag names the copy group; a gateway that sends none predates group tags.
+    const pos = this.account.find(p.ticket, p.comment ?? `${LEGACY_TAG_PREFIX}${p.masterPositionId}`);
     if (!pos) {
       return this.done(
         {
@@ -321,7 +320,9 @@ export class FollowerExecutor {
     symbol: SimSymbol,
     price: number,
   ): Execution {
-    const later = this.account.tagged(positionTag(p.masterPositionId)).filter((x) => x !== first);
+    const later = this.account
+      .tagged(p.comment ?? `${LEGACY_TAG_PREFIX}${p.masterPositionId}`)
+      .filter((x) => x !== first);
     const plan =
       kind === 'close'
         ? [first, ...later].map((x) => ({ ticket: x.ticket, volume: x.volume }))

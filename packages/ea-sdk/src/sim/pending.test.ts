@@ -10,7 +10,10 @@ import { OrderSignalRequest, type OutboxEvent, type TradeOrderPayload } from '@k
 import type { Clock } from '../clock.js';
 import { SimAccount } from './account.js';
 import { SimBroker } from './broker.js';
-import { FollowerExecutor, positionTag } from './executor.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+import { FollowerExecutor } from './executor.js';
+
+const positionTag = (masterOrderId: string) => groupTag('g1', masterOrderId);
 import { MasterScript } from './master-script.js';
 import { crossed, RETCODE_INVALID_ORDER, RETCODE_INVALID_PRICE, RETCODE_INVALID_STOPS } from './orders.js';
 import { PriceFeed } from './price-feed.js';

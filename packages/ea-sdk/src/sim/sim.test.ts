@@ -9,7 +9,10 @@ import { SignalRequest, type OutboxEvent } from '@kopitra/contracts';
 import type { Clock } from '../clock.js';
 import { SimAccount } from './account.js';
 import { SimBroker } from './broker.js';
-import { FollowerExecutor, positionTag } from './executor.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+import { FollowerExecutor } from './executor.js';
+
+const positionTag = (masterPositionId: string) => groupTag('g1', masterPositionId);
 import { MasterScript } from './master-script.js';
 import { PriceFeed } from './price-feed.js';
 import { Prng } from './prng.js';
@@ -165,6 +168,7 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
         payload: {
           orderId,
           masterPositionId: req.masterPositionId,
+          comment: positionTag(req.masterPositionId),
           ticket: linked,
           symbol,
           sl: req.sl ?? null,
@@ -178,6 +182,7 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
         payload: {
           orderId,
           masterPositionId: req.masterPositionId,
+          comment: positionTag(req.masterPositionId),
           ticket: linked,
           symbol,
           volume: req.volume,
@@ -191,6 +196,7 @@ function eventFor(req: SignalRequest, seq: number, suffix: string, follower: Sim
         payload: {
           orderId,
           masterPositionId: req.masterPositionId,
+          comment: positionTag(req.masterPositionId),
           ticket: linked,
           symbol,
           volume: req.volume,

@@ -26,6 +26,9 @@ export interface OpenDecision {
   readonly expiresAt: number;
   /** The position tag (`positionTag`), so a restarted EA finds its own positions. */
   readonly comment: string;
+  /** Why an open came out of something other than the master's open (a catalogue code, specifics in `detail`). */
+  readonly reason?: ReasonCode;
+  readonly detail?: string;
 }
 
 /**

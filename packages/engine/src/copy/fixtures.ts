@@ -66,6 +66,7 @@ export function followerContext(
   over: Partial<FollowerContext> = {},
 ): FollowerContext {
   return {
+    groupId: 'g1',
     settings: withDefaults(settings),
     symbols: new Map([
       ['EURUSD', eurusd],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { followerContext, openSignal, T0 } from './fixtures.js';
 import { reconcile, type ExpectedPosition, type ReportedPosition } from './reconcile.js';
-import { positionTag } from './position-tag.js';
+import { positionTag } from '@kopitra/contracts';
 import { withDefaults, type SubscriptionInput } from './subscription.js';
 import { eurusd } from './fixtures.js';
 
@@ -41,7 +41,7 @@ describe('planCopy: a netting master adds to its position', () => {
       masterPrice: 1.102,
       maxSlippagePoints: null,
       expiresAt: T0 - 500 + 60_000,
-      comment: 'kopitra:1001',
+      comment: positionTag('g1', '1001'),
     });
   });
 
@@ -102,11 +102,12 @@ const reported = (over: Partial<ReportedPosition> = {}): ReportedPosition => ({
   side: 'buy',
   volume: 0.5,
   openPrice: 1.1,
-  comment: positionTag('m1'),
+  comment: positionTag('g1', 'm1'),
   ...over,
 });
 const run = (e: ExpectedPosition[], r: ReportedPosition[]) =>
   reconcile({
+    groupId: 'g1',
     expected: e,
     reported: r,
     snapshotAt: T0 - 1_000,

@@ -8,7 +8,6 @@ export * from './guards.js';
 export * from './periods.js';
 export * from './risk-limits.js';
 export * from './partial-close.js';
-export * from './position-tag.js';
 export * from './decisions.js';
 export * from './plan.js';
 export * from './join.js';

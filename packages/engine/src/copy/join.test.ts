@@ -1,3 +1,4 @@
+import { positionTag } from '@kopitra/contracts';
 import { describe, expect, it } from 'vitest';
 import { followerContext, T0 } from './fixtures.js';
 import { planJoin, type MasterPosition } from './join.js';
@@ -33,7 +34,7 @@ describe('planJoin', () => {
       maxSlippagePoints: 30,
       sl: 1.09,
       tp: 1.12,
-      comment: 'kopitra:p1',
+      comment: positionTag('g1', 'p1'),
       // The master opened a day ago; the join is fresh.
       expiresAt: T0 + 60_000,
     });

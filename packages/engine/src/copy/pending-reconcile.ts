@@ -11,7 +11,7 @@
  * Modes as for positions: `frozen` turns every trading correction into an alert;
  * `close_only` cancels orphans but does not place again.
  */
-import { parsePositionTag, tagMatches } from './position-tag.js';
+import { parsePositionTag, tagMatches } from '@kopitra/contracts';
 import type { PendingOrderType } from './pending.js';
 import type { ReasonCode } from './reasons.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
@@ -53,6 +53,8 @@ export interface ReportedTaggedPosition {
 }
 
 export interface OrderReconcileInput {
+  /** The copy group whose orders these are: another group's tag is never this one's order. */
+  readonly groupId: string;
   readonly expected: readonly ExpectedOrder[];
   readonly reported: readonly ReportedOrder[];
   readonly positions: readonly ReportedTaggedPosition[];
@@ -102,7 +104,7 @@ export function reconcileOrders(input: OrderReconcileInput): OrderCorrection[] {
     input.reported.find((o) => {
       if (claimed.has(o.ticket)) return false;
       const tag = tagOf(o.comment);
-      return tag !== null && tagMatches(tag, masterOrderId);
+      return tag !== null && tagMatches(tag, input.groupId, masterOrderId);
     });
 
   for (const e of input.expected) {
@@ -118,7 +120,7 @@ export function reconcileOrders(input: OrderReconcileInput): OrderCorrection[] {
     if (e.ticket === null || (e.linkedAt ?? 0) > input.snapshotAt) continue;
     const filled = input.positions.find((p) => {
       const tag = tagOf(p.comment);
-      return tag !== null && tagMatches(tag, e.masterOrderId);
+      return tag !== null && tagMatches(tag, input.groupId, e.masterOrderId);
     });
     if (filled) {
       out.push({ kind: 'order_filled', masterOrderId: e.masterOrderId, ticket: filled.ticket });

@@ -10,7 +10,10 @@ import {
   type PendingOrderType,
 } from './pending.js';
 import { reconcileOrders, type ExpectedOrder, type ReportedOrder } from './pending-reconcile.js';
-import { positionTag } from './position-tag.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+
+/** The tag of group g1, the group these tests reconcile. */
+const positionTag = (id: string) => groupTag('g1', id);
 import { withDefaults } from './subscription.js';
 
 const linked: LinkedOrder = {
@@ -288,6 +291,7 @@ describe('reconciling pending orders', () => {
   };
   const run = (over: Partial<Parameters<typeof reconcileOrders>[0]>) =>
     reconcileOrders({
+      groupId: 'g1',
       expected: [],
       reported: [],
       positions: [],

@@ -14,7 +14,7 @@
 import { skipDecision, type CloseDecision, type OpenDecision, type SkipDecision } from './decisions.js';
 import { bookGuards, preSizingGuards } from './guards.js';
 import { planOpen, type FollowerContext } from './plan.js';
-import { positionTag } from './position-tag.js';
+import { positionTag } from '@kopitra/contracts';
 import type { ReasonCode } from './reasons.js';
 import { sizeOpen } from './sizing.js';
 import { catalogSize, lookupSymbol, roundToDigits, type SymbolSpec } from './symbol-spec.js';
@@ -296,7 +296,7 @@ export function planOrderPlace(
     forced: sized.forced,
     orderExpiresAt: expiry,
     expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(signal.masterOrderId),
+    comment: positionTag(ctx.groupId, signal.masterOrderId),
   };
 }
 
@@ -334,7 +334,7 @@ export function planOrderModify(
     orderType: link.orderType,
     volume: link.volume,
     orderExpiresAt: signal.expiresAt ?? null,
-    comment: positionTag(signal.masterOrderId),
+    comment: positionTag(ctx.groupId, signal.masterOrderId),
   };
 }
 
@@ -376,7 +376,7 @@ export function planOrderCancel(
     sl: null,
     tp: null,
     orderExpiresAt: signal.expiresAt ?? null,
-    comment: positionTag(signal.masterOrderId),
+    comment: positionTag(ctx.groupId, signal.masterOrderId),
   };
 }
 
@@ -448,7 +448,7 @@ export function planOrderFill(
     masterPrice: signal.price,
     maxSlippagePoints: s.maxSlippagePoints,
     expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(masterPositionId),
+    comment: positionTag(ctx.groupId, masterPositionId),
     replacesOrder: { masterOrderId: signal.masterOrderId, ticket: link.ticket },
     reason: 'order_filled_at_market',
   };

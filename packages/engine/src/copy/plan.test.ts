@@ -1,3 +1,4 @@
+import { positionTag } from '@kopitra/contracts';
 import { describe, expect, it } from 'vitest';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
 import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
@@ -36,7 +37,7 @@ describe('planCopy: opens', () => {
       masterPrice: 1.1,
       maxSlippagePoints: null,
       expiresAt: T0 - 500 + 60_000,
-      comment: 'kopitra:1001',
+      comment: positionTag('g1', '1001'),
     });
   });
 

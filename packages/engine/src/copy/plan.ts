@@ -16,7 +16,7 @@ import {
 } from './decisions.js';
 import { bookGuards, preSizingGuards, type Quote } from './guards.js';
 import { planPartialClose } from './partial-close.js';
-import { positionTag } from './position-tag.js';
+import { positionTag } from '@kopitra/contracts';
 import type { ActiveStopOut } from './risk-limits.js';
 import { sizeOpen, type AccountMetrics } from './sizing.js';
 import {
@@ -75,6 +75,8 @@ export interface LinkedPosition {
 }
 
 export interface FollowerContext {
+  /** The copy group of the subscription: it names the follower's positions (`positionTag`). */
+  readonly groupId: string;
   readonly settings: SubscriptionSettings;
   readonly symbols: SymbolCatalog;
   /** The master's spec of the signal's symbol; only `contract_size` sizing needs it. */
@@ -192,7 +194,7 @@ export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecisi
     masterPrice: signal.price,
     maxSlippagePoints: s.maxSlippagePoints,
     expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(signal.masterPositionId),
+    comment: positionTag(ctx.groupId, signal.masterPositionId),
   };
 }
 
@@ -358,7 +360,7 @@ export function planIncrease(signal: MasterSignal, ctx: FollowerContext): Increa
     masterPrice: signal.price,
     maxSlippagePoints: s.maxSlippagePoints,
     expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(signal.masterPositionId),
+    comment: positionTag(ctx.groupId, signal.masterPositionId),
   };
 }
 

@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { eurusd, followerContext, openSignal, T0 } from './fixtures.js';
 import { planPartialClose } from './partial-close.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
-import { positionTag } from './position-tag.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+
+/** The tag of group g1, the group these tests reconcile. */
+const positionTag = (id: string) => groupTag('g1', id);
 import { isReasonCode, reasonCatalogue } from './reasons.js';
 import { reconcile, type ExpectedPosition, type ReportedPosition } from './reconcile.js';
 import { sizeOpen, volumeBounds } from './sizing.js';
@@ -326,7 +329,7 @@ describe('property: every emitted reason is catalogued', () => {
     );
   });
 
-  it('for any reconciliation, which also never touches an untagged position', () => {
+  it("for any reconciliation, which also never touches an untagged position or another group's", () => {
     const ids = fc.constantFrom('m1', 'm2', 'm3');
     const tickets = fc.constantFrom('t1', 't2', 't3', 't4');
     const expectedArb: fc.Arbitrary<ExpectedPosition> = fc.record({
@@ -347,7 +350,15 @@ describe('property: every emitted reason is catalogued', () => {
       side: fc.constantFrom('buy' as const, 'sell' as const),
       volume: fc.integer({ min: 1, max: 100 }).map((n) => n / 100),
       openPrice: fc.constant(1.1),
-      comment: fc.option(ids.map(positionTag), { nil: null }),
+      // This group's tag, another group's with the same ids, or a legacy one naming no group.
+      comment: fc.option(
+        fc.oneof(
+          ids.map(positionTag),
+          ids.map((id) => groupTag('g2', id)),
+          ids.map((id) => `kopitra:${id}`),
+        ),
+        { nil: null },
+      ),
     });
     fc.assert(
       fc.property(
@@ -355,7 +366,20 @@ describe('property: every emitted reason is catalogued', () => {
         fc.uniqueArray(reportedArb, { selector: (r) => r.ticket, maxLength: 4 }),
         fc.constantFrom('active' as const, 'close_only' as const, 'frozen' as const),
         fc.constantFrom('detach' as const, 'reopen' as const),
-        (expected, reported, mode, manualClosePolicy) => {
+        fc.array(
+          fc.record({
+            masterPositionId: ids,
+            ticket: fc.option(tickets, { nil: null }),
+            closed: fc.boolean(),
+          }),
+          {
+            maxLength: 3,
+          },
+        ),
+        fc.boolean(),
+        (expected, reported, mode, manualClosePolicy, otherLinks, netting) => {
+          // A ticket is one broker position: no two groups link the same one.
+          const otherGroups = otherLinks.filter((o) => !expected.some((e) => e.ticket === o.ticket));
           const failedOrders = expected.map((e) => ({
             masterPositionId: e.masterPositionId,
             kind: 'open' as const,
@@ -363,8 +387,11 @@ describe('property: every emitted reason is catalogued', () => {
             at: T0,
           }));
           const cs = reconcile({
+            groupId: 'g1',
             expected,
             reported,
+            otherGroups,
+            netting,
             failedOrders,
             snapshotAt: T0 - 1_000,
             now: T0,
@@ -372,8 +399,16 @@ describe('property: every emitted reason is catalogued', () => {
             symbols: { EURUSD: eurusd },
           });
           const linkedTickets = new Set(expected.map((e) => e.ticket));
+          const othersTickets = new Set<string | null>(otherGroups.map((o) => o.ticket));
           const untouchable = new Set(
-            reported.filter((r) => !r.comment && !linkedTickets.has(r.ticket)).map((r) => r.ticket),
+            reported
+              .filter(
+                (r) =>
+                  (!linkedTickets.has(r.ticket) &&
+                    (!r.comment || r.comment.startsWith(groupTag('g2', '')))) ||
+                  othersTickets.has(r.ticket),
+              )
+              .map((r) => r.ticket),
           );
           for (const c of cs) {
             if (c.kind === 'alert') expect(isReasonCode(c.reason)).toBe(true);

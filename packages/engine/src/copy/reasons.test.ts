@@ -9,7 +9,10 @@ import { executionOutcome, operatorClose } from './outcomes.js';
 import { planOrder, type LinkedOrder, type MasterOrderSignal, type OrderContext } from './pending.js';
 import { reconcileOrders } from './pending-reconcile.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
-import { positionTag } from './position-tag.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+
+/** The tag of group g1, the group these tests reconcile. */
+const positionTag = (id: string) => groupTag('g1', id);
 import { explainReason, reasonCatalogue, reasonCodes, type ReasonCode } from './reasons.js';
 import { reconcile, type ExpectedPosition, type ReconcileInput } from './reconcile.js';
 import { decideRiskLimits } from './risk-limits.js';
@@ -63,9 +66,15 @@ const rep = {
   comment: positionTag('m1'),
 };
 const recon = (over: Partial<ReconcileInput>): string[] =>
-  reconcile({ expected: [], reported: [], snapshotAt: T0, now: T0, settings: withDefaults(), ...over }).map(
-    (c) => (c.kind === 'alert' || c.kind === 'detach' || c.kind === 'close_orphan' ? c.reason : c.kind),
-  );
+  reconcile({
+    groupId: 'g1',
+    expected: [],
+    reported: [],
+    snapshotAt: T0,
+    now: T0,
+    settings: withDefaults(),
+    ...over,
+  }).map((c) => (c.kind === 'alert' || c.kind === 'detach' || c.kind === 'close_orphan' ? c.reason : c.kind));
 const linkedOrder: LinkedOrder = {
   ticket: '77',
   symbol: 'EURUSD',
@@ -84,6 +93,7 @@ const order = (
 const filled = { type: 'order.filled' as const, masterPositionId: '2001', price: 1.0951 };
 const orderRecon = (over: Partial<Parameters<typeof reconcileOrders>[0]>): string | undefined =>
   reconcileOrders({
+    groupId: 'g1',
     expected: [],
     reported: [],
     positions: [],
@@ -231,6 +241,18 @@ const scenarios = {
   volume_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, volume: 0.2 }] }).at(-1),
   side_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, side: 'sell' }] }).join(),
   symbol_mismatch: () => recon({ expected: [exp], reported: [{ ...rep, symbol: 'XAUUSD' }] }).join(),
+  volume_restored: () => {
+    const [c] = reconcile({
+      groupId: 'g1',
+      expected: [exp],
+      reported: [{ ...rep, volume: 0.2 }],
+      snapshotAt: T0,
+      now: T0,
+      settings: withDefaults({ manualClosePolicy: 'reopen' }),
+      netting: true,
+    });
+    return c?.kind === 'adjust_volume' ? c.add?.reason : c?.kind;
+  },
   position_tag_ambiguous: () => {
     const long = (n: number) => ({ ...exp, masterPositionId: `${'9'.repeat(23)}${n}`, ticket: null });
     return recon({

@@ -289,7 +289,12 @@ export const reasonCatalogue = define({
   position_tag_ambiguous: {
     category: 'reconcile',
     description:
-      "A follower position's tag, cut to MetaTrader's 31 characters, fits more than one master position; it is left alone.",
+      "A follower position's tag fits more than one master position (cut to MetaTrader's 31 characters, or an old kopitra: tag two copy groups share); it is left alone.",
+  },
+  volume_restored: {
+    category: 'reconcile',
+    description:
+      'The follower held less than the copied volume and the manual-close policy is reopen: reconciliation opened the missing volume under the position tag.',
   },
   copy_order_failed: {
     category: 'reconcile',

@@ -8,7 +8,10 @@ import {
   type ReportedPosition,
 } from './reconcile.js';
 import { eurusd, T0 } from './fixtures.js';
-import { positionTag } from './position-tag.js';
+import { positionTag as groupTag } from '@kopitra/contracts';
+
+/** The tag of group g1, the group these tests reconcile. */
+const positionTag = (id: string) => groupTag('g1', id);
 import { withDefaults, type SubscriptionInput } from './subscription.js';
 
 const expected = (over: Partial<ExpectedPosition> = {}): ExpectedPosition => ({
@@ -35,6 +38,7 @@ const reported = (over: Partial<ReportedPosition> = {}): ReportedPosition => ({
 });
 const run = (over: Partial<ReconcileInput>, settings: SubscriptionInput = {}) =>
   reconcile({
+    groupId: 'g1',
     expected: [],
     reported: [],
     snapshotAt: T0 - 1_000,
@@ -76,7 +80,7 @@ describe('reconcile: orphans', () => {
         side: 'buy',
         volume: 0.5,
         reason: 'orphan_position',
-        detail: 'EURUSD buy 0.5 tagged "kopitra:m7" has no live copy',
+        detail: `EURUSD buy 0.5 tagged "${positionTag('m7')}" has no live copy`,
       },
     ]);
   });
@@ -119,7 +123,7 @@ describe('reconcile: copied positions that disappeared', () => {
         masterPrice: 1.1,
         maxSlippagePoints: null,
         expiresAt: T0 - 10_000 + 60_000,
-        comment: 'kopitra:m1',
+        comment: positionTag('m1'),
       },
     ]);
     expect(
@@ -188,7 +192,7 @@ describe('reconcile: matched positions that differ', () => {
     const book = { expected: [expected({ volume: 0.5 })], reported: [reported({ volume: 0.3 })] };
     expect(kinds(run(book))).toEqual(['update_link', 'alert:volume_mismatch']);
     expect(run(book)[0]).toMatchObject({ kind: 'update_link', volume: 0.3 });
-    expect(run(book, { manualClosePolicy: 'reopen' })).toEqual([
+    expect(run({ ...book, netting: true }, { manualClosePolicy: 'reopen' })).toEqual([
       {
         kind: 'adjust_volume',
         masterPositionId: 'm1',
@@ -197,8 +201,58 @@ describe('reconcile: matched positions that differ', () => {
         side: 'buy',
         from: 0.3,
         to: 0.5,
+        add: {
+          volume: 0.2,
+          sl: 1.09,
+          tp: null,
+          masterPrice: 1.1,
+          maxSlippagePoints: null,
+          expiresAt: T0 - 10_000 + 60_000,
+          comment: positionTag('m1'),
+          reason: 'volume_restored',
+        },
       },
     ]);
+  });
+
+  it('opens never more than is missing, and only where an open may go', () => {
+    const add = (
+      reportedVolume: number,
+      settings: SubscriptionInput = {},
+      over: Partial<ReconcileInput> = {},
+    ) =>
+      run(
+        {
+          expected: [expected({ volume: 0.5 })],
+          reported: [reported({ volume: reportedVolume })],
+          netting: true,
+          ...over,
+        },
+        { manualClosePolicy: 'reopen', ...settings },
+      );
+    // 0.5 - 0.333 = 0.167 is rounded down to the step: 0.16, not 0.17.
+    expect(add(0.333)[0]).toMatchObject({ kind: 'adjust_volume', add: { volume: 0.16 } });
+    // Less than the symbol's minimum missing cannot be opened: the link follows the follower.
+    const tiny = add(0.48, {}, { symbols: { EURUSD: { ...eurusd, volumeMin: 0.05 } } });
+    expect(kinds(tiny)).toEqual(['update_link', 'alert:volume_mismatch']);
+    expect(tiny[1]).toMatchObject({ detail: expect.stringContaining('under the symbol minimum 0.05') });
+    for (const mode of ['close_only', 'frozen'] as const)
+      expect(kinds(add(0.3, { mode }))).toEqual(['update_link', 'alert:volume_mismatch']);
+    // A signal too old to re-open is too old to add to.
+    expect(kinds(add(0.3, {}, { now: T0 + 3_600_000 }))).toEqual(['update_link', 'alert:volume_mismatch']);
+    // After three failed opens it gives up.
+    const failedOrders = [1, 2, 3].map((n) => ({
+      masterPositionId: 'm1',
+      kind: 'open' as const,
+      status: 'failed' as const,
+      at: T0 - n,
+    }));
+    expect(kinds(add(0.3, {}, { failedOrders }))).toEqual(['update_link', 'alert:volume_mismatch']);
+    // A hedging follower would need a second position under the same tag: alerted only.
+    expect(add(0.3, {}, { netting: false })[1]).toMatchObject({
+      reason: 'volume_mismatch',
+      detail: expect.stringContaining('hedging follower'),
+    });
   });
 
   it('follows a new ticket found by tag (MT5 keeps comments across partial closes)', () => {
@@ -264,5 +318,44 @@ describe('reconcile: tags and failures', () => {
     expect(kinds(run({ expected: [expected()], reported: [reported()], failedOrders: failed }))).toEqual([
       'alert:copy_order_failed',
     ]);
+  });
+});
+
+describe('reconcile: two copy groups whose masters use the same position id', () => {
+  const theirs = reported({ ticket: 'b1', comment: groupTag('g2', 'm1') });
+
+  it("never closes or matches the other group's copy, though its id is the same", () => {
+    // g1's own copy is not reported yet (its fill is on the way): g2's copy is not taken for it.
+    expect(run({ expected: [expected({ ticket: null })], reported: [theirs] })).toEqual([]);
+    // g1 has no link at all: g2's copy is still not an orphan of g1.
+    expect(run({ reported: [theirs] })).toEqual([]);
+    // Both present: each matched to its own.
+    expect(run({ expected: [expected()], reported: [reported(), theirs] })).toEqual([]);
+  });
+
+  it('reads a legacy kopitra: tag as this group’s only where no other group has the id', () => {
+    const legacy = reported({ ticket: 't9', comment: 'kopitra:m1' });
+    const other = { masterPositionId: 'm1', ticket: 'b1', closed: false };
+    // Alone: the legacy tag is ours, and the fill whose report was lost is linked by it.
+    expect(kinds(run({ expected: [expected({ ticket: null })], reported: [legacy] }))).toEqual([
+      'update_link',
+    ]);
+    // The other group has a live m1 too: not matched by tag, never closed, an operator looks.
+    expect(
+      kinds(run({ expected: [expected({ ticket: null })], reported: [legacy], otherGroups: [other] })),
+    ).toEqual(['alert:position_tag_ambiguous']);
+    // Only the other group has m1: it is that group's position.
+    expect(run({ reported: [legacy], otherGroups: [other] })).toEqual([]);
+    // The other group's m1 is closed: the tag is ours again, an orphan with no live link here.
+    expect(
+      kinds(run({ reported: [legacy], otherGroups: [{ ...other, ticket: 'b0', closed: true }] })),
+    ).toEqual(['close_orphan']);
+    // A ticket another group linked is never ours, whatever its comment says.
+    expect(
+      run({
+        reported: [reported({ ticket: 'b0' })],
+        otherGroups: [{ ...other, ticket: 'b0', closed: true }],
+      }),
+    ).toEqual([]);
   });
 });

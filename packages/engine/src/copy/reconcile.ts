@@ -1,9 +1,11 @@
 /**
  * Reconciliation: compare the book a follower should have (its live links) with the book
  * its EA reports (`ea.sync_snapshot`) and decide corrections. Positions are matched by
- * ticket first, then by their tag (`position-tag.ts`); a position matched by neither is the
- * follower's own manual trade and is never touched. A copy that spans several positions (a
- * hedging follower of a master that added to its position) is judged on their summed volume.
+ * ticket first, then by their tag (`positionTag`, which names the copy group and the master
+ * position); a position matched by neither is the follower's own manual trade, and one tagged
+ * for another copy group is that group's business: neither is ever touched. A copy that spans
+ * several positions (a hedging follower of a master that added to its position) is judged on
+ * their summed volume.
  *
  * The rule that matters most: a copied position that disappeared without a copy order
  * closing it was closed outside Kopitra (by hand, by its SL/TP, by a broker stop-out). It
@@ -16,9 +18,16 @@
 import type { CopyOrderKind } from '@kopitra/contracts';
 import { spans } from './decisions.js';
 import { slippagePoints, type Quote } from './guards.js';
-import { parsePositionTag, positionTag, tagMatches } from './position-tag.js';
+import {
+  parsePositionTag,
+  positionTag,
+  shortHash,
+  tagIdMatches,
+  tagMatches,
+  type ParsedTag,
+} from '@kopitra/contracts';
 import type { ReasonCode } from './reasons.js';
-import { lookupSymbol, subtractVolumes, type SymbolCatalog } from './symbol-spec.js';
+import { floorToStep, lookupSymbol, subtractVolumes, type SymbolCatalog } from './symbol-spec.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
 
 /** A live link: a follower position that should exist. */
@@ -75,8 +84,20 @@ export interface ClosedLink {
   readonly closedAt: number;
 }
 
+/** A link of the same follower in another copy group (its masters' position ids may equal this group's). */
+export interface OtherGroupLink {
+  readonly masterPositionId: string;
+  readonly ticket: string | null;
+  /** Closed links still own their ticket (tickets are never reused) but no longer their tag. */
+  readonly closed: boolean;
+}
+
 export interface ReconcileInput {
+  /** The copy group reconciled: its positions carry its tag. */
+  readonly groupId: string;
   readonly expected: readonly ExpectedPosition[];
+  /** The follower's links in its other copy groups, so their positions are never taken for this group's. */
+  readonly otherGroups?: readonly OtherGroupLink[];
   readonly reported: readonly ReportedPosition[];
   readonly snapshotAt: number;
   readonly failedOrders?: readonly FailedOrder[];
@@ -89,6 +110,12 @@ export interface ReconcileInput {
   readonly symbols?: SymbolCatalog;
   /** The follower's current quotes by follower symbol, if known. */
   readonly quotes?: ReadonlyMap<string, Quote> | Readonly<Record<string, Quote>>;
+  /**
+   * MT5 netting follower: an open of the missing volume adds to the one net position. A
+   * hedging follower would get a second position under the same tag, which a link of one
+   * ticket cannot stand for, so there a missing volume is only alerted.
+   */
+  readonly netting?: boolean;
 }
 
 export type Correction =
@@ -116,7 +143,7 @@ export type Correction =
       readonly comment: string;
     }
   /**
-   * `to < from` trims by a partial close of the difference; `to > from` adds the difference.
+   * `to < from` trims by a partial close of the difference; `to > from` opens the difference (`add`).
    * `positions`: the copy spans several follower positions, summed in `from`.
    */
   | {
@@ -128,6 +155,8 @@ export type Correction =
       readonly from: number;
       readonly to: number;
       readonly positions?: number;
+      /** Only when `to > from`: the missing volume, opened as a copy order carrying the position's tag. */
+      readonly add?: AddVolume;
     }
   /** Bookkeeping only: the link now points at this ticket and volume (a new MT4 ticket, an accepted manual change). */
   | {
@@ -151,6 +180,19 @@ export type Correction =
       readonly ticket?: string;
     };
 
+/** The open that restores a follower position's missing volume (reason `volume_restored`). */
+export interface AddVolume {
+  /** The missing volume, rounded down to the symbol's step: never more than is missing. */
+  readonly volume: number;
+  readonly sl: number | null;
+  readonly tp: number | null;
+  readonly masterPrice: number;
+  readonly maxSlippagePoints: number | null;
+  readonly expiresAt: number;
+  readonly comment: string;
+  readonly reason: 'volume_restored';
+}
+
 export type CorrectionKind = Correction['kind'];
 
 /** Re-opens after this many failed opens for one master position give up and alert. */
@@ -164,31 +206,47 @@ const quoteFor = (quotes: ReconcileInput['quotes'], symbol: string): Quote | nul
   return Object.hasOwn(quotes, symbol) ? ((quotes as Record<string, Quote>)[symbol] ?? null) : null;
 };
 
-function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, failedOpens: number): Correction {
+/** Why an open of this link's volume may not be issued now (the guards of a re-open), or `null`. */
+function openBlocked(
+  e: ExpectedPosition,
+  input: ReconcileInput,
+  failedOpens: number,
+): { reason: ReasonCode; detail: string } | null {
   const { settings: s, now } = input;
-  const alert = (reason: ReasonCode, detail: string): Correction => ({
-    kind: 'alert',
-    reason,
-    detail: `${why}; not re-opened: ${detail}`,
-    masterPositionId: e.masterPositionId,
-  });
-  if (s.mode === 'frozen') return alert('mode_frozen', 'subscription is frozen');
-  if (s.mode === 'close_only') return alert('mode_close_only', 'subscription is close-only');
-  if (failedOpens >= MAX_REOPEN_ATTEMPTS) return alert('copy_order_failed', `${failedOpens} opens failed`);
+  if (s.mode === 'frozen') return { reason: 'mode_frozen', detail: 'subscription is frozen' };
+  if (s.mode === 'close_only') return { reason: 'mode_close_only', detail: 'subscription is close-only' };
+  if (failedOpens >= MAX_REOPEN_ATTEMPTS)
+    return { reason: 'copy_order_failed', detail: `${failedOpens} opens failed` };
   const ageSec = (now - e.signalAt) / 1000;
   if (ageSec > s.maxSignalAgeSec)
-    return alert('signal_too_old', `signal is ${ageSec.toFixed(0)} s old, maximum ${s.maxSignalAgeSec} s`);
+    return {
+      reason: 'signal_too_old',
+      detail: `signal is ${ageSec.toFixed(0)} s old, maximum ${s.maxSignalAgeSec} s`,
+    };
   const spec = input.symbols ? lookupSymbol(input.symbols, e.symbol) : null;
   const quote = quoteFor(input.quotes, e.symbol);
   if (s.maxSlippagePoints !== null && quote && spec && spec.point > 0) {
     const points = slippagePoints(e.side, e.masterPrice, quote, spec.point);
     if (points > s.maxSlippagePoints + 1e-9)
-      return alert(
-        'slippage_exceeded',
-        `price moved ${points.toFixed(1)} points, maximum ${s.maxSlippagePoints}`,
-      );
+      return {
+        reason: 'slippage_exceeded',
+        detail: `price moved ${points.toFixed(1)} points, maximum ${s.maxSlippagePoints}`,
+      };
   }
   // Without a quote the EA enforces the same slippage limit when it fills.
+  return null;
+}
+
+function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, failedOpens: number): Correction {
+  const blocked = openBlocked(e, input, failedOpens);
+  if (blocked)
+    return {
+      kind: 'alert',
+      reason: blocked.reason,
+      detail: `${why}; not re-opened: ${blocked.detail}`,
+      masterPositionId: e.masterPositionId,
+    };
+  const { settings: s } = input;
   return {
     kind: 'reopen',
     masterPositionId: e.masterPositionId,
@@ -200,7 +258,7 @@ function tryReopen(e: ExpectedPosition, why: string, input: ReconcileInput, fail
     masterPrice: e.masterPrice,
     maxSlippagePoints: s.maxSlippagePoints,
     expiresAt: e.signalAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(e.masterPositionId),
+    comment: positionTag(input.groupId, e.masterPositionId),
   };
 }
 
@@ -208,6 +266,7 @@ function compareMatched(
   e: ExpectedPosition,
   r: ReportedPosition,
   input: ReconcileInput,
+  failedOpens: number,
   out: Correction[],
 ): void {
   const { settings: s } = input;
@@ -257,8 +316,32 @@ function compareMatched(
     );
     return;
   }
-  // Less than expected means someone reduced it by hand: only the `reopen` policy restores it.
-  if (s.manualClosePolicy === 'reopen' && s.mode === 'active') return void out.push(adjust);
+  // Less than expected means someone reduced it by hand: only the `reopen` policy restores it,
+  // by opening what is missing (rounded down to the step: never more) under the guards of a re-open.
+  let notRestored = '';
+  if (s.manualClosePolicy === 'reopen') {
+    const missing = floorToStep(-diff, step);
+    const blocked = !input.netting
+      ? { detail: 'a hedging follower would need a second position under the same tag' }
+      : spec && missing < spec.volumeMin - 1e-9
+        ? { detail: `${missing} lots is under the symbol minimum ${spec.volumeMin}` }
+        : openBlocked(e, input, failedOpens);
+    if (!blocked)
+      return void out.push({
+        ...adjust,
+        add: {
+          volume: missing,
+          sl: e.sl ?? null,
+          tp: e.tp ?? null,
+          masterPrice: e.masterPrice,
+          maxSlippagePoints: s.maxSlippagePoints,
+          expiresAt: e.signalAt + s.maxSignalAgeSec * 1000,
+          comment: positionTag(input.groupId, e.masterPositionId),
+          reason: 'volume_restored',
+        },
+      });
+    notRestored = ` (not restored: ${blocked.detail})`;
+  }
   out.push({
     kind: 'update_link',
     masterPositionId: e.masterPositionId,
@@ -269,7 +352,7 @@ function compareMatched(
   out.push({
     kind: 'alert',
     reason: 'volume_mismatch',
-    detail: `${mismatch}; reduced outside Kopitra, link follows the follower`,
+    detail: `${mismatch}; reduced outside Kopitra, link follows the follower${notRestored}`,
     ...ids,
   });
 }
@@ -280,10 +363,37 @@ export function reconcile(input: ReconcileInput): Correction[] {
   const failed = input.failedOrders ?? [];
   const used = new Set<ReportedPosition>();
   const match = new Map<ExpectedPosition, ReportedPosition>();
-  const tags = new Map(reported.map((r) => [r, parsePositionTag(r.comment)] as const));
+  const others = input.otherGroups ?? [];
+  const group = shortHash(input.groupId);
+  const otherTickets = new Set(others.flatMap((o) => (o.ticket === null ? [] : [o.ticket])));
+  // Whose a reported position is, by what only this follower's links can tell: a ticket
+  // another group linked, or a tag naming another group, is never this group's; a legacy
+  // tag (no group) is this group's only where no other group has a live link it fits, and
+  // where both have one it is matched by ticket alone and never closed.
+  const owner = (
+    r: ReportedPosition,
+    tag: ParsedTag | null,
+  ): 'mine' | 'theirs' | 'ambiguous' | 'untagged' => {
+    if (otherTickets.has(r.ticket)) return 'theirs';
+    if (!tag) return 'untagged';
+    if (tag.group !== null) return tag.group === group ? 'mine' : 'theirs';
+    if (!others.some((o) => !o.closed && tagIdMatches(tag, o.masterPositionId))) return 'mine';
+    return expected.some((e) => tagIdMatches(tag, e.masterPositionId)) ? 'ambiguous' : 'theirs';
+  };
+  const tags = new Map<ReportedPosition, ParsedTag | null>();
+  const ambiguous = new Set<ReportedPosition>();
+  const visible: ReportedPosition[] = [];
+  for (const r of reported) {
+    const tag = parsePositionTag(r.comment);
+    const who = owner(r, tag);
+    if (who === 'theirs') continue;
+    visible.push(r);
+    tags.set(r, who === 'mine' ? tag : null);
+    if (who === 'ambiguous') ambiguous.add(r);
+  }
 
   // Tickets first: a broker may rewrite a comment, never a ticket.
-  const byTicket = new Map(reported.map((r) => [r.ticket, r] as const));
+  const byTicket = new Map(visible.map((r) => [r.ticket, r] as const));
   for (const e of expected) {
     const r = e.ticket === null ? undefined : byTicket.get(e.ticket);
     if (r && !used.has(r)) {
@@ -292,10 +402,12 @@ export function reconcile(input: ReconcileInput): Correction[] {
     }
   }
   // Then tags, accepting a cut tag only when exactly one expected id fits it.
-  for (const r of reported) {
+  for (const r of visible) {
     const tag = tags.get(r);
     if (used.has(r) || !tag) continue;
-    const candidates = expected.filter((e) => !match.has(e) && tagMatches(tag, e.masterPositionId));
+    const candidates = expected.filter(
+      (e) => !match.has(e) && tagMatches(tag, input.groupId, e.masterPositionId),
+    );
     if (candidates.length !== 1) continue;
     const e = candidates[0]!;
     used.add(r);
@@ -315,10 +427,13 @@ export function reconcile(input: ReconcileInput): Correction[] {
   for (const [e, r] of match) {
     if (e.detached || (e.positions ?? 1) <= 1) continue;
     let volume = r.volume;
-    for (const other of reported) {
+    for (const other of visible) {
       const tag = tags.get(other);
-      if (used.has(other) || !tag || !tagMatches(tag, e.masterPositionId)) continue;
-      if (expected.filter((x) => !x.detached && tagMatches(tag, x.masterPositionId)).length > 1) continue;
+      if (used.has(other) || !tag || !tagMatches(tag, input.groupId, e.masterPositionId)) continue;
+      if (
+        expected.filter((x) => !x.detached && tagMatches(tag, input.groupId, x.masterPositionId)).length > 1
+      )
+        continue;
       used.add(other);
       volume += other.volume;
     }
@@ -328,15 +443,15 @@ export function reconcile(input: ReconcileInput): Correction[] {
   for (const e of expected) {
     if (e.detached) continue;
     const r = match.get(e);
+    const failedOpens = failed.filter(
+      (f) => f.masterPositionId === e.masterPositionId && f.kind === 'open',
+    ).length;
     if (r) {
-      compareMatched(e, r, input, out);
+      compareMatched(e, r, input, failedOpens, out);
       continue;
     }
     if (e.closing) continue;
     if (e.linkedAt !== null && e.linkedAt !== undefined && e.linkedAt > input.snapshotAt) continue;
-    const failedOpens = failed.filter(
-      (f) => f.masterPositionId === e.masterPositionId && f.kind === 'open',
-    ).length;
     if (e.ticket === null) {
       // Never filled: retry only if its open failed; otherwise it is still on its way.
       if (failedOpens > 0) out.push(tryReopen(e, 'the open copy order failed', input, failedOpens));
@@ -353,15 +468,32 @@ export function reconcile(input: ReconcileInput): Correction[] {
   }
 
   const closedAfterSnapshot = (input.recentlyClosed ?? []).filter((c) => c.closedAt > input.snapshotAt);
-  for (const r of reported) {
+  for (const r of visible) {
+    if (used.has(r)) continue;
+    if (ambiguous.has(r)) {
+      out.push({
+        kind: 'alert',
+        reason: 'position_tag_ambiguous',
+        detail: `${r.symbol} ${r.side} ${r.volume} tagged "${r.comment}", which another copy group's position has too`,
+        masterPositionId: parsePositionTag(r.comment)!.masterPositionId,
+        ticket: r.ticket,
+      });
+      continue;
+    }
     const tag = tags.get(r);
-    if (used.has(r) || !tag) continue;
-    if (closedAfterSnapshot.some((c) => c.ticket === r.ticket || tagMatches(tag, c.masterPositionId)))
+    if (!tag) continue;
+    if (
+      closedAfterSnapshot.some(
+        (c) => c.ticket === r.ticket || tagMatches(tag, input.groupId, c.masterPositionId),
+      )
+    )
       continue;
     const ids = { masterPositionId: tag.masterPositionId, ticket: r.ticket };
     // A duplicate of a matched copy is an orphan too (its exposure was never asked for); a
     // cut tag that could be either of two live links is not ours to close.
-    if (expected.filter((e) => !e.detached && tagMatches(tag, e.masterPositionId)).length > 1) {
+    if (
+      expected.filter((e) => !e.detached && tagMatches(tag, input.groupId, e.masterPositionId)).length > 1
+    ) {
       out.push({
         kind: 'alert',
         reason: 'position_tag_ambiguous',

@@ -23,7 +23,7 @@ import {
 } from '@kopitra/engine';
 import { z } from 'zod';
 import { getGroup, getSubscriptionSettings } from '../store/copy.js';
-import { getSymbolCatalog, telemetryOf } from '../store/inbox.js';
+import { getSymbolCatalog, nettingFromInit, telemetryOf } from '../store/inbox.js';
 import { storedSymbolSynonyms } from '../store/symbol-synonyms.js';
 import { signalOrdersBetween, signalsBetween } from '../store/what-if.js';
 import type { ManagementDeps } from './management-deps.js';
@@ -160,11 +160,12 @@ export async function runWhatIf(
   const init = telemetry.find((x) => x.account_id === p.followerAccountId)?.last_init;
   const startingEquity = follower?.equity ?? follower?.balance ?? DEFAULT_EQUITY;
   const context = {
+    groupId: p.groupId,
     symbols,
     masterSymbols,
     follower,
     master: metricsOf(master),
-    netting: init ? (JSON.parse(init) as { marginMode?: string }).marginMode === 'netting' : false,
+    netting: nettingFromInit(init),
     synonyms: stored ?? defaultSymbolSynonyms,
   };
   const proposedSettings = (p.settings as SubscriptionInput | undefined) ?? current;

@@ -252,6 +252,10 @@ export async function telemetryOf(
     .execute();
 }
 
+/** Whether a terminal's last `ea.init` said its account nets positions (MT5 netting). */
+export const nettingFromInit = (lastInit: string | null | undefined): boolean =>
+  lastInit ? (JSON.parse(lastInit) as { marginMode?: string }).marginMode === 'netting' : false;
+
 /** Execution notices the accounts' terminals reported since `since` (outcomes of manual orders). */
 export const executionNoticesSince = (db: Db, accountIds: string[], since: number) =>
   db

@@ -3,7 +3,7 @@
  * poll their outbox, execute against a simulated broker book, report executions and ack —
  * as an EA would. Only the broker behind the EA is simulated. Speaks HTTP through `inject`.
  */
-import { topics } from '@kopitra/contracts';
+import { parsePositionTag, topics } from '@kopitra/contracts';
 import { spreadClose } from '@kopitra/ea-sdk';
 import type { Platform } from '../runtime.js';
 import { getSession } from '../store/sessions.js';
@@ -177,9 +177,10 @@ export class SimFollower extends SimTerminal {
   }
 
   /** Every position carrying this master position's tag (a hedging copy that was added to holds several). */
-  private tagged(ticket: string | null, masterPositionId: string): SimPosition[] {
-    const tag = `kopitra:${masterPositionId}`.slice(0, 31);
-    return [...this.book.values()].filter((p) => p.ticket === ticket || p.comment === tag);
+  private tagged(ticket: string | null, tag: string | undefined): SimPosition[] {
+    return [...this.book.values()].filter(
+      (p) => p.ticket === ticket || (tag !== undefined && p.comment === tag),
+    );
   }
 
   /** Opens a position, or on a netting account grows the symbol's one position on that side. */
@@ -236,7 +237,9 @@ export class SimFollower extends SimTerminal {
 
   private findOrder(ticket: string | null, masterOrderId: string): SimOrder | undefined {
     if (ticket && this.orders.has(ticket)) return this.orders.get(ticket);
-    return [...this.orders.values()].find((o) => o.comment === `kopitra:${masterOrderId}`.slice(0, 31));
+    return [...this.orders.values()].find(
+      (o) => parsePositionTag(o.comment)?.masterPositionId === masterOrderId.slice(0, 19),
+    );
   }
 
   /**
@@ -274,9 +277,10 @@ export class SimFollower extends SimTerminal {
     return position;
   }
 
-  private find(ticket: string | null, masterPositionId: string): SimPosition | undefined {
+  /** By ticket, else by the tag the follow-up carries (it names the copy group), as the EA does. */
+  private find(ticket: string | null, tag: string | undefined): SimPosition | undefined {
     if (ticket && this.book.has(ticket)) return this.book.get(ticket);
-    return [...this.book.values()].find((p) => p.comment === `kopitra:${masterPositionId}`.slice(0, 31));
+    return tag === undefined ? undefined : [...this.book.values()].find((p) => p.comment === tag);
   }
 
   /** Sends one execution report as is and returns the raw response (for protocol tests). */
@@ -434,16 +438,16 @@ export class SimFollower extends SimTerminal {
         });
       }
       case 'trade.modified': {
-        const pos = this.find(p.ticket, p.masterPositionId);
+        const pos = this.find(p.ticket, p.comment);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
         if ('sl' in p) pos.sl = p.sl;
         if ('tp' in p) pos.tp = p.tp;
         return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket });
       }
       case 'trade.partial_close': {
-        const pos = this.find(p.ticket, p.masterPositionId);
+        const pos = this.find(p.ticket, p.comment);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.masterPositionId) : [pos];
+        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
         // Several positions of one copy: spread as the EA spreads it (adds whole, newest first).
         const spread = (l: SimPosition) => ({
           ticket: l.ticket,
@@ -462,7 +466,7 @@ export class SimFollower extends SimTerminal {
         return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: closed });
       }
       case 'trade.closed': {
-        const pos = this.find(p.ticket, p.masterPositionId);
+        const pos = this.find(p.ticket, p.comment);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
         // Netting: only this copy's volume leaves the net position. Hedging: every position of the copy.
         if (this.behaviour.netting) {
@@ -470,7 +474,7 @@ export class SimFollower extends SimTerminal {
           this.reduce(pos, volume);
           return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume });
         }
-        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.masterPositionId) : [pos];
+        const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
         for (const l of legs) this.book.delete(l.ticket);
         const volume = Math.round(legs.reduce((sum, l) => sum + l.volume, 0) * 100) / 100;
         return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume });

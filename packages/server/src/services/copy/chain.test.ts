@@ -4,6 +4,7 @@
  * behind each EA is simulated.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { positionTag } from '@kopitra/contracts';
 import type { SubscriptionInput } from '@kopitra/engine';
 import { insertGroup, putSubscription } from '../../store/copy.js';
 import { dialects } from '../../testing/databases.js';
@@ -65,7 +66,7 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
       await f.drain();
     }
     await master.heartbeat(20_000);
-    await group(p, master, [
+    const g = await group(p, master, [
       [mirror, { sizing: { mode: 'mirror' } }],
       [double, { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: { EURUSD: 'EURUSD.m' } }],
       [fixed, { sizing: { mode: 'fixed', lots: 0.1 } }],
@@ -134,16 +135,16 @@ describe.each(dialects)('copy chain on %s', (dialect) => {
     for (const f of [mirror, double, fixed]) await f.drain();
 
     expect(book(mirror)).toEqual([
-      { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.1, tp: 1.13, comment: 'kopitra:501' },
-      { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:502' },
+      { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.1, tp: 1.13, comment: positionTag(g, '501') },
+      { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: positionTag(g, '502') },
     ]);
     expect(book(double)).toEqual([
-      { symbol: 'EURUSD.m', side: 'buy', volume: 1.2, sl: 1.1, tp: 1.13, comment: 'kopitra:501' },
-      { symbol: 'XAUUSD', side: 'sell', volume: 1, sl: null, tp: null, comment: 'kopitra:502' },
+      { symbol: 'EURUSD.m', side: 'buy', volume: 1.2, sl: 1.1, tp: 1.13, comment: positionTag(g, '501') },
+      { symbol: 'XAUUSD', side: 'sell', volume: 1, sl: null, tp: null, comment: positionTag(g, '502') },
     ]);
     expect(book(fixed)).toEqual([
-      { symbol: 'EURUSD', side: 'buy', volume: 0.06, sl: 1.1, tp: 1.13, comment: 'kopitra:501' },
-      { symbol: 'XAUUSD', side: 'sell', volume: 0.1, sl: null, tp: null, comment: 'kopitra:502' },
+      { symbol: 'EURUSD', side: 'buy', volume: 0.06, sl: 1.1, tp: 1.13, comment: positionTag(g, '501') },
+      { symbol: 'XAUUSD', side: 'sell', volume: 0.1, sl: null, tp: null, comment: positionTag(g, '502') },
     ]);
 
     p.clock.advance(1000);
@@ -241,7 +242,7 @@ describe.each(dialects)('netting reversal deals on %s', (dialect) => {
     const f = await new SimFollower(p.platform, 'NF').connect();
     await f.catalog([spec('EURUSD')]);
     await f.drain();
-    await group(p, master, [[f, {}]]);
+    const g = await group(p, master, [[f, {}]]);
     await master.signal({
       type: 'position.opened',
       masterPositionId: '999',
@@ -288,7 +289,7 @@ describe.each(dialects)('netting reversal deals on %s', (dialect) => {
     ).toEqual(open);
     await f.drain();
     expect(book(f)).toEqual([
-      { symbol: 'EURUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:1000' },
+      { symbol: 'EURUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: positionTag(g, '1000') },
     ]);
   });
 });

@@ -5,6 +5,7 @@
  * partial close, a risk limit, reconciliation or an operator cause) is scanned afterwards —
  * the stored orders, the messages the management side receives, and the operators' API.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { topics } from '@kopitra/contracts';
 import { isReasonCode, type ReasonCode, type SubscriptionInput } from '@kopitra/engine';
@@ -97,7 +98,7 @@ describe.each(dialects)('reasons written by a whole chain on %s', (dialect) => {
     // 5: CA's copy is closed by hand, so the master's close finds nothing.
     await master.signal({ type: 'position.opened', ...position('5'), volume: 0.2 });
     await drain();
-    const [handClosed] = [...a.book.values()].filter((x) => x.comment === 'kopitra:5');
+    const [handClosed] = [...a.book.values()].filter((x) => x.comment === positionTag(g.group_id, '5'));
     a.book.delete(handClosed!.ticket);
     await master.signal({ type: 'position.closed', ...position('5'), volume: 0.2 });
     await drain();

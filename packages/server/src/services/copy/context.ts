@@ -17,7 +17,13 @@ import {
 } from '@kopitra/engine';
 import type { Db } from '../../store/schema.js';
 import { activeStopOutsOf, toStored } from '../../store/risk.js';
-import { accountsWithCatalog, symbolSpecsOf, symbolsMatching, telemetryOf } from '../../store/inbox.js';
+import {
+  accountsWithCatalog,
+  nettingFromInit,
+  symbolSpecsOf,
+  symbolsMatching,
+  telemetryOf,
+} from '../../store/inbox.js';
 import { storedSymbolSynonyms } from '../../store/symbol-synonyms.js';
 import {
   linksForMasterPosition,
@@ -150,12 +156,7 @@ export async function loadFanoutContext(
       t.balance === null && t.equity === null ? null : { balance: t.balance, equity: t.equity },
     ]),
   );
-  const nettingOf = new Map(
-    telemetry.map((t) => [
-      t.account_id,
-      t.last_init ? (JSON.parse(t.last_init) as { marginMode?: string }).marginMode === 'netting' : false,
-    ]),
-  );
+  const nettingOf = new Map(telemetry.map((t) => [t.account_id, nettingFromInit(t.last_init)]));
   const linkOf = new Map(links.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
   const merge = (extra: typeof specsOf) => {
     for (const [accountId, found] of extra) {

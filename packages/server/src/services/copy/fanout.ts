@@ -356,6 +356,7 @@ export async function writeBatch(
   for (const f of followers) {
     const plan = (link: LinkedPosition | null) =>
       planCopy(signal, {
+        groupId: f.groupId,
         settings: f.settings,
         symbols: f.symbols,
         masterSymbol: master.symbol,
@@ -412,7 +413,7 @@ export async function writeBatch(
       accountId: f.followerAccountId,
       eventId,
       traceContext,
-      ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+      ...outboxPayloadFor(decision, { orderId, masterAccountId, groupId: f.groupId }),
     });
     order.outbox_event_id = eventId;
     orders.push(order);

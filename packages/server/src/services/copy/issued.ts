@@ -31,7 +31,7 @@ export async function queueOrder(
     {
       accountId: scope.followerAccountId,
       traceContext,
-      ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId }),
+      ...outboxPayloadFor(d, { orderId, masterAccountId: scope.masterAccountId, groupId: scope.groupId }),
     },
     now,
   );
@@ -48,8 +48,10 @@ export async function queueOrder(
     kind: d.action,
     origin,
     status: 'queued',
-    reason: d.action === 'close' || d.action === 'cancel_order' ? (d.reason ?? null) : null,
-    detail: d.action === 'close' || d.action === 'cancel_order' ? (d.detail ?? null) : null,
+    reason:
+      d.action === 'close' || d.action === 'cancel_order' || d.action === 'open' ? (d.reason ?? null) : null,
+    detail:
+      d.action === 'close' || d.action === 'cancel_order' || d.action === 'open' ? (d.detail ?? null) : null,
     symbol: d.symbol,
     side: d.side,
     volume: d.action === 'modify' ? null : d.volume,

@@ -36,7 +36,13 @@ import {
   type LinkRow,
 } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
-import { accountsWithCatalog, getSymbolCatalog, getSymbolSpec, telemetryOf } from '../../store/inbox.js';
+import {
+  accountsWithCatalog,
+  getSymbolCatalog,
+  getSymbolSpec,
+  nettingFromInit,
+  telemetryOf,
+} from '../../store/inbox.js';
 import { masterPositionsOf, type MasterPositionRow } from '../../store/master-positions.js';
 import { activeStopOutsOf, toStored } from '../../store/risk.js';
 import { liveSessions } from '../../store/sessions.js';
@@ -173,7 +179,7 @@ async function decideJoins(
     return t && (t.balance !== null || t.equity !== null) ? { balance: t.balance, equity: t.equity } : null;
   };
   const init = telemetry.find((r) => r.account_id === followerAccountId)?.last_init;
-  const netting = init ? (JSON.parse(init) as { marginMode?: string }).marginMode === 'netting' : false;
+  const netting = nettingFromInit(init);
   const exposure = { ...(exposureOf.get(key) ?? { positions: 0, lots: 0 }) };
   const recentOpens = [...(recent.get(key) ?? [])];
   const stopOut = activeStopOut(
@@ -185,6 +191,7 @@ async function decideJoins(
   const out: JoinSummary['decisions'] = [];
   for (const { position, link } of candidates) {
     const decision = planJoin(asMasterPosition(position), {
+      groupId,
       settings,
       symbols,
       masterSymbol: (await getSymbolSpec(db, masterAccountId, position.symbol)) ?? null,

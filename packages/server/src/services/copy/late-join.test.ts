@@ -4,6 +4,7 @@
  * handled by the subscription's `onJoin` policy and the operator reads the outcome from the
  * copy orders. Real storage on both dialects; only the brokers behind the EAs are simulated.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../testing/databases.js';
 import { operatorApi, startTestPlatform, type TestPlatform } from '../../testing/platform.js';
@@ -203,7 +204,7 @@ describe.each(dialects)('joining late on %s', (dialect) => {
       },
     ]);
     expect([...market.book.values()].map((b) => [b.comment, b.symbol, b.side, b.volume, b.sl, b.tp])).toEqual(
-      [['kopitra:P1', 'EURUSD', 'buy', 0.2, 1.09, 1.12]],
+      [[positionTag(groupId, 'P1'), 'EURUSD', 'buy', 0.2, 1.09, 1.12]],
     );
     const started = market.received
       .filter((e) => e.type === 'trade.started')

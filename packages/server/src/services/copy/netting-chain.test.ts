@@ -5,6 +5,7 @@
  * positions newest first, reconciliation finds both books as expected, and the close takes
  * everything. Real storage on both dialects; only the broker behind each EA is simulated.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertGroup, putSubscription } from '../../store/copy.js';
 import { dialects } from '../../testing/databases.js';
@@ -105,15 +106,21 @@ describe.each(dialects)('netting master adds on %s', (dialect) => {
       symbol: 'EURUSD',
       side: 'buy',
       volume: 1,
-      comment: 'kopitra:7001',
+      comment: positionTag(g.group_id, '7001'),
     });
     expect(book(hedging)).toEqual([
-      { ticket: '1000', symbol: 'EURUSD', side: 'buy', volume: 2, comment: 'kopitra:7001' },
-      { ticket: '1001', symbol: 'EURUSD', side: 'buy', volume: 1, comment: 'kopitra:7001' },
-      { ticket: '1002', symbol: 'EURUSD', side: 'buy', volume: 1, comment: 'kopitra:7001' },
+      { ticket: '1000', symbol: 'EURUSD', side: 'buy', volume: 2, comment: positionTag(g.group_id, '7001') },
+      { ticket: '1001', symbol: 'EURUSD', side: 'buy', volume: 1, comment: positionTag(g.group_id, '7001') },
+      { ticket: '1002', symbol: 'EURUSD', side: 'buy', volume: 1, comment: positionTag(g.group_id, '7001') },
     ]);
     expect(book(netting)).toEqual([
-      { ticket: '1000', symbol: 'EURUSD', side: 'buy', volume: 0.9, comment: 'kopitra:7001' },
+      {
+        ticket: '1000',
+        symbol: 'EURUSD',
+        side: 'buy',
+        volume: 0.9,
+        comment: positionTag(g.group_id, '7001'),
+      },
     ]);
     const linkOf = (followerAccountId: string) =>
       db

@@ -201,6 +201,7 @@ export async function acceptOrderSignal(
       const placement = row && row.ticket === null ? await getOrder(tx.trx, row.place_order_id) : undefined;
       const undelivered = placement?.status === 'queued';
       const decision = planOrder(signal, {
+        groupId: f.groupId,
         settings: f.settings,
         symbols: f.symbols,
         masterSymbol: master.symbol,
@@ -261,7 +262,7 @@ export async function acceptOrderSignal(
         accountId: f.followerAccountId,
         eventId,
         traceContext,
-        ...outboxPayloadFor(decision, { orderId, masterAccountId }),
+        ...outboxPayloadFor(decision, { orderId, masterAccountId, groupId: f.groupId }),
       });
       order.outbox_event_id = eventId;
       woken.add(f.followerAccountId);

@@ -6,13 +6,10 @@
  * snapshot, a copy still waiting for its price after the master's order filled is cancelled
  * once the master closed the position it became.
  */
-import type { SnapshotOrder } from '@kopitra/contracts';
+import { parsePositionTag, positionTag, tagMatches, type SnapshotOrder } from '@kopitra/contracts';
 import {
   explainReason,
-  parsePositionTag,
-  positionTag,
   reconcileOrders,
-  tagMatches,
   type ExpectedOrder,
   type OrderCorrection,
   type ReportedTaggedPosition,
@@ -59,7 +56,7 @@ export async function planOrderPass(db: Db, input: OrderPassInput): Promise<Orde
   const others = links.filter((l) => l.group_id !== scope.groupId);
   const taggedFor = (o: SnapshotOrder, ls: readonly OrderLinkRow[]) => {
     const tag = parsePositionTag(o.comment);
-    return tag !== null && ls.some((l) => tagMatches(tag, l.master_order_id));
+    return tag !== null && ls.some((l) => tagMatches(tag, l.group_id, l.master_order_id));
   };
   // Another group's copies are that group's business; a snapshot cannot judge an order whose
   // link changed after it was taken (a cancel or placement that executed since).
@@ -87,6 +84,7 @@ export async function planOrderPass(db: Db, input: OrderPassInput): Promise<Orde
       linkedAt: l.linked_at,
     }));
   for (const correction of reconcileOrders({
+    groupId: scope.groupId,
     expected,
     reported: reported.map((o) => ({ ...o, comment: o.comment ?? null })),
     positions: input.positions,
@@ -132,7 +130,7 @@ export async function applyOrderWork(
         sl: null,
         tp: null,
         orderExpiresAt: link.order_expires_at,
-        comment: positionTag(link.master_order_id),
+        comment: positionTag(link.group_id, link.master_order_id),
         reason,
         detail,
       },
@@ -197,7 +195,7 @@ export async function applyOrderWork(
             tp: link.tp,
             orderExpiresAt: link.order_expires_at,
             expiresAt: link.signal_at + input.settings.maxSignalAgeSec * 1000,
-            comment: positionTag(link.master_order_id),
+            comment: positionTag(link.group_id, link.master_order_id),
           },
           now,
         );

@@ -1,11 +1,15 @@
-import { isoTime } from '@kopitra/contracts';
+import { isoTime, positionTag } from '@kopitra/contracts';
 import type { OutboxEventType } from '@kopitra/contracts';
 import { spans, type CopyDecision, type OrderDecision } from '@kopitra/engine';
 
-/** The outbox event a (non-skip) copy decision becomes, in the wire shapes of SPEC §2. */
+/**
+ * The outbox event a (non-skip) copy decision becomes, in the wire shapes of SPEC §2. Follow-ups
+ * (modify, partial close, close) carry the position's tag too, so an EA that does not know the
+ * ticket yet finds this copy group's position and never another group's with the same id.
+ */
 export function outboxPayloadFor(
   d: Exclude<CopyDecision | OrderDecision, { action: 'skip' }>,
-  ids: { orderId: string; masterAccountId: string },
+  ids: { orderId: string; masterAccountId: string; groupId: string },
 ): { type: OutboxEventType; payload: Record<string, unknown> } {
   switch (d.action) {
     case 'open':
@@ -63,6 +67,7 @@ export function outboxPayloadFor(
           masterPositionId: d.masterPositionId,
           ticket: d.ticket,
           symbol: d.symbol,
+          comment: positionTag(ids.groupId, d.masterPositionId),
           ...(d.sl !== undefined ? { sl: d.sl } : {}),
           ...(d.tp !== undefined ? { tp: d.tp } : {}),
         },
@@ -75,6 +80,7 @@ export function outboxPayloadFor(
           masterPositionId: d.masterPositionId,
           ticket: d.ticket,
           symbol: d.symbol,
+          comment: positionTag(ids.groupId, d.masterPositionId),
           volume: d.volume,
           ...spans(d),
         },
@@ -87,6 +93,7 @@ export function outboxPayloadFor(
           masterPositionId: d.masterPositionId,
           ticket: d.ticket,
           symbol: d.symbol,
+          comment: positionTag(ids.groupId, d.masterPositionId),
           volume: d.volume,
           ...spans(d),
         },

@@ -4,6 +4,7 @@
  * fills; the policies for a fill the follower has not matched. Real storage on both dialects;
  * only the broker behind each EA is simulated.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SubscriptionInput } from '@kopitra/engine';
 import { insertGroup, putSubscription } from '../../store/copy.js';
@@ -83,7 +84,7 @@ describe.each(dialects)('pending orders on %s', (dialect) => {
         sl: 1.09,
         tp: 1.105,
         expiresAt: order.expiresAt,
-        comment: 'kopitra:3001',
+        comment: positionTag(g.group_id, '3001'),
       },
     ]);
     expect(one(reversed)).toMatchObject([
@@ -130,18 +131,18 @@ describe.each(dialects)('pending orders on %s', (dialect) => {
         comment: x.comment,
       }));
     expect(positions(mirror)).toEqual([
-      { symbol: 'EURUSD', side: 'buy', volume: 0.5, comment: 'kopitra:3001' },
+      { symbol: 'EURUSD', side: 'buy', volume: 0.5, comment: positionTag(g.group_id, '3001') },
     ]);
     expect(positions(reversed)).toEqual([
-      { symbol: 'EURUSD', side: 'sell', volume: 0.5, comment: 'kopitra:3001' },
+      { symbol: 'EURUSD', side: 'sell', volume: 0.5, comment: positionTag(g.group_id, '3001') },
     ]);
     // Replaced by a market open: the unfilled order is gone, the position is there once.
     expect(mapped.orders.size).toBe(0);
     expect(positions(mapped)).toEqual([
-      { symbol: 'EURUSD.m', side: 'buy', volume: 0.5, comment: 'kopitra:3001' },
+      { symbol: 'EURUSD.m', side: 'buy', volume: 0.5, comment: positionTag(g.group_id, '3001') },
     ]);
     expect(positions(onFill)).toEqual([
-      { symbol: 'EURUSD', side: 'buy', volume: 0.5, comment: 'kopitra:3001' },
+      { symbol: 'EURUSD', side: 'buy', volume: 0.5, comment: positionTag(g.group_id, '3001') },
     ]);
     const replaced = await db
       .selectFrom('copy_orders')
@@ -234,7 +235,7 @@ describe.each(dialects)('pending orders on %s', (dialect) => {
     const cancelled = await master.signal({ type: 'order.cancelled', ...order, masterOrderId: '4002' });
     expect(cancelled.skipped).toEqual([expect.objectContaining({ reason: 'master_order_cancelled' })]);
     await f.drain();
-    expect([...f.orders.values()].map((o) => o.comment)).toEqual(['kopitra:4001']);
+    expect([...f.orders.values()].map((o) => o.comment)).toEqual([positionTag(g.group_id, '4001')]);
     const placement = await db
       .selectFrom('copy_orders')
       .select(['status', 'reason'])

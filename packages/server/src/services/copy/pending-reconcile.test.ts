@@ -6,6 +6,7 @@
  * orphans, places a young missing copy again, recognises a fill whose notice was lost, and
  * never touches the trader's own orders.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SubscriptionInput } from '@kopitra/engine';
 import { insertGroup, putSubscription } from '../../store/copy.js';
@@ -41,7 +42,7 @@ describe.each(dialects)('pending orders reconciled on %s', (dialect) => {
       { groupId: g.group_id, followerAccountId: f.accountId, settings },
       p.clock.now(),
     );
-    return { db, master, f };
+    return { db, master, f, groupId: g.group_id };
   };
   const order = (masterOrderId: string) => ({
     masterOrderId,
@@ -170,7 +171,7 @@ describe.each(dialects)('pending orders reconciled on %s', (dialect) => {
   it('reconciles from snapshot orders: orphan cancelled, missing copy placed again, lost fill linked, own order untouched', async (t) => {
     const p = tp;
     if (!p) return t.skip();
-    const { db, master, f } = await setup(p, 'RM3', 'R-snap');
+    const { db, master, f, groupId } = await setup(p, 'RM3', 'R-snap');
     await master.signal({ type: 'order.placed', ...order('6201') });
     await master.signal({ type: 'order.placed', ...order('6202') });
     await f.drain();
@@ -189,7 +190,7 @@ describe.each(dialects)('pending orders reconciled on %s', (dialect) => {
     const kinds = (await p.platform.reconcile()).flatMap((s) => s.corrections.map((c) => c.kind)).sort();
     expect(kinds).toEqual(['cancel_orphan_order', 'order_filled', 'replace_order']);
     await f.drain();
-    expect([...f.orders.values()].map((o) => o.comment).sort()).toEqual(['', 'kopitra:6201']);
+    expect([...f.orders.values()].map((o) => o.comment).sort()).toEqual(['', positionTag(groupId, '6201')]);
     expect(f.orders.has('900')).toBe(true);
     expect(await linkStatus(db, 'R-snap')).toEqual(['6202 open']);
     const position = [...f.book.values()][0]!;
@@ -205,7 +206,7 @@ describe.each(dialects)('pending orders reconciled on %s', (dialect) => {
       .where('follower_account_id', '=', 'R-snap')
       .orderBy('master_order_id')
       .execute();
-    const replaced = [...f.orders.values()].find((o) => o.comment === 'kopitra:6201')!;
+    const replaced = [...f.orders.values()].find((o) => o.comment === positionTag(groupId, '6201'))!;
     expect(orderLinks).toEqual([
       { master_order_id: '6201', status: 'pending', ticket: replaced.ticket },
       { master_order_id: '6202', status: 'filled', ticket: second!.ticket },

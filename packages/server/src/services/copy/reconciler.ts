@@ -3,14 +3,11 @@
  * the book it last reported (`ea.sync_snapshot`) and with failed or expired copy orders,
  * and queues the corrections the engine decides. Runs periodically and on demand.
  */
-import { SyncSnapshotPayload } from '@kopitra/contracts';
+import { parsePositionTag, SyncSnapshotPayload, tagMatches } from '@kopitra/contracts';
 import {
-  describeReason,
   explainReason,
-  parsePositionTag,
   reconcile,
   spans,
-  tagMatches,
   withDefaults,
   type Correction,
   type ExpectedPosition,
@@ -32,7 +29,7 @@ import {
   updateLink,
   type LinkRow,
 } from '../../store/copy.js';
-import { getSymbolCatalog, latestInbox } from '../../store/inbox.js';
+import { getSymbolCatalog, latestInbox, nettingFromInit, telemetryOf } from '../../store/inbox.js';
 import { orderLinksOfFollower } from '../../store/order-links.js';
 import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
@@ -131,26 +128,18 @@ async function reconcilePass(
     : [];
   const symbols = await getSymbolCatalog(db, followerAccountId);
   const orderLinks = await orderLinksOfFollower(db, followerAccountId, now - FAILED_WINDOW_MS);
+  const netting = nettingFromInit((await telemetryOf(db, [followerAccountId]))[0]?.last_init);
   let woke = false;
   for (const sub of subs) {
     const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
     const mine = allLinks.filter((l) => l.group_id === sub.group_id);
     const othersAll = allLinks.filter((l) => l.group_id !== sub.group_id);
-    const others = othersAll.filter((l) => l.status !== 'closed');
-    // Positions another group copied are that group's business, never orphans of this one.
-    // Tickets are unique per broker account, so a ticket any other group ever linked is never ours.
     // A position carrying the tag of a copied order still pending here is that order's fill,
     // not yet told: the order pass links it; it is nobody's orphan.
     const waiting = orderLinks.filter((l) => l.group_id === sub.group_id && l.status === 'pending');
     const reported = reportedAll.filter((r) => {
-      if (othersAll.some((l) => l.ticket !== null && l.ticket === r.ticket)) return false;
       const tag = parsePositionTag(r.comment);
-      if (tag && waiting.some((l) => tagMatches(tag, l.master_order_id))) return false;
-      return !(
-        tag &&
-        others.some((l) => l.master_position_id === tag.masterPositionId) &&
-        !mine.some((l) => l.master_position_id === tag.masterPositionId)
-      );
+      return !(tag && waiting.some((l) => tagMatches(tag, sub.group_id, l.master_order_id)));
     });
     const busy = new Set(
       (await inFlightOrders(db, sub.group_id, followerAccountId)).map((o) => o.master_position_id),
@@ -171,10 +160,17 @@ async function reconcilePass(
     const judged = reported.filter((r) => {
       const tag = parsePositionTag(r.comment);
       return !unsettled.some(
-        (l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, l.master_position_id)),
+        (l) => l.ticket === r.ticket || (tag !== null && tagMatches(tag, sub.group_id, l.master_position_id)),
       );
     });
     const corrections = reconcile({
+      groupId: sub.group_id,
+      // Positions another group copied are that group's business, never orphans of this one.
+      otherGroups: othersAll.map((l) => ({
+        masterPositionId: l.master_position_id,
+        ticket: l.ticket,
+        closed: l.status === 'closed',
+      })),
       // An open that expired while the follower was away is a join, when the policy joins.
       expected: live
         .filter(settled)
@@ -195,6 +191,7 @@ async function reconcilePass(
       now,
       settings,
       symbols,
+      netting,
     });
     const orderPass = {
       scope: { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
@@ -345,19 +342,36 @@ async function applyCorrection(
       return 'queued';
     }
     case 'adjust_volume': {
-      if (c.to > c.from) {
-        // Adding exposure would create a second tagged position; an operator decides instead.
-        return (await alert(
+      if (c.add) {
+        // The missing volume as an open of its own; the link keeps its ticket and expected
+        // volume, which the net position reaches when this fills. While it is in flight, and
+        // until a snapshot newer than its fill arrives, the position is not judged again, so
+        // a repeated pass never opens it twice.
+        await queueOrder(
           deps,
           db,
           scope,
-          'volume_mismatch',
-          `${describeReason('volume_mismatch')} Position ${c.ticket} holds ${c.from} lots, expected ${c.to}.`,
-          c.masterPositionId,
+          {
+            action: 'open',
+            masterPositionId: c.masterPositionId,
+            symbol: c.symbol,
+            side: c.side,
+            volume: c.add.volume,
+            rawVolume: c.add.volume,
+            capped: false,
+            forced: false,
+            sl: c.add.sl,
+            tp: c.add.tp,
+            masterPrice: c.add.masterPrice,
+            maxSlippagePoints: c.add.maxSlippagePoints,
+            expiresAt: c.add.expiresAt,
+            comment: c.add.comment,
+            reason: c.add.reason,
+            detail: `position ${c.ticket} holds ${c.from} lots, expected ${c.to}`,
+          },
           now,
-        ))
-          ? 'queued'
-          : 'none';
+        );
+        return 'queued';
       }
       const spec = symbols.get(c.symbol);
       const step = spec?.volumeStep ?? 0.01;

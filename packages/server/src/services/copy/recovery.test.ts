@@ -4,6 +4,7 @@
  * that was offline or lost its session, and the idempotency and access rules of the trade
  * routes. Real storage on both dialects; only the broker behind each EA is simulated.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SubscriptionInput } from '@kopitra/engine';
 import { insertGroup, putSubscription } from '../../store/copy.js';
@@ -143,7 +144,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
 
       await f.drain();
       expect(book(f)).toEqual([
-        { symbol: 'EURUSD', side: 'buy', volume: 1, sl: 1.09, tp: 1.12, comment: 'kopitra:601' },
+        { symbol: 'EURUSD', side: 'buy', volume: 1, sl: 1.09, tp: 1.12, comment: positionTag(g, '601') },
       ]);
       const ticket = [...f.book.keys()][0]!;
       expect((await orders(p, 'F1')).map((o) => [o.origin, o.kind, o.status])).toEqual([
@@ -320,7 +321,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     // F-onlyA lags F-both but has its opens filled before exits arrive (a fill reported after a
     // later partial close is its own test below).
     await onlyA.drain();
-    // Mid-way: the reported book of the shared follower holds two positions tagged kopitra:700.
+    // Mid-way: the reported book of the shared follower holds two copies of master positions 700.
     await both.snapshot();
     tick();
     expect(await corrections(p)).toEqual([]);
@@ -394,9 +395,23 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     await both.drain();
     await onlyA.drain();
 
-    const a700 = { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.095, tp: 1.12, comment: 'kopitra:700' };
-    const b700 = { symbol: 'XAUUSD', side: 'sell', volume: 0.6, sl: 2410, tp: 2380, comment: 'kopitra:700' };
-    expect(book(both)).toEqual([a700, b700]);
+    const a700 = {
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 0.6,
+      sl: 1.095,
+      tp: 1.12,
+      comment: positionTag(ga, '700'),
+    };
+    const b700 = {
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.6,
+      sl: 2410,
+      tp: 2380,
+      comment: positionTag(gb, '700'),
+    };
+    expect(book(both)).toEqual([a700, b700].sort((x, y) => x.comment.localeCompare(y.comment)));
     expect(book(onlyA)).toEqual([a700]);
 
     const shape = (o: {
@@ -452,10 +467,10 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       ['B', '710', 'EURUSD', 'closed', 0.6],
     ]);
     expect(bothLinks.find((l) => l.group_id === ga && l.master_position_id === '700')!.ticket).toBe(
-      ticketOf('kopitra:700', 'EURUSD', both),
+      ticketOf(positionTag(ga, '700'), 'EURUSD', both),
     );
     expect(bothLinks.find((l) => l.group_id === gb && l.master_position_id === '700')!.ticket).toBe(
-      ticketOf('kopitra:700', 'XAUUSD', both),
+      ticketOf(positionTag(gb, '700'), 'XAUUSD', both),
     );
     expect((await links(p, 'F-onlyA')).map(linkShape).sort()).toEqual([
       ['A', '700', 'EURUSD', 'open', 0.6],
@@ -524,8 +539,8 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     await ma.heartbeat(20_000);
     await mb.heartbeat(20_000);
     const both = await follower(p, 'F-both');
-    await group(p, ma, [[both, { sizing: { mode: 'mirror' } }]], 'A');
-    await group(p, mb, [[both, { sizing: { mode: 'mirror' } }]], 'B');
+    const ga = await group(p, ma, [[both, { sizing: { mode: 'mirror' } }]], 'A');
+    const gb = await group(p, mb, [[both, { sizing: { mode: 'mirror' } }]], 'B');
     await ma.signal({
       type: 'position.opened',
       masterPositionId: '700',
@@ -545,11 +560,23 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       dealTicket: 1,
     });
     await both.drain();
-    const a700 = { symbol: 'EURUSD', side: 'buy', volume: 1, sl: null, tp: null, comment: 'kopitra:700' };
-    expect(book(both)).toEqual([
-      a700,
-      { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: null, tp: null, comment: 'kopitra:700' },
-    ]);
+    const a700 = {
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume: 1,
+      sl: null,
+      tp: null,
+      comment: positionTag(ga, '700'),
+    };
+    const b700 = {
+      symbol: 'XAUUSD',
+      side: 'sell',
+      volume: 0.5,
+      sl: null,
+      tp: null,
+      comment: positionTag(gb, '700'),
+    };
+    expect(book(both)).toEqual([a700, b700].sort((x, y) => x.comment.localeCompare(y.comment)));
 
     // The EA reports its book, then group B's master closes its 700 and the follower executes it:
     // the last book report still shows group B's position when the reconciler next runs.
@@ -687,7 +714,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       ]);
       expect(increasing(f.received.map((e) => e.sequence))).toBe(true);
       expect(book(f)).toEqual([
-        { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: 2410, tp: 2390, comment: 'kopitra:802' },
+        { symbol: 'XAUUSD', side: 'sell', volume: 0.5, sl: 2410, tp: 2390, comment: positionTag(g, '802') },
       ]);
 
       const [o801, o802, oModify] = await orders(p, 'F4');
@@ -783,7 +810,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       const master = await new SimMaster(p.platform, 'M5').connect();
       await master.heartbeat(20_000);
       const f = await follower(p, 'F5');
-      await group(p, master, [[f, { sizing: { mode: 'mirror' }, maxSignalAgeSec: 120 }]]);
+      const g = await group(p, master, [[f, { sizing: { mode: 'mirror' }, maxSignalAgeSec: 120 }]]);
 
       await master.signal({
         type: 'position.opened',
@@ -851,7 +878,7 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
         true,
       );
       expect(book(f)).toEqual([
-        { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.09, tp: 1.12, comment: 'kopitra:901' },
+        { symbol: 'EURUSD', side: 'buy', volume: 0.6, sl: 1.09, tp: 1.12, comment: positionTag(g, '901') },
       ]);
       expect((await orders(p, 'F5')).map((o) => [o.kind, o.status])).toEqual([
         ['open', 'filled'],

@@ -2,6 +2,7 @@
  * Symbols that need no hand-work, on the whole chain: settings and synonyms through the
  * management API, a master and followers over the EA API, real storage on both dialects.
  */
+import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../testing/databases.js';
 import { operatorApi, startTestPlatform, type TestPlatform } from '../../testing/platform.js';
@@ -94,9 +95,9 @@ describe.each(dialects)('symbol resolution on %s', (dialect) => {
     }
     await auto.drain();
     expect([...auto.book.values()].map((b) => [b.comment, b.symbol, b.volume])).toEqual([
-      ['kopitra:1', 'EURUSD.m', 0.5],
-      ['kopitra:2', 'GOLD', 0.5],
-      ['kopitra:3', 'US30.cash', 0.5],
+      [positionTag(groupId, '1'), 'EURUSD.m', 0.5],
+      [positionTag(groupId, '2'), 'GOLD', 0.5],
+      [positionTag(groupId, '3'), 'US30.cash', 0.5],
     ]);
 
     // Exits follow the link's symbol, with its own volume step (0.1 for the index).
