@@ -146,9 +146,9 @@ export const errorCatalogue = define({
   execution_status_invalid: {
     status: 422,
     message:
-      'The reported status does not fit the copy order: placed answers the placement of a pending order, and only it.',
+      'The reported status does not fit the copy order: placed answers the placement of a pending order, and only it; a placement is never filled.',
     howToFix:
-      'Report placed (with the order ticket) for trade.order_placed; filled, rejected or failed for every other copy order.',
+      'Report placed (with the order ticket), rejected or failed for trade.order_placed; filled, rejected or failed for every other copy order.',
   },
   account_not_found: {
     status: 404,

@@ -82,8 +82,10 @@ export async function reportExecution(
       return reply;
     };
     // `placed` answers a placement only: its pending order is on the book, the copy order done.
+    // A placement is never `filled`; the broker refusing it is `rejected` or `failed` like any order.
     const placed = req.status === 'placed';
-    if (placed !== (order.kind === 'place_order'))
+    const placement = order.kind === 'place_order';
+    if (placed ? !placement : placement && req.status === 'filled')
       throw new AppError(
         'execution_status_invalid',
         placed

@@ -218,4 +218,37 @@ describe.each(dialects)('pending orders reconciled on %s', (dialect) => {
     p.clock.advance(1000);
     expect((await p.platform.reconcile()).flatMap((s) => s.corrections)).toEqual([]);
   });
+  it("takes the broker's refusal of a placement with its code, and nothing stays pending", async (t) => {
+    const p = tp;
+    if (!p) return t.skip();
+    const { db, master, f } = await setup(p, 'RM4', 'R-refused');
+    await master.signal({ type: 'order.placed', ...order('6301') });
+    const [event] = await f.peek();
+    expect(event!.type).toBe('trade.order_placed');
+    const orderId = event!.payload['orderId'] as string;
+    // A placement is answered placed, rejected or failed, never filled.
+    const filled = await f.execution({ orderId, status: 'filled', ticket: '1' });
+    expect(filled.statusCode).toBe(422);
+    expect(filled.json().error).toBe('execution_status_invalid');
+    const refused = await f.execution({
+      orderId,
+      status: 'rejected',
+      errorCode: 10016,
+      message: 'buy limit at 1.08 is 12 points from the market; the stops level is 30',
+    });
+    expect(refused.statusCode).toBe(200);
+    expect(refused.json()).toMatchObject({ orderId, status: 'rejected' });
+    const row = await db
+      .selectFrom('copy_orders')
+      .select(['status', 'error_code'])
+      .where('order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'rejected', error_code: '10016' });
+    const link = await db
+      .selectFrom('order_links')
+      .select('status')
+      .where('follower_account_id', '=', 'R-refused')
+      .executeTakeFirstOrThrow();
+    expect(link.status).toBe('failed');
+  });
 });
