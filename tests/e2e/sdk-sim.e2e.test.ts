@@ -1,11 +1,14 @@
 /**
  * The whole chain with the SDK's simulated terminals against the spawned all-in-one server:
  * one master (an MT5 netting account that also adds to its positions) trading a few hundred
- * times on a seeded schedule, ten followers with mixed sizing modes, broker suffixes, MT4 and
- * MT5, hedging and netting, polling and WebSocket, brokers rejecting 5 % of requests, and one
- * follower killed mid-run and restarted on the same book. Afterwards
- * reconciliation must have brought every follower's book to the book the server expects,
- * with no copy order doubled and analytics counting every one.
+ * times on a seeded schedule — market trades and pending orders placed, moved, cancelled,
+ * expired and filled by its price walk —, ten followers with mixed sizing modes, broker
+ * suffixes, MT4 and MT5, hedging and netting, polling and WebSocket, brokers rejecting 5 % of
+ * requests, one with a stops level, pending orders copied, skipped, opened at market on the
+ * master's fill or replaced by a market open, and one follower killed mid-run and restarted on
+ * the same book. Afterwards reconciliation must have brought every follower's book —
+ * positions and pending orders — to the book the server expects, with no copy order doubled
+ * and analytics counting every one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -46,7 +49,7 @@ const FOLLOWERS: FollowerSpec[] = [
   {
     id: 'F02',
     settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixSymbolMap('.m') },
-    options: { suffix: '.m' },
+    options: { suffix: '.m', stopsLevelPoints: 30 },
   },
   {
     id: 'F03',
@@ -55,12 +58,17 @@ const FOLLOWERS: FollowerSpec[] = [
   },
   {
     id: 'F04',
-    settings: { sizing: { mode: 'equity_ratio', multiplier: 1 } },
+    settings: { sizing: { mode: 'equity_ratio', multiplier: 1 }, pendingOrders: 'skip' },
     options: { balance: 50_000, transport: 'websocket' },
   },
   {
     id: 'F05',
-    settings: { sizing: { mode: 'balance_ratio', multiplier: 2 }, symbolMap: suffixSymbolMap('.pro') },
+    settings: {
+      sizing: { mode: 'balance_ratio', multiplier: 2 },
+      symbolMap: suffixSymbolMap('.pro'),
+      pendingOnMasterFill: 'market',
+      maxSlippagePoints: 50,
+    },
     options: { suffix: '.pro', balance: 25_000 },
   },
   { id: 'F06', settings: { sizing: { mode: 'multiplier', multiplier: 0.5 }, reverse: true } },
@@ -70,8 +78,13 @@ const FOLLOWERS: FollowerSpec[] = [
     settings: { symbolMap: suffixSymbolMap('.m') },
     options: { suffix: '.m', platform: 'MT4', transport: 'websocket' },
   },
-  // A netting account: every copy of a master position is its one position on the symbol.
-  { id: 'F09', settings: { sizing: { mode: 'contract_size' } }, options: { netting: true } },
+  // A netting account: every copy of a master position is its one position on the symbol; the
+  // master's pending orders reach it only as market opens once they fill.
+  {
+    id: 'F09',
+    settings: { sizing: { mode: 'contract_size' }, pendingOrders: 'market_on_fill' },
+    options: { netting: true },
+  },
   {
     id: 'F10',
     settings: {
@@ -188,6 +201,8 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         maxOpenPositions: 6,
         netting: true,
         addRate: 0.1,
+        pendingRate: 0.25,
+        orderLifetimeMs: [1000, 8000],
         onSignal: () => {
           if (master.sent.length === RESTART_AFTER) restarted = restartMidRun();
         },
@@ -234,6 +249,32 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
       const expectedOf = async (id: string) =>
         (await linksOf(id, 'open'))
           .map((l) => `${positionTag(l.groupId, l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`)
+          .sort();
+      // Pending orders: the follower's book against the copies the server holds as pending.
+      type OrderCopy = {
+        masterOrderId: string;
+        ticket: string | null;
+        symbol: string;
+        side: string;
+        orderType: string;
+        volume: number;
+        price: number;
+        status: string;
+      };
+      const orderCopiesOf = async (id: string, status: string) =>
+        (
+          await api<{ items: OrderCopy[] }>(
+            'GET',
+            `/api/admin/pending-orders?status=${status}&followerAccountId=${id}&limit=500`,
+          )
+        ).items;
+      const orderBookOf = (id: string) =>
+        [...followers.get(id)!.account.orders.values()]
+          .map((o) => `${o.ticket} ${o.symbol} ${o.side} ${o.orderType} ${o.volume} @ ${o.price}`)
+          .sort();
+      const expectedOrdersOf = async (id: string) =>
+        (await orderCopiesOf(id, 'pending'))
+          .map((o) => `${o.ticket} ${o.symbol} ${o.side} ${o.orderType} ${o.volume} @ ${o.price}`)
           .sort();
       const inFlight = async () => {
         let n = 0;
@@ -289,6 +330,9 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
           .join('\n');
       };
       const masterOpen = () => new Set(master.account.positions.keys());
+      // A follower's copy of a pending order may fill before the master's does: its position
+      // then stands for a master order still waiting.
+      const masterLive = () => new Set([...master.account.positions.keys(), ...master.account.orders.keys()]);
 
       // Reconciliation runs every second on fresh snapshots: wait until every book matches, twice in a row.
       const deadline = Date.now() + 30_000;
@@ -310,6 +354,9 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
           const [book, expected] = [bookOf(f.id), await expectedOf(f.id)];
           if (JSON.stringify(book) !== JSON.stringify(expected))
             mismatch += `${f.id}\n  book     ${book.join(' | ')}\n  expected ${expected.join(' | ')}\n`;
+          const [orders, expectedOrders] = [orderBookOf(f.id), await expectedOrdersOf(f.id)];
+          if (JSON.stringify(orders) !== JSON.stringify(expectedOrders))
+            mismatch += `${f.id} pending orders\n  book     ${orders.join(' | ')}\n  expected ${expectedOrders.join(' | ')}\n`;
         }
         const pending = await inFlight();
         if (pending > 0) mismatch += `${pending} copy orders in flight\n`;
@@ -329,8 +376,8 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
             expect(added.has(tag.replace('kopitra:', '')), `${f.id} holds two copies of ${tag}`).toBe(true);
         for (const l of await linksOf(f.id, 'open')) {
           expect(
-            masterOpen().has(l.masterPositionId),
-            `${f.id} holds a copy of closed master position ${l.masterPositionId}`,
+            masterLive().has(l.masterPositionId),
+            `${f.id} holds a copy of closed master position ${l.masterPositionId}\n${await history(f.id, [l.masterPositionId])}`,
           ).toBe(true);
           // The link names one of the copy's positions.
           expect(
@@ -338,6 +385,13 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
             `${f.id} link of ${l.masterPositionId}`,
           ).toContain(l.ticket);
         }
+        // Every pending copy stands for a master order still waiting, or for the position a
+        // master order became that the copy is still waiting to match (pendingOnMasterFill leave).
+        for (const o of await orderCopiesOf(f.id, 'pending'))
+          expect(
+            masterLive().has(o.masterOrderId),
+            `${f.id} holds a pending copy of master order ${o.masterOrderId}, which is gone`,
+          ).toBe(true);
         const detached = await linksOf(f.id, 'detached');
         expect(
           detached,
@@ -352,7 +406,10 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         expect(
           l.openVolume,
           `mirror volume of ${l.masterPositionId}\n${await history(MIRROR, [l.masterPositionId])}`,
-        ).toBe(master.account.positions.get(l.masterPositionId)!.volume);
+        ).toBe(
+          (master.account.positions.get(l.masterPositionId) ?? master.account.orders.get(l.masterPositionId))!
+            .volume,
+        );
       }
 
       // One copy order per signal and follower, never two.
@@ -363,6 +420,7 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         origin: string;
         kind: string;
         status: string;
+        reason: string | null;
       };
       const orders = await allPages<Order>((path) => api('GET', path), '/api/admin/orders?limit=500');
       expect(new Set(orders.map((o) => o.orderId)).size).toBe(orders.length);
@@ -380,6 +438,43 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
       // The run exercised the safety net: brokers rejected, reconciliation corrected, the restarted terminal caught up.
       const stats = [...followers.values()].map((f) => f.stats);
       expect(stats.reduce((n, s) => n + s.rejected, 0)).toBeGreaterThan(0);
+      // And pending orders in every way: placed, moved, cancelled and filled on the master;
+      // placed, filled by the follower's own walk, replaced at market and opened on the fill.
+      const orderSignals = new Set(
+        master.sent.map((x) => x.request.type).filter((t) => t.startsWith('order.')),
+      );
+      expect([...orderSignals].sort()).toEqual([
+        'order.cancelled',
+        'order.filled',
+        'order.modified',
+        'order.placed',
+      ]);
+      expect(stats.reduce((n, s) => n + s.placed, 0)).toBeGreaterThan(0);
+      expect(stats.reduce((n, s) => n + s.ordersFilled, 0)).toBeGreaterThan(0);
+      const byKind = (kind: string) => orders.filter((o) => o.kind === kind && o.status === 'filled');
+      expect(byKind('place_order').length).toBeGreaterThan(0);
+      expect(byKind('cancel_order').length).toBeGreaterThan(0);
+      const masterFills = new Set(
+        master.sent.filter((x) => x.request.type === 'order.filled').map((x) => x.response.signalId),
+      );
+      const openedOnFill = (id: string) =>
+        orders.filter(
+          (o) =>
+            o.followerAccountId === id &&
+            o.kind === 'open' &&
+            o.status === 'filled' &&
+            o.signalId !== null &&
+            masterFills.has(o.signalId),
+        );
+      expect(openedOnFill('F09').length, 'F09 opens at market when the master order fills').toBeGreaterThan(
+        0,
+      );
+      expect(
+        openedOnFill('F05').every((o) => o.reason === 'order_filled_at_market'),
+        "F05's opens on a master fill replace its waiting copy",
+      ).toBe(true);
+      const f04 = await orderCopiesOf('F04', 'pending');
+      expect(f04, 'F04 skips pending orders').toEqual([]);
       expect(orders.some((o) => o.origin === 'reconcile')).toBe(true);
       expect(again.stats.executions).toBeGreaterThan(0);
 

@@ -3,7 +3,8 @@
  * simulated broker (latency, slippage, rejections), reports every execution, acknowledges,
  * heartbeats with balance and equity, and sends its book (positions and pending orders) as
  * `ea.sync_snapshot` on `sync.request`, at start and periodically. While it holds pending
- * orders its prices walk, and an order the walk reaches fills and is told as `order_filled`.
+ * orders its prices walk a step per trade event, and an order the walk reaches fills and is
+ * told as `order_filled`.
  */
 import {
   ManualOrderRequest,
@@ -22,8 +23,6 @@ export interface FollowerOptions extends TerminalOptions, BrokerOptions {
   newTicketOnPartialClose?: boolean;
   /** Send `ea.sync_snapshot` this often (default 30 000 ms; 0 = only at start and on request). */
   snapshotIntervalMs?: number;
-  /** While pending orders are on the book, move prices one step this often (default 1000 ms; 0 = never). */
-  priceTickMs?: number;
   /** SYMBOL_TRADE_STOPS_LEVEL: how near the market, in points, a pending order may be placed (default 0). */
   stopsLevelPoints?: number;
   /** Called after each execution was reported. */
@@ -91,29 +90,17 @@ export class SimFollower extends SimTerminal {
         })(),
       );
     }
-    const tick = this.followerOptions.priceTickMs ?? 1000;
-    if (tick > 0) {
-      this.background(
-        (async () => {
-          while (!this.signal.aborted) {
-            await this.clock.sleep(tick, this.signal);
-            if (this.signal.aborted) break;
-            if (this.account.orders.size === 0) continue;
-            await this.serial(() => this.walk()).catch((err: unknown) =>
-              this.log(`order fill notice failed: ${describe(err)}`),
-            );
-          }
-        })(),
-      );
-    }
     return this;
   }
 
   /**
-   * One step of the price walk: orders it reaches become positions and each copied one is
-   * told to the gateway. Runs in turn with executions, as the EA's OnTick does between them.
+   * One step of the price walk, taken after each trade event while pending orders are on the
+   * book (the market moves as the master trades, so a seed replays the same fills): orders it
+   * reaches become positions and each copied one is told to the gateway, in turn with
+   * executions, as the EA's OnTick does between them.
    */
   private async walk(): Promise<void> {
+    if (this.account.orders.size === 0) return;
     this.feed.tick();
     for (const fill of this.executor.fillReached()) {
       this.stats.ordersFilled++;
@@ -168,6 +155,7 @@ export class SimFollower extends SimTerminal {
       case 'trade.order_cancelled': {
         const execution = await this.executor.execute(event);
         if (execution) await this.report(execution, event);
+        await this.walk();
         return;
       }
       case 'sync.request':
