@@ -1,13 +1,15 @@
 /**
  * The console pages for what the API had and the console lacked: operators (admin only),
  * webhooks with a secret shown once and an admin-only delivery log, a manual order to a live
- * session behind a confirmation naming the account and the volume, and per-account and
- * per-group analytics charts with axes and tooltips.
+ * session behind a confirmation naming the account and the volume, per-account and
+ * per-group analytics charts with axes and tooltips, and the followers' copies of the
+ * master's pending orders on the positions page.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SimFollower, SimMaster } from '@kopitra/ea-sdk';
 import type { Spawned } from '../e2e/support.js';
 import { seedCopying, stopSims, type Seeded } from './seed.js';
 import {
@@ -310,6 +312,49 @@ describe.skipIf(problem !== null && !servicesRequired)(
       await admin.goto(`${server.url}/analytics?accountId=NOPE`);
       await waitFor(admin, '[data-testid=error-notice]');
       expect(await admin.getByTestId('error-notice').textContent()).toContain('account_not_found');
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("shows the followers' copies of the master's pending orders on the positions page, live", async () => {
+      const master = seeded.sims.find((x): x is SimMaster => x instanceof SimMaster)!;
+      const follower = seeded.sims.find((x): x is SimFollower => x instanceof SimFollower)!;
+      const ask = master.feed.quote('EURUSD').ask;
+      const order = {
+        masterOrderId: '990001',
+        symbol: 'EURUSD',
+        side: 'buy' as const,
+        orderType: 'limit' as const,
+        volume: 0.1,
+        price: Number((ask - 0.01).toFixed(5)),
+        sl: Number((ask - 0.02).toFixed(5)),
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      };
+      const signal = (type: 'order.placed' | 'order.cancelled') =>
+        master.client.signal({
+          type,
+          signalId: `ui-${type}`,
+          ...order,
+          occurredAt: new Date().toISOString(),
+        });
+      await signal('order.placed');
+      await expect.poll(() => follower.account.orders.size).toBe(1);
+      const ticket = [...follower.account.orders.keys()][0]!;
+
+      await nav(admin, 'Positions');
+      const row = admin.locator('[data-testid=pending-order-row]', { hasText: '#990001' });
+      await row.waitFor({ state: 'visible' });
+      const text = await row.textContent();
+      for (const part of ['buy', 'limit', order.price.toFixed(5), ticket, 'waiting for its price'])
+        expect(text).toContain(part);
+      expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('pending');
+
+      // Cancelled on the master: the copy is deleted on the follower's book and the row says so, live.
+      await signal('order.cancelled');
+      await expect.poll(() => follower.account.orders.size).toBe(0);
+      await expect.poll(() => row.locator('[data-status]').getAttribute('data-status')).toBe('cancelled');
+      await admin.getByLabel('Order status').selectOption('pending');
+      await admin.waitForURL(/orderStatus=pending/);
+      await waitFor(admin, 'text=No pending orders match.');
       expect(pageErrors).toEqual([]);
     });
   },

@@ -5,10 +5,12 @@ import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
 import { POSITION_STATUSES, usePositions } from './api';
+import { PendingOrders } from './pending-orders';
 
 export function PositionsPage() {
-  const [filters, set] = useUrlFilters(['status', 'followerAccountId', 'groupId'] as const);
-  const list = usePositions(filters);
+  const [filters, set] = useUrlFilters(['status', 'followerAccountId', 'groupId', 'orderStatus'] as const);
+  const { orderStatus, ...positionFilters } = filters;
+  const list = usePositions(positionFilters);
   return (
     <section>
       <PageHeader title="Linked positions" />
@@ -86,6 +88,7 @@ export function PositionsPage() {
         </table>
         <LoadMore {...list} />
       </QueryState>
+      <PendingOrders filters={filters} status={orderStatus} onStatus={(v) => set('orderStatus', v)} />
     </section>
   );
 }

@@ -25,6 +25,8 @@ const tone: Record<string, 'ok' | 'wait' | 'off' | 'bad'> = {
   skipped: 'off',
   withdrawn: 'off',
   detached: 'off',
+  cancelled: 'off',
+  replaced: 'off',
   frozen: 'off',
   info: 'off',
   acked: 'off',
