@@ -60,13 +60,17 @@ export class MasterScript {
     const rate = this.options.pendingRate ?? 0;
     // Drawn only when pending orders are on, so a seed's market trades stay as they were.
     if (rate > 0 && this.prng.chance(rate)) {
+      const room = !this.account.netting || this.freeSymbols().length > 0;
       if (
-        orders.length === 0 ||
-        (orders.length < (this.options.maxPendingOrders ?? 3) && this.prng.chance(0.5))
+        room &&
+        (orders.length === 0 ||
+          (orders.length < (this.options.maxPendingOrders ?? 3) && this.prng.chance(0.5)))
       )
         return this.placeOrder(now);
-      const o = this.prng.pick(orders);
-      return this.prng.chance(0.6) ? this.modifyOrder(now, o) : this.cancelOrder(now, o, 'cancelled');
+      if (orders.length > 0) {
+        const o = this.prng.pick(orders);
+        return this.prng.chance(0.6) ? this.modifyOrder(now, o) : this.cancelOrder(now, o, 'cancelled');
+      }
     }
     const open = [...this.account.positions.values()];
     const addRate = this.options.addRate ?? 0;
@@ -114,8 +118,14 @@ export class MasterScript {
     };
   }
 
+  /**
+   * Symbols a netting account may open or place an order on: neither held nor waiting for a
+   * pending order, so an order's fill is a position of its own, as on a hedging account.
+   */
   private freeSymbols(): SimSymbol[] {
-    const held = new Set([...this.account.positions.values()].map((p) => p.symbol));
+    const held = new Set(
+      [...this.account.positions.values(), ...this.account.orders.values()].map((p) => p.symbol),
+    );
     return this.feed.symbols.filter((s) => !held.has(s.spec.symbol));
   }
 
@@ -256,7 +266,7 @@ export class MasterScript {
   }
 
   private placeOrder(now: number): MasterStep {
-    const s = this.prng.pick(this.feed.symbols);
+    const s = this.prng.pick(this.account.netting ? this.freeSymbols() : this.feed.symbols);
     const side = this.prng.chance(0.5) ? 'buy' : 'sell';
     const orderType = this.prng.chance(0.5) ? 'limit' : 'stop';
     const volume = this.prng.pick(s.lots.filter((l) => l >= s.spec.volumeMin));

@@ -104,6 +104,25 @@ describe('MasterScript with pending orders', () => {
     }
   });
 
+  it('keeps a netting account to one position per symbol: orders go only where nothing is held or waiting', () => {
+    const prng = new Prng('netting-orders');
+    const feed = new PriceFeed(prng.fork('prices'), symbolCatalogue());
+    const account = new SimAccount({ balance: 100_000, netting: true });
+    const s = new MasterScript(prng.fork('trades'), account, feed, {
+      pendingRate: 0.4,
+      addRate: 0.1,
+      orderLifetimeMs: [5_000, 30_000],
+    });
+    let fills = 0;
+    for (let i = 0; i < 500; i++) {
+      const req = s.next(T0 + i * 1000).request;
+      if (req.type === 'order.filled') fills++;
+      const symbols = [...account.positions.values(), ...account.orders.values()].map((x) => x.symbol);
+      expect(new Set(symbols).size, `step ${i}: ${req.type}`).toBe(symbols.length);
+    }
+    expect(fills).toBeGreaterThan(0);
+  });
+
   it("leaves a seed's market trades as they were when pending orders are off", () => {
     const plain = (opts: { pendingRate?: number }) => {
       const prng = new Prng(9);
