@@ -27,14 +27,19 @@ export async function linksForMasterOrder(
   return (lock ? q.forUpdate() : q).execute();
 }
 
-export async function getOrderLink(db: Db, key: OrderLinkKey): Promise<OrderLinkRow | undefined> {
-  return db
+/** One copy; `lock` (PostgreSQL) holds it against a master signal deciding on it concurrently. */
+export async function getOrderLink(
+  db: Db,
+  key: OrderLinkKey,
+  lock = false,
+): Promise<OrderLinkRow | undefined> {
+  const q = db
     .selectFrom('order_links')
     .selectAll()
     .where('group_id', '=', key.groupId)
     .where('follower_account_id', '=', key.followerAccountId)
-    .where('master_order_id', '=', key.masterOrderId)
-    .executeTakeFirst();
+    .where('master_order_id', '=', key.masterOrderId);
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export async function upsertOrderLinks(db: Db, rows: OrderLinkRow[]): Promise<void> {

@@ -177,6 +177,9 @@ export async function acceptOrderSignal(
       magic: req.magic ?? null,
       occurredAt,
     };
+    // The copies first, locked: a follower's fill told concurrently either commits before (and
+    // its position link is read below) or waits for this signal's decision.
+    const orderLinks = await linksForMasterOrder(tx.trx, masterAccountId, req.masterOrderId, pg);
     // Placements and fills are guarded like opens (exposure, trade rate, risk halts).
     const opens = req.type === 'order.placed' || req.type === 'order.filled';
     const { followers, master, synonyms } = await loadFanoutContext(
@@ -186,7 +189,6 @@ export async function acceptOrderSignal(
       now,
       pg,
     );
-    const orderLinks = await linksForMasterOrder(tx.trx, masterAccountId, req.masterOrderId, pg);
     const orderLinkOf = new Map(orderLinks.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
 
     const orders: CopyOrderRow[] = [];

@@ -31,7 +31,9 @@ export async function followerOrderFilled(
     followerAccountId: accountId,
     masterOrderId: placement.master_position_id,
   };
-  const link = await getOrderLink(db, key);
+  // Locked against a master signal on the same order: a cancel decided meanwhile is seen here
+  // (and the fill closed), or this fill is seen by the cancel (and closed there), never neither.
+  const link = await getOrderLink(db, key, deps.dialect === 'postgres');
   if (!link || link.place_order_id !== placement.order_id || link.status === 'filled') return;
   await updateOrderLink(db, key, { status: 'filled', position_ticket: notice.ticket, updated_at: now });
   // MT4 and MT5 give the position its order's ticket on the master; the fill signal says when not.
