@@ -421,7 +421,10 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
     // Several positions with one tag are a copy the master added to (hedging), never a second copy.
     const book = [...followers.get(f.id).account.positions.values()];
     for (const tag of new Set(book.map((p) => p.comment)))
-      if (book.filter((p) => p.comment === tag).length > 1 && !added.has(tag.replace('kopitra:', '')))
+      if (
+        book.filter((p) => p.comment === tag).length > 1 &&
+        !added.has(parsePositionTag(tag)?.masterPositionId ?? tag)
+      )
         doubled = problem(doubled, `${f.id} holds two copies of ${tag}`);
     for (const l of open) {
       const m = masterBook.get(l.masterPositionId);

@@ -396,7 +396,10 @@ describe.each(dialects)('SDK simulators against the spawned all-in-one server on
         // Several positions with one tag are a copy the master added to (hedging), never a second copy.
         for (const tag of new Set(book.map((p) => p.comment)))
           if (book.filter((p) => p.comment === tag).length > 1)
-            expect(added.has(tag.replace('kopitra:', '')), `${f.id} holds two copies of ${tag}`).toBe(true);
+            expect(
+              added.has(parsePositionTag(tag)?.masterPositionId ?? tag),
+              `${f.id} holds two copies of ${tag}`,
+            ).toBe(true);
         for (const l of await linksOf(f.id, 'open')) {
           expect(
             masterLive().has(l.masterPositionId),
