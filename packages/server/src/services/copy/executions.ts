@@ -213,8 +213,16 @@ async function followLink(
       const takenBack = TAKEN_BACK.has(order.status);
       const change = fill - (takenBack ? 0 : (order.volume ?? 0));
       if ((!filled && !LIVE.has(link.status)) || (takenBack && !filled)) return;
+      const openVolume = Math.max(0, Number((link.open_volume + change).toFixed(8)));
+      // A partial close planned while the add was in flight counted the add: once it is refused,
+      // nothing may be left of the copy (the follower closed all it held). It ended by its own
+      // orders, not by hand: closed, so the reconciler does not take it for a detached copy.
+      if (!filled && openVolume === 0 && link.status === 'open') {
+        await updateLink(db, key, { open_volume: 0, status: 'closed', closed_at: now, updated_at: now });
+        return;
+      }
       await updateLink(db, key, {
-        open_volume: Math.max(0, Number((link.open_volume + change).toFixed(8))),
+        open_volume: openVolume,
         ...(filled ? {} : { position_count: Math.max(1, link.position_count - 1) }),
         ...(takenBack && ticket && ticket !== link.ticket ? { position_count: link.position_count + 1 } : {}),
         // A hedging add is a position of its own; the link keeps its first ticket unless it had none.
