@@ -55,6 +55,9 @@ export interface IncreaseDecision {
   readonly maxSlippagePoints: number | null;
   readonly expiresAt: number;
   readonly comment: string;
+  /** Why an add came out of something other than the master's add (reconciliation restoring volume). */
+  readonly reason?: ReasonCode;
+  readonly detail?: string;
 }
 
 /** An absent `sl` or `tp` means "leave as it is"; `null` means "remove it". */

@@ -203,6 +203,7 @@ describe('reconcile: matched positions that differ', () => {
         to: 0.5,
         add: {
           volume: 0.2,
+          newPosition: false,
           sl: 1.09,
           tp: null,
           masterPrice: 1.1,
@@ -235,7 +236,9 @@ describe('reconcile: matched positions that differ', () => {
     // Less than the symbol's minimum missing cannot be opened: the link follows the follower.
     const tiny = add(0.48, {}, { symbols: { EURUSD: { ...eurusd, volumeMin: 0.05 } } });
     expect(kinds(tiny)).toEqual(['update_link', 'alert:volume_mismatch']);
-    expect(tiny[1]).toMatchObject({ detail: expect.stringContaining('under the symbol minimum 0.05') });
+    expect(tiny[1]).toMatchObject({
+      detail: expect.stringContaining('volume_below_minimum: 0.02 lots is under the symbol minimum 0.05'),
+    });
     for (const mode of ['close_only', 'frozen'] as const)
       expect(kinds(add(0.3, { mode }))).toEqual(['update_link', 'alert:volume_mismatch']);
     // A signal too old to re-open is too old to add to.
@@ -248,11 +251,48 @@ describe('reconcile: matched positions that differ', () => {
       at: T0 - n,
     }));
     expect(kinds(add(0.3, {}, { failedOrders }))).toEqual(['update_link', 'alert:volume_mismatch']);
-    // A hedging follower would need a second position under the same tag: alerted only.
-    expect(add(0.3, {}, { netting: false })[1]).toMatchObject({
-      reason: 'volume_mismatch',
-      detail: expect.stringContaining('hedging follower'),
+    // No more than one trade may hold: the symbol's and the subscription's maximum.
+    expect(add(0.1, { maxVolume: 0.25 })[0]).toMatchObject({ add: { volume: 0.25 } });
+    expect(add(0.1, {}, { symbols: { EURUSD: { ...eurusd, volumeMax: 0.3 } } })[0]).toMatchObject({
+      add: { volume: 0.3 },
     });
+  });
+
+  it('restores a hedging copy with a further position carrying its tag, within the position limit', () => {
+    const hedging = (settings: SubscriptionInput = {}, over: Partial<ReconcileInput> = {}) =>
+      run(
+        {
+          expected: [expected({ volume: 0.5, positions: 2 })],
+          reported: [reported({ volume: 0.2 }), reported({ ticket: 't2', volume: 0.1 })],
+          openPositions: 2,
+          ...over,
+        },
+        { manualClosePolicy: 'reopen', ...settings },
+      );
+    expect(hedging()).toEqual([
+      {
+        kind: 'adjust_volume',
+        masterPositionId: 'm1',
+        ticket: 't1',
+        symbol: 'EURUSD',
+        side: 'buy',
+        from: 0.3,
+        to: 0.5,
+        positions: 2,
+        add: expect.objectContaining({ volume: 0.2, newPosition: true, reason: 'volume_restored' }),
+      },
+    ]);
+    // A further position is one more open position: at the limit the link follows the follower.
+    const full = hedging({ maxOpenPositions: 2 });
+    expect(kinds(full)).toEqual(['update_link', 'alert:volume_mismatch']);
+    expect(full[1]).toMatchObject({
+      detail: expect.stringContaining('max_open_positions: 2 open, maximum 2'),
+    });
+    expect(kinds(hedging({ maxOpenPositions: 3 }))).toEqual(['adjust_volume']);
+    // A netting follower deals on its one position: the position limit is not asked.
+    expect(kinds(hedging({ maxOpenPositions: 2 }, { netting: true }))).toEqual(['adjust_volume']);
+    // The detach policy accepts the reduction, on either.
+    expect(kinds(hedging({ manualClosePolicy: 'detach' }))).toEqual(['update_link', 'alert:volume_mismatch']);
   });
 
   it('follows a new ticket found by tag (MT5 keeps comments across partial closes)', () => {

@@ -17,7 +17,7 @@
  */
 import type { CopyOrderKind } from '@kopitra/contracts';
 import { spans } from './decisions.js';
-import { slippagePoints, type Quote } from './guards.js';
+import { maxOpenPositionsGuard, slippagePoints, type Quote } from './guards.js';
 import {
   parsePositionTag,
   positionTag,
@@ -106,16 +106,19 @@ export interface ReconcileInput {
   readonly settings: Pick<
     SubscriptionSettings,
     'mode' | 'maxSignalAgeSec' | 'maxSlippagePoints' | 'manualClosePolicy'
-  >;
+  > &
+    Partial<Pick<SubscriptionSettings, 'maxVolume' | 'maxOpenPositions'>>;
   readonly symbols?: SymbolCatalog;
   /** The follower's current quotes by follower symbol, if known. */
   readonly quotes?: ReadonlyMap<string, Quote> | Readonly<Record<string, Quote>>;
   /**
-   * MT5 netting follower: an open of the missing volume adds to the one net position. A
-   * hedging follower would get a second position under the same tag, which a link of one
-   * ticket cannot stand for, so there a missing volume is only alerted.
+   * MT5 netting follower: an open of the missing volume adds to the one net position. On a
+   * hedging follower it is a further position carrying the copy's tag, which the link counts
+   * (`positions`) as it counts the adds of a netting master.
    */
   readonly netting?: boolean;
+  /** Follower positions the subscription's live links span (`maxOpenPositions` for a further position). */
+  readonly openPositions?: number;
 }
 
 export type Correction =
@@ -182,8 +185,13 @@ export type Correction =
 
 /** The open that restores a follower position's missing volume (reason `volume_restored`). */
 export interface AddVolume {
-  /** The missing volume, rounded down to the symbol's step: never more than is missing. */
+  /**
+   * The missing volume, rounded down to the symbol's step and cut to the largest volume one
+   * trade may have (the symbol's and the subscription's maximum): never more than is missing.
+   */
   readonly volume: number;
+  /** A hedging follower: the volume is a further position carrying the copy's tag (`trade.increased`). */
+  readonly newPosition: boolean;
   readonly sl: number | null;
   readonly tp: number | null;
   readonly masterPrice: number;
@@ -320,17 +328,24 @@ function compareMatched(
   // by opening what is missing (rounded down to the step: never more) under the guards of a re-open.
   let notRestored = '';
   if (s.manualClosePolicy === 'reopen') {
-    const missing = floorToStep(-diff, step);
-    const blocked = !input.netting
-      ? { detail: 'a hedging follower would need a second position under the same tag' }
-      : spec && missing < spec.volumeMin - 1e-9
-        ? { detail: `${missing} lots is under the symbol minimum ${spec.volumeMin}` }
-        : openBlocked(e, input, failedOpens);
+    const most = Math.min(spec?.volumeMax ?? Infinity, s.maxVolume ?? Infinity);
+    const missing = floorToStep(Math.min(-diff, most), step);
+    const blocked: { reason: ReasonCode; detail: string } | null =
+      (spec && missing < spec.volumeMin - 1e-9
+        ? {
+            reason: 'volume_below_minimum',
+            detail: `${missing} lots is under the symbol minimum ${spec.volumeMin}`,
+          }
+        : null) ??
+      openBlocked(e, input, failedOpens) ??
+      // A hedging follower restores with a position of its own, which the position limit counts.
+      (input.netting ? null : maxOpenPositionsGuard(input.openPositions ?? 0, s.maxOpenPositions ?? null));
     if (!blocked)
       return void out.push({
         ...adjust,
         add: {
           volume: missing,
+          newPosition: !input.netting,
           sl: e.sl ?? null,
           tp: e.tp ?? null,
           masterPrice: e.masterPrice,
@@ -340,7 +355,7 @@ function compareMatched(
           reason: 'volume_restored',
         },
       });
-    notRestored = ` (not restored: ${blocked.detail})`;
+    notRestored = ` (not restored, ${blocked.reason}: ${blocked.detail})`;
   }
   out.push({
     kind: 'update_link',

@@ -48,10 +48,8 @@ export async function queueOrder(
     kind: d.action,
     origin,
     status: 'queued',
-    reason:
-      d.action === 'close' || d.action === 'cancel_order' || d.action === 'open' ? (d.reason ?? null) : null,
-    detail:
-      d.action === 'close' || d.action === 'cancel_order' || d.action === 'open' ? (d.detail ?? null) : null,
+    reason: 'reason' in d ? (d.reason ?? null) : null,
+    detail: 'detail' in d ? (d.detail ?? null) : null,
     symbol: d.symbol,
     side: d.side,
     volume: d.action === 'modify' ? null : d.volume,

@@ -192,6 +192,9 @@ async function reconcilePass(
       settings,
       symbols,
       netting,
+      openPositions: live
+        .filter((l) => l.status === 'open' || l.status === 'closing')
+        .reduce((n, l) => n + l.position_count, 0),
     });
     const orderPass = {
       scope: { groupId: sub.group_id, masterAccountId: sub.master_account_id, followerAccountId },
@@ -342,6 +345,46 @@ async function applyCorrection(
       return 'queued';
     }
     case 'adjust_volume': {
+      if (c.add?.newPosition) {
+        // A hedging follower: the missing volume is a further position carrying the copy's tag,
+        // counted on the link as it is planned, like a master's add (`trade.increased`). The
+        // link follows the follower first: a refused add leaves it at what the follower holds.
+        await queueOrder(
+          deps,
+          db,
+          scope,
+          {
+            action: 'increase',
+            masterPositionId: c.masterPositionId,
+            ticket: c.ticket,
+            symbol: c.symbol,
+            side: c.side,
+            volume: c.add.volume,
+            rawVolume: c.add.volume,
+            capped: false,
+            forced: false,
+            sl: c.add.sl,
+            tp: c.add.tp,
+            masterPrice: c.add.masterPrice,
+            maxSlippagePoints: c.add.maxSlippagePoints,
+            expiresAt: c.add.expiresAt,
+            comment: c.add.comment,
+            reason: c.add.reason,
+            detail: `the copy holds ${c.from} lots, expected ${c.to}`,
+          },
+          now,
+        );
+        await updateLink(
+          db,
+          { ...key, masterPositionId: c.masterPositionId },
+          {
+            open_volume: Number((c.from + c.add.volume).toFixed(8)),
+            position_count: (c.positions ?? 1) + 1,
+            updated_at: now,
+          },
+        );
+        return 'queued';
+      }
       if (c.add) {
         // The missing volume as an open of its own; the link keeps its ticket and expected
         // volume, which the net position reaches when this fills. While it is in flight, and
