@@ -108,8 +108,8 @@ static string call(const std::vector<string> &a)
     return d == KP_OPEN_EXECUTE ? "execute" : d == KP_OPEN_ALREADY ? "already" : d == KP_OPEN_CANCELLED ? "cancelled" : "expired";
   }
   if (f == "increase") {
-    int d = KpIncreaseDecision(toBool(a[1]), toBool(a[2]), toBool(a[3]), toBool(a[4]), toBool(a[5]));
-    return d == KP_OPEN_EXECUTE ? "execute" : d == KP_OPEN_ALREADY ? "already" : d == KP_OPEN_CANCELLED ? "cancelled" : d == KP_OPEN_EXPIRED ? "expired" : "unknown";
+    int d = KpIncreaseDecision(toBool(a[1]), toBool(a[2]), toBool(a[3]), toBool(a[4]), toBool(a[5]), toBool(a[6]));
+    return d == KP_OPEN_EXECUTE ? "execute" : d == KP_OPEN_ALREADY ? "already" : d == KP_OPEN_CANCELLED ? "cancelled" : d == KP_OPEN_EXPIRED ? "expired" : d == KP_OPEN_NO_COPY ? "no_copy" : "unknown";
   }
   if (f == "spreadTake") return num(KpSpreadTake(toDouble(a[1]), toDouble(a[2]), toDouble(a[3]), toDouble(a[4])));
   if (f == "close") {

@@ -277,7 +277,8 @@ void CKpFollower::DoIncrease(CKpJson *p, const bool recovering, KpExec &e)
    bool dealFound = recovering && netting && m_trader.FindTaggedDeal(orderTag, symbol, e);
    datetime expiresAt = 0;
    bool expired = KpParseIso(p.GetString("expiresAt"), expiresAt) && KpNowUtc() > expiresAt;
-   int decision = KpIncreaseDecision(recovering, netting, dealFound, m_state.IsCancelled(orderId), expired);
+   bool copyFound = m_trader.FindPosition(p.GetString("ticket"), comment, masterPositionId, symbol) > 0;
+   int decision = KpIncreaseDecision(recovering, netting, dealFound, m_state.IsCancelled(orderId), expired, copyFound);
    if(decision == KP_OPEN_ALREADY)
       return;
    if(decision == KP_OPEN_UNKNOWN)
@@ -293,6 +294,11 @@ void CKpFollower::DoIncrease(CKpJson *p, const bool recovering, KpExec &e)
    if(decision == KP_OPEN_EXPIRED)
      {
       KpExecFail(e, "failed", "expired", StringFormat("signal expired at %s (now %s): not added", KpIso(expiresAt), KpNowIso()));
+      return;
+     }
+   if(decision == KP_OPEN_NO_COPY)
+     {
+      KpExecFail(e, "failed", "position_not_found", "nothing of the copy of master position " + masterPositionId + " is open to add to");
       return;
      }
    if(side != "buy" && side != "sell")

@@ -513,6 +513,7 @@ int KpFillingMode(const int execMode, const long mask)
 #define KP_OPEN_CANCELLED  2
 #define KP_OPEN_EXPIRED    3
 #define KP_OPEN_UNKNOWN    4   // may have happened and cannot be told: report failed, do not repeat
+#define KP_OPEN_NO_COPY    5   // an add with nothing of its copy open (its open was refused): report failed
 
 /**
  * trade.started. The lookup comes first: after a crash, an open that did execute is reported
@@ -561,9 +562,12 @@ int KpCloseDecision(const bool recovering, const bool netting, const bool partia
  * the order's tag, so `dealFound` tells a replay it happened. Hedging: the add is a position
  * with the same tag as the copy's first, so an interrupted one cannot be told apart; it is
  * reported failed rather than repeated (the gateway takes it back off the link, and
- * reconciliation trims the volume if it did happen).
+ * reconciliation trims the volume if it did happen). `copyFound`: a position of the copy is
+ * open (hedging: one carrying its ticket or tag; netting: the symbol's position). Without it
+ * the add is refused: the copy's open was refused just before, and the add would otherwise
+ * open a position of its own that no copy stands for.
  */
-int KpIncreaseDecision(const bool recovering, const bool netting, const bool dealFound, const bool cancelled, const bool expired)
+int KpIncreaseDecision(const bool recovering, const bool netting, const bool dealFound, const bool cancelled, const bool expired, const bool copyFound)
   {
    if(dealFound)
       return KP_OPEN_ALREADY;
@@ -573,6 +577,8 @@ int KpIncreaseDecision(const bool recovering, const bool netting, const bool dea
       return KP_OPEN_CANCELLED;
    if(expired)
       return KP_OPEN_EXPIRED;
+   if(!copyFound)
+      return KP_OPEN_NO_COPY;
    return KP_OPEN_EXECUTE;
   }
 

@@ -141,6 +141,20 @@ export class FollowerExecutor {
         },
         `found open ${existing.symbol} ticket ${existing.ticket} by its tag`,
       );
+    // An add needs the copy it adds to: when the copy's open was refused just before, the add
+    // would open a position of its own that no link stands for (as the EA, FindPosition).
+    if (add && 'ticket' in p && !this.copyOf(p)) {
+      return this.done(
+        {
+          ...base,
+          status: 'failed',
+          errorCode: 'position_not_found',
+          message: `nothing of the copy of master position ${p.masterPositionId} is open to add to`,
+          executedAt: this.now(),
+        },
+        `refused add ${p.symbol}: no copy of master ${p.masterPositionId} open`,
+      );
+    }
     // Replacing the unfilled copy of a master order: it is deleted first (found gone, it
     // filled — and then the tag lookup above already reported that position).
     if ('replacesOrder' in p && p.replacesOrder) {
@@ -217,6 +231,12 @@ export class FollowerExecutor {
       },
       `filled ${what} ${p.symbol} ${p.side} ${p.volume} @ ${deal.price} ticket ${pos?.ticket ?? '(closed)'}`,
     );
+  }
+
+  /** The copy an add grows: by ticket or tag, or on a netting account the symbol's position. */
+  private copyOf(p: TradeIncreasedPayload): SimPosition | undefined {
+    if (this.account.netting) return [...this.account.positions.values()].find((x) => x.symbol === p.symbol);
+    return this.account.find(p.ticket, p.comment ?? `${LEGACY_TAG_PREFIX}${p.masterPositionId}`);
   }
 
   private async followUp(

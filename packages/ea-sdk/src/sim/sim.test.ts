@@ -401,6 +401,28 @@ describe('netting masters that add to a position', () => {
     expect([...held.keys()].sort()).toEqual([...s.account.positions.keys()].sort());
   });
 
+  it('refuses an add with nothing of its copy open (its open was refused), on hedging and netting accounts', async () => {
+    for (const netting of [false, true]) {
+      const master = nettingScript(`no-copy-${netting}`);
+      const f = follower(`no-copy-${netting}`, { netting });
+      const reqs = run(master, 300);
+      const add = reqs.find((r) => r.type === 'position.increased');
+      const open = reqs.find(
+        (r) => r.type === 'position.opened' && r.masterPositionId === add?.masterPositionId,
+      );
+      expect(open).toBeDefined();
+      expect(add).toBeDefined();
+      // The open never reached the book (refused by the broker): the add finds no copy.
+      const done = await f.executor.execute(eventFor(add!, 2, '', f.account));
+      expect(done!.report).toMatchObject({ status: 'failed', errorCode: 'position_not_found' });
+      expect(f.account.positions.size).toBe(0);
+      // With its copy open, the same add is made.
+      const g = follower(`copy-${netting}`, { netting });
+      await g.executor.execute(eventFor(open!, 1, '', g.account));
+      expect((await g.executor.execute(eventFor(add!, 2, '', g.account)))!.report.status).toBe('filled');
+    }
+  });
+
   it('a hedging follower holds the copy in several tagged positions, a netting one in one; both hold the master’s volume', async () => {
     await fc.assert(
       fc.asyncProperty(

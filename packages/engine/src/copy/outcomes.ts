@@ -53,3 +53,14 @@ export const operatorClose = (p: {
   reason: 'operator_close',
   detail: 'requested by an operator',
 });
+
+/**
+ * Why an add still undelivered is withdrawn when its copy's open did not fill: it would open a
+ * position of its own that no copy stands for. Its volume stays with the copy.
+ */
+export const addWithdrawn = (openOrderId: string | null): Skip => ({
+  reason: 'copy_open_failed',
+  detail: openOrderId
+    ? `the copy's open (order ${openOrderId}) did not fill`
+    : "the copy's open did not fill",
+});

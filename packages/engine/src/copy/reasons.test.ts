@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { eurusd, followerContext, openSignal, orderContext, orderSignal, T0 } from './fixtures.js';
 import { planJoin, type MasterPosition } from './join.js';
-import { executionOutcome, operatorClose } from './outcomes.js';
+import { addWithdrawn, executionOutcome, operatorClose } from './outcomes.js';
 import { planOrder, type LinkedOrder, type MasterOrderSignal, type OrderContext } from './pending.js';
 import { reconcileOrders } from './pending-reconcile.js';
 import { planCopy, type FollowerContext, type LinkedPosition, type MasterSignal } from './plan.js';
@@ -266,6 +266,7 @@ const scenarios = {
       reported: [rep],
       failedOrders: [{ masterPositionId: 'm1', kind: 'modify', status: 'failed', at: T0 }],
     }).join(),
+  copy_open_failed: () => addWithdrawn('o1').reason,
   execution_rejected: () => executionOutcome('open', 'rejected', 10006).reason,
   execution_failed: () => executionOutcome('close', 'failed', 'position_not_found').reason,
 } satisfies Record<ReasonCode, () => string | undefined>;

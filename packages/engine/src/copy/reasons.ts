@@ -257,6 +257,11 @@ export const reasonCatalogue = define({
     category: 'close',
     description: "An operator closed the follower's copied positions (the close-follower-positions task).",
   },
+  copy_open_failed: {
+    category: 'link',
+    description:
+      "The copy's open was refused or failed before this add reached the follower: the add was withdrawn, and its volume stays with the copy for reconciliation to re-open whole.",
+  },
   master_closed: {
     category: 'close',
     description:

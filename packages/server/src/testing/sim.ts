@@ -426,6 +426,17 @@ export class SimFollower extends SimTerminal {
             message: 'No money',
           });
         }
+        // As the EA: an add needs its copy (by ticket or tag; netting: the symbol's position).
+        const copy = this.behaviour.netting
+          ? [...this.book.values()].find((x) => x.symbol === p.symbol)
+          : this.find(p.ticket, p.comment);
+        if (!copy)
+          return this.report({
+            orderId: p.orderId,
+            status: 'failed',
+            errorCode: 'position_not_found',
+            message: `nothing of the copy of master position ${p.masterPositionId} is open to add to`,
+          });
         // Hedging: a position of its own with the same tag. Netting: the net position grows.
         const price = p.masterPrice + (this.behaviour.slippage ?? 0) * (p.side === 'buy' ? 1 : -1);
         const pos = this.fill(p, price);

@@ -3,8 +3,17 @@
  * follower's own ticket so later modifications and closes address it.
  */
 import { AppError, type ExecutionRequest, type ExecutionResponse } from '@kopitra/contracts';
-import { executionOutcome, type SymbolSpec } from '@kopitra/engine';
-import { getOrder, getLink, updateLink, updateOrder, type CopyOrderRow } from '../../store/copy.js';
+import { addWithdrawn, executionOutcome, type SymbolSpec } from '@kopitra/engine';
+import {
+  getOrder,
+  getLink,
+  queuedOrdersOfCopies,
+  updateLink,
+  updateOrder,
+  withdrawOrders,
+  type CopyOrderRow,
+  type LinkRow,
+} from '../../store/copy.js';
 import { getSymbolSpec } from '../../store/inbox.js';
 import { getOrderLink, updateOrderLink } from '../../store/order-links.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -135,9 +144,10 @@ export async function reportExecution(
       patch.detail = outcome.detail;
     }
     await updateOrder(tx.trx, order.order_id, patch);
-    await followLink(tx.trx, order, req, ticket, now, deps.dialect === 'postgres');
+    const withdrawn = await followLink(tx.trx, order, req, ticket, now, deps.dialect === 'postgres');
     const updated = { ...order, ...patch } as CopyOrderRow;
     await publishOrderUpdate(deps, tx.trx, updated);
+    for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
     if (deps.tracing?.enabled)
       tx.afterCommit(() =>
         continueTrace(
@@ -161,6 +171,7 @@ export async function reportExecution(
   });
 }
 
+/** Follows the report on the copy's link; returns the copy orders it withdrew. */
 async function followLink(
   db: Db,
   order: CopyOrderRow,
@@ -168,20 +179,22 @@ async function followLink(
   ticket: string | null,
   now: number,
   lock: boolean,
-): Promise<void> {
-  if (order.kind === 'place_order' || order.kind === 'modify_order' || order.kind === 'cancel_order')
-    return followOrderLink(db, order, req, ticket, now);
+): Promise<CopyOrderRow[]> {
+  if (order.kind === 'place_order' || order.kind === 'modify_order' || order.kind === 'cancel_order') {
+    await followOrderLink(db, order, req, ticket, now);
+    return [];
+  }
   const key = {
     groupId: order.group_id,
     followerAccountId: order.follower_account_id,
     masterPositionId: order.master_position_id,
   };
   const link = await getLink(db, key.groupId, key.followerAccountId, key.masterPositionId, lock);
-  if (!link) return;
+  if (!link) return [];
   const filled = req.status === 'filled';
   switch (order.kind) {
     case 'open':
-      if (link.open_order_id !== order.order_id) return;
+      if (link.open_order_id !== order.order_id) return [];
       if (filled) {
         // Exits planned while the open was in flight already took their share off the link's volume.
         const fill = req.volume ?? order.volume ?? link.open_volume;
@@ -204,7 +217,7 @@ async function followLink(
         await updateLink(db, key, { status: 'closed', closed_at: now, updated_at: now });
       // The reconciler re-issues or alerts on a failed open.
       else await updateLink(db, key, { status: 'failed', updated_at: now });
-      return;
+      return filled ? [] : withdrawAdds(db, link, now, lock);
     case 'increase': {
       // The add was counted when planned: a fill of another volume corrects it, a refusal takes
       // it back (the master's volume stays grown: its position did grow).
@@ -212,14 +225,28 @@ async function followLink(
       // An add that expired undelivered was taken back then; filled anyway, it counts again.
       const takenBack = TAKEN_BACK.has(order.status);
       const change = fill - (takenBack ? 0 : (order.volume ?? 0));
-      if ((!filled && !LIVE.has(link.status)) || (takenBack && !filled)) return;
+      if ((!filled && !LIVE.has(link.status)) || (takenBack && !filled)) return [];
+      // Filled although the copy's open failed (a terminal that adds without the copy): the
+      // copy exists after all, as this position. The link keeps the whole copied volume, so
+      // reconciliation sees what the refused open should have held.
+      if (filled && (link.status === 'failed' || link.status === 'expired')) {
+        await updateLink(db, key, {
+          status: 'open',
+          ticket,
+          open_volume: Math.max(0, Number((link.open_volume + change).toFixed(8))),
+          position_count: 1,
+          linked_at: now,
+          updated_at: now,
+        });
+        return [];
+      }
       const openVolume = Math.max(0, Number((link.open_volume + change).toFixed(8)));
       // A partial close planned while the add was in flight counted the add: once it is refused,
       // nothing may be left of the copy (the follower closed all it held). It ended by its own
       // orders, not by hand: closed, so the reconciler does not take it for a detached copy.
       if (!filled && openVolume === 0 && link.status === 'open') {
         await updateLink(db, key, { open_volume: 0, status: 'closed', closed_at: now, updated_at: now });
-        return;
+        return [];
       }
       await updateLink(db, key, {
         open_volume: openVolume,
@@ -229,20 +256,31 @@ async function followLink(
         ...(filled && link.ticket === null && ticket ? { ticket, linked_at: now } : {}),
         updated_at: now,
       });
-      return;
+      return [];
     }
     case 'partial_close':
       // On MT4 the rest of a partially closed position gets a new ticket; the link follows it.
       if (filled && ticket && ticket !== link.ticket)
         await updateLink(db, key, { ticket, linked_at: now, updated_at: now });
-      return;
+      return [];
     case 'close':
       // A failed close leaves a tagged position with no live link: the reconciler closes it as an orphan.
       await updateLink(db, key, { status: 'closed', closed_at: now, updated_at: now });
-      return;
+      return [];
     default:
-      return;
+      return [];
   }
+}
+
+/**
+ * The copy's open was refused: adds the master made meanwhile still wait undelivered behind
+ * it, and would open a position of their own. They are withdrawn; their volume stays on the
+ * failed link, which reconciliation re-opens whole (or alerts on) like any failed open.
+ */
+async function withdrawAdds(db: Db, link: LinkRow, now: number, lock: boolean): Promise<CopyOrderRow[]> {
+  const queued = await queuedOrdersOfCopies(db, [link], link.master_position_id, lock);
+  const adds = queued.filter((o) => o.kind === 'increase').map((o) => o.order_id);
+  return withdrawOrders(db, adds, addWithdrawn(link.open_order_id), now);
 }
 
 /** The follower's copy of a master's pending order follows its placement and cancel reports. */

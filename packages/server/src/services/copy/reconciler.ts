@@ -19,6 +19,7 @@ import {
 import { accountChannel } from '../../notify/notifier.js';
 import {
   failedOrdersSince,
+  getLink,
   inFlightOrders,
   linksOfFollower,
   lockMaster,
@@ -262,13 +263,20 @@ async function applyCorrection(
   const db = tx.trx;
   const key = { groupId: scope.groupId, followerAccountId: scope.followerAccountId };
   switch (c.kind) {
-    case 'update_link':
-      await updateLink(
-        db,
-        { ...key, masterPositionId: c.masterPositionId },
-        { ticket: c.ticket, open_volume: c.volume, linked_at: now, updated_at: now },
-      );
+    case 'update_link': {
+      const linkKey = { ...key, masterPositionId: c.masterPositionId };
+      const link = await getLink(db, key.groupId, key.followerAccountId, c.masterPositionId);
+      // A copy whose open was reported failed (or expired) but that the book holds after all is open.
+      const revived = link?.status === 'failed' || link?.status === 'expired';
+      await updateLink(db, linkKey, {
+        ticket: c.ticket,
+        open_volume: c.volume,
+        ...(revived ? { status: 'open' } : {}),
+        linked_at: now,
+        updated_at: now,
+      });
       return 'recorded';
+    }
     case 'detach':
       await updateLink(
         db,

@@ -253,6 +253,126 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     });
   });
 
+  describe('an add behind a refused open', () => {
+    const opened = { masterPositionId: '603', symbol: 'EURUSD', side: 'buy', price: 1.1 } as const;
+    const add = {
+      type: 'position.increased',
+      ...opened,
+      volume: 0.5,
+      remainingVolume: 1.5,
+      dealTicket: 7202,
+    };
+
+    it('is refused by a terminal that got both; reconciliation re-opens the whole copy once', async (t) => {
+      const p = tp;
+      if (!p) return t.skip();
+      const master = await new SimMaster(p.platform, 'M1').connect();
+      await master.heartbeat(20_000);
+      const hedging = await follower(p, 'F1', { rejectOpens: 1 });
+      const netting = await follower(p, 'F2', { rejectOpens: 1, netting: true });
+      const g = await group(p, master, [
+        [hedging, {}],
+        [netting, {}],
+      ]);
+      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      p.clock.advance(500);
+      await master.signal(add);
+      for (const f of [hedging, netting]) {
+        // Both arrive in one poll: the open is refused, and the add finds nothing to add to.
+        await f.drain();
+        expect(book(f)).toEqual([]);
+        expect((await orders(p, f.accountId)).map((o) => [o.kind, o.status, o.error_code, o.reason])).toEqual(
+          [
+            ['open', 'rejected', '10006', 'execution_rejected'],
+            ['increase', 'failed', 'position_not_found', 'execution_failed'],
+          ],
+        );
+        expect((await links(p, f.accountId)).map((l) => [l.status, l.ticket, l.open_volume])).toEqual([
+          ['failed', null, 1.5],
+        ]);
+      }
+
+      p.clock.advance(5_000);
+      const reopened = (await corrections(p)).sort((a, b) => a.follower.localeCompare(b.follower));
+      expect(reopened).toEqual([
+        { follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '603' },
+        { follower: 'F2', groupId: g, kind: 'reopen', masterPositionId: '603' },
+      ]);
+      for (const f of [hedging, netting]) {
+        await f.drain();
+        expect(book(f)).toEqual([
+          { symbol: 'EURUSD', side: 'buy', volume: 1.5, sl: null, tp: null, comment: positionTag(g, '603') },
+        ]);
+        expect((await links(p, f.accountId)).map((l) => [l.status, l.open_volume])).toEqual([['open', 1.5]]);
+        await f.snapshot();
+      }
+      p.clock.advance(1_000);
+      expect(await corrections(p)).toEqual([]);
+    });
+
+    it('is withdrawn when still undelivered, and never reaches the terminal', async (t) => {
+      const p = tp;
+      if (!p) return t.skip();
+      const master = await new SimMaster(p.platform, 'M1').connect();
+      await master.heartbeat(20_000);
+      const f = await follower(p, 'F1');
+      const g = await group(p, master, [[f, {}]]);
+      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      // The terminal fetched the open; the master adds while the broker refuses it.
+      const [open] = await f.peek();
+      p.clock.advance(500);
+      await master.signal(add);
+      const refused = await f.execution({
+        orderId: open!.payload.orderId,
+        status: 'rejected',
+        errorCode: 10006,
+        message: 'Request rejected',
+      });
+      expect(refused.statusCode).toBe(200);
+      await f.inbox([{ eventType: 'OutboxAck', eventId: open!.eventId, sequence: open!.sequence }]);
+      f.cursor = open!.sequence;
+      await f.drain();
+
+      expect(tradeEvents(f)).toEqual([['trade.started', '603']]);
+      expect((await orders(p, 'F1')).map((o) => [o.kind, o.status, o.reason])).toEqual([
+        ['open', 'rejected', 'execution_rejected'],
+        ['increase', 'withdrawn', 'copy_open_failed'],
+      ]);
+      expect((await links(p, 'F1')).map((l) => [l.status, l.open_volume])).toEqual([['failed', 1.5]]);
+
+      p.clock.advance(5_000);
+      expect(await corrections(p)).toEqual([
+        { follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '603' },
+      ]);
+      await f.drain();
+      expect(book(f)).toEqual([
+        { symbol: 'EURUSD', side: 'buy', volume: 1.5, sl: null, tp: null, comment: positionTag(g, '603') },
+      ]);
+    });
+
+    it('filled anyway by a terminal that adds without its copy, becomes the copy', async (t) => {
+      const p = tp;
+      if (!p) return t.skip();
+      const master = await new SimMaster(p.platform, 'M1').connect();
+      await master.heartbeat(20_000);
+      const f = await follower(p, 'F1');
+      await group(p, master, [[f, {}]]);
+      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      p.clock.advance(500);
+      await master.signal(add);
+      const [open, increase] = await f.peek();
+      for (const [event, report] of [
+        [open, { status: 'rejected', errorCode: 10006, message: 'Request rejected' }],
+        [increase, { status: 'filled', ticket: '5000', price: 1.1, volume: 0.5 }],
+      ] as const)
+        expect((await f.execution({ orderId: event!.payload.orderId, ...report })).statusCode).toBe(200);
+      // The link holds the whole copied volume: reconciliation compares it with the 0.5 lots held.
+      expect(
+        (await links(p, 'F1')).map((l) => [l.status, l.ticket, l.open_volume, l.position_count]),
+      ).toEqual([['open', '5000', 1.5, 1]]);
+    });
+  });
+
   it('keeps two groups, two symbols and two followers apart, even when both masters use position id 700', async (t) => {
     const p = tp;
     if (!p) return t.skip();
