@@ -1,8 +1,9 @@
 /**
  * soak: correctness under churn. The SDK's simulated master trades N times against the
  * spawned all-in-one server, copied to ten followers, while the server is SIGKILLed and
- * restarted twice and followers are killed and restarted on their books; then every book,
- * link, copy order and reason is checked (bench/lib/soak.js). Exits 1 on any divergence.
+ * restarted twice and followers are killed and restarted on their books; then every book
+ * (positions and pending orders), link, copy order and reason is checked (bench/lib/soak.js).
+ * Exits 1 on any divergence.
  *
  *   npm run soak -- --trades N [--pg] [--out FILE]
  *   node bench/soak.js --trades N [--pg]        (without building first)
@@ -57,6 +58,20 @@ runMain(async () => {
         ['doubled', f.doubled],
         ['sizing replayed / wrong', `${f.sizingChecked} / ${f.sizingWrong}`],
         ['opened after master close', f.reopenedAfterClose],
+        [
+          'master pending orders',
+          Object.entries(f.pendingSignals)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
+        [
+          'pending copies by status',
+          Object.entries(f.orderCopiesByStatus)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
+        ['pending-order book divergences', f.pendingDivergences],
+        ['master fills checked / wrong', `${f.pendingFillsChecked} / ${f.pendingFillsWrong}`],
         ['free-text reasons', f.freeTextReasons],
         ['master close → copy closed p50 (ms)', f.closeToCopiesCloseMs.p50],
         ['master close → copy closed p99 (ms)', f.closeToCopiesCloseMs.p99],

@@ -14,6 +14,13 @@ export interface SoakFigures {
   sizingWrong: number;
   reopenedAfterClose: number;
   freeTextReasons: number;
+  /** The master's pending-order signals: placed, modified, cancelled, expired, filled. */
+  pendingSignals: Record<'placed' | 'modified' | 'cancelled' | 'expired' | 'filled', number>;
+  /** Followers' copies of the master's pending orders, by status. */
+  orderCopiesByStatus: Record<string, number>;
+  pendingDivergences: number;
+  pendingFillsChecked: number;
+  pendingFillsWrong: number;
   closeToCopiesCloseMs: {
     p50: number | null;
     p90: number | null;
@@ -31,6 +38,9 @@ export function runSoak(options: {
   serverKills?: number;
   followerKills?: number;
   intervalMs?: number;
+  addRate?: number;
+  pendingRate?: number;
+  orderLifetimeMs?: readonly [number, number];
   convergeMs?: number;
   log?: (line: string) => void;
 }): Promise<{ figures: SoakFigures; problems: string[] }>;

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { SimFollower, SimMaster, BASE_SYMBOLS } from '../../packages/ea-sdk/dist/index.js';
 import { parsePositionTag, positionTag } from '../../packages/contracts/dist/index.js';
 import { reasonCatalogue } from '../../packages/engine/dist/index.js';
+import { orderBook, orderCopyBook, pendingBookProblems } from './books.js';
 import { summarize } from './stats.js';
 import { openTarget } from './target.js';
 
@@ -26,8 +27,10 @@ const suffixMap = (suffix) => Object.fromEntries(Object.keys(BASE_SYMBOLS).map((
 
 /**
  * Ten followers: mixed sizing (each replayable from the master's volume alone), symbol maps,
- * MT4 and MT5, hedging and one netting account, one reversed, polling and WebSocket.
- * `k`/`lots` restate the sizing for the replay.
+ * MT4 and MT5, hedging and one netting account, one reversed, polling and WebSocket, and the
+ * master's pending orders copied, skipped, opened at market once they fill or replaced by a
+ * market open, one broker with a stops level. `k`/`lots` restate the sizing for the replay,
+ * `pending`, `onFill` and `reverse` the pending-order settings.
  */
 export const SOAK_FOLLOWERS = [
   { id: 'S01', settings: {}, k: 1 },
@@ -35,26 +38,34 @@ export const SOAK_FOLLOWERS = [
     id: 'S02',
     settings: { sizing: { mode: 'multiplier', multiplier: 2 }, symbolMap: suffixMap('.m') },
     k: 2,
-    options: { suffix: '.m' },
+    options: { suffix: '.m', stopsLevelPoints: 30 },
   },
   {
     id: 'S03',
-    settings: { sizing: { mode: 'fixed', lots: 0.05 }, symbolMap: suffixMap('-ECN') },
+    settings: { sizing: { mode: 'fixed', lots: 0.05 }, symbolMap: suffixMap('-ECN'), pendingOrders: 'skip' },
     lots: 0.05,
+    pending: 'skip',
     options: { suffix: '-ECN', platform: 'MT4' },
   },
-  { id: 'S04', settings: { sizing: { mode: 'multiplier', multiplier: 0.5 }, reverse: true }, k: 0.5 },
+  {
+    id: 'S04',
+    settings: { sizing: { mode: 'multiplier', multiplier: 0.5 }, reverse: true },
+    k: 0.5,
+    reverse: true,
+  },
   {
     id: 'S05',
-    settings: { sizing: { mode: 'multiplier', multiplier: 1.5 } },
+    settings: { sizing: { mode: 'multiplier', multiplier: 1.5 }, pendingOnMasterFill: 'market' },
     k: 1.5,
+    onFill: 'market',
     options: { transport: 'websocket' },
   },
   // No broker refusals on the netting follower: see the known gap in docs/copy-engine.md ("Netting followers").
   {
     id: 'S06',
-    settings: { sizing: { mode: 'contract_size' } },
+    settings: { sizing: { mode: 'contract_size' }, pendingOrders: 'market_on_fill' },
     k: 1,
+    pending: 'market_on_fill',
     options: { netting: true, rejectRate: 0 },
   },
   {
@@ -69,7 +80,12 @@ export const SOAK_FOLLOWERS = [
     k: 1,
     options: { suffix: '.m', platform: 'MT4', transport: 'websocket' },
   },
-  { id: 'S09', settings: { sizing: { mode: 'fixed', lots: 0.02 } }, lots: 0.02 },
+  {
+    id: 'S09',
+    settings: { sizing: { mode: 'fixed', lots: 0.02 }, pendingOrders: 'market_on_fill' },
+    lots: 0.02,
+    pending: 'market_on_fill',
+  },
   {
     id: 'S10',
     settings: { sizing: { mode: 'multiplier', multiplier: 3 } },
@@ -151,6 +167,10 @@ export async function runSoak({
   intervalMs = 4,
   /** Share of the master's steps that add to a position (it is an MT5 netting account). */
   addRate = 0.1,
+  /** Share of the master's steps that place, move or cancel a pending order. */
+  pendingRate = 0.3,
+  /** Range of the lifetimes of the master's orders that expire (ms). */
+  orderLifetimeMs = [1000, 8000],
   convergeMs = 120_000,
   log = () => undefined,
 }) {
@@ -268,6 +288,8 @@ export async function runSoak({
       maxOpenPositions: 8,
       netting: true,
       addRate,
+      pendingRate,
+      orderLifetimeMs,
       onSignal: () => {
         const event = events.get(master.sent.length);
         // One churn event at a time, in order, while the master keeps trading.
@@ -306,7 +328,8 @@ export async function runSoak({
     const linkKey = (l) =>
       `${positionTag(l.groupId, l.masterPositionId)} ${l.symbol} ${l.side} ${l.openVolume}`;
 
-    // Reconciliation runs every second on fresh snapshots: the books must settle.
+    // Reconciliation runs every second on fresh snapshots: the books — positions and pending
+    // orders — must settle.
     let converged = false;
     for (const deadline = Date.now() + convergeMs; Date.now() < deadline;) {
       await sleep(1500);
@@ -314,6 +337,9 @@ export async function runSoak({
       for (const f of SOAK_FOLLOWERS) {
         const links = await pages(`/api/admin/positions?status=open&followerAccountId=${f.id}`);
         if (JSON.stringify(bookOf(f.id)) !== JSON.stringify(links.map(linkKey).sort())) same = false;
+        const copies = await pages(`/api/admin/pending-orders?status=pending&followerAccountId=${f.id}`);
+        const orders = followers.get(f.id).account;
+        if (JSON.stringify(orderBook(orders)) !== JSON.stringify(orderCopyBook(copies))) same = false;
       }
       let inFlight = 0;
       for (const status of ['queued', 'delivered', 'acknowledged'])
@@ -330,12 +356,15 @@ export async function runSoak({
 
     const orders = await pages('/api/admin/orders');
     const linksAll = await pages('/api/admin/positions');
+    const orderCopies = await pages('/api/admin/pending-orders');
     const masterBook = master.account.positions;
     const report = checkRun({
       followers,
       orders,
       linksAll,
+      orderCopies,
       masterBook,
+      masterOrders: master.account.orders,
       bookOf,
       linkKey,
       signals: master.sent,
@@ -362,7 +391,17 @@ export async function runSoak({
 }
 
 /** Every check of a finished run; pure over what the API and the terminals report. */
-function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, signals }) {
+function checkRun({
+  followers,
+  orders,
+  linksAll,
+  orderCopies,
+  masterBook,
+  masterOrders,
+  bookOf,
+  linkKey,
+  signals,
+}) {
   const sent = signals.length;
   const problems = [];
   const spec = (symbol) => {
@@ -393,10 +432,35 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
   let sizingWrong = 0;
   let reopenedAfterClose = 0;
   let freeText = 0;
+  let pendingDivergences = 0;
+  let pendingFillsChecked = 0;
+  let pendingFillsWrong = 0;
   const problem = (counter, line) => {
     if (problems.length < 40) problems.push(line);
     return counter + 1;
   };
+
+  // What the master still has: its positions, and its orders still waiting (a follower's copy
+  // may fill first; its position then stands for the master's order).
+  const masterLive = new Set([...masterBook.keys(), ...masterOrders.keys()]);
+  // How each master position or order was opened (an order's fill keeps its ticket), and how
+  // each follower should hold it: the symbol mapped, the side (and order type) reversed or not.
+  const masterShape = new Map();
+  for (const { request: r } of signals) {
+    const id = r.masterPositionId ?? r.masterOrderId;
+    if (!masterShape.has(id)) masterShape.set(id, { symbol: r.symbol, side: r.side, orderType: r.orderType });
+  }
+  const other = { buy: 'sell', sell: 'buy', limit: 'stop', stop: 'limit' };
+  const copyShape = (f, id) => {
+    const m = masterShape.get(id);
+    const base = Object.keys(BASE_SYMBOLS).find((b) => m.symbol === b);
+    return {
+      symbol: `${base}${f.options?.suffix ?? ''}`,
+      side: f.reverse ? other[m.side] : m.side,
+      orderType: f.reverse ? other[m.orderType] : m.orderType,
+    };
+  };
+  const copiesOf = (id) => orderCopies.filter((c) => c.followerAccountId === id);
 
   const added = new Set(
     signals.filter((s) => s.request.type === 'position.increased').map((s) => s.request.masterPositionId),
@@ -426,14 +490,61 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
         !added.has(parsePositionTag(tag)?.masterPositionId ?? tag)
       )
         doubled = problem(doubled, `${f.id} holds two copies of ${tag}`);
-    for (const l of open) {
-      const m = masterBook.get(l.masterPositionId);
-      if (!m)
+    for (const l of open)
+      if (!masterLive.has(l.masterPositionId))
         divergences = problem(
           divergences,
           `${f.id} holds a copy of closed master position ${l.masterPositionId}`,
         );
+    // Every copy, open or closed, on the mapped symbol and the master's side (reversed or not).
+    for (const l of linksAll.filter((x) => x.followerAccountId === f.id)) {
+      const want = copyShape(f, l.masterPositionId);
+      if (l.symbol !== want.symbol || l.side !== want.side)
+        divergences = problem(
+          divergences,
+          `${f.id} copy of ${l.masterPositionId} is ${l.symbol} ${l.side}, not ${want.symbol} ${want.side}`,
+        );
     }
+    // Pending orders: the follower's book equals the copies the server keeps pending, and each
+    // stands for something the master still has.
+    const copies = copiesOf(f.id);
+    for (const line of pendingBookProblems(f.id, followers.get(f.id).account, copies, masterLive))
+      pendingDivergences = problem(pendingDivergences, line);
+    // A copy only where the subscription copies pending orders, on the mapped symbol, side and
+    // type (a reversed buy limit is a sell stop at the same price), sized as an open of the
+    // master's volume.
+    for (const c of copies) {
+      const want = copyShape(f, c.masterOrderId);
+      if ((f.pending ?? 'copy') !== 'copy')
+        pendingDivergences = problem(
+          pendingDivergences,
+          `${f.id} (pendingOrders ${f.pending}) has a copy of master order ${c.masterOrderId}`,
+        );
+      else if (c.symbol !== want.symbol || c.side !== want.side || c.orderType !== want.orderType)
+        pendingDivergences = problem(
+          pendingDivergences,
+          `${f.id} copy of master order ${c.masterOrderId} is ${c.symbol} ${c.side} ${c.orderType}, not ${want.symbol} ${want.side} ${want.orderType}`,
+        );
+      sizingChecked++;
+      const expected = replayOpen(f, c.masterVolume, spec(c.symbol));
+      if (c.volume !== expected)
+        sizingWrong = problem(
+          sizingWrong,
+          `${f.id} copy of master order ${c.masterOrderId}: ${c.volume} lots, replay says ${expected}`,
+        );
+    }
+    // Every order the master still waits with is waiting at the follower too (or already filled
+    // there), or the follower's orders say why not.
+    if ((f.pending ?? 'copy') === 'copy')
+      for (const [id] of masterOrders) {
+        if (copies.some((c) => c.masterOrderId === id && ['pending', 'filled'].includes(c.status))) continue;
+        const why = (byCopy.get(`${f.id} ${id}`) ?? []).some((o) => o.reason !== null);
+        if (!why)
+          pendingDivergences = problem(
+            pendingDivergences,
+            `${f.id} lacks master order ${id} and no order says why`,
+          );
+      }
     // Every position the master holds is held by the follower, or the follower's orders say why not.
     for (const [id] of masterBook) {
       if (open.some((l) => l.masterPositionId === id)) continue;
@@ -467,12 +578,15 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
   // Sizing replayed from the master's volume: every signal's open, and the share of every
   // partial close (within one lot step: brokers round to it).
   for (const f of SOAK_FOLLOWERS) {
-    // An add is sized as an open of the added volume.
+    // An add is sized as an open of the added volume, a pending order's copy as an open of the
+    // order's volume.
     for (const o of orders.filter(
       (x) =>
         x.followerAccountId === f.id &&
         x.origin === 'signal' &&
-        (x.kind === 'open' || sentOf.get(x.signalId)?.type === 'position.increased'),
+        (x.kind === 'open' ||
+          x.kind === 'place_order' ||
+          sentOf.get(x.signalId)?.type === 'position.increased'),
     )) {
       const req = sentOf.get(o.signalId);
       if (!req) continue;
@@ -510,6 +624,8 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
             volume: o.volume,
           });
       } else if (o.kind === 'open' && o.status === 'filled') held = o.filledVolume ?? o.volume;
+      // A placed copy holds its volume once it fills (before, the master cannot close any of it).
+      else if (o.kind === 'place_order' && o.status === 'filled') held = o.volume;
       else if (o.kind === 'open' && !['skipped', 'withdrawn'].includes(o.status)) held = o.volume;
       else if (o.kind === 'partial_close' && o.origin === 'signal' && o.status !== 'skipped') {
         const req = sentOf.get(o.signalId);
@@ -527,6 +643,58 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
       }
     }
   }
+
+  // Every copy of a master order that filled became the right position, once: a follower that
+  // skips pending orders holds nothing of it; one that opens on the master's fill opens it at
+  // market and placed nothing; one that copies them holds its own copy's fill, or its copy
+  // still waits for its price (left), or was replaced by a market open (pendingOnMasterFill:
+  // market) — never two of these. (Each position's symbol and side are checked above.)
+  for (const { request: r, response } of signals.filter((x) => x.request.type === 'order.filled'))
+    for (const f of SOAK_FOLLOWERS) {
+      const id = r.masterPositionId;
+      const key = `${f.id} ${id}`;
+      const list = byCopy.get(key) ?? [];
+      const onFill = list.find((o) => o.signalId === response.signalId);
+      const copy = orderCopies.find(
+        (c) => c.followerAccountId === f.id && c.masterOrderId === r.masterOrderId,
+      );
+      const links = linksAll.filter((l) => l.followerAccountId === f.id && l.masterPositionId === id);
+      const opened = list.filter((o) => o.origin === 'signal' && o.kind === 'open' && o.status === 'filled');
+      const mode = f.pending ?? 'copy';
+      pendingFillsChecked++;
+      let wrong = null;
+      if (!onFill) wrong = 'no copy order for the fill';
+      else if (mode === 'skip') {
+        if (copy || links.length > 0 || onFill.reason !== 'pending_orders_skipped')
+          wrong = 'copied though the subscription skips pending orders';
+      } else if (mode === 'market_on_fill') {
+        if (copy) wrong = 'placed a copy though the subscription opens on the fill';
+        else if (onFill.kind !== 'open' && onFill.status !== 'skipped')
+          wrong = `fill became a ${onFill.kind}`;
+        else if (onFill.status === 'filled' && links.length === 0)
+          wrong = 'opened at market yet no position is linked';
+      } else if (copy) {
+        const sources = (copy.status === 'filled' ? 1 : 0) + opened.length;
+        if (sources > 1)
+          doubled = problem(doubled, `${key}: the copy filled and was opened at market too${history(key)}`);
+        else if (copy.status === 'filled' && links.length === 0)
+          wrong = 'the copy filled yet no position is linked';
+        else if (
+          copy.status === 'replaced' &&
+          (f.onFill !== 'market' || onFill.reason !== 'order_filled_at_market')
+        )
+          wrong = `the copy was replaced, the fill's order is ${onFill.kind} ${onFill.status} ${onFill.reason}`;
+        else if (copy.status === 'pending' && f.onFill === 'market' && onFill.status !== 'skipped')
+          wrong = `the copy still waits though the fill was ${onFill.kind} ${onFill.status}`;
+        else if (copy.status === 'pending' && f.onFill !== 'market' && onFill.reason !== 'order_left_pending')
+          wrong = `the copy still waits; the fill's order is ${onFill.kind} ${onFill.status} ${onFill.reason}`;
+      }
+      if (wrong)
+        pendingFillsWrong = problem(
+          pendingFillsWrong,
+          `${key} (master order filled): ${wrong}; copy ${copy ? `${copy.status} ${copy.ticket} → ${copy.positionTicket}` : 'none'}${history(key)}`,
+        );
+    }
 
   // Nothing opened after the server heard of the master's close: no open decided after the
   // close's copy order was written, none delivered when the close withdrew it, and none
@@ -567,6 +735,18 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
 
   const byStatus = {};
   for (const o of orders) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+  // The master's pending orders: an expiry reaches the server as a cancel past the order's expiry.
+  const pendingSignals = { placed: 0, modified: 0, cancelled: 0, expired: 0, filled: 0 };
+  for (const { request: r } of signals) {
+    if (!r.type.startsWith('order.')) continue;
+    const expired =
+      r.type === 'order.cancelled' &&
+      r.expiresAt !== null &&
+      Date.parse(r.expiresAt) <= Date.parse(r.occurredAt);
+    pendingSignals[expired ? 'expired' : r.type.slice('order.'.length)]++;
+  }
+  const orderCopiesByStatus = {};
+  for (const c of orderCopies) orderCopiesByStatus[c.status] = (orderCopiesByStatus[c.status] ?? 0) + 1;
   return {
     problems,
     figures: {
@@ -579,6 +759,11 @@ function checkRun({ followers, orders, linksAll, masterBook, bookOf, linkKey, si
       sizingWrong,
       reopenedAfterClose,
       freeTextReasons: freeText,
+      pendingSignals,
+      orderCopiesByStatus,
+      pendingDivergences,
+      pendingFillsChecked,
+      pendingFillsWrong,
       closeToCopiesCloseMs: summarize(latency),
       masterOpenAtEnd: masterBook.size,
       brokerRejects: [...followers.values()].reduce((n, f) => n + f.stats.rejected, 0),

@@ -1,9 +1,11 @@
 /**
  * A short soak on each dialect (bench/lib/soak.js, `npm run soak` for the long one): the SDK's
- * master trades 150 times to ten followers while the server is SIGKILLed twice and
- * followers are killed and restarted; then every book matches the server's links and the
- * master's book, every copy order matches an independent sizing replay, nothing is doubled,
- * nothing is opened after its master's close and no reason is free text.
+ * master trades 150 times — market trades, adds and pending orders — to ten followers while
+ * the server is SIGKILLed twice and followers are killed and restarted; then every book
+ * (positions and pending orders) matches the server's links and copies and the master's book,
+ * every copy of a master order that filled became the right position, every copy order
+ * matches an independent sizing replay, nothing is doubled, nothing is opened after its
+ * master's close and no reason is free text.
  */
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../bench/lib/soak.js';
@@ -30,6 +32,8 @@ describe.each(dialects)('soak under churn on %s', (dialect) => {
         sizingWrong: 0,
         reopenedAfterClose: 0,
         freeTextReasons: 0,
+        pendingDivergences: 0,
+        pendingFillsWrong: 0,
         serverKills: 2,
         followerKills: 2,
       });
@@ -37,6 +41,14 @@ describe.each(dialects)('soak under churn on %s', (dialect) => {
       expect(figures.brokerRejects).toBeGreaterThan(0);
       expect(figures.sizingChecked).toBeGreaterThan(TRADES);
       expect(figures.closeToCopiesCloseMs.n).toBeGreaterThan(0);
+      // And pending orders in every way: placed, moved, cancelled and filled on the master, and
+      // copies placed and filled by a follower's own price walk.
+      expect(figures.pendingSignals.placed).toBeGreaterThan(0);
+      expect(figures.pendingSignals.modified).toBeGreaterThan(0);
+      expect(figures.pendingSignals.cancelled + figures.pendingSignals.expired).toBeGreaterThan(0);
+      expect(figures.pendingSignals.filled).toBeGreaterThan(0);
+      expect(figures.pendingFillsChecked).toBe(figures.pendingSignals.filled * figures.followers);
+      expect(figures.orderCopiesByStatus['filled'] ?? 0).toBeGreaterThan(0);
     },
   );
 });
