@@ -43,7 +43,11 @@ export function SymbolSynonymsCard() {
           <form className="form" onSubmit={submit}>
             <textarea
               name="synonyms"
-              rows={8}
+              aria-label="Symbol synonyms, one instrument per line"
+              className="code-block"
+              wrap="off"
+              spellCheck={false}
+              rows={10}
               value={text ?? toText(current.groups)}
               readOnly={!canWrite}
               onChange={(e) => setText(e.target.value)}
