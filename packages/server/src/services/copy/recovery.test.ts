@@ -10,7 +10,7 @@ import type { SubscriptionInput } from '@kopitra/engine';
 import { insertGroup, putSubscription } from '../../store/copy.js';
 import { dialects } from '../../testing/databases.js';
 import { BASE, idem, startTestPlatform, terminal, type TestPlatform } from '../../testing/platform.js';
-import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
+import { SimFollower, SimMaster, spec, type FollowerBehaviour } from '../../testing/sim.js';
 
 const book = (f: SimFollower) =>
   [...f.book.values()]
@@ -262,22 +262,39 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
       remainingVolume: 1.5,
       dealTicket: 7202,
     };
+    const copyOf = (g: string, volume: number) => ({
+      symbol: 'EURUSD',
+      side: 'buy',
+      volume,
+      sl: null,
+      tp: null,
+      comment: positionTag(g, '603'),
+    });
+    /** A master and followers in one group (default settings); the master opens 1 lot. */
+    async function opening(p: TestPlatform, behaviours: Array<[string, FollowerBehaviour]>) {
+      const master = await new SimMaster(p.platform, 'M1').connect();
+      await master.heartbeat(20_000);
+      const followers: SimFollower[] = [];
+      for (const [id, behaviour] of behaviours) followers.push(await follower(p, id, behaviour));
+      const g = await group(
+        p,
+        master,
+        followers.map((f) => [f, {}]),
+      );
+      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      return { master, followers, g };
+    }
 
     it('is refused by a terminal that got both; reconciliation re-opens the whole copy once', async (t) => {
       const p = tp;
       if (!p) return t.skip();
-      const master = await new SimMaster(p.platform, 'M1').connect();
-      await master.heartbeat(20_000);
-      const hedging = await follower(p, 'F1', { rejectOpens: 1 });
-      const netting = await follower(p, 'F2', { rejectOpens: 1, netting: true });
-      const g = await group(p, master, [
-        [hedging, {}],
-        [netting, {}],
+      const { master, followers, g } = await opening(p, [
+        ['F1', { rejectOpens: 1 }],
+        ['F2', { rejectOpens: 1, netting: true }],
       ]);
-      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
       p.clock.advance(500);
       await master.signal(add);
-      for (const f of [hedging, netting]) {
+      for (const f of followers) {
         // Both arrive in one poll: the open is refused, and the add finds nothing to add to.
         await f.drain();
         expect(book(f)).toEqual([]);
@@ -298,11 +315,9 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
         { follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '603' },
         { follower: 'F2', groupId: g, kind: 'reopen', masterPositionId: '603' },
       ]);
-      for (const f of [hedging, netting]) {
+      for (const f of followers) {
         await f.drain();
-        expect(book(f)).toEqual([
-          { symbol: 'EURUSD', side: 'buy', volume: 1.5, sl: null, tp: null, comment: positionTag(g, '603') },
-        ]);
+        expect(book(f)).toEqual([copyOf(g, 1.5)]);
         expect((await links(p, f.accountId)).map((l) => [l.status, l.open_volume])).toEqual([['open', 1.5]]);
         await f.snapshot();
       }
@@ -313,11 +328,8 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
     it('is withdrawn when still undelivered, and never reaches the terminal', async (t) => {
       const p = tp;
       if (!p) return t.skip();
-      const master = await new SimMaster(p.platform, 'M1').connect();
-      await master.heartbeat(20_000);
-      const f = await follower(p, 'F1');
-      const g = await group(p, master, [[f, {}]]);
-      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      const { master, followers, g } = await opening(p, [['F1', {}]]);
+      const f = followers[0]!;
       // The terminal fetched the open; the master adds while the broker refuses it.
       const [open] = await f.peek();
       p.clock.advance(500);
@@ -345,19 +357,14 @@ describe.each(dialects)('copy recovery on %s', (dialect) => {
         { follower: 'F1', groupId: g, kind: 'reopen', masterPositionId: '603' },
       ]);
       await f.drain();
-      expect(book(f)).toEqual([
-        { symbol: 'EURUSD', side: 'buy', volume: 1.5, sl: null, tp: null, comment: positionTag(g, '603') },
-      ]);
+      expect(book(f)).toEqual([copyOf(g, 1.5)]);
     });
 
     it('filled anyway by a terminal that adds without its copy, becomes the copy', async (t) => {
       const p = tp;
       if (!p) return t.skip();
-      const master = await new SimMaster(p.platform, 'M1').connect();
-      await master.heartbeat(20_000);
-      const f = await follower(p, 'F1');
-      await group(p, master, [[f, {}]]);
-      await master.signal({ type: 'position.opened', ...opened, volume: 1, dealTicket: 7201 });
+      const { master, followers } = await opening(p, [['F1', {}]]);
+      const f = followers[0]!;
       p.clock.advance(500);
       await master.signal(add);
       const [open, increase] = await f.peek();
