@@ -47,6 +47,55 @@ static string resultName(int c)
   return "?";
 }
 
+static string refusalName(int r)
+{
+  switch (r) {
+    case KP_PEND_OK: return "ok";
+    case KP_PEND_WRONG_SIDE: return "wrong_side";
+    case KP_PEND_TOO_CLOSE: return "too_close";
+    case KP_PEND_STOPS: return "stops";
+    case KP_PEND_FROZEN: return "frozen";
+  }
+  return "?";
+}
+static int refusalOf(const string &s)
+{
+  return s == "wrong_side" ? KP_PEND_WRONG_SIDE : s == "too_close" ? KP_PEND_TOO_CLOSE : s == "stops" ? KP_PEND_STOPS : s == "frozen" ? KP_PEND_FROZEN : KP_PEND_OK;
+}
+static int historyOf(const string &s)
+{
+  return s == "filled" ? KP_OHIST_FILLED : s == "cancelled" ? KP_OHIST_CANCELLED : s == "expired" ? KP_OHIST_EXPIRED : KP_OHIST_NONE;
+}
+static string historyName(int h)
+{
+  return h == KP_OHIST_FILLED ? "filled" : h == KP_OHIST_CANCELLED ? "cancelled" : h == KP_OHIST_EXPIRED ? "expired" : "none";
+}
+static string changeName(int c)
+{
+  switch (c) {
+    case KP_OCHG_NONE: return "none";
+    case KP_OCHG_PLACED: return "placed";
+    case KP_OCHG_MODIFIED: return "modified";
+    case KP_OCHG_FILLED: return "filled";
+    case KP_OCHG_CANCELLED: return "cancelled";
+    case KP_OCHG_EXPIRED: return "expired";
+    case KP_OCHG_WAIT: return "wait";
+    case KP_OCHG_GONE: return "gone";
+  }
+  return "?";
+}
+static string expiryName(int m)
+{
+  switch (m) {
+    case KP_EXPIRY_GTC: return "gtc";
+    case KP_EXPIRY_SPECIFIED: return "specified";
+    case KP_EXPIRY_BY_EA: return "by_ea";
+    case KP_EXPIRY_PAST: return "past";
+    case KP_EXPIRY_DAY: return "day";
+  }
+  return "?";
+}
+
 static string call(const std::vector<string> &a)
 {
   const string &f = a[0];
@@ -134,6 +183,20 @@ static string call(const std::vector<string> &a)
     int d = KpMt4MissingDecision(toBool(a[1]), (int)toLong(a[2]), toBool(a[3]), (int)toLong(a[4]));
     return d == KP_MISS_WAIT ? "wait" : d == KP_MISS_COUNT ? "count" : d == KP_MISS_CLOSED ? "closed" : "closed_at_market";
   }
+  if (f == "orderKind") return KpOrderKindName(KpOrderKind(a[1]));
+  if (f == "pendingPlacement")
+    return refusalName(KpPendingPlacement(a[1] == "buy", KpOrderKind(a[2]), toDouble(a[3]), toDouble(a[4]), toDouble(a[5]), toDouble(a[6]),
+                                          toDouble(a[7]), toDouble(a[8]), toLong(a[9]), toDouble(a[10])));
+  if (f == "pendingFrozen")
+    return b(KpPendingFrozen(a[1] == "buy", KpOrderKind(a[2]), toDouble(a[3]), toDouble(a[4]), toDouble(a[5]), toLong(a[6]), toDouble(a[7])));
+  if (f == "refusalCode") return IntegerToString(KpPendingRefusalCode(refusalOf(a[1]), a[2] == "mt5"));
+  if (f == "expiryMode") return expiryName(KpExpiryMode(toLong(a[1]), toLong(a[2]), toLong(a[3])));
+  if (f == "mt5PendingResult") return resultName(KpMt5PendingResult(toBool(a[1]), (uint)toLong(a[2]), (ulong)toLong(a[3]), toBool(a[4])));
+  if (f == "orderChange")
+    return changeName(KpOrderChange(toBool(a[1]), toBool(a[2]), toBool(a[3]), toBool(a[4]), historyOf(a[5]), toBool(a[6]), (int)toLong(a[7]), (int)toLong(a[8])));
+  if (f == "mt5OrderHistory") return historyName(KpMt5OrderHistory(toLong(a[1])));
+  if (f == "mt4OrderHistory") return historyName(KpMt4OrderHistory(toBool(a[1]), toBool(a[2]), toLong(a[3]), toLong(a[4])));
+  if (f == "copyExpiryDue") return b(KpCopyExpiryDue(toBool(a[1]), toLong(a[2]), toLong(a[3])));
   return "unknown function " + f;
 }
 

@@ -78,6 +78,65 @@ describe('EA source', () => {
     expect(doOpen.indexOf('PlacedOrderDecision(')).toBeLessThan(doOpen.indexOf('m_trader.Open('));
   });
 
+  it('finding 23: pending orders — the master scans its orders before its deals, a fill is order.filled and never also position.opened', () => {
+    const flush = body('Master.mqh', 'void CKpApp::BeforeFlush(');
+    expect(flush).toContain('WatchPendingCopies();');
+    expect(flush.indexOf('ScanPendingOrders();')).toBeGreaterThan(0);
+    expect(flush.indexOf('ScanPendingOrders();')).toBeLessThan(flush.indexOf('RescanDeals();'));
+    expect(flush.indexOf('ScanPendingOrders();')).toBeLessThan(
+      flush.indexOf('ScanOrders();', flush.indexOf('#else')),
+    );
+    const classify = body('Master.mqh', 'int CKpApp::ClassifyDeal(');
+    const filled = classify.indexOf('QueueOrderSignal("order.filled"');
+    expect(filled).toBeGreaterThan(0);
+    // The order's fill returns before the plain open is queued.
+    expect(classify.indexOf('return KP_RAW_DONE;', filled)).toBeLessThan(
+      classify.indexOf('QueueSignal("position.opened"'),
+    );
+    const scan = body('Master.mqh', 'void CKpApp::ScanPendingOrders(');
+    expect(scan).toContain('KpOrderChange(');
+    for (const type of ['order.placed', 'order.modified', 'order.cancelled', 'order.filled'])
+      expect(scan).toContain(`"${type}"`);
+    // MT4: the filled ticket joins the market book, so ScanOrders does not report it opened.
+    expect(scan).toContain('KpPush(m_state.book, b);');
+    expect(body('Master.mqh', 'void CKpApp::OnTransaction(')).not.toMatch(/Save\(|Request\(|Send\(|Enqueue/);
+  });
+
+  it('finding 23: followers place, modify and delete pending copies with the broker levels checked, and tell fills', () => {
+    const handle = body('Follower.mqh', 'int CKpFollower::HandleTradeEvent(');
+    for (const call of [
+      'DoPlaceOrder(payload, recovering, e)',
+      'DoModifyOrder(payload, e)',
+      'DoCancelOrder(payload, e)',
+    ])
+      expect(handle).toContain(call);
+    const place = body('Follower.mqh', 'void CKpFollower::DoPlaceOrder(');
+    // A replay looks for the order it placed before anything is sent.
+    expect(place.indexOf('FindPendingOrder(')).toBeLessThan(place.indexOf('m_trader.PlacePending('));
+    const trade = files['Trade.mqh'] ?? '';
+    expect(trade).toContain('m_trade.OrderOpen(');
+    expect(trade).toContain('m_trade.OrderModify(');
+    expect(trade).toContain('m_trade.OrderDelete(');
+    for (const sig of ['void CKpTrader::PlacePending(', 'void CKpTrader::ModifyPending('])
+      for (const part of trade.split(sig).slice(1))
+        expect(part.slice(0, part.indexOf('\n  }\n'))).toContain('KpPendingPlacement(');
+    for (const sig of ['void CKpTrader::ModifyPending(', 'void CKpTrader::RemovePending('])
+      for (const part of trade.split(sig).slice(1))
+        expect(part.slice(0, part.indexOf('\n  }\n'))).toContain('KpPendingFrozen(');
+    expect(trade).toMatch(/SYMBOL_TRADE_STOPS_LEVEL[\s\S]*SYMBOL_TRADE_FREEZE_LEVEL/);
+    expect(trade).toMatch(/MODE_STOPLEVEL[\s\S]*MODE_FREEZELEVEL/);
+    const watch = body('Follower.mqh', 'void CKpFollower::WatchPendingCopies(');
+    expect(watch).toContain('NoticeOrderFilled(');
+    expect(watch).toContain('KpCopyExpiryDue(');
+    expect(body('Follower.mqh', 'void CKpFollower::NoticeOrderFilled(')).toContain(
+      'w.Str("action", "order_filled")',
+    );
+    const open = body('Follower.mqh', 'void CKpFollower::DoOpen(');
+    expect(open.indexOf('ReplaceOrder(')).toBeGreaterThan(0);
+    expect(open.indexOf('ReplaceOrder(')).toBeLessThan(open.indexOf('m_trader.Open('));
+    expect(body('Telemetry.mqh', 'string KpBuildSnapshotBody(')).toContain('w.BeginArray("orders")');
+  });
+
   it('finding 9: no StringTrimLeft/Right, whose result differs between MQL4 and MQL5', () => {
     expect(all).not.toMatch(/StringTrim(Left|Right)\s*\(/);
   });
@@ -93,7 +152,8 @@ describe('EA source', () => {
 
   it('finding 1: the MT4 master judges a vanished order with KpMt4MissingDecision while connected', () => {
     const scan = body('Master.mqh', 'void CKpApp::ScanOrders(');
-    expect(scan).toContain('IsConnected()');
+    expect(scan).toContain('SettledSec(connected)');
+    expect(body('Master.mqh', 'int CKpApp::SettledSec(')).toContain('IsConnected()');
     expect(scan).toContain('KpMt4MissingDecision(');
   });
 

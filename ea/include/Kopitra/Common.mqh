@@ -7,7 +7,7 @@
 
 #include "Logic.mqh"
 
-#define KP_EA_VERSION      "1.1.0"
+#define KP_EA_VERSION      "1.2.0"
 #define KP_BASE_PATH       "/trade-agent/v1"
 #define KP_PLACED_PREFIX   "order:"   // journal: an open answered PLACED, waiting on that exchange order
 

@@ -38,6 +38,12 @@ protected:
    void              DoClose(CKpJson *p, const bool recovering, KpExec &e);
    void              DoCommand(CKpJson *p, const bool recovering, KpExec &e);
    int               DoCancel(const string eventId, CKpJson *p);
+   void              DoPlaceOrder(CKpJson *p, const bool recovering, KpExec &e);
+   void              DoModifyOrder(CKpJson *p, KpExec &e);
+   void              DoCancelOrder(CKpJson *p, KpExec &e);
+   bool              ReplaceOrder(CKpJson *p, const string comment, const string symbol, KpExec &e);
+   void              NoticeOrderFilled(const string orderId, const long order, const long position, const double volume, const string symbol);
+   void              WatchPendingCopies(void);
    void              FromExisting(const long ticket, const string message, KpExec &e);
    void              Report(const string type, const string orderId, KpExec &e);
    void              Notice(const string orderId, const string commandId, const string action, const string symbol, KpExec &e);
@@ -85,6 +91,12 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
       DoPartialClose(payload, recovering, e);
    else if(type == "trade.closed")
       DoClose(payload, recovering, e);
+   else if(type == "trade.order_placed")
+      DoPlaceOrder(payload, recovering, e);
+   else if(type == "trade.order_modified")
+      DoModifyOrder(payload, e);
+   else if(type == "trade.order_cancelled")
+      DoCancelOrder(payload, e);
    else
       DoCommand(payload, recovering, e);
    if(e.status == "retry" || e.status == "uncertain")
@@ -130,7 +142,7 @@ int CKpFollower::HandleTradeEvent(const string type, const string eventId, CKpJs
   }
 
 /**
- * An event type this EA does not know (a newer gateway, e.g. pending-order events): never
+ * An event type this EA does not know (a newer gateway): never
  * acknowledged silently. An ea.error names it, and a copy order it carries is reported failed,
  * so the gateway's own policy decides what happens to it; then it is acknowledged.
  */
@@ -214,6 +226,9 @@ void CKpFollower::DoOpen(CKpJson *p, const bool recovering, const long placedOrd
       e.placedOrder = placedOrder;
       return;
      }
+   // pendingOnMasterFill market: the unfilled pending copy goes first; nothing opens unless it is gone.
+   if(p.Has("replacesOrder") && !p.HasNull("replacesOrder") && !ReplaceOrder(p, comment, symbol, e))
+      return;
    // The lookup comes before the expiry and cancel checks: an open that did execute before a
    // crash is reported filled, never expired (it would be an orphan no master close touches).
    bool found = false;
@@ -623,6 +638,250 @@ int CKpFollower::DoCancel(const string eventId, CKpJson *p)
    Notice(orderId, p.GetString("commandId"), "cancel", p.GetString("symbol"), e);
    m_state.Save();
    return KP_EVENT_DONE;
+  }
+
+//--- pending orders ---------------------------------------------------------------------------
+
+#ifdef __MQL5__
+#define KP_ERR_NO_ORDER "10035"   // TRADE_RETCODE_INVALID_ORDER
+#else
+#define KP_ERR_NO_ORDER "4108"    // ERR_INVALID_TICKET
+#endif
+
+/**
+ * trade.started with replacesOrder { masterOrderId, ticket }: the master's order filled and
+ * this follower's copy of it has not, so it is replaced by a market open. The copy is deleted
+ * first; only when it is gone does the open go ahead (true). If it filled meanwhile, that fill
+ * is the report (false, e filled); a delete that fails is reported and nothing opens.
+ */
+bool CKpFollower::ReplaceOrder(CKpJson *p, const string comment, const string symbol, KpExec &e)
+  {
+   CKpJson *r = p.Get("replacesOrder");
+   string ticketStr = r != NULL ? r.GetString("ticket") : "";
+   long order = m_trader.FindPendingOrder(ticketStr, comment, symbol);
+   if(order > 0)
+     {
+      KpExec d;
+      KpExecReset(d);
+      m_trader.RemovePending(order, d);
+      if(d.status != "filled")
+        {
+         KpExecFail(e, d.status == "retry" ? "retry" : "rejected", d.errorCode, "the pending copy #" + KpTicketStr(order) + " could not be deleted, so nothing was opened: " + d.message);
+         return false;
+        }
+      m_state.DropCopy(order);
+      KpLog(StringFormat("pending copy #%s deleted: the master's order filled, the copy opens at market", KpTicketStr(order)));
+      return true;
+     }
+   long t = StringToInteger(ticketStr);
+   long position = 0;
+   double volume = 0.0;
+   if(t > 0 && m_trader.PendingHistory(t, position, volume) == KP_OHIST_FILLED && position > 0)
+     {
+      FromExisting(position, "the pending copy #" + KpTicketStr(t) + " filled before it could be replaced; that fill is reported and nothing was opened", e);
+      return false;
+     }
+   return true;
+  }
+
+//--- trade.order_placed { orderId, masterOrderId, ticket: null, symbol, side, orderType, volume, price, stopLimitPrice, sl, tp, expiresAt, placeBy, comment }
+//    The gateway has already reversed a reversed copy: side and type are placed as sent.
+void CKpFollower::DoPlaceOrder(CKpJson *p, const bool recovering, KpExec &e)
+  {
+   string orderId = p.GetString("orderId");
+   string symbol = p.GetString("symbol");
+   string side = p.GetString("side");
+   string tag = p.GetString("comment");
+   int kind = KpOrderKind(p.GetString("orderType"));
+   datetime expiresAt = 0;
+   bool hasExpiry = KpParseIso(p.GetString("expiresAt"), expiresAt);
+   long expiry = hasExpiry ? (long)expiresAt : 0;
+   // The lookups first: a replay after a crash or a lost acknowledgement finds the order it
+   // placed (by its tag), or the position that order became, and never places a second one.
+   long existing = m_trader.FindPendingOrder("", tag, symbol);
+   if(existing > 0)
+     {
+      e.status = "placed";
+      e.ticket = KpTicketStr(existing);
+      e.message = "already placed (found by its comment tag); not placed twice";
+      m_state.TrackCopy(existing, orderId, symbol, expiry, hasExpiry && m_trader.PendingExpiration(existing) == 0);
+      return;
+     }
+   if(recovering && !KpIsNetting())
+     {
+      long position = m_trader.FindPosition("", tag, "", symbol);
+      if(position > 0)
+        {
+         // Placed before the restart and filled since: reported placed with the order's ticket,
+         // then told as order_filled by the fill watch.
+         long order = m_trader.OrderOfPosition(position);
+         e.status = "placed";
+         e.ticket = KpTicketStr(order);
+         e.message = "placed before a restart and filled since as position #" + KpTicketStr(position);
+         m_state.TrackCopy(order, orderId, symbol, 0, false);
+         return;
+        }
+     }
+   if(m_state.IsCancelled(orderId))
+     {
+      KpExecFail(e, "failed", "cancelled", "cancelled by order.cancel before it was placed");
+      return;
+     }
+   datetime placeBy = 0;
+   if(KpParseIso(p.GetString("placeBy"), placeBy) && KpNowUtc() > placeBy)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("placement expired at %s (now %s): not placed", KpIso(placeBy), KpNowIso()));
+      return;
+     }
+   if(kind == KP_ORDER_NONE || (side != "buy" && side != "sell"))
+     {
+      KpExecFail(e, "failed", "invalid_order_type", "cannot place a '" + side + " " + p.GetString("orderType") + "' order");
+      return;
+     }
+   bool eaExpiry = false;
+   m_trader.PlacePending(symbol, side, kind, p.GetDouble("volume"), p.GetDouble("price"), p.GetDouble("stopLimitPrice", 0.0), Level(p, "sl"), Level(p, "tp"),
+                         expiry, tag, eaExpiry, e);
+   if(e.status == "placed")
+     {
+      m_state.TrackCopy(StringToInteger(e.ticket), orderId, symbol, expiry, eaExpiry);
+      KpLog(StringFormat("placed copy of master order %s: %s %s %s %s at %s -> order #%s%s", p.GetString("masterOrderId"), side, p.GetString("orderType"),
+                         KpFormatNumber(e.volume, 8), symbol, KpFormatNumber(e.price, 8), e.ticket, e.message != "" ? " (" + e.message + ")" : ""));
+     }
+   else if(e.status != "retry" && e.status != "uncertain")
+      KpLog(StringFormat("copy of master order %s (%s %s %s) NOT placed: %s %s", p.GetString("masterOrderId"), side, p.GetString("orderType"), symbol, e.errorCode, e.message));
+  }
+
+//--- trade.order_modified { orderId, masterOrderId, ticket, symbol, side, orderType, volume, price, stopLimitPrice, sl, tp, expiresAt, comment }
+void CKpFollower::DoModifyOrder(CKpJson *p, KpExec &e)
+  {
+   string symbol = p.GetString("symbol");
+   long ticket = m_trader.FindPendingOrder(p.GetString("ticket"), p.GetString("comment"), symbol);
+   if(ticket <= 0)
+     {
+      long t = StringToInteger(p.GetString("ticket"));
+      long position = 0;
+      double volume = 0.0;
+      if(t > 0 && m_trader.PendingHistory(t, position, volume) == KP_OHIST_FILLED)
+         KpExecFail(e, "failed", "order_filled", StringFormat("order #%s already filled as position #%s; not modified", KpTicketStr(t), KpTicketStr(position)));
+      else
+         KpExecFail(e, "failed", KP_ERR_NO_ORDER, StringFormat("no pending order for master order %s (ticket %s)", p.GetString("masterOrderId"), t > 0 ? KpTicketStr(t) : "unknown"));
+      return;
+     }
+   datetime expiresAt = 0;
+   long expiry = KpParseIso(p.GetString("expiresAt"), expiresAt) ? (long)expiresAt : 0;
+   int ci = m_state.CopyIndex(ticket);
+   bool eaExpiry = ci >= 0 ? m_state.copies[ci].eaExpiry : false;
+   m_trader.ModifyPending(ticket, p.GetDouble("price"), p.GetDouble("stopLimitPrice", 0.0), Level(p, "sl"), Level(p, "tp"), expiry, eaExpiry, e);
+   if(e.status == "filled")
+      m_state.TrackCopy(ticket, "", symbol, expiry, eaExpiry);
+   KpLog(StringFormat("modify order #%s (master order %s) to %s: %s %s %s", KpTicketStr(ticket), p.GetString("masterOrderId"), KpFormatNumber(p.GetDouble("price"), 8), e.status,
+                      e.errorCode, e.message));
+  }
+
+//--- trade.order_cancelled { orderId, masterOrderId, ticket, symbol, …, comment }: the master's order was cancelled or expired
+void CKpFollower::DoCancelOrder(CKpJson *p, KpExec &e)
+  {
+   string symbol = p.GetString("symbol");
+   long ticket = m_trader.FindPendingOrder(p.GetString("ticket"), p.GetString("comment"), symbol);
+   if(ticket <= 0)
+     {
+      long t = StringToInteger(p.GetString("ticket"));
+      long position = 0;
+      double volume = 0.0;
+      if(t > 0 && m_trader.PendingHistory(t, position, volume) == KP_OHIST_FILLED)
+        {
+         // The fill watch tells it (order_filled); the gateway then closes the unmatched position.
+         KpExecFail(e, "failed", "order_filled", StringFormat("order #%s already filled as position #%s; nothing to delete", KpTicketStr(t), KpTicketStr(position)));
+         return;
+        }
+      // Deleted before (a replay), expired at the broker, or never placed: nothing is left.
+      e.status = "filled";
+      e.ticket = t > 0 ? KpTicketStr(t) : "";
+      e.message = "no pending order left for master order " + p.GetString("masterOrderId") + " (deleted or expired before); nothing to delete";
+      m_state.DropCopy(t);
+      return;
+     }
+   m_trader.RemovePending(ticket, e);
+   if(e.status == "filled")
+      m_state.DropCopy(ticket);
+   KpLog(StringFormat("delete order #%s (master order %s): %s %s %s", KpTicketStr(ticket), p.GetString("masterOrderId"), e.status, e.errorCode, e.message));
+  }
+
+/** ea.execution_notice order_filled: the copy's pending order became position `position` (the placement's copy order becomes a position link). */
+void CKpFollower::NoticeOrderFilled(const string orderId, const long order, const long position, const double volume, const string symbol)
+  {
+   CKpJsonWriter w;
+   w.BeginObject();
+   w.Str("eventType", "ea.execution_notice");
+   w.Str("occurredAt", KpNowIso());
+   w.BeginObject("payload");
+   w.Str("orderId", orderId);
+   w.Str("action", "order_filled");
+   w.Str("status", "filled");
+   w.Str("ticket", KpTicketStr(position));
+   w.Str("previousTicket", KpTicketStr(order));
+   w.Str("symbol", symbol);
+   if(volume > 0.0)
+      w.Num("volume", volume, 8);
+   w.EndObject();
+   w.EndObject();
+   // Keyed by the order: a fill found again after a restart is not told twice.
+   EnqueueRequest("inbox", "/sessions/current/inbox", "{\"events\":[" + w.Text() + "]}", "inbox:order-filled-" + KpTicketStr(order),
+                  "ea.execution_notice order_filled " + orderId, true, true);
+  }
+
+/**
+ * Every timer tick, the copies this follower placed: one that filled is told to the gateway
+ * once (order_filled with the position's ticket); one the broker could not expire is deleted
+ * by the EA at its expiry; one deleted or expired at the broker is forgotten.
+ */
+void CKpFollower::WatchPendingCopies(void)
+  {
+   bool changed = false;
+   long now = (long)KpNowUtc();
+   for(int i = ArraySize(m_state.copies) - 1; i >= 0; i--)
+     {
+      CKpCopyOrder *c = m_state.copies[i];
+      long ticket = c.ticket;
+      if(m_trader.PendingLive(ticket))
+        {
+         if(!KpCopyExpiryDue(c.eaExpiry, c.expiresAt, now) || !KpTradingAllowed())
+            continue;
+         KpExec d;
+         KpExecReset(d);
+         m_trader.RemovePending(ticket, d);
+         if(d.status == "filled")
+           {
+            KpLog(StringFormat("order #%s reached its expiry %s (the broker takes no expiry time): deleted", KpTicketStr(ticket), KpIso((datetime)c.expiresAt)));
+            m_state.DropCopy(ticket);
+            changed = true;
+           }
+         else
+            KpLogThrottled("expire-" + KpTicketStr(ticket), StringFormat("order #%s is past its expiry but could not be deleted yet: %s %s", KpTicketStr(ticket), d.errorCode, d.message), 60);
+         continue;
+        }
+      long position = 0;
+      double volume = 0.0;
+      int h = m_trader.PendingHistory(ticket, position, volume);
+      if(h == KP_OHIST_FILLED)
+        {
+         if(c.orderId != "")
+            NoticeOrderFilled(c.orderId, ticket, position, volume, c.symbol);
+         KpLog(StringFormat("pending copy #%s filled: position #%s, %s lots", KpTicketStr(ticket), KpTicketStr(position), KpFormatNumber(volume, 8)));
+         m_state.DropCopy(ticket);
+         changed = true;
+         continue;
+        }
+      c.misses++;
+      if(h == KP_OHIST_CANCELLED || h == KP_OHIST_EXPIRED || c.misses > 300)
+        {
+         KpLog(StringFormat("pending copy #%s is gone (%s)", KpTicketStr(ticket), h == KP_OHIST_EXPIRED ? "expired" : h == KP_OHIST_CANCELLED ? "deleted" : "not in the history"));
+         m_state.DropCopy(ticket);
+         changed = true;
+        }
+     }
+   if(changed)
+      m_state.Save();
   }
 
 /** POST /executions { orderId, status, ticket?, price?, volume?, executedAt, errorCode?, message?, profit? } */

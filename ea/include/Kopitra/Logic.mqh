@@ -623,6 +623,8 @@ int KpEventKind(const string type)
   {
    if(type == "trade.started" || type == "trade.increased" || type == "trade.modified" || type == "trade.partial_close" || type == "trade.closed")
       return KP_TYPE_TRADE;
+   if(type == "trade.order_placed" || type == "trade.order_modified" || type == "trade.order_cancelled")
+      return KP_TYPE_TRADE;
    if(type == "order.command")
       return KP_TYPE_COMMAND;
    if(type == "order.cancel")
@@ -724,6 +726,216 @@ int KpMt4MissingDecision(const bool connected, const int secondsSinceSettled, co
    if(misses + 1 >= KP_MISS_LIMIT)
       return KP_MISS_CLOSED_MARKET;
    return KP_MISS_COUNT;
+  }
+
+//+------------------------------------------------------------------+
+//| Pending orders                                                    |
+//+------------------------------------------------------------------+
+#define KP_ORDER_NONE        0
+#define KP_ORDER_LIMIT       1
+#define KP_ORDER_STOP        2
+#define KP_ORDER_STOP_LIMIT  3   // MT5 only: MT4 has no stop-limit orders
+
+/** The wire's orderType ("limit" | "stop" | "stop_limit") as KP_ORDER_*; KP_ORDER_NONE when unknown. */
+int KpOrderKind(const string orderType)
+  {
+   if(orderType == "limit")
+      return KP_ORDER_LIMIT;
+   if(orderType == "stop")
+      return KP_ORDER_STOP;
+   if(orderType == "stop_limit")
+      return KP_ORDER_STOP_LIMIT;
+   return KP_ORDER_NONE;
+  }
+
+string KpOrderKindName(const int kind)
+  {
+   if(kind == KP_ORDER_LIMIT)
+      return "limit";
+   if(kind == KP_ORDER_STOP)
+      return "stop";
+   if(kind == KP_ORDER_STOP_LIMIT)
+      return "stop_limit";
+   return "";
+  }
+
+/**
+ * How far the order's price is from the market it waits for, positive while it waits: a buy
+ * is compared with the ask, a sell with the bid; a buy limit and a sell stop wait below it, a
+ * buy stop and a sell limit above it (a stop-limit's trigger like a stop). The same rule as the
+ * SDK simulator's placementRefusal. The gateway has already reversed a reversed copy: the EA
+ * places the side and type it is sent.
+ */
+double KpOrderGap(const bool buy, const int kind, const double price, const double bid, const double ask)
+  {
+   double market = buy ? ask : bid;
+   bool below = buy ? kind == KP_ORDER_LIMIT : kind != KP_ORDER_LIMIT;
+   return below ? market - price : price - market;
+  }
+
+#define KP_PEND_OK          0
+#define KP_PEND_WRONG_SIDE  1   // the market is already past the price: it would fill at once
+#define KP_PEND_TOO_CLOSE   2   // nearer the market than SYMBOL_TRADE_STOPS_LEVEL
+#define KP_PEND_STOPS       3   // SL or TP nearer the order's open price than the stops level, or on the wrong side
+#define KP_PEND_FROZEN      4   // nearer the market than SYMBOL_TRADE_FREEZE_LEVEL: may not be modified or deleted
+
+/**
+ * Whether the broker takes a pending order at `price` now (placement and modification):
+ * on the right side of the market, at least `stopsLevelPoints` from it, and its SL/TP at
+ * least that far from the price it opens at (`stopLimitPrice` for a stop-limit). Checked
+ * before sending, so a refusal names the level instead of a bare code.
+ */
+int KpPendingPlacement(const bool buy, const int kind, const double price, const double stopLimitPrice, const double sl, const double tp,
+                       const double bid, const double ask, const long stopsLevelPoints, const double point)
+  {
+   double eps = point * 1e-3;
+   double gap = KpOrderGap(buy, kind, price, bid, ask);
+   if(gap <= eps)
+      return KP_PEND_WRONG_SIDE;
+   if(gap < (double)stopsLevelPoints * point - eps)
+      return KP_PEND_TOO_CLOSE;
+   double opensAt = (kind == KP_ORDER_STOP_LIMIT && stopLimitPrice > 0.0) ? stopLimitPrice : price;
+   if(KpStopsViolations(buy, opensAt, opensAt, sl, tp, stopsLevelPoints, point) != 0)
+      return KP_PEND_STOPS;
+   return KP_PEND_OK;
+  }
+
+/** SYMBOL_TRADE_FREEZE_LEVEL (MODE_FREEZELEVEL): a pending order this near the market may be neither modified nor deleted. */
+bool KpPendingFrozen(const bool buy, const int kind, const double price, const double bid, const double ask, const long freezeLevelPoints, const double point)
+  {
+   if(freezeLevelPoints <= 0 || point <= 0.0)
+      return false;
+   return KpOrderGap(buy, kind, price, bid, ask) < (double)freezeLevelPoints * point - point * 1e-3;
+  }
+
+/**
+ * The broker's code a refusal is reported with (`errorCode` of the execution report; the
+ * message says which level): MT5 10015 INVALID_PRICE, 10016 INVALID_STOPS, 10029 FROZEN;
+ * MT4 130 ERR_INVALID_STOPS (MT4's answer to a pending price too near or on the wrong side),
+ * 145 ERR_TRADE_MODIFY_DENIED (too near the market to change).
+ */
+int KpPendingRefusalCode(const int refusal, const bool mt5)
+  {
+   if(refusal == KP_PEND_WRONG_SIDE)
+      return mt5 ? 10015 : 130;
+   if(refusal == KP_PEND_TOO_CLOSE || refusal == KP_PEND_STOPS)
+      return mt5 ? 10016 : 130;
+   if(refusal == KP_PEND_FROZEN)
+      return mt5 ? 10029 : 145;
+   return 0;
+  }
+
+#define KP_EXPIRY_GTC        0   // no expiry: good till cancelled
+#define KP_EXPIRY_SPECIFIED  1   // ORDER_TIME_SPECIFIED (MT4: OrderSend's expiration) at the order's expiry
+#define KP_EXPIRY_BY_EA      2   // the broker takes no expiry time: placed good till cancelled, the EA deletes it at expiry
+#define KP_EXPIRY_PAST       3   // expired before it could be placed: not placed
+#define KP_EXPIRY_DAY        4   // the broker takes only day orders: ORDER_TIME_DAY (the EA still deletes it at an earlier expiry)
+
+/**
+ * How an order that expires at `expiresAt` (UTC seconds, 0: never) is placed, given
+ * SYMBOL_EXPIRATION_MODE (`modeMask`: 1 GTC, 2 DAY, 4 SPECIFIED, 8 SPECIFIED_DAY;
+ * https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants). A mask of 0
+ * (not reported) is taken as allowing everything.
+ */
+int KpExpiryMode(const long expiresAt, const long now, const long modeMask)
+  {
+   bool any = modeMask == 0;
+   bool gtc = any || (modeMask & 1) == 1;
+   bool day = (modeMask & 2) == 2;
+   bool specified = any || (modeMask & 4) == 4;
+   if(expiresAt > 0 && expiresAt <= now)
+      return KP_EXPIRY_PAST;
+   if(expiresAt > 0 && specified)
+      return KP_EXPIRY_SPECIFIED;
+   if(gtc)
+      return expiresAt > 0 ? KP_EXPIRY_BY_EA : KP_EXPIRY_GTC;
+   return day ? KP_EXPIRY_DAY : (expiresAt > 0 ? KP_EXPIRY_BY_EA : KP_EXPIRY_GTC);
+  }
+
+/**
+ * MT5 answer to a pending order's placement, modification or delete: DONE (10009) or PLACED
+ * (10008) with an order ticket is success — such an operation makes no deal. (For a market
+ * order PLACED is not a fill: KpMt5Result keeps it uncertain.)
+ */
+int KpMt5PendingResult(const bool returned, const uint rc, const ulong order, const bool placing)
+  {
+   if((rc == 10009 || rc == 10008) && (order > 0 || !placing))
+      return returned ? KP_RC_DONE : KP_RC_NOT_SENT;
+   if(rc == 10008 || rc == 10009)
+      return KP_RC_UNCERTAIN;   // accepted without a ticket: look for the order by its tag
+   if(!returned && rc == 0)
+      return KP_RC_NOT_SENT;
+   return KpClassifyMt5(rc);
+  }
+
+//+------------------------------------------------------------------+
+//| Master: what became of a pending order (MT4 snapshots, MT5 scans) |
+//+------------------------------------------------------------------+
+#define KP_OCHG_NONE       0
+#define KP_OCHG_PLACED     1   // order.placed
+#define KP_OCHG_MODIFIED   2   // order.modified
+#define KP_OCHG_FILLED     3   // order.filled (never also position.opened)
+#define KP_OCHG_CANCELLED  4   // order.cancelled: deleted by the trader (or rejected)
+#define KP_OCHG_EXPIRED    5   // order.cancelled: its expiry passed
+#define KP_OCHG_WAIT       6   // gone, and nothing tells yet what became of it: look again
+#define KP_OCHG_GONE       7   // gone unseen for many connected scans: reported cancelled
+
+#define KP_OHIST_NONE       0   // not in the history (yet)
+#define KP_OHIST_FILLED     1   // MT4: the ticket is a market order now (or was, closed since); MT5: ORDER_STATE_FILLED / PARTIAL
+#define KP_OHIST_CANCELLED  2   // MT5: CANCELED / REJECTED; MT4: a pending ticket closed before its expiry
+#define KP_OHIST_EXPIRED    3   // MT5: ORDER_STATE_EXPIRED; MT4: closed at or after its expiration
+
+/**
+ * One pending order of the master, compared with the last scan. `known`: tracked from an
+ * earlier scan; `listed`: among the terminal's orders now (MT4: OrdersTotal(), pending or
+ * market); `isMarket`: MT4's ticket turned OP_BUY/OP_SELL (the order filled and kept its
+ * ticket); `changed`: price, stop-limit price, SL, TP or expiry differ from the last report;
+ * `history`: KP_OHIST_* of a ticket no longer listed. An order placed and filled between two
+ * scans is never known: its position is reported as a market open.
+ */
+int KpOrderChange(const bool known, const bool listed, const bool isMarket, const bool changed, const int history,
+                  const bool connected, const int secondsSinceSettled, const int misses)
+  {
+   if(!known)
+      return (listed && !isMarket) ? KP_OCHG_PLACED : KP_OCHG_NONE;
+   if(listed)
+      return isMarket ? KP_OCHG_FILLED : (changed ? KP_OCHG_MODIFIED : KP_OCHG_NONE);
+   if(history == KP_OHIST_FILLED)
+      return KP_OCHG_FILLED;
+   if(history == KP_OHIST_CANCELLED)
+      return KP_OCHG_CANCELLED;
+   if(history == KP_OHIST_EXPIRED)
+      return KP_OCHG_EXPIRED;
+   int miss = KpMt4MissingDecision(connected, secondsSinceSettled, false, misses);
+   return miss == KP_MISS_CLOSED_MARKET ? KP_OCHG_GONE : KP_OCHG_WAIT;
+  }
+
+/** MT5 ORDER_STATE of an order in the history as KP_OHIST_* (states as in KpPlacedOrderDecision). */
+int KpMt5OrderHistory(const long state)
+  {
+   if(state == 3 || state == 4)
+      return KP_OHIST_FILLED;
+   if(state == 2 || state == 5)
+      return KP_OHIST_CANCELLED;
+   if(state == 6)
+      return KP_OHIST_EXPIRED;
+   return KP_OHIST_NONE;
+  }
+
+/** MT4: a pending ticket closed at `closeTime` (server time) with `expiration` (0: none) was deleted, or expired. */
+int KpMt4OrderHistory(const bool closed, const bool isMarket, const long closeTime, const long expiration)
+  {
+   if(isMarket)
+      return KP_OHIST_FILLED;
+   if(!closed)
+      return KP_OHIST_NONE;
+   return (expiration > 0 && closeTime >= expiration) ? KP_OHIST_EXPIRED : KP_OHIST_CANCELLED;
+  }
+
+/** The follower's copy of a pending order the EA expires itself: delete it now. */
+bool KpCopyExpiryDue(const bool eaExpiry, const long expiresAt, const long now)
+  {
+   return eaExpiry && expiresAt > 0 && now >= expiresAt;
   }
 
 #endif // KOPITRA_LOGIC_MQH

@@ -39,6 +39,23 @@
 //|   SL/TP changed                       → position.modified           |
 //| masterPositionId stays the ticket that opened the position, across |
 //| partial closes (https://docs.mql4.com/trading/orderselect).        |
+//|                                                                    |
+//| Pending orders (both platforms): every timer tick compares the     |
+//| terminal's pending orders with the last scan (kept in the state    |
+//| file), KpOrderChange in Logic.mqh decides:                         |
+//|   new pending ticket                  → order.placed                |
+//|   price, stop-limit, SL, TP or expiry → order.modified              |
+//|   gone, deleted or rejected           → order.cancelled             |
+//|   gone at its expiry                  → order.cancelled             |
+//|   filled                              → order.filled (masterOrderId |
+//|     and masterPositionId), never also position.opened: MT4's ticket |
+//|     turns OP_BUY/OP_SELL and enters the market book; MT5's entry-in |
+//|     deal whose DEAL_ORDER is a reported order sends order.filled    |
+//| MT5 scans too (OnTradeTransaction's ORDER_* transactions are not   |
+//| needed): a scan cannot miss a dropped transaction. An order placed |
+//| and filled between two scans was never copied: its position is a  |
+//| plain position.opened. Orders found at the first start are not    |
+//| reported (like positions); if they fill, position.opened.          |
 //+------------------------------------------------------------------+
 #ifndef KOPITRA_MASTER_MQH
 #define KOPITRA_MASTER_MQH
@@ -64,6 +81,12 @@ protected:
                                  const long magic, const string comment, const string occurredAt, const string dealTicket);
    string            OccurredAtMsc(const long serverMsc);
    string            OccurredAt(const datetime serverTime);
+   ulong             m_connectedSinceMs;   // 0 = not connected at the last scan
+   int               SettledSec(bool &connected);
+   void              QueueOrderSignal(const string type, const string signalId, CKpMasterOrder *o, const string positionId, const double price,
+                                      const string occurredAt, const string dealTicket);
+   int               ReadPendingOrders(CKpMasterOrder* &cur[], bool &settled[]);
+   void              ScanPendingOrders(void);
 #ifdef __MQL5__
    void              CatchUpDeals(void);
    void              RescanDeals(void);
@@ -71,17 +94,11 @@ protected:
    int               ClassifyPosition(CKpRawTx *r);
    bool              NetVolumes(const long positionId, const long dealTicket, const long dealMsc, double &before, double &after);
 #else
-   ulong             m_connectedSinceMs;   // 0 = not connected at the last scan
    void              ScanOrders(void);
 #endif
 
 public:
-                     CKpApp(void)
-     {
-#ifdef __MQL4__
-      m_connectedSinceMs = 0;
-#endif
-     }
+                     CKpApp(void) { m_connectedSinceMs = 0; }
    bool              Start(const KpConfig &cfg);
 #ifdef __MQL5__
    void              OnTransaction(const MqlTradeTransaction &trans);
@@ -95,6 +112,7 @@ bool CKpApp::Start(const KpConfig &cfg)
    SetupTrader();
    if(m_cfg.role == KP_ROLE_MASTER)
      {
+      ScanPendingOrders();
 #ifdef __MQL5__
       CatchUpDeals();
 #else
@@ -107,7 +125,12 @@ bool CKpApp::Start(const KpConfig &cfg)
 void CKpApp::BeforeFlush(void)
   {
    if(m_cfg.role != KP_ROLE_MASTER)
+     {
+      WatchPendingCopies();
       return;
+     }
+   // Orders before deals: a fill is told as order.filled only for an order already reported placed.
+   ScanPendingOrders();
 #ifdef __MQL5__
    RescanDeals();
    bool changed = false;
@@ -218,6 +241,297 @@ void CKpApp::QueueSignal(const string type, const string signalId, const string 
    string label = StringFormat("signal %s %s %s %s %s", type, positionId, symbol, side, KpFormatNumber(volume, 8));
    EnqueueRequest("signal", "/signals", w.Text(), "sig:" + signalId, label, true, true);
    KpLog("captured " + label + " @ " + KpFormatNumber(price, digits));
+  }
+
+/** Seconds connected without a break (0 while offline): an order list just after a (re)connect may still be syncing. */
+int CKpApp::SettledSec(bool &connected)
+  {
+#ifdef __MQL5__
+   connected = TerminalInfoInteger(TERMINAL_CONNECTED) != 0;
+#else
+   connected = IsConnected();
+#endif
+   if(!connected)
+      m_connectedSinceMs = 0;
+   else if(m_connectedSinceMs == 0)
+      m_connectedSinceMs = NowMs();
+   return connected ? (int)((NowMs() - m_connectedSinceMs) / 1000) : 0;
+  }
+
+/**
+ * POST /signals body of a pending order (OrderSignalRequest, ea/testdata/signals-*.json),
+ * queued with Idempotency-Key "sig:<signalId>" like every signal.
+ */
+void CKpApp::QueueOrderSignal(const string type, const string signalId, CKpMasterOrder *o, const string positionId, const double price,
+                              const string occurredAt, const string dealTicket)
+  {
+   if(o.volume <= 0.0)
+     {
+      KpLog(StringFormat("%s of order #%I64d skipped: volume %s", type, o.ticket, KpFormatNumber(o.volume, 8)));
+      return;
+     }
+   int digits = (int)SymbolInfoInteger(o.symbol, SYMBOL_DIGITS);
+   if(digits <= 0)
+      digits = 8;
+   CKpJsonWriter w;
+   w.BeginObject();
+   w.Str("signalId", signalId);
+   w.Str("type", type);
+   w.Str("masterOrderId", KpTicketStr(o.ticket));
+   if(positionId != "")
+      w.Str("masterPositionId", positionId);
+   w.Str("symbol", o.symbol);
+   w.Str("side", o.side);
+   w.Str("orderType", KpOrderKindName(o.kind));
+   w.Num("volume", o.volume, 8);
+   w.Num("price", MathMax(0.0, price), digits);
+   if(o.kind == KP_ORDER_STOP_LIMIT)
+      w.Level("stopLimitPrice", o.stopLimit, digits);
+   w.Level("sl", o.sl, digits);
+   w.Level("tp", o.tp, digits);
+   if(o.expiresAt > 0)
+      w.Str("expiresAt", KpIso((datetime)o.expiresAt));
+   else
+      w.Null("expiresAt");
+   w.Str("magic", KpMagicString(o.magic, KP_MAGIC_UNSIGNED));
+   w.Str("comment", StringSubstr(o.comment, 0, 64));
+   w.Str("occurredAt", occurredAt);
+   if(dealTicket != "")
+      w.Str("dealTicket", dealTicket);
+   w.EndObject();
+   string label = StringFormat("signal %s %s %s %s %s %s", type, KpTicketStr(o.ticket), o.symbol, o.side, KpOrderKindName(o.kind), KpFormatNumber(o.volume, 8));
+   EnqueueRequest("signal", "/signals", w.Text(), "sig:" + signalId, label, true, true);
+   KpLog("captured " + label + " @ " + KpFormatNumber(price, digits));
+  }
+
+/**
+ * The terminal's pending orders now, as CKpMasterOrder objects (the caller deletes them).
+ * `settled[i]`: the order is working at the trade server (MT5 ORDER_STATE_PLACED or
+ * _PARTIAL; an order still being added or modified is listed but not judged yet).
+ */
+int CKpApp::ReadPendingOrders(CKpMasterOrder* &cur[], bool &settled[])
+  {
+   ArrayResize(cur, 0);
+   ArrayResize(settled, 0);
+   for(int i = 0; i < OrdersTotal(); i++)
+     {
+      bool buy = false;
+      int kind = KP_ORDER_NONE;
+#ifdef __MQL5__
+      ulong t = OrderGetTicket(i);   // selects the order
+      if(t == 0 || !KpMt5OrderKind(OrderGetInteger(ORDER_TYPE), buy, kind))
+         continue;
+      long state = OrderGetInteger(ORDER_STATE);
+      long typeTime = OrderGetInteger(ORDER_TYPE_TIME);
+      CKpMasterOrder *o = new CKpMasterOrder();
+      o.ticket = (long)t;
+      o.symbol = OrderGetString(ORDER_SYMBOL);
+      o.volume = OrderGetDouble(ORDER_VOLUME_CURRENT);
+      o.price = OrderGetDouble(ORDER_PRICE_OPEN);
+      o.stopLimit = kind == KP_ORDER_STOP_LIMIT ? OrderGetDouble(ORDER_PRICE_STOPLIMIT) : 0.0;
+      o.sl = OrderGetDouble(ORDER_SL);
+      o.tp = OrderGetDouble(ORDER_TP);
+      if(typeTime == ORDER_TIME_SPECIFIED || typeTime == ORDER_TIME_SPECIFIED_DAY)
+         o.expiresAt = (long)KpServerToUtc((datetime)OrderGetInteger(ORDER_TIME_EXPIRATION));
+      o.magic = OrderGetInteger(ORDER_MAGIC);
+      o.comment = OrderGetString(ORDER_COMMENT);
+      bool working = (state == ORDER_STATE_PLACED || state == ORDER_STATE_PARTIAL);
+#else
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || !KpMt4OrderKind(OrderType(), buy, kind))
+         continue;
+      CKpMasterOrder *o = new CKpMasterOrder();
+      o.ticket = (long)OrderTicket();
+      o.symbol = OrderSymbol();
+      o.volume = OrderLots();
+      o.price = OrderOpenPrice();
+      o.sl = OrderStopLoss();
+      o.tp = OrderTakeProfit();
+      if(OrderExpiration() > 0)
+         o.expiresAt = (long)KpServerToUtc(OrderExpiration());
+      o.magic = (long)OrderMagicNumber();
+      o.comment = OrderComment();
+      bool working = true;
+#endif
+      o.side = buy ? "buy" : "sell";
+      o.kind = kind;
+      KpPush(cur, o);
+      KpPush(settled, working);
+     }
+   return ArraySize(cur);
+  }
+
+void CKpApp::ScanPendingOrders(void)
+  {
+   if(m_cfg.role != KP_ROLE_MASTER)
+      return;
+   bool connected = false;
+   int settledSec = SettledSec(connected);
+   CKpMasterOrder *cur[];
+   bool working[];
+   int nc = ReadPendingOrders(cur, working);
+   bool changed = false;
+   if(!m_state.ordersReady)
+     {
+      // First start: orders already there are not reported (nor copied); if one fills, its position is a plain open.
+      for(int c = 0; c < nc; c++)
+         KpPush(m_state.orders, cur[c]);
+      m_state.ordersReady = true;
+      m_state.Save();
+      KpLog(StringFormat("first start as master: %d pending order(s) tracked; orders placed from now on are reported", nc));
+      return;
+     }
+   bool seen[];
+   ArrayResize(seen, nc);
+   for(int c = 0; c < nc; c++)
+      seen[c] = false;
+   for(int i = ArraySize(m_state.orders) - 1; i >= 0; i--)
+     {
+      CKpMasterOrder *o = m_state.orders[i];
+      int at = -1;
+      for(int c = 0; c < nc; c++)
+         if(cur[c].ticket == o.ticket)
+           {
+            at = c;
+            seen[c] = true;
+            break;
+           }
+      if(o.filled)
+        {
+         // Partly filled and reported: its rest is followed by its deals; forgotten once it stops working.
+         if(at < 0)
+           {
+            m_state.DropOrder(i);
+            changed = true;
+           }
+         continue;
+        }
+      if(at >= 0 && !working[at])
+         continue;   // being added or changed at the trade server: judged on a later scan
+      bool listed = at >= 0;
+      bool isMarket = false;
+      int history = KP_OHIST_NONE;
+      double fillPrice = 0.0;
+      string doneAt = KpNowIso();
+#ifdef __MQL5__
+      if(!listed && HistoryOrderSelect((ulong)o.ticket))
+        {
+         history = KpMt5OrderHistory(HistoryOrderGetInteger((ulong)o.ticket, ORDER_STATE));
+         doneAt = OccurredAtMsc(HistoryOrderGetInteger((ulong)o.ticket, ORDER_TIME_DONE_MSC));
+        }
+#else
+      if(!listed && OrderSelect((int)o.ticket, SELECT_BY_TICKET))
+        {
+         isMarket = (OrderType() == OP_BUY || OrderType() == OP_SELL);
+         listed = isMarket && OrderCloseTime() == 0;
+         history = KpMt4OrderHistory(OrderCloseTime() != 0, isMarket, (long)OrderCloseTime(), (long)OrderExpiration());
+         fillPrice = OrderOpenPrice();
+         doneAt = isMarket ? OccurredAt(OrderOpenTime()) : (OrderCloseTime() != 0 ? OccurredAt(OrderCloseTime()) : doneAt);
+        }
+#endif
+      bool levels = false;
+      if(at >= 0)
+        {
+         CKpMasterOrder *n = cur[at];
+         levels = MathAbs(n.price - o.price) > 1e-10 || MathAbs(n.stopLimit - o.stopLimit) > 1e-10 || MathAbs(n.sl - o.sl) > 1e-10
+                  || MathAbs(n.tp - o.tp) > 1e-10 || n.expiresAt != o.expiresAt;
+        }
+      int change = KpOrderChange(true, listed, isMarket, levels, history, connected, settledSec, o.misses);
+      string t = KpTicketStr(o.ticket);
+#ifdef __MQL5__
+      string prefix = "mt5-o";
+#else
+      string prefix = "mt4-o";
+#endif
+      if(change == KP_OCHG_NONE)
+        {
+         o.misses = 0;
+         continue;
+        }
+      if(change == KP_OCHG_WAIT)
+        {
+         if(connected && settledSec >= KP_MISS_SETTLE_SEC)
+            o.misses++;
+         continue;
+        }
+      if(change == KP_OCHG_MODIFIED)
+        {
+         CKpMasterOrder *n = cur[at];
+         o.price = n.price;
+         o.stopLimit = n.stopLimit;
+         o.sl = n.sl;
+         o.tp = n.tp;
+         o.expiresAt = n.expiresAt;
+         o.volume = n.volume;
+         if(o.reported)
+            QueueOrderSignal("order.modified", prefix + t + "-m" + KpUniqueSuffix(), o, "", o.price, KpNowIso(), "");
+         changed = true;
+         continue;
+        }
+      if(change == KP_OCHG_FILLED)
+        {
+#ifdef __MQL5__
+         // The entry-in deal of this order reports it (ClassifyDeal); kept until then.
+         if(++o.misses <= 600)
+            continue;
+         KpLog(StringFormat("order #%s filled but its deal was never classified; its copies are cancelled", t));
+         if(o.reported)
+            QueueOrderSignal("order.cancelled", prefix + t + "-cancelled", o, "", o.price, doneAt, "");
+#else
+         if(o.reported)
+           {
+            // The ticket is a market order now: order.filled, and the market book follows it
+            // from here (its close, partial closes and SL/TP), without a position.opened.
+            o.sl = OrderStopLoss();
+            o.tp = OrderTakeProfit();
+            QueueOrderSignal("order.filled", prefix + t + "-filled", o, t, fillPrice, doneAt, "");
+            CKpBookEntry *b = new CKpBookEntry();
+            b.ticket = o.ticket;
+            b.root = t;
+            b.symbol = o.symbol;
+            b.side = o.side;
+            b.lots = OrderLots();
+            b.price = fillPrice;
+            b.sl = o.sl;
+            b.tp = o.tp;
+            b.magic = o.magic;
+            b.comment = OrderComment();
+            KpPush(m_state.book, b);
+           }
+#endif
+         m_state.DropOrder(i);
+         changed = true;
+         continue;
+        }
+      // cancelled, expired, or gone without a trace for many connected scans
+      if(o.reported)
+         QueueOrderSignal("order.cancelled", prefix + t + "-cancelled", o, "", o.price, doneAt, "");
+      KpLog(StringFormat("order #%s %s", t, change == KP_OCHG_EXPIRED ? "expired" : change == KP_OCHG_GONE ? "is gone without a history record (set the history tab to All History); reported cancelled" : "was deleted"));
+      m_state.DropOrder(i);
+      changed = true;
+     }
+   for(int c = 0; c < nc; c++)
+     {
+      // Known orders were judged above; one still being added is judged on a later scan.
+      if(seen[c] || !working[c] || KpOrderChange(false, true, false, false, KP_OHIST_NONE, connected, settledSec, 0) != KP_OCHG_PLACED)
+        {
+         delete cur[c];
+         continue;
+        }
+      CKpMasterOrder *o = cur[c];
+      o.reported = true;
+      string t = KpTicketStr(o.ticket);
+#ifdef __MQL5__
+      string at = OrderSelect((ulong)o.ticket) ? OccurredAtMsc(OrderGetInteger(ORDER_TIME_SETUP_MSC)) : KpNowIso();
+      QueueOrderSignal("order.placed", "mt5-o" + t + "-placed", o, "", o.price, at, "");
+#else
+      string at = OrderSelect((int)o.ticket, SELECT_BY_TICKET) ? OccurredAt(OrderOpenTime()) : KpNowIso();
+      QueueOrderSignal("order.placed", "mt4-o" + t + "-placed", o, "", o.price, at, "");
+#endif
+      KpPush(m_state.orders, o);
+      changed = true;
+     }
+   if(changed)
+      m_state.Save();
   }
 
 //====================================================================
@@ -370,6 +684,36 @@ int CKpApp::ClassifyDeal(const long ticket)
    double before = 0, after = 0;
    if(!NetVolumes(positionId, ticket, timeMsc, before, after))
       return KP_RAW_RETRY;
+   // A deal of a pending order this EA reported placed: its fill is order.filled (never also
+   // position.opened); any other outcome cancels the order's copies.
+   long orderTicket = HistoryDealGetInteger(d, DEAL_ORDER);
+   int oi = m_state.OrderIndex(orderTicket);
+   CKpMasterOrder *fromOrder = NULL;
+   if(oi >= 0 && m_state.orders[oi].reported && !m_state.orders[oi].filled)
+      fromOrder = m_state.orders[oi];
+   string ot = KpTicketStr(orderTicket);
+   if(entry == DEAL_ENTRY_IN && fromOrder != NULL && MathAbs(before) < 1e-9)
+     {
+      fromOrder.volume = volume;
+      fromOrder.sl = sl;
+      fromOrder.tp = tp;
+      QueueOrderSignal("order.filled", "mt5-o" + ot + "-filled", fromOrder, pid, price, occurredAt, dt);
+      RememberLevels(positionId, sl, tp);
+      // Partly filled (exchange): the rest still works; later deals of it add to the position.
+      if(OrderSelect((ulong)orderTicket))
+         fromOrder.filled = true;
+      else
+         m_state.DropOrder(oi);
+      m_state.MarkDeal(ticket, timeMsc);
+      return KP_RAW_DONE;
+     }
+   if(fromOrder != NULL)
+     {
+      // Netting: the order added to (or reversed) an open position; the add is copied as
+      // position.increased (or the reversal as close + open), so its pending copies go.
+      QueueOrderSignal("order.cancelled", "mt5-o" + ot + "-cancelled", fromOrder, "", fromOrder.price, occurredAt, "");
+      m_state.DropOrder(oi);
+     }
    if(entry == DEAL_ENTRY_IN)
      {
       if(MathAbs(before) < 1e-9)
@@ -444,12 +788,8 @@ void CKpApp::ScanOrders(void)
   {
    if(m_cfg.role != KP_ROLE_MASTER)
       return;
-   bool connected = IsConnected();
-   if(!connected)
-      m_connectedSinceMs = 0;
-   else if(m_connectedSinceMs == 0)
-      m_connectedSinceMs = NowMs();
-   int settledSec = connected ? (int)((NowMs() - m_connectedSinceMs) / 1000) : 0;
+   bool connected = false;
+   int settledSec = SettledSec(connected);
    //--- the market orders now
    long ct[];
    string cs[], cd[], cc[];

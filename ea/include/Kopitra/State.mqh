@@ -84,6 +84,41 @@ public:
                      CKpBookEntry(void) { waits = 0; misses = 0; }
   };
 
+//--- master: one pending order as last reported (MT4 snapshots, MT5 scans of the order list)
+class CKpMasterOrder
+  {
+public:
+   long              ticket;
+   string            symbol;
+   string            side;
+   int               kind;       // KP_ORDER_* (Logic.mqh)
+   double            volume;
+   double            price;
+   double            stopLimit;  // MT5 stop-limit: the limit price, else 0
+   double            sl;
+   double            tp;
+   long              expiresAt;  // UTC seconds, 0 = good till cancelled
+   long              magic;
+   string            comment;
+   bool              reported;   // order.placed was sent (orders found at the first start are not)
+   bool              filled;     // MT5: order.filled sent while the order still works (partial fill)
+   int               misses;     // scans without the order and without its outcome in the history
+                     CKpMasterOrder(void) { ticket = 0; kind = 0; volume = 0; price = 0; stopLimit = 0; sl = 0; tp = 0; expiresAt = 0; magic = 0; reported = false; filled = false; misses = 0; }
+  };
+
+//--- follower: a pending order placed for a copy order (trade.order_placed), watched until it fills or goes
+class CKpCopyOrder
+  {
+public:
+   long              ticket;     // the order's ticket
+   string            orderId;    // the placement's copy order: order_filled names it
+   string            symbol;
+   long              expiresAt;  // UTC seconds, 0 = good till cancelled
+   bool              eaExpiry;   // the broker takes no expiry time: the EA deletes it at expiresAt
+   int               misses;
+                     CKpCopyOrder(void) { ticket = 0; expiresAt = 0; eaExpiry = false; misses = 0; }
+  };
+
 class CKpState
   {
 public:
@@ -107,8 +142,13 @@ public:
    // MT4 master
    bool              bookReady;
    CKpBookEntry     *book[];
+   // master pending orders (both platforms)
+   bool              ordersReady;
+   CKpMasterOrder   *orders[];
+   // follower pending copies
+   CKpCopyOrder     *copies[];
 
-                     CKpState(void) { heartbeatSec = 0; cursor = 0; lastDealMsc = 0; bookReady = false; login = 0; }
+                     CKpState(void) { heartbeatSec = 0; cursor = 0; lastDealMsc = 0; bookReady = false; ordersReady = false; login = 0; }
                     ~CKpState(void) { FreeAll(); }
 
    void              FreeAll(void)
@@ -117,10 +157,14 @@ public:
       for(int i = 0; i < ArraySize(journal); i++) delete journal[i];
       for(int i = 0; i < ArraySize(raw); i++)     delete raw[i];
       for(int i = 0; i < ArraySize(book); i++)    delete book[i];
+      for(int i = 0; i < ArraySize(orders); i++)  delete orders[i];
+      for(int i = 0; i < ArraySize(copies); i++)  delete copies[i];
       ArrayFree(queue);
       ArrayFree(journal);
       ArrayFree(raw);
       ArrayFree(book);
+      ArrayFree(orders);
+      ArrayFree(copies);
       ArrayFree(cancelled);
       ArrayFree(seenDeals);
      }
@@ -253,6 +297,57 @@ public:
       return -1;
      }
 
+   //--- pending orders
+   int               OrderIndex(const long ticket)
+     {
+      for(int i = 0; i < ArraySize(orders); i++)
+         if(orders[i].ticket == ticket)
+            return i;
+      return -1;
+     }
+   void              DropOrder(const int index)
+     {
+      if(index < 0 || index >= ArraySize(orders))
+         return;
+      delete orders[index];
+      KpRemoveAt(orders, index);
+     }
+   int               CopyIndex(const long ticket)
+     {
+      for(int i = 0; i < ArraySize(copies); i++)
+         if(copies[i].ticket == ticket)
+            return i;
+      return -1;
+     }
+   void              TrackCopy(const long ticket, const string orderId, const string symbol, const long expiresAt, const bool eaExpiry)
+     {
+      if(ticket <= 0)
+         return;
+      int i = CopyIndex(ticket);
+      CKpCopyOrder *c = NULL;
+      if(i >= 0)
+         c = copies[i];
+      else
+         c = new CKpCopyOrder();
+      c.ticket = ticket;
+      if(orderId != "")
+         c.orderId = orderId;
+      c.symbol = symbol;
+      c.expiresAt = expiresAt;
+      c.eaExpiry = eaExpiry;
+      c.misses = 0;
+      if(i < 0)
+         KpPush(copies, c);
+     }
+   void              DropCopy(const long ticket)
+     {
+      int i = CopyIndex(ticket);
+      if(i < 0)
+         return;
+      delete copies[i];
+      KpRemoveAt(copies, i);
+     }
+
    //--- persistence
    bool              Save(void)
      {
@@ -332,6 +427,40 @@ public:
          w.Num("tp", book[i].tp, 10);
          w.Int("m", book[i].magic);
          w.Str("c", book[i].comment);
+         w.EndObject();
+        }
+      w.EndArray();
+      w.Bool("ordersReady", ordersReady);
+      w.BeginArray("orders");
+      for(int i = 0; i < ArraySize(orders); i++)
+        {
+         w.BeginObject();
+         w.Str("t", IntegerToString(orders[i].ticket));
+         w.Str("s", orders[i].symbol);
+         w.Str("d", orders[i].side);
+         w.Int("k", orders[i].kind);
+         w.Num("v", orders[i].volume, 8);
+         w.Num("p", orders[i].price, 10);
+         w.Num("sp", orders[i].stopLimit, 10);
+         w.Num("sl", orders[i].sl, 10);
+         w.Num("tp", orders[i].tp, 10);
+         w.Int("x", orders[i].expiresAt);
+         w.Str("m", IntegerToString(orders[i].magic));
+         w.Str("c", orders[i].comment);
+         w.Bool("r", orders[i].reported);
+         w.Bool("f", orders[i].filled);
+         w.EndObject();
+        }
+      w.EndArray();
+      w.BeginArray("copies");
+      for(int i = 0; i < ArraySize(copies); i++)
+        {
+         w.BeginObject();
+         w.Str("t", IntegerToString(copies[i].ticket));
+         w.Str("o", copies[i].orderId);
+         w.Str("s", copies[i].symbol);
+         w.Int("x", copies[i].expiresAt);
+         w.Bool("e", copies[i].eaExpiry);
          w.EndObject();
         }
       w.EndArray();
@@ -452,6 +581,40 @@ public:
          b.magic = o.GetLong("m");
          b.comment = o.GetString("c");
          KpPush(book, b);
+        }
+      ordersReady = doc.GetBool("ordersReady", false);
+      arr = doc.Get("orders");
+      for(int i = 0; arr != NULL && i < arr.Count(); i++)
+        {
+         CKpJson *o = arr.At(i);
+         CKpMasterOrder *mo = new CKpMasterOrder();
+         mo.ticket = StringToInteger(o.GetString("t"));
+         mo.symbol = o.GetString("s");
+         mo.side = o.GetString("d");
+         mo.kind = (int)o.GetLong("k", 0);
+         mo.volume = o.GetDouble("v");
+         mo.price = o.GetDouble("p");
+         mo.stopLimit = o.GetDouble("sp");
+         mo.sl = o.GetDouble("sl");
+         mo.tp = o.GetDouble("tp");
+         mo.expiresAt = o.GetLong("x", 0);
+         mo.magic = StringToInteger(o.GetString("m", "0"));
+         mo.comment = o.GetString("c");
+         mo.reported = o.GetBool("r", false);
+         mo.filled = o.GetBool("f", false);
+         KpPush(orders, mo);
+        }
+      arr = doc.Get("copies");
+      for(int i = 0; arr != NULL && i < arr.Count(); i++)
+        {
+         CKpJson *o = arr.At(i);
+         CKpCopyOrder *c = new CKpCopyOrder();
+         c.ticket = StringToInteger(o.GetString("t"));
+         c.orderId = o.GetString("o");
+         c.symbol = o.GetString("s");
+         c.expiresAt = o.GetLong("x", 0);
+         c.eaExpiry = o.GetBool("e", false);
+         KpPush(copies, c);
         }
       return true;
      }

@@ -222,7 +222,37 @@ string KpBuildCatalogBody(const int maxSymbols, int &written)
    return w.Text();
   }
 
-/** ea.sync_snapshot: every open position (untagged ones too — the gateway never touches those). */
+#ifdef __MQL5__
+/** ORDER_TYPE of a pending order on the wire's terms; false for market orders. */
+bool KpMt5OrderKind(const long type, bool &buy, int &kind)
+  {
+   buy = (type == ORDER_TYPE_BUY_LIMIT || type == ORDER_TYPE_BUY_STOP || type == ORDER_TYPE_BUY_STOP_LIMIT);
+   if(type == ORDER_TYPE_BUY_LIMIT || type == ORDER_TYPE_SELL_LIMIT)
+      kind = KP_ORDER_LIMIT;
+   else if(type == ORDER_TYPE_BUY_STOP || type == ORDER_TYPE_SELL_STOP)
+      kind = KP_ORDER_STOP;
+   else if(type == ORDER_TYPE_BUY_STOP_LIMIT || type == ORDER_TYPE_SELL_STOP_LIMIT)
+      kind = KP_ORDER_STOP_LIMIT;
+   else
+      return false;
+   return true;
+  }
+#else
+/** OrderType() of a pending order on the wire's terms; false for market orders (MT4 has no stop-limit orders). */
+bool KpMt4OrderKind(const int type, bool &buy, int &kind)
+  {
+   buy = (type == OP_BUYLIMIT || type == OP_BUYSTOP);
+   if(type == OP_BUYLIMIT || type == OP_SELLLIMIT)
+      kind = KP_ORDER_LIMIT;
+   else if(type == OP_BUYSTOP || type == OP_SELLSTOP)
+      kind = KP_ORDER_STOP;
+   else
+      return false;
+   return true;
+  }
+#endif
+
+/** ea.sync_snapshot: every open position and pending order (untagged ones too — the gateway never touches those). */
 string KpBuildSnapshotBody(int &count)
   {
    CKpJsonWriter w;
@@ -280,6 +310,65 @@ string KpBuildSnapshotBody(int &count)
       count++;
      }
 #endif
+   w.EndArray();
+   // The pending orders too (every one, like the positions): the gateway matches its copies by ticket and tag.
+   w.BeginArray("orders");
+   for(int i = 0; i < OrdersTotal(); i++)
+     {
+      bool buy = false;
+      int kind = KP_ORDER_NONE;
+#ifdef __MQL5__
+      ulong ticket = OrderGetTicket(i);   // selects the order
+      if(ticket == 0 || !KpMt5OrderKind(OrderGetInteger(ORDER_TYPE), buy, kind))
+         continue;
+      string symbol = OrderGetString(ORDER_SYMBOL);
+      double volume = OrderGetDouble(ORDER_VOLUME_CURRENT);
+      double price = OrderGetDouble(ORDER_PRICE_OPEN);
+      double stopLimit = OrderGetDouble(ORDER_PRICE_STOPLIMIT);
+      double sl = OrderGetDouble(ORDER_SL);
+      double tp = OrderGetDouble(ORDER_TP);
+      long typeTime = OrderGetInteger(ORDER_TYPE_TIME);
+      datetime expiration = 0;
+      if(typeTime == ORDER_TIME_SPECIFIED || typeTime == ORDER_TIME_SPECIFIED_DAY)
+         expiration = (datetime)OrderGetInteger(ORDER_TIME_EXPIRATION);
+      string comment = OrderGetString(ORDER_COMMENT);
+      string magic = KpMagicString(OrderGetInteger(ORDER_MAGIC), true);
+#else
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || !KpMt4OrderKind(OrderType(), buy, kind))
+         continue;
+      long ticket = OrderTicket();
+      string symbol = OrderSymbol();
+      double volume = OrderLots();
+      double price = OrderOpenPrice();
+      double stopLimit = 0.0;
+      double sl = OrderStopLoss();
+      double tp = OrderTakeProfit();
+      datetime expiration = OrderExpiration();
+      string comment = OrderComment();
+      string magic = KpMagicString(OrderMagicNumber(), false);
+#endif
+      if(volume <= 0.0)
+         continue;
+      int digits = (int)SymbolInfoInteger(symbol, SYMBOL_DIGITS);
+      w.BeginObject();
+      w.Str("ticket", KpTicketStr((long)ticket));
+      w.Str("symbol", symbol);
+      w.Str("side", buy ? "buy" : "sell");
+      w.Str("orderType", KpOrderKindName(kind));
+      w.Num("volume", volume, 8);
+      w.Num("price", price, digits);
+      if(kind == KP_ORDER_STOP_LIMIT)
+         w.Level("stopLimitPrice", stopLimit, digits);
+      w.Level("sl", sl, digits);
+      w.Level("tp", tp, digits);
+      if(expiration > 0)
+         w.Str("expiresAt", KpIso(KpServerToUtc(expiration)));
+      else
+         w.Null("expiresAt");
+      w.Str("comment", StringSubstr(comment, 0, 64));
+      w.Str("magic", magic);
+      w.EndObject();
+     }
    w.EndArray();
    w.EndObject();
    w.EndObject();

@@ -129,6 +129,12 @@ datetime KpServerToUtc(const datetime serverTime)
    return serverTime - KpServerUtcOffset();
   }
 
+/** A UTC time as the trade server's clock shows it (order expirations are in server time). */
+datetime KpUtcToServer(const datetime utc)
+  {
+   return utc + KpServerUtcOffset();
+  }
+
 long KpServerMscToUtcMsc(const long serverMsc)
   {
    return serverMsc - (long)KpServerUtcOffset() * 1000;

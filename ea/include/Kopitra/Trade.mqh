@@ -1,8 +1,9 @@
 //+------------------------------------------------------------------+
 //| Kopitra/Trade.mqh — the follower's trade primitives                |
 //|                                                                    |
-//| MT5: CTrade (https://www.mql5.com/en/docs/standardlibrary/tradeclasses/ctrade)
-//| MT4: OrderSend / OrderModify / OrderClose                          |
+//| MT5: CTrade (https://www.mql5.com/en/docs/standardlibrary/tradeclasses/ctrade),
+//|      pending orders with OrderOpen / OrderModify / OrderDelete     |
+//| MT4: OrderSend / OrderModify / OrderClose / OrderDelete            |
 //|      (https://docs.mql4.com/trading/ordersend, .../orderclose,     |
 //|       .../ordermodify)                                             |
 //| Every primitive fills a KpExec with what POST /executions needs.   |
@@ -192,6 +193,8 @@ private:
    bool              SendReturn(const int op, const string symbol, const ulong ticket, const double volume, const double sl, const double tp, const string comment);
    void              DealDetails(KpExec &e);
    long              PositionTicketById(const long positionId);
+   bool              SendPending(const int op, const string symbol, const ulong ticket, const ENUM_ORDER_TYPE type, const double volume, const double price,
+                                 const double stopLimit, const double sl, const double tp, const ENUM_ORDER_TYPE_TIME typeTime, const datetime expiration, const string comment);
 #else
    bool              WaitContext(void);
    double            ClosePrice(const string symbol, const int type);
@@ -218,7 +221,38 @@ public:
    bool              FindRecentOpen(const string tag, const string symbol, KpExec &e);
    bool              FindTaggedDeal(const string tag, const string symbol, KpExec &e);
    int               PlacedOrderDecision(const long order, const int attempts, long &state);
+   //--- pending orders (trade.order_placed / _modified / _cancelled)
+   void              PlacePending(const string symbol, const string side, const int kind, const double volume, const double price, const double stopLimit,
+                                  const double sl, const double tp, const long expiresAt, const string comment, bool &eaExpiry, KpExec &e);
+   void              ModifyPending(const long ticket, const double price, const double stopLimit, const double sl, const double tp, const long expiresAt,
+                                   bool &eaExpiry, KpExec &e);
+   void              RemovePending(const long ticket, KpExec &e);
+   long              FindPendingOrder(const string ticketStr, const string tag, const string symbol);
+   bool              PendingLive(const long ticket);
+   int               PendingHistory(const long ticket, long &position, double &volume);
+   datetime          PendingExpiration(const long ticket);
+   long              OrderOfPosition(const long position);
   };
+
+/** A pending order the broker would refuse (Logic.mqh KpPendingPlacement / KpPendingFrozen): rejected with the broker's code, nothing sent. */
+void KpRefusePending(KpExec &e, const int refusal, const string what, const double gapPoints, const long levelPoints)
+  {
+#ifdef __MQL5__
+   bool mt5 = true;
+#else
+   bool mt5 = false;
+#endif
+   string why = "";
+   if(refusal == KP_PEND_WRONG_SIDE)
+      why = "on the wrong side of the market (it would fill at once)";
+   else if(refusal == KP_PEND_TOO_CLOSE)
+      why = StringFormat("%.0f points from the market, inside the stops level (%I64d points)", gapPoints, levelPoints);
+   else if(refusal == KP_PEND_STOPS)
+      why = StringFormat("its SL or TP is on the wrong side or within the stops level (%I64d points) of the order's price", levelPoints);
+   else if(refusal == KP_PEND_FROZEN)
+      why = StringFormat("%.0f points from the market, inside the freeze level (%I64d points): it cannot be changed now", gapPoints, levelPoints);
+   KpExecFail(e, "rejected", IntegerToString(KpPendingRefusalCode(refusal, mt5)), what + ": " + why);
+  }
 
 void CKpTrader::Setup(const int magic, const int defaultDeviation)
   {
@@ -841,6 +875,303 @@ bool CKpTrader::DeletePending(const long ticket, string &why)
    return true;
   }
 
+//--- pending orders (MT5) --------------------------------------------------------------------
+
+ENUM_ORDER_TYPE KpMt5PendingType(const bool buy, const int kind)
+  {
+   if(kind == KP_ORDER_LIMIT)
+      return buy ? ORDER_TYPE_BUY_LIMIT : ORDER_TYPE_SELL_LIMIT;
+   if(kind == KP_ORDER_STOP)
+      return buy ? ORDER_TYPE_BUY_STOP : ORDER_TYPE_SELL_STOP;
+   return buy ? ORDER_TYPE_BUY_STOP_LIMIT : ORDER_TYPE_SELL_STOP_LIMIT;
+  }
+
+/**
+ * CTrade::OrderOpen / OrderModify / OrderDelete with the answer classified by
+ * KpMt5PendingResult (DONE or PLACED with the order's ticket is success: no deal is made).
+ * `op`: 0 place, 1 modify, 2 delete. Pending orders are sent with ORDER_FILLING_RETURN (a
+ * limit's unfilled rest stays working); the market-order default is restored after.
+ */
+bool CKpTrader::SendPending(const int op, const string symbol, const ulong ticket, const ENUM_ORDER_TYPE type, const double volume, const double price,
+                            const double stopLimit, const double sl, const double tp, const ENUM_ORDER_TYPE_TIME typeTime, const datetime expiration, const string comment)
+  {
+   m_slippage = false;
+   m_lastErr = 0;
+   m_class = KP_RC_FINAL;
+   for(int attempt = 0; attempt < 3; attempt++)
+     {
+      ResetLastError();
+      m_trade.SetTypeFilling(ORDER_FILLING_RETURN);
+      bool returned = false;
+      if(op == 0)
+         returned = m_trade.OrderOpen(symbol, type, volume, stopLimit, price, sl, tp, typeTime, expiration, comment);
+      else if(op == 1)
+         returned = m_trade.OrderModify(ticket, price, sl, tp, typeTime, expiration, stopLimit);
+      else
+         returned = m_trade.OrderDelete(ticket);
+      m_trade.SetTypeFilling(ORDER_FILLING_FOK);
+      m_rc = m_trade.ResultRetcode();
+      m_deal = 0;
+      m_order = m_trade.ResultOrder();
+      m_resPrice = m_trade.ResultPrice();
+      m_resVolume = m_trade.ResultVolume();
+      m_resComment = m_trade.ResultComment();
+      m_lastErr = GetLastError();
+      m_class = KpMt5PendingResult(returned, m_rc, m_order, op == 0);
+      if(m_class == KP_RC_DONE || (m_class == KP_RC_NO_CHANGES && op == 1))
+         return true;
+      if(m_class != KP_RC_RETRY_NOW)
+         return false;
+     }
+   return false;
+  }
+
+void CKpTrader::PlacePending(const string symbol, const string side, const int kind, const double volume, const double price, const double stopLimit,
+                             const double sl, const double tp, const long expiresAt, const string comment, bool &eaExpiry, KpExec &e)
+  {
+   string why;
+   eaExpiry = false;
+   if(!KpEnsureSymbol(symbol, why))
+     {
+      KpExecFail(e, "failed", "symbol_unknown", why);
+      return;
+     }
+   double vol = 0;
+   if(!KpNormaliseVolume(symbol, volume, vol, why))
+     {
+      KpExecFail(e, "rejected", "volume_below_minimum", why);
+      return;
+     }
+   int digits = (int)SymbolInfoInteger(symbol, SYMBOL_DIGITS);
+   double point = SymbolInfoDouble(symbol, SYMBOL_POINT);
+   MqlTick tick;
+   if(!SymbolInfoTick(symbol, tick) || tick.ask <= 0.0 || tick.bid <= 0.0)
+     {
+      KpExecFail(e, "retry", "no_quote", "no current price for " + symbol + " (market closed or symbol not streaming)");
+      return;
+     }
+   bool buy = (side == "buy");
+   double np = NormalizeDouble(price, digits);
+   double nsp = (kind == KP_ORDER_STOP_LIMIT && stopLimit > 0.0) ? NormalizeDouble(stopLimit, digits) : 0.0;
+   double nsl = sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0;
+   double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
+   string what = StringFormat("%s %s %s %s at %s", side, KpOrderKindName(kind), KpFormatNumber(vol, 8), symbol, DoubleToString(np, digits));
+   // SYMBOL_TRADE_STOPS_LEVEL: checked here so the refusal names the level.
+   long stopsLevel = SymbolInfoInteger(symbol, SYMBOL_TRADE_STOPS_LEVEL);
+   int refusal = KpPendingPlacement(buy, kind, np, nsp, nsl, ntp, tick.bid, tick.ask, stopsLevel, point);
+   if(refusal != KP_PEND_OK)
+     {
+      KpRefusePending(e, refusal, what, point > 0.0 ? KpOrderGap(buy, kind, np, tick.bid, tick.ask) / point : 0.0, stopsLevel);
+      return;
+     }
+   int mode = KpExpiryMode(expiresAt, (long)KpNowUtc(), SymbolInfoInteger(symbol, SYMBOL_EXPIRATION_MODE));
+   if(mode == KP_EXPIRY_PAST)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("the order expired at %s (now %s): not placed", KpIso((datetime)expiresAt), KpNowIso()));
+      return;
+     }
+   ENUM_ORDER_TYPE_TIME typeTime = ORDER_TIME_GTC;
+   datetime expiration = 0;
+   if(mode == KP_EXPIRY_SPECIFIED)
+     {
+      typeTime = ORDER_TIME_SPECIFIED;
+      expiration = KpUtcToServer((datetime)expiresAt);   // ORDER_TIME_EXPIRATION is the trade server's time
+     }
+   else if(mode == KP_EXPIRY_DAY)
+      typeTime = ORDER_TIME_DAY;
+   eaExpiry = (mode == KP_EXPIRY_BY_EA || (mode == KP_EXPIRY_DAY && expiresAt > 0));
+   string cmt = StringSubstr(comment, 0, KP_COMMENT_MAX);
+   if(!SendPending(0, symbol, 0, KpMt5PendingType(buy, kind), vol, np, nsp, nsl, ntp, typeTime, expiration, cmt))
+     {
+      FailFromResult(e, "place " + what);
+      return;
+     }
+   e.status = "placed";
+   e.ticket = KpTicketStr((long)m_order);
+   e.price = np;
+   e.volume = vol;
+   e.hasPrice = true;
+   e.hasVolume = true;
+   if(eaExpiry)
+      e.message = StringFormat("the broker takes no expiry time for %s: placed %s, the EA deletes it at %s", symbol, mode == KP_EXPIRY_DAY ? "as a day order" : "good till cancelled",
+                               KpIso((datetime)expiresAt));
+  }
+
+void CKpTrader::ModifyPending(const long ticket, const double price, const double stopLimit, const double sl, const double tp, const long expiresAt,
+                              bool &eaExpiry, KpExec &e)
+  {
+   e.ticket = KpTicketStr(ticket);
+   if(ticket <= 0 || !OrderSelect((ulong)ticket))
+     {
+      KpExecFail(e, "failed", "10035", "no pending order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   string symbol = OrderGetString(ORDER_SYMBOL);
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   if(!KpMt5OrderKind(OrderGetInteger(ORDER_TYPE), buy, kind))
+     {
+      KpExecFail(e, "failed", "10035", "order #" + KpTicketStr(ticket) + " is not a pending order");
+      return;
+     }
+   double current = OrderGetDouble(ORDER_PRICE_OPEN);
+   int digits = (int)SymbolInfoInteger(symbol, SYMBOL_DIGITS);
+   double point = SymbolInfoDouble(symbol, SYMBOL_POINT);
+   MqlTick tick;
+   if(!SymbolInfoTick(symbol, tick) || tick.ask <= 0.0 || tick.bid <= 0.0)
+     {
+      KpExecFail(e, "retry", "no_quote", "no current price for " + symbol);
+      return;
+     }
+   string what = StringFormat("modify order #%s to %s", KpTicketStr(ticket), DoubleToString(price, digits));
+   // SYMBOL_TRADE_FREEZE_LEVEL: an order this near the market may not be changed.
+   long freeze = SymbolInfoInteger(symbol, SYMBOL_TRADE_FREEZE_LEVEL);
+   if(KpPendingFrozen(buy, kind, current, tick.bid, tick.ask, freeze, point))
+     {
+      KpRefusePending(e, KP_PEND_FROZEN, what, point > 0.0 ? KpOrderGap(buy, kind, current, tick.bid, tick.ask) / point : 0.0, freeze);
+      return;
+     }
+   double np = NormalizeDouble(price, digits);
+   double nsp = (kind == KP_ORDER_STOP_LIMIT && stopLimit > 0.0) ? NormalizeDouble(stopLimit, digits) : OrderGetDouble(ORDER_PRICE_STOPLIMIT);
+   double nsl = sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0;
+   double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
+   long stopsLevel = SymbolInfoInteger(symbol, SYMBOL_TRADE_STOPS_LEVEL);
+   int refusal = KpPendingPlacement(buy, kind, np, nsp, nsl, ntp, tick.bid, tick.ask, stopsLevel, point);
+   if(refusal != KP_PEND_OK)
+     {
+      KpRefusePending(e, refusal, what, point > 0.0 ? KpOrderGap(buy, kind, np, tick.bid, tick.ask) / point : 0.0, stopsLevel);
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   int mode = KpExpiryMode(expiresAt, (long)KpNowUtc(), SymbolInfoInteger(symbol, SYMBOL_EXPIRATION_MODE));
+   if(mode == KP_EXPIRY_PAST)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("the new expiry %s has passed: order #%s left as it is", KpIso((datetime)expiresAt), KpTicketStr(ticket)));
+      return;
+     }
+   ENUM_ORDER_TYPE_TIME typeTime = ORDER_TIME_GTC;
+   datetime expiration = 0;
+   if(mode == KP_EXPIRY_SPECIFIED)
+     {
+      typeTime = ORDER_TIME_SPECIFIED;
+      expiration = KpUtcToServer((datetime)expiresAt);
+     }
+   else if(mode == KP_EXPIRY_DAY)
+      typeTime = ORDER_TIME_DAY;
+   eaExpiry = (mode == KP_EXPIRY_BY_EA || (mode == KP_EXPIRY_DAY && expiresAt > 0));
+   if(!SendPending(1, symbol, (ulong)ticket, KpMt5PendingType(buy, kind), 0.0, np, nsp, nsl, ntp, typeTime, expiration, ""))
+     {
+      FailFromResult(e, what);
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   e.status = "filled";
+   e.ticket = KpTicketStr(ticket);
+   e.price = np;
+   e.hasPrice = true;
+  }
+
+void CKpTrader::RemovePending(const long ticket, KpExec &e)
+  {
+   e.ticket = KpTicketStr(ticket);
+   if(ticket <= 0 || !OrderSelect((ulong)ticket))
+     {
+      KpExecFail(e, "failed", "10035", "no pending order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   string symbol = OrderGetString(ORDER_SYMBOL);
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   MqlTick tick;
+   double point = SymbolInfoDouble(symbol, SYMBOL_POINT);
+   long freeze = SymbolInfoInteger(symbol, SYMBOL_TRADE_FREEZE_LEVEL);
+   double current = OrderGetDouble(ORDER_PRICE_OPEN);
+   if(KpMt5OrderKind(OrderGetInteger(ORDER_TYPE), buy, kind) && SymbolInfoTick(symbol, tick) && KpPendingFrozen(buy, kind, current, tick.bid, tick.ask, freeze, point))
+     {
+      // Temporary: the price may move away (or the order fills, which the fill watch reports).
+      KpExecFail(e, "retry", "10029", StringFormat("order #%s is within the freeze level (%I64d points) of the market; deleting it later", KpTicketStr(ticket), freeze));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   if(!SendPending(2, symbol, (ulong)ticket, ORDER_TYPE_BUY_LIMIT, 0.0, 0.0, 0.0, 0.0, 0.0, ORDER_TIME_GTC, 0, ""))
+     {
+      FailFromResult(e, "delete order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   e.status = "filled";
+   e.ticket = KpTicketStr(ticket);
+  }
+
+/** A pending order by ticket, else the one carrying this tag as its comment. */
+long CKpTrader::FindPendingOrder(const string ticketStr, const string tag, const string symbol)
+  {
+   long t = StringToInteger(ticketStr);
+   if(t > 0 && OrderSelect((ulong)t))
+      return t;
+   string want = StringSubstr(tag, 0, KP_COMMENT_MAX);
+   if(want == "")
+      return 0;
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      ulong o = OrderGetTicket(i);   // selects the order
+      if(o == 0)
+         continue;
+      if(symbol != "" && OrderGetString(ORDER_SYMBOL) != symbol)
+         continue;
+      if(OrderGetString(ORDER_COMMENT) == want)
+         return (long)o;
+     }
+   return 0;
+  }
+
+bool CKpTrader::PendingLive(const long ticket)
+  {
+   return ticket > 0 && OrderSelect((ulong)ticket);
+  }
+
+/**
+ * What became of a pending order no longer working (KP_OHIST_*): filled — `position` the
+ * position it went into (ORDER_POSITION_ID; the open position's ticket when it is still open)
+ * and `volume` what was filled — cancelled, expired, or not in the history (yet).
+ */
+int CKpTrader::PendingHistory(const long ticket, long &position, double &volume)
+  {
+   position = 0;
+   volume = 0.0;
+   if(ticket <= 0 || !HistoryOrderSelect((ulong)ticket))
+      return KP_OHIST_NONE;
+   int h = KpMt5OrderHistory(HistoryOrderGetInteger((ulong)ticket, ORDER_STATE));
+   if(h != KP_OHIST_FILLED)
+      return h;
+   long positionId = HistoryOrderGetInteger((ulong)ticket, ORDER_POSITION_ID);
+   long open = PositionTicketById(positionId);
+   position = open > 0 ? open : positionId;
+   volume = HistoryOrderGetDouble((ulong)ticket, ORDER_VOLUME_INITIAL) - HistoryOrderGetDouble((ulong)ticket, ORDER_VOLUME_CURRENT);
+   return h;
+  }
+
+/** The broker's expiry of a working order (server time), 0 when it has none (GTC, or a day order). */
+datetime CKpTrader::PendingExpiration(const long ticket)
+  {
+   if(ticket <= 0 || !OrderSelect((ulong)ticket))
+      return 0;
+   long typeTime = OrderGetInteger(ORDER_TYPE_TIME);
+   if(typeTime != ORDER_TIME_SPECIFIED && typeTime != ORDER_TIME_SPECIFIED_DAY)
+      return 0;
+   return (datetime)OrderGetInteger(ORDER_TIME_EXPIRATION);
+  }
+
+/** The order a position came from: its POSITION_IDENTIFIER is the ticket of the order that opened it. */
+long CKpTrader::OrderOfPosition(const long position)
+  {
+   if(position > 0 && PositionSelectByTicket((ulong)position))
+      return PositionGetInteger(POSITION_IDENTIFIER);
+   return position;
+  }
+
 //====================================================================
 #else // __MQL4__
 //====================================================================
@@ -1333,6 +1664,317 @@ bool CKpTrader::DeletePending(const long ticket, string &why)
       return false;
      }
    return true;
+  }
+
+//--- pending orders (MT4) --------------------------------------------------------------------
+
+int KpMt4PendingCmd(const bool buy, const int kind)
+  {
+   if(kind == KP_ORDER_LIMIT)
+      return buy ? OP_BUYLIMIT : OP_SELLLIMIT;
+   return buy ? OP_BUYSTOP : OP_SELLSTOP;
+  }
+
+void CKpTrader::PlacePending(const string symbol, const string side, const int kind, const double volume, const double price, const double stopLimit,
+                             const double sl, const double tp, const long expiresAt, const string comment, bool &eaExpiry, KpExec &e)
+  {
+   string why;
+   eaExpiry = false;
+   if(kind == KP_ORDER_STOP_LIMIT)
+     {
+      KpExecFail(e, "failed", "order_type_unsupported", "MetaTrader 4 has no stop-limit orders; nothing was placed");
+      return;
+     }
+   if(!KpEnsureSymbol(symbol, why))
+     {
+      KpExecFail(e, "failed", "symbol_unknown", why);
+      return;
+     }
+   double vol = 0;
+   if(!KpNormaliseVolume(symbol, volume, vol, why))
+     {
+      KpExecFail(e, "rejected", "volume_below_minimum", why);
+      return;
+     }
+   int digits = (int)MarketInfo(symbol, MODE_DIGITS);
+   double point = MarketInfo(symbol, MODE_POINT);
+   RefreshRates();
+   double bid = MarketInfo(symbol, MODE_BID);
+   double ask = MarketInfo(symbol, MODE_ASK);
+   if(bid <= 0.0 || ask <= 0.0)
+     {
+      KpExecFail(e, "retry", "no_quote", "no current price for " + symbol);
+      return;
+     }
+   bool buy = (side == "buy");
+   double np = NormalizeDouble(price, digits);
+   double nsl = sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0;
+   double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
+   string what = StringFormat("%s %s %s %s at %s", side, KpOrderKindName(kind), KpFormatNumber(vol, 8), symbol, DoubleToString(np, digits));
+   // MODE_STOPLEVEL: checked here so the refusal names the level (the server would answer 130).
+   long stopsLevel = (long)MarketInfo(symbol, MODE_STOPLEVEL);
+   int refusal = KpPendingPlacement(buy, kind, np, 0.0, nsl, ntp, bid, ask, stopsLevel, point);
+   if(refusal != KP_PEND_OK)
+     {
+      KpRefusePending(e, refusal, what, point > 0.0 ? KpOrderGap(buy, kind, np, bid, ask) / point : 0.0, stopsLevel);
+      return;
+     }
+   // MT4 reports no expiration modes: the expiry is sent, and a broker that refuses it (147
+   // ERR_TRADE_EXPIRATION_DENIED) gets a good-till-cancelled order the EA deletes at expiry.
+   int mode = KpExpiryMode(expiresAt, (long)KpNowUtc(), 0);
+   if(mode == KP_EXPIRY_PAST)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("the order expired at %s (now %s): not placed", KpIso((datetime)expiresAt), KpNowIso()));
+      return;
+     }
+   datetime expiration = 0;
+   if(mode == KP_EXPIRY_SPECIFIED)
+      expiration = KpUtcToServer((datetime)expiresAt);
+   string cmt = StringSubstr(comment, 0, KP_COMMENT_MAX);
+   int cmd = KpMt4PendingCmd(buy, kind);
+   m_slippage = false;
+   m_class = KP_RC_FINAL;
+   m_lastErr = 0;
+   int ticket = -1;
+   for(int attempt = 0; attempt < 4 && ticket < 0; attempt++)
+     {
+      if(!WaitContext())
+        {
+         m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+         m_class = KP_RC_RETRY_LATER;
+         break;
+        }
+      ResetLastError();
+      ticket = OrderSend(symbol, cmd, vol, np, 0, nsl, ntp, cmt, m_magic, expiration, clrNONE);
+      if(ticket >= 0)
+         break;
+      m_lastErr = GetLastError();
+      m_class = KpClassifyMt4(m_lastErr);
+      if(m_lastErr == ERR_TRADE_EXPIRATION_DENIED && expiration != 0)
+        {
+         expiration = 0;
+         eaExpiry = true;
+         continue;
+        }
+      if(m_class != KP_RC_RETRY_NOW)
+         break;
+     }
+   if(ticket < 0)
+     {
+      eaExpiry = false;
+      FailFromResult(e, "place " + what);
+      return;
+     }
+   e.status = "placed";
+   e.ticket = KpTicketStr(ticket);
+   e.price = np;
+   e.volume = vol;
+   e.hasPrice = true;
+   e.hasVolume = true;
+   if(eaExpiry)
+      e.message = StringFormat("the broker takes no expiry time (147): placed good till cancelled, the EA deletes it at %s", KpIso((datetime)expiresAt));
+  }
+
+void CKpTrader::ModifyPending(const long ticket, const double price, const double stopLimit, const double sl, const double tp, const long expiresAt,
+                              bool &eaExpiry, KpExec &e)
+  {
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   e.ticket = KpTicketStr(ticket);
+   if(ticket <= 0 || !OrderSelect((int)ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0 || !KpMt4OrderKind(OrderType(), buy, kind))
+     {
+      KpExecFail(e, "failed", IntegerToString(ERR_INVALID_TICKET), "no pending order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   string symbol = OrderSymbol();
+   double current = OrderOpenPrice();
+   int digits = (int)MarketInfo(symbol, MODE_DIGITS);
+   double point = MarketInfo(symbol, MODE_POINT);
+   RefreshRates();
+   double bid = MarketInfo(symbol, MODE_BID);
+   double ask = MarketInfo(symbol, MODE_ASK);
+   string what = StringFormat("modify order #%s to %s", KpTicketStr(ticket), DoubleToString(price, digits));
+   // MODE_FREEZELEVEL: an order this near the market may not be changed (145).
+   long freeze = (long)MarketInfo(symbol, MODE_FREEZELEVEL);
+   if(KpPendingFrozen(buy, kind, current, bid, ask, freeze, point))
+     {
+      KpRefusePending(e, KP_PEND_FROZEN, what, point > 0.0 ? KpOrderGap(buy, kind, current, bid, ask) / point : 0.0, freeze);
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   double np = NormalizeDouble(price, digits);
+   double nsl = sl > 0.0 ? NormalizeDouble(sl, digits) : 0.0;
+   double ntp = tp > 0.0 ? NormalizeDouble(tp, digits) : 0.0;
+   long stopsLevel = (long)MarketInfo(symbol, MODE_STOPLEVEL);
+   int refusal = KpPendingPlacement(buy, kind, np, 0.0, nsl, ntp, bid, ask, stopsLevel, point);
+   if(refusal != KP_PEND_OK)
+     {
+      KpRefusePending(e, refusal, what, point > 0.0 ? KpOrderGap(buy, kind, np, bid, ask) / point : 0.0, stopsLevel);
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   int mode = KpExpiryMode(expiresAt, (long)KpNowUtc(), 0);
+   if(mode == KP_EXPIRY_PAST)
+     {
+      KpExecFail(e, "failed", "expired", StringFormat("the new expiry %s has passed: order #%s left as it is", KpIso((datetime)expiresAt), KpTicketStr(ticket)));
+      return;
+     }
+   datetime expiration = 0;
+   if(mode == KP_EXPIRY_SPECIFIED && !eaExpiry)
+      expiration = KpUtcToServer((datetime)expiresAt);
+   eaExpiry = eaExpiry && expiresAt > 0;
+   m_class = KP_RC_FINAL;
+   m_lastErr = 0;
+   bool ok = false;
+   for(int attempt = 0; attempt < 4 && !ok; attempt++)
+     {
+      if(!WaitContext())
+        {
+         m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+         m_class = KP_RC_RETRY_LATER;
+         break;
+        }
+      ResetLastError();
+      ok = OrderModify((int)ticket, np, nsl, ntp, expiration, clrNONE);
+      if(ok)
+         break;
+      m_lastErr = GetLastError();
+      m_class = KpClassifyMt4(m_lastErr);
+      if(m_class == KP_RC_NO_CHANGES)
+        {
+         ok = true;
+         break;
+        }
+      if(m_lastErr == ERR_TRADE_EXPIRATION_DENIED && expiration != 0)
+        {
+         expiration = 0;
+         eaExpiry = true;
+         continue;
+        }
+      if(m_class != KP_RC_RETRY_NOW)
+         break;
+     }
+   if(!ok)
+     {
+      FailFromResult(e, what);
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   e.status = "filled";
+   e.ticket = KpTicketStr(ticket);
+   e.price = np;
+   e.hasPrice = true;
+  }
+
+void CKpTrader::RemovePending(const long ticket, KpExec &e)
+  {
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   e.ticket = KpTicketStr(ticket);
+   if(ticket <= 0 || !OrderSelect((int)ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0 || !KpMt4OrderKind(OrderType(), buy, kind))
+     {
+      KpExecFail(e, "failed", IntegerToString(ERR_INVALID_TICKET), "no pending order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   string symbol = OrderSymbol();
+   double current = OrderOpenPrice();
+   double point = MarketInfo(symbol, MODE_POINT);
+   long freeze = (long)MarketInfo(symbol, MODE_FREEZELEVEL);
+   RefreshRates();
+   if(KpPendingFrozen(buy, kind, current, MarketInfo(symbol, MODE_BID), MarketInfo(symbol, MODE_ASK), freeze, point))
+     {
+      KpExecFail(e, "retry", "145", StringFormat("order #%s is within the freeze level (%I64d points) of the market; deleting it later", KpTicketStr(ticket), freeze));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   m_class = KP_RC_FINAL;
+   m_lastErr = 0;
+   bool ok = false;
+   if(!WaitContext())
+     {
+      m_lastErr = ERR_TRADE_CONTEXT_BUSY;
+      m_class = KP_RC_RETRY_LATER;
+     }
+   else
+     {
+      ResetLastError();
+      ok = OrderDelete((int)ticket, clrNONE);
+      if(!ok)
+        {
+         m_lastErr = GetLastError();
+         m_class = KpClassifyMt4(m_lastErr);
+        }
+     }
+   if(!ok)
+     {
+      FailFromResult(e, "delete order #" + KpTicketStr(ticket));
+      e.ticket = KpTicketStr(ticket);
+      return;
+     }
+   e.status = "filled";
+   e.ticket = KpTicketStr(ticket);
+  }
+
+/** A working pending order by ticket, else the one whose comment starts with this tag. */
+long CKpTrader::FindPendingOrder(const string ticketStr, const string tag, const string symbol)
+  {
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   long t = StringToInteger(ticketStr);
+   if(t > 0 && OrderSelect((int)t, SELECT_BY_TICKET) && OrderCloseTime() == 0 && KpMt4OrderKind(OrderType(), buy, kind))
+      return t;
+   string want = StringSubstr(tag, 0, KP_COMMENT_MAX);
+   if(want == "")
+      return 0;
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || !KpMt4OrderKind(OrderType(), buy, kind))
+         continue;
+      if(symbol != "" && OrderSymbol() != symbol)
+         continue;
+      if(StringFind(OrderComment(), want) == 0)
+         return OrderTicket();
+     }
+   return 0;
+  }
+
+bool CKpTrader::PendingLive(const long ticket)
+  {
+   bool buy = false;
+   int kind = KP_ORDER_NONE;
+   return ticket > 0 && OrderSelect((int)ticket, SELECT_BY_TICKET) && OrderCloseTime() == 0 && KpMt4OrderKind(OrderType(), buy, kind);
+  }
+
+/** MT4: a filled pending order keeps its ticket and becomes OP_BUY / OP_SELL (open, or closed since). */
+int CKpTrader::PendingHistory(const long ticket, long &position, double &volume)
+  {
+   position = 0;
+   volume = 0.0;
+   if(ticket <= 0 || !OrderSelect((int)ticket, SELECT_BY_TICKET))
+      return KP_OHIST_NONE;
+   bool market = (OrderType() == OP_BUY || OrderType() == OP_SELL);
+   int h = KpMt4OrderHistory(OrderCloseTime() != 0, market, (long)OrderCloseTime(), (long)OrderExpiration());
+   if(h == KP_OHIST_FILLED)
+     {
+      position = ticket;
+      volume = OrderLots();
+     }
+   return h;
+  }
+
+datetime CKpTrader::PendingExpiration(const long ticket)
+  {
+   if(ticket <= 0 || !OrderSelect((int)ticket, SELECT_BY_TICKET))
+      return 0;
+   return OrderExpiration();
+  }
+
+/** MT4: a filled pending order keeps its ticket. */
+long CKpTrader::OrderOfPosition(const long position)
+  {
+   return position;
   }
 
 #endif
