@@ -113,6 +113,7 @@ describe('EA source', () => {
     const place = body('Follower.mqh', 'void CKpFollower::DoPlaceOrder(');
     // A replay looks for the order it placed before anything is sent.
     expect(place.indexOf('FindPendingOrder(')).toBeLessThan(place.indexOf('m_trader.PlacePending('));
+    expect(place.indexOf('FindFilledOrder(')).toBeLessThan(place.indexOf('m_trader.PlacePending('));
     const trade = files['Trade.mqh'] ?? '';
     expect(trade).toContain('m_trade.OrderOpen(');
     expect(trade).toContain('m_trade.OrderModify(');

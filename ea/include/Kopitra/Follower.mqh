@@ -707,20 +707,16 @@ void CKpFollower::DoPlaceOrder(CKpJson *p, const bool recovering, KpExec &e)
       m_state.TrackCopy(existing, orderId, symbol, expiry, hasExpiry && m_trader.PendingExpiration(existing) == 0);
       return;
      }
-   if(recovering && !KpIsNetting())
+   long filled = recovering ? m_trader.FindFilledOrder(tag, symbol) : 0;
+   if(filled > 0)
      {
-      long position = m_trader.FindPosition("", tag, "", symbol);
-      if(position > 0)
-        {
-         // Placed before the restart and filled since: reported placed with the order's ticket,
-         // then told as order_filled by the fill watch.
-         long order = m_trader.OrderOfPosition(position);
-         e.status = "placed";
-         e.ticket = KpTicketStr(order);
-         e.message = "placed before a restart and filled since as position #" + KpTicketStr(position);
-         m_state.TrackCopy(order, orderId, symbol, 0, false);
-         return;
-        }
+      // Placed before the restart and filled since: reported placed with the order's ticket,
+      // then told as order_filled by the fill watch.
+      e.status = "placed";
+      e.ticket = KpTicketStr(filled);
+      e.message = "placed before a restart and filled since";
+      m_state.TrackCopy(filled, orderId, symbol, 0, false);
+      return;
      }
    if(m_state.IsCancelled(orderId))
      {

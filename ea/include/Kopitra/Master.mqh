@@ -407,6 +407,21 @@ void CKpApp::ScanPendingOrders(void)
         }
       if(at >= 0 && !working[at])
          continue;   // being added or changed at the trade server: judged on a later scan
+      if(at >= 0 && cur[at].kind != o.kind)
+        {
+         // MT5 stop-limit reached its price and became a limit order: the copies (stop-limits
+         // too) convert themselves at the same price, so nothing is sent.
+         CKpMasterOrder *n = cur[at];
+         KpLog(StringFormat("order #%I64d triggered: now a %s %s at %s", o.ticket, o.side, KpOrderKindName(n.kind), KpFormatNumber(n.price, 8)));
+         o.kind = n.kind;
+         o.price = n.price;
+         o.stopLimit = n.stopLimit;
+         o.sl = n.sl;
+         o.tp = n.tp;
+         o.expiresAt = n.expiresAt;
+         changed = true;
+         continue;
+        }
       bool listed = at >= 0;
       bool isMarket = false;
       int history = KP_OHIST_NONE;

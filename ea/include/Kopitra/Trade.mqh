@@ -231,7 +231,7 @@ public:
    bool              PendingLive(const long ticket);
    int               PendingHistory(const long ticket, long &position, double &volume);
    datetime          PendingExpiration(const long ticket);
-   long              OrderOfPosition(const long position);
+   long              FindFilledOrder(const string tag, const string symbol);
   };
 
 /** A pending order the broker would refuse (Logic.mqh KpPendingPlacement / KpPendingFrozen): rejected with the broker's code, nothing sent. */
@@ -1164,12 +1164,26 @@ datetime CKpTrader::PendingExpiration(const long ticket)
    return (datetime)OrderGetInteger(ORDER_TIME_EXPIRATION);
   }
 
-/** The order a position came from: its POSITION_IDENTIFIER is the ticket of the order that opened it. */
-long CKpTrader::OrderOfPosition(const long position)
+/** A pending order of the last week carrying this tag that filled (placed before a restart, filled since): its ticket, else 0. */
+long CKpTrader::FindFilledOrder(const string tag, const string symbol)
   {
-   if(position > 0 && PositionSelectByTicket((ulong)position))
-      return PositionGetInteger(POSITION_IDENTIFIER);
-   return position;
+   string want = StringSubstr(tag, 0, KP_COMMENT_MAX);
+   datetime now = TimeTradeServer();
+   if(want == "" || !HistorySelect(now - 7 * 86400, now + 60))
+      return 0;
+   for(int i = HistoryOrdersTotal() - 1; i >= 0; i--)
+     {
+      ulong o = HistoryOrderGetTicket(i);
+      if(o == 0 || HistoryOrderGetString(o, ORDER_COMMENT) != want)
+         continue;
+      if(symbol != "" && HistoryOrderGetString(o, ORDER_SYMBOL) != symbol)
+         continue;
+      bool buy = false;
+      int kind = KP_ORDER_NONE;
+      if(KpMt5OrderKind(HistoryOrderGetInteger(o, ORDER_TYPE), buy, kind) && KpMt5OrderHistory(HistoryOrderGetInteger(o, ORDER_STATE)) == KP_OHIST_FILLED)
+         return (long)o;
+     }
+   return 0;
   }
 
 //====================================================================
@@ -1971,10 +1985,10 @@ datetime CKpTrader::PendingExpiration(const long ticket)
    return OrderExpiration();
   }
 
-/** MT4: a filled pending order keeps its ticket. */
-long CKpTrader::OrderOfPosition(const long position)
+/** MT4: a filled pending order keeps its ticket and comment: the open market order with the tag is that order. */
+long CKpTrader::FindFilledOrder(const string tag, const string symbol)
   {
-   return position;
+   return FindPosition("", tag, "", symbol);
   }
 
 #endif
