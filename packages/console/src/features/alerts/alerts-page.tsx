@@ -5,7 +5,8 @@ import { ConfirmAction } from '../../shared/ui/confirm-dialog';
 import { ErrorNotice } from '../../shared/ui/error-notice';
 import { useUrlFilters } from '../../shared/ui/filters';
 import { JsonView } from '../../shared/ui/json-view';
-import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
+import { ListTable } from '../../shared/ui/list-table';
+import { PageHeader } from '../../shared/ui/states';
 import { StatusBadge } from '../../shared/ui/status-badge';
 import { Time } from '../../shared/ui/time';
 import { useAckAlert, useAlerts, useResetStopOut, useStopOuts } from './api';
@@ -53,73 +54,55 @@ function Alerts() {
           ))}
         </div>
       </div>
-      <QueryState
-        isPending={list.isPending}
-        error={list.error}
-        empty={list.items.length === 0}
+      <ListTable
+        list={list}
+        testId="alerts-table"
         emptyText="No alerts."
-      >
-        <table className="table" data-testid="alerts-table">
-          <thead>
-            <tr>
-              <th>raised</th>
-              <th>severity</th>
-              <th>code</th>
-              <th>message</th>
-              <th>account / group</th>
-              <th>acknowledged</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.items.map((a) => (
-              <tr key={a.alertId} data-testid="alert-row" data-alert-id={a.alertId}>
-                <td>
-                  <Time iso={a.createdAt} />
-                </td>
-                <td>
-                  <StatusBadge status={a.severity} />
-                </td>
-                <td>
-                  <code>{a.code}</code>
-                </td>
-                <td>
-                  {a.message}
-                  {a.details != null && (
-                    <details>
-                      <summary className="small">details</summary>
-                      <JsonView value={a.details} />
-                    </details>
-                  )}
-                </td>
-                <td>
-                  {a.accountId && (
-                    <Link to={`/accounts/${encodeURIComponent(a.accountId)}`}>{a.accountId}</Link>
-                  )}
-                  {a.groupId && (
-                    <div>
-                      <Link className="small" to={`/groups/${encodeURIComponent(a.groupId)}`}>
-                        {a.groupId}
-                      </Link>
-                    </div>
-                  )}
-                </td>
-                <td>
-                  {a.ackedAt ? (
-                    <span className="small">
-                      {a.ackedBy} <Time iso={a.ackedAt} relative />
-                    </span>
-                  ) : canWrite ? (
-                    <AckButton alert={a} />
-                  ) : (
-                    <StatusBadge status="pending" />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <LoadMore {...list} />
-      </QueryState>
+        columns={['raised', 'severity', 'code', 'message', 'account / group', 'acknowledged']}
+        row={(a) => (
+          <tr key={a.alertId} data-testid="alert-row" data-alert-id={a.alertId}>
+            <td>
+              <Time iso={a.createdAt} />
+            </td>
+            <td>
+              <StatusBadge status={a.severity} />
+            </td>
+            <td>
+              <code>{a.code}</code>
+            </td>
+            <td>
+              {a.message}
+              {a.details != null && (
+                <details>
+                  <summary className="small">details</summary>
+                  <JsonView value={a.details} />
+                </details>
+              )}
+            </td>
+            <td>
+              {a.accountId && <Link to={`/accounts/${encodeURIComponent(a.accountId)}`}>{a.accountId}</Link>}
+              {a.groupId && (
+                <div>
+                  <Link className="small" to={`/groups/${encodeURIComponent(a.groupId)}`}>
+                    {a.groupId}
+                  </Link>
+                </div>
+              )}
+            </td>
+            <td>
+              {a.ackedAt ? (
+                <span className="small">
+                  {a.ackedBy} <Time iso={a.ackedAt} relative />
+                </span>
+              ) : canWrite ? (
+                <AckButton alert={a} />
+              ) : (
+                <StatusBadge status="pending" />
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }
@@ -128,7 +111,7 @@ function StopOuts() {
   const query = useStopOuts();
   const reset = useResetStopOut();
   const canWrite = useCan('operator');
-  const items = query.data?.items ?? [];
+  const list = { ...query, items: query.data?.items ?? [] };
   return (
     <div className="card">
       <h2>Risk-limit stop-outs</h2>
@@ -136,74 +119,56 @@ function StopOuts() {
         While a stop-out is active the subscription opens nothing new (exits are still copied). Reset it once
         the cause is understood.
       </p>
-      <QueryState
-        isPending={query.isPending}
-        error={query.error}
-        empty={items.length === 0}
+      <ListTable
+        list={list}
+        testId="stopouts-table"
         emptyText="No stop-outs."
-      >
-        <table className="table" data-testid="stopouts-table">
-          <thead>
-            <tr>
-              <th>at</th>
-              <th>follower</th>
-              <th>group</th>
-              <th>limit</th>
-              <th>action</th>
-              <th>details</th>
-              <th>state</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.stopOutId} data-testid="stopout-row">
-                <td>
-                  <Time iso={s.at} />
-                </td>
-                <td>
-                  <Link to={`/accounts/${encodeURIComponent(s.followerAccountId)}`}>
-                    {s.followerAccountId}
-                  </Link>
-                </td>
-                <td>
-                  <Link to={`/groups/${encodeURIComponent(s.groupId)}`}>{s.groupId}</Link>
-                </td>
-                <td>
-                  {s.period} {s.metric.replace(/_/g, ' ')}
-                </td>
-                <td>{s.action.replace(/_/g, ' ')}</td>
-                <td>
-                  <JsonView value={s.details} />
-                </td>
-                <td>
-                  {s.active ? (
-                    canWrite ? (
-                      <ConfirmAction
-                        label="Reset"
-                        title={`Reset the stop-out of ${s.followerAccountId}?`}
-                        confirmLabel="Reset stop-out"
-                        tone="danger"
-                        onConfirm={() => reset.mutateAsync(s.stopOutId)}
-                      >
-                        <p>
-                          The subscription may open positions again at the master's next signal. The drawdown
-                          that caused it is not undone.
-                        </p>
-                      </ConfirmAction>
-                    ) : (
-                      <StatusBadge status="stopped_out" />
-                    )
-                  ) : (
-                    <span className="small">
-                      reset by {s.resetBy} <Time iso={s.resetAt} relative />
-                    </span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </QueryState>
+        columns={['at', 'follower', 'group', 'limit', 'action', 'details', 'state']}
+        row={(s) => (
+          <tr key={s.stopOutId} data-testid="stopout-row">
+            <td>
+              <Time iso={s.at} />
+            </td>
+            <td>
+              <Link to={`/accounts/${encodeURIComponent(s.followerAccountId)}`}>{s.followerAccountId}</Link>
+            </td>
+            <td>
+              <Link to={`/groups/${encodeURIComponent(s.groupId)}`}>{s.groupId}</Link>
+            </td>
+            <td>
+              {s.period} {s.metric.replace(/_/g, ' ')}
+            </td>
+            <td>{s.action.replace(/_/g, ' ')}</td>
+            <td>
+              <JsonView value={s.details} />
+            </td>
+            <td>
+              {s.active ? (
+                canWrite ? (
+                  <ConfirmAction
+                    label="Reset"
+                    title={`Reset the stop-out of ${s.followerAccountId}?`}
+                    confirmLabel="Reset stop-out"
+                    tone="danger"
+                    onConfirm={() => reset.mutateAsync(s.stopOutId)}
+                  >
+                    <p>
+                      The subscription may open positions again at the master's next signal. The drawdown that
+                      caused it is not undone.
+                    </p>
+                  </ConfirmAction>
+                ) : (
+                  <StatusBadge status="stopped_out" />
+                )
+              ) : (
+                <span className="small">
+                  reset by {s.resetBy} <Time iso={s.resetAt} relative />
+                </span>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }

@@ -2,9 +2,10 @@ import type { AuditEntry } from '@kopitra/contracts';
 import { Fragment, useState } from 'react';
 import { resources } from '../../shared/api/query-keys';
 import { useCursorList } from '../../shared/api/use-cursor-list';
-import { TextFilter, useUrlFilters } from '../../shared/ui/filters';
+import { FilterBar, type FilterField, useUrlFilters } from '../../shared/ui/filters';
 import { JsonView } from '../../shared/ui/json-view';
-import { LoadMore, PageHeader, QueryState } from '../../shared/ui/states';
+import { ListTable } from '../../shared/ui/list-table';
+import { PageHeader } from '../../shared/ui/states';
 import { Time } from '../../shared/ui/time';
 
 function AuditRow({ e }: { e: AuditEntry }) {
@@ -51,57 +52,27 @@ function AuditRow({ e }: { e: AuditEntry }) {
   );
 }
 
+const FILTERS: readonly FilterField<'actor' | 'action' | 'targetId'>[] = [
+  { key: 'actor', label: 'Actor', placeholder: 'email or terminal:ID' },
+  { key: 'action', label: 'Action', placeholder: 'session.approve' },
+  { key: 'targetId', label: 'Target', placeholder: 'exact id' },
+];
+
 export function AuditPage() {
-  const [filters, set] = useUrlFilters(['actor', 'action', 'targetId'] as const);
+  const [filters, set] = useUrlFilters(FILTERS.map((f) => f.key));
   const list = useCursorList<AuditEntry>(resources.audit, '/api/admin/audit', filters);
   return (
     <section>
       <PageHeader title="Audit log" />
       <p className="muted">Every operator action and session state change, newest first. Append-only.</p>
-      <div className="filters">
-        <TextFilter
-          label="Actor"
-          value={filters.actor}
-          onChange={(v) => set('actor', v)}
-          placeholder="email or terminal:ID"
-        />
-        <TextFilter
-          label="Action"
-          value={filters.action}
-          onChange={(v) => set('action', v)}
-          placeholder="session.approve"
-        />
-        <TextFilter
-          label="Target"
-          value={filters.targetId}
-          onChange={(v) => set('targetId', v)}
-          placeholder="exact id"
-        />
-      </div>
-      <QueryState
-        isPending={list.isPending}
-        error={list.error}
-        empty={list.items.length === 0}
+      <FilterBar fields={FILTERS} values={filters} onChange={set} />
+      <ListTable
+        list={list}
+        testId="audit-table"
         emptyText="No entries match."
-      >
-        <table className="table" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>at</th>
-              <th>actor</th>
-              <th>action</th>
-              <th>target</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.items.map((e) => (
-              <AuditRow key={e.auditId} e={e} />
-            ))}
-          </tbody>
-        </table>
-        <LoadMore {...list} />
-      </QueryState>
+        columns={['at', 'actor', 'action', 'target', '']}
+        row={(e) => <AuditRow key={e.auditId} e={e} />}
+      />
     </section>
   );
 }

@@ -77,3 +77,49 @@ export function SelectFilter({
     </label>
   );
 }
+
+/** One filter of a list: a select when it has options, otherwise an exact-match text field. */
+export type FilterField<K extends string> = {
+  key: K;
+  label: string;
+  options?: readonly string[];
+  placeholder?: string;
+  testId?: string;
+};
+
+/** A list's filter bar, bound to the values and setter of `useUrlFilters`. */
+export function FilterBar<K extends string>({
+  fields,
+  values,
+  onChange,
+}: {
+  fields: readonly FilterField<K>[];
+  values: Record<K, string>;
+  onChange(key: K, value: string): void;
+}) {
+  return (
+    <div className="filters">
+      {fields.map(({ key, label, options, placeholder, testId }) =>
+        options ? (
+          <SelectFilter
+            key={key}
+            label={label}
+            value={values[key]}
+            options={options}
+            onChange={(v) => onChange(key, v)}
+            testId={testId}
+          />
+        ) : (
+          <TextFilter
+            key={key}
+            label={label}
+            value={values[key]}
+            onChange={(v) => onChange(key, v)}
+            placeholder={placeholder}
+            testId={testId}
+          />
+        ),
+      )}
+    </div>
+  );
+}
