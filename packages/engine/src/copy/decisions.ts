@@ -7,57 +7,55 @@
 import type { ReasonCode } from './reasons.js';
 import type { Side } from './subscription.js';
 
-export interface OpenDecision {
-  readonly action: 'open';
-  readonly masterPositionId: string;
-  /** The follower's symbol, already mapped. */
-  readonly symbol: string;
-  /** The follower's side, already reversed if the subscription says so. */
-  readonly side: Side;
+/** A new exposure's volume, sized from the master's, and how the sizing got there. */
+export interface SizedVolume {
   readonly volume: number;
+  /** The sizing mode's volume before limits and rounding. */
   readonly rawVolume: number;
+  /** A maximum (subscription or symbol) cut the volume. */
   readonly capped: boolean;
+  /** Force-minimum placed the minimum instead of skipping. */
   readonly forced: boolean;
+}
+
+/** What an open and an add carry: the follower's symbol and side, the sized volume, the stops. */
+interface EntryFields extends SizedVolume {
+  readonly masterPositionId: string;
+  readonly symbol: string;
+  readonly side: Side;
   readonly sl: number | null;
   readonly tp: number | null;
   readonly masterPrice: number;
   readonly maxSlippagePoints: number | null;
-  /** After this the EA must not open it any more (`trade.started.expiresAt`). */
+  /** After this the EA must not act on it any more (the wire's `expiresAt`). */
   readonly expiresAt: number;
   /** The position tag (`positionTag`), so a restarted EA finds its own positions. */
   readonly comment: string;
-  /** Why an open came out of something other than the master's open (a catalogue code, specifics in `detail`). */
+  /** Why it came out of something other than the master's own trade (a catalogue code, specifics in `detail`). */
   readonly reason?: ReasonCode;
   readonly detail?: string;
+}
+
+/**
+ * The follower's symbol is already mapped, its side already reversed if the subscription
+ * says so. A `reason` says why an open came out of something other than the master's open.
+ */
+export interface OpenDecision extends EntryFields {
+  readonly action: 'open';
 }
 
 /**
  * A netting master added to its position (`position.increased`): the follower adds the sized
  * volume to its copy. A hedging follower opens a second position with the same tag; a netting
  * follower's net position grows by the volume. Risk guards apply as to an open: it adds exposure.
+ * The side is the linked position's (an add never turns a copy around); the volume is the
+ * added volume, sized like an open of the master's added volume; a `reason` says why an add
+ * came out of something other than the master's add (reconciliation restoring volume).
  */
-export interface IncreaseDecision {
+export interface IncreaseDecision extends EntryFields {
   readonly action: 'increase';
-  readonly masterPositionId: string;
   /** The copy's first position (`null` until its open is reported filled). */
   readonly ticket: string | null;
-  readonly symbol: string;
-  /** The linked position's side: an add never turns a copy around. */
-  readonly side: Side;
-  /** The added volume, sized like an open of the master's added volume. */
-  readonly volume: number;
-  readonly rawVolume: number;
-  readonly capped: boolean;
-  readonly forced: boolean;
-  readonly sl: number | null;
-  readonly tp: number | null;
-  readonly masterPrice: number;
-  readonly maxSlippagePoints: number | null;
-  readonly expiresAt: number;
-  readonly comment: string;
-  /** Why an add came out of something other than the master's add (reconciliation restoring volume). */
-  readonly reason?: ReasonCode;
-  readonly detail?: string;
 }
 
 /** An absent `sl` or `tp` means "leave as it is"; `null` means "remove it". */

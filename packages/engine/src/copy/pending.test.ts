@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eurusd, orderContext, orderSignal, T0 } from './fixtures.js';
+import { eurusd, followerContext, openSignal, orderContext, orderSignal, T0 } from './fixtures.js';
+import { planOpen } from './plan.js';
 import {
   planOrder,
   reverseOrder,
@@ -14,7 +15,7 @@ import { positionTag as groupTag } from '@kopitra/contracts';
 
 /** The tag of group g1, the group these tests reconcile. */
 const positionTag = (id: string) => groupTag('g1', id);
-import { withDefaults } from './subscription.js';
+import { withDefaults, type SubscriptionInput } from './subscription.js';
 
 const linked: LinkedOrder = {
   ticket: '77',
@@ -77,6 +78,29 @@ describe('placing a copy of the master’s pending order', () => {
     expect(
       reason(planOrder(orderSignal(), orderContext({ maxOpenPositions: 1 }, { openPositions: 1 }))),
     ).toBe('max_open_positions');
+  });
+
+  it("the follower's symbol and its trade mode are checked as for opens, with the same words", () => {
+    const asOpen = (signal: MasterOrderSignal, settings: SubscriptionInput = {}) =>
+      planOpen(
+        openSignal({ symbol: signal.symbol, side: signal.side, volume: signal.volume }),
+        followerContext(settings),
+      );
+    const unlisted = orderSignal({ symbol: 'GBPUSD' });
+    expect(planOrder(unlisted, orderContext())).toEqual({
+      action: 'skip',
+      reason: 'symbol_unknown',
+      detail: 'GBPUSD is not listed by the follower and has no symbol map entry',
+    });
+    expect(planOrder(unlisted, orderContext())).toEqual(asOpen(unlisted));
+    const mapped = { symbolMap: { EURUSD: 'EURUSD.pro' } };
+    expect(planOrder(orderSignal(), orderContext(mapped))).toEqual(asOpen(orderSignal(), mapped));
+    const shortOnly = { symbols: new Map([['EURUSD', { ...eurusd, tradeMode: 'short_only' as const }]]) };
+    expect(planOrder(orderSignal(), orderContext({}, shortOnly))).toEqual({
+      action: 'skip',
+      reason: 'symbol_trade_disabled',
+      detail: 'EURUSD trade mode short_only, side buy',
+    });
   });
 
   it('MT4 has no stop-limit orders; MT5 places them with the limit price', () => {

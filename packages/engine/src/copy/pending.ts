@@ -11,14 +11,19 @@
  * `pendingOnMasterFill` decides: `leave` keeps the follower's order waiting for its own
  * price, `market` replaces it with a market open within the slippage limit.
  */
-import { skipDecision, type CloseDecision, type OpenDecision, type SkipDecision } from './decisions.js';
-import { bookGuards, preSizingGuards } from './guards.js';
+import {
+  skipDecision,
+  type CloseDecision,
+  type OpenDecision,
+  type SizedVolume,
+  type SkipDecision,
+} from './decisions.js';
+import { earlyGuards, followerSymbol, isSkip, level, signalDeadline, sizeEntry, skipFrom } from './entry.js';
+import { bookGuards } from './guards.js';
 import { planOpen, type FollowerContext } from './plan.js';
 import { positionTag } from '@kopitra/contracts';
 import type { ReasonCode } from './reasons.js';
-import { sizeOpen } from './sizing.js';
-import { catalogSize, lookupSymbol, roundToDigits, type SymbolSpec } from './symbol-spec.js';
-import { defaultSymbolSynonyms, resolveSymbol } from './symbol-resolution.js';
+import { lookupSymbol, roundToDigits } from './symbol-spec.js';
 import { filterOpen, flipSide } from './symbols.js';
 import type { Side } from './subscription.js';
 
@@ -98,11 +103,8 @@ interface OrderFields {
 }
 
 /** `trade.order_placed`. */
-export interface PlaceOrderDecision extends OrderFields {
+export interface PlaceOrderDecision extends OrderFields, SizedVolume {
   readonly action: 'place_order';
-  readonly rawVolume: number;
-  readonly capped: boolean;
-  readonly forced: boolean;
   /** After this the EA must not place it any more (the signal's age limit). */
   readonly expiresAt: number;
 }
@@ -142,9 +144,6 @@ export type OrderDecision =
   | CloseDecision
   | SkipDecision;
 
-/** MetaTrader writes "no stop" (and "no limit price") as 0. */
-const level = (v: number | null | undefined): number | null => (typeof v === 'number' && v > 0 ? v : null);
-
 /**
  * The mirror image of a pending order at the same prices: a buy limit below the market
  * becomes a sell stop there, a buy stop above it a sell limit, and SL and TP change places.
@@ -172,15 +171,6 @@ const shapeOf = (signal: MasterOrderSignal): OrderShape => ({
   tp: level(signal.tp),
 });
 
-const sideBlockedBy = (tradeMode: SymbolSpec['tradeMode'], side: Side): boolean =>
-  tradeMode === 'disabled' ||
-  tradeMode === 'close_only' ||
-  (tradeMode === 'long_only' && side === 'sell') ||
-  (tradeMode === 'short_only' && side === 'buy');
-
-const skipFrom = (s: { reason: ReasonCode; detail: string }): SkipDecision =>
-  skipDecision(s.reason, s.detail);
-
 /** The follower's shape of the master's order: reversed when asked (or, later, when the link says so). */
 function followerShape(signal: MasterOrderSignal, reversed: boolean): OrderShape | SkipDecision {
   const master = shapeOf(signal);
@@ -190,8 +180,6 @@ function followerShape(signal: MasterOrderSignal, reversed: boolean): OrderShape
     skipDecision('order_type_unsupported', `a ${signal.side} stop-limit cannot be reversed`)
   );
 }
-
-const isSkip = (v: object): v is SkipDecision => 'action' in v && (v as SkipDecision).action === 'skip';
 
 function roundShape(shape: OrderShape, digits: number | undefined, ctx: OrderContext): OrderShape {
   const round = (v: number | null): number | null =>
@@ -222,80 +210,33 @@ export function planOrderPlace(
   const expiry = signal.expiresAt ?? null;
   if (expiry !== null && expiry <= ctx.now)
     return skipDecision('order_expired', `the master's order expired before it could be placed`);
-  const early =
-    preSizingGuards({
-      settings: s,
-      now: ctx.now,
-      occurredAt: signal.occurredAt,
-      activeStopOut: ctx.activeStopOut,
-    }) ?? filterOpen(signal, s);
+  const early = earlyGuards(ctx, signal.occurredAt) ?? filterOpen(signal, s);
   if (early) return skipFrom(early);
   if (signal.orderType === 'stop_limit' && ctx.platform === 'MT4')
     return skipDecision('order_type_unsupported', 'MT4 has no stop-limit orders');
-
-  if (catalogSize(ctx.symbols) === 0)
-    return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
-  const resolved = resolveSymbol(signal.symbol, s, ctx.symbols, ctx.synonyms ?? defaultSymbolSynonyms);
-  if (resolved.symbol === null)
-    return skipDecision(
-      resolved.candidates.length > 1 ? 'symbol_ambiguous' : 'symbol_unknown',
-      resolved.detail,
-    );
-  const spec = lookupSymbol(ctx.symbols, resolved.symbol);
-  if (!spec)
-    return skipDecision(
-      'symbol_unknown',
-      `${signal.symbol} maps to ${resolved.symbol}, which the follower does not list`,
-    );
+  const target = followerSymbol(signal.symbol, ctx);
+  if (isSkip(target)) return target;
   const shaped = followerShape(signal, s.reverse);
   if (isSkip(shaped)) return shaped;
-  if (sideBlockedBy(spec.tradeMode, shaped.side))
-    return skipDecision(
-      'symbol_trade_disabled',
-      `${resolved.symbol} trade mode ${spec.tradeMode}, side ${shaped.side}`,
-    );
-
-  const sized = sizeOpen(
-    {
-      sizing: s.sizing,
-      masterVolume: signal.volume,
-      entryPrice: signal.price,
-      stopLoss: shaped.sl,
-      follower: ctx.follower,
-      master: ctx.master,
-      followerSpec: spec,
-      masterSpec: ctx.masterSymbol ?? null,
-    },
-    s,
-  );
-  if (!sized.ok) return skipFrom(sized);
-  // A pending order counts as the position it may become; no price guard: it waits for its price.
-  const blocked = bookGuards({
-    settings: s,
-    now: ctx.now,
+  const sized = sizeEntry({
+    ctx,
+    ...target,
     side: shaped.side,
-    volume: sized.volume,
+    stopLoss: shaped.sl,
+    masterVolume: signal.volume,
     masterPrice: signal.price,
-    point: spec.point,
-    openPositions: ctx.openPositions,
-    openLots: ctx.openLots,
-    recentOpenTimes: ctx.recentOpenTimes,
+    // A pending order counts as the position it may become; no price guard: it waits for its price.
     quote: null,
   });
-  if (blocked) return skipFrom(blocked);
-
-  const shape = roundShape(shaped, spec.digits, ctx);
+  if (isSkip(sized)) return sized;
   return {
     action: 'place_order',
     masterOrderId: signal.masterOrderId,
-    symbol: resolved.symbol,
-    ...shape,
-    volume: sized.volume,
-    rawVolume: sized.raw,
-    capped: sized.capped,
-    forced: sized.forced,
+    symbol: target.symbol,
+    ...roundShape(shaped, target.spec.digits, ctx),
+    ...sized,
     orderExpiresAt: expiry,
-    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
+    expiresAt: signalDeadline(ctx, signal.occurredAt),
     comment: positionTag(ctx.groupId, signal.masterOrderId),
   };
 }
@@ -447,7 +388,7 @@ export function planOrderFill(
     tp: stops.tp,
     masterPrice: signal.price,
     maxSlippagePoints: s.maxSlippagePoints,
-    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
+    expiresAt: signalDeadline(ctx, signal.occurredAt),
     comment: positionTag(ctx.groupId, masterPositionId),
     replacesOrder: { masterOrderId: signal.masterOrderId, ticket: link.ticket },
     reason: 'order_filled_at_market',

@@ -12,21 +12,26 @@ import {
   type ModifyDecision,
   type OpenDecision,
   type PartialCloseDecision,
+  type SizedVolume,
   type SkipDecision,
 } from './decisions.js';
-import { bookGuards, preSizingGuards, type Quote } from './guards.js';
+import {
+  catalogMissing,
+  earlyGuards,
+  followerSymbol,
+  isSkip,
+  level,
+  signalDeadline,
+  sizeEntry,
+  skipFrom,
+} from './entry.js';
+import type { Quote } from './guards.js';
 import { planPartialClose } from './partial-close.js';
 import { positionTag } from '@kopitra/contracts';
 import type { ActiveStopOut } from './risk-limits.js';
-import { sizeOpen, type AccountMetrics } from './sizing.js';
-import {
-  catalogSize,
-  lookupSymbol,
-  roundToDigits,
-  type SymbolCatalog,
-  type SymbolSpec,
-} from './symbol-spec.js';
-import { defaultSymbolSynonyms, resolveSymbol, type SynonymGroups } from './symbol-resolution.js';
+import type { AccountMetrics } from './sizing.js';
+import { lookupSymbol, roundToDigits, type SymbolCatalog, type SymbolSpec } from './symbol-spec.js';
+import type { SynonymGroups } from './symbol-resolution.js';
 import { filterOpen, reverseDirection, type Direction } from './symbols.js';
 import type { Side, SubscriptionSettings } from './subscription.js';
 
@@ -101,100 +106,58 @@ export interface FollowerContext {
   readonly synonyms?: SynonymGroups;
 }
 
-/** MetaTrader writes "no stop" as 0. */
-const level = (v: number | null | undefined): number | null => (typeof v === 'number' && v > 0 ? v : null);
+/** The follower's direction of the master's trade: the mirror image when `reversed`. */
+function followerDirection(signal: MasterSignal, reversed: boolean): Direction {
+  const master: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
+  return reversed ? reverseDirection(master) : master;
+}
 
-const sideBlockedBy = (tradeMode: SymbolSpec['tradeMode'], side: Side): boolean =>
-  tradeMode === 'disabled' ||
-  tradeMode === 'close_only' ||
-  (tradeMode === 'long_only' && side === 'sell') ||
-  (tradeMode === 'short_only' && side === 'buy');
-
-const skipFrom = (s: { reason: SkipDecision['reason']; detail: string }): SkipDecision =>
-  skipDecision(s.reason, s.detail);
+/** What an open and an add carry besides the follower's symbol and side. */
+function entryTerms(
+  signal: MasterSignal,
+  ctx: FollowerContext,
+  dir: Direction,
+  spec: SymbolSpec,
+  sized: SizedVolume,
+) {
+  const s = ctx.settings;
+  return {
+    ...sized,
+    sl: s.copySl && dir.sl !== null ? roundToDigits(dir.sl, spec.digits) : null,
+    tp: s.copyTp && dir.tp !== null ? roundToDigits(dir.tp, spec.digits) : null,
+    masterPrice: signal.price,
+    maxSlippagePoints: s.maxSlippagePoints,
+    expiresAt: signalDeadline(ctx, signal.occurredAt),
+    comment: positionTag(ctx.groupId, signal.masterPositionId),
+  };
+}
 
 export function planOpen(signal: MasterSignal, ctx: FollowerContext): OpenDecision | SkipDecision {
   const s = ctx.settings;
   // A repeated open must never double the follower's exposure, whatever the mode.
   if (ctx.link)
     return skipDecision('already_copied', `linked to ticket ${ctx.link.ticket ?? '(pending fill)'}`);
-  const early =
-    preSizingGuards({
-      settings: s,
-      now: ctx.now,
-      occurredAt: signal.occurredAt,
-      activeStopOut: ctx.activeStopOut,
-    }) ?? filterOpen(signal, s);
+  const early = earlyGuards(ctx, signal.occurredAt) ?? filterOpen(signal, s);
   if (early) return skipFrom(early);
-
-  if (catalogSize(ctx.symbols) === 0)
-    return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
-  const resolved = resolveSymbol(signal.symbol, s, ctx.symbols, ctx.synonyms ?? defaultSymbolSynonyms);
-  if (resolved.symbol === null)
-    return skipDecision(
-      resolved.candidates.length > 1 ? 'symbol_ambiguous' : 'symbol_unknown',
-      resolved.detail,
-    );
-  const symbol = resolved.symbol;
-  const spec = lookupSymbol(ctx.symbols, symbol);
-  if (!spec) {
-    return skipDecision(
-      'symbol_unknown',
-      resolved.via === 'map' || resolved.via === 'rules'
-        ? `${signal.symbol} maps to ${symbol}, which the follower does not list`
-        : `${signal.symbol} is not listed by the follower and has no symbol map entry`,
-    );
-  }
-  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
-  const dir = s.reverse ? reverseDirection(masterDirection) : masterDirection;
-  if (sideBlockedBy(spec.tradeMode, dir.side))
-    return skipDecision('symbol_trade_disabled', `${symbol} trade mode ${spec.tradeMode}, side ${dir.side}`);
-
-  // Risk sizing uses the stop the trade defines even when SL is not copied: it is still the risk the signal intends.
-  const sized = sizeOpen(
-    {
-      sizing: s.sizing,
-      masterVolume: signal.volume,
-      entryPrice: signal.price,
-      stopLoss: dir.sl,
-      follower: ctx.follower,
-      master: ctx.master,
-      followerSpec: spec,
-      masterSpec: ctx.masterSymbol ?? null,
-    },
-    s,
-  );
-  if (!sized.ok) return skipFrom(sized);
-
-  const blocked = bookGuards({
-    settings: s,
-    now: ctx.now,
+  const target = followerSymbol(signal.symbol, ctx);
+  if (isSkip(target)) return target;
+  const dir = followerDirection(signal, s.reverse);
+  const sized = sizeEntry({
+    ctx,
+    ...target,
     side: dir.side,
-    volume: sized.volume,
+    stopLoss: dir.sl,
+    masterVolume: signal.volume,
     masterPrice: signal.price,
-    point: spec.point,
-    openPositions: ctx.openPositions,
-    openLots: ctx.openLots,
-    recentOpenTimes: ctx.recentOpenTimes,
     quote: ctx.quote ?? null,
   });
-  if (blocked) return skipFrom(blocked);
-
+  if (isSkip(sized)) return sized;
   return {
     action: 'open',
     masterPositionId: signal.masterPositionId,
-    symbol,
+    symbol: target.symbol,
     side: dir.side,
-    volume: sized.volume,
-    rawVolume: sized.raw,
-    capped: sized.capped,
-    forced: sized.forced,
-    sl: s.copySl && dir.sl !== null ? roundToDigits(dir.sl, spec.digits) : null,
-    tp: s.copyTp && dir.tp !== null ? roundToDigits(dir.tp, spec.digits) : null,
-    masterPrice: signal.price,
-    maxSlippagePoints: s.maxSlippagePoints,
-    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(ctx.groupId, signal.masterPositionId),
+    ...entryTerms(signal, ctx, dir, target.spec, sized),
   };
 }
 
@@ -209,15 +172,12 @@ function managedLink(ctx: FollowerContext): LinkedPosition | SkipDecision {
   return ctx.link;
 }
 
-const isSkip = (v: LinkedPosition | SkipDecision): v is SkipDecision => 'action' in v;
-
 export function planModify(signal: MasterSignal, ctx: FollowerContext): ModifyDecision | SkipDecision {
   const link = managedLink(ctx);
   if (isSkip(link)) return link;
   const s = ctx.settings;
   // The link's side, not today's `reverse` setting, says whether this copy was reversed.
-  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
-  const dir = link.side === signal.side ? masterDirection : reverseDirection(masterDirection);
+  const dir = followerDirection(signal, link.side !== signal.side);
   const digits = lookupSymbol(ctx.symbols, link.symbol)?.digits;
   const round = (v: number | null): number | null =>
     v === null || digits === undefined ? v : roundToDigits(v, digits);
@@ -299,68 +259,33 @@ export function planIncrease(signal: MasterSignal, ctx: FollowerContext): Increa
   const link = managedLink(ctx);
   if (isSkip(link)) return link;
   const s = ctx.settings;
-  const early = preSizingGuards({
-    settings: s,
-    now: ctx.now,
-    occurredAt: signal.occurredAt,
-    activeStopOut: ctx.activeStopOut,
-  });
+  const early = earlyGuards(ctx, signal.occurredAt);
   if (early) return skipFrom(early);
-  if (catalogSize(ctx.symbols) === 0)
-    return skipDecision('symbol_catalog_missing', 'no ea.symbol_catalog received from the follower');
+  const missing = catalogMissing(ctx);
+  if (missing) return missing;
   const spec = lookupSymbol(ctx.symbols, link.symbol);
   if (!spec) return skipDecision('symbol_unknown', `${link.symbol} is not listed by the follower any more`);
-  if (sideBlockedBy(spec.tradeMode, link.side))
-    return skipDecision(
-      'symbol_trade_disabled',
-      `${link.symbol} trade mode ${spec.tradeMode}, side ${link.side}`,
-    );
-  const masterDirection: Direction = { side: signal.side, sl: level(signal.sl), tp: level(signal.tp) };
-  const dir = link.side === signal.side ? masterDirection : reverseDirection(masterDirection);
-  const sized = sizeOpen(
-    {
-      sizing: s.sizing,
-      masterVolume: signal.volume,
-      entryPrice: signal.price,
-      stopLoss: dir.sl,
-      follower: ctx.follower,
-      master: ctx.master,
-      followerSpec: spec,
-      masterSpec: ctx.masterSymbol ?? null,
-    },
-    s,
-  );
-  if (!sized.ok) return skipFrom(sized);
-  const blocked = bookGuards({
-    // A netting follower's net position grows; no position is added to count.
-    settings: ctx.netting ? { ...s, maxOpenPositions: null } : s,
-    now: ctx.now,
+  const dir = followerDirection(signal, link.side !== signal.side);
+  const sized = sizeEntry({
+    ctx,
+    symbol: link.symbol,
+    spec,
     side: link.side,
-    volume: sized.volume,
+    stopLoss: dir.sl,
+    masterVolume: signal.volume,
     masterPrice: signal.price,
-    point: spec.point,
-    openPositions: ctx.openPositions,
-    openLots: ctx.openLots,
-    recentOpenTimes: ctx.recentOpenTimes,
+    // A netting follower's net position grows; no position is added to count.
+    limits: ctx.netting ? { ...s, maxOpenPositions: null } : s,
     quote: ctx.quote ?? null,
   });
-  if (blocked) return skipFrom(blocked);
+  if (isSkip(sized)) return sized;
   return {
     action: 'increase',
     masterPositionId: signal.masterPositionId,
     ticket: link.ticket,
     symbol: link.symbol,
     side: link.side,
-    volume: sized.volume,
-    rawVolume: sized.raw,
-    capped: sized.capped,
-    forced: sized.forced,
-    sl: s.copySl && dir.sl !== null ? roundToDigits(dir.sl, spec.digits) : null,
-    tp: s.copyTp && dir.tp !== null ? roundToDigits(dir.tp, spec.digits) : null,
-    masterPrice: signal.price,
-    maxSlippagePoints: s.maxSlippagePoints,
-    expiresAt: signal.occurredAt + s.maxSignalAgeSec * 1000,
-    comment: positionTag(ctx.groupId, signal.masterPositionId),
+    ...entryTerms(signal, ctx, dir, spec, sized),
   };
 }
 
