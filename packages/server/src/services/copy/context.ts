@@ -8,6 +8,8 @@ import {
   resolveSymbol,
   symbolSearchTerms,
   withDefaults,
+  type FollowerContext,
+  type LinkedPosition,
   type SynonymGroups,
   type ActiveStopOut,
   type AccountMetrics,
@@ -58,6 +60,29 @@ export interface MasterSlice {
   metrics: AccountMetrics | null;
   symbol: SymbolSpec | null;
 }
+
+/** What the engine is told about one follower of the fan-out, with its copy's link as the engine sees it. */
+export const followerContextOf = (
+  f: FollowerSlice,
+  fanout: { master: MasterSlice; synonyms: SynonymGroups },
+  link: LinkedPosition | null,
+  now: number,
+): FollowerContext => ({
+  groupId: f.groupId,
+  settings: f.settings,
+  symbols: f.symbols,
+  masterSymbol: fanout.master.symbol,
+  follower: f.metrics,
+  master: fanout.master.metrics,
+  link,
+  openPositions: f.exposure.positions,
+  openLots: f.exposure.lots,
+  recentOpenTimes: f.recentOpens,
+  activeStopOut: f.activeStopOut,
+  now,
+  netting: f.netting,
+  synonyms: fanout.synonyms,
+});
 
 // Stands in for "this follower has a catalog, just not this symbol" so the engine can tell
 // symbol_unknown from symbol_catalog_missing without loading whole catalogs.

@@ -20,7 +20,8 @@ import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import type { JobDefinition } from '../job-worker.js';
 import { loadFanoutContext } from './context.js';
-import { FANOUT_JOB, wakeFollowers, writeBatch, type FanoutSignal } from './fanout.js';
+import { FANOUT_JOB, writeBatch, type FanoutSignal } from './fanout.js';
+import { wakeFollowers } from './signal-intake.js';
 import type { MasterSignal } from '@kopitra/engine';
 
 const Payload = z.object({ masterAccountId: z.string().min(1) });

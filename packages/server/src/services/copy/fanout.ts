@@ -5,27 +5,15 @@
  * written by the fan-out job in further batches (fanout-resume.ts). Followers' waiting polls
  * and streams wake as each batch commits.
  */
-import {
-  AppError,
-  topics,
-  type SignalAccepted,
-  type SignalRequest,
-  type SignalResponse,
-  isoTime,
-} from '@kopitra/contracts';
+import { AppError, isoTime, type SignalRequest, type SignalResponse } from '@kopitra/contracts';
 import type { Span } from '@opentelemetry/api';
 import { planCopy, type CopyDecision, type LinkedPosition, type MasterSignal } from '@kopitra/engine';
-import { accountChannel, type OutboxRowsOf } from '../../notify/notifier.js';
 import {
   countSubscriptionsOfMaster,
-  findSignalDuplicate,
   insertOrders,
   insertSignal,
-  lockMaster,
-  setSignalResponse,
   upsertLinks,
   withdrawOrders,
-  NOT_YET_EXECUTED,
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
@@ -37,29 +25,45 @@ import {
 } from '../../store/fanouts.js';
 import { derivedId, newId } from '../../store/ids.js';
 import { applyMasterSignal } from '../../store/master-positions.js';
-import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
+import type { OutboxRow } from '../../store/outbox.js';
 import type { Db } from '../../store/schema.js';
-import { liveSessions } from '../../store/sessions.js';
-import { handOffOutbox } from '../outbox.js';
 import { inSpan, storedContext } from '../../telemetry/tracing.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { enqueueJob } from '../job-worker.js';
-import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
-import { logForbiddenAttempt } from '../inbox.js';
+import { requestHash, type Reply } from '../idempotent.js';
 import type { SessionContext } from '../sessions.js';
-import { loadFanoutContext, type FollowerSlice } from './context.js';
+import { followerContextOf, loadFanoutContext, type FollowerSlice } from './context.js';
+import {
+  openedLinkRow,
+  signalOrderRow,
+  signalRowOf,
+  type OrderTarget,
+  type StoredSignal,
+} from './copy-rows.js';
 import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
-
-const SIGNALS_ROUTE = 'POST /signals';
+import {
+  assertMasterSession,
+  earlierReply,
+  enqueueInRounds,
+  queuedCopy,
+  settleSignal,
+  skippedCopy,
+  SIGNALS_ROUTE,
+  type OutboxEvent,
+} from './signal-intake.js';
 
 /** The claimed job that writes the batches of a fan-out after the first. */
 export const FANOUT_JOB = 'copy.fanout';
 
 const LIVE_LINK = new Set(['open', 'closing', 'detached']);
 
-function linkedPosition(link: LinkRow | null, undelivered: CopyOrderRow[] = []): LinkedPosition | null {
+/** The engine's view of a copy's link: only a live one (open, closing, detached) is one. */
+export function linkedPosition(
+  link: LinkRow | null,
+  undelivered: CopyOrderRow[] = [],
+): LinkedPosition | null {
   if (!link || !LIVE_LINK.has(link.status)) return null;
   return {
     ticket: link.ticket,
@@ -95,18 +99,8 @@ export async function acceptSignal(
   idempotencyKey: string,
   req: SignalRequest,
 ): Promise<Reply<SignalResponse>> {
+  await assertMasterSession(deps, ctx);
   const { session } = ctx;
-  if (session.status === 'pending') {
-    await logForbiddenAttempt(deps, ctx, 'POST /signals', 'session pending approval');
-    throw new AppError(
-      'session_pending',
-      'A pending session may not send signals; ask an operator to approve the terminal.',
-    );
-  }
-  if (session.role !== 'master') {
-    await logForbiddenAttempt(deps, ctx, 'POST /signals', `session role is ${session.role}`);
-    throw new AppError('role_forbidden', 'Only a master session may send signals.');
-  }
   checkOccurredAt(req.occurredAt, deps.clock.now());
   return fanOutSignal(
     deps,
@@ -137,52 +131,21 @@ export async function fanOutSignal(
   const call = { scope: masterAccountId, ...idempotency };
   const fanOut = (span: Span | undefined) =>
     inTransaction(deps.db, async (tx) => {
-      // One writer per master on PostgreSQL: its signals queue here instead of deadlocking on
-      // their followers' rows; other masters' signals run in parallel. (SQLite runs one
-      // transaction at a time already.)
-      if (deps.dialect === 'postgres') await lockMaster(tx.trx, masterAccountId);
-      const replay = await replayFor(tx.trx, call);
-      if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
-      const duplicate = await findSignalDuplicate(
-        tx.trx,
-        masterAccountId,
-        req.signalId,
-        req.dealTicket,
-        req.type,
-      );
-      if (duplicate) {
-        const again: Reply<SignalResponse> = {
-          statusCode: 202,
-          body: JSON.parse(duplicate.response) as SignalResponse,
-        };
-        await remember(tx.trx, call, again, receivedAt);
-        return { reply: again, notify: [] };
-      }
+      const earlier = await earlierReply(deps, tx, masterAccountId, call, req, receivedAt);
+      if (earlier) return { reply: earlier, notify: [] as string[] };
       const now = deps.clock.now();
       const signalId = newId('sig');
       const traceContext = storedContext(deps.tracing);
       const occurredAt = Date.parse(req.occurredAt);
-      const signalRow = {
+      const signalRow = signalRowOf(req, {
         signal_id: signalId,
         master_account_id: masterAccountId,
         session_id: source.sessionId,
-        client_signal_id: req.signalId ?? null,
-        deal_ticket: req.dealTicket ?? null,
-        type: req.type,
         master_position_id: req.masterPositionId,
-        symbol: req.symbol,
-        side: req.side,
-        volume: req.volume,
         remaining_volume: req.remainingVolume ?? null,
-        price: req.price,
-        sl: req.sl ?? null,
-        tp: req.tp ?? null,
-        magic: req.magic ?? null,
-        comment: req.comment ?? null,
         occurred_at: occurredAt,
         received_at: receivedAt,
-        response: '{}',
-      };
+      });
       await insertSignal(tx.trx, signalRow);
       await applyMasterSignal(tx.trx, signalRow, now);
       const signal: MasterSignal = {
@@ -226,29 +189,23 @@ export async function fanOutSignal(
         skipped: batch.skipped,
         ...(deferred > 0 ? { deferred } : {}),
       };
-      await setSignalResponse(tx.trx, signalId, body);
-      const accepted: SignalAccepted = {
-        type: 'signal.accepted',
-        signalId: body.signalId,
+      const { reply, notify } = await settleSignal(deps, tx, {
+        call,
         masterAccountId,
-        signalType: req.type,
+        signalId,
+        req,
         masterPositionId: req.masterPositionId,
-        symbol: req.symbol,
-        copies: body.copies.length,
-        skipped: body.skipped.length,
-        occurredAt: req.occurredAt,
-        receivedAt: isoTime(receivedAt),
-      };
-      await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
-      const result: Reply<SignalResponse> = { statusCode: 202, body };
-      await remember(tx.trx, call, result, now);
-      const channels = await wakeFollowers(deps, tx, batch, now);
+        body,
+        batch,
+        receivedAt,
+        now,
+      });
       span?.setAttributes({
         'kopitra.signal_id': signalId,
         'kopitra.copies': body.copies.length,
         'kopitra.skipped': body.skipped.length,
       });
-      return { reply: result, notify: channels };
+      return { reply, notify };
     });
   // One span for the whole fan-out; the follower side continues its trace from the rows.
   const { reply, notify } = await inSpan(
@@ -281,14 +238,8 @@ export async function fanOutSignal(
 }
 
 /** A signal as every batch of its fan-out sees it. */
-export interface FanoutSignal {
-  signalId: string;
-  masterAccountId: string;
-  signal: MasterSignal;
-  receivedAt: number;
-  masterSignalId: string | null;
-  masterDealTicket: string | null;
-  traceContext: string | null;
+export interface FanoutSignal extends StoredSignal {
+  readonly signal: MasterSignal;
 }
 
 /** What one batch wrote. */
@@ -333,7 +284,6 @@ export async function writeBatch(
   rerun = false,
 ): Promise<Batch> {
   const { signal, signalId, masterAccountId, traceContext } = s;
-  const { master, synonyms } = context;
   const idsOf = (f: FollowerSlice) => copyIdsOf(signalId, f.groupId, f.followerAccountId);
   const written = rerun
     ? await existingOrderIds(
@@ -352,25 +302,9 @@ export async function writeBatch(
   const orders: CopyOrderRow[] = [];
   const links: LinkRow[] = [];
   const withdrawn: CopyOrderRow[] = [];
-  const events: Parameters<typeof enqueueOutboxMany>[1] = [];
+  const events: OutboxEvent[] = [];
   for (const f of followers) {
-    const plan = (link: LinkedPosition | null) =>
-      planCopy(signal, {
-        groupId: f.groupId,
-        settings: f.settings,
-        symbols: f.symbols,
-        masterSymbol: master.symbol,
-        follower: f.metrics,
-        master: master.metrics,
-        link,
-        openPositions: f.exposure.positions,
-        openLots: f.exposure.lots,
-        recentOpenTimes: f.recentOpens,
-        activeStopOut: f.activeStopOut,
-        now,
-        netting: f.netting,
-        synonyms,
-      });
+    const plan = (link: LinkedPosition | null) => planCopy(signal, followerContextOf(f, context, link, now));
     let decision = plan(linkedPosition(f.link, f.undelivered));
     let closedLink: LinkRow | null = null;
     if (decision.action === 'skip' && decision.reason === 'master_closed' && f.link) {
@@ -384,22 +318,14 @@ export async function writeBatch(
       else decision = plan(linkedPosition(f.link));
     }
     const { orderId, eventId } = idsOf(f);
-    const order = baseOrder(orderId, signalId, masterAccountId, f, signal, decision, {
-      receivedAt: s.receivedAt,
-      now,
-      masterSignalId: s.masterSignalId,
-      masterDealTicket: s.masterDealTicket,
-      traceContext,
-    });
+    const order = baseOrder(
+      s,
+      { orderId, groupId: f.groupId, followerAccountId: f.followerAccountId, now },
+      decision,
+    );
     if (decision.action === 'skip') {
       orders.push(order);
-      batch.skipped.push({
-        followerAccountId: f.followerAccountId,
-        groupId: f.groupId,
-        orderId,
-        reason: decision.reason,
-        detail: decision.detail,
-      });
+      batch.skipped.push(skippedCopy(f, orderId, decision));
       if (closedLink) {
         links.push(closedLink);
         continue;
@@ -420,27 +346,10 @@ export async function writeBatch(
     const link = nextLink(f, signal, decision, orderId, masterAccountId, now);
     if (link) links.push(link);
     batch.woken.add(f.followerAccountId);
-    batch.copies.push({
-      followerAccountId: f.followerAccountId,
-      groupId: f.groupId,
-      orderId,
-      status: 'queued',
-      ...(order.volume !== null ? { volume: order.volume } : {}),
-    });
+    batch.copies.push(queuedCopy(f, orderId, order.volume));
   }
-  // A follower in two of the master's groups gets two events: queue them in rounds so each
-  // round allocates one sequence per account, in the order the groups were planned.
   const write = async () => {
-    for (let round = events; round.length > 0;) {
-      const seen = new Set<string>();
-      const part = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
-      for (const row of await enqueueOutboxMany(tx.trx, part, now, deps.dialect === 'postgres')) {
-        const list = batch.rowsOf.get(row.account_id);
-        if (list) list.push(row);
-        else batch.rowsOf.set(row.account_id, [row]);
-      }
-      round = round.filter((e) => !part.includes(e));
-    }
+    batch.rowsOf = await enqueueInRounds(tx.trx, events, now, deps.dialect === 'postgres');
     await insertOrders(tx.trx, orders);
     await upsertLinks(tx.trx, links);
     for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
@@ -486,51 +395,8 @@ async function deferFanout(
   );
 }
 
-/**
- * Followers parked in this process whose session is live as of this transaction take their
- * events from memory once it commits; the rest are woken, the rows carried to the other
- * replicas where the notifier can (their parked followers take them from memory there), else
- * to read them. Returns the channels.
- */
-export async function wakeFollowers(
-  deps: GatewayDeps,
-  tx: Tx,
-  batch: { woken: ReadonlySet<string>; rowsOf: OutboxRowsOf },
-  now: number,
-): Promise<string[]> {
-  const parked = deps.handoff.parkedAmong(batch.woken);
-  const liveSessionOf = parked.length ? await liveSessions(tx.trx, parked, now) : new Map<string, string>();
-  const channels = [...batch.woken].map(accountChannel);
-  await deps.notifier.notifyMany(
-    tx.trx,
-    channels,
-    new Set([...liveSessionOf.keys()].map(accountChannel)),
-    batch.rowsOf,
-  );
-  if (liveSessionOf.size)
-    tx.afterCommit(() => {
-      handOffOutbox(deps, batch.rowsOf, liveSessionOf).catch((err: unknown) =>
-        deps.logger.error({ err }, 'outbox hand-off failed'),
-      );
-    });
-  return channels;
-}
-
-function baseOrder(
-  orderId: string,
-  signalId: string,
-  masterAccountId: string,
-  f: FollowerSlice,
-  signal: MasterSignal,
-  d: CopyDecision,
-  t: {
-    receivedAt: number;
-    now: number;
-    masterSignalId: string | null;
-    masterDealTicket: string | null;
-    traceContext: string | null;
-  },
-): CopyOrderRow {
+function baseOrder(s: FanoutSignal, target: OrderTarget, d: CopyDecision): CopyOrderRow {
+  const { signal } = s;
   const kind = (
     {
       'position.opened': 'open',
@@ -541,38 +407,19 @@ function baseOrder(
     } as const
   )[signal.type];
   const isSkip = d.action === 'skip';
-  return {
-    order_id: orderId,
-    signal_id: signalId,
-    master_signal_id: t.masterSignalId,
-    master_deal_ticket: t.masterDealTicket,
-    group_id: f.groupId,
-    follower_account_id: f.followerAccountId,
-    master_account_id: masterAccountId,
+  const entry = d.action === 'open' || d.action === 'increase';
+  return signalOrderRow(s, target, signal, d, {
     master_position_id: signal.masterPositionId,
     // A partial close that must close the whole rest is a close.
     kind: isSkip ? kind : d.action,
-    origin: 'signal',
-    status: isSkip ? 'skipped' : 'queued',
     reason: isSkip ? d.reason : d.action === 'close' ? (d.reason ?? null) : null,
     detail: isSkip ? d.detail : d.action === 'close' ? (d.detail ?? null) : null,
-    // A skipped order names the master's symbol and side: no follower symbol was mapped.
-    symbol: isSkip ? signal.symbol : d.symbol,
-    side: isSkip ? signal.side : d.side,
     volume: 'volume' in d ? d.volume : null,
-    sl: d.action === 'open' || d.action === 'increase' || d.action === 'modify' ? (d.sl ?? null) : null,
-    tp: d.action === 'open' || d.action === 'increase' || d.action === 'modify' ? (d.tp ?? null) : null,
-    master_price: signal.price,
+    sl: entry || d.action === 'modify' ? (d.sl ?? null) : null,
+    tp: entry || d.action === 'modify' ? (d.tp ?? null) : null,
     ticket: 'ticket' in d ? d.ticket : null,
-    ...NOT_YET_EXECUTED,
-    outbox_event_id: null,
-    master_deal_at: signal.occurredAt,
-    signal_received_at: t.receivedAt,
-    written_at: t.now,
-    expires_at: d.action === 'open' || d.action === 'increase' ? d.expiresAt : null,
-    updated_at: t.now,
-    trace_context: t.traceContext,
-  };
+    expires_at: entry ? d.expiresAt : null,
+  });
 }
 
 /**
@@ -644,28 +491,18 @@ function nextLink(
   const link = f.link;
   switch (d.action) {
     case 'open':
-      return {
-        group_id: f.groupId,
-        follower_account_id: f.followerAccountId,
-        master_account_id: masterAccountId,
-        master_position_id: signal.masterPositionId,
-        symbol: d.symbol,
-        side: d.side,
-        ticket: null,
-        open_volume: d.volume,
-        master_volume: signal.volume,
-        position_count: 1,
-        sl: d.sl,
-        tp: d.tp,
-        master_price: signal.price,
-        signal_at: signal.occurredAt,
-        status: 'open',
-        open_order_id: orderId,
-        linked_at: null,
-        opened_at: now,
-        closed_at: null,
-        updated_at: now,
-      };
+      return openedLinkRow({
+        groupId: f.groupId,
+        followerAccountId: f.followerAccountId,
+        masterAccountId,
+        masterPositionId: signal.masterPositionId,
+        open: d,
+        orderId,
+        masterVolume: signal.volume,
+        masterPrice: signal.price,
+        signalAt: signal.occurredAt,
+        now,
+      });
     case 'increase':
       // Counted when planned, like a partial close: the expected book is what was sent.
       return link

@@ -52,6 +52,7 @@ import { inTransaction } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { publishOrderUpdate } from './order-events.js';
 import { queueOrder, type Scope } from './issued.js';
+import { openedLinkRow } from './copy-rows.js';
 
 export interface JoinSummary {
   followerAccountId: string;
@@ -225,28 +226,18 @@ async function decideJoins(
     }
     const orderId = await queueOrder(deps, db, scope, decision, now, 'join');
     await upsertLinks(db, [
-      {
-        group_id: groupId,
-        follower_account_id: followerAccountId,
-        master_account_id: masterAccountId,
-        master_position_id: position.master_position_id,
-        symbol: decision.symbol,
-        side: decision.side,
-        ticket: null,
-        open_volume: decision.volume,
-        master_volume: position.volume,
-        position_count: 1,
-        sl: decision.sl,
-        tp: decision.tp,
-        master_price: position.open_price,
-        signal_at: now,
-        status: 'open',
-        open_order_id: orderId,
-        linked_at: null,
-        opened_at: now,
-        closed_at: null,
-        updated_at: now,
-      },
+      openedLinkRow({
+        groupId,
+        followerAccountId,
+        masterAccountId,
+        masterPositionId: position.master_position_id,
+        open: decision,
+        orderId,
+        masterVolume: position.volume,
+        masterPrice: position.open_price,
+        signalAt: now,
+        now,
+      }),
     ]);
     exposure.positions += 1;
     exposure.lots += decision.volume;

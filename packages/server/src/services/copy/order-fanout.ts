@@ -5,50 +5,46 @@
  * (`fanout.ts`). The follower's copy of each master order is kept in `order_links`; when the
  * master's order fills, the subscription's policy decides (see the engine's `pending.ts`).
  */
+import type { OrderSignalRequest, SignalResponse } from '@kopitra/contracts';
+import { planOrder, type LinkedOrder, type MasterOrderSignal, type OrderDecision } from '@kopitra/engine';
 import {
-  AppError,
-  isoTime,
-  topics,
-  type OrderSignalRequest,
-  type SignalAccepted,
-  type SignalResponse,
-} from '@kopitra/contracts';
-import {
-  planOrder,
-  type LinkedOrder,
-  type LinkedPosition,
-  type MasterOrderSignal,
-  type OrderDecision,
-} from '@kopitra/engine';
-import {
-  findSignalDuplicate,
   getOrder,
   insertOrders,
   insertSignal,
-  lockMaster,
-  setSignalResponse,
   upsertLinks,
   withdrawOrders,
-  NOT_YET_EXECUTED,
   type CopyOrderRow,
   type LinkRow,
 } from '../../store/copy.js';
 import { newId } from '../../store/ids.js';
 import { applyMasterSignal } from '../../store/master-positions.js';
 import { linksForMasterOrder, upsertOrderLinks, type OrderLinkRow } from '../../store/order-links.js';
-import { enqueueOutboxMany, type OutboxRow } from '../../store/outbox.js';
 import { inTransaction } from '../../store/transaction.js';
 import { storedContext } from '../../telemetry/tracing.js';
 import type { GatewayDeps } from '../deps.js';
-import { remember, replayFor, requestHash, type Reply } from '../idempotent.js';
-import { logForbiddenAttempt } from '../inbox.js';
+import { requestHash, type Reply } from '../idempotent.js';
 import type { SessionContext } from '../sessions.js';
-import { loadFanoutContext, type FollowerSlice } from './context.js';
-import { checkOccurredAt, wakeFollowers } from './fanout.js';
+import { followerContextOf, loadFanoutContext, type FollowerSlice } from './context.js';
+import {
+  openedLinkRow,
+  signalOrderRow,
+  signalRowOf,
+  type OrderTarget,
+  type StoredSignal,
+} from './copy-rows.js';
+import { checkOccurredAt, linkedPosition } from './fanout.js';
 import { publishOrderUpdate } from './order-events.js';
 import { outboxPayloadFor } from './payloads.js';
-
-const SIGNALS_ROUTE = 'POST /signals';
+import {
+  assertMasterSession,
+  earlierReply,
+  enqueueInRounds,
+  queuedCopy,
+  settleSignal,
+  skippedCopy,
+  SIGNALS_ROUTE,
+  type OutboxEvent,
+} from './signal-intake.js';
 
 const KIND = {
   'order.placed': 'place_order',
@@ -70,37 +66,14 @@ function linkedOrder(row: OrderLinkRow | undefined, undelivered: boolean): Linke
   };
 }
 
-function linkedPosition(link: LinkRow | null): LinkedPosition | null {
-  if (!link || (link.status !== 'open' && link.status !== 'closing' && link.status !== 'detached'))
-    return null;
-  return {
-    ticket: link.ticket,
-    openVolume: link.open_volume,
-    symbol: link.symbol,
-    side: link.side,
-    detached: link.status === 'detached',
-    masterVolume: link.master_volume,
-  };
-}
-
 export async function acceptOrderSignal(
   deps: GatewayDeps,
   ctx: SessionContext,
   idempotencyKey: string,
   req: OrderSignalRequest,
 ): Promise<Reply<SignalResponse>> {
+  await assertMasterSession(deps, ctx);
   const { session } = ctx;
-  if (session.status === 'pending') {
-    await logForbiddenAttempt(deps, ctx, SIGNALS_ROUTE, 'session pending approval');
-    throw new AppError(
-      'session_pending',
-      'A pending session may not send signals; ask an operator to approve the terminal.',
-    );
-  }
-  if (session.role !== 'master') {
-    await logForbiddenAttempt(deps, ctx, SIGNALS_ROUTE, `session role is ${session.role}`);
-    throw new AppError('role_forbidden', 'Only a master session may send signals.');
-  }
   const masterAccountId = session.account_id;
   const receivedAt = deps.clock.now();
   checkOccurredAt(req.occurredAt, receivedAt);
@@ -112,47 +85,22 @@ export async function acceptOrderSignal(
   };
   const pg = deps.dialect === 'postgres';
   const { reply, notify } = await inTransaction(deps.db, async (tx) => {
-    if (pg) await lockMaster(tx.trx, masterAccountId);
-    const replay = await replayFor(tx.trx, call);
-    if (replay) return { reply: replay as Reply<SignalResponse>, notify: [] as string[] };
-    const duplicate = await findSignalDuplicate(
-      tx.trx,
-      masterAccountId,
-      req.signalId,
-      req.dealTicket,
-      req.type,
-    );
-    if (duplicate) {
-      const again: Reply<SignalResponse> = { statusCode: 202, body: JSON.parse(duplicate.response) };
-      await remember(tx.trx, call, again, receivedAt);
-      return { reply: again, notify: [] };
-    }
+    const earlier = await earlierReply(deps, tx, masterAccountId, call, req, receivedAt);
+    if (earlier) return { reply: earlier, notify: [] as string[] };
     const now = deps.clock.now();
     const signalId = newId('sig');
     const traceContext = storedContext(deps.tracing);
     const occurredAt = Date.parse(req.occurredAt);
     const masterPositionId = req.masterPositionId ?? req.masterOrderId;
-    const signalRow = {
+    const signalRow = signalRowOf(req, {
       signal_id: signalId,
       master_account_id: masterAccountId,
       session_id: session.session_id,
-      client_signal_id: req.signalId ?? null,
-      deal_ticket: req.dealTicket ?? null,
-      type: req.type,
       master_position_id: req.masterOrderId,
-      symbol: req.symbol,
-      side: req.side,
-      volume: req.volume,
       remaining_volume: null,
-      price: req.price,
-      sl: req.sl ?? null,
-      tp: req.tp ?? null,
-      magic: req.magic ?? null,
-      comment: req.comment ?? null,
       occurred_at: occurredAt,
       received_at: receivedAt,
-      response: '{}',
-    };
+    });
     await insertSignal(tx.trx, signalRow);
     // The filled order is a position the master holds from now on.
     if (req.type === 'order.filled')
@@ -190,12 +138,20 @@ export async function acceptOrderSignal(
       pg,
     );
     const orderLinkOf = new Map(orderLinks.map((l) => [`${l.group_id}\n${l.follower_account_id}`, l]));
+    const stored: StoredSignal = {
+      signalId,
+      masterAccountId,
+      receivedAt,
+      masterSignalId: req.signalId ?? null,
+      masterDealTicket: req.dealTicket ?? null,
+      traceContext,
+    };
 
     const orders: CopyOrderRow[] = [];
     const links: LinkRow[] = [];
     const nextOrderLinks: OrderLinkRow[] = [];
     const withdrawn: CopyOrderRow[] = [];
-    const events: Parameters<typeof enqueueOutboxMany>[1] = [];
+    const events: OutboxEvent[] = [];
     const woken = new Set<string>();
     const body: SignalResponse = { signalId: req.signalId ?? signalId, copies: [], skipped: [] };
     for (const f of followers) {
@@ -203,40 +159,20 @@ export async function acceptOrderSignal(
       const placement = row && row.ticket === null ? await getOrder(tx.trx, row.place_order_id) : undefined;
       const undelivered = placement?.status === 'queued';
       const decision = planOrder(signal, {
-        groupId: f.groupId,
-        settings: f.settings,
-        symbols: f.symbols,
-        masterSymbol: master.symbol,
-        follower: f.metrics,
-        master: master.metrics,
-        link: linkedPosition(f.link),
+        ...followerContextOf(f, { master, synonyms }, linkedPosition(f.link), now),
         order: linkedOrder(row, undelivered),
-        openPositions: f.exposure.positions,
-        openLots: f.exposure.lots,
-        recentOpenTimes: f.recentOpens,
-        activeStopOut: f.activeStopOut,
-        now,
-        netting: f.netting,
-        synonyms,
       });
       const orderId = newId('ord');
-      const order = copyOrder(orderId, signalId, masterAccountId, f, signal, decision, {
-        receivedAt,
-        now,
-        masterSignalId: req.signalId ?? null,
-        masterDealTicket: req.dealTicket ?? null,
-        traceContext,
-      });
+      const order = copyOrder(
+        stored,
+        { orderId, groupId: f.groupId, followerAccountId: f.followerAccountId, now },
+        signal,
+        decision,
+      );
       orders.push(order);
       const linkNow = row ? nextOrderLink(row, signal, decision, now) : null;
       if (decision.action === 'skip') {
-        body.skipped.push({
-          followerAccountId: f.followerAccountId,
-          groupId: f.groupId,
-          orderId,
-          reason: decision.reason,
-          detail: decision.detail,
-        });
+        body.skipped.push(skippedCopy(f, orderId, decision));
         if (decision.reason === 'master_order_cancelled' && row)
           withdrawn.push(
             ...(await withdrawOrders(
@@ -268,56 +204,46 @@ export async function acceptOrderSignal(
       });
       order.outbox_event_id = eventId;
       woken.add(f.followerAccountId);
-      body.copies.push({
-        followerAccountId: f.followerAccountId,
-        groupId: f.groupId,
-        orderId,
-        status: 'queued',
-        ...(order.volume !== null ? { volume: order.volume } : {}),
-      });
+      body.copies.push(queuedCopy(f, orderId, order.volume));
       if (decision.action === 'place_order')
         nextOrderLinks.push(placedLink(f, masterAccountId, signal, decision, orderId, now));
       else if (linkNow) nextOrderLinks.push(linkNow);
+      // The position link of a market open a fill became (`market_on_fill`, or a replaced order).
       if (decision.action === 'open')
-        links.push(openedLink(f, masterAccountId, signal, decision, orderId, now));
+        links.push(
+          openedLinkRow({
+            groupId: f.groupId,
+            followerAccountId: f.followerAccountId,
+            masterAccountId,
+            masterPositionId: decision.masterPositionId,
+            open: decision,
+            orderId,
+            masterVolume: signal.volume,
+            masterPrice: signal.price,
+            signalAt: signal.occurredAt,
+            now,
+          }),
+        );
       // A copy that filled while the master's order ended unfilled: its position is closing.
       if (decision.action === 'close' && f.link)
         links.push({ ...f.link, status: 'closing', updated_at: now });
     }
-    const rowsOf = new Map<string, OutboxRow[]>();
-    // A follower in two of the master's groups gets two events: one sequence per account per round.
-    for (let round = events; round.length > 0;) {
-      const seen = new Set<string>();
-      const batch = round.filter((e) => !seen.has(e.accountId) && seen.add(e.accountId));
-      for (const r of await enqueueOutboxMany(tx.trx, batch, now, pg)) {
-        const list = rowsOf.get(r.account_id);
-        if (list) list.push(r);
-        else rowsOf.set(r.account_id, [r]);
-      }
-      round = round.filter((e) => !batch.includes(e));
-    }
+    const rowsOf = await enqueueInRounds(tx.trx, events, now, pg);
     await insertOrders(tx.trx, orders);
     await upsertLinks(tx.trx, links);
     await upsertOrderLinks(tx.trx, nextOrderLinks);
     for (const o of withdrawn) await publishOrderUpdate(deps, tx.trx, o);
-    await setSignalResponse(tx.trx, signalId, body);
-    const accepted: SignalAccepted = {
-      type: 'signal.accepted',
-      signalId: body.signalId,
+    return settleSignal(deps, tx, {
+      call,
       masterAccountId,
-      signalType: req.type,
+      signalId,
+      req,
       masterPositionId,
-      symbol: req.symbol,
-      copies: body.copies.length,
-      skipped: body.skipped.length,
-      occurredAt: req.occurredAt,
-      receivedAt: isoTime(receivedAt),
-    };
-    await deps.bus.publish(topics.tradeAgentEvents, accepted, { db: tx.trx });
-    const result: Reply<SignalResponse> = { statusCode: 202, body };
-    await remember(tx.trx, call, result, now);
-    const channels = await wakeFollowers(deps, tx, { woken, rowsOf }, now);
-    return { reply: result, notify: channels };
+      body,
+      batch: { woken, rowsOf },
+      receivedAt,
+      now,
+    });
   });
   if (notify.length)
     deps.logger.debug(
@@ -328,60 +254,30 @@ export async function acceptOrderSignal(
 }
 
 function copyOrder(
-  orderId: string,
-  signalId: string,
-  masterAccountId: string,
-  f: FollowerSlice,
+  stored: StoredSignal,
+  target: OrderTarget,
   signal: MasterOrderSignal,
   d: OrderDecision,
-  t: {
-    receivedAt: number;
-    now: number;
-    masterSignalId: string | null;
-    masterDealTicket: string | null;
-    traceContext: string | null;
-  },
 ): CopyOrderRow {
   const isSkip = d.action === 'skip';
-  const reason = isSkip ? d.reason : 'reason' in d ? (d.reason ?? null) : null;
-  const detail = isSkip
-    ? d.detail
-    : d.action === 'cancel_order' || d.action === 'close'
-      ? (d.detail ?? null)
-      : null;
-  return {
-    order_id: orderId,
-    signal_id: signalId,
-    master_signal_id: t.masterSignalId,
-    master_deal_ticket: t.masterDealTicket,
-    group_id: f.groupId,
-    follower_account_id: f.followerAccountId,
-    master_account_id: masterAccountId,
+  return signalOrderRow(stored, target, signal, d, {
     // Orders name the master order; the open a fill becomes (or the close of a copy that
     // filled alone) names the master position.
     master_position_id: 'masterPositionId' in d ? d.masterPositionId : signal.masterOrderId,
     kind: isSkip ? KIND[signal.type] : d.action,
-    origin: 'signal',
-    status: isSkip ? 'skipped' : 'queued',
-    reason,
-    detail,
-    symbol: isSkip ? signal.symbol : d.symbol,
-    side: isSkip ? signal.side : d.side,
+    reason: isSkip ? d.reason : 'reason' in d ? (d.reason ?? null) : null,
+    detail: isSkip
+      ? d.detail
+      : d.action === 'cancel_order' || d.action === 'close'
+        ? (d.detail ?? null)
+        : null,
     volume: isSkip ? null : d.volume,
     sl: 'sl' in d ? (d.sl ?? null) : null,
     tp: 'tp' in d ? (d.tp ?? null) : null,
-    master_price: signal.price,
     ticket:
       d.action === 'modify_order' || d.action === 'cancel_order' || d.action === 'close' ? d.ticket : null,
-    ...NOT_YET_EXECUTED,
-    outbox_event_id: null,
-    master_deal_at: signal.occurredAt,
-    signal_received_at: t.receivedAt,
-    written_at: t.now,
     expires_at: d.action === 'open' || d.action === 'place_order' ? d.expiresAt : null,
-    updated_at: t.now,
-    trace_context: t.traceContext,
-  };
+  });
 }
 
 function placedLink(
@@ -451,37 +347,4 @@ function nextOrderLink(
     default:
       return null;
   }
-}
-
-/** The position link of a market open a fill became (`market_on_fill`, or a replaced order). */
-function openedLink(
-  f: FollowerSlice,
-  masterAccountId: string,
-  signal: MasterOrderSignal,
-  d: Extract<OrderDecision, { action: 'open' }>,
-  orderId: string,
-  now: number,
-): LinkRow {
-  return {
-    group_id: f.groupId,
-    follower_account_id: f.followerAccountId,
-    master_account_id: masterAccountId,
-    master_position_id: d.masterPositionId,
-    symbol: d.symbol,
-    side: d.side,
-    ticket: null,
-    open_volume: d.volume,
-    master_volume: signal.volume,
-    position_count: 1,
-    sl: d.sl,
-    tp: d.tp,
-    master_price: signal.price,
-    signal_at: signal.occurredAt,
-    status: 'open',
-    open_order_id: orderId,
-    linked_at: null,
-    opened_at: now,
-    closed_at: null,
-    updated_at: now,
-  };
 }
