@@ -21,7 +21,7 @@ import { insertGroup, putSubscription } from '../packages/server/dist/store/copy
 import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { loadConfig } from '../packages/server/dist/config.js';
 import { median, round, summarize, table } from './lib/stats.js';
-import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
+import { checkDialect, machine, openTarget, reportResult } from './lib/target.js';
 import { Terminal, expectStatus, openStream } from './lib/terminal.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -1055,13 +1055,7 @@ export async function runFanout({ quick = false, dialect = 'sqlite', out = null 
       bareSamples,
       loadAverage,
     });
-    if (out) {
-      writeResult(out, result);
-      log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
-    }
-    log(`BENCH_RESULT ${JSON.stringify(result)}`);
-    if (stats.errors) process.exitCode = 1;
-    return result;
+    return reportResult(result, { out, log, failed: Boolean(stats.errors) });
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch((err) => console.error('cleanup step failed:', err));
   }

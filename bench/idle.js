@@ -17,7 +17,7 @@ import { insertAccount } from '../packages/server/dist/store/accounts.js';
 import { insertKey } from '../packages/server/dist/store/keys.js';
 import { keyFingerprint, keyHash } from '../packages/server/dist/services/secrets.js';
 import { round, summarize, table } from './lib/stats.js';
-import { checkDialect, machine, openTarget, writeResult } from './lib/target.js';
+import { checkDialect, machine, openTarget, reportResult } from './lib/target.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const IDLE_OUT = path.join(HERE, 'results', 'idle.json');
@@ -354,13 +354,7 @@ export async function runIdle({ quick = false, dialect = 'sqlite', out = null } 
     log(
       `(1-min load average ${result.setup.loadAverage.start} at the start, ${result.setup.loadAverage.end} at the end)`,
     );
-    if (out) {
-      writeResult(out, result);
-      log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
-    }
-    log(`BENCH_RESULT ${JSON.stringify(result)}`);
-    if (result.errors) process.exitCode = 1;
-    return result;
+    return reportResult(result, { out, log, failed: Boolean(result.errors) });
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch((err) => console.error('cleanup step failed:', err));
   }

@@ -29,7 +29,7 @@ import { keyFingerprint, keyHash } from '../packages/server/dist/services/secret
 import { startBareApp } from './lib/baseline.js';
 import { natsFloor } from './lib/nats-floor.js';
 import { round, summarize, table } from './lib/stats.js';
-import { machine, openTarget, writeResult } from './lib/target.js';
+import { machine, openTarget, reportResult } from './lib/target.js';
 import { Terminal, expectStatus, openStream } from './lib/terminal.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -449,13 +449,7 @@ export async function runReplicas({ quick = false, out = null } = {}) {
     log(`cross-replica / same-replica p50: ${ratio}`);
     if (errors.length) log(`ERROR: ${errors.length} stream errors: ${errors.slice(0, 5).join('; ')}`);
     log(`(1-min load average ${load.join(' → ')})`);
-    if (out) {
-      writeResult(out, result);
-      log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
-    }
-    log(`BENCH_RESULT ${JSON.stringify(result)}`);
-    if (errors.length) process.exitCode = 1;
-    return result;
+    return reportResult(result, { out, log, failed: Boolean(errors.length) });
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch((err) => console.error('cleanup step failed:', err));
   }

@@ -1,18 +1,20 @@
 /**
  * Benchmarks of the built gateway (each package's `dist/`). See bench/README.md.
  *
- *   node bench/run.js [session|fanout|idle|replicas|all] [--quick] [--dialect sqlite|postgres] [--out FILE]
+ *   node bench/run.js [session|fanout|idle|replicas|commit|all] [--quick] [--dialect sqlite|postgres] [--out FILE]
  *
  * `session` (default): outbox long-poll wake latency and idle-poll throughput (bench/session.js).
  * `fanout`: one master signal fanned out to 1…1000 followers (bench/fanout.js).
  * `idle`: 10,000 idle terminals on the stream held by one gateway process (bench/idle.js).
  * `replicas`: 10,000 stream followers over 1, then 3 gateway processes on PostgreSQL + NATS (bench/replicas.js).
+ * `commit`: SQLite's group commit against a transaction each, on 100 acknowledgements at once (bench/commit.js).
  * `all`: session and fanout, one after the other; with --out, one JSON `{ session, fanout }` in that file.
  */
 import { runMain } from './lib/main.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { COMMIT_OUT, runCommit } from './commit.js';
 import { FANOUT_OUT, runFanout } from './fanout.js';
 import { IDLE_OUT, runIdle } from './idle.js';
 import { REPLICAS_OUT, runReplicas } from './replicas.js';
@@ -32,9 +34,9 @@ async function main() {
     },
   });
   const which = positionals[0] ?? 'session';
-  if (positionals.length > 1 || !['session', 'fanout', 'idle', 'replicas', 'all'].includes(which)) {
+  if (positionals.length > 1 || !['session', 'fanout', 'idle', 'replicas', 'commit', 'all'].includes(which)) {
     console.error(
-      `usage: node bench/run.js [session|fanout|idle|replicas|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`,
+      `usage: node bench/run.js [session|fanout|idle|replicas|commit|all] [--quick] [--dialect sqlite|postgres] [--out FILE] (got "${positionals.join(' ')}")`,
     );
     process.exit(2);
   }
@@ -49,6 +51,7 @@ async function main() {
   else if (which === 'fanout') await runFanout({ ...opts, out: flags.out ?? FANOUT_OUT });
   else if (which === 'idle') await runIdle({ ...opts, out: flags.out ?? IDLE_OUT });
   else if (which === 'replicas') await runReplicas({ quick: flags.quick, out: flags.out ?? REPLICAS_OUT });
+  else if (which === 'commit') await runCommit({ quick: flags.quick, out: flags.out ?? COMMIT_OUT });
   else {
     const combined = flags.out !== undefined;
     const session = await runSession({ ...opts, out: combined ? null : SESSION_OUT });

@@ -55,3 +55,17 @@ export function writeResult(out, result) {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 }
+
+/**
+ * The end of every bench: the result written to `out` (when given), the machine-readable
+ * `BENCH_RESULT` line, and exit code 1 when the run gave wrong answers.
+ */
+export function reportResult(result, { out, log, failed }) {
+  if (out) {
+    writeResult(out, result);
+    log(`written to ${path.relative(process.cwd(), path.resolve(out))}`);
+  }
+  log(`BENCH_RESULT ${JSON.stringify(result)}`);
+  if (failed) process.exitCode = 1;
+  return result;
+}

@@ -11,7 +11,7 @@ import {
   type AuthReject,
 } from '@kopitra/contracts';
 import { getAccount, insertAccount, pageAccounts, updateAccount } from '../store/accounts.js';
-import { isUniqueViolation } from '../store/database.js';
+import { isUniqueViolation } from '../store/transaction.js';
 import { getTelemetry } from '../store/inbox.js';
 import { decideKey, findKey, insertKey, listKeys } from '../store/keys.js';
 import type { PageInput } from '../store/pagination.js';

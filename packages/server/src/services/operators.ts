@@ -8,7 +8,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { AppError, Role, isoTime } from '@kopitra/contracts';
 import { OPERATOR_ACCESS_CHANNEL } from '../notify/notifier.js';
 import { headlineCounts } from '../store/counts.js';
-import { isUniqueViolation } from '../store/database.js';
+import { isUniqueViolation } from '../store/transaction.js';
 import { newId } from '../store/ids.js';
 import type { Db } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';

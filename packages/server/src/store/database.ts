@@ -21,6 +21,7 @@ import {
 } from 'kysely';
 import type { DB } from './schema.js';
 import { KopitraMigrations } from './migrations.js';
+import { enableGroupCommit } from './transaction.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -123,6 +124,7 @@ function openSqlite(file: string): Database {
   native.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   native.pragma('foreign_keys = ON');
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }) });
+  enableGroupCommit(db);
   return {
     db,
     dialect: 'sqlite',
@@ -213,10 +215,4 @@ export async function migrate(database: Database): Promise<string[]> {
     }
   });
   return applied;
-}
-
-/** True when the error is a unique-constraint violation on either dialect. */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

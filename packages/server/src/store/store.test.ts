@@ -8,11 +8,11 @@ import { eventually } from '../testing/platform.js';
 import { openNotifier } from '../runtime.js';
 import type { Notifier } from '../notify/notifier.js';
 import { insertAccount } from './accounts.js';
-import { migrate, openDatabase, isUniqueViolation, type Database, type DatabaseTarget } from './database.js';
+import { migrate, openDatabase, type Database, type DatabaseTarget } from './database.js';
 import { saveIdempotent, findIdempotent } from './idempotency.js';
 import { ackOutbox, enqueueOutbox, pendingOutbox, resumeSequence } from './outbox.js';
 import { insertSession, type SessionRow } from './sessions.js';
-import { inTransaction } from './transaction.js';
+import { groupCommitOf, inTransaction, isUniqueViolation } from './transaction.js';
 
 const session = (id: string, accountId: string, status: SessionRow['status']): SessionRow => ({
   session_id: id,
@@ -174,6 +174,67 @@ describe.each(dialects)('storage on %s', (dialect) => {
     expect(await db.selectFrom('bus_messages').selectAll().execute()).toEqual([]);
     expect(await findIdempotent(db, 'a', 'k')).toBeUndefined();
     await bus.close();
+  });
+
+  it('commits use cases that wait together as one: each sees the earlier ones, a failing one is rolled back alone, hooks run after the commit', async (t) => {
+    if (!target) return t.skip();
+    const db = database.db;
+    await insertAccount(db, { accountId: 'a', registeredBy: 'test' }, 1);
+    const committed: number[] = [];
+    const seenAtHook: number[] = [];
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('outbox_events')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const useCase = (i: number) =>
+      inTransaction(db, async ({ trx, afterCommit }) => {
+        const row = await enqueueOutbox(trx, { accountId: 'a', type: 'sync.request', payload: { i } }, 1);
+        if (i === 3) throw new Error(`use case ${i} fails`);
+        afterCommit(() => {
+          committed.push(i);
+          void count().then((n) => seenAtHook.push(n));
+        });
+        return Number(row.sequence);
+      });
+    const group = groupCommitOf(db);
+    const before = { ...group?.stats };
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => useCase(i)));
+    // On SQLite the first runs alone and the seven that queued behind it share one commit.
+    if (dialect === 'sqlite')
+      expect(group?.stats).toEqual({ commits: before.commits! + 2, useCases: before.useCases! + 7 });
+    else expect(group).toBeUndefined();
+    // In whatever order the database ran them (PostgreSQL runs them side by side).
+    expect(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])).sort()).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ]);
+    expect(results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))).toEqual([
+      'Error: use case 3 fails',
+    ]);
+    // Sequences stay contiguous: the failed use case's row and its sequence were rolled back.
+    expect(committed.sort()).toEqual([0, 1, 2, 4, 5, 6, 7]);
+    expect(await count()).toBe(7);
+    await new Promise((r) => setTimeout(r, 20));
+    // Every hook ran after its use case was durable: the reads it started saw committed rows.
+    expect(seenAtHook.every((n) => n >= 1)).toBe(true);
+    // A unique-constraint race inside a shared commit is retried alone and then decided again.
+    let attempts = 0;
+    const racing = inTransaction(db, async ({ trx }) => {
+      attempts++;
+      if (attempts === 1) await insertSession(trx, session('s1', 'a', 'pending'));
+      if (attempts === 1) await insertSession(trx, session('s2', 'a', 'authenticated'));
+      return attempts;
+    });
+    const other = inTransaction(db, ({ trx }) =>
+      enqueueOutbox(trx, { accountId: 'a', type: 'sync.request', payload: {} }, 1),
+    );
+    expect(await racing).toBe(2);
+    expect(Number((await other).sequence)).toBe(8);
+    expect(await db.selectFrom('sessions').selectAll().execute()).toEqual([]);
   });
 
   it('delivers every message to every subscription at least once, in order, redelivering after a failure', async (t) => {
