@@ -341,6 +341,38 @@ describe.each(dialects)('job worker on %s', (dialect) => {
     expect(await ran).toEqual({ hello: 1 });
   });
 
+  it('gives the event loop back between units while periodic work keeps coming due', async (t) => {
+    const env = await setup();
+    if (!env) return t.skip();
+    // Each pass outlasts its period, so the next one is due as it ends. On SQLite, where no
+    // query waits for I/O, a worker claiming the next unit straight from the end of the last
+    // never let a callback run in between: a server whose reconciliation ran late answered
+    // no request at all.
+    let runs = 0;
+    let between: number | null = null;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const w = env.worker(
+      [
+        {
+          kind: 'test.busy',
+          run: async () => {
+            runs++;
+            if (runs === 1) setImmediate(() => (between = runs));
+            if (runs < 30) env.clock.advance(1_000);
+            else finished();
+          },
+        },
+      ],
+      { pollMs: 3_600_000 },
+      [{ kind: 'test.busy', everyMs: 1_000 }] as never[],
+    );
+    w.start();
+    await done;
+    expect(between, 'a callback queued by the first pass ran before the last').not.toBeNull();
+    expect(between).toBeLessThan(30);
+  });
+
   it('gives unfinished units back when stopping', async (t) => {
     const env = await setup();
     if (!env) return t.skip();

@@ -192,6 +192,11 @@ export class JobWorker {
     this.ticking = (async () => {
       do {
         this.again = false;
+        // Every claim on a turn of the event loop of its own: on SQLite no query waits for I/O,
+        // so claiming the next unit straight from the end of the last one (which kicks) would
+        // never give the loop back while work keeps coming due — a periodic pass that outlasts
+        // its period — and the process would answer no request meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         await this.claimAndStart().catch((err: unknown) =>
           this.opts.logger.error({ err }, 'claiming jobs failed'),
         );
