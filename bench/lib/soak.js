@@ -604,7 +604,8 @@ function checkRun({
   for (const [key, list] of byCopy) {
     const seq = [...list].sort((x, y) => Date.parse(x.times.written) - Date.parse(y.times.written));
     // What the link holds as the server plans it: an open's volume (its fill once reported),
-    // plus every add when it is decided (a refused one taken back when reported), less every
+    // plus every add when it is decided (a refused one taken back when reported; one withdrawn
+    // because the copy's open failed stays, for reconciliation to re-open whole), less every
     // partial close when it is decided (a refused one is trimmed later by reconciliation,
     // which the link already counts).
     let held = 0;
@@ -616,7 +617,7 @@ function checkRun({
       );
       takenBack = takenBack.filter((t) => t.at > at);
       if (o.kind === 'increase') {
-        if (['skipped', 'withdrawn'].includes(o.status)) continue;
+        if (o.status === 'skipped' || (o.status === 'withdrawn' && o.reason !== 'copy_open_failed')) continue;
         held = Number((held + (o.status === 'filled' ? (o.filledVolume ?? o.volume) : o.volume)).toFixed(8));
         if (['rejected', 'failed', 'expired'].includes(o.status))
           takenBack.push({
@@ -681,7 +682,10 @@ function checkRun({
           wrong = 'the copy filled yet no position is linked';
         else if (
           copy.status === 'replaced' &&
-          (f.onFill !== 'market' || onFill.reason !== 'order_filled_at_market')
+          (f.onFill !== 'market' ||
+            onFill.kind !== 'open' ||
+            // A market open in its place that the master's close withdrew is still the replacement.
+            (onFill.reason !== 'order_filled_at_market' && onFill.status !== 'withdrawn'))
         )
           wrong = `the copy was replaced, the fill's order is ${onFill.kind} ${onFill.status} ${onFill.reason}`;
         else if (copy.status === 'pending' && f.onFill === 'market' && onFill.status !== 'skipped')
