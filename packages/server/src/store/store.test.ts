@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import type { BusMessage } from '../bus/bus.js';
 import { ManualClock } from '../clock.js';
@@ -235,6 +235,26 @@ describe.each(dialects)('storage on %s', (dialect) => {
     expect(await racing).toBe(2);
     expect(Number((await other).sequence)).toBe(8);
     expect(await db.selectFrom('sessions').selectAll().execute()).toEqual([]);
+  });
+
+  it('gives the event loop a turn between shared commits while use cases keep coming', async (t) => {
+    if (!target) return t.skip();
+    const db = database.db;
+    await insertAccount(db, { accountId: 'a', registeredBy: 'test' }, 1);
+    // Each use case queues the next from its after-commit hook, as a fan-out's hand-off does.
+    let runs = 0;
+    let between: number | null = null;
+    const chain = (): Promise<void> =>
+      inTransaction(db, async ({ trx, afterCommit }) => {
+        runs++;
+        if (runs === 1) setImmediate(() => (between = runs));
+        await enqueueOutbox(trx, { accountId: 'a', type: 'sync.request', payload: {} }, 1);
+        if (runs < 30) afterCommit(() => void chain());
+      });
+    await chain();
+    await vi.waitFor(() => expect(runs).toBe(30));
+    expect(between, 'a callback queued by the first ran before the last').not.toBeNull();
+    expect(between).toBeLessThan(30);
   });
 
   it('delivers every message to every subscription at least once, in order, redelivering after a failure', async (t) => {

@@ -67,7 +67,13 @@ export class GroupCommit {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) await this.batch(this.queue.splice(0, this.maxBatch));
+      while (this.queue.length > 0) {
+        await this.batch(this.queue.splice(0, this.maxBatch));
+        // On SQLite no query waits for I/O, so batch after batch would run in microtasks alone
+        // and answer no request meanwhile: the event loop gets a turn between batches (and the
+        // requests it brings join the next one).
+        if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+      }
     } finally {
       this.running = false;
     }
