@@ -60,13 +60,13 @@ export const SOAK_FOLLOWERS = [
     onFill: 'market',
     options: { transport: 'websocket' },
   },
-  // No broker refusals on the netting follower: see the known gap in docs/copy-engine.md ("Netting followers").
+  // The netting follower gets broker refusals too: reconciliation nets its links per symbol.
   {
     id: 'S06',
     settings: { sizing: { mode: 'contract_size' }, pendingOrders: 'market_on_fill' },
     k: 1,
     pending: 'market_on_fill',
-    options: { netting: true, rejectRate: 0 },
+    options: { netting: true },
   },
   {
     id: 'S07',

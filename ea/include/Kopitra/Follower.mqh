@@ -475,7 +475,7 @@ void CKpFollower::DoModify(CKpJson *p, KpExec &e)
    KpLog(StringFormat("modify #%s (master %s): %s %s", KpTicketStr(ticket), p.GetString("masterPositionId"), e.status, e.message));
   }
 
-//--- trade.partial_close { orderId, masterPositionId, ticket, symbol, comment, volume }
+//--- trade.partial_close { orderId, masterPositionId, ticket, symbol, side?, comment, volume }
 void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
   {
    string tag = KpOrderTag(p.GetString("orderId"));
@@ -507,12 +507,12 @@ void CKpFollower::DoPartialClose(CKpJson *p, const bool recovering, KpExec &e)
    if(!netting && p.GetLong("positions", 1) > 1)
       SpreadPartialClose(p, ticket, volume, tag, e);
    else
-      m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), tag, e);
+      m_trader.ClosePartial(ticket, volume, m_trader.Deviation(-1), tag, e, p.GetString("side", ""));
    KpLog(StringFormat("partial close #%s %s (master %s): %s%s %s", KpTicketStr(ticket), KpFormatNumber(volume, 8), p.GetString("masterPositionId"), e.status,
                       e.previousTicket != "" ? ", rest is now #" + e.ticket : "", e.message));
   }
 
-//--- trade.closed { orderId, masterPositionId, ticket, symbol, comment, volume? }
+//--- trade.closed { orderId, masterPositionId, ticket, symbol, side?, comment, volume? }
 void CKpFollower::DoClose(CKpJson *p, const bool recovering, KpExec &e)
   {
    string tag = KpOrderTag(p.GetString("orderId"));
@@ -543,7 +543,7 @@ void CKpFollower::DoClose(CKpJson *p, const bool recovering, KpExec &e)
    if(!netting && p.GetLong("positions", 1) > 1)
       CloseAllTagged(p, ticket, tag, e);
    else
-      m_trader.Close(ticket, volume, m_trader.Deviation(-1), tag, e);
+      m_trader.Close(ticket, volume, m_trader.Deviation(-1), tag, e, netting ? p.GetString("side", "") : "");
    KpLog(StringFormat("close #%s (master %s): %s %s", KpTicketStr(ticket), p.GetString("masterPositionId"), e.status, e.message));
   }
 

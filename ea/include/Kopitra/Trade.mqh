@@ -214,8 +214,9 @@ public:
    bool              PositionInfo(const long ticket, string &symbol, string &side, double &volume, double &openPrice, double &sl, double &tp);
    void              Open(const string symbol, const string side, const double volume, const double sl, const double tp, const string comment, const long maxSlippage, const double masterPrice, KpExec &e);
    void              Modify(const long ticket, const bool setSl, const double sl, const bool setTp, const double tp, KpExec &e);
-   void              ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e);
-   void              Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e);
+   /** `copySide` (netting): the closed copy's side; the exit deals the other side, whichever way the net position stands. */
+   void              ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide = "");
+   void              Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide = "");
    int               CloseAllManaged(const string symbolFilter, const int deviation, string &report);
    bool              DeletePending(const long ticket, string &why);
    bool              FindRecentOpen(const string tag, const string symbol, KpExec &e);
@@ -752,11 +753,13 @@ void CKpTrader::Modify(const long ticket, const bool setSl, const double sl, con
   }
 
 /**
- * Hedging: PositionClosePartial (CTrade: "for hedging mode only"). Netting: an opposite deal for
- * the volume, never more than the position holds (more would reverse it), with the order's tag
- * as its comment so a replay finds it.
+ * Hedging: PositionClosePartial (CTrade: "for hedging mode only"). Netting: a deal for the
+ * volume on the other side of the copy (`copySide`, else of the position), with the order's
+ * tag as its comment so a replay finds it. Where the net position stands on the copy's side it
+ * never takes more than the position holds; where it stands the other way (another copy holds
+ * more), the deal adds to it, as the copy's exit must.
  */
-void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
+void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -765,8 +768,10 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       KpExecFail(e, "failed", "position_not_found", "position #" + KpTicketStr(ticket) + " is not open");
       return;
      }
+   // Netting, a copy on the other side of the net position: its whole volume is dealt.
+   bool across = KpIsNetting() && copySide != "" && copySide != side;
    double vol = 0;
-   if(!KpNormaliseVolume(symbol, MathMin(volume, posVolume), vol, why))
+   if(!KpNormaliseVolume(symbol, across ? volume : MathMin(volume, posVolume), vol, why))
      {
       KpExecFail(e, "rejected", "volume_below_minimum", why);
       return;
@@ -779,7 +784,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
    m_deviation = deviation;
    bool ok;
    if(KpIsNetting())
-      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
+      ok = Exec((across ? copySide : side) == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
    else if(vol >= posVolume - 1e-9)
       ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, tag);
    else
@@ -795,7 +800,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
    e.ticket = KpTicketStr(still > 0 ? still : ticket);
   }
 
-void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
+void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -811,16 +816,19 @@ void CKpTrader::Close(const long ticket, const double volume, const int deviatio
      }
    m_deviation = deviation;
    bool ok;
-   if(KpIsNetting() && volume > 0.0 && volume < posVolume - 1e-9)
+   // Netting: the net position may also hold other copies; only this copy's volume is dealt,
+   // on the other side of the copy — which adds to (or turns) a position standing the other way.
+   string dealSide = copySide != "" ? copySide : side;
+   bool across = copySide != "" && (copySide != side || volume > posVolume + 1e-9);
+   if(KpIsNetting() && volume > 0.0 && (across || volume < posVolume - 1e-9))
      {
-      // Netting: the net position may also hold other copies; take off this copy's volume only.
       double vol = 0;
       if(!KpNormaliseVolume(symbol, volume, vol, why))
         {
          KpExecFail(e, "rejected", "volume_below_minimum", why);
          return;
         }
-      ok = Exec(side == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
+      ok = Exec(dealSide == "buy" ? KP_OP_SELL : KP_OP_BUY, symbol, 0, vol, 0.0, 0.0, tag);
      }
    else
       ok = Exec(KP_OP_CLOSE, symbol, (ulong)ticket, 0, 0, 0, tag);
@@ -1546,7 +1554,7 @@ void CKpTrader::Modify(const long ticket, const bool setSl, const double sl, con
    e.status = "filled";
   }
 
-void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
+void CKpTrader::ClosePartial(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide)
   {
    string symbol, side, why;
    double posVolume, openPrice, sl, tp;
@@ -1555,8 +1563,10 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       KpExecFail(e, "failed", "position_not_found", "order #" + KpTicketStr(ticket) + " is not open");
       return;
      }
+   // Netting, a copy on the other side of the net position: its whole volume is dealt.
+   bool across = KpIsNetting() && copySide != "" && copySide != side;
    double vol = 0;
-   if(!KpNormaliseVolume(symbol, MathMin(volume, posVolume), vol, why))
+   if(!KpNormaliseVolume(symbol, across ? volume : MathMin(volume, posVolume), vol, why))
      {
       KpExecFail(e, "rejected", "volume_below_minimum", why);
       return;
@@ -1575,7 +1585,7 @@ void CKpTrader::ClosePartial(const long ticket, const double volume, const int d
       e.message = "partially closed; the new ticket of the rest was not found yet (the next sync snapshot will show it)";
   }
 
-void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e)
+void CKpTrader::Close(const long ticket, const double volume, const int deviation, const string tag, KpExec &e, const string copySide)
   {
    string symbol, side;
    double posVolume, openPrice, sl, tp;

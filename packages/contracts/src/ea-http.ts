@@ -161,6 +161,11 @@ export const TradeFollowUpPayload = z.object({
   symbol: z.string(),
   volume: z.number().optional(),
   /**
+   * The copy's side (`trade.partial_close`, `trade.closed`): on a netting account the exit is a
+   * deal of `volume` on the other side, whichever way the net position stands.
+   */
+  side: Side.optional(),
+  /**
    * `trade.partial_close` and `trade.closed` of a copy spanning several follower positions (a
    * hedging follower's adds, all tagged alike): the partial close is spread over them newest
    * first, the close closes them all. Absent: the copy is the one position.

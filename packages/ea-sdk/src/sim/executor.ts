@@ -126,8 +126,11 @@ export class FollowerExecutor {
     const what = add ? 'add' : 'open';
     // As the EA: the position's tag is looked up before expiry, so an open that executed
     // before a crash (journal lost) is reported filled, never expired. (An add's tag is its
-    // copy's, found whether or not the add happened: its history entry answers instead.)
-    const existing = p.comment && !add ? this.account.find(null, p.comment) : undefined;
+    // copy's, found whether or not the add happened: its history entry answers instead. On a
+    // netting account an open is a deal on the symbol's position, which may carry any copy's
+    // tag: there too only the history answers.)
+    const existing =
+      p.comment && !add && !this.account.netting ? this.account.find(null, p.comment) : undefined;
     if (existing)
       return this.done(
         {
@@ -250,8 +253,12 @@ export class FollowerExecutor {
       'trade.partial_close': 'partial close',
       'trade.closed': 'close',
     }[type];
-    // The payload's tag names the copy group; a gateway that sends none predates group tags.
-    const pos = this.account.find(p.ticket, p.comment ?? `${LEGACY_TAG_PREFIX}${p.masterPositionId}`);
+    // The payload's tag names the copy group; a gateway that sends none predates group tags. On
+    // a netting account every copy on the symbol lives in its one position, as the EA finds it.
+    const pos = this.account.netting
+      ? (this.account.find(p.ticket, null) ??
+        [...this.account.positions.values()].find((x) => x.symbol === p.symbol))
+      : this.account.find(p.ticket, p.comment ?? `${LEGACY_TAG_PREFIX}${p.masterPositionId}`);
     if (!pos) {
       return this.done(
         {
@@ -277,7 +284,8 @@ export class FollowerExecutor {
         },
         `failed ${kind}: unknown symbol`,
       );
-    const deal = await this.broker.deal(pos.symbol, opposite(pos.side));
+    const copySide = (this.account.netting ? p.side : undefined) ?? pos.side;
+    const deal = await this.broker.deal(pos.symbol, opposite(copySide));
     if (!deal.ok)
       return this.done(
         {
@@ -292,6 +300,40 @@ export class FollowerExecutor {
       );
     if ((p.positions ?? 1) > 1 && !this.account.netting)
       return this.spread(type === 'trade.closed' ? 'close' : 'partial close', p, pos, symbol, deal.price);
+    // Netting: the copy's exit is a deal of its volume on the other side of the copy. Where
+    // the net position stands the other way (another copy holds more on it) or holds less
+    // than the copy, the deal grows or turns it rather than closing it.
+    if (
+      this.account.netting &&
+      p.volume !== undefined &&
+      (copySide !== pos.side || p.volume > pos.volume + 1e-9)
+    ) {
+      const left = this.account.deal(
+        {
+          symbol: pos.symbol,
+          side: opposite(copySide),
+          volume: p.volume,
+          openPrice: deal.price,
+          sl: null,
+          tp: null,
+          comment: p.comment ?? '',
+          magic: '0',
+          openedAt: this.clock.now(),
+        },
+        symbol,
+      );
+      return this.done(
+        {
+          orderId: p.orderId,
+          status: 'filled',
+          ticket: left?.ticket ?? pos.ticket,
+          price: deal.price,
+          volume: p.volume,
+          executedAt: this.now(),
+        },
+        `filled ${kind} deal ${opposite(copySide)} ${p.volume} on ${pos.symbol} @ ${deal.price}, position ${left ? `${left.ticket} ${left.side} ${left.volume}` : 'closed'}`,
+      );
+    }
     // Netting: the net position may hold other copies; only this copy's volume leaves it.
     const whole =
       (type === 'trade.closed' && !(this.account.netting && p.volume !== undefined)) ||

@@ -91,6 +91,9 @@ export interface PartialCloseDecision extends SpansPositions {
   readonly side: Side;
   readonly volume: number;
   readonly remainingVolume: number;
+  /** Why a partial close came out of something else (reconciliation trimming a netting follower's position). */
+  readonly reason?: ReasonCode;
+  readonly detail?: string;
 }
 
 export interface CloseDecision extends SpansPositions {

@@ -16,3 +16,4 @@ export * from './pending-reconcile.js';
 export * from './reconcile.js';
 export * from './outcomes.js';
 export * from './replay.js';
+export * from './netting-reconcile.js';

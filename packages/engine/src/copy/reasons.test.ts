@@ -249,7 +249,6 @@ const scenarios = {
       snapshotAt: T0,
       now: T0,
       settings: withDefaults({ manualClosePolicy: 'reopen' }),
-      netting: true,
     });
     return c?.kind === 'adjust_volume' ? c.add?.reason : c?.kind;
   },

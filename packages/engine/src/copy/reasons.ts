@@ -271,7 +271,7 @@ export const reasonCatalogue = define({
   orphan_position: {
     category: 'reconcile',
     description:
-      'The follower holds a tagged position no live copy stands for (its master position closed, or a duplicate); reconciliation closes it.',
+      'The follower holds a tagged position no live copy stands for (a closed master position, a duplicate, a refused close on a netting account); reconciliation closes it.',
   },
   position_closed_outside: {
     category: 'reconcile',
@@ -280,7 +280,8 @@ export const reasonCatalogue = define({
   },
   volume_mismatch: {
     category: 'reconcile',
-    description: "The follower position's volume differs from the copied volume by at least one step.",
+    description:
+      "The follower position's volume (on a netting account the symbol's net volume) differs from the copied volume by at least one step.",
   },
   side_mismatch: {
     category: 'reconcile',

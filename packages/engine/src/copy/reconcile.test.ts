@@ -192,7 +192,7 @@ describe('reconcile: matched positions that differ', () => {
     const book = { expected: [expected({ volume: 0.5 })], reported: [reported({ volume: 0.3 })] };
     expect(kinds(run(book))).toEqual(['update_link', 'alert:volume_mismatch']);
     expect(run(book)[0]).toMatchObject({ kind: 'update_link', volume: 0.3 });
-    expect(run({ ...book, netting: true }, { manualClosePolicy: 'reopen' })).toEqual([
+    expect(run(book, { manualClosePolicy: 'reopen' })).toEqual([
       {
         kind: 'adjust_volume',
         masterPositionId: 'm1',
@@ -203,7 +203,6 @@ describe('reconcile: matched positions that differ', () => {
         to: 0.5,
         add: {
           volume: 0.2,
-          newPosition: false,
           sl: 1.09,
           tp: null,
           masterPrice: 1.1,
@@ -226,7 +225,6 @@ describe('reconcile: matched positions that differ', () => {
         {
           expected: [expected({ volume: 0.5 })],
           reported: [reported({ volume: reportedVolume })],
-          netting: true,
           ...over,
         },
         { manualClosePolicy: 'reopen', ...settings },
@@ -279,7 +277,7 @@ describe('reconcile: matched positions that differ', () => {
         from: 0.3,
         to: 0.5,
         positions: 2,
-        add: expect.objectContaining({ volume: 0.2, newPosition: true, reason: 'volume_restored' }),
+        add: expect.objectContaining({ volume: 0.2, reason: 'volume_restored' }),
       },
     ]);
     // A further position is one more open position: at the limit the link follows the follower.
@@ -289,8 +287,6 @@ describe('reconcile: matched positions that differ', () => {
       detail: expect.stringContaining('max_open_positions: 2 open, maximum 2'),
     });
     expect(kinds(hedging({ maxOpenPositions: 3 }))).toEqual(['adjust_volume']);
-    // A netting follower deals on its one position: the position limit is not asked.
-    expect(kinds(hedging({ maxOpenPositions: 2 }, { netting: true }))).toEqual(['adjust_volume']);
     // The detach policy accepts the reduction, on either.
     expect(kinds(hedging({ manualClosePolicy: 'detach' }))).toEqual(['update_link', 'alert:volume_mismatch']);
   });

@@ -112,9 +112,8 @@ export interface ReconcileInput {
   /** The follower's current quotes by follower symbol, if known. */
   readonly quotes?: ReadonlyMap<string, Quote> | Readonly<Record<string, Quote>>;
   /**
-   * MT5 netting follower: an open of the missing volume adds to the one net position. On a
-   * hedging follower it is a further position carrying the copy's tag, which the link counts
-   * (`positions`) as it counts the adds of a netting master.
+   * MT5 netting follower: its positions are judged per symbol over all its copy groups
+   * (`reconcileNetting`); here only opens that never filled are re-opened.
    */
   readonly netting?: boolean;
   /** Follower positions the subscription's live links span (`maxOpenPositions` for a further position). */
@@ -165,7 +164,8 @@ export type Correction =
   | {
       readonly kind: 'update_link';
       readonly masterPositionId: string;
-      readonly ticket: string;
+      /** `null`: a netting follower's fill that left its symbol flat. */
+      readonly ticket: string | null;
       readonly previousTicket: string | null;
       readonly volume: number;
     }
@@ -190,8 +190,6 @@ export interface AddVolume {
    * trade may have (the symbol's and the subscription's maximum): never more than is missing.
    */
   readonly volume: number;
-  /** A hedging follower: the volume is a further position carrying the copy's tag (`trade.increased`). */
-  readonly newPosition: boolean;
   readonly sl: number | null;
   readonly tp: number | null;
   readonly masterPrice: number;
@@ -215,9 +213,9 @@ const quoteFor = (quotes: ReconcileInput['quotes'], symbol: string): Quote | nul
 };
 
 /** Why an open of this link's volume may not be issued now (the guards of a re-open), or `null`. */
-function openBlocked(
-  e: ExpectedPosition,
-  input: ReconcileInput,
+export function openBlocked(
+  e: Pick<ExpectedPosition, 'symbol' | 'side' | 'signalAt' | 'masterPrice'>,
+  input: Pick<ReconcileInput, 'settings' | 'now' | 'symbols' | 'quotes'>,
   failedOpens: number,
 ): { reason: ReasonCode; detail: string } | null {
   const { settings: s, now } = input;
@@ -338,14 +336,13 @@ function compareMatched(
           }
         : null) ??
       openBlocked(e, input, failedOpens) ??
-      // A hedging follower restores with a position of its own, which the position limit counts.
-      (input.netting ? null : maxOpenPositionsGuard(input.openPositions ?? 0, s.maxOpenPositions ?? null));
+      // The restore is a position of its own, which the position limit counts.
+      maxOpenPositionsGuard(input.openPositions ?? 0, s.maxOpenPositions ?? null);
     if (!blocked)
       return void out.push({
         ...adjust,
         add: {
           volume: missing,
-          newPosition: !input.netting,
           sl: e.sl ?? null,
           tp: e.tp ?? null,
           masterPrice: e.masterPrice,
@@ -372,7 +369,42 @@ function compareMatched(
   });
 }
 
+/** A modification that failed on a copy still live: the operator should look at its stops. */
+function modifyAlerts(input: ReconcileInput, out: Correction[]): void {
+  const failed = input.failedOrders ?? [];
+  const modifyFailures = new Set(failed.filter((f) => f.kind === 'modify').map((f) => f.masterPositionId));
+  for (const id of modifyFailures) {
+    if (input.expected.some((e) => e.masterPositionId === id && !e.detached)) {
+      out.push({
+        kind: 'alert',
+        reason: 'copy_order_failed',
+        detail: 'a stop loss / take profit modification failed; check the position',
+        masterPositionId: id,
+      });
+    }
+  }
+}
+
+/**
+ * A netting follower's positions are judged per symbol over all its copy groups
+ * (`reconcileNetting`); per group only opens that never filled are re-opened, and failed
+ * modifications alerted.
+ */
+function reconcileUnfilled(input: ReconcileInput): Correction[] {
+  const out: Correction[] = [];
+  for (const e of input.expected) {
+    if (e.detached || e.closing || e.ticket !== null || (e.linkedAt ?? null) !== null) continue;
+    const failedOpens = (input.failedOrders ?? []).filter(
+      (f) => f.masterPositionId === e.masterPositionId && f.kind === 'open',
+    ).length;
+    if (failedOpens > 0) out.push(tryReopen(e, 'the open copy order failed', input, failedOpens));
+  }
+  modifyAlerts(input, out);
+  return out;
+}
+
 export function reconcile(input: ReconcileInput): Correction[] {
+  if (input.netting) return reconcileUnfilled(input);
   const out: Correction[] = [];
   const { expected, reported, settings: s } = input;
   const failed = input.failedOrders ?? [];
@@ -537,16 +569,6 @@ export function reconcile(input: ReconcileInput): Correction[] {
     );
   }
 
-  const modifyFailures = new Set(failed.filter((f) => f.kind === 'modify').map((f) => f.masterPositionId));
-  for (const id of modifyFailures) {
-    if (expected.some((e) => e.masterPositionId === id && !e.detached)) {
-      out.push({
-        kind: 'alert',
-        reason: 'copy_order_failed',
-        detail: 'a stop loss / take profit modification failed; check the position',
-        masterPositionId: id,
-      });
-    }
-  }
+  modifyAlerts(input, out);
   return out;
 }

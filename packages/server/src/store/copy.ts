@@ -377,6 +377,54 @@ export async function inFlightOrders(
     .execute();
 }
 
+/**
+ * A follower's copy orders on positions (every group) still in flight, or changed since
+ * `since`: what a netting follower's reconciliation needs to tell which symbols are settled
+ * and which closed links' exits the broker refused.
+ */
+export async function positionOrdersOfFollower(
+  db: Db,
+  followerAccountId: string,
+  since: number,
+): Promise<
+  Array<
+    Pick<
+      CopyOrderRow,
+      | 'group_id'
+      | 'master_position_id'
+      | 'kind'
+      | 'origin'
+      | 'status'
+      | 'symbol'
+      | 'volume'
+      | 'filled_volume'
+      | 'written_at'
+      | 'updated_at'
+    >
+  >
+> {
+  return db
+    .selectFrom('copy_orders')
+    .select([
+      'group_id',
+      'master_position_id',
+      'kind',
+      'origin',
+      'status',
+      'symbol',
+      'volume',
+      'filled_volume',
+      'written_at',
+      'updated_at',
+    ])
+    .where('follower_account_id', '=', followerAccountId)
+    .where('kind', 'in', ['open', 'increase', 'partial_close', 'close'])
+    .where((eb) =>
+      eb.or([eb('status', 'in', ['queued', 'delivered', 'acknowledged']), eb('updated_at', '>=', since)]),
+    )
+    .execute();
+}
+
 const FAILED_STATUSES: FailedOrderStatus[] = ['rejected', 'failed', 'expired'];
 const isFailedStatus = (s: string): s is FailedOrderStatus => (FAILED_STATUSES as string[]).includes(s);
 

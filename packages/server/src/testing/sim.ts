@@ -122,6 +122,8 @@ export interface FollowerBehaviour {
   rejectOpens?: number;
   /** Reject the next N adds (`trade.increased`). */
   rejectAdds?: number;
+  /** Reject the next N closes and partial closes (the broker refuses). */
+  rejectExits?: number;
   /** Fill price offset from the master's price. */
   slippage?: number;
   /**
@@ -183,26 +185,37 @@ export class SimFollower extends SimTerminal {
     );
   }
 
-  /** Opens a position, or on a netting account grows the symbol's one position on that side. */
-  private fill(p: Record<string, any>, price: number): SimPosition {
+  /**
+   * A market deal: on a hedging account a new position; on a netting account the symbol's one
+   * position grows (same side), shrinks or turns round (the other side), as MT5 books it.
+   * Returns the position the deal leaves, or null when it closed it.
+   */
+  private fill(p: Record<string, any>, price: number): SimPosition | null {
     const net = this.behaviour.netting
-      ? [...this.book.values()].find((x) => x.symbol === p.symbol && x.side === p.side)
+      ? [...this.book.values()].find((x) => x.symbol === p.symbol)
       : undefined;
-    if (net) {
+    if (net && net.side === p.side) {
       const volume = Math.round((net.volume + p.volume) * 100) / 100;
       net.openPrice = (net.openPrice * net.volume + price * p.volume) / volume;
       net.volume = volume;
       return net;
+    }
+    let volume = p.volume as number;
+    if (net) {
+      const closed = Math.min(volume, net.volume);
+      this.reduce(net, closed);
+      volume = Math.round((volume - closed) * 100) / 100;
+      if (volume <= 1e-9) return this.book.get(net.ticket) ?? null;
     }
     const ticket = String(this.nextTicket++);
     const pos = {
       ticket,
       symbol: p.symbol,
       side: p.side,
-      volume: p.volume,
+      volume,
       openPrice: price,
-      sl: p.sl,
-      tp: p.tp,
+      sl: p.sl ?? null,
+      tp: p.tp ?? null,
       comment: p.comment,
     };
     this.book.set(ticket, pos);
@@ -277,10 +290,29 @@ export class SimFollower extends SimTerminal {
     return position;
   }
 
-  /** By ticket, else by the tag the follow-up carries (it names the copy group), as the EA does. */
-  private find(ticket: string | null, tag: string | undefined): SimPosition | undefined {
+  /**
+   * By ticket, else by the tag the follow-up carries (it names the copy group), as the EA does;
+   * on a netting account by the symbol, whose one position holds every copy on it.
+   */
+  private find(ticket: string | null, tag: string | undefined, symbol?: string): SimPosition | undefined {
     if (ticket && this.book.has(ticket)) return this.book.get(ticket);
+    if (this.behaviour.netting && symbol !== undefined)
+      return [...this.book.values()].find((p) => p.symbol === symbol);
     return tag === undefined ? undefined : [...this.book.values()].find((p) => p.comment === tag);
+  }
+
+  /**
+   * A netting exit: a deal of the copy's volume on the other side of the copy (`side`), which
+   * shrinks the net position or, where it stands the other way, grows or turns it.
+   */
+  private async nettingExit(p: Record<string, any>, pos: SimPosition) {
+    const copySide = p.side ?? pos.side;
+    const volume = p.volume ?? pos.volume;
+    const left = this.fill(
+      { symbol: pos.symbol, side: copySide === 'buy' ? 'sell' : 'buy', volume, comment: p.comment },
+      pos.openPrice,
+    );
+    return this.report({ orderId: p.orderId, status: 'filled', ticket: left?.ticket ?? pos.ticket, volume });
   }
 
   /** Sends one execution report as is and returns the raw response (for protocol tests). */
@@ -411,7 +443,7 @@ export class SimFollower extends SimTerminal {
         return this.report({
           orderId: p.orderId,
           status: 'filled',
-          ticket: pos.ticket,
+          ...(pos ? { ticket: pos.ticket } : {}),
           price,
           volume: p.volume,
         });
@@ -443,7 +475,7 @@ export class SimFollower extends SimTerminal {
         return this.report({
           orderId: p.orderId,
           status: 'filled',
-          ticket: pos.ticket,
+          ...(pos ? { ticket: pos.ticket } : {}),
           price,
           volume: p.volume,
         });
@@ -456,8 +488,18 @@ export class SimFollower extends SimTerminal {
         return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket });
       }
       case 'trade.partial_close': {
-        const pos = this.find(p.ticket, p.comment);
+        const pos = this.find(p.ticket, p.comment, p.symbol);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
+        if (this.behaviour.rejectExits && this.behaviour.rejectExits > 0) {
+          this.behaviour.rejectExits--;
+          return this.report({
+            orderId: p.orderId,
+            status: 'rejected',
+            errorCode: 10006,
+            message: 'Request rejected',
+          });
+        }
+        if (this.behaviour.netting) return this.nettingExit(p, pos);
         const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
         // Several positions of one copy: spread as the EA spreads it (adds whole, newest first).
         const spread = (l: SimPosition) => ({
@@ -477,14 +519,19 @@ export class SimFollower extends SimTerminal {
         return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume: closed });
       }
       case 'trade.closed': {
-        const pos = this.find(p.ticket, p.comment);
+        const pos = this.find(p.ticket, p.comment, p.symbol);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        // Netting: only this copy's volume leaves the net position. Hedging: every position of the copy.
-        if (this.behaviour.netting) {
-          const volume = Math.min(p.volume ?? pos.volume, pos.volume);
-          this.reduce(pos, volume);
-          return this.report({ orderId: p.orderId, status: 'filled', ticket: pos.ticket, volume });
+        if (this.behaviour.rejectExits && this.behaviour.rejectExits > 0) {
+          this.behaviour.rejectExits--;
+          return this.report({
+            orderId: p.orderId,
+            status: 'rejected',
+            errorCode: 10006,
+            message: 'Request rejected',
+          });
         }
+        // Netting: only this copy's volume leaves the net position. Hedging: every position of the copy.
+        if (this.behaviour.netting) return this.nettingExit(p, pos);
         const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
         for (const l of legs) this.book.delete(l.ticket);
         const volume = Math.round(legs.reduce((sum, l) => sum + l.volume, 0) * 100) / 100;

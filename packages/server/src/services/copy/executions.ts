@@ -260,7 +260,8 @@ async function followLink(
     }
     case 'partial_close':
       // On MT4 the rest of a partially closed position gets a new ticket; the link follows it.
-      if (filled && ticket && ticket !== link.ticket)
+      // (A netting follower's reconciliation deal for a closed link leaves that link as it is.)
+      if (filled && ticket && ticket !== link.ticket && LIVE.has(link.status))
         await updateLink(db, key, { ticket, linked_at: now, updated_at: now });
       return [];
     case 'close':

@@ -5,21 +5,19 @@
  */
 import { parsePositionTag, SyncSnapshotPayload, tagMatches } from '@kopitra/contracts';
 import {
-  explainReason,
   reconcile,
-  spans,
   withDefaults,
   type Correction,
   type ExpectedPosition,
+  type NetCorrection,
   type OrderCorrection,
   type ReportedPosition,
   type SubscriptionInput,
-  type SymbolSpec,
+  type SubscriptionSettings,
 } from '@kopitra/engine';
 import { accountChannel } from '../../notify/notifier.js';
 import {
   failedOrdersSince,
-  getLink,
   inFlightOrders,
   linksOfFollower,
   lockMaster,
@@ -27,7 +25,6 @@ import {
   staleOpens,
   subscribedFollowerIds,
   subscriptionsOfFollower,
-  updateLink,
   type LinkRow,
 } from '../../store/copy.js';
 import { getSymbolCatalog, latestInbox, nettingFromInit, telemetryOf } from '../../store/inbox.js';
@@ -36,8 +33,9 @@ import type { Db } from '../../store/schema.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { expireOpens } from './expiry.js';
-import { alert, queueOrder, type Scope } from './issued.js';
+import { applyCorrection, applyNetCorrection } from './corrections.js';
 import { joinFollower, type JoinSummary } from './join.js';
+import { nettingCorrections } from './netting-reconciler.js';
 import { applyOrderWork, planOrderPass } from './order-reconciler.js';
 
 const FAILED_WINDOW_MS = 24 * 3_600_000;
@@ -48,7 +46,7 @@ export interface ReconcileSummary {
   joins: JoinSummary['decisions'];
   corrections: Array<{
     groupId: string;
-    kind: Correction['kind'] | OrderCorrection['kind'] | 'cancel_ended_order';
+    kind: Correction['kind'] | NetCorrection['kind'] | OrderCorrection['kind'] | 'cancel_ended_order';
     masterPositionId?: string;
     reason?: string;
   }>;
@@ -131,8 +129,10 @@ async function reconcilePass(
   const orderLinks = await orderLinksOfFollower(db, followerAccountId, now - FAILED_WINDOW_MS);
   const netting = nettingFromInit((await telemetryOf(db, [followerAccountId]))[0]?.last_init);
   let woke = false;
+  const settingsOf = new Map<string, SubscriptionSettings>();
   for (const sub of subs) {
     const settings = withDefaults(JSON.parse(sub.settings) as SubscriptionInput);
+    settingsOf.set(sub.group_id, settings);
     const mine = allLinks.filter((l) => l.group_id === sub.group_id);
     const othersAll = allLinks.filter((l) => l.group_id !== sub.group_id);
     // A position carrying the tag of a copied order still pending here is that order's fill,
@@ -248,204 +248,38 @@ async function reconcilePass(
         });
     }
   }
-  if (woke) await deps.notifier.notify(db, accountChannel(followerAccountId));
-  return false;
-}
-
-async function applyCorrection(
-  deps: GatewayDeps,
-  tx: Tx,
-  scope: Scope,
-  c: Correction,
-  symbols: Map<string, SymbolSpec>,
-  now: number,
-): Promise<'queued' | 'recorded' | 'none'> {
-  const db = tx.trx;
-  const key = { groupId: scope.groupId, followerAccountId: scope.followerAccountId };
-  switch (c.kind) {
-    case 'update_link': {
-      const linkKey = { ...key, masterPositionId: c.masterPositionId };
-      const link = await getLink(db, key.groupId, key.followerAccountId, c.masterPositionId);
-      // A copy whose open was reported failed (or expired) but that the book holds after all is open.
-      const revived = link?.status === 'failed' || link?.status === 'expired';
-      await updateLink(db, linkKey, {
-        ticket: c.ticket,
-        open_volume: c.volume,
-        ...(revived ? { status: 'open' } : {}),
-        linked_at: now,
-        updated_at: now,
-      });
-      return 'recorded';
-    }
-    case 'detach':
-      await updateLink(
-        db,
-        { ...key, masterPositionId: c.masterPositionId },
-        { status: 'detached', closed_at: now, updated_at: now },
-      );
-      return 'recorded';
-    case 'alert':
-      return (await alert(
-        deps,
-        db,
-        scope,
-        c.reason,
-        explainReason(c.reason, c.detail),
-        c.masterPositionId ?? null,
-        now,
-      ))
-        ? 'queued'
-        : 'none';
-    case 'close_orphan':
-      await queueOrder(
-        deps,
-        db,
-        scope,
-        {
-          action: 'close',
-          masterPositionId: c.masterPositionId,
-          ticket: c.ticket,
-          symbol: c.symbol,
-          side: c.side,
-          volume: c.volume,
-          reason: c.reason,
-          detail: c.detail,
-        },
-        now,
-      );
-      return 'queued';
-    case 'reopen': {
-      const orderId = await queueOrder(
-        deps,
-        db,
-        scope,
-        {
-          action: 'open',
-          masterPositionId: c.masterPositionId,
-          symbol: c.symbol,
-          side: c.side,
-          volume: c.volume,
-          rawVolume: c.volume,
-          capped: false,
-          forced: false,
-          sl: c.sl,
-          tp: c.tp,
-          masterPrice: c.masterPrice,
-          maxSlippagePoints: c.maxSlippagePoints,
-          expiresAt: c.expiresAt,
-          comment: c.comment,
-        },
-        now,
-      );
-      await updateLink(
-        db,
-        { ...key, masterPositionId: c.masterPositionId },
-        {
-          status: 'open',
-          ticket: null,
-          open_order_id: orderId,
-          linked_at: null,
-          // The whole expected volume comes back as one position.
-          position_count: 1,
-          updated_at: now,
-        },
-      );
-      return 'queued';
-    }
-    case 'adjust_volume': {
-      if (c.add?.newPosition) {
-        // A hedging follower: the missing volume is a further position carrying the copy's tag,
-        // counted on the link as it is planned, like a master's add (`trade.increased`). The
-        // link follows the follower first: a refused add leaves it at what the follower holds.
-        await queueOrder(
-          deps,
-          db,
-          scope,
-          {
-            action: 'increase',
-            masterPositionId: c.masterPositionId,
-            ticket: c.ticket,
-            symbol: c.symbol,
-            side: c.side,
-            volume: c.add.volume,
-            rawVolume: c.add.volume,
-            capped: false,
-            forced: false,
-            sl: c.add.sl,
-            tp: c.add.tp,
-            masterPrice: c.add.masterPrice,
-            maxSlippagePoints: c.add.maxSlippagePoints,
-            expiresAt: c.add.expiresAt,
-            comment: c.add.comment,
-            reason: c.add.reason,
-            detail: `the copy holds ${c.from} lots, expected ${c.to}`,
-          },
-          now,
-        );
-        await updateLink(
-          db,
-          { ...key, masterPositionId: c.masterPositionId },
-          {
-            open_volume: Number((c.from + c.add.volume).toFixed(8)),
-            position_count: (c.positions ?? 1) + 1,
-            updated_at: now,
-          },
-        );
-        return 'queued';
-      }
-      if (c.add) {
-        // The missing volume as an open of its own; the link keeps its ticket and expected
-        // volume, which the net position reaches when this fills. While it is in flight, and
-        // until a snapshot newer than its fill arrives, the position is not judged again, so
-        // a repeated pass never opens it twice.
-        await queueOrder(
-          deps,
-          db,
-          scope,
-          {
-            action: 'open',
-            masterPositionId: c.masterPositionId,
-            symbol: c.symbol,
-            side: c.side,
-            volume: c.add.volume,
-            rawVolume: c.add.volume,
-            capped: false,
-            forced: false,
-            sl: c.add.sl,
-            tp: c.add.tp,
-            masterPrice: c.add.masterPrice,
-            maxSlippagePoints: c.add.maxSlippagePoints,
-            expiresAt: c.add.expiresAt,
-            comment: c.add.comment,
-            reason: c.add.reason,
-            detail: `position ${c.ticket} holds ${c.from} lots, expected ${c.to}`,
-          },
-          now,
-        );
-        return 'queued';
-      }
-      const spec = symbols.get(c.symbol);
-      const step = spec?.volumeStep ?? 0.01;
-      const volume = Math.round((c.from - c.to) / step) * step;
-      await queueOrder(
-        deps,
-        db,
-        scope,
-        {
-          action: 'partial_close',
-          masterPositionId: c.masterPositionId,
-          ticket: c.ticket,
-          symbol: c.symbol,
-          side: c.side,
-          volume: Number(volume.toFixed(8)),
-          remainingVolume: c.to,
-          ...spans(c),
-        },
-        now,
-      );
-      return 'queued';
+  if (netting) {
+    // One net position per symbol, shared by every group's copies: judged per symbol.
+    const net = await nettingCorrections(db, {
+      followerAccountId,
+      links: allLinks,
+      orderLinks,
+      reported: reportedAll,
+      snapshotAt: snapshot?.capturedAt ?? 0,
+      settings: settingsOf,
+      symbols,
+      since: now - FAILED_WINDOW_MS,
+      now,
+    });
+    for (const c of net) {
+      if (!tx) return true;
+      const sub = subs.find((x) => x.group_id === c.groupId)!;
+      const scope = { groupId: c.groupId, masterAccountId: sub.master_account_id, followerAccountId };
+      const applied = await applyNetCorrection(deps, tx, scope, c, symbols, now);
+      if (applied === 'queued') woke = true;
+      if (applied !== 'none')
+        summary.corrections.push({
+          groupId: c.groupId,
+          kind: c.kind,
+          ...('masterPositionId' in c && c.masterPositionId !== undefined
+            ? { masterPositionId: c.masterPositionId }
+            : {}),
+          ...(c.kind === 'alert' || c.kind === 'net_deal' ? { reason: c.reason } : {}),
+        });
     }
   }
+  if (woke) await deps.notifier.notify(db, accountChannel(followerAccountId));
+  return false;
 }
 
 /** One periodic pass: expire opens nobody picked up in time, then reconcile every follower. */

@@ -62,7 +62,10 @@ describe.each(dialects)('restoring reduced volume on %s', (dialect) => {
       (await p.platform.reconcile()).flatMap((s) =>
         s.corrections.map((c) => `${s.followerAccountId} ${c.kind}${c.reason ? ` ${c.reason}` : ''}`),
       );
-    expect((await corrections()).sort()).toEqual(['V-hedging adjust_volume', 'V-netting adjust_volume']);
+    expect((await corrections()).sort()).toEqual([
+      'V-hedging adjust_volume',
+      'V-netting net_deal volume_restored',
+    ]);
     // Passes while the open is on its way, and after it filled on an older book report, add nothing.
     p.clock.advance(1000);
     expect(await corrections()).toEqual([]);
