@@ -299,6 +299,19 @@ describe('reconcile: matched positions that differ', () => {
     ]);
   });
 
+  it('relinks a copy spanning several positions at their summed volume when its first one closed', () => {
+    // A partial close spread over the copy took its first position whole: the link's ticket is
+    // gone and its tag finds the adds, which together still hold all the copy.
+    expect(
+      run({
+        expected: [expected({ volume: 1.7, positions: 3 })],
+        reported: [reported({ ticket: 't2', volume: 1 }), reported({ ticket: 't3', volume: 0.7 })],
+      }),
+    ).toEqual([
+      { kind: 'update_link', masterPositionId: 'm1', ticket: 't2', previousTicket: 't1', volume: 1.7 },
+    ]);
+  });
+
   it('alerts on side or symbol mismatch and does not trade', () => {
     expect(kinds(run({ expected: [expected()], reported: [reported({ side: 'sell' })] }))).toEqual([
       'alert:side_mismatch',

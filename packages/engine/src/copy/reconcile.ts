@@ -448,7 +448,10 @@ export function reconcile(input: ReconcileInput): Correction[] {
       match.set(e, r);
     }
   }
-  // Then tags, accepting a cut tag only when exactly one expected id fits it.
+  // Then tags, accepting a cut tag only when exactly one expected id fits it. A copy found by
+  // its tag on another ticket is relinked once its volume is known (below, summed over all its
+  // positions): the position found first may be only one of several.
+  const relinked: ExpectedPosition[] = [];
   for (const r of visible) {
     const tag = tags.get(r);
     if (used.has(r) || !tag) continue;
@@ -459,14 +462,7 @@ export function reconcile(input: ReconcileInput): Correction[] {
     const e = candidates[0]!;
     used.add(r);
     match.set(e, r);
-    if (!e.detached && r.ticket !== e.ticket)
-      out.push({
-        kind: 'update_link',
-        masterPositionId: e.masterPositionId,
-        ticket: r.ticket,
-        previousTicket: e.ticket,
-        volume: r.volume,
-      });
+    if (!e.detached && r.ticket !== e.ticket) relinked.push(e);
   }
 
   // A copy spanning several positions: its other tagged positions are part of it, not orphans,
@@ -485,6 +481,16 @@ export function reconcile(input: ReconcileInput): Correction[] {
       volume += other.volume;
     }
     match.set(e, { ...r, volume: Number(volume.toFixed(8)) });
+  }
+  for (const e of relinked) {
+    const r = match.get(e)!;
+    out.push({
+      kind: 'update_link',
+      masterPositionId: e.masterPositionId,
+      ticket: r.ticket,
+      previousTicket: e.ticket,
+      volume: r.volume,
+    });
   }
 
   for (const e of expected) {
