@@ -7,7 +7,7 @@
  * told, the new position copies nothing and is closed at once.
  */
 import { accountChannel } from '../../notify/notifier.js';
-import { getLink, getOrder, upsertLinks } from '../../store/copy.js';
+import { getLink, getOrder, lockMaster, upsertLinks } from '../../store/copy.js';
 import { masterHolds } from '../../store/master-positions.js';
 import { getOrderLink, updateOrderLink } from '../../store/order-links.js';
 import type { Db } from '../../store/schema.js';
@@ -26,6 +26,11 @@ export async function followerOrderFilled(
   if (!notice.orderId || !notice.ticket) return;
   const placement = await getOrder(db, notice.orderId);
   if (!placement || placement.follower_account_id !== accountId || placement.kind !== 'place_order') return;
+  // The master's signal lock first, in the fan-out's lock order: a close of the position the
+  // master's order became, fanned out meanwhile, found no position link here to close (the copy
+  // was still an order) and skipped this follower; this fill must see that close, and close what
+  // it opened, rather than link an open copy of a position the master no longer holds.
+  if (deps.dialect === 'postgres') await lockMaster(db, placement.master_account_id);
   const key = {
     groupId: placement.group_id,
     followerAccountId: accountId,
