@@ -6,6 +6,7 @@
 import { parsePositionTag, topics } from '@kopitra/contracts';
 import { spreadClose } from '@kopitra/ea-sdk';
 import type { Platform } from '../runtime.js';
+import { insertGroup, putSubscription } from '../store/copy.js';
 import { getSession } from '../store/sessions.js';
 import { BASE, eventually, idem, sessionBody } from './platform.js';
 
@@ -544,4 +545,40 @@ export class SimFollower extends SimTerminal {
         return;
     }
   }
+}
+
+/** A master terminal, connected and heartbeating. */
+export async function connectMaster(platform: Platform, accountId: string): Promise<SimMaster> {
+  const master = await new SimMaster(platform, accountId).connect();
+  await master.heartbeat(20_000);
+  return master;
+}
+
+/** A follower terminal, connected, its symbol catalog sent, heartbeating and its outbox read. */
+export async function connectFollower(
+  platform: Platform,
+  accountId: string,
+  behaviour: FollowerBehaviour = {},
+  specs = [spec('EURUSD')],
+): Promise<SimFollower> {
+  const follower = await new SimFollower(platform, accountId, behaviour).connect();
+  await follower.catalog(specs);
+  await follower.heartbeat(10_000);
+  await follower.drain();
+  return follower;
+}
+
+/** A copy group of this master, each follower subscribed with default settings; its id. */
+export async function copyGroup(
+  platform: Platform,
+  name: string,
+  master: SimMaster,
+  followers: SimFollower[],
+): Promise<string> {
+  const db = platform.database.db;
+  const now = platform.gateway.clock.now();
+  const group = await insertGroup(db, { name, masterAccountId: master.accountId }, now);
+  for (const f of followers)
+    await putSubscription(db, { groupId: group.group_id, followerAccountId: f.accountId, settings: {} }, now);
+  return group.group_id;
 }

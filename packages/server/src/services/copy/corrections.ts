@@ -2,13 +2,38 @@
  * The corrections reconciliation decides, applied: bookkeeping on the links, alerts, and the
  * copy orders (with their outbox events) that bring a follower's book to what its links say.
  */
-import { explainReason, spans, type Correction, type NetCorrection, type SymbolSpec } from '@kopitra/engine';
+import {
+  explainReason,
+  spans,
+  type Correction,
+  type NetCorrection,
+  type OpenDecision,
+  type SymbolSpec,
+} from '@kopitra/engine';
 import { getLink, updateLink } from '../../store/copy.js';
 import type { Tx } from '../../store/transaction.js';
 import type { GatewayDeps } from '../deps.js';
 import { alert, queueOrder, type Scope } from './issued.js';
 
 export type Applied = 'queued' | 'recorded' | 'none';
+
+/** A correction's open at market, unsized: the correction already decided its volume. */
+const marketOpen = (c: Omit<OpenDecision, 'action' | 'rawVolume' | 'capped' | 'forced'>): OpenDecision => ({
+  action: 'open',
+  masterPositionId: c.masterPositionId,
+  symbol: c.symbol,
+  side: c.side,
+  volume: c.volume,
+  rawVolume: c.volume,
+  capped: false,
+  forced: false,
+  sl: c.sl,
+  tp: c.tp,
+  masterPrice: c.masterPrice,
+  maxSlippagePoints: c.maxSlippagePoints,
+  expiresAt: c.expiresAt,
+  comment: c.comment,
+});
 
 export async function applyCorrection(
   deps: GatewayDeps,
@@ -73,28 +98,7 @@ export async function applyCorrection(
       );
       return 'queued';
     case 'reopen': {
-      const orderId = await queueOrder(
-        deps,
-        db,
-        scope,
-        {
-          action: 'open',
-          masterPositionId: c.masterPositionId,
-          symbol: c.symbol,
-          side: c.side,
-          volume: c.volume,
-          rawVolume: c.volume,
-          capped: false,
-          forced: false,
-          sl: c.sl,
-          tp: c.tp,
-          masterPrice: c.masterPrice,
-          maxSlippagePoints: c.maxSlippagePoints,
-          expiresAt: c.expiresAt,
-          comment: c.comment,
-        },
-        now,
-      );
+      const orderId = await queueOrder(deps, db, scope, marketOpen(c), now);
       await updateLink(
         db,
         { ...key, masterPositionId: c.masterPositionId },
@@ -214,29 +218,6 @@ export async function applyNetCorrection(
     );
     return 'queued';
   }
-  await queueOrder(
-    deps,
-    tx.trx,
-    scope,
-    {
-      action: 'open',
-      masterPositionId: c.masterPositionId,
-      symbol: c.symbol,
-      side: c.side,
-      volume: c.volume,
-      rawVolume: c.volume,
-      capped: false,
-      forced: false,
-      sl: c.sl,
-      tp: c.tp,
-      masterPrice: c.masterPrice,
-      maxSlippagePoints: c.maxSlippagePoints,
-      expiresAt: c.expiresAt,
-      comment: c.comment,
-      reason: c.reason,
-      detail: c.detail,
-    },
-    now,
-  );
+  await queueOrder(deps, tx.trx, scope, { ...marketOpen(c), reason: c.reason, detail: c.detail }, now);
   return 'queued';
 }

@@ -8,10 +8,9 @@
  */
 import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { insertGroup, putSubscription } from '../../store/copy.js';
 import { dialects } from '../../testing/databases.js';
 import { startTestPlatform, type TestPlatform } from '../../testing/platform.js';
-import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
+import { connectFollower, connectMaster, copyGroup, type SimFollower } from '../../testing/sim.js';
 
 const net = (f: SimFollower) => [...f.book.values()].map((p) => `${p.symbol} ${p.side} ${p.volume}`).sort();
 
@@ -28,25 +27,15 @@ describe.each(dialects)('netting follower reconciled per symbol on %s', (dialect
     const p = tp;
     if (!p) return t.skip();
     const db = p.platform.database.db;
-    const a = await new SimMaster(p.platform, 'NA').connect();
-    const b = await new SimMaster(p.platform, 'NB').connect();
-    for (const m of [a, b]) await m.heartbeat(20_000);
-    const f = await new SimFollower(p.platform, 'F-net', { netting: true }).connect();
-    await f.catalog([spec('EURUSD')]);
-    await f.heartbeat(10_000);
-    await f.drain();
-    const ga = await insertGroup(db, { name: 'a', masterAccountId: a.accountId }, p.clock.now());
-    const gb = await insertGroup(db, { name: 'b', masterAccountId: b.accountId }, p.clock.now());
-    for (const g of [ga, gb])
-      await putSubscription(
-        db,
-        { groupId: g.group_id, followerAccountId: f.accountId, settings: {} },
-        p.clock.now(),
-      );
+    const a = await connectMaster(p.platform, 'NA');
+    const b = await connectMaster(p.platform, 'NB');
+    const f = await connectFollower(p.platform, 'F-net', { netting: true });
+    const ga = await copyGroup(p.platform, 'a', a, [f]);
+    const gb = await copyGroup(p.platform, 'b', b, [f]);
     const corrections = async () =>
       (await p.platform.reconcile()).flatMap((s) =>
         s.corrections.map((c) =>
-          `${c.groupId === ga.group_id ? 'a' : 'b'} ${c.kind} ${c.masterPositionId ?? ''} ${c.reason ?? ''}`.trim(),
+          `${c.groupId === ga ? 'a' : 'b'} ${c.kind} ${c.masterPositionId ?? ''} ${c.reason ?? ''}`.trim(),
         ),
       );
     const settle = async () => {
@@ -123,7 +112,7 @@ describe.each(dialects)('netting follower reconciled per symbol on %s', (dialect
     expect(await corrections()).toEqual([]);
     expect(net(f)).toEqual(['EURUSD sell 0.5']);
     expect(f.received.filter((e) => e.type === 'trade.started').at(-1)?.payload.comment).toBe(
-      positionTag(ga.group_id, '100'),
+      positionTag(ga, '100'),
     );
 
     // The book agrees now; the links follow the position's new ticket, and then nothing is left to do.
@@ -139,8 +128,8 @@ describe.each(dialects)('netting follower reconciled per symbol on %s', (dialect
       .orderBy('master_position_id')
       .execute();
     expect(links).toEqual([
-      { group_id: ga.group_id, master_position_id: '101', status: 'open', ticket, open_volume: 1 },
-      { group_id: gb.group_id, master_position_id: '500', status: 'open', ticket, open_volume: 0.5 },
+      { group_id: ga, master_position_id: '101', status: 'open', ticket, open_volume: 1 },
+      { group_id: gb, master_position_id: '500', status: 'open', ticket, open_volume: 0.5 },
     ]);
 
     // Master b closes its long 0.5 while the net position is short: the close deals b's share
@@ -185,18 +174,9 @@ describe.each(dialects)('netting follower reconciled per symbol on %s', (dialect
     const p = tp;
     if (!p) return t.skip();
     const db = p.platform.database.db;
-    const m = await new SimMaster(p.platform, 'NM').connect();
-    await m.heartbeat(20_000);
-    const f = await new SimFollower(p.platform, 'F-net2', { netting: true }).connect();
-    await f.catalog([spec('EURUSD')]);
-    await f.heartbeat(10_000);
-    await f.drain();
-    const g = await insertGroup(db, { name: 'm', masterAccountId: m.accountId }, p.clock.now());
-    await putSubscription(
-      db,
-      { groupId: g.group_id, followerAccountId: f.accountId, settings: {} },
-      p.clock.now(),
-    );
+    const m = await connectMaster(p.platform, 'NM');
+    const f = await connectFollower(p.platform, 'F-net2', { netting: true });
+    await copyGroup(p.platform, 'm', m, [f]);
     const pos = { masterPositionId: '200', symbol: 'EURUSD', side: 'sell', price: 1.1 };
     await m.signal({ type: 'position.opened', ...pos, volume: 1, dealTicket: 1 });
     await f.drain();
@@ -243,19 +223,9 @@ describe.each(dialects)('netting follower reconciled per symbol on %s', (dialect
   it('counts what a refused partial close left once the rest of the copy closed', async (t) => {
     const p = tp;
     if (!p) return t.skip();
-    const db = p.platform.database.db;
-    const m = await new SimMaster(p.platform, 'NP').connect();
-    await m.heartbeat(20_000);
-    const f = await new SimFollower(p.platform, 'F-net3', { netting: true }).connect();
-    await f.catalog([spec('EURUSD')]);
-    await f.heartbeat(10_000);
-    await f.drain();
-    const g = await insertGroup(db, { name: 'p', masterAccountId: m.accountId }, p.clock.now());
-    await putSubscription(
-      db,
-      { groupId: g.group_id, followerAccountId: f.accountId, settings: {} },
-      p.clock.now(),
-    );
+    const m = await connectMaster(p.platform, 'NP');
+    const f = await connectFollower(p.platform, 'F-net3', { netting: true });
+    await copyGroup(p.platform, 'p', m, [f]);
     const first = { masterPositionId: '300', symbol: 'EURUSD', side: 'buy', price: 1.1 };
     await m.signal({ type: 'position.opened', ...first, volume: 2, dealTicket: 1 });
     await f.drain();

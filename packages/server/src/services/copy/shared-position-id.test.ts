@@ -8,10 +8,9 @@
  */
 import { positionTag } from '@kopitra/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { insertGroup, putSubscription } from '../../store/copy.js';
 import { dialects } from '../../testing/databases.js';
 import { startTestPlatform, type TestPlatform } from '../../testing/platform.js';
-import { SimFollower, SimMaster, spec } from '../../testing/sim.js';
+import { connectFollower, connectMaster, copyGroup, type SimFollower } from '../../testing/sim.js';
 
 const book = (f: SimFollower) => [...f.book.values()].map((p) => `${p.comment} ${p.side} ${p.volume}`).sort();
 
@@ -28,28 +27,15 @@ describe.each(dialects)('two masters with the same position id on %s', (dialect)
     const p = tp;
     if (!p) return t.skip();
     const db = p.platform.database.db;
-    const a = await new SimMaster(p.platform, 'SA').connect();
-    const b = await new SimMaster(p.platform, 'SB').connect();
-    for (const m of [a, b]) await m.heartbeat(20_000);
-    const hedging = await new SimFollower(p.platform, 'F-hedge', { netting: false }).connect();
-    const netting = await new SimFollower(p.platform, 'F-net', { netting: true }).connect();
+    const a = await connectMaster(p.platform, 'SA');
+    const b = await connectMaster(p.platform, 'SB');
+    const hedging = await connectFollower(p.platform, 'F-hedge', { netting: false });
+    const netting = await connectFollower(p.platform, 'F-net', { netting: true });
     const followers = [hedging, netting];
-    for (const f of followers) {
-      await f.catalog([spec('EURUSD')]);
-      await f.heartbeat(10_000);
-      await f.drain();
-    }
-    const ga = await insertGroup(db, { name: 'a', masterAccountId: a.accountId }, p.clock.now());
-    const gb = await insertGroup(db, { name: 'b', masterAccountId: b.accountId }, p.clock.now());
-    for (const g of [ga, gb])
-      for (const f of followers)
-        await putSubscription(
-          db,
-          { groupId: g.group_id, followerAccountId: f.accountId, settings: {} },
-          p.clock.now(),
-        );
-    const tagA = positionTag(ga.group_id, '777');
-    const tagB = positionTag(gb.group_id, '777');
+    const ga = await copyGroup(p.platform, 'a', a, followers);
+    const gb = await copyGroup(p.platform, 'b', b, followers);
+    const tagA = positionTag(ga, '777');
+    const tagB = positionTag(gb, '777');
     expect(tagA).not.toBe(tagB);
     const drain = async () => {
       for (const f of followers) await f.drain();
@@ -106,8 +92,8 @@ describe.each(dialects)('two masters with the same position id on %s', (dialect)
     for (const f of followers)
       expect((await links(f.accountId)).map((l) => [l.group_id, l.status, l.open_volume])).toEqual(
         [
-          [ga.group_id, 'open', 0.6],
-          [gb.group_id, 'closed', 0.5],
+          [ga, 'open', 0.6],
+          [gb, 'closed', 0.5],
         ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
       );
     expect(await reconciled()).toEqual([]);
