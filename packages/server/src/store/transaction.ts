@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
 
@@ -59,7 +60,8 @@ export class GroupCommit {
 
   run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      // Each use case runs in its caller's async context (traces, request logs), not the batch's.
+      this.queue.push({ fn: AsyncResource.bind(fn), resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -87,7 +89,7 @@ export class GroupCommit {
         for (; next < jobs.length; next++) {
           const job = jobs[next]!;
           const callbacks: Array<() => void> = [];
-          const afterCommit = (cb: () => void) => void callbacks.push(cb);
+          const afterCommit = (cb: () => void) => void callbacks.push(AsyncResource.bind(cb));
           afterCommitHooks.set(trx, afterCommit);
           await sql`savepoint use_case`.execute(trx);
           let result: unknown;
