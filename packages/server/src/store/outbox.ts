@@ -242,6 +242,16 @@ export async function ackOutbox(
   return 'acked';
 }
 
+/** The payload an event carried to the terminal, parsed. */
+export async function outboxPayload(db: Db, eventId: string): Promise<Record<string, unknown> | null> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select('payload')
+    .where('event_id', '=', eventId)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.payload) as Record<string, unknown>) : null;
+}
+
 /** The stored trace context of an event (read for tracing only). */
 export async function outboxTraceContext(db: Db, eventId: string): Promise<string | null> {
   const row = await db

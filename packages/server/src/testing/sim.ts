@@ -123,6 +123,8 @@ export interface FollowerBehaviour {
   rejectOpens?: number;
   /** Reject the next N adds (`trade.increased`). */
   rejectAdds?: number;
+  /** Refuse the next N pending-order modifications (a price inside the stops level). */
+  rejectOrderModifies?: number;
   /** Reject the next N closes and partial closes (the broker refuses). */
   rejectExits?: number;
   /** Fill price offset from the master's price. */
@@ -403,6 +405,16 @@ export class SimFollower extends SimTerminal {
       case 'trade.order_modified': {
         const order = this.findOrder(p.ticket, p.masterOrderId);
         if (!order) return this.report({ orderId: p.orderId, status: 'failed', message: 'order not found' });
+        if (this.behaviour.rejectOrderModifies && this.behaviour.rejectOrderModifies > 0) {
+          this.behaviour.rejectOrderModifies--;
+          return this.report({
+            orderId: p.orderId,
+            status: 'rejected',
+            errorCode: 10016,
+            message: 'Invalid stops: the price is inside the stops level',
+            ticket: order.ticket,
+          });
+        }
         Object.assign(order, { price: p.price, sl: p.sl, tp: p.tp, expiresAt: p.expiresAt ?? null });
         return this.report({ orderId: p.orderId, status: 'filled', ticket: order.ticket });
       }

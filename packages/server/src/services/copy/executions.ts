@@ -15,6 +15,7 @@ import {
   type LinkRow,
 } from '../../store/copy.js';
 import { getSymbolSpec } from '../../store/inbox.js';
+import { outboxPayload } from '../../store/outbox.js';
 import { getOrderLink, updateOrderLink } from '../../store/order-links.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/schema.js';
@@ -304,5 +305,19 @@ async function followOrderLink(
     if (done) await updateOrderLink(db, key, { ticket, linked_at: now, updated_at: now });
     // Refused by the broker (stops or freeze level, a price on the wrong side): nothing is pending.
     else if (link.status === 'pending') await updateOrderLink(db, key, { status: 'failed', updated_at: now });
+  }
+  // The follower's order moves once its terminal says it did: a modification the broker refused
+  // (inside the stops or freeze level) leaves the order where it was, and so does its copy here.
+  if (order.kind === 'modify_order' && req.status === 'filled' && order.outbox_event_id) {
+    const p = await outboxPayload(db, order.outbox_event_id);
+    if (p)
+      await updateOrderLink(db, key, {
+        price: p['price'] as number,
+        stop_limit_price: (p['stopLimitPrice'] as number | null | undefined) ?? null,
+        sl: p['sl'] as number | null,
+        tp: p['tp'] as number | null,
+        order_expires_at: typeof p['expiresAt'] === 'string' ? Date.parse(p['expiresAt']) : null,
+        updated_at: now,
+      });
   }
 }

@@ -328,15 +328,8 @@ function nextOrderLink(
       : {};
   switch (d.action) {
     case 'modify_order':
-      return {
-        ...row,
-        price: d.price,
-        stop_limit_price: d.stopLimitPrice,
-        sl: d.sl,
-        tp: d.tp,
-        order_expires_at: d.orderExpiresAt,
-        updated_at: now,
-      };
+      // The copy moves when the follower reports the modification done (executions.ts).
+      return { ...row, updated_at: now };
     case 'cancel_order':
       return { ...row, status: 'cancelled', updated_at: now };
     case 'open':

@@ -93,10 +93,25 @@ describe.each(dialects)('pending orders on %s', (dialect) => {
     expect(one(mapped)).toMatchObject([{ symbol: 'EURUSD.m', side: 'buy', orderType: 'limit' }]);
     expect(onFill.orders.size).toBe(0);
 
-    // Modified on the master: every copy moves, the reversed one keeps its mirror image.
+    // Modified on the master: every copy moves, the reversed one keeps its mirror image. The
+    // mapped follower's broker refuses the move (inside its stops level): its order stays, and
+    // so does the server's record of it.
+    mapped.behaviour.rejectOrderModifies = 1;
     await master.signal({ type: 'order.modified', ...order, price: 1.094, sl: 1.089 });
     await drainAll();
     expect(one(mirror)).toMatchObject([{ price: 1.094, sl: 1.089, tp: 1.105 }]);
+    expect(one(mapped)).toMatchObject([{ price: 1.095, sl: 1.09 }]);
+    const copyPrices = Object.fromEntries(
+      (
+        await p.platform.database.db
+          .selectFrom('order_links')
+          .select(['follower_account_id', 'price', 'sl'])
+          .where('master_order_id', '=', '3001')
+          .execute()
+      ).map((l) => [l.follower_account_id, [l.price, l.sl]]),
+    );
+    expect(copyPrices['P-mirror']).toEqual([1.094, 1.089]);
+    expect(copyPrices['P-mapped']).toEqual([1.095, 1.09]);
     expect(one(reversed)).toMatchObject([
       { side: 'sell', orderType: 'stop', price: 1.094, sl: 1.105, tp: 1.089 },
     ]);
