@@ -377,6 +377,18 @@ export class SimFollower extends SimTerminal {
     }
   }
 
+  /** The broker refuses this exit (`rejectExits` left). */
+  private refusesExit(): boolean {
+    if (!this.behaviour.rejectExits || this.behaviour.rejectExits <= 0) return false;
+    this.behaviour.rejectExits--;
+    return true;
+  }
+
+  /** The broker's refusal of a request (MT5 10006). */
+  private rejected(orderId: string) {
+    return this.report({ orderId, status: 'rejected', errorCode: 10006, message: 'Request rejected' });
+  }
+
   private async execute(type: string, p: Record<string, any>): Promise<void> {
     switch (type) {
       case 'trade.order_placed': {
@@ -432,12 +444,7 @@ export class SimFollower extends SimTerminal {
         }
         if (this.behaviour.rejectOpens && this.behaviour.rejectOpens > 0) {
           this.behaviour.rejectOpens--;
-          return this.report({
-            orderId: p.orderId,
-            status: 'rejected',
-            errorCode: 10006,
-            message: 'Request rejected',
-          });
+          return this.rejected(p.orderId);
         }
         const market = this.behaviour.prices?.[p.symbol];
         const point = this.specs.get(p.symbol)?.point;
@@ -503,15 +510,7 @@ export class SimFollower extends SimTerminal {
       case 'trade.partial_close': {
         const pos = this.find(p.ticket, p.comment, p.symbol);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        if (this.behaviour.rejectExits && this.behaviour.rejectExits > 0) {
-          this.behaviour.rejectExits--;
-          return this.report({
-            orderId: p.orderId,
-            status: 'rejected',
-            errorCode: 10006,
-            message: 'Request rejected',
-          });
-        }
+        if (this.refusesExit()) return this.rejected(p.orderId);
         if (this.behaviour.netting) return this.nettingExit(p, pos);
         const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
         // Several positions of one copy: spread as the EA spreads it (adds whole, newest first).
@@ -534,15 +533,7 @@ export class SimFollower extends SimTerminal {
       case 'trade.closed': {
         const pos = this.find(p.ticket, p.comment, p.symbol);
         if (!pos) return this.report({ orderId: p.orderId, status: 'failed', message: 'position not found' });
-        if (this.behaviour.rejectExits && this.behaviour.rejectExits > 0) {
-          this.behaviour.rejectExits--;
-          return this.report({
-            orderId: p.orderId,
-            status: 'rejected',
-            errorCode: 10006,
-            message: 'Request rejected',
-          });
-        }
+        if (this.refusesExit()) return this.rejected(p.orderId);
         // Netting: only this copy's volume leaves the net position. Hedging: every position of the copy.
         if (this.behaviour.netting) return this.nettingExit(p, pos);
         const legs = p.positions > 1 ? this.tagged(pos.ticket, p.comment) : [pos];
